@@ -4,10 +4,25 @@
 //! money, jurisdiction codes, persons and households with dated facts, roles and permissions, and
 //! the audit hash chain.
 
+pub mod access;
+pub mod audit;
+pub mod caseload;
 pub mod clock;
+pub mod division;
 pub mod id_number;
 pub mod money;
+pub mod registry;
+pub mod user;
+pub mod validation;
+pub mod view;
 
+pub use access::{AccessDenied, Action, Actor, Department, Grant, Permission, Role, Scope};
+pub use audit::{AuditAction, AuditEntry, AuditRecord};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use division::{Division, DivisionCode, DivisionCodeError, Level};
 pub use id_number::{IdNumber, IdNumberError, Sex};
 pub use money::{Money, MoneyError};
+pub use registry::*;
+pub use user::{NewUser, Session, User, UserId};
+pub use validation::{FieldError, ValidationErrors};
+pub use view::{PersonView, Sensitive};

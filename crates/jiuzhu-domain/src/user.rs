@@ -1,0 +1,71 @@
+//! Staff accounts and sessions.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::access::{Actor, Department, Role, Scope};
+use crate::division::DivisionCode;
+
+pub type UserId = i64;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub department: Option<Department>,
+    /// The jurisdiction node the user is bound to; the user sees this node and below.
+    pub division: DivisionCode,
+    /// argon2 PHC string; never serialised to clients.
+    #[serde(skip_serializing)]
+    pub password_hash: String,
+    /// Set for a one-time password: the user must choose a new one before doing anything else.
+    pub must_change_password: bool,
+    pub failed_logins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub active: bool,
+    pub row_version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn actor(&self, origin: &str) -> Actor {
+        Actor {
+            user_id: Some(self.id),
+            username: self.username.clone(),
+            role: self.role,
+            department: self.department,
+            scope: Scope::new(self.division.clone()),
+            origin: origin.to_string(),
+        }
+    }
+
+    pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
+        self.locked_until.is_some_and(|t| t > now)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub department: Option<Department>,
+    pub division: DivisionCode,
+    pub password_hash: String,
+    pub must_change_password: bool,
+}
+
+/// A login session. The cookie carries a random token; the store keeps only its SHA-256, so a
+/// copy of the database does not hand out live sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub token_hash: String,
+    pub user_id: UserId,
+    /// Sent back in forms and the `X-CSRF-Token` header; compared in constant time.
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub origin: String,
+}

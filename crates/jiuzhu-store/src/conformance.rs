@@ -1,0 +1,1 @@
+//! Placeholder module: the conformance suite is being written.

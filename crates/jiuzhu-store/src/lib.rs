@@ -1,0 +1,396 @@
+//! Persistence behind one trait.
+//!
+//! [`Store`] is the only way the rest of jiuzhu reads or writes data. Every method that touches
+//! registry data takes a [`Grant`], so the role check has happened, and applies the grant's
+//! jurisdiction scope in its SQL, so an actor never sees or changes anything outside its subtree.
+//! Every write appends its audit event in the same transaction as the change.
+//!
+//! Two backends implement it: SQLite (embedded, the default for a county) and PostgreSQL (for a
+//! province). Both pass the same [`conformance`] suite.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use jiuzhu_domain::access::{
+    ImportCaseload, ManageDivisions, ManageUsers, ReadAudit, ReadRegistry, RevealSensitive,
+    WriteRegistry,
+};
+pub use jiuzhu_domain::caseload::{CaseloadBatch, ImportHousehold, ImportMember, ImportSummary};
+use jiuzhu_domain::{
+    AccessDenied, Actor, Area, AuditAction, AuditRecord, Department, Division, DivisionCode,
+    Grant, Household, HouseholdFacts, HouseholdId, IdNumber, Member, Membership, MembershipId,
+    NewUser, Person, PersonFacts, PersonId, Relation, Role, Session, User, UserId,
+    ValidationErrors, Version,
+};
+
+pub mod conformance;
+mod sql;
+
+pub use sql::{connect, Backend, SqlStore};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record does not exist, or lies outside the actor's jurisdiction (the two are not
+    /// distinguished, so that a probe learns nothing about other townships).
+    #[error("{kind} {id} not found")]
+    NotFound { kind: &'static str, id: String },
+    /// Someone else changed the record since it was read (optimistic concurrency).
+    #[error("{kind} {id} was changed by someone else (expected version {expected}, found {actual})")]
+    Conflict {
+        kind: &'static str,
+        id: String,
+        expected: i64,
+        actual: i64,
+    },
+    /// A unique value is already taken (identity number, username, household code).
+    #[error("{field} {value} already exists")]
+    Duplicate { field: &'static str, value: String },
+    /// The write would place a record outside the actor's jurisdiction.
+    #[error("division {0} is outside the actor's jurisdiction")]
+    OutOfScope(String),
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
+    /// Anything the database reported that is not one of the above. Never shown to users.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Matching rows in all pages.
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonQuery {
+    /// Matches a name (substring), a full identity number, or a household code.
+    pub text: Option<String>,
+    /// Restrict to this division and below (still within the actor's scope).
+    pub division: Option<DivisionCode>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonSummary {
+    pub id: PersonId,
+    pub id_number: IdNumber,
+    pub name: String,
+    pub sex: jiuzhu_domain::Sex,
+    pub birth_date: NaiveDate,
+    pub residence_division: DivisionCode,
+    /// The household the person currently belongs to, if any.
+    pub household_id: Option<HouseholdId>,
+    pub household_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdQuery {
+    /// Matches a household code, a head's or member's name (substring) or identity number, or an
+    /// address substring.
+    pub text: Option<String>,
+    pub division: Option<DivisionCode>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdSummary {
+    pub id: HouseholdId,
+    pub code: String,
+    pub division: DivisionCode,
+    pub area: Area,
+    pub address: String,
+    pub head_name: Option<String>,
+    /// Members active today.
+    pub member_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewHousehold {
+    /// Generated (`H` + division + sequence) when `None`.
+    pub code: Option<String>,
+    pub facts: HouseholdFacts,
+    pub valid_from: NaiveDate,
+}
+
+/// A household as it was on a date: the facts then in force and the members then active.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdSnapshot {
+    pub household: Household,
+    pub as_of: NaiveDate,
+    pub facts: HouseholdFacts,
+    pub members: Vec<Member>,
+}
+
+/// Progress callback: (rows written, rows in all).
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    /// `Some(None)` clears the department.
+    pub department: Option<Option<Department>>,
+    pub division: Option<DivisionCode>,
+    pub active: Option<bool>,
+    /// Clears failed-login count and lock.
+    pub unlock: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoginOutcome {
+    Succeeded,
+    /// A wrong password; `lock_until` is set when this failure locks the account.
+    Failed { lock_until: Option<DateTime<Utc>> },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub action: Option<AuditAction>,
+    pub actor_name: Option<String>,
+    pub record_kind: Option<String>,
+    pub record_id: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    // ---- jurisdiction tree -------------------------------------------------------------------
+
+    /// The nodes in the actor's scope (its own node and all below), ordered by code.
+    async fn list_divisions(&self, g: &Grant<ReadRegistry>) -> Result<Vec<Division>>;
+    async fn get_division(
+        &self,
+        g: &Grant<ReadRegistry>,
+        code: &DivisionCode,
+    ) -> Result<Option<Division>>;
+    /// Creates a node or renames an existing one. A township, village or grid needs its parent
+    /// (county, township, village) in the tree; county and above hang under their nearest existing
+    /// ancestor.
+    async fn save_division(
+        &self,
+        g: &Grant<ManageDivisions>,
+        code: &DivisionCode,
+        name: &str,
+    ) -> Result<Division>;
+    /// Creates or renames many nodes in one transaction (parents before children is not
+    /// required). Errors name the index of the offending row.
+    async fn import_divisions(
+        &self,
+        g: &Grant<ManageDivisions>,
+        rows: &[(DivisionCode, String)],
+    ) -> Result<u64>;
+
+    // ---- persons -----------------------------------------------------------------------------
+
+    async fn search_persons(
+        &self,
+        g: &Grant<ReadRegistry>,
+        q: &PersonQuery,
+    ) -> Result<Page<PersonSummary>>;
+    async fn get_person(&self, g: &Grant<ReadRegistry>, id: PersonId) -> Result<Option<Person>>;
+    async fn find_person_by_id_number(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id_number: &IdNumber,
+    ) -> Result<Option<Person>>;
+    /// All versions, newest first.
+    async fn person_history(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: PersonId,
+    ) -> Result<Vec<Version<PersonFacts>>>;
+    /// The facts in force on `date` (`None` if the person's record starts later).
+    async fn person_as_of(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: PersonId,
+        date: NaiveDate,
+    ) -> Result<Option<PersonFacts>>;
+    async fn create_person(
+        &self,
+        g: &Grant<WriteRegistry>,
+        id_number: &IdNumber,
+        facts: &PersonFacts,
+        valid_from: NaiveDate,
+    ) -> Result<Person>;
+    /// Replaces the facts from `valid_from` on; the previous version goes to history. Fails with
+    /// `Conflict` unless `expected_version` is the current row version, and with `OutOfScope`
+    /// when the new residence lies outside the actor's scope.
+    async fn update_person(
+        &self,
+        g: &Grant<WriteRegistry>,
+        id: PersonId,
+        expected_version: i64,
+        facts: &PersonFacts,
+        valid_from: NaiveDate,
+    ) -> Result<Person>;
+    /// Returns the person for unmasked display and records the access (which fields) in the
+    /// audit log, in one transaction.
+    async fn reveal_person(
+        &self,
+        g: &Grant<RevealSensitive>,
+        id: PersonId,
+        fields: &[&str],
+    ) -> Result<Person>;
+    async fn person_memberships(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: PersonId,
+    ) -> Result<Vec<Membership>>;
+
+    // ---- households --------------------------------------------------------------------------
+
+    async fn search_households(
+        &self,
+        g: &Grant<ReadRegistry>,
+        q: &HouseholdQuery,
+    ) -> Result<Page<HouseholdSummary>>;
+    async fn get_household(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: HouseholdId,
+    ) -> Result<Option<Household>>;
+    /// All versions, newest first.
+    async fn household_history(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: HouseholdId,
+    ) -> Result<Vec<Version<HouseholdFacts>>>;
+    /// Every membership the household ever had (joined and left), with the persons.
+    async fn household_members(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: HouseholdId,
+    ) -> Result<Vec<Member>>;
+    async fn household_as_of(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: HouseholdId,
+        date: NaiveDate,
+    ) -> Result<Option<HouseholdSnapshot>>;
+    async fn create_household(
+        &self,
+        g: &Grant<WriteRegistry>,
+        new: &NewHousehold,
+    ) -> Result<Household>;
+    async fn update_household(
+        &self,
+        g: &Grant<WriteRegistry>,
+        id: HouseholdId,
+        expected_version: i64,
+        facts: &HouseholdFacts,
+        valid_from: NaiveDate,
+    ) -> Result<Household>;
+    /// Fails with `Invalid` if the person already has an active household.
+    async fn add_member(
+        &self,
+        g: &Grant<WriteRegistry>,
+        household: HouseholdId,
+        person: PersonId,
+        relation: Relation,
+        joined_on: NaiveDate,
+        reason: Option<&str>,
+    ) -> Result<Membership>;
+    async fn end_membership(
+        &self,
+        g: &Grant<WriteRegistry>,
+        membership: MembershipId,
+        left_on: NaiveDate,
+        reason: Option<&str>,
+    ) -> Result<Membership>;
+
+    // ---- legacy caseload import --------------------------------------------------------------
+
+    /// Writes the whole batch in one transaction, or nothing. Rows that conflict with what is
+    /// stored (identity number already registered, division unknown or outside the scope) are
+    /// all reported in `Invalid`, with their rows.
+    async fn import_caseload(
+        &self,
+        g: &Grant<ImportCaseload>,
+        batch: &CaseloadBatch,
+        progress: Progress<'_>,
+    ) -> Result<ImportSummary>;
+
+    // ---- users and sessions ------------------------------------------------------------------
+
+    async fn count_users(&self) -> Result<i64>;
+    /// The new user's division must lie in the granting admin's scope.
+    async fn create_user(&self, g: &Grant<ManageUsers>, new: &NewUser) -> Result<User>;
+    /// Users bound to a node in the admin's scope.
+    async fn list_users(&self, g: &Grant<ManageUsers>) -> Result<Vec<User>>;
+    async fn get_user(&self, g: &Grant<ManageUsers>, id: UserId) -> Result<Option<User>>;
+    async fn update_user(
+        &self,
+        g: &Grant<ManageUsers>,
+        id: UserId,
+        expected_version: i64,
+        patch: &UserPatch,
+    ) -> Result<User>;
+    async fn reset_password(
+        &self,
+        g: &Grant<ManageUsers>,
+        id: UserId,
+        password_hash: &str,
+        must_change: bool,
+    ) -> Result<()>;
+
+    /// Authentication comes before there is an actor, so these take none.
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>>;
+    /// Updates the failed-login counter or resets it, and audits the attempt.
+    async fn record_login(
+        &self,
+        user: UserId,
+        outcome: &LoginOutcome,
+        origin: &str,
+    ) -> Result<()>;
+    /// Audits a login attempt for a username that does not exist.
+    async fn record_unknown_login(&self, username: &str, origin: &str) -> Result<()>;
+    async fn change_own_password(&self, actor: &Actor, password_hash: &str) -> Result<()>;
+    async fn create_session(&self, s: &Session) -> Result<()>;
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
+    async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<()>;
+    async fn delete_session(&self, token_hash: &str, actor: &Actor) -> Result<()>;
+    /// Removes sessions idle since before `before`; returns how many.
+    async fn delete_idle_sessions(&self, before: DateTime<Utc>) -> Result<u64>;
+
+    // ---- audit -------------------------------------------------------------------------------
+
+    /// Events about records in the auditor's scope, newest first. A national auditor also sees
+    /// events with no division (logins, user administration of national users).
+    async fn audit_log(&self, g: &Grant<ReadAudit>, q: &AuditQuery) -> Result<Page<AuditRecord>>;
+    /// Raw events in sequence order after `after_seq`, for chain verification.
+    async fn audit_page(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRecord>>;
+    /// Appends an event that is not part of another write (e.g. a verification run).
+    async fn append_audit(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        record_kind: &str,
+        record_id: Option<&str>,
+        division: Option<&DivisionCode>,
+        detail: Option<&str>,
+    ) -> Result<AuditRecord>;
+}
