@@ -1,0 +1,87 @@
+//! Seeding the synthetic demo county into a store.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use jiuzhu_domain::access::{ImportCaseload, ManageDivisions, ManageUsers};
+use jiuzhu_domain::{Actor, AuditAction, Clock, NewUser};
+use jiuzhu_store::Store;
+
+/// Fixed so that every demo database is the same county with the same accounts.
+pub const DEMO_SEED: u64 = 20261123;
+
+/// Seeds the demo county unless its accounts already exist. Everything goes through the same
+/// store operations (and audit) as a real county's set-up.
+pub async fn seed_if_needed(store: &dyn Store, _clock: &dyn Clock) -> anyhow::Result<()> {
+    let demo = jiuzhu_import::demo::generate(DEMO_SEED);
+    let first = demo.users.first().context("demo data has no users")?;
+    if store.user_by_username(&first.username).await?.is_some() {
+        println!("演示数据已存在,跳过生成 (demo county already present)");
+        return Ok(());
+    }
+    let started = Instant::now();
+    let actor = Actor::system("demo");
+    store
+        .import_divisions(&actor.grant::<ManageDivisions>()?, &demo.divisions)
+        .await
+        .context("creating the demo jurisdiction tree")?;
+    let summary = store
+        .import_caseload(&actor.grant::<ImportCaseload>()?, &demo.batch, &|_, _| {})
+        .await
+        .context("creating the demo households")?;
+    let users = actor.grant::<ManageUsers>()?;
+    for u in &demo.users {
+        store
+            .create_user(
+                &users,
+                &NewUser {
+                    username: u.username.clone(),
+                    display_name: u.display_name.clone(),
+                    role: u.role,
+                    department: u.department,
+                    division: u.division.clone(),
+                    password_hash: jiuzhu_web::hash_password(&u.password)?,
+                    must_change_password: false,
+                },
+            )
+            .await
+            .with_context(|| format!("creating demo user {}", u.username))?;
+    }
+    let detail = format!(
+        "{} divisions, {} households, {} persons, {} users",
+        demo.divisions.len(),
+        summary.households,
+        summary.persons,
+        demo.users.len()
+    );
+    store
+        .append_audit(&actor, AuditAction::DemoSeeded, "demo", None, None, Some(&detail))
+        .await?;
+    println!(
+        "已生成演示区县 (demo county seeded): {detail},用时 {:.1} 秒",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+pub fn print_accounts() {
+    let demo = jiuzhu_import::demo::generate(DEMO_SEED);
+    println!("演示账户 (demo accounts):");
+    println!("  {:<22} {:<18} {:<14} {:<18} 姓名", "用户名", "密码", "角色", "辖区");
+    for u in &demo.users {
+        let place = demo
+            .divisions
+            .iter()
+            .find(|(c, _)| *c == u.division)
+            .map(|(_, n)| n.as_str())
+            .unwrap_or("");
+        println!(
+            "  {:<22} {:<18} {:<14} {:<18} {}",
+            u.username,
+            u.password,
+            u.role.label_zh(),
+            format!("{} {}", u.division, place),
+            u.display_name
+        );
+    }
+}

@@ -1,0 +1,441 @@
+//! `jiuzhu`: the one binary. Subcommands start the web platform, seed a demo county, import legacy
+//! caseloads and jurisdiction trees, manage users, verify the audit chain and compute benefits.
+
+mod cmd_calc;
+mod demo;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use jiuzhu_domain::access::{ImportCaseload, ManageDivisions, ManageUsers};
+use jiuzhu_domain::audit::ChainVerifier;
+use jiuzhu_domain::{
+    Actor, AuditAction, Clock, Department, DivisionCode, NewUser, Role, SystemClock,
+    ValidationErrors,
+};
+use jiuzhu_store::{Store, UserPatch};
+
+#[derive(Parser, Debug)]
+#[command(name = "jiuzhu", version, about = "救助 — 社会救助信息平台 (social-assistance platform)")]
+struct Cli {
+    /// Database URL: `sqlite://PATH` (created if missing) or `postgres://USER@HOST:PORT/DB`.
+    #[arg(long, global = true, env = "JIUZHU_DATABASE", default_value = "sqlite://data/jiuzhu.sqlite")]
+    database: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Start the web platform.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "JIUZHU_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Seed the demo county (if not seeded yet) and print its accounts.
+        #[arg(long)]
+        demo: bool,
+        /// Idle session timeout in minutes.
+        #[arg(long, default_value_t = 30)]
+        idle_minutes: i64,
+        /// Mark session cookies Secure (set when served behind HTTPS).
+        #[arg(long)]
+        secure_cookies: bool,
+    },
+    /// Seed the synthetic demo county (jurisdiction tree, ~5,000 households, one user per role).
+    Demo,
+    /// Import data from spreadsheets (CSV or xlsx).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Compute a household's benefits with the policy engine and explain them.
+    Calc(cmd_calc::CalcArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportCommand {
+    /// A legacy caseload: households file and members file (formats in docs/import.md).
+    /// All-or-nothing: every rejected row is reported and nothing is written.
+    Caseload {
+        households: PathBuf,
+        members: PathBuf,
+        /// Date the imported records are valid from (default: today).
+        #[arg(long)]
+        valid_from: Option<chrono::NaiveDate>,
+        /// Create township/village nodes missing from the tree (named by code) instead of
+        /// rejecting the rows that use them.
+        #[arg(long)]
+        create_missing_divisions: bool,
+    },
+    /// Jurisdiction nodes: a file with columns code,name.
+    Divisions { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user; prints a one-time password that must be changed at first login.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// window_clerk | village_assistant | township_reviewer | county_approver |
+        /// department_officer | auditor | admin
+        #[arg(long)]
+        role: String,
+        /// The jurisdiction node the user is bound to (division code).
+        #[arg(long)]
+        division: String,
+        /// For department officers: medical_insurance | education | housing | human_resources
+        #[arg(long)]
+        department: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Set a new one-time password (and unlock the account).
+    ResetPassword { username: String },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Walk the SM3 hash chain; exits non-zero and names the first broken link if any row was
+    /// edited, deleted or reordered.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("错误: 无法启动运行时: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误 (error): {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("JIUZHU_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("JIUZHU_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open_store(url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(dir) = Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+        }
+    }
+    let store = jiuzhu_store::connect(url, clock)
+        .await
+        .with_context(|| format!("opening database {}", redact_url(url)))?;
+    Ok(Arc::new(store))
+}
+
+/// Database URLs may carry passwords; never print them.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if let Command::Calc(args) = &cli.command {
+        cmd_calc::run(args, clock.as_ref())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = open_store(&cli.database, clock.clone()).await?;
+    let cli_actor = Actor::system("cli");
+    match cli.command {
+        Command::Serve {
+            listen,
+            demo,
+            idle_minutes,
+            secure_cookies,
+        } => {
+            if demo {
+                demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
+            }
+            if let Some((user, password)) =
+                jiuzhu_web::ensure_first_admin(store.clone(), clock.clone()).await?
+            {
+                println!("首次启动:已创建系统管理员 (first start: admin created)");
+                println!("  用户名 username: {user}");
+                println!("  一次性密码 one-time password: {password}");
+                println!("  首次登录后须修改密码 (must be changed at first login)");
+            }
+            if demo {
+                demo::print_accounts();
+            }
+            let config = jiuzhu_web::WebConfig {
+                idle_timeout: chrono::Duration::minutes(idle_minutes),
+                secure_cookies,
+                ..jiuzhu_web::WebConfig::default()
+            };
+            let state = jiuzhu_web::AppState::new(store, clock, config);
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            let addr = listener.local_addr()?;
+            println!("jiuzhu 已启动: http://{addr}/   (Ctrl+C 停止)");
+            tracing::info!(%addr, "listening");
+            jiuzhu_web::serve(listener, state, shutdown_signal()).await?;
+            tracing::info!("stopped");
+        }
+        Command::Demo => {
+            demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
+            demo::print_accounts();
+        }
+        Command::Import(ImportCommand::Caseload {
+            households,
+            members,
+            valid_from,
+            create_missing_divisions,
+        }) => {
+            let started = Instant::now();
+            let h = read_input(&households)?;
+            let m = read_input(&members)?;
+            let valid_from = valid_from.unwrap_or_else(|| clock.today());
+            let batch = match jiuzhu_import::caseload::parse(&h, &m, valid_from, create_missing_divisions) {
+                Ok(b) => b,
+                Err(errors) => return Ok(report_rejected(&errors)),
+            };
+            let parsed = started.elapsed();
+            eprintln!(
+                "已校验 {} 户、{} 人,用时 {:.1} 秒;开始写入…",
+                batch.households.len(),
+                batch.members.len(),
+                parsed.as_secs_f64()
+            );
+            let grant = cli_actor.grant::<ImportCaseload>()?;
+            let last = std::sync::atomic::AtomicU64::new(0);
+            let progress = |done: u64, total: u64| {
+                let pct = if total == 0 { 100 } else { done * 100 / total };
+                if pct >= last.load(std::sync::atomic::Ordering::Relaxed) + 10 || done == total {
+                    last.store(pct, std::sync::atomic::Ordering::Relaxed);
+                    eprintln!("  写入 {done}/{total} ({pct}%)");
+                }
+            };
+            match store.import_caseload(&grant, &batch, &progress).await {
+                Ok(summary) => {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "households": summary.households,
+                            "persons": summary.persons,
+                            "memberships": summary.memberships,
+                            "divisions_created": summary.divisions_created,
+                            "seconds": (started.elapsed().as_secs_f64() * 100.0).round() / 100.0,
+                        })
+                    );
+                }
+                Err(jiuzhu_store::StoreError::Invalid(errors)) => {
+                    return Ok(report_rejected(&errors))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Command::Import(ImportCommand::Divisions { file }) => {
+            let input = read_input(&file)?;
+            let rows = match jiuzhu_import::divisions::parse(&input) {
+                Ok(r) => r,
+                Err(errors) => return Ok(report_rejected(&errors)),
+            };
+            let grant = cli_actor.grant::<ManageDivisions>()?;
+            match store.import_divisions(&grant, &rows).await {
+                Ok(n) => println!("已导入 {n} 个区划节点 (divisions imported)"),
+                Err(jiuzhu_store::StoreError::Invalid(errors)) => {
+                    return Ok(report_rejected(&errors))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Command::User(cmd) => user_command(store.as_ref(), &cli_actor, cmd).await?,
+        Command::Audit(AuditCommand::Verify) => return audit_verify(store.as_ref(), &cli_actor).await,
+        Command::Calc(_) => unreachable!("handled before opening the store"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_input(path: &Path) -> anyhow::Result<jiuzhu_import::Input> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(jiuzhu_import::Input { name, bytes })
+}
+
+/// Prints every rejected row and returns the exit code for "input rejected".
+fn report_rejected(errors: &ValidationErrors) -> ExitCode {
+    eprintln!("导入被拒绝,未写入任何数据。共 {} 处错误:", errors.0.len());
+    for e in &errors.0 {
+        eprintln!("  {e}");
+    }
+    ExitCode::from(2)
+}
+
+fn generate_password() -> String {
+    use rand::Rng;
+    // No look-alike characters (0/O, 1/l/I): people type these from a printout.
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
+    const DIGIT: &[u8] = b"23456789";
+    let mut rng = rand::thread_rng();
+    let mut pick = |set: &[u8], n: usize| -> String {
+        (0..n).map(|_| set[rng.gen_range(0..set.len())] as char).collect()
+    };
+    format!("{}{}-{}{}", pick(UPPER, 3), pick(LOWER, 4), pick(DIGIT, 4), pick(LOWER, 2))
+}
+
+async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> anyhow::Result<()> {
+    let grant = actor.grant::<ManageUsers>()?;
+    match cmd {
+        UserCommand::Create {
+            username,
+            name,
+            role,
+            division,
+            department,
+        } => {
+            let role = Role::parse(&role).with_context(|| format!("未知角色 (unknown role) {role}"))?;
+            let division = DivisionCode::parse(&division).map_err(|e| anyhow::anyhow!(e.message_zh()))?;
+            let department = match department {
+                Some(d) => Some(Department::parse(&d).with_context(|| format!("未知部门 {d}"))?),
+                None => None,
+            };
+            if role == Role::DepartmentOfficer && department.is_none() {
+                bail!("部门经办人须指定 --department");
+            }
+            let password = generate_password();
+            let user = store
+                .create_user(
+                    &grant,
+                    &NewUser {
+                        username,
+                        display_name: name,
+                        role,
+                        department,
+                        division,
+                        password_hash: jiuzhu_web::hash_password(&password)?,
+                        must_change_password: true,
+                    },
+                )
+                .await?;
+            println!("已创建用户 {} ({}),一次性密码: {password}", user.username, user.role.label_zh());
+        }
+        UserCommand::List => {
+            for u in store.list_users(&grant).await? {
+                println!(
+                    "{:<20} {:<12} {:<16} {}{}",
+                    u.username,
+                    u.role.label_zh(),
+                    u.division,
+                    u.display_name,
+                    if u.active { "" } else { " (停用)" }
+                );
+            }
+        }
+        UserCommand::ResetPassword { username } => {
+            let user = store
+                .user_by_username(&username)
+                .await?
+                .with_context(|| format!("用户 {username} 不存在"))?;
+            let password = generate_password();
+            store
+                .reset_password(&grant, user.id, &jiuzhu_web::hash_password(&password)?, true)
+                .await?;
+            store
+                .update_user(
+                    &grant,
+                    user.id,
+                    user.row_version,
+                    &UserPatch {
+                        unlock: true,
+                        ..UserPatch::default()
+                    },
+                )
+                .await
+                .ok();
+            println!("已重置 {username} 的密码,一次性密码: {password}");
+        }
+    }
+    Ok(())
+}
+
+async fn audit_verify(store: &dyn Store, actor: &Actor) -> anyhow::Result<ExitCode> {
+    let mut verifier = ChainVerifier::default();
+    let mut after = 0;
+    loop {
+        let page = store.audit_page(after, 10_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for record in &page {
+            if let Err(brk) = verifier.check(record) {
+                eprintln!("审计链校验失败 (audit chain broken) at seq {}: {brk}", brk.seq());
+                eprintln!("已校验完好的事件 (intact before it): {}", verifier.checked);
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    let detail = format!("{} events intact", verifier.checked);
+    store
+        .append_audit(actor, AuditAction::AuditVerified, "audit", None, None, Some(&detail))
+        .await?;
+    println!("审计链完好 (audit chain intact): {} 条事件", verifier.checked);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
