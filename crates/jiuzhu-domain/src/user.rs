@@ -69,3 +69,16 @@ pub struct Session {
     pub last_seen: DateTime<Utc>,
     pub origin: String,
 }
+
+/// Consecutive wrong passwords after which an account is locked.
+pub const MAX_FAILED_LOGINS: i64 = 5;
+
+/// How long a lock after [`MAX_FAILED_LOGINS`] failures lasts.
+pub const LOCKOUT_MINUTES: i64 = 15;
+
+/// When a failed login locks the account: `failed_before` is the count before this failure.
+/// Returns the end of the lock, or `None` while the count stays below the limit.
+pub fn lock_after_failure(failed_before: i64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    (failed_before + 1 >= MAX_FAILED_LOGINS)
+        .then(|| now + chrono::Duration::minutes(LOCKOUT_MINUTES))
+}

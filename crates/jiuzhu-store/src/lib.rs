@@ -18,10 +18,10 @@ use jiuzhu_domain::access::{
 };
 pub use jiuzhu_domain::caseload::{CaseloadBatch, ImportHousehold, ImportMember, ImportSummary};
 use jiuzhu_domain::{
-    AccessDenied, Actor, Area, AuditAction, AuditRecord, Department, Division, DivisionCode,
-    Grant, Household, HouseholdFacts, HouseholdId, IdNumber, Member, Membership, MembershipId,
-    NewUser, Person, PersonFacts, PersonId, Relation, Role, Session, User, UserId,
-    ValidationErrors, Version,
+    AccessDenied, Actor, Area, AuditAction, AuditRecord, Department, Division, DivisionCode, Grant,
+    Household, HouseholdFacts, HouseholdId, IdNumber, Member, Membership, MembershipId, NewUser,
+    Person, PersonFacts, PersonId, Relation, Role, Session, User, UserId, ValidationErrors,
+    Version,
 };
 
 pub mod conformance;
@@ -38,7 +38,9 @@ pub enum StoreError {
     #[error("{kind} {id} not found")]
     NotFound { kind: &'static str, id: String },
     /// Someone else changed the record since it was read (optimistic concurrency).
-    #[error("{kind} {id} was changed by someone else (expected version {expected}, found {actual})")]
+    #[error(
+        "{kind} {id} was changed by someone else (expected version {expected}, found {actual})"
+    )]
     Conflict {
         kind: &'static str,
         id: String,
@@ -154,7 +156,9 @@ pub struct UserPatch {
 pub enum LoginOutcome {
     Succeeded,
     /// A wrong password; `lock_until` is set when this failure locks the account.
-    Failed { lock_until: Option<DateTime<Utc>> },
+    Failed {
+        lock_until: Option<DateTime<Utc>>,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -360,12 +364,7 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>>;
     /// Updates the failed-login counter or resets it, and audits the attempt.
-    async fn record_login(
-        &self,
-        user: UserId,
-        outcome: &LoginOutcome,
-        origin: &str,
-    ) -> Result<()>;
+    async fn record_login(&self, user: UserId, outcome: &LoginOutcome, origin: &str) -> Result<()>;
     /// Audits a login attempt for a username that does not exist.
     async fn record_unknown_login(&self, username: &str, origin: &str) -> Result<()>;
     async fn change_own_password(&self, actor: &Actor, password_hash: &str) -> Result<()>;

@@ -1,0 +1,772 @@
+//! The SQL implementation of [`Store`](crate::Store) for SQLite and PostgreSQL.
+//!
+//! One code path serves both backends: sqlx's `Any` driver, `$n` placeholders (SQLite accepts
+//! them too) and portable column types (see `migrations/*/0001_init.sql`). The few differences
+//! (how a write transaction takes its lock, connection pragmas) are in this module.
+//!
+//! Every write runs in a [`WriteTx`]: writers are serialized (SQLite: an in-process gate plus
+//! `BEGIN IMMEDIATE`; PostgreSQL: `SELECT … FOR UPDATE` on the one-row `audit_head` table, taken
+//! first thing in the transaction so there is a single lock order and no deadlock), the audit
+//! events of the change are appended in the same transaction, and ids are allocated as
+//! `MAX(id) + 1` under that lock.
+
+mod audit;
+mod divisions;
+mod households;
+mod import;
+mod persons;
+mod rows;
+mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Row, Transaction};
+use tokio::sync::{Mutex, MutexGuard};
+
+use jiuzhu_domain::access::{
+    ImportCaseload, ManageDivisions, ManageUsers, ReadAudit, ReadRegistry, RevealSensitive,
+    WriteRegistry,
+};
+use jiuzhu_domain::audit::{chain_hash, format_time, AuditEntry};
+use jiuzhu_domain::{
+    Actor, AuditAction, AuditRecord, Clock, Division, DivisionCode, FieldError, Grant, Household,
+    HouseholdFacts, HouseholdId, IdNumber, Member, Membership, MembershipId, NewUser, Person,
+    PersonFacts, PersonId, Relation, Session, User, UserId, ValidationErrors, Version,
+};
+
+use crate::{
+    AuditQuery, CaseloadBatch, HouseholdQuery, HouseholdSnapshot, HouseholdSummary, ImportSummary,
+    LoginOutcome, NewHousehold, Page, PersonQuery, PersonSummary, Progress, Result, Store,
+    StoreError, UserPatch,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct SqlStore {
+    pool: AnyPool,
+    clock: Arc<dyn Clock>,
+    backend: Backend,
+    /// SQLite allows one writer at a time. Queuing writers here (instead of letting them wait in
+    /// SQLite's busy handler) means a long import delays other writes instead of failing them.
+    write_gate: Mutex<()>,
+}
+
+impl SqlStore {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection pool, for tools and tests that need raw SQL (e.g. to show that the
+    /// database itself refuses to change audit events). Application code goes through [`Store`].
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Runs one raw SQL statement; for tests and operator tools.
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64> {
+        Ok(self.pool.execute(sql).await?.rows_affected())
+    }
+
+    /// Starts a serialized write transaction on a pool connection.
+    async fn write(&self) -> Result<WriteTx<'static, '_>> {
+        let gate = self.gate().await;
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        WriteTx::start(tx, gate, self).await
+    }
+
+    /// Starts a serialized write transaction on a connection the caller holds (the import needs
+    /// the connection again after the transaction, to reset its pragmas).
+    async fn write_on<'c>(&'c self, conn: &'c mut AnyConnection) -> Result<WriteTx<'c, 'c>> {
+        let gate = self.gate().await;
+        let tx = match self.backend {
+            Backend::Sqlite => sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?,
+            Backend::Postgres => sqlx::Connection::begin(conn).await?,
+        };
+        WriteTx::start(tx, gate, self).await
+    }
+
+    async fn gate(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.write_gate.lock().await),
+            Backend::Postgres => None,
+        }
+    }
+
+    /// Today in China Standard Time, from the injected clock.
+    fn today(&self) -> NaiveDate {
+        self.clock.today()
+    }
+}
+
+/// Opens (creating if needed) the database at `url` (`sqlite://PATH` or `postgres://…`) and
+/// applies the migrations.
+pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> Result<SqlStore> {
+    sqlx::any::install_default_drivers();
+    let backend = if url.starts_with("sqlite:") {
+        Backend::Sqlite
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Backend::Postgres
+    } else {
+        return Err(StoreError::Database(
+            "unsupported database URL: use sqlite://PATH or postgres://…".into(),
+        ));
+    };
+    if backend == Backend::Sqlite {
+        create_sqlite_file(url)?;
+    }
+    let options = AnyConnectOptions::from_str(url)?
+        // Statements are logged only at trace level: import statements are long, and the
+        // application logs what it does itself.
+        .log_statements(tracing::log::LevelFilter::Trace)
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(10));
+    let pool = match backend {
+        Backend::Sqlite => {
+            AnyPoolOptions::new()
+                .max_connections(4)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // WAL: readers never wait for the writer. NORMAL is durable in WAL mode
+                        // except for the last transactions on power loss.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                             PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; \
+                             PRAGMA temp_store = MEMORY;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await?
+        }
+        Backend::Postgres => {
+            AnyPoolOptions::new()
+                .max_connections(10)
+                .connect_with(options)
+                .await?
+        }
+    };
+    let migrated = match backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await,
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await,
+    };
+    migrated.map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
+    Ok(SqlStore {
+        pool,
+        clock,
+        backend,
+        write_gate: Mutex::new(()),
+    })
+}
+
+/// Creates the SQLite file and its directory, so that `sqlite://data/x.sqlite` just works.
+fn create_sqlite_file(url: &str) -> Result<()> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Err(StoreError::Database(
+            "an in-memory SQLite database is not supported (each pool connection would get its own); use a file".into(),
+        ));
+    }
+    let path = Path::new(path);
+    let io = |e: std::io::Error| StoreError::Database(format!("creating {}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    Ok(())
+}
+
+// ---- transactions and the audit chain ----------------------------------------------------------
+
+/// Who an audit event names: an actor, or a user logging in (no actor yet).
+#[derive(Clone, Copy)]
+pub(crate) struct Who<'a> {
+    pub user_id: Option<i64>,
+    pub name: &'a str,
+    pub origin: &'a str,
+}
+
+impl<'a> From<&'a Actor> for Who<'a> {
+    fn from(a: &'a Actor) -> Self {
+        Who {
+            user_id: a.user_id,
+            name: &a.username,
+            origin: &a.origin,
+        }
+    }
+}
+
+/// An audit event about to be appended.
+pub(crate) struct Event {
+    pub action: AuditAction,
+    pub record_kind: String,
+    pub record_id: Option<String>,
+    pub division: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub detail: Option<String>,
+}
+
+impl Event {
+    pub fn new(action: AuditAction, record_kind: impl Into<String>) -> Event {
+        Event {
+            action,
+            record_kind: record_kind.into(),
+            record_id: None,
+            division: None,
+            before: None,
+            after: None,
+            detail: None,
+        }
+    }
+    pub fn record(mut self, id: impl ToString) -> Event {
+        self.record_id = Some(id.to_string());
+        self
+    }
+    pub fn division(mut self, d: &DivisionCode) -> Event {
+        self.division = Some(d.to_string());
+        self
+    }
+    pub fn before(mut self, v: serde_json::Value) -> Event {
+        self.before = Some(v);
+        self
+    }
+    pub fn after(mut self, v: serde_json::Value) -> Event {
+        self.after = Some(v);
+        self
+    }
+    pub fn detail(mut self, d: impl Into<String>) -> Event {
+        self.detail = Some(d.into());
+        self
+    }
+}
+
+/// A write transaction holding the writer lock, with the audit chain head it read and one
+/// timestamp for everything it writes.
+pub(crate) struct WriteTx<'c, 'g> {
+    pub tx: Transaction<'c, Any>,
+    _gate: Option<MutexGuard<'g, ()>>,
+    head_seq: i64,
+    head_hash: String,
+    head_moved: bool,
+    /// The transaction's time, truncated to what is stored (microseconds).
+    pub now: DateTime<Utc>,
+    pub now_text: String,
+    pub backend: Backend,
+}
+
+impl<'c, 'g> WriteTx<'c, 'g> {
+    async fn start(
+        mut tx: Transaction<'c, Any>,
+        gate: Option<MutexGuard<'g, ()>>,
+        store: &SqlStore,
+    ) -> Result<WriteTx<'c, 'g>> {
+        let sql = match store.backend {
+            Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+            // The lock that serializes writers on PostgreSQL, taken before anything else.
+            Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+        };
+        let row = sqlx::query(sql).fetch_one(&mut *tx).await?;
+        let now_text = format_time(store.clock.now());
+        let now = rows::parse_ts(&now_text)?;
+        Ok(WriteTx {
+            tx,
+            _gate: gate,
+            head_seq: rows::get(&row, "seq")?,
+            head_hash: rows::get(&row, "hash")?,
+            head_moved: false,
+            now,
+            now_text,
+            backend: store.backend,
+        })
+    }
+
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Appends an audit event in this transaction.
+    pub async fn audit(&mut self, who: Who<'_>, ev: Event) -> Result<AuditRecord> {
+        let entry = AuditEntry {
+            at: self.now_text.clone(),
+            actor_user_id: who.user_id,
+            actor_name: who.name.to_string(),
+            origin: who.origin.to_string(),
+            action: ev.action,
+            record_kind: ev.record_kind,
+            record_id: ev.record_id,
+            division: ev.division,
+            before: ev.before,
+            after: ev.after,
+            detail: ev.detail,
+        };
+        let seq = self.head_seq + 1;
+        let hash = chain_hash(&self.head_hash, seq, &entry);
+        sqlx::query(
+            "INSERT INTO audit_events (seq, at, actor_id, actor_name, origin, action, record_kind, \
+             record_id, division, before_data, after_data, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(seq)
+        .bind(&entry.at)
+        .bind(entry.actor_user_id)
+        .bind(&entry.actor_name)
+        .bind(&entry.origin)
+        .bind(entry.action.as_str())
+        .bind(&entry.record_kind)
+        .bind(entry.record_id.as_deref())
+        .bind(entry.division.as_deref())
+        .bind(entry.before.as_ref().map(|v| v.to_string()))
+        .bind(entry.after.as_ref().map(|v| v.to_string()))
+        .bind(entry.detail.as_deref())
+        .bind(&self.head_hash)
+        .bind(&hash)
+        .execute(&mut *self.tx)
+        .await?;
+        let record = AuditRecord {
+            seq,
+            entry,
+            prev_hash: std::mem::replace(&mut self.head_hash, hash.clone()),
+            hash,
+        };
+        self.head_seq = seq;
+        self.head_moved = true;
+        Ok(record)
+    }
+
+    pub async fn commit(mut self) -> Result<()> {
+        if self.head_moved {
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(self.head_seq)
+                .bind(&self.head_hash)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// The next free id of `table` (ids are allocated under the writer lock).
+    pub async fn next_id(&mut self, table: &'static str) -> Result<i64> {
+        let sql = format!("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM {table}");
+        let row = sqlx::query(&sql).fetch_one(&mut *self.tx).await?;
+        rows::get(&row, "next")
+    }
+}
+
+// ---- dynamic queries -------------------------------------------------------------------------
+
+/// An owned bind value, for queries whose conditions depend on the request.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+/// SQL text with `$n` placeholders and the values for them.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Sql {
+        Sql {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
+    }
+    pub fn push(&mut self, s: &str) -> &mut Sql {
+        self.text.push_str(s);
+        self
+    }
+    /// Appends a placeholder for `v`.
+    pub fn bind_text(&mut self, v: impl Into<String>) -> &mut Sql {
+        self.args.push(Arg::Text(Some(v.into())));
+        let n = self.args.len();
+        self.text.push_str(&format!("${n}"));
+        self
+    }
+    pub fn bind_int(&mut self, v: i64) -> &mut Sql {
+        self.args.push(Arg::Int(Some(v)));
+        let n = self.args.len();
+        self.text.push_str(&format!("${n}"));
+        self
+    }
+    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(&self.text);
+        for a in &self.args {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.as_deref()),
+            };
+        }
+        q
+    }
+}
+
+/// `head VALUES (row), (row), …` with `rows` copies of `row`, whose `?` marks are the bind
+/// placeholders (other text, such as literals, is copied as is).
+///
+/// SQLite gets anonymous `?` placeholders: it looks named ones (`$n`) up by a linear scan per
+/// parameter, which makes a statement with thousands of them quadratic. PostgreSQL needs `$n`.
+pub(crate) fn values_sql(backend: Backend, head: &str, row: &str, rows: usize) -> String {
+    let marks = row.matches('?').count();
+    let mut sql = String::with_capacity(head.len() + rows * (row.len() + marks * 6 + 4));
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    let mut n = 0usize;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in row.chars() {
+            if c == '?' && backend == Backend::Postgres {
+                n += 1;
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            } else {
+                sql.push(c);
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Escapes user text for `LIKE … ESCAPE '\'`.
+pub(crate) fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `LIMIT`/`OFFSET` within sane bounds (a missing limit means one page of 50).
+pub(crate) fn page_bounds(limit: i64, offset: i64) -> (i64, i64) {
+    let limit = if limit <= 0 { 50 } else { limit.min(1000) };
+    (limit, offset.max(0))
+}
+
+pub(crate) fn invalid(field: &str, code: &str, message: impl Into<String>) -> StoreError {
+    StoreError::Invalid(ValidationErrors::from(FieldError::new(
+        field, code, message,
+    )))
+}
+
+/// Distinguishes a unique-constraint violation (a race the pre-checks did not see, or data
+/// inserted behind the store's back) from other database errors.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => matches!(db.kind(), sqlx::error::ErrorKind::UniqueViolation),
+        _ => false,
+    }
+}
+
+pub(crate) fn count_of(row: &AnyRow) -> Result<i64> {
+    row.try_get::<i64, _>(0).map_err(StoreError::from)
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn list_divisions(&self, g: &Grant<ReadRegistry>) -> Result<Vec<Division>> {
+        self.list_divisions_impl(g).await
+    }
+    async fn get_division(
+        &self,
+        g: &Grant<ReadRegistry>,
+        code: &DivisionCode,
+    ) -> Result<Option<Division>> {
+        self.get_division_impl(g, code).await
+    }
+    async fn save_division(
+        &self,
+        g: &Grant<ManageDivisions>,
+        code: &DivisionCode,
+        name: &str,
+    ) -> Result<Division> {
+        self.save_division_impl(g, code, name).await
+    }
+    async fn import_divisions(
+        &self,
+        g: &Grant<ManageDivisions>,
+        rows: &[(DivisionCode, String)],
+    ) -> Result<u64> {
+        self.import_divisions_impl(g, rows).await
+    }
+
+    async fn search_persons(
+        &self,
+        g: &Grant<ReadRegistry>,
+        q: &PersonQuery,
+    ) -> Result<Page<PersonSummary>> {
+        self.search_persons_impl(g, q).await
+    }
+    async fn get_person(&self, g: &Grant<ReadRegistry>, id: PersonId) -> Result<Option<Person>> {
+        self.visible_person(g.scope(), id).await
+    }
+    async fn find_person_by_id_number(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id_number: &IdNumber,
+    ) -> Result<Option<Person>> {
+        self.find_person_by_id_number_impl(g, id_number).await
+    }
+    async fn person_history(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: PersonId,
+    ) -> Result<Vec<Version<PersonFacts>>> {
+        self.person_history_impl(g, id).await
+    }
+    async fn person_as_of(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: PersonId,
+        date: NaiveDate,
+    ) -> Result<Option<PersonFacts>> {
+        self.person_as_of_impl(g, id, date).await
+    }
+    async fn create_person(
+        &self,
+        g: &Grant<WriteRegistry>,
+        id_number: &IdNumber,
+        facts: &PersonFacts,
+        valid_from: NaiveDate,
+    ) -> Result<Person> {
+        self.create_person_impl(g, id_number, facts, valid_from)
+            .await
+    }
+    async fn update_person(
+        &self,
+        g: &Grant<WriteRegistry>,
+        id: PersonId,
+        expected_version: i64,
+        facts: &PersonFacts,
+        valid_from: NaiveDate,
+    ) -> Result<Person> {
+        self.update_person_impl(g, id, expected_version, facts, valid_from)
+            .await
+    }
+    async fn reveal_person(
+        &self,
+        g: &Grant<RevealSensitive>,
+        id: PersonId,
+        fields: &[&str],
+    ) -> Result<Person> {
+        self.reveal_person_impl(g, id, fields).await
+    }
+    async fn person_memberships(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: PersonId,
+    ) -> Result<Vec<Membership>> {
+        self.person_memberships_impl(g, id).await
+    }
+
+    async fn search_households(
+        &self,
+        g: &Grant<ReadRegistry>,
+        q: &HouseholdQuery,
+    ) -> Result<Page<HouseholdSummary>> {
+        self.search_households_impl(g, q).await
+    }
+    async fn get_household(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: HouseholdId,
+    ) -> Result<Option<Household>> {
+        self.visible_household(g.scope(), id).await
+    }
+    async fn household_history(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: HouseholdId,
+    ) -> Result<Vec<Version<HouseholdFacts>>> {
+        self.household_history_impl(g, id).await
+    }
+    async fn household_members(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: HouseholdId,
+    ) -> Result<Vec<Member>> {
+        self.household_members_impl(g, id).await
+    }
+    async fn household_as_of(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: HouseholdId,
+        date: NaiveDate,
+    ) -> Result<Option<HouseholdSnapshot>> {
+        self.household_as_of_impl(g, id, date).await
+    }
+    async fn create_household(
+        &self,
+        g: &Grant<WriteRegistry>,
+        new: &NewHousehold,
+    ) -> Result<Household> {
+        self.create_household_impl(g, new).await
+    }
+    async fn update_household(
+        &self,
+        g: &Grant<WriteRegistry>,
+        id: HouseholdId,
+        expected_version: i64,
+        facts: &HouseholdFacts,
+        valid_from: NaiveDate,
+    ) -> Result<Household> {
+        self.update_household_impl(g, id, expected_version, facts, valid_from)
+            .await
+    }
+    async fn add_member(
+        &self,
+        g: &Grant<WriteRegistry>,
+        household: HouseholdId,
+        person: PersonId,
+        relation: Relation,
+        joined_on: NaiveDate,
+        reason: Option<&str>,
+    ) -> Result<Membership> {
+        self.add_member_impl(g, household, person, relation, joined_on, reason)
+            .await
+    }
+    async fn end_membership(
+        &self,
+        g: &Grant<WriteRegistry>,
+        membership: MembershipId,
+        left_on: NaiveDate,
+        reason: Option<&str>,
+    ) -> Result<Membership> {
+        self.end_membership_impl(g, membership, left_on, reason)
+            .await
+    }
+
+    async fn import_caseload(
+        &self,
+        g: &Grant<ImportCaseload>,
+        batch: &CaseloadBatch,
+        progress: Progress<'_>,
+    ) -> Result<ImportSummary> {
+        self.import_caseload_impl(g, batch, progress).await
+    }
+
+    async fn count_users(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        count_of(&row)
+    }
+    async fn create_user(&self, g: &Grant<ManageUsers>, new: &NewUser) -> Result<User> {
+        self.create_user_impl(g, new).await
+    }
+    async fn list_users(&self, g: &Grant<ManageUsers>) -> Result<Vec<User>> {
+        self.list_users_impl(g).await
+    }
+    async fn get_user(&self, g: &Grant<ManageUsers>, id: UserId) -> Result<Option<User>> {
+        self.get_user_impl(g, id).await
+    }
+    async fn update_user(
+        &self,
+        g: &Grant<ManageUsers>,
+        id: UserId,
+        expected_version: i64,
+        patch: &UserPatch,
+    ) -> Result<User> {
+        self.update_user_impl(g, id, expected_version, patch).await
+    }
+    async fn reset_password(
+        &self,
+        g: &Grant<ManageUsers>,
+        id: UserId,
+        password_hash: &str,
+        must_change: bool,
+    ) -> Result<()> {
+        self.reset_password_impl(g, id, password_hash, must_change)
+            .await
+    }
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        self.user_by_username_impl(username).await
+    }
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
+        self.user_by_id_impl(id).await
+    }
+    async fn record_login(&self, user: UserId, outcome: &LoginOutcome, origin: &str) -> Result<()> {
+        self.record_login_impl(user, outcome, origin).await
+    }
+    async fn record_unknown_login(&self, username: &str, origin: &str) -> Result<()> {
+        self.record_unknown_login_impl(username, origin).await
+    }
+    async fn change_own_password(&self, actor: &Actor, password_hash: &str) -> Result<()> {
+        self.change_own_password_impl(actor, password_hash).await
+    }
+    async fn create_session(&self, s: &Session) -> Result<()> {
+        self.create_session_impl(s).await
+    }
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
+        self.session_impl(token_hash).await
+    }
+    async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<()> {
+        self.touch_session_impl(token_hash, at).await
+    }
+    async fn delete_session(&self, token_hash: &str, actor: &Actor) -> Result<()> {
+        self.delete_session_impl(token_hash, actor).await
+    }
+    async fn delete_idle_sessions(&self, before: DateTime<Utc>) -> Result<u64> {
+        self.delete_idle_sessions_impl(before).await
+    }
+
+    async fn audit_log(&self, g: &Grant<ReadAudit>, q: &AuditQuery) -> Result<Page<AuditRecord>> {
+        self.audit_log_impl(g, q).await
+    }
+    async fn audit_page(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRecord>> {
+        self.audit_page_impl(after_seq, limit).await
+    }
+    async fn append_audit(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        record_kind: &str,
+        record_id: Option<&str>,
+        division: Option<&DivisionCode>,
+        detail: Option<&str>,
+    ) -> Result<AuditRecord> {
+        self.append_audit_impl(actor, action, record_kind, record_id, division, detail)
+            .await
+    }
+}

@@ -1,0 +1,506 @@
+//! Staff accounts, logins with lockout, sessions.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use jiuzhu_domain::access::ManageUsers;
+use jiuzhu_domain::user::lock_after_failure;
+use jiuzhu_domain::{
+    Actor, AuditAction, DivisionCode, FieldError, Grant, Level, NewUser, Role, Scope, Session,
+    User, UserId, ValidationErrors,
+};
+
+use super::divisions::existing_codes;
+use super::rows::{self, ts_text, USER_SELECT};
+use super::{Event, SqlStore, Who, WriteTx};
+use crate::{LoginOutcome, Result, StoreError, UserPatch};
+
+const MAX_USERNAME_CHARS: usize = 64;
+
+async fn load_user(
+    conn: &mut AnyConnection,
+    scope: Option<&Scope>,
+    id: UserId,
+) -> Result<Option<User>> {
+    let row = match scope {
+        Some(s) => {
+            let sql = format!("SELECT {USER_SELECT} FROM users WHERE id = $1 AND division LIKE $2");
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(s.like_pattern())
+                .fetch_optional(conn)
+                .await?
+        }
+        None => {
+            let sql = format!("SELECT {USER_SELECT} FROM users WHERE id = $1");
+            sqlx::query(&sql).bind(id).fetch_optional(conn).await?
+        }
+    };
+    row.map(|r| rows::user(&r)).transpose()
+}
+
+fn not_found(id: UserId) -> StoreError {
+    StoreError::NotFound {
+        kind: "user",
+        id: id.to_string(),
+    }
+}
+
+/// A user's node must be in the admin's scope and exist in the tree (the nation node needs no
+/// tree: it is where the first administrator is bound before any tree is imported).
+async fn check_user_division(
+    tx: &mut WriteTx<'_, '_>,
+    scope: &Scope,
+    code: &DivisionCode,
+) -> Result<()> {
+    if !scope.contains(code) {
+        return Err(StoreError::OutOfScope(code.to_string()));
+    }
+    if code.level() != Level::Nation
+        && existing_codes(tx.conn(), &[code.to_string()])
+            .await?
+            .is_empty()
+    {
+        return Err(super::invalid(
+            "division",
+            "DIVISION_UNKNOWN",
+            format!("区划“{code}”不在区划树中"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_department(role: Role, department: Option<jiuzhu_domain::Department>) -> Result<()> {
+    if role == Role::DepartmentOfficer && department.is_none() {
+        return Err(super::invalid(
+            "department",
+            "DEPARTMENT_REQUIRED",
+            "部门经办人须指定所属部门",
+        ));
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    pub(crate) async fn create_user_impl(
+        &self,
+        g: &Grant<ManageUsers>,
+        new: &NewUser,
+    ) -> Result<User> {
+        let username = new.username.trim();
+        let display_name = new.display_name.trim();
+        let mut errors = ValidationErrors::default();
+        if username.is_empty() {
+            errors.push(FieldError::new("username", "REQUIRED", "用户名不能为空"));
+        } else if username.chars().count() > MAX_USERNAME_CHARS
+            || username
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            errors.push(FieldError::new(
+                "username",
+                "USERNAME_INVALID",
+                format!("用户名不能含空白字符,且不超过{MAX_USERNAME_CHARS}个字符"),
+            ));
+        }
+        if display_name.is_empty() {
+            errors.push(FieldError::new("display_name", "REQUIRED", "姓名不能为空"));
+        }
+        errors.into_result()?;
+        check_department(new.role, new.department)?;
+        let mut tx = self.write().await?;
+        check_user_division(&mut tx, g.scope(), &new.division).await?;
+        let taken = sqlx::query("SELECT id FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(tx.conn())
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::Duplicate {
+                field: "username",
+                value: username.to_string(),
+            });
+        }
+        let id = tx.next_id("users").await?;
+        let now = tx.now_text.clone();
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, role, department, division, \
+             password_hash, must_change_password, failed_logins, locked_until, active, \
+             row_version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, NULL, 1, 1, $9, $9)",
+        )
+        .bind(id)
+        .bind(username)
+        .bind(display_name)
+        .bind(new.role.as_str())
+        .bind(new.department.map(|d| d.as_str()))
+        .bind(new.division.as_str())
+        .bind(new.password_hash.as_str())
+        .bind(i64::from(new.must_change_password))
+        .bind(now.as_str())
+        .execute(tx.conn())
+        .await?;
+        let user = User {
+            id,
+            username: username.to_string(),
+            display_name: display_name.to_string(),
+            role: new.role,
+            department: new.department,
+            division: new.division.clone(),
+            password_hash: new.password_hash.clone(),
+            must_change_password: new.must_change_password,
+            failed_logins: 0,
+            locked_until: None,
+            active: true,
+            row_version: 1,
+            created_at: tx.now,
+        };
+        let ev = Event::new(AuditAction::UserCreated, "user")
+            .record(id)
+            .division(&user.division)
+            .after(rows::user_audit(&user));
+        tx.audit(g.actor().into(), ev).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub(crate) async fn list_users_impl(&self, g: &Grant<ManageUsers>) -> Result<Vec<User>> {
+        let sql =
+            format!("SELECT {USER_SELECT} FROM users WHERE division LIKE $1 ORDER BY username");
+        sqlx::query(&sql)
+            .bind(g.scope().like_pattern())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::user)
+            .collect()
+    }
+
+    pub(crate) async fn get_user_impl(
+        &self,
+        g: &Grant<ManageUsers>,
+        id: UserId,
+    ) -> Result<Option<User>> {
+        let mut conn = self.pool.acquire().await?;
+        load_user(&mut conn, Some(g.scope()), id).await
+    }
+
+    pub(crate) async fn update_user_impl(
+        &self,
+        g: &Grant<ManageUsers>,
+        id: UserId,
+        expected_version: i64,
+        patch: &UserPatch,
+    ) -> Result<User> {
+        let mut tx = self.write().await?;
+        let current = load_user(tx.conn(), Some(g.scope()), id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        if current.row_version != expected_version {
+            return Err(StoreError::Conflict {
+                kind: "user",
+                id: id.to_string(),
+                expected: expected_version,
+                actual: current.row_version,
+            });
+        }
+        let mut next = current.clone();
+        if let Some(n) = &patch.display_name {
+            let n = n.trim();
+            if n.is_empty() {
+                return Err(super::invalid("display_name", "REQUIRED", "姓名不能为空"));
+            }
+            next.display_name = n.to_string();
+        }
+        if let Some(r) = patch.role {
+            next.role = r;
+        }
+        if let Some(d) = patch.department {
+            next.department = d;
+        }
+        if let Some(a) = patch.active {
+            next.active = a;
+        }
+        if let Some(d) = &patch.division {
+            check_user_division(&mut tx, g.scope(), d).await?;
+            next.division = d.clone();
+        }
+        check_department(next.role, next.department)?;
+        if patch.unlock {
+            next.failed_logins = 0;
+            next.locked_until = None;
+        }
+        // The row version guards the profile an admin edits; unlocking alone does not move it,
+        // so that an edit form stays valid while its user fails a login.
+        let profile_changed = next.display_name != current.display_name
+            || next.role != current.role
+            || next.department != current.department
+            || next.division != current.division
+            || next.active != current.active;
+        if profile_changed {
+            next.row_version += 1;
+        }
+        if next == current {
+            tx.commit().await?;
+            return Ok(current);
+        }
+        sqlx::query(
+            "UPDATE users SET display_name = $1, role = $2, department = $3, division = $4, \
+             active = $5, failed_logins = $6, locked_until = $7, row_version = $8, updated_at = $9 \
+             WHERE id = $10",
+        )
+        .bind(next.display_name.as_str())
+        .bind(next.role.as_str())
+        .bind(next.department.map(|d| d.as_str()))
+        .bind(next.division.as_str())
+        .bind(i64::from(next.active))
+        .bind(next.failed_logins)
+        .bind(next.locked_until.map(ts_text))
+        .bind(next.row_version)
+        .bind(tx.now_text.clone())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+        let mut ev = Event::new(AuditAction::UserUpdated, "user")
+            .record(id)
+            .division(&next.division)
+            .before(rows::user_audit(&current))
+            .after(rows::user_audit(&next));
+        if patch.unlock && current.locked_until.is_some() {
+            ev = ev.detail("unlocked");
+        }
+        tx.audit(g.actor().into(), ev).await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    pub(crate) async fn reset_password_impl(
+        &self,
+        g: &Grant<ManageUsers>,
+        id: UserId,
+        password_hash: &str,
+        must_change: bool,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        let user = load_user(tx.conn(), Some(g.scope()), id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        // Not a profile change: the row version stays, so a form opened before still saves.
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, must_change_password = $2, updated_at = $3 \
+             WHERE id = $4",
+        )
+        .bind(password_hash)
+        .bind(i64::from(must_change))
+        .bind(tx.now_text.clone())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+        let ev = Event::new(AuditAction::PasswordChanged, "user")
+            .record(id)
+            .division(&user.division)
+            .detail(json!({ "reset_by_admin": true, "must_change": must_change }).to_string());
+        tx.audit(g.actor().into(), ev).await?;
+        tx.commit().await
+    }
+
+    pub(crate) async fn user_by_username_impl(&self, username: &str) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_SELECT} FROM users WHERE username = $1");
+        let row = sqlx::query(&sql)
+            .bind(username.trim())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| rows::user(&r)).transpose()
+    }
+
+    pub(crate) async fn user_by_id_impl(&self, id: UserId) -> Result<Option<User>> {
+        let mut conn = self.pool.acquire().await?;
+        load_user(&mut conn, None, id).await
+    }
+
+    pub(crate) async fn record_login_impl(
+        &self,
+        user: UserId,
+        outcome: &LoginOutcome,
+        origin: &str,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        let u = load_user(tx.conn(), None, user)
+            .await?
+            .ok_or_else(|| not_found(user))?;
+        let who = Who {
+            user_id: Some(u.id),
+            name: &u.username,
+            origin,
+        };
+        match outcome {
+            LoginOutcome::Succeeded => {
+                sqlx::query(
+                    "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+                )
+                .bind(user)
+                .execute(tx.conn())
+                .await?;
+                let ev = Event::new(AuditAction::LoginSucceeded, "user")
+                    .record(user)
+                    .division(&u.division);
+                tx.audit(who, ev).await?;
+            }
+            LoginOutcome::Failed { lock_until } => {
+                // The store applies the lockout rule itself, so that no caller can forget it; a
+                // caller's own (earlier or later) lock time wins when given.
+                let lock = lock_until.or_else(|| lock_after_failure(u.failed_logins, tx.now));
+                // A lock starts a fresh count: after it expires the user has the full number of
+                // attempts again.
+                let failed = if lock.is_some() {
+                    0
+                } else {
+                    u.failed_logins + 1
+                };
+                sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
+                    .bind(failed)
+                    .bind(lock.map(ts_text).or_else(|| u.locked_until.map(ts_text)))
+                    .bind(user)
+                    .execute(tx.conn())
+                    .await?;
+                let ev = Event::new(AuditAction::LoginFailed, "user")
+                    .record(user)
+                    .division(&u.division)
+                    .detail(json!({ "failed_logins": u.failed_logins + 1 }).to_string());
+                tx.audit(who, ev).await?;
+                if let Some(until) = lock {
+                    let ev = Event::new(AuditAction::AccountLocked, "user")
+                        .record(user)
+                        .division(&u.division)
+                        .detail(json!({ "locked_until": ts_text(until) }).to_string());
+                    tx.audit(who, ev).await?;
+                }
+            }
+        }
+        tx.commit().await
+    }
+
+    pub(crate) async fn record_unknown_login_impl(
+        &self,
+        username: &str,
+        origin: &str,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        // The attempted name goes into the detail, not the actor: it may be a password typed
+        // into the wrong field, and auditors need it to see guessing, nobody else does.
+        let attempted: String = username.trim().chars().take(MAX_USERNAME_CHARS).collect();
+        let ev = Event::new(AuditAction::LoginFailed, "user")
+            .detail(json!({ "unknown_username": attempted }).to_string());
+        tx.audit(
+            Who {
+                user_id: None,
+                name: "(unknown)",
+                origin,
+            },
+            ev,
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    pub(crate) async fn change_own_password_impl(
+        &self,
+        actor: &Actor,
+        password_hash: &str,
+    ) -> Result<()> {
+        let id = actor.user_id.ok_or_else(|| StoreError::NotFound {
+            kind: "user",
+            id: actor.username.clone(),
+        })?;
+        let mut tx = self.write().await?;
+        let user = load_user(tx.conn(), None, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, must_change_password = 0, updated_at = $2 \
+             WHERE id = $3",
+        )
+        .bind(password_hash)
+        .bind(tx.now_text.clone())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+        let ev = Event::new(AuditAction::PasswordChanged, "user")
+            .record(id)
+            .division(&user.division);
+        tx.audit(actor.into(), ev).await?;
+        tx.commit().await
+    }
+
+    pub(crate) async fn create_session_impl(&self, s: &Session) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen, origin) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(s.token_hash.as_str())
+        .bind(s.user_id)
+        .bind(s.csrf_token.as_str())
+        .bind(ts_text(s.created_at))
+        .bind(ts_text(s.last_seen))
+        .bind(s.origin.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn session_impl(&self, token_hash: &str) -> Result<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT token_hash, user_id, csrf_token, created_at, last_seen, origin \
+             FROM sessions WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| rows::session(&r)).transpose()
+    }
+
+    pub(crate) async fn touch_session_impl(
+        &self,
+        token_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2")
+            .bind(ts_text(at))
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn delete_session_impl(&self, token_hash: &str, actor: &Actor) -> Result<()> {
+        let mut tx = self.write().await?;
+        let gone = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+        if gone > 0 {
+            let mut ev = Event::new(AuditAction::Logout, "session");
+            if let Some(id) = actor.user_id {
+                ev = ev.record(id);
+            }
+            let division = match actor.user_id {
+                Some(id) => load_user(tx.conn(), None, id).await?.map(|u| u.division),
+                None => None,
+            };
+            if let Some(d) = &division {
+                ev = ev.division(d);
+            }
+            tx.audit(actor.into(), ev).await?;
+        }
+        tx.commit().await
+    }
+
+    pub(crate) async fn delete_idle_sessions_impl(&self, before: DateTime<Utc>) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE last_seen < $1")
+            .bind(ts_text(before))
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+}
