@@ -86,7 +86,7 @@ async fn caseload_import_is_all_or_nothing_and_reports_each_bad_row() {
     assert_eq!(count(&db, "persons").await, 0, "nothing may be written");
     assert_eq!(count(&db, "households").await, 0, "nothing may be written");
 
-    let good_members = "household_id,id_number,name,relation\n1,11010519491231002X,王芳,head\n2,371002198001010011,李强,head\n";
+    let good_members = "household_id,id_number,name,relation\n1,11010519491231002X,王芳,head\n2,371002198001010010,李强,head\n";
     std::fs::write(&m, good_members).unwrap();
     let out = jiuzhu(&db, &["import", "caseload", h.to_str().unwrap(), m.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));

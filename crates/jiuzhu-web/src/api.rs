@@ -1,0 +1,849 @@
+//! The JSON API under `/api/v1`. Authentication is the session cookie (from `POST /login`);
+//! writes carry the session's CSRF token in `X-CSRF-Token`. Errors are the one envelope.
+
+use axum::extract::{Path, Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use jiuzhu_domain::access::{
+    ManageDivisions, ManageUsers, ReadAudit, ReadRegistry, RevealSensitive, WriteRegistry,
+};
+use jiuzhu_domain::{
+    Action, Division, FieldError, Household, Member, Membership, NewUser, PersonView, User, Version,
+};
+use jiuzhu_store::{HouseholdQuery, HouseholdSummary, Page, PersonQuery, PersonSummary};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{self, Auth, Authorized, LoginResult, Origin};
+use crate::error::{ApiError, AppError, ErrorEnvelope};
+use crate::forms::{
+    DivisionInput, EndMemberInput, HouseholdInput, LoginInput, MemberInput, PasswordInput,
+    PersonInput, UserInput, UserPatchInput,
+};
+use crate::pages::{resolve_person, split_query, AuditFilter, REVEAL_FIELDS};
+use crate::AppState;
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+        .route("/me/password", post(change_password))
+        .route("/persons", get(search_persons).post(create_person))
+        .route("/persons/{id}", get(get_person).put(update_person))
+        .route("/persons/{id}/reveal", post(reveal_person))
+        .route("/persons/{id}/history", get(person_history))
+        .route("/households", get(search_households).post(create_household))
+        .route("/households/{id}", get(get_household).put(update_household))
+        .route(
+            "/households/{id}/members",
+            get(household_members).post(add_member),
+        )
+        .route("/households/{id}/as_of/{date}", get(household_as_of))
+        .route("/households/{id}/history", get(household_history))
+        .route("/memberships/{id}/end", post(end_membership))
+        .route("/divisions", get(list_divisions).post(save_division))
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/{id}", get(get_user).patch(update_user))
+        .route("/users/{id}/reset_password", post(reset_password))
+        .route("/audit", get(audit))
+        .fallback(not_found)
+}
+
+async fn not_found() -> ApiError {
+    ApiError(AppError::new(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "接口不存在",
+    ))
+}
+
+/// JSON bodies with the error envelope when they do not parse.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(e) => Err(ApiError(AppError::bad_request(format!(
+                "请求内容不是有效的 JSON:{}",
+                e.body_text()
+            )))),
+        }
+    }
+}
+
+// ---- DTOs -------------------------------------------------------------------------------------
+
+/// The logged-in user.
+#[derive(Serialize, ToSchema)]
+pub struct MeOut {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub role_label: String,
+    pub department: Option<String>,
+    pub division: String,
+    pub must_change_password: bool,
+    /// Send as `X-CSRF-Token` with every write.
+    pub csrf_token: String,
+    /// The actions of the role (see docs/roles.md).
+    pub permissions: Vec<String>,
+}
+
+fn me_out(user: &User, csrf: &str) -> MeOut {
+    let actor = user.actor("");
+    MeOut {
+        id: user.id,
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        role: user.role.as_str().into(),
+        role_label: user.role.label_zh().into(),
+        department: user.department.map(|d| d.as_str().to_string()),
+        division: user.division.to_string(),
+        must_change_password: user.must_change_password,
+        csrf_token: csrf.to_string(),
+        permissions: Action::ALL
+            .iter()
+            .filter(|a| actor.may(**a))
+            .map(|a| {
+                serde_json::to_value(a)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            })
+            .collect(),
+    }
+}
+
+/// A person in a result list (identity number masked).
+#[derive(Serialize, ToSchema)]
+pub struct PersonSummaryOut {
+    pub id: i64,
+    pub id_number: String,
+    pub name: String,
+    pub sex: String,
+    #[schema(value_type = String, format = Date)]
+    pub birth_date: NaiveDate,
+    pub residence_division: String,
+    pub household_id: Option<i64>,
+    pub household_code: Option<String>,
+}
+
+impl From<&PersonSummary> for PersonSummaryOut {
+    fn from(p: &PersonSummary) -> Self {
+        PersonSummaryOut {
+            id: p.id,
+            id_number: p.id_number.masked(),
+            name: p.name.clone(),
+            sex: p.sex.as_str().into(),
+            birth_date: p.birth_date,
+            residence_division: p.residence_division.to_string(),
+            household_id: p.household_id,
+            household_code: p.household_code.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PageOut<T: ToSchema> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+/// A household member: the membership and the person's masked view.
+#[derive(Serialize)]
+pub struct MemberOut {
+    pub membership: Membership,
+    pub person: PersonView,
+}
+
+fn members_out(ms: &[Member]) -> Vec<MemberOut> {
+    ms.iter()
+        .map(|m| MemberOut {
+            membership: m.membership.clone(),
+            person: PersonView::masked(&m.person),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+pub struct HouseholdOut {
+    pub household: Household,
+    pub as_of: NaiveDate,
+    pub members: Vec<MemberOut>,
+}
+
+/// A version of a person's facts, with the sensitive fields masked.
+#[derive(Serialize)]
+pub struct PersonVersionOut {
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    pub recorded_by: String,
+    pub facts: PersonView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OneTimePasswordOut {
+    pub user_id: i64,
+    pub username: String,
+    /// Shown once; must be changed at first login.
+    pub one_time_password: String,
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Name, identity number, household code, address, or a division code.
+    pub q: Option<String>,
+    /// Restrict to this division and below.
+    pub division: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+impl SearchParams {
+    fn parts(
+        &self,
+    ) -> Result<
+        (
+            Option<String>,
+            Option<jiuzhu_domain::DivisionCode>,
+            i64,
+            i64,
+        ),
+        AppError,
+    > {
+        let (text, mut division) = split_query(self.q.as_deref().unwrap_or(""));
+        if let Some(d) = self.division.as_deref().filter(|d| !d.trim().is_empty()) {
+            let mut c = crate::forms::Check::default();
+            division = c.division("division", Some(d));
+            c.finish()?;
+        }
+        Ok((
+            text,
+            division,
+            self.limit.unwrap_or(50).clamp(1, 500),
+            self.offset.unwrap_or(0).max(0),
+        ))
+    }
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// An audit action, e.g. `sensitive_revealed`.
+    pub action: String,
+    pub actor: String,
+    pub kind: String,
+    pub record: String,
+    /// YYYY-MM-DD
+    pub from: String,
+    /// YYYY-MM-DD
+    pub to: String,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+fn date_param(s: &str) -> Result<NaiveDate, AppError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        AppError::invalid(vec![FieldError::new(
+            "date",
+            "DATE",
+            format!("日期“{s}”无效(格式:YYYY-MM-DD)"),
+        )])
+    })
+}
+
+// ---- session ----------------------------------------------------------------------------------
+
+/// Log in; sets the `jiuzhu_session` cookie and returns the CSRF token for writes.
+#[utoipa::path(post, path = "/api/v1/login", tag = "session", request_body = LoginInput,
+    responses((status = 200, body = MeOut), (status = 401, body = ErrorEnvelope), (status = 403, description = "locked", body = ErrorEnvelope)))]
+async fn login(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    JsonBody(input): JsonBody<LoginInput>,
+) -> Result<Response, ApiError> {
+    match auth::login(&state, &input.username, &input.password, &origin).await {
+        LoginResult::Ok {
+            cookie,
+            session,
+            user,
+        } => Ok((
+            [(SET_COOKIE, cookie)],
+            Json(me_out(&user, &session.csrf_token)),
+        )
+            .into_response()),
+        LoginResult::Failed(e) => Err(ApiError(e)),
+    }
+}
+
+/// End the session.
+#[utoipa::path(post, path = "/api/v1/logout", tag = "session",
+    responses((status = 204), (status = 401, body = ErrorEnvelope)))]
+async fn logout(State(state): State<AppState>, a: Auth) -> Result<Response, ApiError> {
+    let cookie = auth::logout(&state, &a).await?;
+    Ok(([cookie], StatusCode::NO_CONTENT).into_response())
+}
+
+/// The logged-in user, its permissions and the CSRF token.
+#[utoipa::path(get, path = "/api/v1/me", tag = "session",
+    responses((status = 200, body = MeOut), (status = 401, body = ErrorEnvelope)))]
+async fn me(a: Auth) -> Json<MeOut> {
+    Json(me_out(a.user(), a.csrf()))
+}
+
+/// Change one's own password.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "session", request_body = PasswordInput,
+    responses((status = 204), (status = 422, body = ErrorEnvelope)))]
+async fn change_password(
+    State(state): State<AppState>,
+    a: Auth,
+    JsonBody(input): JsonBody<PasswordInput>,
+) -> Result<StatusCode, ApiError> {
+    auth::change_password(
+        &state,
+        &a,
+        &input.current_password,
+        &input.new_password,
+        input.confirm_password.as_deref(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- persons ----------------------------------------------------------------------------------
+
+/// Search persons in the caller's jurisdiction (identity numbers masked).
+#[utoipa::path(get, path = "/api/v1/persons", tag = "persons", params(SearchParams),
+    responses((status = 200, body = PageOut<PersonSummaryOut>), (status = 401, body = ErrorEnvelope)))]
+async fn search_persons(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Query(p): Query<SearchParams>,
+) -> ApiResult<PageOut<PersonSummaryOut>> {
+    let (text, division, limit, offset) = p.parts()?;
+    let page = state
+        .store
+        .search_persons(
+            &a.grant,
+            &PersonQuery {
+                text,
+                division,
+                limit,
+                offset,
+            },
+        )
+        .await?;
+    Ok(Json(PageOut {
+        items: page.items.iter().map(PersonSummaryOut::from).collect(),
+        total: page.total,
+    }))
+}
+
+/// Register a person.
+#[utoipa::path(post, path = "/api/v1/persons", tag = "persons", request_body = PersonInput,
+    responses((status = 201, body = Object, description = "PersonView (masked)"), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn create_person(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    JsonBody(input): JsonBody<PersonInput>,
+) -> Result<(StatusCode, Json<PersonView>), ApiError> {
+    let (id, facts, valid_from) = input.to_new(state.clock.today())?;
+    let p = state
+        .store
+        .create_person(&a.grant, &id, &facts, valid_from)
+        .await?;
+    Ok((StatusCode::CREATED, Json(PersonView::masked(&p))))
+}
+
+/// A person (sensitive fields masked).
+#[utoipa::path(get, path = "/api/v1/persons/{id}", tag = "persons", params(("id" = i64, Path)),
+    responses((status = 200, body = Object, description = "PersonView (masked)"), (status = 404, body = ErrorEnvelope)))]
+async fn get_person(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+) -> ApiResult<PersonView> {
+    let p = state
+        .store
+        .get_person(&a.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(Json(PersonView::masked(&p)))
+}
+
+/// Update a person's facts from `valid_from` on; `row_version` must be current (else 409).
+#[utoipa::path(put, path = "/api/v1/persons/{id}", tag = "persons", params(("id" = i64, Path)), request_body = PersonInput,
+    responses((status = 200, body = Object, description = "PersonView (masked)"), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn update_person(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    read: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<PersonInput>,
+) -> ApiResult<PersonView> {
+    let current = state
+        .store
+        .get_person(&read.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let (version, facts, valid_from) = input.to_update(&current.facts, state.clock.today())?;
+    let p = state
+        .store
+        .update_person(&a.grant, id, version, &facts, valid_from)
+        .await?;
+    Ok(Json(PersonView::masked(&p)))
+}
+
+/// A person unmasked; the access is written to the audit log.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/reveal", tag = "persons", params(("id" = i64, Path)),
+    responses((status = 200, body = Object, description = "PersonView (revealed)"), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn reveal_person(
+    State(state): State<AppState>,
+    a: Authorized<RevealSensitive>,
+    Path(id): Path<i64>,
+) -> ApiResult<PersonView> {
+    let p = state
+        .store
+        .reveal_person(&a.grant, id, REVEAL_FIELDS)
+        .await?;
+    Ok(Json(PersonView::revealed(&p, &a.grant)))
+}
+
+/// All versions of a person's facts, newest first (masked).
+#[utoipa::path(get, path = "/api/v1/persons/{id}/history", tag = "persons", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+async fn person_history(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+) -> ApiResult<Vec<PersonVersionOut>> {
+    let p = state
+        .store
+        .get_person(&a.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let versions: Vec<Version<jiuzhu_domain::PersonFacts>> =
+        state.store.person_history(&a.grant, id).await?;
+    Ok(Json(
+        versions
+            .into_iter()
+            .map(|v| {
+                let snapshot = jiuzhu_domain::Person {
+                    facts: v.data,
+                    valid_from: v.valid_from,
+                    ..p.clone()
+                };
+                PersonVersionOut {
+                    valid_from: v.valid_from,
+                    valid_to: v.valid_to,
+                    recorded_at: v.recorded_at,
+                    recorded_by: v.recorded_by,
+                    facts: PersonView::masked(&snapshot),
+                }
+            })
+            .collect(),
+    ))
+}
+
+// ---- households -------------------------------------------------------------------------------
+
+/// Search households in the caller's jurisdiction.
+#[utoipa::path(get, path = "/api/v1/households", tag = "households", params(SearchParams),
+    responses((status = 200, body = Object, description = "{items: [HouseholdSummary], total}"), (status = 401, body = ErrorEnvelope)))]
+async fn search_households(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Query(p): Query<SearchParams>,
+) -> ApiResult<Page<HouseholdSummary>> {
+    let (text, division, limit, offset) = p.parts()?;
+    Ok(Json(
+        state
+            .store
+            .search_households(
+                &a.grant,
+                &HouseholdQuery {
+                    text,
+                    division,
+                    limit,
+                    offset,
+                },
+            )
+            .await?,
+    ))
+}
+
+/// Register a household.
+#[utoipa::path(post, path = "/api/v1/households", tag = "households", request_body = HouseholdInput,
+    responses((status = 201, body = Object), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn create_household(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    JsonBody(input): JsonBody<HouseholdInput>,
+) -> Result<(StatusCode, Json<Household>), ApiError> {
+    let new = input.to_new(state.clock.today())?;
+    let h = state.store.create_household(&a.grant, &new).await?;
+    Ok((StatusCode::CREATED, Json(h)))
+}
+
+/// A household today, with its current members (masked).
+#[utoipa::path(get, path = "/api/v1/households/{id}", tag = "households", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+async fn get_household(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+) -> ApiResult<HouseholdOut> {
+    snapshot(&state, &a, id, state.clock.today()).await
+}
+
+async fn snapshot(
+    state: &AppState,
+    a: &Authorized<ReadRegistry>,
+    id: i64,
+    date: NaiveDate,
+) -> ApiResult<HouseholdOut> {
+    let s = state
+        .store
+        .household_as_of(&a.grant, id, date)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let mut household = s.household;
+    household.facts = s.facts;
+    Ok(Json(HouseholdOut {
+        household,
+        as_of: s.as_of,
+        members: members_out(&s.members),
+    }))
+}
+
+/// Update a household's facts from `valid_from` on; `row_version` must be current (else 409).
+#[utoipa::path(put, path = "/api/v1/households/{id}", tag = "households", params(("id" = i64, Path)), request_body = HouseholdInput,
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn update_household(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    read: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<HouseholdInput>,
+) -> ApiResult<Household> {
+    let current = state
+        .store
+        .get_household(&read.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let (version, facts, valid_from) = input.to_update(&current.facts, state.clock.today())?;
+    Ok(Json(
+        state
+            .store
+            .update_household(&a.grant, id, version, &facts, valid_from)
+            .await?,
+    ))
+}
+
+/// Every membership the household ever had (masked persons).
+#[utoipa::path(get, path = "/api/v1/households/{id}/members", tag = "households", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+async fn household_members(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+) -> ApiResult<Vec<MemberOut>> {
+    state
+        .store
+        .get_household(&a.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let ms = state.store.household_members(&a.grant, id).await?;
+    Ok(Json(members_out(&ms)))
+}
+
+/// Add a registered person (by `person_id` or `id_number`) to the household.
+#[utoipa::path(post, path = "/api/v1/households/{id}/members", tag = "households", params(("id" = i64, Path)), request_body = MemberInput,
+    responses((status = 201, body = Object), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn add_member(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    read: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<MemberInput>,
+) -> Result<(StatusCode, Json<Membership>), ApiError> {
+    let spec = input.check(state.clock.today())?;
+    let person = resolve_person(&state, &read, spec.person_id, spec.id_number.as_ref()).await?;
+    let m = state
+        .store
+        .add_member(
+            &a.grant,
+            id,
+            person,
+            spec.relation,
+            spec.joined_on,
+            spec.reason.as_deref(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(m)))
+}
+
+/// The household as it was on `date`: the facts then in force and the members then active.
+#[utoipa::path(get, path = "/api/v1/households/{id}/as_of/{date}", tag = "households",
+    params(("id" = i64, Path), ("date" = String, Path, description = "YYYY-MM-DD")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn household_as_of(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Path((id, date)): Path<(i64, String)>,
+) -> ApiResult<HouseholdOut> {
+    let date = date_param(&date)?;
+    snapshot(&state, &a, id, date).await
+}
+
+/// All versions of the household's facts, newest first.
+#[utoipa::path(get, path = "/api/v1/households/{id}/history", tag = "households", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+async fn household_history(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+) -> ApiResult<Vec<Version<jiuzhu_domain::HouseholdFacts>>> {
+    state
+        .store
+        .get_household(&a.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(Json(state.store.household_history(&a.grant, id).await?))
+}
+
+/// End a membership (the person leaves the household on `left_on`).
+#[utoipa::path(post, path = "/api/v1/memberships/{id}/end", tag = "households", params(("id" = i64, Path)), request_body = EndMemberInput,
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn end_membership(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<EndMemberInput>,
+) -> ApiResult<Membership> {
+    let (left_on, reason) = input.check(state.clock.today())?;
+    Ok(Json(
+        state
+            .store
+            .end_membership(&a.grant, id, left_on, reason.as_deref())
+            .await?,
+    ))
+}
+
+// ---- divisions --------------------------------------------------------------------------------
+
+/// The jurisdiction nodes in the caller's scope, ordered by code.
+#[utoipa::path(get, path = "/api/v1/divisions", tag = "divisions",
+    responses((status = 200, body = Object), (status = 401, body = ErrorEnvelope)))]
+async fn list_divisions(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+) -> ApiResult<Vec<Division>> {
+    Ok(Json(state.store.list_divisions(&a.grant).await?))
+}
+
+/// Create or rename a node (administrators).
+#[utoipa::path(post, path = "/api/v1/divisions", tag = "divisions", request_body = DivisionInput,
+    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn save_division(
+    State(state): State<AppState>,
+    a: Authorized<ManageDivisions>,
+    JsonBody(input): JsonBody<DivisionInput>,
+) -> ApiResult<Division> {
+    let (code, name) = input.check()?;
+    Ok(Json(
+        state.store.save_division(&a.grant, &code, &name).await?,
+    ))
+}
+
+// ---- users ------------------------------------------------------------------------------------
+
+/// Users bound to nodes in the administrator's scope.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users",
+    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope)))]
+async fn list_users(
+    State(state): State<AppState>,
+    a: Authorized<ManageUsers>,
+) -> ApiResult<Vec<User>> {
+    Ok(Json(state.store.list_users(&a.grant).await?))
+}
+
+/// Create a user; returns a one-time password.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserInput,
+    responses((status = 201, body = OneTimePasswordOut), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn create_user(
+    State(state): State<AppState>,
+    a: Authorized<ManageUsers>,
+    JsonBody(input): JsonBody<UserInput>,
+) -> Result<(StatusCode, Json<OneTimePasswordOut>), ApiError> {
+    let (username, display_name, role, department, division) = input.check()?;
+    let password = auth::generate_password();
+    let hash = auth::hash_password_blocking(password.clone()).await?;
+    let u = state
+        .store
+        .create_user(
+            &a.grant,
+            &NewUser {
+                username,
+                display_name,
+                role,
+                department,
+                division,
+                password_hash: hash,
+                must_change_password: true,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(OneTimePasswordOut {
+            user_id: u.id,
+            username: u.username,
+            one_time_password: password,
+        }),
+    ))
+}
+
+/// A user.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn get_user(
+    State(state): State<AppState>,
+    a: Authorized<ManageUsers>,
+    Path(id): Path<i64>,
+) -> ApiResult<User> {
+    Ok(Json(
+        state
+            .store
+            .get_user(&a.grant, id)
+            .await?
+            .ok_or_else(AppError::not_found)?,
+    ))
+}
+
+/// Change a user's name, role, department, node or state, or unlock it.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UserPatchInput,
+    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+async fn update_user(
+    State(state): State<AppState>,
+    a: Authorized<ManageUsers>,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<UserPatchInput>,
+) -> ApiResult<User> {
+    let (version, patch) = input.check()?;
+    Ok(Json(
+        state
+            .store
+            .update_user(&a.grant, id, version, &patch)
+            .await?,
+    ))
+}
+
+/// Set a new one-time password for a user.
+#[utoipa::path(post, path = "/api/v1/users/{id}/reset_password", tag = "users", params(("id" = i64, Path)),
+    responses((status = 200, body = OneTimePasswordOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn reset_password(
+    State(state): State<AppState>,
+    a: Authorized<ManageUsers>,
+    Path(id): Path<i64>,
+) -> ApiResult<OneTimePasswordOut> {
+    let u = state
+        .store
+        .get_user(&a.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let password = auth::generate_password();
+    let hash = auth::hash_password_blocking(password.clone()).await?;
+    state
+        .store
+        .reset_password(&a.grant, id, &hash, true)
+        .await?;
+    Ok(Json(OneTimePasswordOut {
+        user_id: u.id,
+        username: u.username,
+        one_time_password: password,
+    }))
+}
+
+// ---- audit ------------------------------------------------------------------------------------
+
+/// Audit events in the caller's scope, newest first.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
+    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn audit(
+    State(state): State<AppState>,
+    a: Authorized<ReadAudit>,
+    Query(p): Query<AuditParams>,
+) -> ApiResult<Value> {
+    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let filter = AuditFilter {
+        action: p.action,
+        actor: p.actor,
+        kind: p.kind,
+        record: p.record,
+        from: p.from,
+        to: p.to,
+        page: None,
+    };
+    let mut q = filter.query(limit)?;
+    q.offset = p.offset.unwrap_or(0).max(0);
+    let log = state.store.audit_log(&a.grant, &q).await?;
+    Ok(Json(
+        serde_json::json!({ "items": log.items, "total": log.total }),
+    ))
+}
+
+/// The OpenAPI document of this API.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "jiuzhu 救助信息平台 API",
+        description = "Session-cookie authentication (POST /api/v1/login); writes need the X-CSRF-Token header. Errors: {\"error\": {code, message, fields, request_id}}."
+    ),
+    paths(
+        login,
+        logout,
+        me,
+        change_password,
+        search_persons,
+        create_person,
+        get_person,
+        update_person,
+        reveal_person,
+        person_history,
+        search_households,
+        create_household,
+        get_household,
+        update_household,
+        household_members,
+        add_member,
+        household_as_of,
+        household_history,
+        end_membership,
+        list_divisions,
+        save_division,
+        list_users,
+        create_user,
+        get_user,
+        update_user,
+        reset_password,
+        audit
+    ),
+    components(schemas(ErrorEnvelope, crate::error::ErrorBody, crate::error::FieldErrorDto))
+)]
+pub struct ApiDoc;

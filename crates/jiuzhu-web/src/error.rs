@@ -1,0 +1,247 @@
+//! The one error type and its two renderings: the JSON envelope (API) and an error page (HTML).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use jiuzhu_domain::{AccessDenied, FieldError, ValidationErrors};
+use jiuzhu_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+tokio::task_local! {
+    /// The id of the request being handled (set by the middleware), for envelopes and logs.
+    pub static REQUEST_ID: String;
+}
+
+pub fn current_request_id() -> String {
+    REQUEST_ID
+        .try_with(|id| id.clone())
+        .unwrap_or_else(|_| "-".to_string())
+}
+
+/// An error as the user or client sees it.
+#[derive(Debug, Clone)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub fields: Vec<FieldError>,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> AppError {
+        AppError {
+            status,
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+    pub fn unauthenticated() -> AppError {
+        AppError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "请先登录")
+    }
+    pub fn not_found() -> AppError {
+        AppError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "记录不存在或不在您的管辖范围内",
+        )
+    }
+    pub fn csrf() -> AppError {
+        AppError::new(
+            StatusCode::FORBIDDEN,
+            "CSRF",
+            "请求缺少有效的安全令牌(CSRF),请刷新页面后重试",
+        )
+    }
+    pub fn password_change_required() -> AppError {
+        AppError::new(
+            StatusCode::FORBIDDEN,
+            "PASSWORD_CHANGE_REQUIRED",
+            "请先修改一次性密码",
+        )
+    }
+    pub fn invalid(fields: Vec<FieldError>) -> AppError {
+        let message = match fields.first() {
+            Some(f) if fields.len() == 1 => format!("输入有误:{}", f.message),
+            Some(_) => format!("输入有误,共 {} 处", fields.len()),
+            None => "输入有误".to_string(),
+        };
+        AppError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "INVALID",
+            message,
+            fields,
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    }
+    /// An internal failure: logged with the request id, shown generically.
+    pub fn internal(detail: impl std::fmt::Display) -> AppError {
+        let id = current_request_id();
+        tracing::error!(request_id = %id, error = %detail, "internal error");
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            format!("系统内部错误,请稍后重试或联系管理员(请求编号 {id})"),
+        )
+    }
+}
+
+impl From<AccessDenied> for AppError {
+    fn from(e: AccessDenied) -> Self {
+        AppError::new(StatusCode::FORBIDDEN, "DENIED", e.message_zh())
+    }
+}
+
+impl From<ValidationErrors> for AppError {
+    fn from(e: ValidationErrors) -> Self {
+        AppError::invalid(e.0)
+    }
+}
+
+fn kind_zh(kind: &str) -> &str {
+    match kind {
+        "person" => "人员",
+        "household" => "家庭",
+        "membership" => "家庭成员关系",
+        "user" => "用户",
+        "division" => "区划",
+        "session" => "会话",
+        other => other,
+    }
+}
+
+fn field_zh(field: &str) -> &str {
+    match field {
+        "id_number" => "身份证号码",
+        "username" => "用户名",
+        "code" | "household_code" => "户编号",
+        "division" => "区划代码",
+        other => other,
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { .. } => AppError::not_found(),
+            StoreError::Conflict { kind, .. } => AppError::new(
+                StatusCode::CONFLICT,
+                "CONFLICT",
+                format!(
+                    "该{}已被他人修改,您的修改未保存。请查看最新内容后重新修改。",
+                    kind_zh(kind)
+                ),
+            ),
+            StoreError::Duplicate { field, value } => {
+                let mut err = AppError::new(
+                    StatusCode::CONFLICT,
+                    "DUPLICATE",
+                    format!("{}“{}”已存在", field_zh(field), mask_if_id(field, &value)),
+                );
+                err.fields.push(FieldError::new(
+                    field,
+                    "DUPLICATE",
+                    format!("{}已存在", field_zh(field)),
+                ));
+                err
+            }
+            StoreError::OutOfScope(code) => {
+                tracing::info!(division = %code, "write outside the actor's jurisdiction refused");
+                AppError::new(
+                    StatusCode::FORBIDDEN,
+                    "OUT_OF_SCOPE",
+                    "所填区划不在您的管辖范围内,不能在该区划登记或迁入",
+                )
+            }
+            StoreError::Invalid(v) => AppError::invalid(v.0),
+            StoreError::Denied(d) => d.into(),
+            StoreError::Database(detail) => AppError::internal(detail),
+        }
+    }
+}
+
+fn mask_if_id(field: &str, value: &str) -> String {
+    if field == "id_number" {
+        jiuzhu_domain::id_number::mask_id_str(value)
+    } else {
+        value.to_string()
+    }
+}
+
+/// `{"error": {...}}`: the one shape of every API error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable code: UNAUTHENTICATED, DENIED, CSRF, NOT_FOUND, CONFLICT, DUPLICATE, OUT_OF_SCOPE,
+    /// INVALID, BAD_REQUEST, LOCKED, PASSWORD_CHANGE_REQUIRED, INTERNAL.
+    pub code: String,
+    /// Chinese message for people.
+    pub message: String,
+    pub fields: Vec<FieldErrorDto>,
+    pub request_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorDto {
+    pub row: Option<usize>,
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// An [`AppError`] rendered as the JSON envelope.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let body = ErrorEnvelope {
+            error: ErrorBody {
+                code: e.code.to_string(),
+                message: e.message,
+                fields: e
+                    .fields
+                    .into_iter()
+                    .map(|f| FieldErrorDto {
+                        row: f.row,
+                        field: f.field,
+                        code: f.code,
+                        message: f.message,
+                    })
+                    .collect(),
+                request_id: current_request_id(),
+            },
+        };
+        (e.status, Json(body)).into_response()
+    }
+}
+
+/// An [`AppError`] rendered as a page (unauthenticated visitors are sent to the login page).
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        crate::views::error_page(self.0)
+    }
+}

@@ -1,0 +1,158 @@
+//! The jiuzhu web application (axum).
+//!
+//! * Authentication: argon2 passwords, a random session token in the `jiuzhu_session` cookie
+//!   (only its SHA-256 is stored), lockout after repeated failures, idle timeout, must-change
+//!   password.
+//! * Authorization in one place: the [`auth::Authorized`] extractor turns the session into an
+//!   `Actor` and a typed `Grant<P>`; handlers only pass grants to the store, which applies the
+//!   jurisdiction scope.
+//! * CSRF: every unsafe request of a logged-in session must carry the session's token (`_csrf`
+//!   form field or `X-CSRF-Token` header); checked once, in the middleware.
+//! * Chinese server-rendered pages (askama, compiled in), the JSON API under `/api/v1` with its
+//!   OpenAPI document at `/api/openapi.json`, one error envelope, background caseload imports.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use jiuzhu_domain::access::ManageUsers;
+use jiuzhu_domain::{Actor, Clock, DivisionCode, NewUser, Role};
+use jiuzhu_store::Store;
+
+pub mod api;
+pub mod auth;
+pub mod error;
+mod forms;
+pub mod jobs;
+pub mod openapi;
+mod pages;
+mod views;
+
+pub use auth::{hash_password, verify_password};
+pub use error::AppError;
+
+/// Settings of the web application.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// A session unused for this long is ended.
+    pub idle_timeout: chrono::Duration,
+    /// Mark the session cookie `Secure` (when served over HTTPS).
+    pub secure_cookies: bool,
+    /// Failed logins in a row that lock an account.
+    pub max_failed_logins: i64,
+    /// How long a locked account stays locked.
+    pub lockout: chrono::Duration,
+    /// Largest accepted request body (uploads), in bytes.
+    pub max_upload_bytes: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            idle_timeout: chrono::Duration::minutes(30),
+            secure_cookies: false,
+            max_failed_logins: 5,
+            lockout: chrono::Duration::minutes(15),
+            max_upload_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Shared state of all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<WebConfig>,
+    pub jobs: jobs::Jobs,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: WebConfig) -> AppState {
+        AppState {
+            store,
+            clock,
+            config: Arc::new(config),
+            jobs: jobs::Jobs::default(),
+        }
+    }
+}
+
+/// The whole application as a router (for `serve` and for in-process tests).
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_upload_bytes;
+    Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/healthz", get(healthz))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::middleware,
+        ))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, &'static str) {
+    match state.store.ping().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable",
+            )
+        }
+    }
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")
+}
+
+/// When there are no users at all, creates the first administrator, bound to the nation, with a
+/// one-time password that must be changed at first login. Returns (username, password).
+pub async fn ensure_first_admin(
+    store: Arc<dyn Store>,
+    _clock: Arc<dyn Clock>,
+) -> anyhow::Result<Option<(String, String)>> {
+    if store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let actor = Actor::system("first-start");
+    let grant = actor.grant::<ManageUsers>()?;
+    let password = auth::generate_password();
+    let hash = hash_password(&password)?;
+    let username = "admin".to_string();
+    store
+        .create_user(
+            &grant,
+            &NewUser {
+                username: username.clone(),
+                display_name: "系统管理员".to_string(),
+                role: Role::Admin,
+                department: None,
+                division: DivisionCode::nation(),
+                password_hash: hash,
+                must_change_password: true,
+            },
+        )
+        .await
+        .context("creating the first administrator")?;
+    Ok(Some((username, password)))
+}

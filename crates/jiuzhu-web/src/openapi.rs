@@ -1,0 +1,19 @@
+//! `GET /api/openapi.json`: the OpenAPI document of `/api/v1`.
+
+use axum::response::{IntoResponse, Response};
+use utoipa::OpenApi;
+
+/// The document as JSON text.
+pub fn json() -> String {
+    crate::api::ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_else(|_| "{}".to_string())
+}
+
+pub async fn document() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json(),
+    )
+        .into_response()
+}

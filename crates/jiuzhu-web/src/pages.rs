@@ -1,0 +1,1419 @@
+//! The Chinese pages. Handlers are thin: they take the grant from the extractor, call the store,
+//! and render a view.
+
+use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use chrono::NaiveDate;
+use jiuzhu_domain::access::{
+    ImportCaseload, ManageDivisions, ManageUsers, ReadAudit, ReadRegistry, RevealSensitive,
+    WriteRegistry,
+};
+use jiuzhu_domain::{
+    Action, Area, AuditAction, Department, DisabilityKind, DivisionCode, EducationStage,
+    Employment, FieldError, IdNumber, Level, NewUser, PersonFacts, PersonView, Relation, Role, Sex,
+    WorkAbility,
+};
+use jiuzhu_store::{AuditQuery, HouseholdQuery, PersonQuery, StoreError};
+use serde::Deserialize;
+
+use crate::auth::{self, Auth, Authorized, LoginResult, Origin, SessionCtx};
+use crate::error::{ApiError, AppError, PageError};
+use crate::forms::{
+    DivisionInput, EndMemberInput, HouseholdInput, LoginInput, MemberInput, PasswordInput,
+    PersonInput, UserInput, UserPatchInput,
+};
+use crate::views::*;
+use crate::AppState;
+
+type PageResult = Result<Response, PageError>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/password", get(password_form).post(password_submit))
+        .route("/search", get(search))
+        .route("/persons/new", get(person_new_form).post(person_new_submit))
+        .route("/persons/{id}", get(person_page))
+        .route("/persons/{id}/reveal", post(person_reveal))
+        .route(
+            "/persons/{id}/edit",
+            get(person_edit_form).post(person_edit_submit),
+        )
+        .route(
+            "/households/new",
+            get(household_new_form).post(household_new_submit),
+        )
+        .route("/households/{id}", get(household_page))
+        .route(
+            "/households/{id}/edit",
+            get(household_edit_form).post(household_edit_submit),
+        )
+        .route("/households/{id}/members", post(member_add))
+        .route("/households/{id}/members/{mid}/end", post(member_end))
+        .route("/divisions", get(divisions_page).post(division_save))
+        .route("/divisions/import", post(divisions_import))
+        .route("/users", get(users_page).post(user_create))
+        .route("/users/{id}", get(user_edit_form).post(user_edit_submit))
+        .route("/users/{id}/unlock", post(user_unlock))
+        .route("/users/{id}/reset", post(user_reset))
+        .route("/audit", get(audit_page))
+        .route("/import", get(import_form).post(import_submit))
+        .route("/import/jobs/{id}", get(import_job_page))
+        .route("/import/jobs/{id}/progress", get(import_progress))
+}
+
+/// The session, when there is one (for the login page).
+struct MaybeSession(Option<SessionCtx>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeSession {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(MaybeSession(parts.extensions.get::<SessionCtx>().cloned()))
+    }
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+fn messages(e: &AppError) -> Vec<String> {
+    if e.fields.is_empty() {
+        vec![e.message.clone()]
+    } else {
+        e.fields.iter().map(|f| f.to_string()).collect()
+    }
+}
+
+// ---- login, logout, password ------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only same-site relative targets, so the login page cannot be used to redirect elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+async fn login_form(MaybeSession(s): MaybeSession, Query(q): Query<NextQuery>) -> Response {
+    if s.is_some() {
+        return see_other("/");
+    }
+    render(&LoginPage {
+        nav: Nav::anonymous("登录"),
+        error: String::new(),
+        username: String::new(),
+        next: safe_next(q.next.as_deref()),
+    })
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Form(input): Form<LoginInput>,
+) -> Response {
+    match auth::login(&state, &input.username, &input.password, &origin).await {
+        LoginResult::Ok { cookie, user, .. } => {
+            let to = if user.must_change_password {
+                "/password".to_string()
+            } else {
+                safe_next(input.next.as_deref())
+            };
+            ([(SET_COOKIE, cookie)], Redirect::to(&to)).into_response()
+        }
+        LoginResult::Failed(e) => render_status(
+            e.status,
+            &LoginPage {
+                nav: Nav::anonymous("登录"),
+                error: e.message,
+                username: input.username,
+                next: safe_next(input.next.as_deref()),
+            },
+        ),
+    }
+}
+
+async fn logout(State(state): State<AppState>, a: Auth) -> PageResult {
+    let cookie = auth::logout(&state, &a).await?;
+    Ok(([cookie], Redirect::to("/login")).into_response())
+}
+
+async fn password_form(a: Auth) -> Response {
+    render(&PasswordPage {
+        forced: a.user().must_change_password,
+        nav: Nav::new(&a, "修改密码"),
+        errors: vec![],
+        done: false,
+    })
+}
+
+async fn password_submit(
+    State(state): State<AppState>,
+    a: Auth,
+    Form(input): Form<PasswordInput>,
+) -> Response {
+    let result = auth::change_password(
+        &state,
+        &a,
+        &input.current_password,
+        &input.new_password,
+        input.confirm_password.as_deref(),
+    )
+    .await;
+    match result {
+        Ok(()) => {
+            let mut nav = Nav::new(&a, "修改密码");
+            // The one-time password is gone: the whole menu applies again.
+            let actor = a.actor();
+            nav.can_write = actor.may(Action::WriteRegistry);
+            nav.can_import = actor.may(Action::ImportCaseload);
+            nav.can_users = actor.may(Action::ManageUsers);
+            nav.can_audit = actor.may(Action::ReadAudit);
+            nav.can_divisions = true;
+            render(&PasswordPage {
+                nav,
+                forced: false,
+                errors: vec![],
+                done: true,
+            })
+        }
+        Err(e) => render_status(
+            e.status,
+            &PasswordPage {
+                forced: a.user().must_change_password,
+                nav: Nav::new(&a, "修改密码"),
+                errors: messages(&e),
+                done: false,
+            },
+        ),
+    }
+}
+
+// ---- home and search --------------------------------------------------------------------------
+
+async fn home(State(state): State<AppState>, a: Authorized<ReadRegistry>) -> PageResult {
+    let store = &state.store;
+    let division_name = store
+        .get_division(&a.grant, &a.auth.user().division)
+        .await?
+        .map(|d| d.name)
+        .unwrap_or_default();
+    let households = store
+        .search_households(
+            &a.grant,
+            &HouseholdQuery {
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await?
+        .total;
+    let persons = store
+        .search_persons(
+            &a.grant,
+            &PersonQuery {
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await?
+        .total;
+    Ok(render(&HomePage {
+        nav: Nav::new(&a.auth, "首页"),
+        division_name,
+        households,
+        persons,
+    }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SearchQuery {
+    q: String,
+}
+
+/// A search text is either a division code (6, 9, 12 or 15 digits) or free text.
+pub(crate) fn split_query(q: &str) -> (Option<String>, Option<DivisionCode>) {
+    let q = q.trim();
+    if q.is_empty() {
+        return (None, None);
+    }
+    if matches!(q.len(), 6 | 9 | 12 | 15) && q.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(code) = DivisionCode::parse(q) {
+            return (None, Some(code));
+        }
+    }
+    // Identity numbers are stored upper case.
+    let text = if q.len() == 18 {
+        q.to_uppercase()
+    } else {
+        q.to_string()
+    };
+    (Some(text), None)
+}
+
+async fn search(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Query(q): Query<SearchQuery>,
+) -> PageResult {
+    let (text, division) = split_query(&q.q);
+    let searched = text.is_some() || division.is_some();
+    let (mut persons, mut persons_total, mut households, mut households_total) =
+        (vec![], 0, vec![], 0);
+    if searched {
+        let p = state
+            .store
+            .search_persons(
+                &a.grant,
+                &PersonQuery {
+                    text: text.clone(),
+                    division: division.clone(),
+                    limit: 100,
+                    offset: 0,
+                },
+            )
+            .await?;
+        persons_total = p.total;
+        persons = p.items.iter().map(PersonRow::from).collect();
+        let h = state
+            .store
+            .search_households(
+                &a.grant,
+                &HouseholdQuery {
+                    text,
+                    division,
+                    limit: 100,
+                    offset: 0,
+                },
+            )
+            .await?;
+        households_total = h.total;
+        households = h.items.iter().map(HouseholdRow::from).collect();
+    }
+    Ok(render(&SearchPage {
+        nav: Nav::new(&a.auth, "查询"),
+        q: q.q,
+        searched,
+        persons,
+        persons_total,
+        households,
+        households_total,
+    }))
+}
+
+// ---- persons ----------------------------------------------------------------------------------
+
+async fn person_page_with(
+    state: &AppState,
+    read: &Authorized<ReadRegistry>,
+    id: i64,
+    view: PersonView,
+) -> PageResult {
+    let history = state.store.person_history(&read.grant, id).await?;
+    let memberships = state.store.person_memberships(&read.grant, id).await?;
+    Ok(render(&PersonPage {
+        nav: Nav::new(&read.auth, &format!("人员 {}", view.name)),
+        id,
+        name: view.name.clone(),
+        revealed: view.revealed,
+        facts: person_facts(&view),
+        history: history.iter().map(PersonVersionRow::from).collect(),
+        memberships: memberships
+            .iter()
+            .map(|m| PersonMembershipRow {
+                household_id: m.household_id,
+                relation: m.relation.label_zh().into(),
+                joined_on: m.joined_on.to_string(),
+                left_on: m.left_on.map(|d| d.to_string()).unwrap_or_default(),
+            })
+            .collect(),
+    }))
+}
+
+async fn person_page(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let person = state
+        .store
+        .get_person(&a.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    person_page_with(&state, &a, id, PersonView::masked(&person)).await
+}
+
+pub(crate) const REVEAL_FIELDS: &[&str] = &[
+    "id_number",
+    "phone",
+    "disability",
+    "serious_illness",
+    "illness_note",
+    "bank_account",
+];
+
+async fn person_reveal(
+    State(state): State<AppState>,
+    reveal: Authorized<RevealSensitive>,
+    read: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let person = state
+        .store
+        .reveal_person(&reveal.grant, id, REVEAL_FIELDS)
+        .await?;
+    let view = PersonView::revealed(&person, &reveal.grant);
+    person_page_with(&state, &read, id, view).await
+}
+
+#[allow(clippy::too_many_arguments)]
+fn person_edit_page(
+    nav: Nav,
+    id: Option<i64>,
+    id_number: String,
+    f: Option<&PersonFacts>,
+    residence: String,
+    valid_from: NaiveDate,
+    row_version: i64,
+    errors: Vec<String>,
+) -> PersonEditPage {
+    PersonEditPage {
+        nav,
+        id,
+        errors,
+        id_number,
+        name: f.map(|f| f.name.clone()).unwrap_or_default(),
+        sex: options(Sex::ALL_SEXES, f.map(|f| f.sex), Sex::as_str, Sex::label_zh),
+        birth_date: f.map(|f| f.birth_date.to_string()).unwrap_or_default(),
+        hukou_division: f
+            .and_then(|f| f.hukou_division.as_ref())
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        residence_division: f
+            .map(|f| f.residence_division.to_string())
+            .unwrap_or(residence),
+        education: options(
+            EducationStage::ALL,
+            f.map(|f| f.education),
+            EducationStage::as_str,
+            EducationStage::label_zh,
+        ),
+        employment: options(
+            Employment::ALL,
+            f.map(|f| f.employment),
+            Employment::as_str,
+            Employment::label_zh,
+        ),
+        work_ability: options(
+            WorkAbility::ALL,
+            f.map(|f| f.work_ability),
+            WorkAbility::as_str,
+            WorkAbility::label_zh,
+        ),
+        disability_kinds: options(
+            DisabilityKind::ALL,
+            None,
+            DisabilityKind::as_str,
+            DisabilityKind::label_zh,
+        ),
+        valid_from: valid_from.to_string(),
+        row_version,
+    }
+}
+
+trait AllSexes {
+    const ALL_SEXES: &'static [Sex];
+}
+impl AllSexes for Sex {
+    const ALL_SEXES: &'static [Sex] = &[Sex::Male, Sex::Female];
+}
+
+async fn person_new_form(State(state): State<AppState>, a: Authorized<WriteRegistry>) -> Response {
+    render(&person_edit_page(
+        Nav::new(&a.auth, "登记新人员"),
+        None,
+        String::new(),
+        None,
+        a.auth.user().division.to_string(),
+        state.clock.today(),
+        0,
+        vec![],
+    ))
+}
+
+async fn person_new_submit(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    Form(input): Form<PersonInput>,
+) -> Response {
+    let today = state.clock.today();
+    let result = async {
+        let (id, facts, valid_from) = input.to_new(today)?;
+        let p = state
+            .store
+            .create_person(&a.grant, &id, &facts, valid_from)
+            .await?;
+        Ok::<_, AppError>(p)
+    }
+    .await;
+    match result {
+        Ok(p) => see_other(&format!("/persons/{}", p.id)),
+        Err(e) => render_status(
+            e.status,
+            &PersonEditPage {
+                name: input.name.clone().unwrap_or_default(),
+                birth_date: input.birth_date.clone().unwrap_or_default(),
+                hukou_division: input.hukou_division.clone().unwrap_or_default(),
+                ..person_edit_page(
+                    Nav::new(&a.auth, "登记新人员"),
+                    None,
+                    input.id_number.clone().unwrap_or_default(),
+                    None,
+                    input.residence_division.clone().unwrap_or_default(),
+                    today,
+                    0,
+                    messages(&e),
+                )
+            },
+        ),
+    }
+}
+
+async fn person_edit_form(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    read: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let p = state
+        .store
+        .get_person(&read.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(render(&person_edit_page(
+        Nav::new(&a.auth, "修改人员信息"),
+        Some(id),
+        p.id_number.masked(),
+        Some(&p.facts),
+        String::new(),
+        state.clock.today(),
+        p.row_version,
+        vec![],
+    )))
+}
+
+async fn person_edit_submit(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    read: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+    Form(input): Form<PersonInput>,
+) -> PageResult {
+    let today = state.clock.today();
+    let current = state
+        .store
+        .get_person(&read.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let result = async {
+        let (version, facts, valid_from) = input.to_update(&current.facts, today)?;
+        Ok::<_, AppError>(
+            state
+                .store
+                .update_person(&a.grant, id, version, &facts, valid_from)
+                .await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(see_other(&format!("/persons/{id}"))),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(e.into()),
+        Err(e) => {
+            // On a conflict the form shows the current values and version; otherwise what was
+            // entered, with the reasons.
+            let conflict = e.code == "CONFLICT";
+            let facts = if conflict {
+                current.facts.clone()
+            } else {
+                let mut c = crate::forms::Check::default();
+                input.apply(&mut c, &current.facts)
+            };
+            Ok(render_status(
+                e.status,
+                &person_edit_page(
+                    Nav::new(&a.auth, "修改人员信息"),
+                    Some(id),
+                    current.id_number.masked(),
+                    Some(&facts),
+                    String::new(),
+                    today,
+                    current.row_version,
+                    messages(&e),
+                ),
+            ))
+        }
+    }
+}
+
+// ---- households -------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AsOfQuery {
+    as_of: Option<String>,
+}
+
+async fn household_page(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+    Query(q): Query<AsOfQuery>,
+) -> PageResult {
+    let today = state.clock.today();
+    let as_of = match q.as_of.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            AppError::invalid(vec![FieldError::new(
+                "as_of",
+                "DATE",
+                format!("日期“{s}”无效(格式:YYYY-MM-DD)"),
+            )])
+        })?,
+        None => today,
+    };
+    let store = &state.store;
+    let Some(snap) = store.household_as_of(&a.grant, id, as_of).await? else {
+        return match store.get_household(&a.grant, id).await? {
+            Some(h) => Err(AppError::new(
+                StatusCode::NOT_FOUND,
+                "NOT_YET",
+                format!("家庭 {} 在 {as_of} 尚未登记", h.code),
+            )
+            .into()),
+            None => Err(AppError::not_found().into()),
+        };
+    };
+    let all = store.household_members(&a.grant, id).await?;
+    let history = store.household_history(&a.grant, id).await?;
+    let division_name = store
+        .get_division(&a.grant, &snap.facts.division)
+        .await?
+        .map(|d| d.name)
+        .unwrap_or_default();
+    let h = &snap.household;
+    Ok(render(&HouseholdPage {
+        nav: Nav::new(&a.auth, &format!("家庭 {}", h.code)),
+        id,
+        code: h.code.clone(),
+        as_of: as_of.to_string(),
+        is_today: as_of == today,
+        address: snap.facts.address.clone(),
+        division: snap.facts.division.to_string(),
+        division_name,
+        area: snap.facts.area.label_zh().into(),
+        valid_from: history
+            .iter()
+            .find(|v| v.valid_from <= as_of && v.valid_to.is_none_or(|t| as_of < t))
+            .map(|v| v.valid_from)
+            .unwrap_or(h.valid_from)
+            .to_string(),
+        row_version: h.row_version,
+        source_ref: h.source_ref.clone().unwrap_or_default(),
+        members: snap
+            .members
+            .iter()
+            .map(|m| MembershipRow::from_member(m, as_of))
+            .collect(),
+        all_memberships: all
+            .iter()
+            .map(|m| MembershipRow::from_member(m, today))
+            .collect(),
+        history: history
+            .iter()
+            .map(|v| HouseholdVersionRow {
+                valid_from: v.valid_from.to_string(),
+                valid_to: v
+                    .valid_to
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "至今".into()),
+                recorded_at: fmt_time(v.recorded_at),
+                recorded_by: v.recorded_by.clone(),
+                address: v.data.address.clone(),
+                division: v.data.division.to_string(),
+                area: v.data.area.label_zh().into(),
+            })
+            .collect(),
+        relations: options(Relation::ALL, None, Relation::as_str, Relation::label_zh),
+        today: today.to_string(),
+    }))
+}
+
+fn household_edit_page(
+    nav: Nav,
+    id: Option<i64>,
+    input: &HouseholdInput,
+    today: NaiveDate,
+    errors: Vec<String>,
+) -> HouseholdEditPage {
+    HouseholdEditPage {
+        nav,
+        id,
+        errors,
+        code: input.code.clone().unwrap_or_default(),
+        address: input.address.clone().unwrap_or_default(),
+        division: input.division.clone().unwrap_or_default(),
+        areas: options(
+            Area::ALL,
+            input.area.as_deref().and_then(Area::parse),
+            Area::as_str,
+            Area::label_zh,
+        ),
+        valid_from: input
+            .valid_from
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| today.to_string()),
+        row_version: input.row_version.unwrap_or_default(),
+    }
+}
+
+async fn household_new_form(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+) -> Response {
+    let input = HouseholdInput {
+        division: Some(a.auth.user().division.to_string()),
+        ..Default::default()
+    };
+    render(&household_edit_page(
+        Nav::new(&a.auth, "登记新家庭"),
+        None,
+        &input,
+        state.clock.today(),
+        vec![],
+    ))
+}
+
+async fn household_new_submit(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    Form(input): Form<HouseholdInput>,
+) -> Response {
+    let today = state.clock.today();
+    let result = async {
+        let new = input.to_new(today)?;
+        Ok::<_, AppError>(state.store.create_household(&a.grant, &new).await?)
+    }
+    .await;
+    match result {
+        Ok(h) => see_other(&format!("/households/{}", h.id)),
+        Err(e) => render_status(
+            e.status,
+            &household_edit_page(
+                Nav::new(&a.auth, "登记新家庭"),
+                None,
+                &input,
+                today,
+                messages(&e),
+            ),
+        ),
+    }
+}
+
+async fn household_edit_form(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    read: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let h = state
+        .store
+        .get_household(&read.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let input = HouseholdInput {
+        code: Some(h.code.clone()),
+        address: Some(h.facts.address.clone()),
+        division: Some(h.facts.division.to_string()),
+        area: Some(h.facts.area.as_str().to_string()),
+        valid_from: None,
+        row_version: Some(h.row_version),
+    };
+    Ok(render(&household_edit_page(
+        Nav::new(&a.auth, "修改家庭信息"),
+        Some(id),
+        &input,
+        state.clock.today(),
+        vec![],
+    )))
+}
+
+async fn household_edit_submit(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    read: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+    Form(mut input): Form<HouseholdInput>,
+) -> PageResult {
+    let today = state.clock.today();
+    let current = state
+        .store
+        .get_household(&read.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let result = async {
+        let (version, facts, valid_from) = input.to_update(&current.facts, today)?;
+        Ok::<_, AppError>(
+            state
+                .store
+                .update_household(&a.grant, id, version, &facts, valid_from)
+                .await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(see_other(&format!("/households/{id}"))),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(e.into()),
+        Err(e) => {
+            input.code = Some(current.code.clone());
+            if e.code == "CONFLICT" {
+                input.address = Some(current.facts.address.clone());
+                input.division = Some(current.facts.division.to_string());
+                input.area = Some(current.facts.area.as_str().into());
+            }
+            input.row_version = Some(current.row_version);
+            Ok(render_status(
+                e.status,
+                &household_edit_page(
+                    Nav::new(&a.auth, "修改家庭信息"),
+                    Some(id),
+                    &input,
+                    today,
+                    messages(&e),
+                ),
+            ))
+        }
+    }
+}
+
+async fn member_add(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    read: Authorized<ReadRegistry>,
+    Path(id): Path<i64>,
+    Form(input): Form<MemberInput>,
+) -> PageResult {
+    let spec = input.check(state.clock.today())?;
+    let person_id = resolve_person(&state, &read, spec.person_id, spec.id_number.as_ref()).await?;
+    state
+        .store
+        .add_member(
+            &a.grant,
+            id,
+            person_id,
+            spec.relation,
+            spec.joined_on,
+            spec.reason.as_deref(),
+        )
+        .await?;
+    Ok(see_other(&format!("/households/{id}")))
+}
+
+/// The person named by id or identity number (within the actor's scope).
+pub(crate) async fn resolve_person(
+    state: &AppState,
+    read: &Authorized<ReadRegistry>,
+    person_id: Option<i64>,
+    id_number: Option<&IdNumber>,
+) -> Result<i64, AppError> {
+    if let Some(id) = person_id {
+        return Ok(id);
+    }
+    let Some(n) = id_number else {
+        return Err(AppError::invalid(vec![FieldError::new(
+            "id_number",
+            "REQUIRED",
+            "请填写成员的身份证号码",
+        )]));
+    };
+    match state.store.find_person_by_id_number(&read.grant, n).await? {
+        Some(p) => Ok(p.id),
+        None => Err(AppError::invalid(vec![FieldError::new(
+            "id_number",
+            "PERSON_NOT_FOUND",
+            "未找到该身份证号码对应的人员(请先登记该人员,或确认其在您的管辖范围内)",
+        )])),
+    }
+}
+
+async fn member_end(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    Path((id, mid)): Path<(i64, i64)>,
+    Form(input): Form<EndMemberInput>,
+) -> PageResult {
+    let (left_on, reason) = input.check(state.clock.today())?;
+    state
+        .store
+        .end_membership(&a.grant, mid, left_on, reason.as_deref())
+        .await?;
+    Ok(see_other(&format!("/households/{id}")))
+}
+
+// ---- divisions --------------------------------------------------------------------------------
+
+async fn divisions_render(
+    state: &AppState,
+    a: &Authorized<ReadRegistry>,
+    notice: String,
+    errors: Vec<String>,
+    status: StatusCode,
+) -> PageResult {
+    let list = state.store.list_divisions(&a.grant).await?;
+    let top = list.iter().map(|d| d.level).min().unwrap_or(Level::Nation);
+    let depth = |l: Level| (l as usize).saturating_sub(top as usize);
+    let rows = list
+        .iter()
+        .map(|d| DivisionRow {
+            code: d.code.to_string(),
+            name: d.name.clone(),
+            level: d.level.label_zh().into(),
+            depth: depth(d.level),
+        })
+        .collect();
+    Ok(render_status(
+        status,
+        &DivisionsPage {
+            nav: Nav::new(&a.auth, "行政区划"),
+            rows,
+            can_manage: a.actor().may(Action::ManageDivisions),
+            errors,
+            notice,
+        },
+    ))
+}
+
+async fn divisions_page(State(state): State<AppState>, a: Authorized<ReadRegistry>) -> PageResult {
+    divisions_render(&state, &a, String::new(), vec![], StatusCode::OK).await
+}
+
+async fn division_save(
+    State(state): State<AppState>,
+    m: Authorized<ManageDivisions>,
+    read: Authorized<ReadRegistry>,
+    Form(input): Form<DivisionInput>,
+) -> PageResult {
+    let result = async {
+        let (code, name) = input.check()?;
+        Ok::<_, AppError>(state.store.save_division(&m.grant, &code, &name).await?)
+    }
+    .await;
+    match result {
+        Ok(d) => {
+            let notice = format!("已保存:{} {}", d.code, d.name);
+            divisions_render(&state, &read, notice, vec![], StatusCode::OK).await
+        }
+        Err(e) => divisions_render(&state, &read, String::new(), messages(&e), e.status).await,
+    }
+}
+
+/// Reads the named file fields and the text fields of a multipart form.
+async fn read_multipart(
+    mut mp: Multipart,
+) -> Result<(Vec<jiuzhu_import::Input>, Vec<(String, String)>), AppError> {
+    let mut files = Vec::new();
+    let mut texts = Vec::new();
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| AppError::bad_request(format!("上传内容无法读取:{e}")))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if let Some(file_name) = field.file_name().map(str::to_string) {
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| AppError::bad_request(format!("上传文件无法读取:{e}")))?;
+            let mut input = jiuzhu_import::Input::new(file_name, bytes.to_vec());
+            // Keep the form field name reachable for the caller.
+            input.name = format!("{name}\u{0}{}", input.name);
+            files.push(input);
+        } else {
+            let text = field
+                .text()
+                .await
+                .map_err(|e| AppError::bad_request(format!("表单内容无法读取:{e}")))?;
+            texts.push((name, text));
+        }
+    }
+    Ok((files, texts))
+}
+
+/// Takes the file uploaded in form field `field`.
+fn take_file(files: &mut Vec<jiuzhu_import::Input>, field: &str) -> Option<jiuzhu_import::Input> {
+    let pos = files
+        .iter()
+        .position(|f| f.name.split('\u{0}').next() == Some(field))?;
+    let mut f = files.remove(pos);
+    f.name = f.name.split('\u{0}').nth(1).unwrap_or_default().to_string();
+    (!f.bytes.is_empty() || !f.name.is_empty()).then_some(f)
+}
+
+async fn divisions_import(
+    State(state): State<AppState>,
+    m: Authorized<ManageDivisions>,
+    read: Authorized<ReadRegistry>,
+    mp: Multipart,
+) -> PageResult {
+    let result = async {
+        let (mut files, _) = read_multipart(mp).await?;
+        let file = take_file(&mut files, "file").ok_or_else(|| {
+            AppError::invalid(vec![FieldError::new("file", "REQUIRED", "请选择区划文件")])
+        })?;
+        let rows = tokio::task::spawn_blocking(move || jiuzhu_import::divisions::parse(&file))
+            .await
+            .map_err(AppError::internal)??;
+        Ok::<_, AppError>(state.store.import_divisions(&m.grant, &rows).await?)
+    }
+    .await;
+    match result {
+        Ok(n) => {
+            divisions_render(
+                &state,
+                &read,
+                format!("已导入 {n} 个区划节点"),
+                vec![],
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(e) => divisions_render(&state, &read, String::new(), messages(&e), e.status).await,
+    }
+}
+
+// ---- users ------------------------------------------------------------------------------------
+
+fn role_options(current: Option<Role>) -> Options {
+    options(Role::ALL, current, Role::as_str, Role::label_zh)
+}
+
+fn department_options(current: Option<Department>) -> Options {
+    options(
+        Department::ALL,
+        current,
+        Department::as_str,
+        Department::label_zh,
+    )
+}
+
+async fn users_render(
+    state: &AppState,
+    a: &Authorized<ManageUsers>,
+    errors: Vec<String>,
+    status: StatusCode,
+) -> PageResult {
+    let now = state.clock.now();
+    let users = state.store.list_users(&a.grant).await?;
+    let rows = users
+        .iter()
+        .map(|u| UserRow {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            role: u.role.label_zh().into(),
+            department: u.department.map(|d| d.label_zh()).unwrap_or("").into(),
+            division: u.division.to_string(),
+            active: u.active,
+            locked: u.is_locked(now),
+            must_change: u.must_change_password,
+        })
+        .collect();
+    Ok(render_status(
+        status,
+        &UsersPage {
+            nav: Nav::new(&a.auth, "用户管理"),
+            rows,
+            roles: role_options(None),
+            departments: department_options(None),
+            errors,
+        },
+    ))
+}
+
+async fn users_page(State(state): State<AppState>, a: Authorized<ManageUsers>) -> PageResult {
+    users_render(&state, &a, vec![], StatusCode::OK).await
+}
+
+fn one_time_password_page(nav: Nav, username: &str, password: &str, what: &str) -> Response {
+    render(&MessagePage {
+        nav,
+        heading: format!("{what}:{username}"),
+        lines: vec![
+            format!("一次性密码:{password}"),
+            "请将此密码当面或通过安全渠道交给用户。此密码只显示这一次,用户首次登录后须修改。"
+                .into(),
+        ],
+        link: "/users".into(),
+        link_text: "返回用户列表".into(),
+    })
+}
+
+async fn user_create(
+    State(state): State<AppState>,
+    a: Authorized<ManageUsers>,
+    Form(input): Form<UserInput>,
+) -> PageResult {
+    let result = async {
+        let (username, display_name, role, department, division) = input.check()?;
+        let password = auth::generate_password();
+        let hash = auth::hash_password_blocking(password.clone()).await?;
+        let user = state
+            .store
+            .create_user(
+                &a.grant,
+                &NewUser {
+                    username,
+                    display_name,
+                    role,
+                    department,
+                    division,
+                    password_hash: hash,
+                    must_change_password: true,
+                },
+            )
+            .await?;
+        Ok::<_, AppError>((user, password))
+    }
+    .await;
+    match result {
+        Ok((user, password)) => Ok(one_time_password_page(
+            Nav::new(&a.auth, "用户已创建"),
+            &user.username,
+            &password,
+            "已创建用户",
+        )),
+        Err(e) => users_render(&state, &a, messages(&e), e.status).await,
+    }
+}
+
+async fn user_edit_render(
+    state: &AppState,
+    a: &Authorized<ManageUsers>,
+    id: i64,
+    errors: Vec<String>,
+    status: StatusCode,
+) -> PageResult {
+    let u = state
+        .store
+        .get_user(&a.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(render_status(
+        status,
+        &UserEditPage {
+            nav: Nav::new(&a.auth, "编辑用户"),
+            id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            roles: role_options(Some(u.role)),
+            departments: department_options(u.department),
+            division: u.division.to_string(),
+            active: u.active,
+            locked: u.is_locked(state.clock.now()),
+            failed_logins: u.failed_logins,
+            row_version: u.row_version,
+            errors,
+        },
+    ))
+}
+
+async fn user_edit_form(
+    State(state): State<AppState>,
+    a: Authorized<ManageUsers>,
+    Path(id): Path<i64>,
+) -> PageResult {
+    user_edit_render(&state, &a, id, vec![], StatusCode::OK).await
+}
+
+async fn user_edit_submit(
+    State(state): State<AppState>,
+    a: Authorized<ManageUsers>,
+    Path(id): Path<i64>,
+    Form(input): Form<UserPatchInput>,
+) -> PageResult {
+    let result = async {
+        let (version, patch) = input.check()?;
+        Ok::<_, AppError>(
+            state
+                .store
+                .update_user(&a.grant, id, version, &patch)
+                .await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(see_other("/users")),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(e.into()),
+        Err(e) => user_edit_render(&state, &a, id, messages(&e), e.status).await,
+    }
+}
+
+async fn user_unlock(
+    State(state): State<AppState>,
+    a: Authorized<ManageUsers>,
+    Path(id): Path<i64>,
+    Form(input): Form<UserPatchInput>,
+) -> PageResult {
+    let patch = jiuzhu_store::UserPatch {
+        unlock: true,
+        ..Default::default()
+    };
+    let version = input.row_version.unwrap_or_default();
+    match state.store.update_user(&a.grant, id, version, &patch).await {
+        Ok(_) => Ok(see_other(&format!("/users/{id}"))),
+        Err(e @ StoreError::NotFound { .. }) => Err(e.into()),
+        Err(e) => {
+            let e = AppError::from(e);
+            user_edit_render(&state, &a, id, messages(&e), e.status).await
+        }
+    }
+}
+
+async fn user_reset(
+    State(state): State<AppState>,
+    a: Authorized<ManageUsers>,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let user = state
+        .store
+        .get_user(&a.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let password = auth::generate_password();
+    let hash = auth::hash_password_blocking(password.clone()).await?;
+    state
+        .store
+        .reset_password(&a.grant, id, &hash, true)
+        .await?;
+    Ok(one_time_password_page(
+        Nav::new(&a.auth, "密码已重置"),
+        &user.username,
+        &password,
+        "已重置密码",
+    ))
+}
+
+// ---- audit ------------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct AuditFilter {
+    pub action: String,
+    pub actor: String,
+    pub kind: String,
+    pub record: String,
+    pub from: String,
+    pub to: String,
+    pub page: Option<i64>,
+}
+
+impl AuditFilter {
+    pub fn query(&self, limit: i64) -> Result<AuditQuery, AppError> {
+        let mut c = crate::forms::Check::default();
+        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let action = c.code(
+            "action",
+            "操作",
+            opt(&self.action).as_deref(),
+            AuditAction::parse,
+        );
+        let from = c.date("from", "起始日期", opt(&self.from).as_deref());
+        let to = c.date("to", "截止日期", opt(&self.to).as_deref());
+        c.finish()?;
+        let page = self.page.unwrap_or(1).max(1);
+        Ok(AuditQuery {
+            action,
+            actor_name: opt(&self.actor),
+            record_kind: opt(&self.kind),
+            record_id: opt(&self.record),
+            from,
+            to,
+            limit,
+            offset: (page - 1) * limit,
+        })
+    }
+}
+
+const AUDIT_ACTIONS: &[AuditAction] = &[
+    AuditAction::LoginSucceeded,
+    AuditAction::LoginFailed,
+    AuditAction::AccountLocked,
+    AuditAction::Logout,
+    AuditAction::PasswordChanged,
+    AuditAction::UserCreated,
+    AuditAction::UserUpdated,
+    AuditAction::DivisionCreated,
+    AuditAction::DivisionUpdated,
+    AuditAction::DivisionsImported,
+    AuditAction::PersonCreated,
+    AuditAction::PersonUpdated,
+    AuditAction::HouseholdCreated,
+    AuditAction::HouseholdUpdated,
+    AuditAction::MemberAdded,
+    AuditAction::MemberLeft,
+    AuditAction::CaseloadImported,
+    AuditAction::DemoSeeded,
+    AuditAction::SensitiveRevealed,
+    AuditAction::AuditVerified,
+];
+
+async fn audit_page(
+    State(state): State<AppState>,
+    a: Authorized<ReadAudit>,
+    Query(f): Query<AuditFilter>,
+) -> PageResult {
+    const PAGE: i64 = 50;
+    let q = f.query(PAGE)?;
+    let log = state.store.audit_log(&a.grant, &q).await?;
+    let pages = ((log.total + PAGE - 1) / PAGE).max(1);
+    let query_base = serde_urlencoded::to_string([
+        ("action", &f.action),
+        ("actor", &f.actor),
+        ("kind", &f.kind),
+        ("record", &f.record),
+        ("from", &f.from),
+        ("to", &f.to),
+    ])
+    .unwrap_or_default();
+    Ok(render(&AuditPage {
+        nav: Nav::new(&a.auth, "审计日志"),
+        rows: log.items.iter().map(AuditRow::from).collect(),
+        total: log.total,
+        actions: options(
+            AUDIT_ACTIONS,
+            q.action,
+            AuditAction::as_str,
+            AuditAction::label_zh,
+        ),
+        actor: f.actor.clone(),
+        kind: f.kind.clone(),
+        record: f.record.clone(),
+        from: f.from.clone(),
+        to: f.to.clone(),
+        page: f.page.unwrap_or(1).max(1),
+        pages,
+        query_base,
+    }))
+}
+
+// ---- caseload import --------------------------------------------------------------------------
+
+async fn import_form(State(state): State<AppState>, a: Authorized<ImportCaseload>) -> Response {
+    render(&ImportPage {
+        nav: Nav::new(&a.auth, "存量导入"),
+        today: state.clock.today().to_string(),
+        errors: vec![],
+    })
+}
+
+async fn import_submit(
+    State(state): State<AppState>,
+    a: Authorized<ImportCaseload>,
+    mp: Multipart,
+) -> Response {
+    let today = state.clock.today();
+    let nav = Nav::new(&a.auth, "存量导入");
+    let result = async {
+        let (mut files, texts) = read_multipart(mp).await?;
+        let text = |k: &str| {
+            texts
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut c = crate::forms::Check::default();
+        let households = take_file(&mut files, "households");
+        let members = take_file(&mut files, "members");
+        if households.is_none() {
+            c.err("households", "REQUIRED", "请选择家庭表文件");
+        }
+        if members.is_none() {
+            c.err("members", "REQUIRED", "请选择成员表文件");
+        }
+        let valid_from = c
+            .date("valid_from", "生效日期", text("valid_from").as_deref())
+            .unwrap_or(today);
+        let create_missing = text("create_missing_divisions").is_some();
+        c.finish()?;
+        Ok::<_, AppError>((
+            households.unwrap_or_else(|| jiuzhu_import::Input::new("", vec![])),
+            members.unwrap_or_else(|| jiuzhu_import::Input::new("", vec![])),
+            valid_from,
+            create_missing,
+        ))
+    }
+    .await;
+    match result {
+        Ok((h, m, valid_from, create_missing)) => {
+            let id = state.jobs.start(
+                state.store.clone(),
+                a.grant,
+                h,
+                m,
+                valid_from,
+                create_missing,
+            );
+            see_other(&format!("/import/jobs/{id}"))
+        }
+        Err(e) => render_status(
+            e.status,
+            &ImportPage {
+                nav,
+                today: today.to_string(),
+                errors: messages(&e),
+            },
+        ),
+    }
+}
+
+async fn import_job_page(
+    State(state): State<AppState>,
+    a: Authorized<ImportCaseload>,
+    Path(id): Path<u64>,
+) -> PageResult {
+    let user = a.auth.user().id;
+    state
+        .jobs
+        .status(id, user)
+        .ok_or_else(AppError::not_found)?;
+    Ok(render(&ImportJobPage {
+        nav: Nav::new(&a.auth, "导入进度"),
+        id,
+    }))
+}
+
+/// The progress of an import job, as JSON for the page's script.
+async fn import_progress(
+    State(state): State<AppState>,
+    a: Authorized<ImportCaseload>,
+    Path(id): Path<u64>,
+) -> Result<Json<crate::jobs::JobStatus>, ApiError> {
+    state
+        .jobs
+        .status(id, a.auth.user().id)
+        .map(Json)
+        .ok_or_else(|| ApiError(AppError::not_found()))
+}

@@ -1,0 +1,874 @@
+//! In-process HTTP tests of the web application.
+
+mod common;
+
+use axum::http::{header, Method, StatusCode};
+use common::*;
+use jiuzhu_domain::Role;
+use serde_json::{json, Value};
+
+fn masked_like(s: &str) -> bool {
+    s.len() == 18 && s[4..14].chars().all(|c| c == '*')
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_lockout_idle_timeout_and_csrf() {
+    let app = TestApp::new().await;
+    let clerk = app.clerk_a();
+
+    // Not logged in: pages go to the login page, the API answers with the envelope.
+    let r = app.get("/", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location().starts_with("/login"));
+    let r = app.get("/api/v1/me", None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.error_code(), "UNAUTHENTICATED");
+    let r = app.get("/login", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = r.text();
+    assert!(page.contains("name=\"username\"") && page.contains("name=\"password\""));
+    assert!(page.contains("type=\"submit\""));
+
+    // The login form sets a hardened session cookie.
+    let r = app
+        .form(
+            "/login",
+            None,
+            &[("username", &clerk.username), ("password", &clerk.password)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(set.starts_with("jiuzhu_session="));
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"));
+    assert!(!set.contains("Secure"));
+    let cookie = set.split(';').next().unwrap().to_string();
+    let home = app
+        .send(
+            axum::http::Request::get("/")
+                .header(header::COOKIE, &cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.text().contains(&clerk.display_name));
+
+    // CSRF: a form without the token, or with a wrong one, is refused; with it, accepted.
+    let r = app.form("/logout", Some(&cookie), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .form("/logout", Some(&cookie), &[("_csrf", "wrong")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let s = app.login_as(&clerk).await;
+    let person = app.head_of(TOWNSHIP_A).await;
+    let mut no_token = s.clone();
+    no_token.csrf = String::new();
+    let req = axum::http::Request::post(format!("/api/v1/persons/{}/reveal", person.id))
+        .header(header::COOKIE, &s.cookie)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.error_code(), "CSRF");
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/persons/{}/reveal", person.id),
+            Some(&Session {
+                cookie: s.cookie.clone(),
+                csrf: "0".repeat(64),
+            }),
+            None,
+        )
+        .await;
+    assert_eq!(r.error_code(), "CSRF");
+    let me = app.get("/api/v1/me", Some(&s)).await.json();
+    let csrf = me["csrf_token"].as_str().unwrap().to_string();
+    let r = app.form("/logout", Some(&cookie), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The page session has its own token, shown in its forms.
+    let page = app
+        .send(
+            axum::http::Request::get("/password")
+                .header(header::COOKIE, &cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .text();
+    let token = page
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_ne!(token, csrf);
+    let r = app
+        .form("/logout", Some(&cookie), &[("_csrf", &token)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = app
+        .send(
+            axum::http::Request::get("/")
+                .header(header::COOKIE, &cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "logged out");
+
+    // Idle timeout.
+    assert_eq!(app.get("/api/v1/me", Some(&s)).await.status, StatusCode::OK);
+    app.clock.advance(chrono::Duration::minutes(29));
+    assert_eq!(app.get("/api/v1/me", Some(&s)).await.status, StatusCode::OK);
+    app.clock.advance(chrono::Duration::minutes(31));
+    assert_eq!(
+        app.get("/api/v1/me", Some(&s)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Lockout after 5 failures, even for the right password, until 15 minutes have passed.
+    for i in 1..=5 {
+        let r = app.try_login(&clerk.username, "wrong-password").await;
+        if i < 5 {
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+            assert_eq!(r.error_code(), "BAD_CREDENTIALS");
+        } else {
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "attempt {i}: {}", r.text());
+            assert_eq!(r.error_code(), "LOCKED");
+        }
+    }
+    let r = app.try_login(&clerk.username, &clerk.password).await;
+    assert_eq!(r.error_code(), "LOCKED");
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("锁定"));
+    app.clock.advance(chrono::Duration::minutes(16));
+    app.login_as(&clerk).await;
+
+    // Unknown users get the same answer as a wrong password.
+    let r = app.try_login("nobody", "x").await;
+    assert_eq!(r.error_code(), "BAD_CREDENTIALS");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_user_must_change_one_time_password() {
+    let app = TestApp::new().await;
+    let admin = app.login_as(&app.user(Role::Admin, "371002")).await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(&admin),
+            Some(json!({"username": "newclerk", "display_name": "王新", "role": "window_clerk", "division": TOWNSHIP_A})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let otp = r.json()["one_time_password"].as_str().unwrap().to_string();
+    // An administrator cannot create users outside the county.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(&admin),
+            Some(json!({"username": "far", "display_name": "远", "role": "window_clerk", "division": "520304001"})),
+        )
+        .await;
+    assert!(matches!(r.status.as_u16(), 403 | 422), "{}", r.text());
+
+    let s = app.login("newclerk", &otp).await;
+    let r = app.get("/api/v1/persons?q=王", Some(&s)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.error_code(), "PASSWORD_CHANGE_REQUIRED");
+    let r = app.get("/search", Some(&s)).await;
+    let r2 = app
+        .send(
+            axum::http::Request::get("/search")
+                .header(header::COOKIE, &s.cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, r2.status);
+    assert_eq!(r2.status, StatusCode::SEE_OTHER);
+    assert_eq!(r2.location(), "/password");
+
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/me/password",
+            Some(&s),
+            Some(json!({"current_password": otp, "new_password": "short"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["error"]["fields"][0]["field"], "new_password");
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/me/password",
+            Some(&s),
+            Some(json!({"current_password": otp, "new_password": "Neu-Passwort-2026"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    let s = app.login("newclerk", "Neu-Passwort-2026").await;
+    assert_eq!(
+        app.get("/api/v1/persons?q=王", Some(&s)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_numbers_are_masked_and_reveals_are_audited() {
+    let app = TestApp::new().await;
+    let clerk = app.login_as(&app.clerk_a()).await;
+    let person = app.head_of(TOWNSHIP_A).await;
+    let full = person.id_number.to_string();
+
+    let r = app
+        .get(&format!("/api/v1/persons/{}", person.id), Some(&clerk))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v = r.json();
+    assert_eq!(v["id_number"], person.id_number.masked());
+    assert!(masked_like(v["id_number"].as_str().unwrap()));
+    assert_eq!(v["disability"]["state"], "masked");
+    assert_eq!(v["serious_illness"]["state"], "masked");
+    assert!(!r.text().contains(&full));
+
+    // Pages: masked in search results, person and household pages.
+    let q = format!("/search?q={}", urlenc(&person.facts.name));
+    let page = app.get(&q, Some(&clerk)).await.text();
+    assert!(page.contains(&person.id_number.masked()), "{page}");
+    assert!(!page.contains(&full));
+    let page = app
+        .get(&format!("/persons/{}", person.id), Some(&clerk))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains(&person.id_number.masked()));
+    assert!(!page.text().contains(&full));
+    assert!(page.text().contains("显示"));
+    let hh = app.household_of(&person).await;
+    let page = app.get(&format!("/households/{hh}"), Some(&clerk)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text().contains(&full));
+    assert!(page.text().contains(&person.facts.name));
+
+    // Reveal (API and page) shows the number and is audited.
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/persons/{}/reveal", person.id),
+            Some(&clerk),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["id_number"], full);
+    assert_eq!(r.json()["revealed"], true);
+    let r = app
+        .form(
+            &format!("/persons/{}/reveal", person.id),
+            Some(&clerk.cookie),
+            &[("_csrf", &page_csrf(&app, &clerk).await)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains(&full));
+
+    let auditor = app.login_as(&app.user(Role::Auditor, "371002")).await;
+    let r = app
+        .get("/api/v1/audit?action=sensitive_revealed", Some(&auditor))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let items = r.json()["items"].as_array().unwrap().clone();
+    let mine: Vec<&Value> = items
+        .iter()
+        .filter(|e| e["record_id"].as_str() == Some(person.id.to_string().as_str()))
+        .collect();
+    assert_eq!(mine.len(), 2, "{items:?}");
+    assert!(mine
+        .iter()
+        .all(|e| e["actor_name"] == app.clerk_a().username));
+    let page = app
+        .get("/audit?action=sensitive_revealed", Some(&auditor))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("查看敏感信息"));
+
+    // Roles that may not reveal are refused.
+    let assistant = app
+        .login_as(&app.user(Role::VillageAssistant, "371002001001"))
+        .await;
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/persons/{}/reveal", person.id),
+            Some(&assistant),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.error_code(), "DENIED");
+    let admin = app.login_as(&app.user(Role::Admin, "371002")).await;
+    let page = app
+        .get(&format!("/persons/{}", person.id), Some(&admin))
+        .await;
+    assert!(
+        !page.text().contains("action=\"/persons/"),
+        "no reveal button for admins"
+    );
+}
+
+fn urlenc(s: &str) -> String {
+    serde_urlencoded::to_string([("x", s)]).unwrap()[2..].to_string()
+}
+
+async fn page_csrf(app: &TestApp, s: &Session) -> String {
+    let page = app.get("/password", Some(s)).await.text();
+    page.split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_envelope_has_one_shape() {
+    let app = TestApp::new().await;
+    let clerk = app.login_as(&app.clerk_a()).await;
+    let check = |r: &Resp, status: u16, code: &str| {
+        assert_eq!(r.status.as_u16(), status, "{}", r.text());
+        let v = r.json();
+        let e = &v["error"];
+        assert_eq!(e["code"], code, "{v}");
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .any(|c| c > '\u{2e80}'),
+            "Chinese message: {v}"
+        );
+        assert!(e["fields"].is_array());
+        let rid = e["request_id"].as_str().unwrap();
+        assert_eq!(
+            r.headers.get("x-request-id").unwrap().to_str().unwrap(),
+            rid
+        );
+        v
+    };
+    check(
+        &app.get("/api/v1/persons/999999", Some(&clerk)).await,
+        404,
+        "NOT_FOUND",
+    );
+    check(
+        &app.get("/api/v1/nothing", Some(&clerk)).await,
+        404,
+        "NOT_FOUND",
+    );
+    check(&app.get("/api/v1/users", Some(&clerk)).await, 403, "DENIED");
+
+    // Validation: every field named, with Chinese messages.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/persons",
+            Some(&clerk),
+            Some(json!({"id_number": "371002199001011234", "name": "", "residence_division": "3710"})),
+        )
+        .await;
+    let v = check(&r, 422, "INVALID");
+    let fields: Vec<&str> = v["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"id_number") && fields.contains(&"residence_division"),
+        "{fields:?}"
+    );
+
+    // Creation, duplicate, stale version.
+    let fresh = &app.unused.members[0];
+    let body = json!({"id_number": fresh.id_number.as_str(), "name": "测试人", "residence_division": "371002001001"});
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/persons",
+            Some(&clerk),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let created = r.json();
+    assert!(masked_like(created["id_number"].as_str().unwrap()));
+    let id = created["id"].as_i64().unwrap();
+    let r = app
+        .call(Method::POST, "/api/v1/persons", Some(&clerk), Some(body))
+        .await;
+    check(&r, 409, "DUPLICATE");
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/persons/{id}"),
+            Some(&clerk),
+            Some(json!({"row_version": created["row_version"], "name": "测试人甲", "valid_from": "2026-03-02"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/persons/{id}"),
+            Some(&clerk),
+            Some(json!({"row_version": created["row_version"], "name": "测试人乙"})),
+        )
+        .await;
+    let v = check(&r, 409, "CONFLICT");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("已被他人修改"));
+    let hist = app
+        .get(&format!("/api/v1/persons/{id}/history"), Some(&clerk))
+        .await;
+    assert_eq!(hist.json().as_array().unwrap().len(), 2, "{}", hist.text());
+
+    // Out of scope on create.
+    let other = &app.unused.members[1];
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/persons",
+            Some(&clerk),
+            Some(json!({"id_number": other.id_number.as_str(), "name": "外", "residence_division": "371002002001"})),
+        )
+        .await;
+    check(&r, 403, "OUT_OF_SCOPE");
+
+    // Malformed JSON is the envelope too.
+    let req = axum::http::Request::post("/api/v1/persons")
+        .header(header::COOKIE, &clerk.cookie)
+        .header("x-csrf-token", &clerk.csrf)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from("{not json"))
+        .unwrap();
+    check(&app.send(req).await, 400, "BAD_REQUEST");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_and_openapi() {
+    let app = TestApp::new().await;
+    let r = app.get("/healthz", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = app.get("/api/openapi.json", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json();
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/login",
+        "/api/v1/me",
+        "/api/v1/persons",
+        "/api/v1/persons/{id}",
+        "/api/v1/persons/{id}/reveal",
+        "/api/v1/households",
+        "/api/v1/households/{id}",
+        "/api/v1/households/{id}/members",
+        "/api/v1/households/{id}/as_of/{date}",
+        "/api/v1/divisions",
+        "/api/v1/users",
+        "/api/v1/audit",
+    ] {
+        assert!(paths.contains_key(p), "{p} documented");
+    }
+    assert!(doc["components"]["schemas"]["ErrorEnvelope"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_work_for_every_role() {
+    let app = TestApp::new().await;
+    let person = app.head_of(TOWNSHIP_A).await;
+    let hh = app.household_of(&person).await;
+    let admin_user = app.user(Role::Admin, "371002");
+    let admin = app.login_as(&admin_user).await;
+    let clerk = app.login_as(&app.clerk_a()).await;
+    let auditor = app.login_as(&app.user(Role::Auditor, "371002")).await;
+    let approver = app
+        .login_as(&app.user(Role::CountyApprover, "371002"))
+        .await;
+
+    for (s, paths) in [
+        (
+            &clerk,
+            vec![
+                "/".to_string(),
+                "/search".into(),
+                format!("/search?q={}", TOWNSHIP_A),
+                format!("/search?q={}", person.id_number),
+                format!("/persons/{}", person.id),
+                format!("/persons/{}/edit", person.id),
+                "/persons/new".into(),
+                format!("/households/{hh}"),
+                format!("/households/{hh}?as_of=2025-06-01"),
+                format!("/households/{hh}/edit"),
+                "/households/new".into(),
+                "/divisions".into(),
+                "/password".into(),
+            ],
+        ),
+        (
+            &admin,
+            vec![
+                "/users".into(),
+                "/audit".into(),
+                "/audit?action=login_succeeded&from=2026-01-01".into(),
+                "/divisions".into(),
+                "/import".into(),
+            ],
+        ),
+        (&auditor, vec!["/audit".into()]),
+        (&approver, vec!["/import".into()]),
+    ] {
+        for p in paths {
+            let r = app.get(&p, Some(s)).await;
+            assert_eq!(r.status, StatusCode::OK, "{p}: {}", r.text());
+            assert!(r.text().contains("<html lang=\"zh-CN\">"));
+        }
+    }
+    // Search by identity number finds the person, masked; by household code the household.
+    let r = app
+        .get(&format!("/search?q={}", person.id_number), Some(&clerk))
+        .await
+        .text();
+    assert!(r.contains(&person.facts.name) && r.contains(&format!("/households/{hh}")));
+    // Before the household existed: a clear 404.
+    let r = app
+        .get(&format!("/households/{hh}?as_of=2020-01-01"), Some(&clerk))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Clerks do not get administration pages.
+    for p in ["/users", "/audit", "/import"] {
+        assert_eq!(
+            app.get(p, Some(&clerk)).await.status,
+            StatusCode::FORBIDDEN,
+            "{p}"
+        );
+    }
+
+    // Edit a household through the form, then see the history and the as-of view.
+    let csrf = page_csrf(&app, &clerk).await;
+    let form = app
+        .get(&format!("/households/{hh}/edit"), Some(&clerk))
+        .await
+        .text();
+    let version = form
+        .split("name=\"row_version\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = app
+        .form(
+            &format!("/households/{hh}/edit"),
+            Some(&clerk.cookie),
+            &[
+                ("_csrf", &csrf),
+                ("row_version", &version),
+                ("address", "新住址1号"),
+                ("valid_from", "2026-03-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let page = app
+        .get(&format!("/households/{hh}"), Some(&clerk))
+        .await
+        .text();
+    assert!(page.contains("新住址1号"));
+    let old = app
+        .get(&format!("/households/{hh}?as_of=2025-06-01"), Some(&clerk))
+        .await
+        .text();
+    assert!(!old.contains("<th>住址</th><td>新住址1号</td>") && old.contains("以下为 2025-06-01"));
+    // The same form again (stale version): conflict, current values shown.
+    let r = app
+        .form(
+            &format!("/households/{hh}/edit"),
+            Some(&clerk.cookie),
+            &[
+                ("_csrf", &csrf),
+                ("row_version", &version),
+                ("address", "别的地址"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text().contains("已被他人修改") && r.text().contains("新住址1号"));
+
+    // Admin: add a division, create a user (one-time password shown).
+    let acsrf = page_csrf(&app, &admin).await;
+    let r = app
+        .form(
+            "/divisions",
+            Some(&admin.cookie),
+            &[
+                ("_csrf", &acsrf),
+                ("code", "371002001099"),
+                ("name", "测试社区"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("测试社区"));
+    let r = app
+        .form(
+            "/users",
+            Some(&admin.cookie),
+            &[
+                ("_csrf", &acsrf),
+                ("username", "page_user"),
+                ("display_name", "页面用户"),
+                ("role", "auditor"),
+                ("division", "371002"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("一次性密码"));
+}
+
+fn multipart(fields: &[(&str, Option<&str>, &str)]) -> (String, Vec<u8>) {
+    let boundary = "----jiuzhutestboundary";
+    let mut body = Vec::new();
+    for (name, file, content) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: text/csv\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(content.as_bytes());
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn run_import(app: &TestApp, s: &Session, households: &str, members: &str) -> Value {
+    let csrf = page_csrf(app, s).await;
+    let (ct, body) = multipart(&[
+        ("_csrf", None, &csrf),
+        ("households", Some("households.csv"), households),
+        ("members", Some("members.csv"), members),
+        ("valid_from", None, "2026-03-01"),
+    ]);
+    let req = axum::http::Request::post("/import")
+        .header(header::COOKIE, &s.cookie)
+        .header(header::CONTENT_TYPE, ct)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let job = r.location();
+    assert!(job.starts_with("/import/jobs/"));
+    let page = app.get(&job, Some(s)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("progress"));
+    for _ in 0..200 {
+        let st = app.get(&format!("{job}/progress"), Some(s)).await.json();
+        if st["phase"] == "done" || st["phase"] == "failed" {
+            return st;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("import did not finish");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caseload_import_runs_in_the_background_all_or_nothing() {
+    let app = TestApp::new().await;
+    let approver_user = app.user(Role::CountyApprover, "371002");
+    let approver = app.login_as(&approver_user).await;
+    let ids: Vec<String> = app
+        .unused
+        .members
+        .iter()
+        .take(3)
+        .map(|m| m.id_number.to_string())
+        .collect();
+    let households = "household_id,division_code,area,address\nX1,371002001001,urban,新威路1号\nX2,371002001002,urban,西门外2号\n";
+    let members = format!(
+        "household_id,id_number,name,relation\nX1,{},张一,户主\nX1,{},张二,配偶\nX2,{},李三,户主\n",
+        ids[0], ids[1], ids[2]
+    );
+    // A bad row: nothing is written, each error is reported with its row.
+    let bad_members = members.replace(&ids[2], "371002199001011234");
+    let st = run_import(&app, &approver, households, &bad_members).await;
+    assert_eq!(st["phase"], "failed", "{st}");
+    let errors = st["errors"].as_array().unwrap();
+    assert!(!errors.is_empty());
+    assert_eq!(errors[0]["row"], 4, "{st}");
+    assert!(st["message"].as_str().unwrap().contains("未写入"));
+    let search = app
+        .get(&format!("/api/v1/persons?q={}", ids[0]), Some(&approver))
+        .await
+        .json();
+    assert_eq!(search["total"], 0, "nothing written: {search}");
+
+    let st = run_import(&app, &approver, households, &members).await;
+    assert_eq!(st["phase"], "done", "{st}");
+    assert_eq!(st["households"], 2);
+    assert_eq!(st["persons"], 3);
+    assert_eq!(st["percent"], 100);
+    let search = app
+        .get(&format!("/api/v1/persons?q={}", ids[0]), Some(&approver))
+        .await
+        .json();
+    assert_eq!(search["total"], 1, "{search}");
+
+    // Another user cannot see the job; a clerk cannot import.
+    let clerk = app.login_as(&app.clerk_a()).await;
+    assert_eq!(
+        app.get("/import/jobs/1/progress", Some(&clerk))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let admin = app.login_as(&app.user(Role::Admin, "371002")).await;
+    assert_eq!(
+        app.get("/import/jobs/1/progress", Some(&admin))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_admin_is_created_once_and_must_change_password() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let clock: Arc<dyn jiuzhu_domain::Clock> = Arc::new(jiuzhu_domain::FixedClock::new(
+        chrono::DateTime::parse_from_rfc3339("2026-03-02T02:00:00Z")
+            .unwrap()
+            .to_utc(),
+    ));
+    let url = format!("sqlite://{}", dir.path().join("first.sqlite").display());
+    let store: Arc<dyn jiuzhu_store::Store> =
+        Arc::new(jiuzhu_store::connect(&url, clock.clone()).await.unwrap());
+    let (user, password) = jiuzhu_web::ensure_first_admin(store.clone(), clock.clone())
+        .await
+        .unwrap()
+        .expect("created on an empty store");
+    assert!(jiuzhu_web::ensure_first_admin(store.clone(), clock.clone())
+        .await
+        .unwrap()
+        .is_none());
+    let stored = store.user_by_username(&user).await.unwrap().unwrap();
+    assert_eq!(stored.division.as_str(), "000000");
+    assert_eq!(stored.role, Role::Admin);
+    assert!(stored.must_change_password);
+    assert!(jiuzhu_web::verify_password(
+        &password,
+        &stored.password_hash
+    ));
+    assert!(stored.password_hash.starts_with("$argon2id$"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrators_edit_unlock_and_reset_users() {
+    let app = TestApp::new().await;
+    let admin = app.login_as(&app.user(Role::Admin, "371002")).await;
+    let clerk = app.clerk_a();
+    for _ in 0..5 {
+        app.try_login(&clerk.username, "wrong").await;
+    }
+    assert_eq!(
+        app.try_login(&clerk.username, &clerk.password)
+            .await
+            .error_code(),
+        "LOCKED"
+    );
+    let users = app.get("/api/v1/users", Some(&admin)).await.json();
+    let u = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == clerk.username.as_str())
+        .unwrap()
+        .clone();
+    assert!(
+        u.get("password_hash").is_none(),
+        "hashes never leave the server"
+    );
+    let page = app.get("/users", Some(&admin)).await.text();
+    assert!(page.contains("已锁定"));
+    let id = u["id"].as_i64().unwrap();
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            Some(&admin),
+            Some(json!({"row_version": u["row_version"], "unlock": true, "display_name": "林晓燕(窗口)"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["display_name"], "林晓燕(窗口)");
+    app.login_as(&clerk).await;
+    // A stale version is a conflict.
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            Some(&admin),
+            Some(json!({"row_version": u["row_version"], "active": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    // Reset: a one-time password that must be changed.
+    let csrf = page_csrf(&app, &admin).await;
+    let r = app
+        .form(
+            &format!("/users/{id}/reset"),
+            Some(&admin.cookie),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let text = r.text();
+    let otp = text
+        .split("一次性密码:")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let s = app.login(&clerk.username, &otp).await;
+    assert_eq!(
+        app.get("/api/v1/me", Some(&s)).await.json()["must_change_password"],
+        true
+    );
+    let page = app.get(&format!("/users/{id}"), Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("重置密码"));
+}

@@ -1,0 +1,225 @@
+//! The jurisdiction sweep: every path of the OpenAPI document, called by a window clerk of
+//! township A (371002001) with records of township B (371002002), is refused — and nothing of B
+//! comes back or is changed.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use jiuzhu_domain::access::ReadRegistry;
+use jiuzhu_domain::{Actor, Role};
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clerk_of_township_a_gets_nothing_of_township_b() {
+    let app = TestApp::new().await;
+    let clerk = app.login_as(&app.clerk_a()).await;
+    let system = Actor::system("test");
+    let read = system.grant::<ReadRegistry>().unwrap();
+
+    // Records of township B.
+    let b_person = app.head_of(TOWNSHIP_B).await;
+    let b_household = app.household_of(&b_person).await;
+    let b_members = app
+        .store
+        .household_members(&read, b_household)
+        .await
+        .unwrap();
+    let b_membership = b_members[0].membership.id;
+    let b_user = app
+        .store
+        .user_by_username(&app.user(Role::WindowClerk, TOWNSHIP_B).username)
+        .await
+        .unwrap()
+        .unwrap();
+    let b_household_before = app.store.get_household(&read, b_household).await.unwrap();
+    let b_person_before = app.store.get_person(&read, b_person.id).await.unwrap();
+    // Markers that must never appear in an answer to the clerk.
+    let mut markers: Vec<String> = vec![TOWNSHIP_B.to_string()];
+    for m in &b_members {
+        markers.push(m.person.id_number.to_string());
+        markers.push(m.person.id_number.masked());
+        markers.push(m.person.facts.name.clone());
+    }
+    markers.push(b_household_before.as_ref().unwrap().facts.address.clone());
+    let fresh = &app.unused.members[0];
+
+    let doc = app.get("/api/openapi.json", None).await.json();
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(
+        paths.len() >= 15,
+        "the document lists the API: {}",
+        paths.len()
+    );
+
+    let mut called = 0;
+    for (template, item) in paths {
+        for (method, _) in item.as_object().unwrap() {
+            let m = match method.as_str() {
+                "get" => Method::GET,
+                "post" => Method::POST,
+                "put" => Method::PUT,
+                "patch" => Method::PATCH,
+                "delete" => Method::DELETE,
+                _ => continue,
+            };
+            // Session endpoints concern only the caller's own account.
+            if matches!(
+                template.as_str(),
+                "/api/v1/login" | "/api/v1/logout" | "/api/v1/me" | "/api/v1/me/password"
+            ) {
+                continue;
+            }
+            let id = if template.starts_with("/api/v1/persons") {
+                b_person.id
+            } else if template.starts_with("/api/v1/households") {
+                b_household
+            } else if template.starts_with("/api/v1/memberships") {
+                b_membership
+            } else if template.starts_with("/api/v1/users") {
+                b_user.id
+            } else {
+                0
+            };
+            let mut path = template
+                .replace("{id}", &id.to_string())
+                .replace("{date}", "2025-06-01");
+            assert!(!path.contains('{'), "unknown parameter in {template}");
+            let has_param = template.contains('{');
+            if m == Method::GET && !has_param {
+                // Collections: ask for B outright.
+                path = match template.as_str() {
+                    "/api/v1/audit" => format!("{path}?record={}", b_person.id),
+                    "/api/v1/divisions" | "/api/v1/users" => path,
+                    _ => format!("{path}?q={}", b_person.id_number),
+                };
+            }
+            let body: Option<Value> = match (method.as_str(), template.as_str()) {
+                ("get", _) => None,
+                ("post", "/api/v1/persons") => Some(json!({
+                    "id_number": fresh.id_number.as_str(), "name": "越界", "residence_division": "371002002001"
+                })),
+                ("put", "/api/v1/persons/{id}") => Some(json!({
+                    "row_version": b_person.row_version, "name": "越界改名"
+                })),
+                ("post", "/api/v1/households") => Some(json!({
+                    "address": "越界地址", "division": "371002002001", "area": "urban"
+                })),
+                ("put", "/api/v1/households/{id}") => Some(json!({
+                    "row_version": b_household_before.as_ref().unwrap().row_version, "address": "越界地址",
+                    "division": "371002001001"
+                })),
+                ("post", "/api/v1/households/{id}/members") => Some(json!({
+                    "person_id": app.head_of(TOWNSHIP_A).await.id, "relation": "other"
+                })),
+                ("post", "/api/v1/memberships/{id}/end") => Some(json!({"left_on": "2026-03-01"})),
+                ("post", "/api/v1/divisions") => {
+                    Some(json!({"code": "371002002099", "name": "越界"}))
+                }
+                ("post", "/api/v1/users") => Some(json!({
+                    "username": "intruder", "display_name": "越界", "role": "admin", "division": TOWNSHIP_B
+                })),
+                ("patch", "/api/v1/users/{id}") => {
+                    Some(json!({"row_version": b_user.row_version, "active": false}))
+                }
+                _ => Some(json!({})),
+            };
+            let r = app.call(m.clone(), &path, Some(&clerk), body).await;
+            called += 1;
+            let text = r.text();
+            for marker in &markers {
+                assert!(
+                    !text.contains(marker.as_str()),
+                    "{method} {path} revealed B data ({marker}): {text}"
+                );
+            }
+            let collection_read = m == Method::GET && !has_param;
+            if collection_read {
+                assert!(
+                    r.status.is_success()
+                        || matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+                    "{method} {path}: {} {text}",
+                    r.status
+                );
+                if r.status.is_success() {
+                    let v = r.json();
+                    let items = v
+                        .get("items")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .or_else(|| v.as_array().cloned())
+                        .unwrap_or_default();
+                    if template != "/api/v1/divisions" {
+                        assert!(items.is_empty(), "{method} {path} found B records: {text}");
+                    }
+                }
+            } else {
+                assert!(
+                    matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+                    "{method} {path} must be refused, got {}: {text}",
+                    r.status
+                );
+                let code = r.json()["error"]["code"].as_str().unwrap_or("").to_string();
+                assert!(!code.is_empty(), "{method} {path}: envelope");
+            }
+        }
+    }
+    assert!(called >= 22, "called {called} operations");
+
+    // The pages refuse too.
+    for p in [
+        format!("/persons/{}", b_person.id),
+        format!("/persons/{}/edit", b_person.id),
+        format!("/households/{b_household}"),
+        format!("/households/{b_household}?as_of=2025-06-01"),
+        format!("/households/{b_household}/edit"),
+        format!("/search?q={}", b_person.id_number),
+        format!("/search?q={TOWNSHIP_B}"),
+    ] {
+        let r = app.get(&p, Some(&clerk)).await;
+        let text = r.text();
+        if p.starts_with("/search") {
+            // The query itself is echoed in the search box; the results must be empty.
+            assert_eq!(r.status, StatusCode::OK, "{p}");
+            assert_eq!(text.matches("没有找到").count(), 2, "{p}: {text}");
+            assert!(!text.contains(&format!("/persons/{}\"", b_person.id)));
+            assert!(!text.contains(&format!("/households/{b_household}\"")));
+        } else {
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{p}");
+            for marker in &markers {
+                assert!(!text.contains(marker.as_str()), "{p} revealed {marker}");
+            }
+        }
+    }
+    let r = app
+        .form(
+            &format!("/persons/{}/reveal", b_person.id),
+            Some(&clerk.cookie),
+            &[("_csrf", &clerk.csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Nothing of B changed.
+    assert_eq!(
+        app.store.get_household(&read, b_household).await.unwrap(),
+        b_household_before
+    );
+    assert_eq!(
+        app.store.get_person(&read, b_person.id).await.unwrap(),
+        b_person_before
+    );
+    assert!(app
+        .store
+        .find_person_by_id_number(&read, &fresh.id_number)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        app.store
+            .household_members(&read, b_household)
+            .await
+            .unwrap(),
+        b_members
+    );
+}
