@@ -242,7 +242,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let grant = cli_actor.grant::<ImportCaseload>()?;
             let last = std::sync::atomic::AtomicU64::new(0);
             let progress = |done: u64, total: u64| {
-                let pct = if total == 0 { 100 } else { done * 100 / total };
+                let pct = (done * 100).checked_div(total).unwrap_or(100);
                 if pct >= last.load(std::sync::atomic::Ordering::Relaxed) + 10 || done == total {
                     last.store(pct, std::sync::atomic::Ordering::Relaxed);
                     eprintln!("  写入 {done}/{total} ({pct}%)");
