@@ -136,10 +136,16 @@ pub struct DibaoParams {
     pub grace_months: P<i64>,
     /// rate × standard for each category, urban then rural (computed once).
     pub supplement_amount: [[Decimal; 5]; 2],
+    /// The same in whole fen, when every one of them is a whole number of fen (the usual case:
+    /// a household's supplements are then summed in integers).
+    pub supplement_fen: Option<[[i64; 5]; 2]>,
+    /// Category indices by rate, highest first (ties: the earlier category), for R-DB-5's "the
+    /// highest applicable rate".
+    pub supplement_order: [usize; 5],
 }
 
 impl DibaoParams {
-    fn area_index(area: Area) -> usize {
+    pub fn area_index(area: Area) -> usize {
         match area {
             Area::Urban => 0,
             Area::Rural => 1,
@@ -187,6 +193,8 @@ pub struct TekunParams {
     pub basic_amount: Decimal,
     /// Care per month: full loss, partial loss, self-care centralised, self-care dispersed.
     pub care_amount: [Decimal; 4],
+    /// basic + care rounded per policy, in the order of `care_amount` (computed once).
+    pub amount: [Money; 4],
 }
 
 #[derive(Debug, Clone)]
@@ -265,6 +273,8 @@ impl MonthParams {
             single_person_enabled: sp,
             grace_months: v.int("dibao.grace.months")?,
             supplement_amount: [[Decimal::ZERO; 5]; 2],
+            supplement_fen: None,
+            supplement_order: [0, 1, 2, 3, 4],
         };
         for area in [Area::Urban, Area::Rural] {
             let std = dec(dibao.standard(area).value);
@@ -273,6 +283,11 @@ impl MonthParams {
                     dibao.supplement[i].value * std;
             }
         }
+        dibao.supplement_fen = whole_fen_table(&dibao.supplement_amount);
+        let rates = dibao.supplement.clone();
+        dibao
+            .supplement_order
+            .sort_by(|a, b| rates[*b].value.cmp(&rates[*a].value).then(a.cmp(b)));
         let care_method = v.choice("tekun.care.method")?;
         let care = if care_method.value == "annual_amount" {
             CareParams::Annual {
@@ -302,6 +317,7 @@ impl MonthParams {
             full_loss_min_unable: v.int("tekun.self_care.full_loss_min_unable")?,
             basic_amount: Decimal::ZERO,
             care_amount: [Decimal::ZERO; 4],
+            amount: [Money::ZERO; 4],
             care,
         };
         let mut tekun = tekun;
@@ -333,6 +349,13 @@ impl MonthParams {
                 [m(full), m(partial), m(self_care), m(self_care)]
             }
         };
+        let rounding = Rounding::new(
+            v.choice("payment.rounding.unit")?,
+            v.choice("payment.rounding.mode")?,
+        );
+        for i in 0..4 {
+            tekun.amount[i] = rounding.apply(tekun.basic_amount + tekun.care_amount[i]);
+        }
         let rigid_enabled = v.flag("low_income.rigid.enabled")?;
         let relative_enabled = v.flag("low_income.relative_poverty.enabled")?;
         let medical_enabled = v.flag("low_income.medical_warning.enabled")?;
@@ -365,16 +388,29 @@ impl MonthParams {
             dibao,
             tekun,
             low_income,
-            rounding: Rounding::new(
-                v.choice("payment.rounding.unit")?,
-                v.choice("payment.rounding.mode")?,
-            ),
+            rounding,
         })
     }
 
     pub fn view(&self) -> ParamView<'_> {
         self.set.at(self.month.first_day())
     }
+}
+
+/// The amounts in whole fen, if every one is a whole number of fen.
+fn whole_fen_table(t: &[[Decimal; 5]; 2]) -> Option<[[i64; 5]; 2]> {
+    use rust_decimal::prelude::ToPrimitive;
+    let mut out = [[0i64; 5]; 2];
+    for (o, row) in out.iter_mut().zip(t) {
+        for (f, x) in o.iter_mut().zip(row) {
+            let fen = *x * Decimal::ONE_HUNDRED;
+            if !fen.fract().is_zero() {
+                return None;
+            }
+            *f = fen.to_i64()?;
+        }
+    }
+    Some(out)
 }
 
 // ------------------------------------------------------------------------------------- results
@@ -772,13 +808,13 @@ fn tekun_for(
         }
     };
     let level = self_care_level(t, ti.self_care);
+    let i = match level {
+        SelfCareLevel::FullLoss => 0,
+        SelfCareLevel::PartialLoss => 1,
+        SelfCareLevel::Able if ti.centralised => 2,
+        SelfCareLevel::Able => 3,
+    };
     let (basic, care) = if recognised {
-        let i = match level {
-            SelfCareLevel::FullLoss => 0,
-            SelfCareLevel::PartialLoss => 1,
-            SelfCareLevel::Able if ti.centralised => 2,
-            SelfCareLevel::Able => 3,
-        };
         (t.basic_amount, t.care_amount[i])
     } else {
         (Decimal::ZERO, Decimal::ZERO)
@@ -793,11 +829,7 @@ fn tekun_for(
         self_care: level,
         basic,
         care,
-        amount: if recognised {
-            mp.rounding.apply(basic + care)
-        } else {
-            Money::ZERO
-        },
+        amount: if recognised { t.amount[i] } else { Money::ZERO },
     }
 }
 
@@ -817,18 +849,9 @@ fn supplement_for(
         m.education.in_school(),
         single_parent,
     ];
-    let mut best: Option<(usize, Decimal)> = None;
-    let mut count = 0;
-    for (i, ok) in applies.iter().enumerate() {
-        if *ok {
-            count += 1;
-            let r = d.supplement[i].value;
-            if best.is_none_or(|(_, b)| r > b) {
-                best = Some((i, r));
-            }
-        }
-    }
-    let (i, rate) = best?;
+    let count = applies.iter().filter(|a| **a).count() as u8;
+    let i = *d.supplement_order.iter().find(|i| applies[**i])?;
+    let rate = d.supplement[i].value;
     if rate.is_zero() {
         return None;
     }
@@ -864,6 +887,69 @@ fn capped_net(d: &DibaoParams, income: Money, rigid: Money, emp: Money) -> (Mone
 
 /// Computes one household for one month with parameters already resolved.
 pub fn calculate_with(mp: &MonthParams, hh: &HouseholdInput) -> Result<HouseholdResult, CalcError> {
+    let mut out = HouseholdResult::blank(mp.month, hh.members.len());
+    calculate_into(mp, hh, &mut out)?;
+    Ok(out)
+}
+
+impl HouseholdResult {
+    /// An empty result to compute into (see [`calculate_into`]).
+    pub fn blank(month: Month, members: usize) -> HouseholdResult {
+        HouseholdResult {
+            month,
+            area: Area::Urban,
+            members: Vec::with_capacity(members),
+            dibao: DibaoResult {
+                members: 0,
+                standard: Money::ZERO,
+                gross_income: Money::ZERO,
+                rigid_expenses: Money::ZERO,
+                rigid_deduction: Money::ZERO,
+                employment_costs: Money::ZERO,
+                employment_deduction: Money::ZERO,
+                net_income: Money::ZERO,
+                threshold: Money::ZERO,
+                income_ok: false,
+                assets: AssetTest {
+                    financial: Money::ZERO,
+                    financial_limit: Money::ZERO,
+                    financial_ok: false,
+                    dwellings_ok: false,
+                    vehicles_ok: false,
+                    business_ok: false,
+                },
+                eligible: false,
+                tier: None,
+                base: Money::ZERO,
+                supplements: Money::ZERO,
+                route: DibaoRoute::None,
+                single_persons: Vec::new(),
+                grace: None,
+                amount: Money::ZERO,
+            },
+            tekun_total: Money::ZERO,
+            low_income: LowIncomeResult {
+                edge_bound: Decimal::ZERO,
+                edge: false,
+                rigid: None,
+                relative_poverty: None,
+                relative_bound: None,
+            },
+            temporary: None,
+            staff_relative_review: false,
+            total: Money::ZERO,
+        }
+    }
+}
+
+/// [`calculate_with`] into an existing result, reusing its allocations (for caseload runs: one
+/// result per worker instead of one per household). Every field of `out` is overwritten; after
+/// an error its content is unspecified.
+pub fn calculate_into(
+    mp: &MonthParams,
+    hh: &HouseholdInput,
+    out: &mut HouseholdResult,
+) -> Result<(), CalcError> {
     if hh.members.is_empty() {
         return Err(FieldError::new("members", "HOUSEHOLD_NO_MEMBERS", "家庭成员不能为空").into());
     }
@@ -872,7 +958,8 @@ pub fn calculate_with(mp: &MonthParams, hh: &HouseholdInput) -> Result<Household
     let standard = d.standard(hh.area).value;
 
     // Composition and tekun (R-HH-1..3, R-TK-1..6).
-    let mut members = Vec::with_capacity(hh.members.len());
+    let members = &mut out.members;
+    members.truncate(hh.members.len());
     let mut tekun_total = Money::ZERO;
     let (mut n, mut gross, mut rigid, mut emp) = (0u32, Money::ZERO, Money::ZERO, Money::ZERO);
     for (i, m) in hh.members.iter().enumerate() {
@@ -896,16 +983,30 @@ pub fn calculate_with(mp: &MonthParams, hh: &HouseholdInput) -> Result<Household
             rigid += m.rigid_expenses();
             emp += m.employment_cost;
         }
-        members.push(MemberResult {
-            index: i,
-            name: m.name.clone(),
-            age,
-            reason,
-            counted,
-            supplement: None,
-            tekun,
-            medical_warnings: Vec::new(),
-        });
+        match members.get_mut(i) {
+            Some(slot) => {
+                slot.index = i;
+                if !(slot.name.is_empty() && m.name.is_empty()) {
+                    slot.name.clone_from(&m.name);
+                }
+                slot.age = age;
+                slot.reason = reason;
+                slot.counted = counted;
+                slot.supplement = None;
+                slot.tekun = tekun;
+                slot.medical_warnings.clear();
+            }
+            None => members.push(MemberResult {
+                index: i,
+                name: m.name.clone(),
+                age,
+                reason,
+                counted,
+                supplement: None,
+                tekun,
+                medical_warnings: Vec::new(),
+            }),
+        }
     }
 
     // Countable income (R-DB-2), income and asset tests (R-DB-3).
@@ -939,15 +1040,26 @@ pub fn calculate_with(mp: &MonthParams, hh: &HouseholdInput) -> Result<Household
         };
         base = mp.rounding.apply_money(base);
         let mut sum = Decimal::ZERO;
+        let mut sum_fen = 0i64;
+        let fen = d
+            .supplement_fen
+            .as_ref()
+            .map(|t| &t[DibaoParams::area_index(hh.area)]);
         for (mr, m) in members.iter_mut().zip(&hh.members) {
             if mr.counted {
                 mr.supplement = supplement_for(d, m, mr.age, hh.single_parent, hh.area);
                 if let Some(s) = &mr.supplement {
-                    sum += s.amount;
+                    match fen {
+                        Some(f) => sum_fen += f[s.category as usize],
+                        None => sum += s.amount,
+                    }
                 }
             }
         }
-        supplements = mp.rounding.apply(sum);
+        supplements = match fen {
+            Some(_) => mp.rounding.apply_money(Money::from_fen(sum_fen)),
+            None => mp.rounding.apply(sum),
+        };
     }
 
     // Grace exit (R-DB-7) and single-person coverage (R-DB-6) when the household is not eligible.
@@ -958,7 +1070,8 @@ pub fn calculate_with(mp: &MonthParams, hh: &HouseholdInput) -> Result<Household
     };
     let mut amount = base + supplements;
     let mut grace = None;
-    let mut single_persons = Vec::new();
+    let mut single_persons = std::mem::take(&mut out.dibao.single_persons);
+    single_persons.clear();
     if !eligible && n > 0 && assets.ok() {
         if let Some(h) = &hh.dibao_history {
             let month_number = mp.month.since(h.income_exceeded_since) + 1;
@@ -1058,16 +1171,17 @@ pub fn calculate_with(mp: &MonthParams, hh: &HouseholdInput) -> Result<Household
         for (mr, m) in members.iter_mut().zip(&hh.members) {
             let is_low = household_low || mr.tekun.is_some_and(|t| t.recognised);
             let line = if is_low { low.value } else { ordinary.value };
-            mr.medical_warnings = m
-                .medical_costs
-                .iter()
-                .filter(|c| **c > line)
-                .map(|c| MedicalWarning {
-                    cost: *c,
-                    line,
-                    low_income_line: is_low,
-                })
-                .collect();
+            mr.medical_warnings
+                .extend(
+                    m.medical_costs
+                        .iter()
+                        .filter(|c| **c > line)
+                        .map(|c| MedicalWarning {
+                            cost: *c,
+                            line,
+                            low_income_line: is_low,
+                        }),
+                );
         }
     }
 
@@ -1076,43 +1190,41 @@ pub fn calculate_with(mp: &MonthParams, hh: &HouseholdInput) -> Result<Household
         None => None,
     };
     let total = amount + tekun_total + temporary.as_ref().map(|t| t.amount).unwrap_or_default();
-    Ok(HouseholdResult {
-        month: mp.month,
-        area: hh.area,
-        members,
-        dibao: DibaoResult {
-            members: n,
-            standard,
-            gross_income: gross,
-            rigid_expenses: rigid,
-            rigid_deduction,
-            employment_costs: emp,
-            employment_deduction,
-            net_income: net,
-            threshold,
-            income_ok,
-            assets,
-            eligible,
-            tier,
-            base,
-            supplements,
-            route,
-            single_persons,
-            grace,
-            amount,
-        },
-        tekun_total,
-        low_income: LowIncomeResult {
-            edge_bound,
-            edge,
-            rigid: rigid_result,
-            relative_poverty,
-            relative_bound,
-        },
-        temporary,
-        staff_relative_review: hh.staff_relative,
-        total,
-    })
+    out.month = mp.month;
+    out.area = hh.area;
+    out.dibao = DibaoResult {
+        members: n,
+        standard,
+        gross_income: gross,
+        rigid_expenses: rigid,
+        rigid_deduction,
+        employment_costs: emp,
+        employment_deduction,
+        net_income: net,
+        threshold,
+        income_ok,
+        assets,
+        eligible,
+        tier,
+        base,
+        supplements,
+        route,
+        single_persons,
+        grace,
+        amount,
+    };
+    out.tekun_total = tekun_total;
+    out.low_income = LowIncomeResult {
+        edge_bound,
+        edge,
+        rigid: rigid_result,
+        relative_poverty,
+        relative_bound,
+    };
+    out.temporary = temporary;
+    out.staff_relative_review = hh.staff_relative;
+    out.total = total;
+    Ok(())
 }
 
 /// Temporary assistance (R-LS-1..3). A multiplier outside the policy's range is an error.

@@ -20,10 +20,12 @@ pub mod input;
 pub mod model;
 pub mod params;
 
-pub use calc::{calculate, calculate_with, HouseholdResult, MonthParams};
+pub use calc::{calculate, calculate_into, calculate_with, HouseholdResult, MonthParams};
 pub use caseload::{run_month, what_if, MonthCalculator, MonthReport, WhatIfReport};
 pub use error::{CalcError, PolicyError};
-pub use explain::{explain, render_text_zh, CalcOutput, Step};
+pub use explain::{
+    explain, explain_steps, render_text_zh, CalcOutput, Explanation, Step, TraceStep,
+};
 pub use input::RawHousehold;
 pub use model::{first_payment_month, HouseholdInput, MemberInput, Month};
 pub use params::{PolicyLibrary, PolicySet, Value};
@@ -39,7 +41,7 @@ pub fn calc_json(
     let set = lib.for_region(&hh.region)?;
     let mp = MonthParams::resolve(&set, month)?;
     let result = calculate_with(&mp, &hh)?;
-    let explanation = explain(&mp, &result);
+    let explanation = explain(&mp, &result).steps(&mp);
     Ok(CalcOutput {
         month,
         region: hh.region.to_string(),
