@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}", get(get_user).patch(update_user))
         .route("/users/{id}/reset_password", post(reset_password))
         .route("/audit", get(audit))
+        .route("/calc", post(calc))
         .fallback(not_found)
 }
 
@@ -780,6 +781,52 @@ async fn reset_password(
     }))
 }
 
+// ---- calculation ------------------------------------------------------------------------------
+
+/// Compute one household's benefits for a month with the policy engine and explain them.
+///
+/// The body is the calculation input of docs/calc.md (`region`, `area`, `members`, …) with an
+/// optional `"month": "YYYY-MM"` (default: the current month). The answer is the result with its
+/// explanation, the policy versions and the input snapshot, as `jiuzhu calc` prints it. Bad input
+/// (an invalid identity number, no members, money with more than two decimals, an unknown region,
+/// no parameter in force for the month) is a 422 naming every field.
+#[utoipa::path(post, path = "/api/v1/calc", tag = "calc",
+    request_body(content = Object, description = "The calc input JSON of docs/calc.md, plus optional \"month\": \"YYYY-MM\""),
+    responses((status = 200, body = Object, description = "{month, region, policy, result, explanation, input} (docs/calc.md)"),
+        (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn calc(
+    State(state): State<AppState>,
+    _a: Authorized<ReadRegistry>,
+    JsonBody(mut body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let Some(obj) = body.as_object_mut() else {
+        return Err(AppError::invalid(vec![FieldError::new(
+            "input",
+            "INPUT_JSON",
+            "计算输入应为 JSON 对象(见 docs/calc.md)",
+        )])
+        .into());
+    };
+    let month = match obj.remove("month") {
+        None | Some(Value::Null) => jiuzhu_policy::Month::of(state.clock.today()),
+        Some(Value::String(m)) => {
+            crate::calc::parse_month(&m).map_err(|e| AppError::invalid(vec![e]))?
+        }
+        Some(other) => {
+            return Err(AppError::invalid(vec![FieldError::new(
+                "month",
+                "MONTH_INVALID",
+                format!("月份 {other} 无效(应为 \"YYYY-MM\" 字符串)"),
+            )])
+            .into())
+        }
+    };
+    let out = crate::calc::calculate(&body, month)?;
+    Ok(Json(
+        serde_json::to_value(&out).map_err(AppError::internal)?,
+    ))
+}
+
 // ---- audit ------------------------------------------------------------------------------------
 
 /// Audit events in the caller's scope, newest first.
@@ -842,7 +889,8 @@ async fn audit(
         get_user,
         update_user,
         reset_password,
-        audit
+        audit,
+        calc
     ),
     components(schemas(ErrorEnvelope, crate::error::ErrorBody, crate::error::FieldErrorDto))
 )]

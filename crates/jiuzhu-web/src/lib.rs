@@ -24,6 +24,8 @@ use jiuzhu_store::Store;
 
 pub mod api;
 pub mod auth;
+pub mod calc;
+mod calc_page;
 pub mod error;
 mod forms;
 pub mod jobs;
@@ -86,6 +88,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_upload_bytes;
     Router::new()
         .merge(pages::routes())
+        .merge(calc_page::routes())
         .nest("/api/v1", api::routes())
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))

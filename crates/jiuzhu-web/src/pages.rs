@@ -618,6 +618,7 @@ async fn household_page(
         id,
         code: h.code.clone(),
         as_of: as_of.to_string(),
+        month: as_of.format("%Y-%m").to_string(),
         is_today: as_of == today,
         address: snap.facts.address.clone(),
         division: snap.facts.division.to_string(),

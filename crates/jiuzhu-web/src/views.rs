@@ -42,6 +42,7 @@ pub struct Nav {
     pub can_audit: bool,
     pub can_divisions: bool,
     pub can_reveal: bool,
+    pub can_calc: bool,
 }
 
 impl Nav {
@@ -67,6 +68,7 @@ impl Nav {
             can_audit: !must_change && a.may(Action::ReadAudit),
             can_divisions: !must_change,
             can_reveal: a.may(Action::RevealSensitive),
+            can_calc: !must_change && a.may(Action::ReadRegistry),
         }
     }
 }
@@ -402,6 +404,8 @@ pub struct HouseholdPage {
     pub id: i64,
     pub code: String,
     pub as_of: String,
+    /// The month of `as_of` (YYYY-MM), for the calculation link.
+    pub month: String,
     pub is_today: bool,
     pub address: String,
     pub division: String,

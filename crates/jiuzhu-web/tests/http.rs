@@ -872,3 +872,320 @@ async fn administrators_edit_unlock_and_reset_users() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("重置密码"));
 }
+
+/// The hand-computed household of the calc tests: 威海 (环翠区), 2020-07, urban standard 787.00.
+fn calc_body() -> Value {
+    json!({
+        "month": "2020-07",
+        "region": "371002001", "code": "H1", "area": "urban",
+        "members": [
+            {"id_number": "11010519491231002X", "name": "王芳", "relation": "head",
+             "income": "300", "expenses": {"medical": "150"}},
+            {"id_number": "110105201001010010", "name": "李小", "relation": "child",
+             "education": "primary", "disability": {"kind": "physical", "grade": 2}}
+        ]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calc_api_computes_and_explains_and_reports_bad_input_in_the_envelope() {
+    let app = TestApp::new().await;
+    let s = app.login_as(&app.clerk_a()).await;
+
+    // Not logged in: the envelope.
+    let r = app
+        .call(Method::POST, "/api/v1/calc", None, Some(calc_body()))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.error_code(), "UNAUTHENTICATED");
+
+    // Head 70 (elderly +10 %), income 300, medical 150; child 10, disability grade 2 (+30 %).
+    // Net income 300 − 150 = 150; base 787 × 2 − 150 = 1424.00; supplements 78.70 + 236.10.
+    let r = app
+        .call(Method::POST, "/api/v1/calc", Some(&s), Some(calc_body()))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["month"], "2020-07");
+    assert_eq!(v["region"], "371002001");
+    let d = &v["result"]["dibao"];
+    assert_eq!(d["standard"], "787.00");
+    assert_eq!(d["net_income"], "150.00");
+    assert_eq!(d["base"], "1424.00");
+    assert_eq!(d["supplements"], "314.80");
+    assert_eq!(d["amount"], "1738.80");
+    assert_eq!(v["result"]["total"], "1738.80");
+    assert_eq!(
+        v["result"]["members"][0]["supplement"]["category"],
+        "elderly"
+    );
+    assert_eq!(
+        v["result"]["members"][1]["supplement"]["category"],
+        "severe_disability"
+    );
+    let steps = v["explanation"].as_array().unwrap();
+    let base = steps.iter().find(|s| s["rule"] == "R-DB-4").unwrap();
+    assert_eq!(base["formula"], "787.00 × 2 − 150.00 = 1424.00");
+    let standard = steps.iter().find(|s| s["rule"] == "R-DB-1").unwrap();
+    assert_eq!(standard["sources"][0]["param"], "dibao.standard.urban");
+    assert_eq!(standard["sources"][0]["region_name"], "威海市");
+    assert_eq!(standard["sources"][0]["from"], "2020-07-01");
+    assert_eq!(v["policy"][0]["region"], "371000");
+    assert_eq!(v["input"]["code"], "H1");
+    assert!(v["input"].get("month").is_none());
+
+    // The same as `jiuzhu calc` would print: the library's output for the same input.
+    let lib = jiuzhu_policy::PolicyLibrary::builtin().unwrap();
+    let mut input = calc_body();
+    input.as_object_mut().unwrap().remove("month");
+    let direct = jiuzhu_policy::calc_json(
+        &lib,
+        &input.to_string(),
+        jiuzhu_policy::Month::parse("2020-07").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(v, serde_json::to_value(&direct).unwrap());
+
+    // Without a month: the current month (the test clock says 2026-03).
+    let mut no_month = calc_body();
+    no_month.as_object_mut().unwrap().remove("month");
+    let r = app
+        .call(Method::POST, "/api/v1/calc", Some(&s), Some(no_month))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["month"], "2026-03");
+
+    // Bad input: every field at once, in the one envelope, 422.
+    let bad = json!({
+        "month": "2020-07", "region": "371002001", "area": "urban",
+        "members": [{"id_number": "110105194912310021", "relation": "head", "income": "100.005"}]
+    });
+    let r = app
+        .call(Method::POST, "/api/v1/calc", Some(&s), Some(bad))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let e = r.json();
+    assert_eq!(e["error"]["code"], "INVALID");
+    assert!(!e["error"]["request_id"].as_str().unwrap().is_empty());
+    let fields: Vec<(String, String)> = e["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap().to_string(),
+                f["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(fields.contains(&("members[0].id_number".into(), "ID_CHECK_DIGIT".into())));
+    assert!(fields.contains(&("members[0].income".into(), "MONEY_TOO_MANY_DECIMALS".into())));
+    for (body, field, code) in [
+        (
+            json!({"region": "371002", "area": "urban", "members": []}),
+            "members",
+            "HOUSEHOLD_NO_MEMBERS",
+        ),
+        (
+            json!({"month": "1990-01", "region": "371002", "area": "urban",
+                   "members": [{"id_number": "11010519491231002X", "relation": "head"}]}),
+            "", // the field is the parameter without a value in 1990
+            "POLICY_PARAMETER_MISSING",
+        ),
+        (
+            json!({"month": "2020-07", "region": "110105", "area": "urban",
+                   "members": [{"id_number": "11010519491231002X", "relation": "head"}]}),
+            "region",
+            "POLICY_UNKNOWN_REGION",
+        ),
+        (
+            json!({"month": "2020-13", "region": "371002", "area": "urban",
+                   "members": [{"id_number": "11010519491231002X", "relation": "head"}]}),
+            "month",
+            "MONTH_INVALID",
+        ),
+        (json!(["not", "an", "object"]), "input", "INPUT_JSON"),
+    ] {
+        let r = app
+            .call(Method::POST, "/api/v1/calc", Some(&s), Some(body.clone()))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text()
+        );
+        let e = r.json();
+        assert_eq!(e["error"]["code"], "INVALID", "{body}");
+        let f = e["error"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == code)
+            .unwrap_or_else(|| panic!("{body}: no {code} in {e}"));
+        if field.is_empty() {
+            let param = f["field"].as_str().unwrap();
+            assert!(param.contains('.'), "{body}: {e}");
+            assert!(f["message"].as_str().unwrap().contains(param), "{e}");
+        } else {
+            assert_eq!(f["field"], field, "{body}: {e}");
+        }
+    }
+
+    // In the OpenAPI document.
+    let doc = app.get("/api/openapi.json", None).await.json();
+    assert!(doc["paths"]["/api/v1/calc"]["post"].is_object());
+}
+
+fn csrf_of(page: &str) -> String {
+    page.split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calc_page_computes_entered_and_registry_households_with_chinese_explanations() {
+    let app = TestApp::new().await;
+    let s = app.login_as(&app.clerk_a()).await;
+
+    // The empty form, linked from the navigation.
+    let r = app.get("/calc", Some(&s)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = r.text();
+    assert!(page.contains("<a href=\"/calc\">计算待遇</a>"));
+    assert!(page.contains("name=\"m0_id_number\"") && page.contains("name=\"m0_income\""));
+    assert!(page.contains("value=\"2026-03\""));
+    let csrf = csrf_of(&page);
+
+    // An entered household: the hand-computed case.
+    let fields: Vec<(&str, &str)> = vec![
+        ("_csrf", &csrf),
+        ("household", ""),
+        ("month", "2020-07"),
+        ("region", "371002001"),
+        ("area", "urban"),
+        ("code", "H1"),
+        ("financial", "1000.00"),
+        ("dwellings", "1"),
+        ("vehicles", "0"),
+        ("business_registrations", "0"),
+        ("m0_id_number", "11010519491231002X"),
+        ("m0_name", "王芳"),
+        ("m0_relation", "head"),
+        ("m0_income", "300"),
+        ("m0_medical", "150"),
+        ("m0_disability", ""),
+        ("m0_serious_illness", "no"),
+        ("m1_id_number", "110105201001010010"),
+        ("m1_name", "李小"),
+        ("m1_relation", "child"),
+        ("m1_disability", "physical"),
+        ("m1_grade", "2"),
+        ("m1_serious_illness", "no"),
+        ("m1_education", "primary"),
+        ("m2_id_number", ""),
+        ("m2_name", ""),
+        ("m2_relation", "other"),
+    ];
+    let r = app.form("/calc", Some(&s.cookie), &fields).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = r.text();
+    assert!(page.contains("<th id=\"total\">1738.80</th>"), "{page}");
+    assert!(page.contains("为什么是这个金额"));
+    assert!(page.contains("[R-DB-4] 补差低保金"), "{page}");
+    assert!(page.contains("787.00 × 2 − 150.00 = 1424.00"));
+    assert!(page.contains("dibao.standard.urban = 787.00(威海市 2020-07-01 起)"));
+    assert!(page.contains("查看 JSON"));
+    // The JSON on the page shows identity numbers masked.
+    assert!(page.contains("<pre class=\"json\">"));
+    assert!(page.contains("1101**********002X"), "{page}");
+
+    // Bad input re-shows the form with Chinese field names; what was typed stays.
+    let mut bad = fields.clone();
+    bad.retain(|(k, _)| *k != "m0_income" && *k != "m1_id_number" && *k != "dwellings");
+    bad.push(("m0_income", "300.123"));
+    bad.push(("m1_id_number", "110105201001010011"));
+    bad.push(("dwellings", "一套"));
+    let r = app.form("/calc", Some(&s.cookie), &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text();
+    assert!(
+        page.contains("第1位成员(王芳)·月收入:金额“300.123”超过两位小数"),
+        "{page}"
+    );
+    assert!(
+        page.contains("第2位成员(李小)·身份证号码:身份证号码校验码错误"),
+        "{page}"
+    );
+    assert!(page.contains("住房套数"), "{page}");
+    assert!(page.contains("value=\"300.123\""));
+    assert!(!page.contains("id=\"total\""));
+
+    // A registry household: prefilled (masked numbers only), computed with the store's facts.
+    let head = app.head_of(TOWNSHIP_A).await;
+    let hid = app.household_of(&head).await;
+    let r = app.get(&format!("/households/{hid}"), Some(&s)).await;
+    assert!(r
+        .text()
+        .contains(&format!("/calc?household={hid}&amp;month=2026-03")));
+    let r = app.get(&format!("/calc?household={hid}"), Some(&s)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = r.text();
+    assert!(page.contains(&head.id_number.masked()));
+    assert!(!page.contains(head.id_number.as_str()));
+    assert!(page.contains(&head.facts.name));
+    assert!(page.contains(&format!("name=\"m0_person\" value=\"{}\"", head.id)));
+    let r = app
+        .form(
+            "/calc",
+            Some(&s.cookie),
+            &[
+                ("_csrf", &csrf),
+                ("household", &hid.to_string()),
+                ("month", "2026-03"),
+                ("region", TOWNSHIP_A),
+                ("area", "urban"),
+                ("m0_person", &head.id.to_string()),
+                ("m0_relation", "head"),
+                ("m0_income", "0"),
+                ("m0_disability", "registry"),
+                ("m0_serious_illness", "registry"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = r.text();
+    assert!(page.contains("id=\"total\""), "{page}");
+    assert!(page.contains("为什么是这个金额"));
+    assert!(
+        !page.contains(head.id_number.as_str()),
+        "identity numbers stay masked"
+    );
+
+    // A household of another township is not found, on the page as everywhere.
+    let other = app.head_of(TOWNSHIP_B).await;
+    let ohid = app.household_of(&other).await;
+    let r = app.get(&format!("/calc?household={ohid}"), Some(&s)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app
+        .form(
+            "/calc",
+            Some(&s.cookie),
+            &[
+                ("_csrf", &csrf),
+                ("household", &ohid.to_string()),
+                ("month", "2026-03"),
+                ("region", TOWNSHIP_A),
+                ("area", "urban"),
+                ("m0_person", &other.id.to_string()),
+                ("m0_relation", "head"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(!r.text().contains(&other.facts.name));
+}

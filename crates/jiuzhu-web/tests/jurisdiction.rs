@@ -119,6 +119,11 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                 ("post", "/api/v1/users") => Some(json!({
                     "username": "intruder", "display_name": "越界", "role": "admin", "division": TOWNSHIP_B
                 })),
+                // A calculation reads no record: it gets a household of the clerk's own township.
+                ("post", "/api/v1/calc") => Some(json!({
+                    "region": TOWNSHIP_A, "area": "urban", "month": "2020-07",
+                    "members": [{"id_number": "11010519491231002X", "relation": "head", "income": "300"}]
+                })),
                 ("patch", "/api/v1/users/{id}") => {
                     Some(json!({"row_version": b_user.row_version, "active": false}))
                 }
@@ -134,7 +139,10 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                 );
             }
             let collection_read = m == Method::GET && !has_param;
-            if collection_read {
+            if template == "/api/v1/calc" {
+                assert_eq!(r.status, StatusCode::OK, "{method} {path}: {text}");
+                assert_eq!(r.json()["result"]["total"], "565.70", "{text}");
+            } else if collection_read {
                 assert!(
                     r.status.is_success()
                         || matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
@@ -173,6 +181,8 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
         format!("/households/{b_household}"),
         format!("/households/{b_household}?as_of=2025-06-01"),
         format!("/households/{b_household}/edit"),
+        format!("/calc?household={b_household}"),
+        format!("/calc?household={b_household}&month=2025-06"),
         format!("/search?q={}", b_person.id_number),
         format!("/search?q={TOWNSHIP_B}"),
     ] {

@@ -25,7 +25,7 @@ pub struct CalcArgs {
 }
 
 /// Reads every `*.toml` file of a directory, in name order, as (file name, text).
-fn read_policy_dir(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+pub(crate) fn read_policy_dir(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading policy directory {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -42,7 +42,7 @@ fn read_policy_dir(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
         .collect()
 }
 
-fn policy_errors(errors: Vec<jiuzhu_policy::PolicyError>) -> anyhow::Error {
+pub(crate) fn policy_errors(errors: Vec<jiuzhu_policy::PolicyError>) -> anyhow::Error {
     anyhow!(errors
         .iter()
         .map(|e| e.message_zh())

@@ -55,7 +55,14 @@ pub async fn seed_if_needed(store: &dyn Store, _clock: &dyn Clock) -> anyhow::Re
         demo.users.len()
     );
     store
-        .append_audit(&actor, AuditAction::DemoSeeded, "demo", None, None, Some(&detail))
+        .append_audit(
+            &actor,
+            AuditAction::DemoSeeded,
+            "demo",
+            None,
+            None,
+            Some(&detail),
+        )
         .await?;
     println!(
         "已生成演示区县 (demo county seeded): {detail},用时 {:.1} 秒",
@@ -67,7 +74,10 @@ pub async fn seed_if_needed(store: &dyn Store, _clock: &dyn Clock) -> anyhow::Re
 pub fn print_accounts() {
     let demo = jiuzhu_import::demo::generate(DEMO_SEED);
     println!("演示账户 (demo accounts):");
-    println!("  {:<22} {:<18} {:<14} {:<18} 姓名", "用户名", "密码", "角色", "辖区");
+    println!(
+        "  {:<22} {:<18} {:<14} {:<18} 姓名",
+        "用户名", "密码", "角色", "辖区"
+    );
     for u in &demo.users {
         let place = demo
             .divisions

@@ -2,6 +2,7 @@
 //! caseloads and jurisdiction trees, manage users, verify the audit chain and compute benefits.
 
 mod cmd_calc;
+mod cmd_whatif;
 mod demo;
 
 use std::net::SocketAddr;
@@ -21,10 +22,19 @@ use jiuzhu_domain::{
 use jiuzhu_store::{Store, UserPatch};
 
 #[derive(Parser, Debug)]
-#[command(name = "jiuzhu", version, about = "救助 — 社会救助信息平台 (social-assistance platform)")]
+#[command(
+    name = "jiuzhu",
+    version,
+    about = "救助 — 社会救助信息平台 (social-assistance platform)"
+)]
 struct Cli {
     /// Database URL: `sqlite://PATH` (created if missing) or `postgres://USER@HOST:PORT/DB`.
-    #[arg(long, global = true, env = "JIUZHU_DATABASE", default_value = "sqlite://data/jiuzhu.sqlite")]
+    #[arg(
+        long,
+        global = true,
+        env = "JIUZHU_DATABASE",
+        default_value = "sqlite://data/jiuzhu.sqlite"
+    )]
     database: String,
 
     #[command(subcommand)]
@@ -61,6 +71,10 @@ enum Command {
     Audit(AuditCommand),
     /// Compute a household's benefits with the policy engine and explain them.
     Calc(cmd_calc::CalcArgs),
+    /// What-if: a caseload under the current policy and under a changed parameter — the cost
+    /// difference and the households newly eligible / no longer eligible, by township.
+    #[command(name = "whatif")]
+    WhatIf(cmd_whatif::WhatIfArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -117,7 +131,10 @@ enum AuditCommand {
 fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("错误: 无法启动运行时: {e}");
@@ -172,9 +189,16 @@ fn redact_url(url: &str) -> String {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    if let Command::Calc(args) = &cli.command {
-        cmd_calc::run(args, clock.as_ref())?;
-        return Ok(ExitCode::SUCCESS);
+    match &cli.command {
+        Command::Calc(args) => {
+            cmd_calc::run(args, clock.as_ref())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::WhatIf(args) => {
+            cmd_whatif::run(args, clock.as_ref())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     let store = open_store(&cli.database, clock.clone()).await?;
     let cli_actor = Actor::system("cli");
@@ -228,7 +252,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let h = read_input(&households)?;
             let m = read_input(&members)?;
             let valid_from = valid_from.unwrap_or_else(|| clock.today());
-            let batch = match jiuzhu_import::caseload::parse(&h, &m, valid_from, create_missing_divisions) {
+            let batch = match jiuzhu_import::caseload::parse(
+                &h,
+                &m,
+                valid_from,
+                create_missing_divisions,
+            ) {
                 Ok(b) => b,
                 Err(errors) => return Ok(report_rejected(&errors)),
             };
@@ -283,8 +312,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::User(cmd) => user_command(store.as_ref(), &cli_actor, cmd).await?,
-        Command::Audit(AuditCommand::Verify) => return audit_verify(store.as_ref(), &cli_actor).await,
-        Command::Calc(_) => unreachable!("handled before opening the store"),
+        Command::Audit(AuditCommand::Verify) => {
+            return audit_verify(store.as_ref(), &cli_actor).await
+        }
+        Command::Calc(_) | Command::WhatIf(_) => {
+            unreachable!("handled before opening the store")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -315,9 +348,17 @@ fn generate_password() -> String {
     const DIGIT: &[u8] = b"23456789";
     let mut rng = rand::thread_rng();
     let mut pick = |set: &[u8], n: usize| -> String {
-        (0..n).map(|_| set[rng.gen_range(0..set.len())] as char).collect()
+        (0..n)
+            .map(|_| set[rng.gen_range(0..set.len())] as char)
+            .collect()
     };
-    format!("{}{}-{}{}", pick(UPPER, 3), pick(LOWER, 4), pick(DIGIT, 4), pick(LOWER, 2))
+    format!(
+        "{}{}-{}{}",
+        pick(UPPER, 3),
+        pick(LOWER, 4),
+        pick(DIGIT, 4),
+        pick(LOWER, 2)
+    )
 }
 
 async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> anyhow::Result<()> {
@@ -330,8 +371,10 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
             division,
             department,
         } => {
-            let role = Role::parse(&role).with_context(|| format!("未知角色 (unknown role) {role}"))?;
-            let division = DivisionCode::parse(&division).map_err(|e| anyhow::anyhow!(e.message_zh()))?;
+            let role =
+                Role::parse(&role).with_context(|| format!("未知角色 (unknown role) {role}"))?;
+            let division =
+                DivisionCode::parse(&division).map_err(|e| anyhow::anyhow!(e.message_zh()))?;
             let department = match department {
                 Some(d) => Some(Department::parse(&d).with_context(|| format!("未知部门 {d}"))?),
                 None => None,
@@ -354,7 +397,11 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
                     },
                 )
                 .await?;
-            println!("已创建用户 {} ({}),一次性密码: {password}", user.username, user.role.label_zh());
+            println!(
+                "已创建用户 {} ({}),一次性密码: {password}",
+                user.username,
+                user.role.label_zh()
+            );
         }
         UserCommand::List => {
             for u in store.list_users(&grant).await? {
@@ -375,7 +422,12 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
                 .with_context(|| format!("用户 {username} 不存在"))?;
             let password = generate_password();
             store
-                .reset_password(&grant, user.id, &jiuzhu_web::hash_password(&password)?, true)
+                .reset_password(
+                    &grant,
+                    user.id,
+                    &jiuzhu_web::hash_password(&password)?,
+                    true,
+                )
                 .await?;
             store
                 .update_user(
@@ -404,7 +456,10 @@ async fn audit_verify(store: &dyn Store, actor: &Actor) -> anyhow::Result<ExitCo
         after = last.seq;
         for record in &page {
             if let Err(brk) = verifier.check(record) {
-                eprintln!("审计链校验失败 (audit chain broken) at seq {}: {brk}", brk.seq());
+                eprintln!(
+                    "审计链校验失败 (audit chain broken) at seq {}: {brk}",
+                    brk.seq()
+                );
                 eprintln!("已校验完好的事件 (intact before it): {}", verifier.checked);
                 return Ok(ExitCode::FAILURE);
             }
@@ -412,9 +467,19 @@ async fn audit_verify(store: &dyn Store, actor: &Actor) -> anyhow::Result<ExitCo
     }
     let detail = format!("{} events intact", verifier.checked);
     store
-        .append_audit(actor, AuditAction::AuditVerified, "audit", None, None, Some(&detail))
+        .append_audit(
+            actor,
+            AuditAction::AuditVerified,
+            "audit",
+            None,
+            None,
+            Some(&detail),
+        )
         .await?;
-    println!("审计链完好 (audit chain intact): {} 条事件", verifier.checked);
+    println!(
+        "审计链完好 (audit chain intact): {} 条事件",
+        verifier.checked
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -188,26 +188,37 @@ async fn clerk_logs_in_searches_a_household_and_opens_it() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let home = page_text(c).await;
-    assert!(home.contains(&clerk.display_name), "home page greets the clerk: {home}");
+    assert!(
+        home.contains(&clerk.display_name),
+        "home page greets the clerk: {home}"
+    );
 
     // Search by the head's name.
     c.goto(&format!("{}/search", server.base)).await.unwrap();
     let q = c.find(Locator::Css("input[name=q]")).await.unwrap();
     q.send_keys(&head.name).await.unwrap();
-    c.find(Locator::Css("form.search button[type=submit], form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    c.find(Locator::Css(
+        "form.search button[type=submit], form button[type=submit]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let results = page_text(c).await;
-    assert!(results.contains(&head.name), "results list the head: {results}");
+    assert!(
+        results.contains(&head.name),
+        "results list the head: {results}"
+    );
     assert!(
         !results.contains(head.id_number.as_str()),
         "identity numbers are masked in results"
     );
-    assert!(results.contains(&head.id_number.masked()), "masked id shown: {results}");
+    assert!(
+        results.contains(&head.id_number.masked()),
+        "masked id shown: {results}"
+    );
 
     // Open the household.
     let link = c
@@ -220,7 +231,10 @@ async fn clerk_logs_in_searches_a_household_and_opens_it() {
     link.click().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let url = c.current_url().await.unwrap();
-    assert!(url.path().starts_with("/households/"), "on a household page: {url}");
+    assert!(
+        url.path().starts_with("/households/"),
+        "on a household page: {url}"
+    );
     let page = page_text(c).await;
     assert!(page.contains(&head.name), "{page}");
     assert!(page.contains(&household.address), "address shown: {page}");
@@ -253,7 +267,10 @@ async fn clerk_logs_in_searches_a_household_and_opens_it() {
     .await
     .unwrap();
     let results = page_text(c).await;
-    assert!(!results.contains(&other_head.name), "other township's people are not found");
+    assert!(
+        !results.contains(&other_head.name),
+        "other township's people are not found"
+    );
 
     c.clone().close().await.unwrap();
 }
