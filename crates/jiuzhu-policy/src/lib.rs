@@ -21,7 +21,10 @@ pub mod model;
 pub mod params;
 
 pub use calc::{calculate, calculate_into, calculate_with, HouseholdResult, MonthParams};
-pub use caseload::{run_month, what_if, MonthCalculator, MonthReport, WhatIfReport};
+pub use caseload::{
+    parse_change, parse_param_value, run_month, run_what_if, what_if, Change, MonthCalculator,
+    MonthReport, WhatIfOutput, WhatIfReport,
+};
 pub use error::{CalcError, PolicyError};
 pub use explain::{
     explain, explain_steps, render_text_zh, CalcOutput, Explanation, Step, TraceStep,

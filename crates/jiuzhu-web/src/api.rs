@@ -55,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/reset_password", post(reset_password))
         .route("/audit", get(audit))
         .route("/calc", post(calc))
+        .route("/whatif", post(whatif))
         .fallback(not_found)
 }
 
@@ -827,6 +828,103 @@ async fn calc(
     ))
 }
 
+/// What-if: the cost and eligibility difference a policy change makes for a caseload.
+///
+/// Body: `{"households": [calc inputs of docs/calc.md, each with its township or village as
+/// "region"], "changes": ["dibao.standard.urban=850", …] (or `{"param", "value"}` objects),
+/// "month": "YYYY-MM" (default: the current month), "from": "YYYY-MM-DD" (default: the first day
+/// of the month), "region": "371000" (optional: the region whose policy file gets the change)}`.
+/// The answer is the report of `jiuzhu whatif`: `{month, change, total, by_township, failed}`.
+/// Households with invalid input are listed in `failed`; a bad request (unknown parameter, value
+/// of the wrong kind, bad month/date/region) is a 422 naming the field (`changes[i]`, …).
+#[utoipa::path(post, path = "/api/v1/whatif", tag = "calc",
+    request_body(content = Object, description = "{households: [calc input], changes: [\"PARAM=VALUE\"], month?: \"YYYY-MM\", from?: \"YYYY-MM-DD\", region?: \"CODE\"}"),
+    responses((status = 200, body = Object, description = "{month, change, total, by_township, failed} (docs/calc.md)"),
+        (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn whatif(
+    State(state): State<AppState>,
+    _a: Authorized<ReadRegistry>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let mut errors = Vec::new();
+    let text_of = |v: Option<&Value>, field: &str, errors: &mut Vec<FieldError>| match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(t)) => t.clone(),
+        Some(other) => {
+            errors.push(FieldError::new(
+                field,
+                "NOT_A_STRING",
+                format!("{other} 应为字符串"),
+            ));
+            String::new()
+        }
+    };
+    let households = match body.get("households") {
+        Some(Value::Array(items)) => items.clone(),
+        _ => {
+            errors.push(FieldError::new(
+                "households",
+                "REQUIRED",
+                "households 应为家庭计算输入的数组(见 docs/calc.md)",
+            ));
+            Vec::new()
+        }
+    };
+    let mut changes = Vec::new();
+    match body.get("changes") {
+        Some(Value::Array(items)) => {
+            for (i, c) in items.iter().enumerate() {
+                let value_text = |v: &Value| match v {
+                    Value::String(t) => t.clone(),
+                    other => other.to_string(),
+                };
+                match c {
+                    Value::String(t) => changes.push(t.clone()),
+                    Value::Object(o) => match (o.get("param"), o.get("value")) {
+                        (Some(Value::String(p)), Some(v)) => {
+                            changes.push(format!("{p}={}", value_text(v)))
+                        }
+                        _ => errors.push(FieldError::new(
+                            format!("changes[{i}]"),
+                            "CHANGE_FORMAT",
+                            "应为 \"参数=值\" 或 {\"param\": …, \"value\": …}",
+                        )),
+                    },
+                    _ => errors.push(FieldError::new(
+                        format!("changes[{i}]"),
+                        "CHANGE_FORMAT",
+                        "应为 \"参数=值\" 或 {\"param\": …, \"value\": …}",
+                    )),
+                }
+            }
+        }
+        _ => errors.push(FieldError::new(
+            "changes",
+            "REQUIRED",
+            "changes 应为参数调整的数组,例如 [\"dibao.standard.urban=850\"]",
+        )),
+    }
+    let mut month = text_of(body.get("month"), "month", &mut errors);
+    if month.trim().is_empty() {
+        month = jiuzhu_policy::Month::of(state.clock.today()).to_string();
+    }
+    let from = text_of(body.get("from"), "from", &mut errors);
+    let region = text_of(body.get("region"), "region", &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::invalid(errors).into());
+    }
+    let out = crate::calc::what_if(&crate::calc::WhatIfRequest {
+        households: &households,
+        changes: &changes,
+        month: &month,
+        from: &from,
+        region: &region,
+    })?;
+    Ok(Json(
+        serde_json::to_value(&out).map_err(AppError::internal)?,
+    ))
+}
+
 // ---- audit ------------------------------------------------------------------------------------
 
 /// Audit events in the caller's scope, newest first.
@@ -890,7 +988,8 @@ async fn audit(
         update_user,
         reset_password,
         audit,
-        calc
+        calc,
+        whatif
     ),
     components(schemas(ErrorEnvelope, crate::error::ErrorBody, crate::error::FieldErrorDto))
 )]

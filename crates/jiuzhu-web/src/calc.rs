@@ -4,8 +4,12 @@
 
 use std::sync::OnceLock;
 
-use jiuzhu_domain::FieldError;
-use jiuzhu_policy::{calc_json, CalcOutput, Month, PolicyLibrary, RawHousehold, Step};
+use chrono::NaiveDate;
+use jiuzhu_domain::{DivisionCode, FieldError};
+use jiuzhu_policy::{
+    calc_json, parse_change, run_what_if, CalcOutput, Month, PolicyLibrary, RawHousehold, Step,
+    WhatIfOutput,
+};
 use serde_json::Value;
 
 use crate::error::AppError;
@@ -43,6 +47,75 @@ pub fn parse_month(s: &str) -> Result<Month, FieldError> {
 pub fn calculate(input: &Value, month: Month) -> Result<CalcOutput<RawHousehold>, AppError> {
     let lib = policies()?;
     calc_json(lib, &input.to_string(), month).map_err(|e| AppError::invalid(e.field_errors()))
+}
+
+/// A what-if request (`POST /api/v1/whatif` and the `/whatif` page), as text fields.
+pub struct WhatIfRequest<'a> {
+    pub households: &'a [Value],
+    /// `PARAM=VALUE` each.
+    pub changes: &'a [String],
+    pub month: &'a str,
+    /// `YYYY-MM-DD`, empty for the first day of the month.
+    pub from: &'a str,
+    /// Empty for the region whose file holds the value in force.
+    pub region: &'a str,
+}
+
+/// Runs a what-if over an uploaded caseload with the embedded policies
+/// (`jiuzhu_policy::run_what_if`, as `jiuzhu whatif`); every problem of the request is a 422
+/// naming its field (`changes[i]`, `month`, `from`, `region`).
+pub fn what_if(req: &WhatIfRequest) -> Result<WhatIfOutput, AppError> {
+    let lib = policies()?;
+    let mut errors = Vec::new();
+    let mut changes = Vec::new();
+    if req.changes.iter().all(|c| c.trim().is_empty()) {
+        errors.push(FieldError::new(
+            "changes",
+            "REQUIRED",
+            "请至少填写一项参数调整(参数名=值)",
+        ));
+    }
+    for (i, c) in req.changes.iter().enumerate() {
+        if c.trim().is_empty() {
+            continue;
+        }
+        match parse_change(c, &format!("changes[{i}]")) {
+            Ok(c) => changes.push(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    let month = parse_month(req.month).map_err(|e| errors.push(e)).ok();
+    let from = match req.from.trim() {
+        "" => month.map(|m| m.first_day()),
+        t => NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map_err(|_| {
+                errors.push(FieldError::new(
+                    "from",
+                    "DATE_INVALID",
+                    format!("日期“{t}”无效(格式:YYYY-MM-DD)"),
+                ))
+            })
+            .ok(),
+    };
+    let region = match req.region.trim() {
+        "" => None,
+        t => DivisionCode::parse(t)
+            .map_err(|e| {
+                errors.push(FieldError::new(
+                    "region",
+                    "REGION_INVALID",
+                    format!("“{t}”{}", e.message_zh()),
+                ))
+            })
+            .ok(),
+    };
+    match (month, from) {
+        (Some(month), Some(from)) if errors.is_empty() => {
+            run_what_if(lib, req.households, &changes, month, from, region)
+                .map_err(|e| AppError::invalid(vec![e]))
+        }
+        _ => Err(AppError::invalid(errors)),
+    }
 }
 
 /// Chinese name of a calc input field path (`members[1].expenses.medical` → 第2位成员·医疗支出);
@@ -87,6 +160,11 @@ pub fn field_label(field: &str, member_names: &[String]) -> String {
         "dibao_history.income_exceeded_since" => "收入超标起始月",
         "dibao_history.reason" => "收入超标原因",
         "input" => "输入内容",
+        "changes" => "参数调整",
+        "from" => "生效日期",
+        "caseload" => "家庭数据文件",
+        "households" => "家庭列表",
+        other if other.starts_with("changes[") => "参数调整",
         other if other.contains('.') => return format!("政策参数 {other}"),
         other => other,
     };

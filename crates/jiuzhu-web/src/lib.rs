@@ -32,6 +32,7 @@ pub mod jobs;
 pub mod openapi;
 mod pages;
 mod views;
+mod whatif_page;
 
 pub use auth::{hash_password, verify_password};
 pub use error::AppError;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(calc_page::routes())
+        .merge(whatif_page::routes())
         .nest("/api/v1", api::routes())
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))

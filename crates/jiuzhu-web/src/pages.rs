@@ -931,7 +931,7 @@ async fn division_save(
 }
 
 /// Reads the named file fields and the text fields of a multipart form.
-async fn read_multipart(
+pub(crate) async fn read_multipart(
     mut mp: Multipart,
 ) -> Result<(Vec<jiuzhu_import::Input>, Vec<(String, String)>), AppError> {
     let mut files = Vec::new();
@@ -963,7 +963,10 @@ async fn read_multipart(
 }
 
 /// Takes the file uploaded in form field `field`.
-fn take_file(files: &mut Vec<jiuzhu_import::Input>, field: &str) -> Option<jiuzhu_import::Input> {
+pub(crate) fn take_file(
+    files: &mut Vec<jiuzhu_import::Input>,
+    field: &str,
+) -> Option<jiuzhu_import::Input> {
     let pos = files
         .iter()
         .position(|f| f.name.split('\u{0}').next() == Some(field))?;

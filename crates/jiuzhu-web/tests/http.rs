@@ -1189,3 +1189,203 @@ async fn calc_page_computes_entered_and_registry_households_with_chinese_explana
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(!r.text().contains(&other.facts.name));
 }
+
+/// The caseload of the CLI what-if test (crates/jiuzhu/tests/cli.rs): 2020-07, 威海 urban
+/// standard 787.00; B2 has bad input.
+const CASELOAD: &str = include_str!("../../jiuzhu/tests/whatif_caseload.json");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whatif_api_reports_the_cost_difference_and_names_bad_fields() {
+    let app = TestApp::new().await;
+    let s = app.login_as(&app.clerk_a()).await;
+    let households: Value = serde_json::from_str(CASELOAD).unwrap();
+    let body = json!({
+        "households": households, "changes": ["dibao.standard.urban=850"], "month": "2020-07"
+    });
+
+    let r = app
+        .call(Method::POST, "/api/v1/whatif", None, Some(body.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.error_code(), "UNAUTHENTICATED");
+
+    // 787 → 850 from 2020-07-01, as `jiuzhu whatif` computes it.
+    let r = app
+        .call(Method::POST, "/api/v1/whatif", Some(&s), Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["month"], "2020-07");
+    assert_eq!(v["change"][0]["param"], "dibao.standard.urban");
+    assert_eq!(v["change"][0]["value"], "850");
+    assert_eq!(v["change"][0]["region"], "371000");
+    assert_eq!(v["change"][0]["from"], "2020-07-01");
+    let t = &v["total"];
+    assert_eq!(t["households"], 5);
+    assert_eq!(t["base_cost"], "1012.00");
+    assert_eq!(t["new_cost"], "1303.00");
+    assert_eq!(t["cost_difference"], "291.00");
+    assert_eq!(t["newly_eligible"], 2);
+    assert_eq!(t["no_longer_eligible"], 0);
+    let a = &v["by_township"]["371002001"];
+    assert_eq!(a["cost_difference"], "165.00");
+    assert_eq!(a["newly_eligible_households"], json!(["A1", "A2"]));
+    assert_eq!(v["by_township"]["371002002"]["cost_difference"], "126.00");
+    assert_eq!(v["failed"][0]["index"], 3);
+    assert_eq!(v["failed"][0]["code"], "B2");
+    assert_eq!(
+        v["failed"][0]["errors"][0]["code"],
+        "MONEY_TOO_MANY_DECIMALS"
+    );
+
+    // The change as an object, a later date and an explicit region: 787 → 700 from 2020-07-01.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/whatif",
+            Some(&s),
+            Some(json!({
+                "households": households, "month": "2020-07", "from": "2020-07-01",
+                "region": "371000",
+                "changes": [{"param": "dibao.standard.urban", "value": 700}]
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["total"]["cost_difference"], "-124.00");
+    assert_eq!(
+        r.json()["total"]["no_longer_eligible_households"],
+        json!(["B3"])
+    );
+
+    // A bad parameter name and a bad date: 422 in the envelope, naming the fields.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/whatif",
+            Some(&s),
+            Some(json!({
+                "households": households, "month": "2020-07", "from": "2020-13-01",
+                "changes": ["dibao.standard.urban=850", "dibao.nonsense=1"]
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.error_code(), "INVALID");
+    let fields = r.json()["error"]["fields"].clone();
+    assert_eq!(fields[0]["field"], "changes[1]", "{fields}");
+    assert_eq!(fields[0]["code"], "PARAM_UNKNOWN");
+    assert!(fields[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("dibao.nonsense"));
+    assert_eq!(fields[1]["field"], "from", "{fields}");
+
+    // No households array.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/whatif",
+            Some(&s),
+            Some(json!({"changes": ["dibao.standard.urban=850.001"]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["error"]["fields"][0]["field"], "households");
+
+    let doc = app.get("/api/openapi.json", None).await.json();
+    assert!(doc["paths"]["/api/v1/whatif"]["post"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whatif_page_shows_the_difference_by_township_and_chinese_errors() {
+    let app = TestApp::new().await;
+    let s = app.login_as(&app.clerk_a()).await;
+
+    let r = app.get("/whatif", Some(&s)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = r.text();
+    assert!(page.contains("<a href=\"/whatif\">政策测算</a>"));
+    assert!(page.contains("enctype=\"multipart/form-data\""));
+    let csrf = csrf_of(&page);
+
+    let post = |fields: Vec<(&'static str, Option<&'static str>, String)>| {
+        let fields: Vec<(&str, Option<&str>, String)> = fields;
+        let refs: Vec<(&str, Option<&str>, &str)> = fields
+            .iter()
+            .map(|(n, f, c)| (*n, *f, c.as_str()))
+            .collect();
+        let (ct, body) = multipart(&refs);
+        axum::http::Request::post("/whatif")
+            .header(header::COOKIE, &s.cookie)
+            .header(header::CONTENT_TYPE, ct)
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+
+    let r = app
+        .send(post(vec![
+            ("_csrf", None, csrf.clone()),
+            ("caseload", Some("caseload.json"), CASELOAD.to_string()),
+            ("changes", None, "dibao.standard.urban=850\n".into()),
+            ("month", None, "2020-07".into()),
+            ("from", None, "".into()),
+            ("region", None, "".into()),
+        ]))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = r.text();
+    assert!(page.contains("id=\"townships\""), "{page}");
+    assert!(
+        page.contains("<tr><td>371002001</td><td>2</td><td>0.00</td><td>165.00</td><td>+165.00</td><td>2</td><td>0</td><td>A1、A2</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(
+            "<td>371002002</td><td>3</td><td>1012.00</td><td>1138.00</td><td>+126.00</td>"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("<th id=\"difference\">+291.00</th>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("dibao.standard.urban = 850(地区 371000,自 2020-07-01 起)"),
+        "{page}"
+    );
+    // The rejected household, in Chinese.
+    assert!(page.contains("第4户(B2):第1位成员·月收入:"), "{page}");
+
+    // Bad input: the form again, with Chinese errors, nothing computed.
+    let r = app
+        .send(post(vec![
+            ("_csrf", None, csrf.clone()),
+            ("caseload", Some("caseload.json"), CASELOAD.to_string()),
+            ("changes", None, "dibao.nonsense=1".into()),
+            ("month", None, "2020-7x".into()),
+            ("from", None, "".into()),
+            ("region", None, "".into()),
+        ]))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let page = r.text();
+    assert!(
+        page.contains("参数调整:未知的政策参数 dibao.nonsense"),
+        "{page}"
+    );
+    assert!(page.contains("月份:"), "{page}");
+    assert!(page.contains("dibao.nonsense=1</textarea>"), "{page}");
+    assert!(!page.contains("id=\"townships\""));
+
+    let r = app
+        .send(post(vec![
+            ("_csrf", None, csrf),
+            ("caseload", Some("caseload.json"), "not json".into()),
+            ("changes", None, "dibao.standard.urban=850".into()),
+            ("month", None, "2020-07".into()),
+        ]))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("家庭数据文件:文件应为"), "{}", r.text());
+}

@@ -124,6 +124,12 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                     "region": TOWNSHIP_A, "area": "urban", "month": "2020-07",
                     "members": [{"id_number": "11010519491231002X", "relation": "head", "income": "300"}]
                 })),
+                // A what-if reads no record either: an uploaded caseload of township A.
+                ("post", "/api/v1/whatif") => Some(json!({
+                    "month": "2020-07", "changes": ["dibao.standard.urban=850"],
+                    "households": [{"region": TOWNSHIP_A, "area": "urban", "code": "A1",
+                        "members": [{"id_number": "11010519491231002X", "relation": "head", "income": "800"}]}]
+                })),
                 ("patch", "/api/v1/users/{id}") => {
                     Some(json!({"row_version": b_user.row_version, "active": false}))
                 }
@@ -142,6 +148,9 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
             if template == "/api/v1/calc" {
                 assert_eq!(r.status, StatusCode::OK, "{method} {path}: {text}");
                 assert_eq!(r.json()["result"]["total"], "565.70", "{text}");
+            } else if template == "/api/v1/whatif" {
+                assert_eq!(r.status, StatusCode::OK, "{method} {path}: {text}");
+                assert_eq!(r.json()["total"]["cost_difference"], "135.00", "{text}");
             } else if collection_read {
                 assert!(
                     r.status.is_success()

@@ -1,19 +1,16 @@
 //! `jiuzhu whatif --input caseload.json --month YYYY-MM --set PARAM=VALUE [--from DATE]
 //! [--region CODE] [--text] [--policy-dir DIR]`: computes a month for a list of households under
-//! the current policy and under a changed parameter (`jiuzhu_policy::what_if`) and prints the cost
+//! the current policy and under a changed parameter (`jiuzhu_policy::run_what_if`, shared with the web what-if) and prints the cost
 //! difference and the households newly eligible and no longer eligible, in total and by township
 //! (JSON, or Chinese text with `--text`). See docs/calc.md.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, Context};
 use chrono::NaiveDate;
 use jiuzhu_domain::{Clock, DivisionCode, FieldError, Money};
 use jiuzhu_policy::caseload::{Difference, Failed};
-use jiuzhu_policy::params::{param_def, Kind, Source};
-use jiuzhu_policy::{what_if, HouseholdInput, Month, PolicyLibrary, RawHousehold, Value};
-use serde_json::json;
+use jiuzhu_policy::{parse_change, run_what_if, Month, PolicyLibrary};
 
 use crate::cmd_calc::{policy_errors, read_policy_dir};
 
@@ -43,114 +40,6 @@ pub struct WhatIfArgs {
     /// Use the policy files (*.toml) of this directory instead of the embedded ones.
     #[arg(long, value_name = "DIR")]
     pub policy_dir: Option<PathBuf>,
-}
-
-/// A parameter value written on the command line, converted to the parameter's kind.
-fn parse_value(param: &str, text: &str) -> anyhow::Result<Value> {
-    let def = param_def(param).ok_or_else(|| anyhow!("--set:未知的政策参数 {param}"))?;
-    let t = text.trim();
-    let bad = |what: &str| anyhow!("--set {param}:“{text}”不是{what}");
-    Ok(match def.kind {
-        Kind::Money => {
-            let m = Money::parse(t).map_err(|e| anyhow!("--set {param}:{}", e.message_zh()))?;
-            if m.is_negative() {
-                return Err(bad("非负金额"));
-            }
-            Value::Money(m)
-        }
-        Kind::Dec { max } => {
-            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-                return Err(bad("非负小数"));
-            }
-            let d: rust_decimal::Decimal = t.parse().map_err(|_| bad("非负小数"))?;
-            if d > rust_decimal::Decimal::from(max) {
-                return Err(anyhow!("--set {param}:{t} 超过上限 {max}"));
-            }
-            Value::Decimal(d)
-        }
-        Kind::Int { min, max } => {
-            let i: i64 = t.parse().map_err(|_| bad("整数"))?;
-            if !(min..=max).contains(&i) {
-                return Err(anyhow!("--set {param}:{i} 不在 {min}–{max} 之内"));
-            }
-            Value::Int(i)
-        }
-        Kind::Bool => match t {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => return Err(bad("true 或 false")),
-        },
-        Kind::Choice(words) => {
-            if !words.contains(&t) {
-                return Err(anyhow!(
-                    "--set {param}:“{t}”不是可选值({})",
-                    words.join(", ")
-                ));
-            }
-            Value::Choice(t.to_string())
-        }
-        Kind::Tiers => bail!("--set {param}:分档参数请在政策文件中修改(--policy-dir)"),
-    })
-}
-
-/// Reads the caseload; households whose input is invalid are returned as failures (with their
-/// position in the file) and left out of the computation.
-fn read_caseload(text: &str) -> anyhow::Result<(Vec<HouseholdInput>, Vec<usize>, Vec<Failed>)> {
-    let items: Vec<serde_json::Value> = serde_json::from_str(text)
-        .context("the caseload must be a JSON array of calc inputs (docs/calc.md)")?;
-    let mut households = Vec::new();
-    let mut positions = Vec::new();
-    let mut failed = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let code = item.get("code").and_then(|c| c.as_str()).map(String::from);
-        let parsed = RawHousehold::from_json(&item.to_string()).and_then(|raw| raw.validate());
-        match parsed {
-            Ok(mut hh) => {
-                // Households without a number are named by their position in the file.
-                hh.code.get_or_insert_with(|| format!("#{i}"));
-                households.push(hh);
-                positions.push(i);
-            }
-            Err(e) => failed.push(Failed {
-                index: i,
-                code,
-                errors: e.0,
-            }),
-        }
-    }
-    Ok((households, positions, failed))
-}
-
-/// The region whose file holds the value in force for every household (the default of
-/// `--region`).
-fn default_region(
-    lib: &PolicyLibrary,
-    households: &[HouseholdInput],
-    params: &[String],
-    from: NaiveDate,
-) -> anyhow::Result<DivisionCode> {
-    let mut regions = BTreeSet::new();
-    for hh in households {
-        let Ok(set) = lib.for_region(&hh.region) else {
-            continue; // reported as a failed household
-        };
-        for p in params {
-            if let Ok(e) = set.entry(p, from) {
-                regions.insert(e.region.clone());
-            }
-        }
-    }
-    match regions.len() {
-        1 => {
-            let r = regions.into_iter().next().unwrap_or_default();
-            DivisionCode::parse(&r).map_err(|e| anyhow!("{r}: {}", e.message_zh()))
-        }
-        0 => bail!("--region:{from} 没有生效的参数值可调整,请用 --region 指定地区"),
-        _ => bail!(
-            "--region:参数值来自多个地区({}),请用 --region 指定调整哪个地区",
-            regions.into_iter().collect::<Vec<_>>().join(", ")
-        ),
-    }
 }
 
 fn signed(m: Money) -> String {
@@ -198,12 +87,7 @@ pub fn run(args: &WhatIfArgs, clock: &dyn Clock) -> anyhow::Result<()> {
     };
     let mut changes = Vec::new();
     for s in &args.set {
-        let (param, value) = s
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--set:“{s}”应为 参数=值,例如 dibao.standard.urban=850"))?;
-        let param = param.trim().to_string();
-        let parsed = parse_value(&param, value)?;
-        changes.push((param, value.trim().to_string(), parsed));
+        changes.push(parse_change(s, "--set").map_err(|e| anyhow!("--set:{}", e.message))?);
     }
     let text = if args.input.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading standard input")?
@@ -211,41 +95,35 @@ pub fn run(args: &WhatIfArgs, clock: &dyn Clock) -> anyhow::Result<()> {
         std::fs::read_to_string(&args.input)
             .with_context(|| format!("reading {}", args.input.display()))?
     };
-    let (households, positions, mut failed) = read_caseload(&text)?;
+    let items: Vec<serde_json::Value> = serde_json::from_str(&text)
+        .context("the caseload must be a JSON array of calc inputs (docs/calc.md)")?;
     let region = match &args.region {
-        Some(r) => DivisionCode::parse(r.trim())
-            .map_err(|e| anyhow!("--region:“{r}”{}", e.message_zh()))?,
-        None => {
-            let params: Vec<String> = changes.iter().map(|c| c.0.clone()).collect();
-            default_region(&lib, &households, &params, from)?
-        }
+        Some(r) => Some(
+            DivisionCode::parse(r.trim())
+                .map_err(|e| anyhow!("--region:“{r}”{}", e.message_zh()))?,
+        ),
+        None => None,
     };
-    let mut changed = lib.clone();
-    for (param, _, value) in &changes {
-        let source = Source {
-            key: "what-if".into(),
-            title: "假设调整(jiuzhu whatif)".into(),
-            number: None,
-            issued: None,
+    let report = run_what_if(&lib, &items, &changes, month, from, region).map_err(|e| {
+        let flag = if e.field == "region" {
+            "--region"
+        } else {
+            "--set"
         };
-        changed = changed
-            .with_value(&region, param, from, value.clone(), source)
-            .map_err(|e| anyhow!(e.message_zh()))?;
-    }
-    let mut report = what_if(&lib, &changed, &households, month);
-    for f in &mut report.failed {
-        f.index = positions.get(f.index).copied().unwrap_or(f.index);
-    }
-    failed.append(&mut report.failed);
-    failed.sort_by_key(|f| f.index);
-    report.failed = failed;
+        anyhow!("{flag}:{}", e.message)
+    })?;
 
     if args.text {
         let change = changes
             .iter()
-            .map(|(p, v, _)| format!("{p} = {v}"))
+            .map(|c| format!("{} = {}", c.param, c.text))
             .collect::<Vec<_>>()
             .join(",");
+        let region = report
+            .change
+            .first()
+            .map(|c| c.region.clone())
+            .unwrap_or_default();
         println!("{month} 政策调整测算:{change}(地区 {region},自 {from} 起)");
         println!("合计:{}", difference_line(&report.total));
         println!();
@@ -270,15 +148,7 @@ pub fn run(args: &WhatIfArgs, clock: &dyn Clock) -> anyhow::Result<()> {
             }
         }
     } else {
-        let out = json!({
-            "month": month,
-            "change": changes.iter().map(|(p, v, _)| json!({
-                "param": p, "value": v, "from": from, "region": region.to_string(),
-            })).collect::<Vec<_>>(),
-            "total": report.total,
-            "by_township": report.by_township,
-            "failed": report.failed,
-        });
+        let out = &report;
         println!("{}", serde_json::to_string_pretty(&out)?);
     }
     Ok(())

@@ -321,21 +321,9 @@ fn calc_prints_the_result_and_its_explanation_with_exact_amounts() {
     );
 }
 
-/// The what-if caseload: 2020-07, 威海 urban standard 787.00, rural 588.00.
-const CASELOAD: &str = r#"[
- {"region": "371002001001", "code": "A1", "area": "urban",
-  "members": [{"id_number": "11010519491231002X", "relation": "head", "income": "800"}]},
- {"region": "371002001001", "code": "A2", "area": "urban",
-  "members": [{"id_number": "110105198001010016", "relation": "head", "income": "820"}]},
- {"region": "371002002001", "code": "B1", "area": "urban",
-  "members": [{"id_number": "110105198001010016", "relation": "head", "income": "300"}]},
- {"region": "371002002001", "code": "B2", "area": "urban",
-  "members": [{"id_number": "110105198001010016", "relation": "head", "income": "100.005"}]},
- {"region": "371002002001", "code": "B3", "area": "urban",
-  "members": [{"id_number": "110105198001010016", "relation": "head", "income": "750"}]},
- {"region": "371002002001", "code": "B4", "area": "rural",
-  "members": [{"id_number": "110105198001010016", "relation": "head", "income": "100"}]}
-]"#;
+/// The what-if caseload: 2020-07, 威海 urban standard 787.00, rural 588.00 (shared with the web
+/// what-if tests in crates/jiuzhu-web/tests/http.rs).
+const CASELOAD: &str = include_str!("whatif_caseload.json");
 
 #[test]
 fn whatif_reports_cost_difference_and_eligibility_changes_by_township() {

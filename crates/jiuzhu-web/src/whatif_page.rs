@@ -1,0 +1,217 @@
+//! `/whatif` (政策测算): staff upload a caseload (the JSON of `jiuzhu whatif --input`), enter
+//! parameter changes (`参数名=值`, one per line), the month, the effective-from date and an
+//! optional region, and see the cost before/after and the households whose 低保 eligibility
+//! changes, in total and by township, with the rejected households and their errors in Chinese.
+//! The computation is `crate::calc::what_if`, the same as `POST /api/v1/whatif`.
+
+use askama::Template;
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use jiuzhu_domain::access::ReadRegistry;
+use jiuzhu_domain::Money;
+use jiuzhu_policy::caseload::Difference;
+use jiuzhu_policy::{Month, WhatIfOutput};
+use serde_json::Value;
+
+use crate::auth::Authorized;
+use crate::calc::{field_label, WhatIfRequest};
+use crate::error::{AppError, PageError};
+use crate::pages::{read_multipart, take_file};
+use crate::views::{render, render_status, Nav};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/whatif", get(whatif_form).post(whatif_submit))
+}
+
+/// The form's text fields, shown again.
+#[derive(Default)]
+struct WhatIfForm {
+    changes: String,
+    month: String,
+    from: String,
+    region: String,
+}
+
+/// One line of the result table.
+struct DiffRow {
+    township: String,
+    households: u64,
+    base_cost: String,
+    new_cost: String,
+    cost_difference: String,
+    newly_eligible: u64,
+    no_longer_eligible: u64,
+    newly: String,
+    no_longer: String,
+}
+
+fn signed(d: &Difference) -> String {
+    let m = d.cost_difference;
+    if m.is_negative() || m == Money::ZERO {
+        m.to_string()
+    } else {
+        format!("+{m}")
+    }
+}
+
+fn row(township: &str, d: &Difference) -> DiffRow {
+    DiffRow {
+        township: township.to_string(),
+        households: d.households,
+        base_cost: d.base_cost.to_string(),
+        new_cost: d.new_cost.to_string(),
+        cost_difference: signed(d),
+        newly_eligible: d.newly_eligible,
+        no_longer_eligible: d.no_longer_eligible,
+        newly: d.newly_eligible_households.join("、"),
+        no_longer: d.no_longer_eligible_households.join("、"),
+    }
+}
+
+struct ResultView {
+    month: String,
+    changes: Vec<String>,
+    total: DiffRow,
+    townships: Vec<DiffRow>,
+    failed: Vec<String>,
+    json: String,
+}
+
+fn result_view(out: &WhatIfOutput) -> Result<ResultView, AppError> {
+    Ok(ResultView {
+        month: out.month.to_string(),
+        changes: out
+            .change
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} = {}(地区 {},自 {} 起)",
+                    c.param, c.value, c.region, c.from
+                )
+            })
+            .collect(),
+        total: row("合计", &out.total),
+        townships: out.by_township.iter().map(|(t, d)| row(t, d)).collect(),
+        failed: out
+            .failed
+            .iter()
+            .map(|f| {
+                let errors: Vec<String> = f
+                    .errors
+                    .iter()
+                    .map(|e| format!("{}:{}", field_label(&e.field, &[]), e.message))
+                    .collect();
+                format!(
+                    "第{}户{}:{}",
+                    f.index + 1,
+                    f.code
+                        .as_deref()
+                        .map(|c| format!("({c})"))
+                        .unwrap_or_default(),
+                    errors.join(";")
+                )
+            })
+            .collect(),
+        json: serde_json::to_string_pretty(out).map_err(AppError::internal)?,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "whatif.html")]
+struct WhatIfPage {
+    nav: Nav,
+    form: WhatIfForm,
+    errors: Vec<String>,
+    result: Option<ResultView>,
+}
+
+async fn whatif_form(State(state): State<AppState>, a: Authorized<ReadRegistry>) -> Response {
+    render(&WhatIfPage {
+        nav: Nav::new(&a.auth, "政策测算"),
+        form: WhatIfForm {
+            month: Month::of(state.clock.today()).to_string(),
+            ..WhatIfForm::default()
+        },
+        errors: vec![],
+        result: None,
+    })
+}
+
+fn error_messages(e: &AppError) -> Vec<String> {
+    if e.fields.is_empty() {
+        vec![e.message.clone()]
+    } else {
+        e.fields
+            .iter()
+            .map(|f| format!("{}:{}", field_label(&f.field, &[]), f.message))
+            .collect()
+    }
+}
+
+async fn whatif_submit(
+    State(_state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    mp: Multipart,
+) -> Result<Response, PageError> {
+    let nav = Nav::new(&a.auth, "政策测算");
+    let (mut files, texts) = read_multipart(mp).await?;
+    let text = |k: &str| {
+        texts
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let form = WhatIfForm {
+        changes: text("changes"),
+        month: text("month"),
+        from: text("from"),
+        region: text("region"),
+    };
+    let outcome = (|| {
+        let file = take_file(&mut files, "caseload").ok_or_else(|| {
+            AppError::invalid(vec![jiuzhu_domain::FieldError::new(
+                "caseload",
+                "REQUIRED",
+                "请选择家庭数据文件(JSON)",
+            )])
+        })?;
+        let items: Vec<Value> = serde_json::from_slice(&file.bytes).map_err(|e| {
+            AppError::invalid(vec![jiuzhu_domain::FieldError::new(
+                "caseload",
+                "CASELOAD_JSON",
+                format!("文件应为家庭计算输入的 JSON 数组(见 docs/calc.md):{e}"),
+            )])
+        })?;
+        let changes: Vec<String> = form.changes.lines().map(str::to_string).collect();
+        crate::calc::what_if(&WhatIfRequest {
+            households: &items,
+            changes: &changes,
+            month: &form.month,
+            from: &form.from,
+            region: &form.region,
+        })
+    })();
+    match outcome {
+        Ok(out) => Ok(render(&WhatIfPage {
+            nav,
+            form,
+            errors: vec![],
+            result: Some(result_view(&out)?),
+        })),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => Ok(render_status(
+            e.status,
+            &WhatIfPage {
+                nav,
+                errors: error_messages(&e),
+                form,
+                result: None,
+            },
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
