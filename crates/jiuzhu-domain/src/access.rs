@@ -347,9 +347,15 @@ mod tests {
 
     #[test]
     fn grants_follow_the_matrix() {
-        assert!(actor(Role::WindowClerk, "371002001").grant::<WriteRegistry>().is_ok());
-        assert!(actor(Role::Auditor, "371002").grant::<WriteRegistry>().is_err());
-        assert!(actor(Role::Admin, "371002").grant::<RevealSensitive>().is_err());
+        assert!(actor(Role::WindowClerk, "371002001")
+            .grant::<WriteRegistry>()
+            .is_ok());
+        assert!(actor(Role::Auditor, "371002")
+            .grant::<WriteRegistry>()
+            .is_err());
+        assert!(actor(Role::Admin, "371002")
+            .grant::<RevealSensitive>()
+            .is_err());
         assert!(actor(Role::VillageAssistant, "371002001201")
             .grant::<ManageUsers>()
             .is_err());
@@ -358,8 +364,12 @@ mod tests {
     #[test]
     fn scope_is_a_subtree() {
         let a = actor(Role::WindowClerk, "371002001");
-        assert!(a.scope.contains(&DivisionCode::parse("371002001201").unwrap()));
-        assert!(!a.scope.contains(&DivisionCode::parse("371002002201").unwrap()));
+        assert!(a
+            .scope
+            .contains(&DivisionCode::parse("371002001201").unwrap()));
+        assert!(!a
+            .scope
+            .contains(&DivisionCode::parse("371002002201").unwrap()));
         assert_eq!(a.scope.like_pattern(), "371002001%");
     }
 }

@@ -274,7 +274,13 @@ mod tests {
 
     #[test]
     fn action_names_round_trip() {
-        assert_eq!(AuditAction::parse("sensitive_revealed"), Some(AuditAction::SensitiveRevealed));
-        assert_eq!(AuditAction::SensitiveRevealed.as_str(), "sensitive_revealed");
+        assert_eq!(
+            AuditAction::parse("sensitive_revealed"),
+            Some(AuditAction::SensitiveRevealed)
+        );
+        assert_eq!(
+            AuditAction::SensitiveRevealed.as_str(),
+            "sensitive_revealed"
+        );
     }
 }

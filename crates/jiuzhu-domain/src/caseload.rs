@@ -52,4 +52,3 @@ pub struct ImportSummary {
     pub memberships: u64,
     pub divisions_created: u64,
 }
-

@@ -243,14 +243,27 @@ mod tests {
             .collect();
         assert_eq!(
             a,
-            ["371002001201", "371002001", "371002", "371000", "370000", "000000"]
+            [
+                "371002001201",
+                "371002001",
+                "371002",
+                "371000",
+                "370000",
+                "000000"
+            ]
         );
     }
 
     #[test]
     fn bad_codes_are_rejected() {
-        assert!(matches!(DivisionCode::parse("3710"), Err(DivisionCodeError::Shape(_))));
-        assert!(matches!(DivisionCode::parse("37100a"), Err(DivisionCodeError::Shape(_))));
+        assert!(matches!(
+            DivisionCode::parse("3710"),
+            Err(DivisionCodeError::Shape(_))
+        ));
+        assert!(matches!(
+            DivisionCode::parse("37100a"),
+            Err(DivisionCodeError::Shape(_))
+        ));
         assert!(matches!(
             DivisionCode::parse("371002001000000"),
             Err(DivisionCodeError::ZeroSegment(_))

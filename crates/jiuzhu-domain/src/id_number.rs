@@ -259,7 +259,10 @@ mod tests {
     #[test]
     fn standard_example_is_valid() {
         let id = IdNumber::parse("11010519491231002X").unwrap();
-        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
+        );
         assert_eq!(id.sex(), Sex::Female);
         assert_eq!(id.address_code(), "110105");
         assert_eq!(id.masked(), "1101**********002X");
@@ -269,13 +272,19 @@ mod tests {
     fn wrong_check_digit_is_rejected() {
         assert_eq!(
             IdNumber::parse("110105194912310021"),
-            Err(IdNumberError::CheckDigit { found: '1', expected: 'X' })
+            Err(IdNumberError::CheckDigit {
+                found: '1',
+                expected: 'X'
+            })
         );
     }
 
     #[test]
     fn lower_case_x_is_accepted() {
-        assert_eq!(IdNumber::parse("11010519491231002x").unwrap().as_str(), "11010519491231002X");
+        assert_eq!(
+            IdNumber::parse("11010519491231002x").unwrap().as_str(),
+            "11010519491231002X"
+        );
     }
 
     #[test]
@@ -313,8 +322,14 @@ mod tests {
     #[test]
     fn age_counts_whole_years() {
         let id = IdNumber::parse("11010519491231002X").unwrap();
-        assert_eq!(id.age_on(NaiveDate::from_ymd_opt(2009, 12, 30).unwrap()), 59);
-        assert_eq!(id.age_on(NaiveDate::from_ymd_opt(2009, 12, 31).unwrap()), 60);
+        assert_eq!(
+            id.age_on(NaiveDate::from_ymd_opt(2009, 12, 30).unwrap()),
+            59
+        );
+        assert_eq!(
+            id.age_on(NaiveDate::from_ymd_opt(2009, 12, 31).unwrap()),
+            60
+        );
     }
 
     proptest::proptest! {

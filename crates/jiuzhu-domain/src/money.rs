@@ -185,7 +185,11 @@ impl<'de> Deserialize<'de> for Money {
         let text = match &v {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(n) => n.to_string(),
-            _ => return Err(serde::de::Error::custom("amount must be a string or number")),
+            _ => {
+                return Err(serde::de::Error::custom(
+                    "amount must be a string or number",
+                ))
+            }
         };
         Money::parse(&text).map_err(serde::de::Error::custom)
     }
@@ -205,7 +209,10 @@ mod tests {
             Money::parse("1.234"),
             Err(MoneyError::TooManyDecimals("1.234".into()))
         );
-        assert!(matches!(Money::parse("abc"), Err(MoneyError::NotANumber(_))));
+        assert!(matches!(
+            Money::parse("abc"),
+            Err(MoneyError::NotANumber(_))
+        ));
         assert_eq!(Money::parse(""), Err(MoneyError::Empty));
     }
 

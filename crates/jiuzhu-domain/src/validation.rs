@@ -15,7 +15,11 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         FieldError {
             row: None,
             field: field.into(),
@@ -32,7 +36,11 @@ impl FieldError {
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.row {
-            Some(r) => write!(f, "第{}行 {}:{}({})", r, self.field, self.message, self.code),
+            Some(r) => write!(
+                f,
+                "第{}行 {}:{}({})",
+                r, self.field, self.message, self.code
+            ),
             None => write!(f, "{}:{}({})", self.field, self.message, self.code),
         }
     }
