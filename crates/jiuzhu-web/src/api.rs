@@ -12,7 +12,7 @@ use jiuzhu_domain::access::{
     ManageDivisions, ManageUsers, ReadAudit, ReadRegistry, RevealSensitive, WriteRegistry,
 };
 use jiuzhu_domain::{
-    Action, Division, FieldError, Household, Member, Membership, NewUser, PersonView, User, Version,
+    Action, Division, FieldError, Household, Member, Membership, PersonView, User, Version,
 };
 use jiuzhu_store::{HouseholdQuery, HouseholdSummary, Page, PersonQuery, PersonSummary};
 use serde::{Deserialize, Serialize};
@@ -693,24 +693,7 @@ async fn create_user(
     a: Authorized<ManageUsers>,
     JsonBody(input): JsonBody<UserInput>,
 ) -> Result<(StatusCode, Json<OneTimePasswordOut>), ApiError> {
-    let (username, display_name, role, department, division) = input.check()?;
-    let password = auth::generate_password();
-    let hash = auth::hash_password_blocking(password.clone()).await?;
-    let u = state
-        .store
-        .create_user(
-            &a.grant,
-            &NewUser {
-                username,
-                display_name,
-                role,
-                department,
-                division,
-                password_hash: hash,
-                must_change_password: true,
-            },
-        )
-        .await?;
+    let (u, password) = auth::create_user_with_one_time_password(&state, &a.grant, &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(OneTimePasswordOut {

@@ -63,6 +63,34 @@ pub(crate) async fn hash_password_blocking(password: String) -> Result<String, A
         .map_err(AppError::internal)
 }
 
+/// Creates a staff account with a generated one-time password (must be changed at first login),
+/// for the page and the API alike. Returns the user and the password to hand over once.
+pub async fn create_user_with_one_time_password(
+    state: &AppState,
+    grant: &Grant<jiuzhu_domain::access::ManageUsers>,
+    input: &crate::forms::UserInput,
+) -> Result<(User, String), AppError> {
+    let (username, display_name, role, department, division) = input.check()?;
+    let password = generate_password();
+    let password_hash = hash_password_blocking(password.clone()).await?;
+    let user = state
+        .store
+        .create_user(
+            grant,
+            &jiuzhu_domain::NewUser {
+                username,
+                display_name,
+                role,
+                department,
+                division,
+                password_hash,
+                must_change_password: true,
+            },
+        )
+        .await?;
+    Ok((user, password))
+}
+
 /// A one-time password without look-alike characters.
 pub fn generate_password() -> String {
     use rand::Rng;

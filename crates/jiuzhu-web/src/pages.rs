@@ -15,7 +15,7 @@ use jiuzhu_domain::access::{
 };
 use jiuzhu_domain::{
     Action, Area, AuditAction, Department, DisabilityKind, DivisionCode, EducationStage,
-    Employment, FieldError, IdNumber, Level, NewUser, PersonFacts, PersonView, Relation, Role, Sex,
+    Employment, FieldError, IdNumber, Level, PersonFacts, PersonView, Relation, Role, Sex,
     WorkAbility,
 };
 use jiuzhu_store::{AuditQuery, HouseholdQuery, PersonQuery, StoreError};
@@ -1079,28 +1079,7 @@ async fn user_create(
     a: Authorized<ManageUsers>,
     Form(input): Form<UserInput>,
 ) -> PageResult {
-    let result = async {
-        let (username, display_name, role, department, division) = input.check()?;
-        let password = auth::generate_password();
-        let hash = auth::hash_password_blocking(password.clone()).await?;
-        let user = state
-            .store
-            .create_user(
-                &a.grant,
-                &NewUser {
-                    username,
-                    display_name,
-                    role,
-                    department,
-                    division,
-                    password_hash: hash,
-                    must_change_password: true,
-                },
-            )
-            .await?;
-        Ok::<_, AppError>((user, password))
-    }
-    .await;
+    let result = auth::create_user_with_one_time_password(&state, &a.grant, &input).await;
     match result {
         Ok((user, password)) => Ok(one_time_password_page(
             Nav::new(&a.auth, "用户已创建"),
