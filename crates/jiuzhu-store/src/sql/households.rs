@@ -234,14 +234,8 @@ impl SqlStore {
         .bind(id)
         .fetch_all(&mut *conn)
         .await?;
-        for r in rows {
-            out.push(Version {
-                valid_from: rows::parse_date(&get::<String>(&r, "valid_from")?)?,
-                valid_to: Some(rows::parse_date(&get::<String>(&r, "valid_to")?)?),
-                recorded_at: rows::parse_ts(&get::<String>(&r, "recorded_at")?)?,
-                recorded_by: get(&r, "recorded_by")?,
-                data: rows::json_facts(&r)?,
-            });
+        for r in &rows {
+            out.push(rows::history_version(r)?);
         }
         Ok(out)
     }

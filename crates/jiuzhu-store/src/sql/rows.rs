@@ -9,7 +9,8 @@ use sqlx::{Any, Row};
 use jiuzhu_domain::{
     Area, AuditAction, AuditEntry, AuditRecord, Department, Disability, DisabilityKind,
     DivisionCode, EducationStage, Employment, Household, HouseholdFacts, IdNumber, Membership,
-    Person, PersonFacts, Relation, Role, SelfCareAssessment, Session, Sex, User, WorkAbility,
+    Person, PersonFacts, Relation, Role, SelfCareAssessment, Session, Sex, User, Version,
+    WorkAbility,
 };
 
 use crate::{Result, StoreError};
@@ -206,6 +207,18 @@ pub(crate) fn person(row: &AnyRow) -> Result<Person> {
 pub(crate) fn json_facts<T: serde::de::DeserializeOwned>(row: &AnyRow) -> Result<T> {
     let s: String = get(row, "facts")?;
     serde_json::from_str(&s).map_err(|_| corrupt("history facts", "invalid JSON"))
+}
+
+/// A superseded version from a history table (`valid_from`, `valid_to`, `facts`, `recorded_at`,
+/// `recorded_by`).
+pub(crate) fn history_version<T: serde::de::DeserializeOwned>(row: &AnyRow) -> Result<Version<T>> {
+    Ok(Version {
+        valid_from: parse_date(&get::<String>(row, "valid_from")?)?,
+        valid_to: Some(parse_date(&get::<String>(row, "valid_to")?)?),
+        recorded_at: parse_ts(&get::<String>(row, "recorded_at")?)?,
+        recorded_by: get(row, "recorded_by")?,
+        data: json_facts(row)?,
+    })
 }
 
 pub(crate) fn to_json_text<T: serde::Serialize>(v: &T) -> String {
