@@ -34,7 +34,7 @@ mod pages;
 mod views;
 mod whatif_page;
 
-pub use auth::{hash_password, verify_password};
+pub use auth::{generate_password, hash_password, verify_password};
 pub use error::AppError;
 
 /// Settings of the web application.

@@ -340,27 +340,6 @@ fn report_rejected(errors: &ValidationErrors) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn generate_password() -> String {
-    use rand::Rng;
-    // No look-alike characters (0/O, 1/l/I): people type these from a printout.
-    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
-    const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
-    const DIGIT: &[u8] = b"23456789";
-    let mut rng = rand::thread_rng();
-    let mut pick = |set: &[u8], n: usize| -> String {
-        (0..n)
-            .map(|_| set[rng.gen_range(0..set.len())] as char)
-            .collect()
-    };
-    format!(
-        "{}{}-{}{}",
-        pick(UPPER, 3),
-        pick(LOWER, 4),
-        pick(DIGIT, 4),
-        pick(LOWER, 2)
-    )
-}
-
 async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> anyhow::Result<()> {
     let grant = actor.grant::<ManageUsers>()?;
     match cmd {
@@ -382,7 +361,7 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
             if role == Role::DepartmentOfficer && department.is_none() {
                 bail!("部门经办人须指定 --department");
             }
-            let password = generate_password();
+            let password = jiuzhu_web::generate_password();
             let user = store
                 .create_user(
                     &grant,
@@ -420,7 +399,7 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
                 .user_by_username(&username)
                 .await?
                 .with_context(|| format!("用户 {username} 不存在"))?;
-            let password = generate_password();
+            let password = jiuzhu_web::generate_password();
             store
                 .reset_password(
                     &grant,
