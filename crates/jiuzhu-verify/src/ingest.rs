@@ -1,0 +1,709 @@
+//! Streaming ingestion of one delivery: bytes in (any chunking), SHA-256 and row counts
+//! (provenance), bad rows (row, column, reason) and the delivery's warnings out.
+//!
+//! The engine is push-based ([`FeedIngest::push`]) so the same code serves a file, an HTTP upload
+//! or a test's byte string; it does no I/O itself. Memory is the caseload-sized accumulator plus
+//! one partial line: the delivery is never held.
+
+use jiuzhu_domain::{IdNumber, Money};
+use sha2::{Digest, Sha256};
+
+use crate::caseload::{CaseloadIndex, HouseholdIx, MemberIx};
+use crate::parse::{self, Fault};
+use crate::rules::{
+    Evidence, EvidenceValue, OutreachLead, VerifyPolicy, Warning, WarningKind, YearMonth, Ymd,
+};
+use crate::schema::{
+    cols, FeedKind, FeedSchema, RejectionPolicy, BUSINESS_ROLES, MAX_COLUMNS, MOVE_TYPES,
+    VEHICLE_TYPES,
+};
+
+/// Most columns a delivery file may have (extra columns beyond the schema are ignored).
+const MAX_FILE_COLUMNS: usize = 64;
+const ABSENT: usize = usize::MAX;
+/// The value of an empty optional field.
+const NONE: i64 = i64::MIN;
+/// Good rows are matched in batches: the caseload lookups of a batch are independent loads, so
+/// the CPU overlaps their cache misses instead of waiting for each in turn.
+const BATCH: usize = 64;
+
+/// A failure of the whole delivery (it cannot be read as this kind at all).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("the delivery is empty (no header line)")]
+    Empty,
+    #[error("the header is not UTF-8")]
+    HeaderNotUtf8,
+    #[error("the header lacks required column {0}")]
+    MissingColumn(&'static str),
+    #[error("the header has more than {MAX_FILE_COLUMNS} columns")]
+    TooManyColumns,
+}
+
+impl DeliveryError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeliveryError::Empty => "DELIVERY_EMPTY",
+            DeliveryError::HeaderNotUtf8 => "HEADER_NOT_UTF8",
+            DeliveryError::MissingColumn(_) => "HEADER_MISSING_COLUMN",
+            DeliveryError::TooManyColumns => "HEADER_TOO_MANY_COLUMNS",
+        }
+    }
+    pub fn message_zh(&self) -> String {
+        match self {
+            DeliveryError::Empty => "文件为空,缺少表头行".into(),
+            DeliveryError::HeaderNotUtf8 => "表头不是UTF-8编码".into(),
+            DeliveryError::MissingColumn(c) => format!("表头缺少必需的列“{c}”"),
+            DeliveryError::TooManyColumns => {
+                format!("表头超过{MAX_FILE_COLUMNS}列")
+            }
+        }
+    }
+}
+
+/// One rejected row: where, which column, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    /// 1-based line of the file (the header is line 1).
+    pub row: u64,
+    /// The column's header name; `None` when the row as a whole is bad (column count).
+    pub column: Option<&'static str>,
+    pub column_zh: Option<&'static str>,
+    pub code: &'static str,
+    pub reason_zh: String,
+}
+
+/// Provenance of a delivery and what became of its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub kind: FeedKind,
+    /// Hex SHA-256 of the delivery's bytes as received.
+    pub sha256: String,
+    pub bytes: u64,
+    /// Data rows (non-empty lines after the header).
+    pub rows: u64,
+    pub good_rows: u64,
+    pub bad_rows: u64,
+    /// Good rows whose person is a member of the caseload.
+    pub matched_rows: u64,
+    /// The first bad rows (up to the reporting cap), in file order.
+    pub bad: Vec<BadRow>,
+    /// The source's policy refused the delivery: none of its rows is used.
+    pub refused: bool,
+    pub rejection: RejectionPolicy,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedOutcome {
+    pub report: DeliveryReport,
+    /// One per household at most, in household order. Empty when refused.
+    pub warnings: Vec<Warning>,
+    pub leads: Vec<OutreachLead>,
+}
+
+/// Per-household running state of one delivery.
+#[derive(Debug, Clone, Copy, Default)]
+struct Acc {
+    sum: i64,
+    value: i64,
+    row: u64,
+    member: MemberIx,
+    n: u32,
+    m: u32,
+    hit: bool,
+}
+
+/// Options of one ingestion beyond the policy.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestOptions {
+    /// The source's rejection policy; `None` takes the schema's default.
+    pub rejection: Option<RejectionPolicy>,
+    /// How many bad rows are kept in the report (all are counted).
+    pub max_reported: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            rejection: None,
+            max_reported: 1000,
+        }
+    }
+}
+
+pub struct FeedIngest<'a> {
+    schema: &'static FeedSchema,
+    index: &'a CaseloadIndex,
+    policy: &'a VerifyPolicy,
+    rejection: RejectionPolicy,
+    max_reported: usize,
+    first_day: i64,
+    last_day: i64,
+    yyyymm: i64,
+    excluded_vehicles: u64,
+    medical_line: i64,
+    outreach_line: Option<i64>,
+    sha: Sha256,
+    bytes: u64,
+    carry: Vec<u8>,
+    line: u64,
+    header_seen: bool,
+    /// For each schema column, its position among the file's fields (or ABSENT).
+    pos: [usize; MAX_COLUMNS],
+    file_columns: usize,
+    rows: u64,
+    bad_rows: u64,
+    matched_rows: u64,
+    bad: Vec<BadRow>,
+    acc: Vec<Acc>,
+    leads: Vec<OutreachLead>,
+    unquoted: Vec<u8>,
+    /// Parsed good rows awaiting the caseload lookup: `batch_len` entries of (line, values).
+    /// Fields are parsed straight into their slot, so a row's values are never copied.
+    batch_rows: [u64; BATCH],
+    batch_vals: Box<[[i64; MAX_COLUMNS]; BATCH]>,
+    batch_len: usize,
+}
+
+impl<'a> FeedIngest<'a> {
+    pub fn new(
+        kind: FeedKind,
+        index: &'a CaseloadIndex,
+        policy: &'a VerifyPolicy,
+        month: YearMonth,
+        options: IngestOptions,
+    ) -> FeedIngest<'a> {
+        let schema = kind.schema();
+        FeedIngest {
+            schema,
+            index,
+            policy,
+            rejection: options.rejection.unwrap_or(schema.rejection),
+            max_reported: options.max_reported,
+            first_day: i64::from(month.first_day()),
+            last_day: i64::from(month.last_day()),
+            yyyymm: i64::from(month.yyyymm()),
+            excluded_vehicles: policy.excluded_vehicle_mask(),
+            medical_line: policy.medical_line.fen(),
+            outreach_line: policy.medical_outreach_line.map(Money::fen),
+            sha: Sha256::new(),
+            bytes: 0,
+            carry: Vec::new(),
+            line: 0,
+            header_seen: false,
+            pos: [ABSENT; MAX_COLUMNS],
+            file_columns: 0,
+            rows: 0,
+            bad_rows: 0,
+            matched_rows: 0,
+            bad: Vec::new(),
+            acc: vec![Acc::default(); index.households()],
+            leads: Vec::new(),
+            unquoted: Vec::new(),
+            batch_rows: [0; BATCH],
+            batch_vals: Box::new([[NONE; MAX_COLUMNS]; BATCH]),
+            batch_len: 0,
+        }
+    }
+
+    /// Feeds the next bytes of the delivery (any split, even inside a line).
+    pub fn push(&mut self, data: &[u8]) -> Result<(), DeliveryError> {
+        self.sha.update(data);
+        self.bytes += data.len() as u64;
+        let mut rest = data;
+        if !self.carry.is_empty() {
+            match memchr::memchr(b'\n', rest) {
+                None => {
+                    self.carry.extend_from_slice(rest);
+                    return Ok(());
+                }
+                Some(i) => {
+                    let mut line = std::mem::take(&mut self.carry);
+                    line.extend_from_slice(&rest[..i]);
+                    self.line_in(&line)?;
+                    line.clear();
+                    self.carry = line;
+                    rest = &rest[i + 1..];
+                }
+            }
+        }
+        let Some(last_nl) = memchr::memrchr(b'\n', rest) else {
+            self.carry.extend_from_slice(rest);
+            return Ok(());
+        };
+        let (block, tail) = (&rest[..=last_nl], &rest[last_nl + 1..]);
+        if memchr::memchr(b'"', block).is_some() {
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', block) {
+                self.line_in(&block[start..end])?;
+                start = end + 1;
+            }
+        } else {
+            // One SIMD pass over separators and line ends for the whole block.
+            let mut fields: [&[u8]; MAX_FILE_COLUMNS] = [&[]; MAX_FILE_COLUMNS];
+            let mut n = 0;
+            let mut start = 0;
+            for i in memchr::memchr2_iter(b',', b'\n', block) {
+                if n < MAX_FILE_COLUMNS {
+                    fields[n] = &block[start..i];
+                }
+                n += 1;
+                start = i + 1;
+                if block[i] == b'\n' {
+                    if n <= MAX_FILE_COLUMNS {
+                        fields[n - 1] = strip_cr(fields[n - 1]);
+                    }
+                    self.fields_in(&fields, n)?;
+                    n = 0;
+                }
+            }
+        }
+        self.carry.extend_from_slice(tail);
+        Ok(())
+    }
+
+    /// Ends the delivery: the last line, the source policy, the warnings.
+    pub fn finish(mut self) -> Result<FeedOutcome, DeliveryError> {
+        if !self.carry.is_empty() {
+            let line = std::mem::take(&mut self.carry);
+            self.line_in(&line)?;
+        }
+        self.flush();
+        if !self.header_seen {
+            return Err(DeliveryError::Empty);
+        }
+        let refused = match self.rejection {
+            RejectionPolicy::KeepGoodRows => false,
+            RejectionPolicy::RefuseAbove { max_bad_rows } => self.bad_rows > max_bad_rows,
+        };
+        let kind = self.schema.kind;
+        let report = DeliveryReport {
+            kind,
+            sha256: hex::encode(self.sha.clone().finalize()),
+            bytes: self.bytes,
+            rows: self.rows,
+            good_rows: self.rows - self.bad_rows,
+            bad_rows: self.bad_rows,
+            matched_rows: self.matched_rows,
+            bad: std::mem::take(&mut self.bad),
+            refused,
+            rejection: self.rejection,
+        };
+        if refused {
+            return Ok(FeedOutcome {
+                report,
+                warnings: Vec::new(),
+                leads: Vec::new(),
+            });
+        }
+        let warnings = self.warnings();
+        Ok(FeedOutcome {
+            report,
+            warnings,
+            leads: std::mem::take(&mut self.leads),
+        })
+    }
+
+    fn warnings(&self) -> Vec<Warning> {
+        let kind = self.schema.kind;
+        let wkind = WarningKind::of_feed(kind);
+        let mut out = Vec::new();
+        for (h, a) in self.acc.iter().enumerate() {
+            if a.row == 0 {
+                continue;
+            }
+            let h = h as HouseholdIx;
+            let members = i64::from(self.index.member_count(h));
+            let standard = self.policy.standard(self.index.area(h)).fen() * members;
+            let (value, threshold) = match kind {
+                FeedKind::Deposits => {
+                    let limit = self.policy.deposit_limit_per_member.fen() * members;
+                    if a.sum <= limit {
+                        continue;
+                    }
+                    (EvidenceValue::Money(Money::from_fen(a.sum)), Some(limit))
+                }
+                FeedKind::SocialInsurance | FeedKind::Pensions => {
+                    if a.sum < standard {
+                        continue;
+                    }
+                    (EvidenceValue::Money(Money::from_fen(a.sum)), Some(standard))
+                }
+                _ if !a.hit => continue,
+                FeedKind::CivilDeaths | FeedKind::Imprisonment => {
+                    (EvidenceValue::Date(Ymd(a.value as u32)), None)
+                }
+                FeedKind::HukouMoves => (EvidenceValue::Code(MOVE_TYPES[a.value as usize].0), None),
+                FeedKind::Vehicles => {
+                    (EvidenceValue::Code(VEHICLE_TYPES[a.value as usize].0), None)
+                }
+                FeedKind::Business => (
+                    EvidenceValue::Code(BUSINESS_ROLES[a.value as usize].0),
+                    None,
+                ),
+                FeedKind::RealEstate => (
+                    EvidenceValue::Properties {
+                        residential: a.n,
+                        commercial: a.m,
+                    },
+                    None,
+                ),
+                FeedKind::MedicalClaims => (
+                    EvidenceValue::Money(Money::from_fen(a.value)),
+                    Some(self.medical_line),
+                ),
+                FeedKind::HousingFund => (EvidenceValue::Money(Money::from_fen(a.value)), None),
+            };
+            out.push(Warning {
+                household: h,
+                household_ref: self.index.household_ref(h),
+                kind: wkind,
+                evidence: Evidence {
+                    source: kind,
+                    row: a.row,
+                    member: a.member,
+                    person: self.index.member_id(a.member),
+                    value,
+                    threshold: threshold.map(Money::from_fen),
+                    records: match kind {
+                        FeedKind::Deposits
+                        | FeedKind::SocialInsurance
+                        | FeedKind::Pensions
+                        | FeedKind::RealEstate => a.n + a.m,
+                        _ => 1,
+                    },
+                },
+            });
+        }
+        out
+    }
+
+    /// A line that may contain quotes (RFC 4180 fields on one line).
+    fn line_in(&mut self, line: &[u8]) -> Result<(), DeliveryError> {
+        if memchr::memchr(b'"', line).is_none() {
+            return self.line_fast(line);
+        }
+        let mut buf = std::mem::take(&mut self.unquoted);
+        buf.clear();
+        let mut bounds = [(0usize, 0usize); MAX_FILE_COLUMNS + 1];
+        let mut n = 0;
+        let mut i = 0;
+        let line = strip_cr(line);
+        let mut start = 0;
+        let mut in_quotes = false;
+        while i < line.len() {
+            let c = line[i];
+            if in_quotes {
+                if c == b'"' {
+                    if line.get(i + 1) == Some(&b'"') {
+                        buf.push(b'"');
+                        i += 1;
+                    } else {
+                        in_quotes = false;
+                    }
+                } else {
+                    buf.push(c);
+                }
+            } else if c == b'"' {
+                in_quotes = true;
+            } else if c == b',' {
+                if n < MAX_FILE_COLUMNS {
+                    bounds[n] = (start, buf.len());
+                }
+                n += 1;
+                start = buf.len();
+            } else {
+                buf.push(c);
+            }
+            i += 1;
+        }
+        if n < MAX_FILE_COLUMNS {
+            bounds[n] = (start, buf.len());
+        }
+        n += 1;
+        let mut fields: [&[u8]; MAX_FILE_COLUMNS] = [&[]; MAX_FILE_COLUMNS];
+        for (f, (s, e)) in fields.iter_mut().zip(bounds.iter()).take(n) {
+            *f = &buf[*s..*e];
+        }
+        let r = self.fields_in(&fields, n);
+        self.unquoted = buf;
+        r
+    }
+
+    #[inline]
+    fn line_fast(&mut self, line: &[u8]) -> Result<(), DeliveryError> {
+        let line = strip_cr(line);
+        let mut fields: [&[u8]; MAX_FILE_COLUMNS] = [&[]; MAX_FILE_COLUMNS];
+        let mut n = 0;
+        let mut start = 0;
+        for i in memchr::memchr_iter(b',', line) {
+            if n < MAX_FILE_COLUMNS {
+                fields[n] = &line[start..i];
+            }
+            n += 1;
+            start = i + 1;
+        }
+        if n < MAX_FILE_COLUMNS {
+            fields[n] = &line[start..];
+        }
+        n += 1;
+        self.fields_in(&fields, n)
+    }
+
+    fn header(&mut self, fields: &[&[u8]], n: usize) -> Result<(), DeliveryError> {
+        if n > MAX_FILE_COLUMNS {
+            return Err(DeliveryError::TooManyColumns);
+        }
+        let mut names = Vec::with_capacity(n);
+        for (i, f) in fields[..n].iter().enumerate() {
+            let f = if i == 0 {
+                f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f)
+            } else {
+                f
+            };
+            let s = std::str::from_utf8(f).map_err(|_| DeliveryError::HeaderNotUtf8)?;
+            names.push(s.trim());
+        }
+        for (c, col) in self.schema.columns.iter().enumerate() {
+            match names
+                .iter()
+                .position(|h| *h == col.name || *h == col.label_zh)
+            {
+                Some(p) => self.pos[c] = p,
+                None if col.required => return Err(DeliveryError::MissingColumn(col.name)),
+                None => self.pos[c] = ABSENT,
+            }
+        }
+        self.file_columns = n;
+        self.header_seen = true;
+        Ok(())
+    }
+
+    fn reject(&mut self, column: Option<usize>, fault: Fault, text: &[u8]) {
+        self.bad_rows += 1;
+        if self.bad.len() < self.max_reported {
+            let col = column.map(|c| &self.schema.columns[c]);
+            self.bad.push(BadRow {
+                row: self.line,
+                column: col.map(|c| c.name),
+                column_zh: col.map(|c| c.label_zh),
+                code: fault.code(),
+                reason_zh: fault.message_zh(&String::from_utf8_lossy(text)),
+            });
+        }
+    }
+
+    #[inline]
+    fn fields_in(&mut self, fields: &[&[u8]], n: usize) -> Result<(), DeliveryError> {
+        self.line += 1;
+        if !self.header_seen {
+            return self.header(fields, n);
+        }
+        if n == 1 && fields[0].trim_ascii().is_empty() {
+            return Ok(());
+        }
+        self.rows += 1;
+        if n != self.file_columns {
+            self.reject(
+                None,
+                Fault::ColumnCount {
+                    expected: self.file_columns,
+                    found: n,
+                },
+                &[],
+            );
+            return Ok(());
+        }
+        let slot = self.batch_len;
+        self.batch_vals[slot] = [NONE; MAX_COLUMNS];
+        for (c, col) in self.schema.columns.iter().enumerate() {
+            let p = self.pos[c];
+            if p == ABSENT {
+                continue;
+            }
+            let f = fields[p];
+            let f = if f.first().is_some_and(u8::is_ascii_whitespace)
+                || f.last().is_some_and(u8::is_ascii_whitespace)
+            {
+                f.trim_ascii()
+            } else {
+                f
+            };
+            if f.is_empty() {
+                if col.required {
+                    self.reject(Some(c), Fault::Empty, f);
+                    return Ok(());
+                }
+                continue;
+            }
+            match parse::field(col.ty, f) {
+                Ok(x) => self.batch_vals[slot][c] = x,
+                Err(fault) => {
+                    self.reject(Some(c), fault, f);
+                    return Ok(());
+                }
+            }
+        }
+        self.batch_rows[slot] = self.line;
+        self.batch_len += 1;
+        if self.batch_len == BATCH {
+            self.flush();
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        let n = self.batch_len;
+        self.batch_len = 0;
+        let vals = &self.batch_vals;
+        let mut maybe = [false; BATCH];
+        for (m, v) in maybe.iter_mut().zip(&vals[..n]) {
+            *m = self.index.may_contain(v[0] as u64);
+        }
+        let mut members = [None; BATCH];
+        for ((m, maybe), v) in members.iter_mut().zip(maybe).zip(&vals[..n]) {
+            if maybe {
+                *m = self.index.probe(v[0] as u64);
+            }
+        }
+        let outreach = self.schema.kind == FeedKind::MedicalClaims && self.outreach_line.is_some();
+        for (i, member) in members.iter().enumerate().take(n) {
+            match member {
+                Some(m) => {
+                    let v = self.batch_vals[i];
+                    self.apply(self.batch_rows[i], *m, &v);
+                }
+                None if outreach => {
+                    let v = self.batch_vals[i];
+                    self.outreach(self.batch_rows[i], v[0] as u64, &v);
+                }
+                None => {}
+            }
+        }
+    }
+
+    #[inline]
+    fn apply(&mut self, row: u64, member: MemberIx, v: &[i64; MAX_COLUMNS]) {
+        self.matched_rows += 1;
+        let h = self.index.household_of(member) as usize;
+        let a = &mut self.acc[h];
+        let first = |a: &mut Acc, value: i64| {
+            if !a.hit {
+                a.hit = true;
+                a.row = row;
+                a.member = member;
+                a.value = value;
+            }
+        };
+        match self.schema.kind {
+            FeedKind::CivilDeaths => {
+                if v[cols::DEATH_DATE] <= self.last_day {
+                    first(a, v[cols::DEATH_DATE]);
+                }
+            }
+            FeedKind::Vehicles => {
+                let t = v[cols::VEHICLE_TYPE];
+                if self.excluded_vehicles & (1 << t) == 0
+                    && v[cols::VEHICLE_REGISTERED] <= self.last_day
+                {
+                    first(a, t);
+                }
+            }
+            FeedKind::Deposits => {
+                a.sum += v[cols::DEPOSIT_BALANCE];
+                sum_row(a, row, member);
+            }
+            FeedKind::RealEstate => {
+                if v[cols::RE_REGISTERED] <= self.last_day {
+                    if v[cols::RE_USAGE] == 0 {
+                        a.n += 1;
+                    } else {
+                        a.m += 1;
+                    }
+                    if a.n > self.policy.residential_allowed || a.m > 0 {
+                        first(a, 0);
+                    }
+                }
+            }
+            FeedKind::Business => {
+                if v[cols::BIZ_STATUS] == 0 {
+                    first(a, v[cols::BIZ_ROLE]);
+                }
+            }
+            FeedKind::SocialInsurance => {
+                if v[cols::SI_MONTH] == self.yyyymm {
+                    a.sum += v[cols::SI_WAGE];
+                    sum_row(a, row, member);
+                }
+            }
+            FeedKind::MedicalClaims => {
+                let d = v[cols::MED_DATE];
+                let oop = v[cols::MED_OOP];
+                if d >= self.first_day && d <= self.last_day && oop > self.medical_line {
+                    first(a, oop);
+                }
+            }
+            FeedKind::Pensions => {
+                if v[cols::PEN_MONTH] == self.yyyymm {
+                    a.sum += v[cols::PEN_AMOUNT];
+                    sum_row(a, row, member);
+                }
+            }
+            FeedKind::HousingFund => {
+                if v[cols::HF_MONTH] == self.yyyymm && v[cols::HF_DEPOSIT] > 0 {
+                    first(a, v[cols::HF_DEPOSIT]);
+                }
+            }
+            FeedKind::Imprisonment => {
+                let end = v[cols::IMP_END];
+                if v[cols::IMP_START] <= self.last_day && (end == NONE || end >= self.first_day) {
+                    first(a, v[cols::IMP_START]);
+                }
+            }
+            FeedKind::HukouMoves => {
+                let d = v[cols::MOVE_DATE];
+                // Moving out or cancellation (注销) removes the member; moving in does not.
+                if v[cols::MOVE_TYPE] != 0 && d >= self.first_day && d <= self.last_day {
+                    first(a, v[cols::MOVE_TYPE]);
+                }
+            }
+        }
+    }
+
+    fn outreach(&mut self, row: u64, key: u64, v: &[i64; MAX_COLUMNS]) {
+        let Some(line) = self.outreach_line else {
+            return;
+        };
+        let d = v[cols::MED_DATE];
+        let oop = v[cols::MED_OOP];
+        if d >= self.first_day && d <= self.last_day && oop > line {
+            let chars = parse::id_from_key(key);
+            let person =
+                IdNumber::parse(std::str::from_utf8(&chars).expect("ascii")).expect("validated id");
+            self.leads.push(OutreachLead {
+                person,
+                row,
+                settlement_date: Ymd(d as u32),
+                out_of_pocket: Money::from_fen(oop),
+                threshold: Money::from_fen(line),
+            });
+        }
+    }
+}
+
+#[inline]
+fn sum_row(a: &mut Acc, row: u64, member: MemberIx) {
+    if a.row == 0 {
+        a.row = row;
+        a.member = member;
+    }
+    a.n += 1;
+}
+
+#[inline]
+fn strip_cr(line: &[u8]) -> &[u8] {
+    match line.last() {
+        Some(b'\r') => &line[..line.len() - 1],
+        _ => line,
+    }
+}

@@ -1,0 +1,31 @@
+//! docs/feeds.md lists every feed kind and every column of the schemas.
+
+use jiuzhu_verify::FeedKind;
+
+#[test]
+fn feeds_doc_lists_every_schema_column() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/feeds.md"))
+        .expect("docs/feeds.md");
+    for kind in FeedKind::ALL {
+        let s = kind.schema();
+        let heading = format!("### {} {}", s.code, s.label_zh);
+        assert!(doc.contains(&heading), "missing {heading}");
+        let section = doc.split(&heading).nth(1).unwrap();
+        let section = section.split("\n### ").next().unwrap();
+        for c in &s.columns[1..] {
+            let row = format!("| {} | ", c.name);
+            assert!(
+                section.contains(&row),
+                "{}: missing column {}",
+                s.code,
+                c.name
+            );
+            assert!(
+                section.contains(c.label_zh),
+                "{}: missing label {}",
+                s.code,
+                c.label_zh
+            );
+        }
+    }
+}
