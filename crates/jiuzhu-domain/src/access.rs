@@ -130,6 +130,16 @@ pub enum Action {
     ManageUsers,
     /// Read the audit log and verify its chain.
     ReadAudit,
+    /// Record and withdraw dated policy parameter revisions (everyone may read policies).
+    ManagePolicies,
+    /// Register an application at the one window (一门受理): start a case.
+    RegisterApplication,
+    /// Act on case steps at all; which step a role may act on is the workflow's check.
+    ActOnCase,
+    /// Read cases, their timelines and decisions (applicant data masked).
+    ReadCases,
+    /// Top up, withdraw from and return to a township's reserve fund (备用金, R-LS-4).
+    ManageReserveFund,
 }
 
 impl Action {
@@ -141,6 +151,11 @@ impl Action {
         Action::ManageDivisions,
         Action::ManageUsers,
         Action::ReadAudit,
+        Action::ManagePolicies,
+        Action::RegisterApplication,
+        Action::ActOnCase,
+        Action::ReadCases,
+        Action::ManageReserveFund,
     ];
     pub fn label_zh(self) -> &'static str {
         match self {
@@ -151,6 +166,11 @@ impl Action {
             Action::ManageDivisions => "维护行政区划",
             Action::ManageUsers => "管理用户",
             Action::ReadAudit => "查看审计日志",
+            Action::ManagePolicies => "调整政策参数",
+            Action::RegisterApplication => "受理救助申请",
+            Action::ActOnCase => "办理案件环节",
+            Action::ReadCases => "查看案件",
+            Action::ManageReserveFund => "管理临时救助备用金",
         }
     }
 }
@@ -175,6 +195,19 @@ pub fn allows(role: Role, action: Action) -> bool {
         ManageDivisions => matches!(role, Admin),
         ManageUsers => matches!(role, Admin),
         ReadAudit => matches!(role, Auditor | Admin),
+        ManagePolicies => matches!(role, Admin),
+        // The window clerk takes applications (seed 004/2: 乡镇窗口统一受理).
+        RegisterApplication => matches!(role, WindowClerk),
+        // Everyone who handles a step of some workflow; department officers for referrals.
+        ActOnCase => matches!(
+            role,
+            WindowClerk | VillageAssistant | TownshipReviewer | CountyApprover | DepartmentOfficer
+        ),
+        // The administrator runs the system, not cases.
+        ReadCases => !matches!(role, Admin),
+        // Seed 004/5: the township (街道) office keeps the fund and pays urgent assistance from
+        // it; the county bureau tops it up. Clerks and assistants ask, they do not pay.
+        ManageReserveFund => matches!(role, TownshipReviewer | CountyApprover),
     }
 }
 
@@ -286,7 +319,12 @@ permissions!(
     ImportCaseload,
     ManageDivisions,
     ManageUsers,
-    ReadAudit
+    ReadAudit,
+    ManagePolicies,
+    RegisterApplication,
+    ActOnCase,
+    ReadCases,
+    ManageReserveFund
 );
 
 /// Proof that `actor` may perform `P`, within `actor.scope`.

@@ -27,6 +27,8 @@ pub enum AuditAction {
     PersonUpdated,
     HouseholdCreated,
     HouseholdUpdated,
+    /// A household's economic status (incomes, expenses, assets) was recorded.
+    EconomicsRecorded,
     MemberAdded,
     MemberLeft,
     CaseloadImported,
@@ -35,6 +37,22 @@ pub enum AuditAction {
     SensitiveRevealed,
     /// The audit chain was verified (result in `detail`).
     AuditVerified,
+    /// A dated policy parameter value was recorded (before: the value in force on that date).
+    PolicyRevised,
+    /// A recorded, not yet effective policy revision was withdrawn.
+    PolicyRevisionWithdrawn,
+    /// An application was registered at the one window (a case started).
+    CaseRegistered,
+    /// A case step was completed, returned or objected to.
+    CaseStepRecorded,
+    /// A case was approved or refused (the decision with its amount and policy versions).
+    CaseDecided,
+    /// A document was added to a person's, household's or case's file (一人一档).
+    DocumentUploaded,
+    /// A document was withdrawn from a file (the file itself is kept).
+    DocumentWithdrawn,
+    /// A reserve fund ledger entry (top-up, withdrawal, return) was recorded.
+    ReserveFundEntryRecorded,
 }
 
 impl AuditAction {
@@ -54,12 +72,21 @@ impl AuditAction {
             AuditAction::PersonUpdated => "person_updated",
             AuditAction::HouseholdCreated => "household_created",
             AuditAction::HouseholdUpdated => "household_updated",
+            AuditAction::EconomicsRecorded => "economics_recorded",
             AuditAction::MemberAdded => "member_added",
             AuditAction::MemberLeft => "member_left",
             AuditAction::CaseloadImported => "caseload_imported",
             AuditAction::DemoSeeded => "demo_seeded",
             AuditAction::SensitiveRevealed => "sensitive_revealed",
             AuditAction::AuditVerified => "audit_verified",
+            AuditAction::PolicyRevised => "policy_revised",
+            AuditAction::PolicyRevisionWithdrawn => "policy_revision_withdrawn",
+            AuditAction::CaseRegistered => "case_registered",
+            AuditAction::CaseStepRecorded => "case_step_recorded",
+            AuditAction::CaseDecided => "case_decided",
+            AuditAction::DocumentUploaded => "document_uploaded",
+            AuditAction::DocumentWithdrawn => "document_withdrawn",
+            AuditAction::ReserveFundEntryRecorded => "reserve_fund_entry_recorded",
         }
     }
 
@@ -83,12 +110,21 @@ impl AuditAction {
             AuditAction::PersonUpdated => "修改人员",
             AuditAction::HouseholdCreated => "登记家庭",
             AuditAction::HouseholdUpdated => "修改家庭",
+            AuditAction::EconomicsRecorded => "登记家庭经济状况",
             AuditAction::MemberAdded => "家庭成员加入",
             AuditAction::MemberLeft => "家庭成员退出",
             AuditAction::CaseloadImported => "导入存量对象",
             AuditAction::DemoSeeded => "生成演示数据",
             AuditAction::SensitiveRevealed => "查看敏感信息",
             AuditAction::AuditVerified => "校验审计链",
+            AuditAction::PolicyRevised => "调整政策参数",
+            AuditAction::PolicyRevisionWithdrawn => "撤回政策参数调整",
+            AuditAction::CaseRegistered => "受理救助申请",
+            AuditAction::CaseStepRecorded => "办理案件环节",
+            AuditAction::CaseDecided => "作出审核确认决定",
+            AuditAction::DocumentUploaded => "上传档案材料",
+            AuditAction::DocumentWithdrawn => "撤回档案材料",
+            AuditAction::ReserveFundEntryRecorded => "登记备用金收支",
         }
     }
 }

@@ -9,8 +9,10 @@ pub mod audit;
 pub mod caseload;
 pub mod clock;
 pub mod division;
+pub mod economics;
 pub mod id_number;
 pub mod money;
+pub mod policy_revision;
 pub mod registry;
 pub mod user;
 pub mod validation;
@@ -20,6 +22,10 @@ pub use access::{AccessDenied, Action, Actor, Department, Grant, Permission, Rol
 pub use audit::{AuditAction, AuditEntry, AuditRecord};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use division::{Division, DivisionCode, DivisionCodeError, Level};
+pub use economics::{
+    EconomicsInput, EconomicsRecord, HouseholdAssets, HouseholdEconomics, MemberEconomics,
+    TekunFacts,
+};
 pub use id_number::{IdNumber, IdNumberError, Sex};
 pub use money::{Money, MoneyError};
 pub use registry::*;

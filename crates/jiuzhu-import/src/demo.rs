@@ -10,11 +10,13 @@ use std::collections::HashSet;
 
 use chrono::{Datelike, Duration, NaiveDate};
 use jiuzhu_domain::caseload::{CaseloadBatch, ImportHousehold, ImportMember};
+use jiuzhu_domain::economics::{TekunState, TekunSupporter};
 use jiuzhu_domain::id_number::check_char;
 use jiuzhu_domain::{
     Area, Department, Disability, DisabilityKind, DivisionCode, EducationStage, Employment,
     IdNumber, PersonFacts, Relation, Role, SelfCareAssessment, Sex, WorkAbility,
 };
+use jiuzhu_domain::{HouseholdAssets, HouseholdEconomics, MemberEconomics, Money, TekunFacts};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -47,6 +49,17 @@ pub struct DemoData {
     pub divisions: Vec<(DivisionCode, String)>,
     pub batch: CaseloadBatch,
     pub users: Vec<DemoUser>,
+    /// An economic record for every household (valid from [`valid_from`]).
+    pub economics: Vec<DemoEconomics>,
+}
+
+/// The economics of one demo household: the household by its `source_ref`, its members by
+/// identity number (`economics.members[i]` is `id_numbers[i]`'s; person ids are 0 until stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoEconomics {
+    pub household_ref: String,
+    pub id_numbers: Vec<IdNumber>,
+    pub economics: HouseholdEconomics,
 }
 
 /// (name, is a street (街道, urban) rather than a town (镇, rural), villages or communities).
@@ -1099,15 +1112,127 @@ pub fn generate(seed: u64) -> DemoData {
         }
     }
 
+    let batch = CaseloadBatch {
+        households,
+        members,
+        valid_from: valid_from(),
+        create_missing_divisions: false,
+        source: "demo".to_string(),
+    };
     DemoData {
         divisions,
-        batch: CaseloadBatch {
-            households,
-            members,
-            valid_from: valid_from(),
-            create_missing_divisions: false,
-            source: "demo".to_string(),
-        },
+        economics: economics(seed, &batch),
+        batch,
         users: users(),
     }
+}
+
+/// Per-person monthly 低保 standards the spread of demo incomes is drawn around (威海 2020-07:
+/// urban 787, rural 588). Only the demo uses them; the engine takes its values from the policy.
+const URBAN_LINE: i64 = 787;
+const RURAL_LINE: i64 = 588;
+
+/// Economics for every household, from their own random stream (so that adding them left the
+/// county itself unchanged): most households well below the line, some near or above it, a few
+/// with assets over the limits, a few elderly people living alone recognised as 特困.
+fn economics(seed: u64, batch: &CaseloadBatch) -> Vec<DemoEconomics> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6a69_757a_6875_6563);
+    let mut by_household: Vec<Vec<&ImportMember>> = vec![Vec::new(); batch.households.len()];
+    for m in &batch.members {
+        by_household[m.household].push(m);
+    }
+    let today = valid_from();
+    let age = |m: &ImportMember| -> u32 {
+        let birth = m
+            .facts
+            .as_ref()
+            .map(|f| f.birth_date)
+            .unwrap_or_else(|| m.id_number.birth_date());
+        today.years_since(birth).unwrap_or(0)
+    };
+    let mut out = Vec::with_capacity(batch.households.len());
+    for (h, members) in batch.households.iter().zip(&by_household) {
+        let line = if h.area == Area::Urban {
+            URBAN_LINE
+        } else {
+            RURAL_LINE
+        };
+        let n = members.len().max(1) as i64;
+        // Household income as a share (per cent) of members × line.
+        let share: i64 = match rng.gen_range(0..100) {
+            0..=9 => 0,
+            10..=74 => rng.gen_range(10..=85),
+            75..=89 => rng.gen_range(86..=110),
+            _ => rng.gen_range(111..=180),
+        };
+        let total_fen = line * 100 * n * share / 100;
+        let earners: Vec<usize> = (0..members.len())
+            .filter(|&i| (18..60).contains(&age(members[i])))
+            .collect();
+        let earners = if earners.is_empty() { vec![0] } else { earners };
+        let mut ms = Vec::with_capacity(members.len());
+        for (i, m) in members.iter().enumerate() {
+            let facts = m.facts.as_deref();
+            let mut income = 0;
+            if earners.contains(&i) {
+                // Whole yuan.
+                income = total_fen / earners.len() as i64 / 100 * 100;
+            }
+            let medical = if facts.is_some_and(|f| f.serious_illness) {
+                rng.gen_range(100..=800) * 100
+            } else {
+                0
+            };
+            let education = if facts.is_some_and(|f| f.education.in_school()) {
+                rng.gen_range(5..=30) * 1000
+            } else {
+                0
+            };
+            let employment_cost = if income > 0 && rng.gen_bool(0.3) {
+                rng.gen_range(5..=20) * 1000
+            } else {
+                0
+            };
+            ms.push(MemberEconomics {
+                person_id: 0,
+                income: Money::from_fen(income),
+                medical_expense: Money::from_fen(medical),
+                disability_expense: Money::ZERO,
+                education_expense: Money::from_fen(education),
+                employment_cost: Money::from_fen(employment_cost),
+                medical_costs: vec![],
+                tekun: None,
+            });
+        }
+        // Elderly people living alone with little income: some are recognised 特困.
+        if members.len() == 1 && age(members[0]) >= 60 && share < 50 && rng.gen_bool(0.25) {
+            ms[0].tekun = Some(TekunFacts {
+                status: TekunState::Recognised,
+                centralised: rng.gen_bool(0.2),
+                supporter: TekunSupporter::None,
+            });
+        }
+        let mut assets = HouseholdAssets {
+            financial: Money::from_yuan(rng.gen_range(0..=200) * 100),
+            dwellings: u32::from(rng.gen_bool(0.9)),
+            vehicles: 0,
+            business_registrations: 0,
+        };
+        match rng.gen_range(0..100) {
+            0..=2 => assets.financial = Money::from_yuan(rng.gen_range(800..=2000) * 100),
+            3..=4 => assets.vehicles = 1,
+            5 => assets.dwellings = 2,
+            _ => {}
+        }
+        out.push(DemoEconomics {
+            household_ref: h.source_ref.clone(),
+            id_numbers: members.iter().map(|m| m.id_number.clone()).collect(),
+            economics: HouseholdEconomics {
+                members: ms,
+                assets,
+                dibao_history: None,
+            },
+        });
+    }
+    out
 }

@@ -53,6 +53,10 @@ pub struct Totals {
     pub households: u64,
     pub dibao_households: u64,
     pub dibao_persons: u64,
+    /// 低保 base amounts (gap-filling or tiers) and classified supplements; `dibao` is what is
+    /// paid (which for grace and single-person routes is not always their sum).
+    pub dibao_base: Money,
+    pub dibao_supplements: Money,
     pub dibao: Money,
     pub tekun: Money,
     pub total: Money,
@@ -70,6 +74,8 @@ impl Totals {
                 _ => r.dibao.members as u64,
             };
         }
+        self.dibao_base += r.dibao.base;
+        self.dibao_supplements += r.dibao.supplements;
         self.dibao += r.dibao.amount;
         self.tekun += r.tekun_total;
         self.total += r.total;
@@ -120,6 +126,25 @@ pub fn run_month(lib: &PolicyLibrary, households: &[HouseholdInput], month: Mont
         }
     }
     rep
+}
+
+/// A caseload read for a run: the valid inputs, their positions in the caseload, and the
+/// households that could not be read (by position) — from [`read_caseload`] or
+/// [`crate::registry::read_registry`].
+pub type ReadCaseload = (Vec<HouseholdInput>, Vec<usize>, Vec<Failed>);
+
+/// [`run_month`] over a read caseload: failures of reading and of computing together, by
+/// position in the caseload.
+pub fn run_month_read(lib: &PolicyLibrary, read: ReadCaseload, month: Month) -> MonthReport {
+    let (households, positions, mut failed) = read;
+    let mut report = run_month(lib, &households, month);
+    for f in &mut report.failed {
+        f.index = positions.get(f.index).copied().unwrap_or(f.index);
+    }
+    failed.append(&mut report.failed);
+    failed.sort_by_key(|f| f.index);
+    report.failed = failed;
+    report
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -384,7 +409,20 @@ pub fn run_what_if(
     from: NaiveDate,
     region: Option<DivisionCode>,
 ) -> Result<WhatIfOutput, FieldError> {
-    let (households, positions, mut failed) = read_caseload(caseload);
+    run_what_if_read(lib, read_caseload(caseload), changes, month, from, region)
+}
+
+/// [`run_what_if`] over a caseload already read (e.g. the registry's, by
+/// [`crate::registry::read_registry`]).
+pub fn run_what_if_read(
+    lib: &PolicyLibrary,
+    read: ReadCaseload,
+    changes: &[Change],
+    month: Month,
+    from: NaiveDate,
+    region: Option<DivisionCode>,
+) -> Result<WhatIfOutput, FieldError> {
+    let (households, positions, mut failed) = read;
     let region = match region {
         Some(r) => r,
         None => {

@@ -19,11 +19,13 @@ pub mod explain;
 pub mod input;
 pub mod model;
 pub mod params;
+pub mod registry;
+pub mod revisions;
 
 pub use calc::{calculate, calculate_into, calculate_with, HouseholdResult, MonthParams};
 pub use caseload::{
-    parse_change, parse_param_value, run_month, run_what_if, what_if, Change, MonthCalculator,
-    MonthReport, WhatIfOutput, WhatIfReport,
+    parse_change, parse_param_value, run_month, run_month_read, run_what_if, run_what_if_read,
+    what_if, Change, MonthCalculator, MonthReport, WhatIfOutput, WhatIfReport,
 };
 pub use error::{CalcError, PolicyError};
 pub use explain::{
@@ -32,6 +34,9 @@ pub use explain::{
 pub use input::RawHousehold;
 pub use model::{first_payment_month, HouseholdInput, MemberInput, Month};
 pub use params::{PolicyLibrary, PolicySet, Value};
+pub use revisions::{
+    parse_revision_value, validate_revision, value_text, ParamState, ValidRevision,
+};
 
 /// Parses and validates a household JSON, computes the month and explains it.
 pub fn calc_json(

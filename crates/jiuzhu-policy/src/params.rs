@@ -133,6 +133,7 @@ defs! {
     "temporary.migrant.enabled": Bool => "是否实行失业农民工一次性临时救助",
     "temporary.migrant.max_months": Dec { max: 60 } => "失业农民工临时救助最高月数(城市低保标准)",
     "temporary.migrant.min_months_without_income": Int { min: 1, max: 24 } => "失业农民工连续无收入月数",
+    "temporary.reserve_fund.minimum": Money => "乡镇(街道)临时救助备用金最低余额(元)",
     "low_income.edge.multiplier": Dec { max: 10 } => "低保边缘家庭收入上限(低保标准的倍数)",
     "low_income.rigid.enabled": Bool => "是否认定刚性支出困难家庭",
     "low_income.rigid.prev_year_disposable_income": Money => "上年度人均可支配收入(元/年)",
@@ -287,7 +288,7 @@ fn toml_date(d: &toml::value::Datetime) -> Option<NaiveDate> {
     }
 }
 
-fn fnv64(text: &str) -> String {
+pub(crate) fn fnv64(text: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes() {
         h ^= b as u64;
@@ -311,7 +312,7 @@ fn parse_decimal_text(s: &str) -> Result<Decimal, String> {
 
 /// Converts a TOML value to the parameter's kind. Floats are refused: decimal values are written
 /// as strings so that nothing passes through binary floating point.
-fn convert(kind: Kind, v: &toml::Value) -> Result<Value, String> {
+pub(crate) fn convert(kind: Kind, v: &toml::Value) -> Result<Value, String> {
     use toml::Value as T;
     if let T::Float(_) = v {
         return Err("小数请写成字符串(例如 \"0.30\"),不接受浮点数".into());
@@ -534,7 +535,7 @@ impl PolicyFile {
     }
 
     /// The value in force on `date` in this file, if any.
-    fn in_force(&self, name: &str, date: NaiveDate) -> Option<&Arc<Entry>> {
+    pub(crate) fn in_force(&self, name: &str, date: NaiveDate) -> Option<&Arc<Entry>> {
         self.params.get(name)?.iter().rev().find(|e| e.from <= date)
     }
 }
@@ -542,7 +543,9 @@ impl PolicyFile {
 /// All loaded policy files, by region code.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyLibrary {
-    files: BTreeMap<String, Arc<PolicyFile>>,
+    pub(crate) files: BTreeMap<String, Arc<PolicyFile>>,
+    /// The highest policy revision applied (`crate::revisions`), 0 for the files alone.
+    pub(crate) revision: i64,
 }
 
 /// The shipped policy files, embedded in the binary.
@@ -614,6 +617,11 @@ impl PolicyLibrary {
 
     pub fn files(&self) -> impl Iterator<Item = &PolicyFile> {
         self.files.values().map(|f| f.as_ref())
+    }
+
+    /// The file of exactly this region, if there is one.
+    pub fn file(&self, region: &DivisionCode) -> Option<&PolicyFile> {
+        self.files.get(region.as_str()).map(|f| f.as_ref())
     }
 
     /// The policy for a region (any level; a township or village uses its county's chain).

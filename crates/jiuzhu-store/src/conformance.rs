@@ -28,6 +28,17 @@ use jiuzhu_domain::{
     IdNumber, Level, NewUser, PersonFacts, Relation, Role, Scope, Session,
 };
 
+mod cases;
+pub use cases::{
+    cases_dibao_anywhere, cases_events_are_append_only, cases_register_transition_conflict,
+    cases_scope_and_queue,
+};
+mod economics;
+pub use economics::{
+    caseload_as_of_reads_members_and_economics, economics_save_as_of_history_conflict,
+    economics_scope,
+};
+
 use crate::{
     AuditQuery, HouseholdQuery, LoginOutcome, NewHousehold, PersonQuery, SqlStore, Store,
     StoreError, UserPatch,
@@ -70,6 +81,15 @@ macro_rules! conformance_tests {
             reveal_is_audited,
             timestamps_come_from_the_clock,
             concurrent_writes_keep_one_chain,
+            economics_save_as_of_history_conflict,
+            economics_scope,
+            caseload_as_of_reads_members_and_economics,
+            policy_revisions_record_list_and_conflict,
+            policy_revisions_withdraw,
+            cases_register_transition_conflict,
+            cases_scope_and_queue,
+            cases_events_are_append_only,
+            cases_dibao_anywhere,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -1842,4 +1862,257 @@ impl NowUtc for FixedClock {
     fn now_utc(&self) -> DateTime<Utc> {
         jiuzhu_domain::Clock::now(self)
     }
+}
+
+// ---- policy revisions --------------------------------------------------------------------------
+
+fn admin_at(id: i64, root: &str) -> Actor {
+    staff(id, &format!("admin{id}"), Role::Admin, root)
+}
+
+fn weihai_850() -> crate::NewPolicyRevision {
+    crate::NewPolicyRevision {
+        region: code("371000"),
+        param: "dibao.standard.urban".into(),
+        effective_from: date(2027, 1, 1),
+        value: "850.00".into(),
+        document: "关于提高城乡低保标准的通知".into(),
+        number: Some("威民发〔2026〕12号".into()),
+        article: Some("第二条".into()),
+        reason: "年度调标".into(),
+        previous_value: Some("787.00".into()),
+    }
+}
+
+pub async fn policy_revisions_record_list_and_conflict(h: Harness) {
+    use jiuzhu_domain::access::ManagePolicies;
+    use jiuzhu_domain::policy_revision::RevisionKind;
+
+    // Only administrators may change policies.
+    for role in Role::ALL.iter().filter(|r| **r != Role::Admin) {
+        assert!(staff(7, "x", *role, "371000")
+            .grant::<ManagePolicies>()
+            .is_err());
+    }
+    let admin = admin_at(11, "000000");
+    let g = admin.grant::<ManagePolicies>().unwrap();
+    let read = clerk_a().grant::<ReadRegistry>().unwrap();
+    let n0 = all_events(&h.store).await.len();
+
+    let r1 = h
+        .store
+        .record_policy_revision(&g, 0, &weihai_850())
+        .await
+        .unwrap();
+    assert_eq!(r1.seq, 1);
+    assert_eq!(r1.kind, RevisionKind::Set);
+    assert_eq!(r1.value, "850.00");
+    assert_eq!(r1.user_id, Some(11));
+    assert_eq!(r1.user_name, "admin11");
+    assert_eq!(r1.recorded_at, start_time());
+    assert_eq!(r1.number.as_deref(), Some("威民发〔2026〕12号"));
+
+    // Another region has its own sequence of expectations.
+    let mut bozhou = weihai_850();
+    bozhou.region = code("520304");
+    bozhou.value = "700".into();
+    let r2 = h
+        .store
+        .record_policy_revision(&g, 0, &bozhou)
+        .await
+        .unwrap();
+    assert_eq!(r2.seq, 2);
+
+    // A stale expectation is a conflict and writes nothing.
+    let mut again = weihai_850();
+    again.value = "860".into();
+    let err = h
+        .store
+        .record_policy_revision(&g, 0, &again)
+        .await
+        .unwrap_err();
+    match err {
+        StoreError::Conflict {
+            kind,
+            id,
+            expected,
+            actual,
+        } => {
+            assert_eq!(
+                (kind, id.as_str(), expected, actual),
+                ("policy_region", "371000", 0, 1)
+            );
+        }
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    let r3 = h.store.record_policy_revision(&g, 1, &again).await.unwrap();
+    assert_eq!(r3.seq, 3);
+
+    // Lists: everything (anyone may read policies), or one region, in seq order.
+    let all = h.store.policy_revisions(&read, None).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(all[0], r1);
+    let weihai = h
+        .store
+        .policy_revisions(&read, Some(&code("371000")))
+        .await
+        .unwrap();
+    assert_eq!(
+        weihai.iter().map(|r| r.value.as_str()).collect::<Vec<_>>(),
+        ["850.00", "860"]
+    );
+
+    // Each revision is one audit event with the old and the new value.
+    let events = all_events(&h.store).await;
+    assert_eq!(events.len(), n0 + 3);
+    let ev = &events[n0];
+    assert_eq!(ev.entry.action, AuditAction::PolicyRevised);
+    assert_eq!(ev.entry.record_kind, "policy_revision");
+    assert_eq!(ev.entry.record_id.as_deref(), Some("1"));
+    assert_eq!(ev.entry.division.as_deref(), Some("371000"));
+    assert_eq!(ev.entry.actor_user_id, Some(11));
+    let before = ev.entry.before.as_ref().unwrap();
+    let after = ev.entry.after.as_ref().unwrap();
+    assert_eq!(before["value"], "787.00");
+    assert_eq!(after["value"], "850.00");
+    assert_eq!(after["param"], "dibao.standard.urban");
+    assert_eq!(after["effective_from"], "2027-01-01");
+    assert_eq!(after["revision"], "r1");
+    verify_chain(&events);
+
+    // An administrator of another province may not change 威海's policy; a township is no
+    // policy region; required fields are named.
+    let guizhou = admin_at(12, "520000").grant::<ManagePolicies>().unwrap();
+    let err = h
+        .store
+        .record_policy_revision(&guizhou, 3, &weihai_850())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::OutOfScope(ref c) if c == "371000"),
+        "{err:?}"
+    );
+    let mut township = weihai_850();
+    township.region = code(TOWN_A);
+    township.reason = " ".into();
+    let err = h
+        .store
+        .record_policy_revision(&g, 0, &township)
+        .await
+        .unwrap_err();
+    let codes = field_codes(&err);
+    assert!(codes.contains(&(None, "region".into(), "POLICY_REGION_LEVEL".into())));
+    assert!(codes.contains(&(None, "reason".into(), "REQUIRED".into())));
+    assert_eq!(all_events(&h.store).await.len(), n0 + 3);
+
+    // The table is append-only.
+    assert!(h
+        .store
+        .execute_raw("UPDATE policy_revisions SET value = '1' WHERE seq = 1")
+        .await
+        .is_err());
+    assert!(h
+        .store
+        .execute_raw("DELETE FROM policy_revisions WHERE seq = 1")
+        .await
+        .is_err());
+    assert_eq!(
+        h.store.policy_revisions(&read, None).await.unwrap().len(),
+        3
+    );
+}
+
+pub async fn policy_revisions_withdraw(h: Harness) {
+    use jiuzhu_domain::access::ManagePolicies;
+    use jiuzhu_domain::policy_revision::RevisionKind;
+
+    let g = admin_at(11, "370000").grant::<ManagePolicies>().unwrap();
+    let read = system().grant::<ReadRegistry>().unwrap();
+    let future = h
+        .store
+        .record_policy_revision(&g, 0, &weihai_850())
+        .await
+        .unwrap();
+    let mut now = weihai_850();
+    now.param = "dibao.standard.rural".into();
+    now.effective_from = date(2026, 3, 1);
+    now.value = "600".into();
+    let in_force = h
+        .store
+        .record_policy_revision(&g, future.seq, &now)
+        .await
+        .unwrap();
+    let n0 = all_events(&h.store).await.len();
+
+    // In force already (today is 2026-03-01): refused, a correction is a new revision.
+    let err = h
+        .store
+        .withdraw_policy_revision(&g, in_force.seq, in_force.seq, "录错")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_codes(&err),
+        [(None, "seq".into(), "POLICY_REVISION_IN_FORCE".into())]
+    );
+    // Stale expectation: conflict.
+    let err = h
+        .store
+        .withdraw_policy_revision(&g, future.seq, future.seq, "文件暂缓执行")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { actual: 2, .. }),
+        "{err:?}"
+    );
+    // Unknown revision.
+    let err = h
+        .store
+        .withdraw_policy_revision(&g, in_force.seq, 99, "x")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+
+    let w = h
+        .store
+        .withdraw_policy_revision(&g, in_force.seq, future.seq, "文件暂缓执行")
+        .await
+        .unwrap();
+    assert_eq!(w.seq, 3);
+    assert_eq!(w.kind, RevisionKind::Withdraw);
+    assert_eq!(w.withdraws, Some(future.seq));
+    assert_eq!(w.param, "dibao.standard.urban");
+    assert_eq!(w.value, "850.00");
+    assert_eq!(w.reason, "文件暂缓执行");
+    assert_eq!(w.document, None);
+    // Not twice, and a withdrawal is not itself withdrawable.
+    let err = h
+        .store
+        .withdraw_policy_revision(&g, w.seq, future.seq, "again")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_codes(&err),
+        [(None, "seq".into(), "POLICY_REVISION_WITHDRAWN".into())]
+    );
+    let err = h
+        .store
+        .withdraw_policy_revision(&g, w.seq, w.seq, "again")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_codes(&err),
+        [(None, "seq".into(), "POLICY_REVISION_NOT_SET".into())]
+    );
+
+    let events = all_events(&h.store).await;
+    assert_eq!(events.len(), n0 + 1);
+    let ev = &events[n0];
+    assert_eq!(ev.entry.action, AuditAction::PolicyRevisionWithdrawn);
+    assert_eq!(ev.entry.record_id.as_deref(), Some("1"));
+    assert_eq!(ev.entry.before.as_ref().unwrap()["value"], "850.00");
+    assert_eq!(ev.entry.after.as_ref().unwrap()["withdraws"], "r1");
+    verify_chain(&events);
+    let list = h.store.policy_revisions(&read, None).await.unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[2], w);
 }

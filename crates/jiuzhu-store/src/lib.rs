@@ -24,8 +24,18 @@ use jiuzhu_domain::{
     Version,
 };
 
+pub mod cases;
 pub mod conformance;
+mod month;
 mod sql;
+
+pub use cases::{
+    CaseDecision, CaseEvent, CaseFlags, CaseId, CaseQuery, CaseRecord, CaseSummary, CaseTransition,
+    NewCase, NewCaseEvent, NewDecision, OpenStepRow, TaskQuery, TaskRow,
+};
+pub use month::{CaseloadEntry, ImportEconomics};
+
+pub use jiuzhu_domain::policy_revision::{NewPolicyRevision, PolicyRevision, RevisionKind};
 
 pub use sql::{connect, Backend, SqlStore};
 
@@ -325,6 +335,57 @@ pub trait Store: Send + Sync + 'static {
         reason: Option<&str>,
     ) -> Result<Membership>;
 
+    // ---- household economics (家庭经济状况) ----------------------------------------------------
+
+    /// The economic record in force on `date` (`None` when none was recorded for that date).
+    async fn economics_as_of(
+        &self,
+        g: &Grant<ReadRegistry>,
+        household: HouseholdId,
+        date: NaiveDate,
+    ) -> Result<Option<jiuzhu_domain::EconomicsRecord>>;
+    /// The current record (the one an update names the `row_version` of).
+    async fn economics_current(
+        &self,
+        g: &Grant<ReadRegistry>,
+        household: HouseholdId,
+    ) -> Result<Option<jiuzhu_domain::EconomicsRecord>>;
+    /// All versions, newest first.
+    async fn economics_history(
+        &self,
+        g: &Grant<ReadRegistry>,
+        household: HouseholdId,
+    ) -> Result<Vec<Version<jiuzhu_domain::HouseholdEconomics>>>;
+    /// Records the household's economics from `valid_from` on; the previous version goes to
+    /// history. `expected_version` is `None` for the first record. Fails with `Conflict` when
+    /// the version moved, `Invalid` when an amount is negative or a member named is not a member
+    /// of the household on `valid_from`.
+    async fn save_economics(
+        &self,
+        g: &Grant<WriteRegistry>,
+        household: HouseholdId,
+        expected_version: Option<i64>,
+        economics: &jiuzhu_domain::HouseholdEconomics,
+        valid_from: NaiveDate,
+    ) -> Result<jiuzhu_domain::EconomicsRecord>;
+    /// First records for many households in one transaction (one audit event); households
+    /// that already have a record, unknown codes or non-members are reported in `Invalid`.
+    async fn import_economics(
+        &self,
+        g: &Grant<ImportCaseload>,
+        valid_from: NaiveDate,
+        items: &[ImportEconomics],
+    ) -> Result<u64>;
+    /// Every household in the grant's scope (and under `division`) as of `date`, with its
+    /// members, their facts and the economic record then in force, ordered by household id —
+    /// read with a few set-based queries, for computing a whole caseload's month.
+    async fn caseload_as_of(
+        &self,
+        g: &Grant<ReadRegistry>,
+        division: Option<&DivisionCode>,
+        date: NaiveDate,
+    ) -> Result<Vec<CaseloadEntry>>;
+
     // ---- legacy caseload import --------------------------------------------------------------
 
     /// Writes the whole batch in one transaction, or nothing. Rows that conflict with what is
@@ -374,6 +435,98 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, token_hash: &str, actor: &Actor) -> Result<()>;
     /// Removes sessions idle since before `before`; returns how many.
     async fn delete_idle_sessions(&self, before: DateTime<Utc>) -> Result<u64>;
+
+    // ---- policy revisions --------------------------------------------------------------------
+
+    /// Appends a dated parameter value for `rev.region` (in the admin's scope, else
+    /// `OutOfScope`), with a `policy_revised` audit event in the same transaction. Fails with
+    /// `Conflict` (kind `policy_region`) unless `expected_latest` is the seq of the newest
+    /// revision of that region (0 when it has none), so two administrators editing one region
+    /// never overwrite each other silently.
+    async fn record_policy_revision(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManagePolicies>,
+        expected_latest: i64,
+        rev: &NewPolicyRevision,
+    ) -> Result<PolicyRevision>;
+    /// Takes back the `set` revision `seq`, which must not be in force yet (effective after the
+    /// store clock's today) nor withdrawn already; concurrency as for `record_policy_revision`,
+    /// on the revision's region. Audited as `policy_revision_withdrawn`.
+    async fn withdraw_policy_revision(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManagePolicies>,
+        expected_latest: i64,
+        seq: i64,
+        reason: &str,
+    ) -> Result<PolicyRevision>;
+    /// Revisions in seq order, of one region or all. Policies are public within the service
+    /// (a township's calculation uses its city's values), so no jurisdiction filter applies.
+    async fn policy_revisions(
+        &self,
+        g: &Grant<ReadRegistry>,
+        region: Option<&DivisionCode>,
+    ) -> Result<Vec<PolicyRevision>>;
+
+    // ---- cases (docs/cases.md) ---------------------------------------------------------------
+
+    /// Registers an application: the household must be in the clerk's scope and the applicant
+    /// a current member of it. Allocates the case number (county-year-sequence), fixes the
+    /// responsible division (the household's) and the filing one (the clerk's node), writes the
+    /// state, open steps and timeline, and a `case_registered` audit event, in one transaction.
+    /// A 低保 application of someone who already receives 低保 anywhere, or a second open
+    /// case of the same workflow for the household, is `Invalid`.
+    async fn register_case(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RegisterApplication>,
+        new: &NewCase,
+    ) -> Result<CaseRecord>;
+    /// A case whose responsible or filing division is in scope.
+    async fn get_case(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        id: CaseId,
+    ) -> Result<Option<CaseRecord>>;
+    async fn case_events(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        id: CaseId,
+    ) -> Result<Vec<CaseEvent>>;
+    async fn case_decisions(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        id: CaseId,
+    ) -> Result<Vec<CaseDecision>>;
+    /// Cases in scope, newest first.
+    async fn list_cases(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        q: &CaseQuery,
+    ) -> Result<Page<CaseSummary>>;
+    /// Applies one transition computed by the workflow: `Conflict` (kind `case`) unless the
+    /// stored revision is `expected_revision`; else state, open steps, timeline, decision and
+    /// the audit event are written in one transaction.
+    async fn transition_case(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        id: CaseId,
+        expected_revision: i64,
+        t: &CaseTransition,
+    ) -> Result<CaseRecord>;
+    /// The user's queue: open steps in scope that the grant's role may act on at `q.level`, and
+    /// the overdue steps of `q.below_level` (escalated), by due date.
+    async fn task_queue(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        q: &TaskQuery,
+    ) -> Result<Vec<TaskRow>>;
+    /// R-PR-6 (人户分离): whether the person currently receives 低保 anywhere in the system, as
+    /// the county code of that case — deliberately nothing else of the other county's data, and
+    /// deliberately not scoped, since the point is to look beyond the clerk's jurisdiction.
+    async fn receives_dibao_anywhere(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RegisterApplication>,
+        person: PersonId,
+    ) -> Result<Option<String>>;
 
     // ---- audit -------------------------------------------------------------------------------
 

@@ -48,6 +48,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/households/{id}/as_of/{date}", get(household_as_of))
         .route("/households/{id}/history", get(household_history))
+        .route(
+            "/households/{id}/economics",
+            get(crate::economics_page::api_get_economics)
+                .put(crate::economics_page::api_put_economics),
+        )
+        .route("/month", get(crate::month_page::api_month))
         .route("/memberships/{id}/end", post(end_membership))
         .route("/divisions", get(list_divisions).post(save_division))
         .route("/users", get(list_users).post(create_user))
@@ -56,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(audit))
         .route("/calc", post(calc))
         .route("/whatif", post(whatif))
+        .merge(crate::policy_pages::api_routes())
         .fallback(not_found)
 }
 
@@ -805,7 +812,8 @@ async fn calc(
             .into())
         }
     };
-    let out = crate::calc::calculate(&body, month)?;
+    let lib = state.policies.get(state.store.as_ref()).await?;
+    let out = crate::calc::calculate(&lib, &body, month)?;
     Ok(Json(
         serde_json::to_value(&out).map_err(AppError::internal)?,
     ))
@@ -818,15 +826,18 @@ async fn calc(
 /// "month": "YYYY-MM" (default: the current month), "from": "YYYY-MM-DD" (default: the first day
 /// of the month), "region": "371000" (optional: the region whose policy file gets the change)}`.
 /// The answer is the report of `jiuzhu whatif`: `{month, change, total, by_township, failed}`.
+/// With `"source": "store"` (and no `households`) the caseload is every household of the
+/// caller's jurisdiction as registered (as of the month's last day, not after today) with its
+/// economic record; households without one are in `failed` (`ECONOMICS_MISSING`).
 /// Households with invalid input are listed in `failed`; a bad request (unknown parameter, value
 /// of the wrong kind, bad month/date/region) is a 422 naming the field (`changes[i]`, …).
 #[utoipa::path(post, path = "/api/v1/whatif", tag = "calc",
-    request_body(content = Object, description = "{households: [calc input], changes: [\"PARAM=VALUE\"], month?: \"YYYY-MM\", from?: \"YYYY-MM-DD\", region?: \"CODE\"}"),
+    request_body(content = Object, description = "{households: [calc input] | source: \"store\", changes: [\"PARAM=VALUE\"], month?: \"YYYY-MM\", from?: \"YYYY-MM-DD\", region?: \"CODE\"}"),
     responses((status = 200, body = Object, description = "{month, change, total, by_township, failed} (docs/calc.md)"),
         (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn whatif(
     State(state): State<AppState>,
-    _a: Authorized<ReadRegistry>,
+    a: Authorized<ReadRegistry>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let mut errors = Vec::new();
@@ -842,8 +853,24 @@ async fn whatif(
             String::new()
         }
     };
+    // "source": "store" — the caller's jurisdiction's households as registered, with their
+    // economic records, instead of a posted caseload.
+    let from_store = match body.get("source") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) if s == "store" => true,
+        Some(Value::String(s)) if s == "households" => false,
+        Some(other) => {
+            errors.push(FieldError::new(
+                "source",
+                "VALUE_UNKNOWN",
+                format!("{other} 无效,应为 \"store\"(本辖区在册家庭)或 \"households\""),
+            ));
+            false
+        }
+    };
     let households = match body.get("households") {
         Some(Value::Array(items)) => items.clone(),
+        None if from_store => Vec::new(),
         _ => {
             errors.push(FieldError::new(
                 "households",
@@ -896,13 +923,24 @@ async fn whatif(
     if !errors.is_empty() {
         return Err(AppError::invalid(errors).into());
     }
-    let out = crate::calc::what_if(&crate::calc::WhatIfRequest {
+    let lib = state.policies.get(state.store.as_ref()).await?;
+    let req = crate::calc::WhatIfRequest {
         households: &households,
         changes: &changes,
         month: &month,
         from: &from,
         region: &region,
-    })?;
+    };
+    let stored = if from_store {
+        crate::month::read_for_month(state.store.as_ref(), &a.grant, &month, state.clock.today())
+            .await?
+    } else {
+        None
+    };
+    let out = match stored {
+        Some(read) => crate::calc::what_if_read(&lib, &req, read)?,
+        None => crate::calc::what_if(&lib, &req)?,
+    };
     Ok(Json(
         serde_json::to_value(&out).map_err(AppError::internal)?,
     ))
@@ -972,7 +1010,10 @@ async fn audit(
         reset_password,
         audit,
         calc,
-        whatif
+        whatif,
+        crate::month_page::api_month,
+        crate::economics_page::api_get_economics,
+        crate::economics_page::api_put_economics
     ),
     components(schemas(ErrorEnvelope, crate::error::ErrorBody, crate::error::FieldErrorDto))
 )]

@@ -7,14 +7,15 @@ use std::sync::OnceLock;
 use chrono::NaiveDate;
 use jiuzhu_domain::{DivisionCode, FieldError};
 use jiuzhu_policy::{
-    calc_json, parse_change, run_what_if, CalcOutput, Month, PolicyLibrary, RawHousehold, Step,
-    WhatIfOutput,
+    calc_json, parse_change, run_what_if_read, CalcOutput, Month, PolicyLibrary, RawHousehold,
+    Step, WhatIfOutput,
 };
 use serde_json::Value;
 
 use crate::error::AppError;
 
-/// The embedded policy files, parsed once.
+/// The embedded policy files alone, parsed once. Calculations use the effective library
+/// (`AppState::policies`: these files plus the stored revisions).
 pub fn policies() -> Result<&'static PolicyLibrary, AppError> {
     static LIB: OnceLock<Result<PolicyLibrary, String>> = OnceLock::new();
     match LIB.get_or_init(|| {
@@ -44,8 +45,11 @@ pub fn parse_month(s: &str) -> Result<Month, FieldError> {
 
 /// Computes one household (the calc input JSON of docs/calc.md) for a month; every problem of
 /// the input or the policy is a 422 with the field names.
-pub fn calculate(input: &Value, month: Month) -> Result<CalcOutput<RawHousehold>, AppError> {
-    let lib = policies()?;
+pub fn calculate(
+    lib: &PolicyLibrary,
+    input: &Value,
+    month: Month,
+) -> Result<CalcOutput<RawHousehold>, AppError> {
     calc_json(lib, &input.to_string(), month).map_err(|e| AppError::invalid(e.field_errors()))
 }
 
@@ -61,11 +65,28 @@ pub struct WhatIfRequest<'a> {
     pub region: &'a str,
 }
 
-/// Runs a what-if over an uploaded caseload with the embedded policies
+/// Runs a what-if over an uploaded caseload with the effective policies `lib`
 /// (`jiuzhu_policy::run_what_if`, as `jiuzhu whatif`); every problem of the request is a 422
 /// naming its field (`changes[i]`, `month`, `from`, `region`).
-pub fn what_if(req: &WhatIfRequest) -> Result<WhatIfOutput, AppError> {
-    let lib = policies()?;
+pub fn what_if(lib: &PolicyLibrary, req: &WhatIfRequest) -> Result<WhatIfOutput, AppError> {
+    what_if_on(lib, req, None)
+}
+
+/// A what-if on a caseload already read — the store's (`crate::month::read_store_caseload`);
+/// `req.households` is not used.
+pub fn what_if_read(
+    lib: &PolicyLibrary,
+    req: &WhatIfRequest,
+    read: jiuzhu_policy::caseload::ReadCaseload,
+) -> Result<WhatIfOutput, AppError> {
+    what_if_on(lib, req, Some(read))
+}
+
+fn what_if_on(
+    lib: &PolicyLibrary,
+    req: &WhatIfRequest,
+    read: Option<jiuzhu_policy::caseload::ReadCaseload>,
+) -> Result<WhatIfOutput, AppError> {
     let mut errors = Vec::new();
     let mut changes = Vec::new();
     if req.changes.iter().all(|c| c.trim().is_empty()) {
@@ -111,7 +132,9 @@ pub fn what_if(req: &WhatIfRequest) -> Result<WhatIfOutput, AppError> {
     };
     match (month, from) {
         (Some(month), Some(from)) if errors.is_empty() => {
-            run_what_if(lib, req.households, &changes, month, from, region)
+            let read =
+                read.unwrap_or_else(|| jiuzhu_policy::caseload::read_caseload(req.households));
+            run_what_if_read(lib, read, &changes, month, from, region)
                 .map_err(|e| AppError::invalid(vec![e]))
         }
         _ => Err(AppError::invalid(errors)),

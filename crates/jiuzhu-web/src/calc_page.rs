@@ -18,6 +18,8 @@ use jiuzhu_domain::access::ReadRegistry;
 use jiuzhu_domain::{
     Area, DisabilityKind, EducationStage, FieldError, Member, Relation, WorkAbility,
 };
+use jiuzhu_domain::{HouseholdEconomics, Money};
+use jiuzhu_policy::input::MoneyText;
 use jiuzhu_policy::Month;
 use jiuzhu_store::HouseholdSnapshot;
 use serde::Deserialize;
@@ -151,9 +153,20 @@ impl CalcForm {
         f
     }
 
-    /// Prefilled from a registry household as of a date.
-    fn from_snapshot(snap: &HouseholdSnapshot, month: Month) -> CalcForm {
-        let mut members: Vec<MemberForm> = snap.members.iter().map(member_from_registry).collect();
+    /// Prefilled from a registry household as of a date and its economic record then in force
+    /// (incomes, expenses, 特困 status, assets; the financial amount only for roles that may see
+    /// it).
+    fn from_snapshot(
+        snap: &HouseholdSnapshot,
+        month: Month,
+        econ: Option<&HouseholdEconomics>,
+        reveal: bool,
+    ) -> CalcForm {
+        let mut members: Vec<MemberForm> = snap
+            .members
+            .iter()
+            .map(|m| member_from_registry(m, econ))
+            .collect();
         // The head first, as the household page lists them.
         members.sort_by_key(|m| m.relation != Relation::Head.as_str());
         CalcForm {
@@ -163,7 +176,21 @@ impl CalcForm {
             region: snap.facts.division.to_string(),
             area: snap.facts.area.as_str().to_string(),
             code: snap.household.code.clone(),
-            dwellings: "1".into(),
+            financial: econ
+                .filter(|_| reveal)
+                .map(|e| e.assets.financial)
+                .filter(|m| *m != Money::ZERO)
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+            dwellings: econ
+                .map(|e| e.assets.dwellings.to_string())
+                .unwrap_or_else(|| "1".into()),
+            vehicles: econ
+                .map(|e| e.assets.vehicles.to_string())
+                .unwrap_or_default(),
+            business_registrations: econ
+                .map(|e| e.assets.business_registrations.to_string())
+                .unwrap_or_default(),
             members,
             ..CalcForm::default()
         }
@@ -176,9 +203,26 @@ fn member_key(k: &str) -> Option<(usize, &str)> {
     Some((i.parse().ok()?, field))
 }
 
-fn member_from_registry(m: &Member) -> MemberForm {
+/// A registry member's row: the economics through the same mapping as the month's computation
+/// (`jiuzhu_policy::registry::raw_member`).
+fn member_from_registry(m: &Member, econ: Option<&HouseholdEconomics>) -> MemberForm {
     let p = &m.person;
+    let raw = jiuzhu_policy::registry::raw_member(m, econ);
+    let text = |t: &Option<MoneyText>| match t {
+        Some(MoneyText::Text(s)) => s.clone(),
+        Some(MoneyText::Number(n)) => n.to_string(),
+        None => String::new(),
+    };
+    let tekun = raw.tekun.as_ref();
     MemberForm {
+        income: text(&raw.income),
+        medical: text(&raw.expenses.medical),
+        disability_expense: text(&raw.expenses.disability),
+        education_expense: text(&raw.expenses.education),
+        employment_cost: text(&raw.employment_cost),
+        tekun_status: tekun.map(|t| t.status.clone()).unwrap_or_default(),
+        tekun_centralised: tekun.is_some_and(|t| t.centralised),
+        tekun_supporter: tekun.and_then(|t| t.supporter.clone()).unwrap_or_default(),
         person: Some(p.id),
         id_masked: p.id_number.masked(),
         birth_date: p.facts.birth_date.to_string(),
@@ -628,7 +672,13 @@ async fn calc_form(
     {
         Some(h) => {
             let id: i64 = h.parse().map_err(|_| AppError::not_found())?;
-            CalcForm::from_snapshot(&snapshot(&state, &a, id, month).await?, month)
+            let snap = snapshot(&state, &a, id, month).await?;
+            let econ = state
+                .store
+                .economics_as_of(&a.grant, id, snap.as_of)
+                .await?;
+            let reveal = a.actor().may(jiuzhu_domain::Action::RevealSensitive);
+            CalcForm::from_snapshot(&snap, month, econ.as_ref().map(|r| &r.economics), reveal)
         }
         None => CalcForm {
             month: month.to_string(),
@@ -682,7 +732,8 @@ async fn calc_submit(
         form.household_code = s.household.code.clone();
     }
     let (input, names, mut errors) = build_input(&form, snap.as_ref());
-    let outcome = crate::calc::calculate(&input, month);
+    let lib = state.policies.get(state.store.as_ref()).await?;
+    let outcome = crate::calc::calculate(&lib, &input, month);
     let result = match outcome {
         Ok(out) if errors.is_empty() => Some(result_view(&out)?),
         Ok(_) => None,

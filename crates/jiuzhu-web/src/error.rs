@@ -109,6 +109,8 @@ fn kind_zh(kind: &str) -> &str {
         "user" => "用户",
         "division" => "区划",
         "session" => "会话",
+        "policy_region" => "地区的政策参数",
+        "policy_revision" => "政策参数调整",
         other => other,
     }
 }

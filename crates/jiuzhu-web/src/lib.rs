@@ -26,11 +26,17 @@ pub mod api;
 pub mod auth;
 pub mod calc;
 mod calc_page;
+pub mod cases;
+mod economics_page;
 pub mod error;
 mod forms;
 pub mod jobs;
+pub mod month;
+mod month_page;
 pub mod openapi;
 mod pages;
+pub mod policy_cache;
+mod policy_pages;
 mod views;
 mod whatif_page;
 
@@ -71,6 +77,11 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<WebConfig>,
     pub jobs: jobs::Jobs,
+    /// The effective policy library (files + stored revisions).
+    pub policies: policy_cache::PolicyCache,
+    /// China's working-day calendar and the case workflows (embedded data, loaded once).
+    pub calendar: Arc<jiuzhu_workflow::WorkCalendar>,
+    pub workflows: Arc<jiuzhu_workflow::Workflows>,
 }
 
 impl AppState {
@@ -80,6 +91,15 @@ impl AppState {
             clock,
             config: Arc::new(config),
             jobs: jobs::Jobs::default(),
+            policies: policy_cache::PolicyCache::default(),
+            // Embedded data checked by jiuzhu-workflow's own tests: a failure here is a build
+            // defect, not a runtime condition.
+            calendar: Arc::new(
+                jiuzhu_workflow::WorkCalendar::china().expect("embedded calendar is valid"),
+            ),
+            workflows: Arc::new(
+                jiuzhu_workflow::Workflows::builtin().expect("embedded workflows are valid"),
+            ),
         }
     }
 }
@@ -90,8 +110,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(calc_page::routes())
+        .merge(month_page::routes())
+        .merge(economics_page::routes())
         .merge(whatif_page::routes())
-        .nest("/api/v1", api::routes())
+        .merge(policy_pages::routes())
+        .merge(cases::routes())
+        .nest("/api/v1", api::routes().merge(cases::api_routes()))
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))
         .layer(axum::middleware::from_fn_with_state(

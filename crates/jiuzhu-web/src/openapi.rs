@@ -5,9 +5,10 @@ use utoipa::OpenApi;
 
 /// The document as JSON text.
 pub fn json() -> String {
-    crate::api::ApiDoc::openapi()
-        .to_json()
-        .unwrap_or_else(|_| "{}".to_string())
+    let mut doc = crate::api::ApiDoc::openapi();
+    doc.merge(crate::policy_pages::PolicyApiDoc::openapi());
+    doc.merge(crate::cases::CasesApiDoc::openapi());
+    doc.to_json().unwrap_or_else(|_| "{}".to_string())
 }
 
 pub async fn document() -> Response {

@@ -79,7 +79,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeSession {
     }
 }
 
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
@@ -612,6 +612,7 @@ async fn household_page(
         .await?
         .map(|d| d.name)
         .unwrap_or_default();
+    let economics = crate::economics_page::view(&state, &a, &snap, as_of).await?;
     let h = &snap.household;
     Ok(render(&HouseholdPage {
         nav: Nav::new(&a.auth, &format!("家庭 {}", h.code)),
@@ -658,6 +659,7 @@ async fn household_page(
             .collect(),
         relations: options(Relation::ALL, None, Relation::as_str, Relation::label_zh),
         today: today.to_string(),
+        economics,
     }))
 }
 
@@ -1254,12 +1256,21 @@ const AUDIT_ACTIONS: &[AuditAction] = &[
     AuditAction::PersonUpdated,
     AuditAction::HouseholdCreated,
     AuditAction::HouseholdUpdated,
+    AuditAction::EconomicsRecorded,
     AuditAction::MemberAdded,
     AuditAction::MemberLeft,
     AuditAction::CaseloadImported,
     AuditAction::DemoSeeded,
     AuditAction::SensitiveRevealed,
     AuditAction::AuditVerified,
+    AuditAction::PolicyRevised,
+    AuditAction::PolicyRevisionWithdrawn,
+    AuditAction::CaseRegistered,
+    AuditAction::CaseStepRecorded,
+    AuditAction::CaseDecided,
+    AuditAction::DocumentUploaded,
+    AuditAction::DocumentWithdrawn,
+    AuditAction::ReserveFundEntryRecorded,
 ];
 
 async fn audit_page(

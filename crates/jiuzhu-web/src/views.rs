@@ -43,6 +43,8 @@ pub struct Nav {
     pub can_divisions: bool,
     pub can_reveal: bool,
     pub can_calc: bool,
+    pub can_cases: bool,
+    pub can_tasks: bool,
 }
 
 impl Nav {
@@ -69,6 +71,8 @@ impl Nav {
             can_divisions: !must_change,
             can_reveal: a.may(Action::RevealSensitive),
             can_calc: !must_change && a.may(Action::ReadRegistry),
+            can_cases: !must_change && a.may(Action::ReadCases),
+            can_tasks: !must_change && a.may(Action::ActOnCase),
         }
     }
 }
@@ -419,6 +423,8 @@ pub struct HouseholdPage {
     pub history: Vec<HouseholdVersionRow>,
     pub relations: Options,
     pub today: String,
+    /// The economic record in force on `as_of` (经济状况), if any.
+    pub economics: Option<crate::economics_page::EconomicsView>,
 }
 
 #[derive(Template)]

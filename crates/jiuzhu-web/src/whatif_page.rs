@@ -30,6 +30,8 @@ pub fn routes() -> Router<AppState> {
 /// The form's text fields, shown again.
 #[derive(Default)]
 struct WhatIfForm {
+    /// "store" (本辖区在册家庭) or "file" (上传文件).
+    source: String,
     changes: String,
     month: String,
     from: String,
@@ -129,12 +131,30 @@ struct WhatIfPage {
     result: Option<ResultView>,
 }
 
-async fn whatif_form(State(state): State<AppState>, a: Authorized<ReadRegistry>) -> Response {
+/// Prefill (e.g. from "先测算影响" on a policy page): `?changes=PARAM%3DVALUE&from=…&region=…`.
+#[derive(serde::Deserialize, Default)]
+struct Prefill {
+    changes: Option<String>,
+    month: Option<String>,
+    from: Option<String>,
+    region: Option<String>,
+}
+
+async fn whatif_form(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    axum::extract::Query(p): axum::extract::Query<Prefill>,
+) -> Response {
     render(&WhatIfPage {
         nav: Nav::new(&a.auth, "政策测算"),
         form: WhatIfForm {
-            month: Month::of(state.clock.today()).to_string(),
-            ..WhatIfForm::default()
+            month: p
+                .month
+                .unwrap_or_else(|| Month::of(state.clock.today()).to_string()),
+            changes: p.changes.unwrap_or_default(),
+            from: p.from.unwrap_or_default(),
+            region: p.region.unwrap_or_default(),
+            source: "store".into(),
         },
         errors: vec![],
         result: None,
@@ -153,7 +173,7 @@ fn error_messages(e: &AppError) -> Vec<String> {
 }
 
 async fn whatif_submit(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
     mp: Multipart,
 ) -> Result<Response, PageError> {
@@ -171,8 +191,46 @@ async fn whatif_submit(
         month: text("month"),
         from: text("from"),
         region: text("region"),
+        // Without a choice (older clients) the caseload is the uploaded file.
+        source: if text("source") == "store" {
+            "store".into()
+        } else {
+            "file".into()
+        },
     };
+    let lib = state.policies.get(state.store.as_ref()).await?;
+    let stored = if form.source == "store" {
+        crate::month::read_for_month(
+            state.store.as_ref(),
+            &a.grant,
+            &form.month,
+            state.clock.today(),
+        )
+        .await?
+    } else {
+        None
+    };
+    let changes: Vec<String> = form.changes.lines().map(str::to_string).collect();
     let outcome = (|| {
+        fn req<'a>(
+            items: &'a [Value],
+            form: &'a WhatIfForm,
+            changes: &'a [String],
+        ) -> WhatIfRequest<'a> {
+            WhatIfRequest {
+                households: items,
+                changes,
+                month: &form.month,
+                from: &form.from,
+                region: &form.region,
+            }
+        }
+        if form.source == "store" {
+            return match stored {
+                Some(read) => crate::calc::what_if_read(&lib, &req(&[], &form, &changes), read),
+                None => crate::calc::what_if(&lib, &req(&[], &form, &changes)),
+            };
+        }
         let file = take_file(&mut files, "caseload").ok_or_else(|| {
             AppError::invalid(vec![jiuzhu_domain::FieldError::new(
                 "caseload",
@@ -187,14 +245,7 @@ async fn whatif_submit(
                 format!("文件应为家庭计算输入的 JSON 数组(见 docs/calc.md):{e}"),
             )])
         })?;
-        let changes: Vec<String> = form.changes.lines().map(str::to_string).collect();
-        crate::calc::what_if(&WhatIfRequest {
-            households: &items,
-            changes: &changes,
-            month: &form.month,
-            from: &form.from,
-            region: &form.region,
-        })
+        crate::calc::what_if(&lib, &req(&items, &form, &changes))
     })();
     match outcome {
         Ok(out) => Ok(render(&WhatIfPage {

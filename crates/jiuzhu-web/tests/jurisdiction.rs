@@ -43,6 +43,20 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
     }
     markers.push(b_household_before.as_ref().unwrap().facts.address.clone());
     let fresh = &app.unused.members[0];
+    // A case of township B, registered at B's window.
+    let clerk_b = app.login_as(&app.user(Role::WindowClerk, TOWNSHIP_B)).await;
+    let b_case = app
+        .call(
+            Method::POST,
+            "/api/v1/cases",
+            Some(&clerk_b),
+            Some(json!({"workflow": "dibao", "household_id": b_household,
+                "applicant_id": b_person.id, "documents": ["id_card", "verification_authorisation"]})),
+        )
+        .await;
+    assert_eq!(b_case.status, StatusCode::CREATED, "{}", b_case.text());
+    let b_case = b_case.json();
+    let b_case_id = b_case["id"].as_i64().unwrap();
 
     let doc = app.get("/api/openapi.json", None).await.json();
     let paths = doc["paths"].as_object().unwrap();
@@ -78,12 +92,17 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                 b_membership
             } else if template.starts_with("/api/v1/users") {
                 b_user.id
+            } else if template.starts_with("/api/v1/cases") {
+                b_case_id
             } else {
                 0
             };
             let mut path = template
                 .replace("{id}", &id.to_string())
-                .replace("{date}", "2025-06-01");
+                .replace("{date}", "2025-06-01")
+                // Policies belong to regions, not to townships: B's city is A's city.
+                .replace("{region}", "371000")
+                .replace("{seq}", "1");
             assert!(!path.contains('{'), "unknown parameter in {template}");
             let has_param = template.contains('{');
             if m == Method::GET && !has_param {
@@ -130,6 +149,13 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                     "households": [{"region": TOWNSHIP_A, "area": "urban", "code": "A1",
                         "members": [{"id_number": "11010519491231002X", "relation": "head", "income": "800"}]}]
                 })),
+                ("post", "/api/v1/cases") => Some(json!({
+                    "workflow": "dibao", "household_id": b_household, "applicant_id": b_person.id,
+                    "documents": ["id_card", "verification_authorisation"]
+                })),
+                ("post", "/api/v1/cases/{id}/actions") => Some(json!({
+                    "revision": b_case["revision"], "step": "verify", "action": "complete"
+                })),
                 ("patch", "/api/v1/users/{id}") => {
                     Some(json!({"row_version": b_user.row_version, "active": false}))
                 }
@@ -151,6 +177,10 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
             } else if template == "/api/v1/whatif" {
                 assert_eq!(r.status, StatusCode::OK, "{method} {path}: {text}");
                 assert_eq!(r.json()["total"]["cost_difference"], "135.00", "{text}");
+            } else if template == "/api/v1/policies/{region}" {
+                // Policy parameters are read by everyone logged in; they hold no registry data.
+                assert_eq!(r.status, StatusCode::OK, "{method} {path}: {text}");
+                assert_eq!(r.json()["region"], "371000", "{text}");
             } else if collection_read {
                 assert!(
                     r.status.is_success()
@@ -194,6 +224,7 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
         format!("/calc?household={b_household}&month=2025-06"),
         format!("/search?q={}", b_person.id_number),
         format!("/search?q={TOWNSHIP_B}"),
+        format!("/cases/{b_case_id}"),
     ] {
         let r = app.get(&p, Some(&clerk)).await;
         let text = r.text();
@@ -241,4 +272,14 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
             .unwrap(),
         b_members
     );
+    let b_case_after = app
+        .store
+        .get_case(
+            &system.grant::<jiuzhu_domain::access::ReadCases>().unwrap(),
+            b_case_id,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(json!(b_case_after.revision), b_case["revision"]);
 }

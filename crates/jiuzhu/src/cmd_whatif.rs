@@ -10,16 +10,20 @@ use anyhow::{anyhow, Context};
 use chrono::NaiveDate;
 use jiuzhu_domain::{Clock, DivisionCode, FieldError, Money};
 use jiuzhu_policy::caseload::{Difference, Failed};
-use jiuzhu_policy::{parse_change, run_what_if, Month, PolicyLibrary};
+use jiuzhu_policy::{parse_change, run_what_if_read, Month, PolicyLibrary};
 
 use crate::cmd_calc::{policy_errors, read_policy_dir};
 
 #[derive(clap::Args, Debug)]
 pub struct WhatIfArgs {
     /// The caseload: a JSON array of households in the calc input format (docs/calc.md), each
-    /// with its township or village code as `region`; `-` reads standard input.
+    /// with its township or village code as `region`; `-` reads standard input. Without it, the
+    /// caseload is every household in the store (`--database`) with its economic record.
     #[arg(long, value_name = "FILE")]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
+    /// With the store's caseload: only households of this division (and below).
+    #[arg(long, value_name = "CODE")]
+    pub division: Option<String>,
     /// The month to compute, YYYY-MM (default: the current month).
     #[arg(long, value_name = "YYYY-MM")]
     pub month: Option<String>,
@@ -75,28 +79,88 @@ fn failure_line(f: &Failed) -> String {
     )
 }
 
-pub fn run(args: &WhatIfArgs, clock: &dyn Clock) -> anyhow::Result<()> {
-    let month = match &args.month {
+/// The caseload a what-if runs on: a file, or the store's households as of the month.
+pub enum Caseload {
+    File(PathBuf),
+    Store(jiuzhu_policy::caseload::ReadCaseload),
+}
+
+/// `jiuzhu whatif` without `--input`: the store's caseload (all of it, as the CLI actor sees it)
+/// as of the month's last day, not after today.
+pub async fn run_on_store(
+    args: &WhatIfArgs,
+    store: &dyn jiuzhu_store::Store,
+    actor: &jiuzhu_domain::Actor,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
+    let month = month_of(args, clock)?;
+    let division = match &args.division {
+        Some(d) => Some(
+            DivisionCode::parse(d.trim())
+                .map_err(|e| anyhow!("--division:“{d}”{}", e.message_zh()))?,
+        ),
+        None => None,
+    };
+    let g = actor.grant::<jiuzhu_domain::access::ReadRegistry>()?;
+    let as_of = jiuzhu_web::month::as_of_for(month, clock.today());
+    let caseload =
+        jiuzhu_web::month::read_store_caseload(store, &g, division.as_ref(), as_of).await?;
+    let stored = match &args.policy_dir {
+        Some(_) => None,
+        None => Some(crate::cmd_policy::effective_library(store, actor).await?),
+    };
+    run_with(args, clock, Caseload::Store(caseload.read), stored)
+}
+
+fn month_of(args: &WhatIfArgs, clock: &dyn Clock) -> anyhow::Result<Month> {
+    Ok(match &args.month {
         Some(m) => Month::parse(m).ok_or_else(|| anyhow!("--month:月份“{m}”应为 YYYY-MM"))?,
         None => Month::of(clock.today()),
-    };
+    })
+}
+
+pub fn run(args: &WhatIfArgs, clock: &dyn Clock) -> anyhow::Result<()> {
+    let input = args
+        .input
+        .clone()
+        .ok_or_else(|| anyhow!("--input is required without a database"))?;
+    run_with(args, clock, Caseload::File(input), None)
+}
+
+/// `stored`: the library with the store's revisions, when the caseload comes from the store.
+fn run_with(
+    args: &WhatIfArgs,
+    clock: &dyn Clock,
+    caseload: Caseload,
+    stored: Option<PolicyLibrary>,
+) -> anyhow::Result<()> {
+    let month = month_of(args, clock)?;
     let from = args.from.unwrap_or_else(|| month.first_day());
-    let lib = match &args.policy_dir {
-        Some(dir) => PolicyLibrary::from_texts(read_policy_dir(dir)?).map_err(policy_errors)?,
-        None => PolicyLibrary::builtin().map_err(policy_errors)?,
+    let lib = match (&args.policy_dir, stored) {
+        (Some(dir), _) => {
+            PolicyLibrary::from_texts(read_policy_dir(dir)?).map_err(policy_errors)?
+        }
+        (None, Some(lib)) => lib,
+        (None, None) => PolicyLibrary::builtin().map_err(policy_errors)?,
     };
     let mut changes = Vec::new();
     for s in &args.set {
         changes.push(parse_change(s, "--set").map_err(|e| anyhow!("--set:{}", e.message))?);
     }
-    let text = if args.input.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
-    } else {
-        std::fs::read_to_string(&args.input)
-            .with_context(|| format!("reading {}", args.input.display()))?
+    let read = match caseload {
+        Caseload::Store(read) => read,
+        Caseload::File(input) => {
+            let text = if input.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+            } else {
+                std::fs::read_to_string(&input)
+                    .with_context(|| format!("reading {}", input.display()))?
+            };
+            let items: Vec<serde_json::Value> = serde_json::from_str(&text)
+                .context("the caseload must be a JSON array of calc inputs (docs/calc.md)")?;
+            jiuzhu_policy::caseload::read_caseload(&items)
+        }
     };
-    let items: Vec<serde_json::Value> = serde_json::from_str(&text)
-        .context("the caseload must be a JSON array of calc inputs (docs/calc.md)")?;
     let region = match &args.region {
         Some(r) => Some(
             DivisionCode::parse(r.trim())
@@ -104,7 +168,7 @@ pub fn run(args: &WhatIfArgs, clock: &dyn Clock) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let report = run_what_if(&lib, &items, &changes, month, from, region).map_err(|e| {
+    let report = run_what_if_read(&lib, read, &changes, month, from, region).map_err(|e| {
         let flag = if e.field == "region" {
             "--region"
         } else {

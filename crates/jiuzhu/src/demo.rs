@@ -5,7 +5,7 @@ use std::time::Instant;
 use anyhow::Context;
 use jiuzhu_domain::access::{ImportCaseload, ManageDivisions, ManageUsers};
 use jiuzhu_domain::{Actor, AuditAction, Clock, NewUser};
-use jiuzhu_store::Store;
+use jiuzhu_store::{ImportEconomics, Store};
 
 /// Fixed so that every demo database is the same county with the same accounts.
 pub const DEMO_SEED: u64 = 20261123;
@@ -29,6 +29,23 @@ pub async fn seed_if_needed(store: &dyn Store, _clock: &dyn Clock) -> anyhow::Re
         .import_caseload(&actor.grant::<ImportCaseload>()?, &demo.batch, &|_, _| {})
         .await
         .context("creating the demo households")?;
+    let economics: Vec<ImportEconomics> = demo
+        .economics
+        .iter()
+        .map(|e| ImportEconomics {
+            household_code: e.household_ref.clone(),
+            id_numbers: e.id_numbers.clone(),
+            economics: e.economics.clone(),
+        })
+        .collect();
+    let recorded = store
+        .import_economics(
+            &actor.grant::<ImportCaseload>()?,
+            jiuzhu_import::demo::valid_from(),
+            &economics,
+        )
+        .await
+        .context("recording the demo households' economics")?;
     let users = actor.grant::<ManageUsers>()?;
     for u in &demo.users {
         store
@@ -48,9 +65,10 @@ pub async fn seed_if_needed(store: &dyn Store, _clock: &dyn Clock) -> anyhow::Re
             .with_context(|| format!("creating demo user {}", u.username))?;
     }
     let detail = format!(
-        "{} divisions, {} households, {} persons, {} users",
+        "{} divisions, {} households ({} with economics), {} persons, {} users",
         demo.divisions.len(),
         summary.households,
+        recorded,
         summary.persons,
         demo.users.len()
     );
@@ -94,4 +112,36 @@ pub fn print_accounts() {
             u.display_name
         );
     }
+}
+
+/// A few demo cases in different steps (one overdue), unless the store has cases already.
+pub async fn seed_cases(
+    store: std::sync::Arc<dyn Store>,
+    clock: std::sync::Arc<dyn Clock>,
+) -> anyhow::Result<()> {
+    let read = Actor::system("demo").grant::<jiuzhu_domain::access::ReadCases>()?;
+    let existing = store
+        .list_cases(&read, &jiuzhu_store::CaseQuery::default())
+        .await?;
+    if existing.total > 0 {
+        return Ok(());
+    }
+    let user = |name: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .user_by_username(name)
+                .await?
+                .with_context(|| format!("demo user {name} missing"))
+        }
+    };
+    let clerk = user("clerk_huancuilou").await?;
+    let reviewer = user("reviewer_huancuilou").await?;
+    let approver = user("approver_huancui").await?;
+    let state = jiuzhu_web::AppState::new(store.clone(), clock, jiuzhu_web::WebConfig::default());
+    let numbers = jiuzhu_web::cases::seed_demo_cases(&state, &clerk, &reviewer, &approver)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding demo cases: {}", e.message))?;
+    println!("已生成演示案件 (demo cases): {}", numbers.join(", "));
+    Ok(())
 }

@@ -2,6 +2,8 @@
 //! caseloads and jurisdiction trees, manage users, verify the audit chain and compute benefits.
 
 mod cmd_calc;
+mod cmd_month;
+mod cmd_policy;
 mod cmd_whatif;
 mod demo;
 
@@ -75,6 +77,12 @@ enum Command {
     /// difference and the households newly eligible / no longer eligible, by township.
     #[command(name = "whatif")]
     WhatIf(cmd_whatif::WhatIfArgs),
+    /// A month for every household in the store (with its economic record): totals, by
+    /// township, and the households that could not be computed.
+    Month(cmd_month::MonthArgs),
+    /// Policy parameters of this database (files + revisions): list, show, set, withdraw.
+    #[command(subcommand)]
+    Policy(cmd_policy::PolicyCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -194,7 +202,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cmd_calc::run(args, clock.as_ref())?;
             return Ok(ExitCode::SUCCESS);
         }
-        Command::WhatIf(args) => {
+        Command::WhatIf(args) if args.input.is_some() => {
             cmd_whatif::run(args, clock.as_ref())?;
             return Ok(ExitCode::SUCCESS);
         }
@@ -211,6 +219,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             if demo {
                 demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
+                demo::seed_cases(store.clone(), clock.clone()).await?;
             }
             if let Some((user, password)) =
                 jiuzhu_web::ensure_first_admin(store.clone(), clock.clone()).await?
@@ -240,6 +249,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo => {
             demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
+            demo::seed_cases(store.clone(), clock.clone()).await?;
             demo::print_accounts();
         }
         Command::Import(ImportCommand::Caseload {
@@ -315,7 +325,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify) => {
             return audit_verify(store.as_ref(), &cli_actor).await
         }
-        Command::Calc(_) | Command::WhatIf(_) => {
+        Command::WhatIf(args) => {
+            cmd_whatif::run_on_store(&args, store.as_ref(), &cli_actor, clock.as_ref()).await?
+        }
+        Command::Month(args) => {
+            cmd_month::run(&args, store.as_ref(), &cli_actor, clock.as_ref()).await?
+        }
+        Command::Policy(cmd) => {
+            cmd_policy::run(&cmd, store.as_ref(), &cli_actor, clock.as_ref()).await?
+        }
+        Command::Calc(_) => {
             unreachable!("handled before opening the store")
         }
     }

@@ -11,10 +11,13 @@
 //! `MAX(id) + 1` under that lock.
 
 mod audit;
+mod cases;
 mod divisions;
+mod economics;
 mod households;
 mod import;
 mod persons;
+mod policies;
 mod rows;
 mod users;
 
@@ -677,6 +680,55 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn economics_as_of(
+        &self,
+        g: &Grant<ReadRegistry>,
+        household: HouseholdId,
+        date: NaiveDate,
+    ) -> Result<Option<jiuzhu_domain::EconomicsRecord>> {
+        self.economics_as_of_impl(g, household, date).await
+    }
+    async fn economics_current(
+        &self,
+        g: &Grant<ReadRegistry>,
+        household: HouseholdId,
+    ) -> Result<Option<jiuzhu_domain::EconomicsRecord>> {
+        self.economics_current_impl(g, household).await
+    }
+    async fn economics_history(
+        &self,
+        g: &Grant<ReadRegistry>,
+        household: HouseholdId,
+    ) -> Result<Vec<Version<jiuzhu_domain::HouseholdEconomics>>> {
+        self.economics_history_impl(g, household).await
+    }
+    async fn save_economics(
+        &self,
+        g: &Grant<WriteRegistry>,
+        household: HouseholdId,
+        expected_version: Option<i64>,
+        economics: &jiuzhu_domain::HouseholdEconomics,
+        valid_from: NaiveDate,
+    ) -> Result<jiuzhu_domain::EconomicsRecord> {
+        self.save_economics_impl(g, household, expected_version, economics, valid_from)
+            .await
+    }
+    async fn import_economics(
+        &self,
+        g: &Grant<ImportCaseload>,
+        valid_from: NaiveDate,
+        items: &[crate::ImportEconomics],
+    ) -> Result<u64> {
+        self.import_economics_impl(g, valid_from, items).await
+    }
+    async fn caseload_as_of(
+        &self,
+        g: &Grant<ReadRegistry>,
+        division: Option<&DivisionCode>,
+        date: NaiveDate,
+    ) -> Result<Vec<crate::CaseloadEntry>> {
+        self.caseload_as_of_impl(g, division, date).await
+    }
     async fn import_caseload(
         &self,
         g: &Grant<ImportCaseload>,
@@ -749,6 +801,93 @@ impl Store for SqlStore {
     }
     async fn delete_idle_sessions(&self, before: DateTime<Utc>) -> Result<u64> {
         self.delete_idle_sessions_impl(before).await
+    }
+
+    async fn record_policy_revision(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManagePolicies>,
+        expected_latest: i64,
+        rev: &crate::NewPolicyRevision,
+    ) -> Result<crate::PolicyRevision> {
+        self.record_policy_revision_impl(g, expected_latest, rev)
+            .await
+    }
+    async fn withdraw_policy_revision(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManagePolicies>,
+        expected_latest: i64,
+        seq: i64,
+        reason: &str,
+    ) -> Result<crate::PolicyRevision> {
+        self.withdraw_policy_revision_impl(g, expected_latest, seq, reason)
+            .await
+    }
+    async fn policy_revisions(
+        &self,
+        g: &Grant<ReadRegistry>,
+        region: Option<&DivisionCode>,
+    ) -> Result<Vec<crate::PolicyRevision>> {
+        self.policy_revisions_impl(g, region).await
+    }
+
+    async fn register_case(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RegisterApplication>,
+        new: &crate::NewCase,
+    ) -> Result<crate::CaseRecord> {
+        self.register_case_impl(g, new).await
+    }
+    async fn get_case(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        id: crate::CaseId,
+    ) -> Result<Option<crate::CaseRecord>> {
+        self.get_case_impl(g.scope(), id).await
+    }
+    async fn case_events(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        id: crate::CaseId,
+    ) -> Result<Vec<crate::CaseEvent>> {
+        self.case_events_impl(g, id).await
+    }
+    async fn case_decisions(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        id: crate::CaseId,
+    ) -> Result<Vec<crate::CaseDecision>> {
+        self.case_decisions_impl(g, id).await
+    }
+    async fn list_cases(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        q: &crate::CaseQuery,
+    ) -> Result<Page<crate::CaseSummary>> {
+        self.list_cases_impl(g, q).await
+    }
+    async fn transition_case(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        id: crate::CaseId,
+        expected_revision: i64,
+        t: &crate::CaseTransition,
+    ) -> Result<crate::CaseRecord> {
+        self.transition_case_impl(g, id, expected_revision, t).await
+    }
+    async fn task_queue(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        q: &crate::TaskQuery,
+    ) -> Result<Vec<crate::TaskRow>> {
+        self.task_queue_impl(g, q).await
+    }
+    async fn receives_dibao_anywhere(
+        &self,
+        _g: &Grant<jiuzhu_domain::access::RegisterApplication>,
+        person: PersonId,
+    ) -> Result<Option<String>> {
+        let mut conn = self.pool.acquire().await?;
+        cases::dibao_county(&mut conn, person).await
     }
 
     async fn audit_log(&self, g: &Grant<ReadAudit>, q: &AuditQuery) -> Result<Page<AuditRecord>> {

@@ -1,0 +1,212 @@
+//! Types of the case methods (applications and their procedure, docs/cases.md).
+//!
+//! The store does not interpret the workflow: the state machine is `jiuzhu-workflow`, whose
+//! `CaseState` arrives here as JSON with its revision, together with what the store indexes for
+//! queues (the open steps) and the timeline records to append. So the store stays a store, and a
+//! regional workflow file never needs a migration.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use jiuzhu_domain::{HouseholdId, Money, PersonId};
+use serde::{Deserialize, Serialize};
+
+pub type CaseId = i64;
+
+/// The flags fixed when a case is registered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseFlags {
+    /// Applicant is a close relative of staff or committee members (R-DB-10).
+    pub staff_relative: bool,
+    /// Urgent temporary assistance: assist first (R-LS-4).
+    pub urgent: bool,
+    /// Protected procedure, e.g. HIV: no public notice (R-PR-7).
+    pub protected: bool,
+}
+
+/// An open step as the queues see it. `roles` are `Role::as_str` values; `level` is the level
+/// responsible (already resolved for "confirming"), `also_levels` others that may act.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenStepRow {
+    pub step: String,
+    pub label: String,
+    pub roles: Vec<String>,
+    pub level: String,
+    pub also_levels: Vec<String>,
+    pub department: Option<String>,
+    pub opened_on: NaiveDate,
+    pub due: Option<NaiveDate>,
+    /// Notices: the first day the step may be closed.
+    pub not_before: Option<NaiveDate>,
+}
+
+/// A timeline record to append (one per workflow history record). Who acts comes from the grant;
+/// `display_name` is the acting user's name as shown on the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCaseEvent {
+    /// The workflow's history sequence number (1, 2, …), the event's key within the case.
+    pub seq: i64,
+    pub step: String,
+    pub label: String,
+    /// completed | approved | refused | returned | objected
+    pub action: String,
+    pub display_name: String,
+    pub on: NaiveDate,
+    pub opinion: String,
+    pub investigators: Vec<String>,
+    /// `{"kind", "id"}` each (documents of the case file).
+    pub attachments: serde_json::Value,
+    pub reasons: Vec<String>,
+    /// Done after the step's due date.
+    pub late: bool,
+}
+
+/// A timeline record as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseEvent {
+    pub case_id: CaseId,
+    pub seq: i64,
+    pub step: String,
+    pub label: String,
+    pub action: String,
+    pub user_id: Option<i64>,
+    pub user_name: String,
+    pub display_name: String,
+    pub role: String,
+    pub at: DateTime<Utc>,
+    pub on: NaiveDate,
+    pub opinion: String,
+    pub investigators: Vec<String>,
+    pub attachments: serde_json::Value,
+    pub reasons: Vec<String>,
+    pub late: bool,
+}
+
+/// A decision: what the policy engine computed and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDecision {
+    /// approved | refused
+    pub outcome: String,
+    pub decided_on: NaiveDate,
+    pub monthly_amount: Money,
+    /// `YYYY-MM`: the first month paid (R-DB-8: the month after approval).
+    pub start_month: Option<String>,
+    pub explanation: serde_json::Value,
+    pub policy_versions: serde_json::Value,
+    pub input_snapshot: serde_json::Value,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseDecision {
+    pub id: i64,
+    pub case_id: CaseId,
+    pub decision: NewDecision,
+    pub decided_by: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A new case: the workflow's initial state (after `start`, and the intake step when the
+/// documents were received at once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCase {
+    pub workflow: String,
+    /// The program label (低保, 特困, …) for lists.
+    pub program: String,
+    pub household_id: HouseholdId,
+    pub applicant_id: PersonId,
+    pub flags: CaseFlags,
+    pub state: serde_json::Value,
+    pub revision: i64,
+    pub open_steps: Vec<OpenStepRow>,
+    pub events: Vec<NewCaseEvent>,
+}
+
+/// One transition of a case, written all together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseTransition {
+    pub state: serde_json::Value,
+    pub revision: i64,
+    /// open | approved | refused
+    pub status: String,
+    /// All open steps after the transition (they replace the previous ones).
+    pub open_steps: Vec<OpenStepRow>,
+    pub events: Vec<NewCaseEvent>,
+    pub decision: Option<NewDecision>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRecord {
+    pub id: CaseId,
+    /// `371002-2026-000123`: county, year, sequence.
+    pub number: String,
+    pub workflow: String,
+    pub program: String,
+    pub household_id: HouseholdId,
+    pub household_code: String,
+    pub applicant_id: PersonId,
+    pub applicant_name: String,
+    pub division_filed: String,
+    pub division_responsible: String,
+    /// Hukou outside the responsible county (人户分离).
+    pub hukou_elsewhere: bool,
+    pub flags: CaseFlags,
+    pub status: String,
+    pub state: serde_json::Value,
+    pub revision: i64,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseQuery {
+    pub workflow: Option<String>,
+    pub status: Option<String>,
+    /// Only cases whose responsible division lies under this code.
+    pub division: Option<jiuzhu_domain::DivisionCode>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub id: CaseId,
+    pub number: String,
+    pub workflow: String,
+    pub program: String,
+    pub applicant_name: String,
+    pub household_code: String,
+    pub division_responsible: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    /// Labels of the open steps with their due dates.
+    pub open_steps: Vec<(String, Option<NaiveDate>)>,
+}
+
+/// Which open steps a user's queue shows: those their role may act on at their level, and —
+/// for supervisors — the overdue steps of the level below (escalation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskQuery {
+    pub level: String,
+    pub department: Option<String>,
+    pub below_level: Option<String>,
+    /// Steps of the level below due before this day are listed as escalated.
+    pub overdue_before: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRow {
+    pub case_id: CaseId,
+    pub number: String,
+    pub workflow: String,
+    pub program: String,
+    pub applicant_name: String,
+    pub division: String,
+    pub step: String,
+    pub label: String,
+    pub level: String,
+    pub opened_on: NaiveDate,
+    pub due: Option<NaiveDate>,
+    pub not_before: Option<NaiveDate>,
+    /// Listed because it is overdue at the level below, not because the user acts on it.
+    pub escalated: bool,
+}

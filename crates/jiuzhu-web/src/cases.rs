@@ -1,0 +1,1602 @@
+//! Cases (docs/cases.md): intake at the one window, the case page with its timeline and step
+//! actions, each user's task queue, and the decision that asks the policy engine — as pages and
+//! as `/api/v1/cases…`, `/api/v1/tasks`.
+//!
+//! The procedure is `jiuzhu-workflow`'s: this module loads the case, runs the pure state machine
+//! with the injected clock, the working-day calendar and the time limits of the policy in force,
+//! and hands the result to `Store::transition_case`, which writes it only if nobody acted
+//! meanwhile (revision). Role and level checks of a step are the workflow's, so its Chinese
+//! messages are shown as they are.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use chrono::NaiveDate;
+use jiuzhu_domain::access::{ActOnCase, ReadCases, ReadRegistry, RegisterApplication};
+use jiuzhu_domain::{Actor, DivisionCode, FieldError, HouseholdId, Money, PersonId};
+use jiuzhu_policy::registry::raw_household;
+use jiuzhu_policy::{first_payment_month, Month, PolicyLibrary};
+use jiuzhu_store::{
+    CaseFlags, CaseId, CaseQuery, CaseRecord, CaseTransition, NewCase, NewCaseEvent, NewDecision,
+    OpenStepRow, PersonQuery, TaskQuery, TaskRow,
+};
+use jiuzhu_workflow::workflow::record_label;
+use jiuzhu_workflow::{
+    apply, classify_due, start, ActingLevel, Action as WfAction, ActionError, ActorRef, Attachment,
+    CaseState, Context, DecisionOutcome, StartOptions, StepInput, Urgency, Workflow,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::JsonBody;
+use crate::auth::{Auth, Authorized};
+use crate::error::{ApiError, AppError, PageError};
+use crate::views::{render, render_status, Nav};
+use crate::AppState;
+
+/// A step is "due soon" when at most this many working days remain.
+const WARN_WORKING_DAYS: u32 = 2;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/cases", get(list_page))
+        .route("/cases/new", get(new_page).post(new_submit))
+        .route("/cases/{id}", get(case_page))
+        .route("/cases/{id}/act", post(act_submit))
+        .route("/tasks", get(tasks_page))
+}
+
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/cases", get(api_list).post(api_register))
+        .route("/cases/{id}", get(api_get))
+        .route("/cases/{id}/actions", post(api_act))
+        .route("/tasks", get(api_tasks))
+}
+
+// ---- the procedure ----------------------------------------------------------------------------
+
+/// The level a user acts at, or a Chinese refusal for users above the county.
+fn acting_level(actor: &Actor) -> Result<ActingLevel, AppError> {
+    ActingLevel::of(actor.role, actor.scope.root().level()).ok_or_else(|| {
+        AppError::new(
+            StatusCode::FORBIDDEN,
+            "CASE_LEVEL",
+            format!(
+                "{}级用户不办理案件环节",
+                actor.scope.root().level().label_zh()
+            ),
+        )
+    })
+}
+
+fn actor_ref(actor: &Actor) -> Result<ActorRef, AppError> {
+    Ok(ActorRef {
+        user: actor.username.clone(),
+        role: actor.role,
+        level: acting_level(actor)?,
+        department: actor.department,
+    })
+}
+
+fn workflow<'a>(state: &'a AppState, id: &str) -> Result<&'a Workflow, AppError> {
+    state.workflows.get(id).ok_or_else(|| {
+        AppError::invalid(vec![FieldError::new(
+            "workflow",
+            "CASE_WORKFLOW_UNKNOWN",
+            format!("救助项目“{id}”不存在"),
+        )])
+    })
+}
+
+/// The time limits (`procedure.<workflow>.<step>.<unit>`) and the delegation setting in force
+/// for a division on a day; parameters a policy does not set fall back to the workflow file.
+fn procedure_params(
+    lib: &PolicyLibrary,
+    wf: &Workflow,
+    division: &DivisionCode,
+    today: NaiveDate,
+) -> (BTreeMap<String, u32>, bool) {
+    let mut limits = BTreeMap::new();
+    let Ok(set) = lib.for_region(division) else {
+        return (limits, false);
+    };
+    let view = set.at(today);
+    let params = wf
+        .steps
+        .iter()
+        .filter_map(|s| s.limit.as_ref())
+        .chain(wf.deadlines.iter().map(|d| &d.limit));
+    for l in params {
+        if let Ok(p) = view.int(&l.param) {
+            if let Ok(days) = u32::try_from(p.value) {
+                limits.insert(l.param.clone(), days);
+            }
+        }
+    }
+    let delegated = view
+        .flag(&wf.confirmation_setting)
+        .map(|p| p.value)
+        .unwrap_or(false);
+    (limits, delegated)
+}
+
+fn open_rows(wf: &Workflow, s: &CaseState) -> Vec<OpenStepRow> {
+    s.open
+        .iter()
+        .map(|o| {
+            let def = wf.step(&o.step);
+            OpenStepRow {
+                step: o.step.clone(),
+                label: o.label.clone(),
+                roles: def
+                    .map(|d| d.roles.iter().map(|r| r.as_str().to_string()).collect())
+                    .unwrap_or_default(),
+                level: o.level.as_str().to_string(),
+                also_levels: def
+                    .map(|d| {
+                        d.also_levels
+                            .iter()
+                            .map(|l| l.as_str().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                department: (o.level == ActingLevel::Department)
+                    .then(|| wf.department.map(|d| d.as_str().to_string()))
+                    .flatten(),
+                opened_on: o.opened_on,
+                due: o.due,
+                not_before: o.not_before,
+            }
+        })
+        .collect()
+}
+
+fn new_events(before: usize, s: &CaseState, display_name: &str) -> Vec<NewCaseEvent> {
+    s.history[before.min(s.history.len())..]
+        .iter()
+        .map(|r| NewCaseEvent {
+            seq: i64::from(r.seq),
+            step: r.step.clone(),
+            label: r.label.clone(),
+            action: serde_json::to_value(r.action)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            display_name: display_name.to_string(),
+            on: r.on,
+            opinion: r.opinion.clone(),
+            investigators: r.investigators.clone(),
+            attachments: json!(r.attachments),
+            reasons: r.reasons.clone(),
+            late: r.late,
+        })
+        .collect()
+}
+
+fn status_of(s: &CaseState) -> &'static str {
+    match s.decision.as_ref().map(|d| d.outcome) {
+        None => "open",
+        Some(DecisionOutcome::Approved) => "approved",
+        Some(DecisionOutcome::Refused) => "refused",
+    }
+}
+
+pub fn status_label(s: &str) -> &'static str {
+    match s {
+        "open" => "办理中",
+        "approved" => "已确认",
+        "refused" => "不予确认",
+        _ => "未知",
+    }
+}
+
+/// A workflow refusal as the user sees it: who may not act is a 403, anything else a 422 that
+/// names the field concerned.
+fn action_error(e: ActionError) -> AppError {
+    let field = match &e {
+        ActionError::TooFewInvestigators { .. } => "investigators",
+        ActionError::MissingRecord { .. } | ActionError::EmptyAttachment { .. } => "attachments",
+        ActionError::ReasonsRequired => "reasons",
+        ActionError::OpinionRequired => "opinion",
+        _ => "step",
+    };
+    let message = e.message_zh();
+    let fe = FieldError::new(field, e.code(), message.clone());
+    match e {
+        ActionError::WrongRole { .. }
+        | ActionError::WrongLevel { .. }
+        | ActionError::WrongDepartment { .. } => {
+            let mut err = AppError::new(StatusCode::FORBIDDEN, "CASE_NOT_YOUR_STEP", message);
+            err.fields.push(fe);
+            err
+        }
+        _ => AppError::invalid(vec![fe]),
+    }
+}
+
+fn case_state(c: &CaseRecord) -> Result<CaseState, AppError> {
+    serde_json::from_value(c.state.clone()).map_err(AppError::internal)
+}
+
+/// What the intake form or `POST /api/v1/cases` asks for.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct IntakeInput {
+    /// Workflow id: dibao, tekun, temporary, marginal, referral_medical, referral_education,
+    /// referral_housing, referral_employment.
+    pub workflow: String,
+    pub household_id: HouseholdId,
+    pub applicant_id: PersonId,
+    /// Record kinds received at the window, e.g. `["id_card", "verification_authorisation"]`
+    /// (一证一书). When all that the intake step needs are there, the intake step is completed.
+    #[serde(default)]
+    pub documents: Vec<String>,
+    #[serde(default)]
+    pub staff_relative: bool,
+    #[serde(default)]
+    pub urgent: bool,
+    #[serde(default)]
+    pub protected: bool,
+    #[serde(default)]
+    pub opinion: String,
+}
+
+/// Registers an application as the grant's actor; `display_name` is shown on the timeline.
+pub async fn register(
+    state: &AppState,
+    g: &jiuzhu_domain::Grant<RegisterApplication>,
+    display_name: &str,
+    input: &IntakeInput,
+) -> Result<CaseRecord, AppError> {
+    let actor = g.actor();
+    let wf = workflow(state, input.workflow.trim())?;
+    let today = state.clock.today();
+    let read = actor.grant::<ReadRegistry>()?;
+    let snap = state
+        .store
+        .household_as_of(&read, input.household_id, today)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let applicant = snap
+        .members
+        .iter()
+        .find(|m| m.person.id == input.applicant_id)
+        .ok_or_else(|| {
+            AppError::invalid(vec![FieldError::new(
+                "applicant_id",
+                "CASE_APPLICANT_NOT_MEMBER",
+                "申请人不是该户的现有成员",
+            )])
+        })?;
+    let county: String = snap.facts.division.as_str().chars().take(6).collect();
+    let hukou_elsewhere = applicant
+        .person
+        .facts
+        .hukou_division
+        .as_ref()
+        .is_some_and(|h| !h.as_str().starts_with(&county));
+    if wf.id == "dibao" {
+        // R-PR-6: applying where one lives needs the check that no 低保 is received anywhere.
+        if let Some(c) = state
+            .store
+            .receives_dibao_anywhere(g, input.applicant_id)
+            .await?
+        {
+            return Err(AppError::invalid(vec![FieldError::new(
+                "applicant_id",
+                "CASE_DIBAO_ELSEWHERE",
+                format!("申请人已在 {c} 享受最低生活保障,不能重复申请(R-PR-6)"),
+            )]));
+        }
+    }
+    let lib = state.policies.get(state.store.as_ref()).await?;
+    let (limits, delegated) = procedure_params(&lib, wf, &snap.facts.division, today);
+    let cs = intake_state(state, actor, wf, input, &limits, delegated, today)?;
+    let new = NewCase {
+        workflow: wf.id.clone(),
+        program: wf.program.clone(),
+        household_id: input.household_id,
+        applicant_id: input.applicant_id,
+        flags: CaseFlags {
+            staff_relative: input.staff_relative,
+            urgent: input.urgent,
+            protected: input.protected,
+        },
+        state: serde_json::to_value(&cs).map_err(AppError::internal)?,
+        revision: i64::from(cs.revision),
+        open_steps: open_rows(wf, &cs),
+        events: new_events(0, &cs, display_name),
+    };
+    let rec = state.store.register_case(g, &new).await?;
+    if hukou_elsewhere && !rec.hukou_elsewhere {
+        tracing::warn!(case = rec.id, "hukou check of web and store disagree");
+    }
+    Ok(rec)
+}
+
+/// The state after `start` and, when the intake step's documents are all there, the intake
+/// step completed by the clerk.
+fn intake_state(
+    state: &AppState,
+    actor: &Actor,
+    wf: &Workflow,
+    input: &IntakeInput,
+    limits: &BTreeMap<String, u32>,
+    delegated: bool,
+    today: NaiveDate,
+) -> Result<CaseState, AppError> {
+    let ctx = Context {
+        today,
+        calendar: &state.calendar,
+        limits,
+    };
+    let mut flags = Vec::new();
+    for (on, f) in [
+        (input.staff_relative, "staff_relative"),
+        (input.urgent, "urgent"),
+        (input.protected, "protected"),
+    ] {
+        if on {
+            flags.push(f.to_string());
+        }
+    }
+    let started = start(wf, &StartOptions { flags, delegated }, &ctx).map_err(action_error)?;
+    let mut cs = started.state;
+    let first = wf.first();
+    let docs: Vec<&str> = input.documents.iter().map(|d| d.trim()).collect();
+    if let Some(d) = docs
+        .iter()
+        .find(|d| !jiuzhu_workflow::RECORD_KINDS.iter().any(|(k, _)| k == *d))
+    {
+        return Err(AppError::invalid(vec![FieldError::new(
+            "documents",
+            "CASE_RECORD_KIND",
+            format!("材料类别“{d}”不存在"),
+        )]));
+    }
+    if first
+        .needs_attached
+        .iter()
+        .all(|k| docs.contains(&k.as_str()))
+    {
+        let mut step = StepInput::new(&first.id).opinion(input.opinion.trim());
+        for d in &docs {
+            step = step.attach(d, &format!("window:{d}"));
+        }
+        cs = apply(wf, &cs, &actor_ref(actor)?, &WfAction::Complete(step), &ctx)
+            .map_err(action_error)?
+            .state;
+    }
+    Ok(cs)
+}
+
+/// One action on one step (`POST /api/v1/cases/{id}/actions`, the case page's forms).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ActionInput {
+    /// The case revision the action is based on; a stale one is a 409.
+    pub revision: i64,
+    pub step: String,
+    /// complete | refuse | return | object
+    pub action: String,
+    #[serde(default)]
+    pub opinion: String,
+    /// Names of the people who went to the home (surveys: at least two).
+    #[serde(default)]
+    pub investigators: Vec<String>,
+    /// `{"kind": "survey_record", "id": "…"}`: documents of the case file.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub attachments: Vec<Attachment>,
+    /// Written reasons (refusals).
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// Flags the step establishes, e.g. `disputed`.
+    #[serde(default)]
+    pub set_flags: Vec<String>,
+}
+
+/// What the policy engine says for an approval: the decision record, or a refusal to approve.
+async fn engine_decision(
+    state: &AppState,
+    actor: &Actor,
+    case: &CaseRecord,
+    wf: &Workflow,
+    decided_on: NaiveDate,
+) -> Result<NewDecision, AppError> {
+    let month = first_payment_month(decided_on);
+    let mut d = NewDecision {
+        outcome: "approved".into(),
+        decided_on,
+        monthly_amount: Money::ZERO,
+        start_month: wf.monthly_payment.then(|| month.to_string()),
+        explanation: json!([]),
+        policy_versions: json!([]),
+        input_snapshot: json!(null),
+        reasons: vec![],
+    };
+    if !wf.monthly_payment {
+        return Ok(d);
+    }
+    let read = actor.grant::<ReadRegistry>()?;
+    let snap = state
+        .store
+        .household_as_of(&read, case.household_id, decided_on)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let econ = state
+        .store
+        .economics_as_of(&read, case.household_id, decided_on)
+        .await?;
+    let mut raw = raw_household(
+        &snap.household.code,
+        &snap.facts,
+        &snap.members,
+        econ.as_ref().map(|r| &r.economics),
+    )
+    .map_err(|e| {
+        AppError::invalid(vec![FieldError::new(
+            "household",
+            "ECONOMICS_MISSING",
+            format!("{},请先登记家庭经济状况再作出决定", e.message),
+        )])
+    })?;
+    raw.staff_relative = case.flags.staff_relative;
+    let lib = state.policies.get(state.store.as_ref()).await?;
+    let input = serde_json::to_value(&raw).map_err(AppError::internal)?;
+    let out = crate::calc::calculate(&lib, &input, month)?;
+    let amount = if wf.id == "tekun" {
+        out.result.tekun_total
+    } else {
+        out.result.dibao.amount
+    };
+    if amount == Money::ZERO {
+        return Err(AppError::invalid(vec![FieldError::new(
+            "step",
+            "CASE_NOT_ELIGIBLE",
+            format!(
+                "按现行政策核算,该户 {month} 的{}金额为 0,不能确认;请作出不予确认决定并写明理由",
+                wf.program
+            ),
+        )]));
+    }
+    d.monthly_amount = amount;
+    d.explanation = serde_json::to_value(&out.explanation).map_err(AppError::internal)?;
+    d.policy_versions = serde_json::to_value(&out.policy).map_err(AppError::internal)?;
+    d.input_snapshot = input;
+    Ok(d)
+}
+
+/// Acts on a case as the grant's actor; `display_name` is shown on the timeline.
+pub async fn act(
+    state: &AppState,
+    g: &jiuzhu_domain::Grant<ActOnCase>,
+    display_name: &str,
+    id: CaseId,
+    input: &ActionInput,
+) -> Result<CaseRecord, AppError> {
+    let actor = g.actor();
+    let read = actor.grant::<ReadCases>()?;
+    let case = state
+        .store
+        .get_case(&read, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if case.revision != input.revision {
+        return Err(jiuzhu_store::StoreError::Conflict {
+            kind: "case",
+            id: case.number,
+            expected: input.revision,
+            actual: case.revision,
+        }
+        .into());
+    }
+    let wf = workflow(state, &case.workflow)?;
+    let cs = case_state(&case)?;
+    let today = state.clock.today();
+    let division = DivisionCode::parse(&case.division_responsible).map_err(AppError::internal)?;
+    let lib = state.policies.get(state.store.as_ref()).await?;
+    let (limits, _) = procedure_params(&lib, wf, &division, today);
+    let step = StepInput {
+        step: input.step.trim().to_string(),
+        opinion: input.opinion.trim().to_string(),
+        attachments: input.attachments.clone(),
+        investigators: input.investigators.clone(),
+        set_flags: input.set_flags.clone(),
+    };
+    let action = match input.action.as_str() {
+        "complete" => WfAction::Complete(step),
+        "refuse" => WfAction::Refuse {
+            input: step,
+            reasons: input.reasons.clone(),
+        },
+        "return" => WfAction::Return {
+            step: step.step,
+            opinion: step.opinion,
+        },
+        "object" => WfAction::Object {
+            step: step.step,
+            opinion: step.opinion,
+            attachments: step.attachments,
+        },
+        other => {
+            return Err(AppError::invalid(vec![FieldError::new(
+                "action",
+                "CASE_ACTION_UNKNOWN",
+                format!("操作“{other}”无效(complete、refuse、return、object)"),
+            )]))
+        }
+    };
+    let next = {
+        let ctx = Context {
+            today,
+            calendar: &state.calendar,
+            limits: &limits,
+        };
+        apply(wf, &cs, &actor_ref(actor)?, &action, &ctx)
+            .map_err(action_error)?
+            .state
+    };
+    let decision = match (&cs.decision, &next.decision) {
+        (None, Some(d)) if d.outcome == DecisionOutcome::Approved => {
+            let nd = engine_decision(state, actor, &case, wf, d.on).await?;
+            debug_assert_eq!(
+                d.payment_from.map(|p| Month::of(p).to_string()),
+                nd.start_month
+            );
+            Some(nd)
+        }
+        (None, Some(d)) => Some(NewDecision {
+            outcome: "refused".into(),
+            decided_on: d.on,
+            monthly_amount: Money::ZERO,
+            start_month: None,
+            explanation: json!([]),
+            policy_versions: json!([]),
+            input_snapshot: json!(null),
+            reasons: d.reasons.clone(),
+        }),
+        _ => None,
+    };
+    let transition = CaseTransition {
+        state: serde_json::to_value(&next).map_err(AppError::internal)?,
+        revision: i64::from(next.revision),
+        status: status_of(&next).to_string(),
+        open_steps: open_rows(wf, &next),
+        events: new_events(cs.history.len(), &next, display_name),
+        decision,
+    };
+    Ok(state
+        .store
+        .transition_case(g, id, case.revision, &transition)
+        .await?)
+}
+
+// ---- views ------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenStepOut {
+    pub step: String,
+    pub label: String,
+    pub level: String,
+    pub level_label: String,
+    pub opened_on: NaiveDate,
+    pub due: Option<NaiveDate>,
+    /// The due date lies in a year whose holidays are not yet announced (暂定).
+    pub due_provisional: bool,
+    pub not_before: Option<NaiveDate>,
+    /// running | on_time | due_soon | overdue
+    pub urgency: String,
+    pub urgency_label: String,
+    /// The time limit is the workflow file's default (no policy value).
+    pub default_limit: bool,
+    pub roles: Vec<String>,
+    pub outcomes: Vec<String>,
+    pub needs_attached: Vec<String>,
+    pub min_investigators: u32,
+}
+
+fn urgency_of(
+    state: &AppState,
+    due: Option<NaiveDate>,
+    not_before: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Urgency {
+    let cal = &state.calendar;
+    let r = match (due, not_before) {
+        (None, _) => Ok(Urgency::OnTime),
+        (Some(_), Some(nb)) if today < nb => Ok(Urgency::Running),
+        (Some(end), Some(_)) => cal
+            .add_working_days(end, 1)
+            .and_then(|close_by| classify_due(close_by, today, cal, WARN_WORKING_DAYS)),
+        (Some(due), None) => classify_due(due, today, cal, WARN_WORKING_DAYS),
+    };
+    // A date the calendar does not cover cannot be classified; overdue is the safe side.
+    r.unwrap_or(Urgency::Overdue)
+}
+
+fn urgency_code(u: Urgency) -> String {
+    serde_json::to_value(u)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+fn open_steps_out(state: &AppState, wf: &Workflow, cs: &CaseState) -> Vec<OpenStepOut> {
+    let today = state.clock.today();
+    cs.open
+        .iter()
+        .map(|o| {
+            let def = wf.step(&o.step);
+            let u = urgency_of(state, o.due, o.not_before, today);
+            OpenStepOut {
+                step: o.step.clone(),
+                label: o.label.clone(),
+                level: o.level.as_str().into(),
+                level_label: o.level.label_zh().into(),
+                opened_on: o.opened_on,
+                due: o.due,
+                due_provisional: o.due.is_some_and(|d| state.calendar.is_provisional(d)),
+                not_before: o.not_before,
+                urgency: urgency_code(u),
+                urgency_label: u.label_zh().into(),
+                default_limit: o.limit.as_ref().is_some_and(|l| l.fallback),
+                roles: def
+                    .map(|d| d.roles.iter().map(|r| r.as_str().to_string()).collect())
+                    .unwrap_or_default(),
+                outcomes: def
+                    .map(|d| {
+                        d.outcomes
+                            .iter()
+                            .filter_map(|x| {
+                                serde_json::to_value(x)
+                                    .ok()
+                                    .and_then(|v| v.as_str().map(String::from))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                needs_attached: def.map(|d| d.needs_attached.clone()).unwrap_or_default(),
+                min_investigators: def.map(|d| d.min_investigators).unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskOut {
+    pub case_id: CaseId,
+    pub number: String,
+    pub program: String,
+    pub applicant_name: String,
+    pub division: String,
+    pub step: String,
+    pub label: String,
+    pub level: String,
+    pub opened_on: NaiveDate,
+    pub due: Option<NaiveDate>,
+    pub due_provisional: bool,
+    /// running | on_time | due_soon | overdue
+    pub urgency: String,
+    pub urgency_label: String,
+    /// An overdue step of the level below, listed for escalation (not the user's own step).
+    pub escalated: bool,
+}
+
+fn level_below(l: ActingLevel) -> Option<ActingLevel> {
+    match l {
+        ActingLevel::County => Some(ActingLevel::Township),
+        ActingLevel::Township => Some(ActingLevel::Village),
+        _ => None,
+    }
+}
+
+pub async fn tasks(
+    state: &AppState,
+    g: &jiuzhu_domain::Grant<ActOnCase>,
+) -> Result<Vec<TaskOut>, AppError> {
+    let actor = g.actor();
+    let level = acting_level(actor)?;
+    let today = state.clock.today();
+    let rows: Vec<TaskRow> = state
+        .store
+        .task_queue(
+            g,
+            &TaskQuery {
+                level: level.as_str().into(),
+                department: actor.department.map(|d| d.as_str().to_string()),
+                below_level: level_below(level).map(|l| l.as_str().to_string()),
+                overdue_before: today,
+            },
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let u = urgency_of(state, r.due, r.not_before, today);
+            // Escalation lists only what is really overdue (a notice has a day to be closed).
+            if r.escalated && u != Urgency::Overdue {
+                return None;
+            }
+            Some(TaskOut {
+                case_id: r.case_id,
+                number: r.number,
+                program: r.program,
+                applicant_name: r.applicant_name,
+                division: r.division,
+                step: r.step,
+                label: r.label,
+                level: r.level,
+                opened_on: r.opened_on,
+                due: r.due,
+                due_provisional: r.due.is_some_and(|d| state.calendar.is_provisional(d)),
+                urgency: urgency_code(u),
+                urgency_label: u.label_zh().into(),
+                escalated: r.escalated,
+            })
+        })
+        .collect())
+}
+
+// ---- API --------------------------------------------------------------------------------------
+
+fn case_json(c: &CaseRecord) -> Value {
+    json!({
+        "id": c.id,
+        "number": c.number,
+        "workflow": c.workflow,
+        "program": c.program,
+        "household_id": c.household_id,
+        "household_code": c.household_code,
+        "applicant_id": c.applicant_id,
+        "applicant_name": c.applicant_name,
+        "division_filed": c.division_filed,
+        "division_responsible": c.division_responsible,
+        "hukou_elsewhere": c.hukou_elsewhere,
+        "flags": c.flags,
+        "status": c.status,
+        "status_label": status_label(&c.status),
+        "revision": c.revision,
+        "created_at": c.created_at,
+        "created_by": c.created_by,
+    })
+}
+
+/// Registers an application at the one window (一门受理). Window clerks only.
+///
+/// Body: `{"workflow": "dibao", "household_id", "applicant_id", "documents": ["id_card",
+/// "verification_authorisation"], "staff_relative", "urgent", "protected", "opinion"}`. With
+/// all the intake step's documents (一证一书) the intake step is completed at once and
+/// verification opens. Answer: the case (see `GET /api/v1/cases/{id}`).
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = IntakeInput,
+    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+        (status = 404, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
+pub async fn api_register(
+    State(state): State<AppState>,
+    a: Authorized<RegisterApplication>,
+    JsonBody(input): JsonBody<IntakeInput>,
+) -> Result<Response, ApiError> {
+    let c = register(&state, &a.grant, &a.auth.user().display_name, &input).await?;
+    let body = full_case(&state, &a.auth, c.id).await?;
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[derive(Deserialize, Default, IntoParams)]
+#[serde(default)]
+pub struct CaseListParams {
+    /// Workflow id (dibao, tekun, …).
+    pub workflow: Option<String>,
+    /// open | approved | refused
+    pub status: Option<String>,
+    /// Responsible division prefix.
+    pub division: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+fn case_query(p: &CaseListParams) -> Result<CaseQuery, AppError> {
+    let division = match p
+        .division
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(d) => Some(DivisionCode::parse(d).map_err(|_| {
+            AppError::invalid(vec![FieldError::new(
+                "division",
+                "DIVISION_INVALID",
+                format!("区划代码“{d}”无效"),
+            )])
+        })?),
+        None => None,
+    };
+    Ok(CaseQuery {
+        workflow: p.workflow.clone().filter(|s| !s.is_empty()),
+        status: p.status.clone().filter(|s| !s.is_empty()),
+        division,
+        limit: p.limit.unwrap_or(50),
+        offset: p.offset.unwrap_or(0),
+    })
+}
+
+/// Cases in the caller's jurisdiction (responsible or filing division), newest first.
+///
+/// Answer: `{"items": [{"id", "number", "workflow", "program", "applicant_name",
+/// "household_code", "division_responsible", "status", "status_label", "created_at",
+/// "open_steps": [{"label", "due"}]}], "total"}`.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseListParams),
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+pub async fn api_list(
+    State(state): State<AppState>,
+    a: Authorized<ReadCases>,
+    Query(p): Query<CaseListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let page = state.store.list_cases(&a.grant, &case_query(&p)?).await?;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id, "number": c.number, "workflow": c.workflow, "program": c.program,
+                "applicant_name": c.applicant_name, "household_code": c.household_code,
+                "division_responsible": c.division_responsible, "status": c.status,
+                "status_label": status_label(&c.status), "created_at": c.created_at,
+                "open_steps": c.open_steps.iter().map(|(l, d)| json!({"label": l, "due": d})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"items": items, "total": page.total})))
+}
+
+async fn full_case(state: &AppState, auth: &Auth, id: CaseId) -> Result<Value, AppError> {
+    let read = auth.actor().grant::<ReadCases>()?;
+    let c = state
+        .store
+        .get_case(&read, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let wf = workflow(state, &c.workflow)?;
+    let cs = case_state(&c)?;
+    let events = state.store.case_events(&read, id).await?;
+    let decisions = state.store.case_decisions(&read, id).await?;
+    let mut v = case_json(&c);
+    v["open_steps"] = json!(open_steps_out(state, wf, &cs));
+    v["deadlines"] = json!(cs.deadlines);
+    v["flags_active"] = json!(cs.flags);
+    v["events"] = json!(events);
+    v["decisions"] = json!(decisions
+        .iter()
+        .map(|d| json!({
+            "outcome": d.decision.outcome,
+            "decided_on": d.decision.decided_on,
+            "monthly_amount": d.decision.monthly_amount.to_string(),
+            "start_month": d.decision.start_month,
+            "reasons": d.decision.reasons,
+            "policy_versions": d.decision.policy_versions,
+            "explanation": d.decision.explanation,
+            "input_snapshot": d.decision.input_snapshot,
+            "decided_by": d.decided_by,
+        }))
+        .collect::<Vec<_>>());
+    Ok(v)
+}
+
+/// A case: summary, open steps with due dates and urgency, the timeline and the decisions.
+///
+/// Answer: the case fields plus `"open_steps": [{"step", "label", "level", "due",
+/// "due_provisional", "urgency", …}], "deadlines", "events": [{"seq", "step", "label",
+/// "action", "user_name", "display_name", "role", "at", "on", "opinion", "investigators",
+/// "attachments", "reasons", "late"}], "decisions": [{"outcome", "monthly_amount",
+/// "start_month", "policy_versions", "explanation", "input_snapshot", "reasons"}]`.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+pub async fn api_get(
+    State(state): State<AppState>,
+    a: Authorized<ReadCases>,
+    Path(id): Path<CaseId>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(full_case(&state, &a.auth, id).await?))
+}
+
+/// Acts on an open step: `{"revision", "step", "action": "complete|refuse|return|object",
+/// "opinion", "investigators": [..], "attachments": [{"kind", "id"}], "reasons": [..],
+/// "set_flags": [..]}`. Completing the decision step approves: the amount comes from the policy
+/// engine and payment starts the month after (R-DB-8). A step of another role or level is a 403,
+/// a workflow refusal a 422 with its Chinese message, a stale `revision` a 409.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "cases", params(("id" = i64, Path)),
+    request_body = ActionInput,
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+        (status = 404, body = crate::error::ErrorEnvelope), (status = 409, body = crate::error::ErrorEnvelope),
+        (status = 422, body = crate::error::ErrorEnvelope)))]
+pub async fn api_act(
+    State(state): State<AppState>,
+    a: Authorized<ActOnCase>,
+    Path(id): Path<CaseId>,
+    JsonBody(input): JsonBody<ActionInput>,
+) -> Result<Json<Value>, ApiError> {
+    act(&state, &a.grant, &a.auth.user().display_name, id, &input).await?;
+    Ok(Json(full_case(&state, &a.auth, id).await?))
+}
+
+/// The caller's queue: open steps they may act on, by due date, with `urgency` (`due_soon`
+/// 即将到期, `overdue` 已超期); for township and county users also the overdue steps of the
+/// level below (`escalated: true`). Answer: `{"today", "items": [TaskOut]}`.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "cases",
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+pub async fn api_tasks(
+    State(state): State<AppState>,
+    a: Authorized<ActOnCase>,
+) -> Result<Json<Value>, ApiError> {
+    let items = tasks(&state, &a.grant).await?;
+    Ok(Json(json!({"today": state.clock.today(), "items": items})))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api_register, api_list, api_get, api_act, api_tasks))]
+pub struct CasesApiDoc;
+
+// ---- pages ------------------------------------------------------------------------------------
+
+fn workflow_options(state: &AppState, selected: &str) -> Vec<(String, String, bool)> {
+    state
+        .workflows
+        .iter()
+        .map(|w| (w.id.clone(), w.program.clone(), w.id == selected))
+        .collect()
+}
+
+struct CaseRow {
+    id: CaseId,
+    number: String,
+    program: String,
+    applicant: String,
+    household: String,
+    division: String,
+    status: String,
+    steps: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases/list.html")]
+struct ListPage {
+    nav: Nav,
+    rows: Vec<CaseRow>,
+    total: i64,
+    workflows: Vec<(String, String, bool)>,
+    statuses: Vec<(String, String, bool)>,
+    can_register: bool,
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    a: Authorized<ReadCases>,
+    Query(p): Query<CaseListParams>,
+) -> Result<Response, PageError> {
+    let page = state.store.list_cases(&a.grant, &case_query(&p)?).await?;
+    let status = p.status.clone().unwrap_or_default();
+    Ok(render(&ListPage {
+        nav: Nav::new(&a.auth, "案件"),
+        rows: page
+            .items
+            .into_iter()
+            .map(|c| CaseRow {
+                id: c.id,
+                number: c.number,
+                program: c.program,
+                applicant: c.applicant_name,
+                household: c.household_code,
+                division: c.division_responsible,
+                status: status_label(&c.status).into(),
+                steps: c
+                    .open_steps
+                    .iter()
+                    .map(|(l, d)| match d {
+                        Some(d) => format!("{l}({d} 前)"),
+                        None => l.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            })
+            .collect(),
+        total: page.total,
+        workflows: workflow_options(&state, p.workflow.as_deref().unwrap_or("")),
+        statuses: ["open", "approved", "refused"]
+            .iter()
+            .map(|s| (s.to_string(), status_label(s).to_string(), *s == status))
+            .collect(),
+        can_register: a.actor().may(jiuzhu_domain::Action::RegisterApplication),
+    }))
+}
+
+struct Candidate {
+    person_id: PersonId,
+    name: String,
+    id_number: String,
+    household_id: HouseholdId,
+    household_code: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "cases/new.html")]
+struct NewPage {
+    nav: Nav,
+    q: String,
+    candidates: Vec<Candidate>,
+    searched: bool,
+    workflows: Vec<(String, String, bool)>,
+    errors: Vec<String>,
+    id_card: bool,
+    authorisation: bool,
+    staff_relative: bool,
+    urgent: bool,
+    protected: bool,
+    opinion: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NewParams {
+    q: String,
+    person: Option<PersonId>,
+}
+
+async fn candidates(
+    state: &AppState,
+    actor: &Actor,
+    q: &str,
+    selected: Option<PersonId>,
+) -> Result<Vec<Candidate>, AppError> {
+    if q.trim().is_empty() {
+        return Ok(vec![]);
+    }
+    let read = actor.grant::<ReadRegistry>()?;
+    let page = state
+        .store
+        .search_persons(
+            &read,
+            &PersonQuery {
+                text: Some(q.trim().to_string()),
+                division: None,
+                limit: 20,
+                offset: 0,
+            },
+        )
+        .await?;
+    Ok(page
+        .items
+        .into_iter()
+        .filter_map(|p| {
+            Some(Candidate {
+                person_id: p.id,
+                name: p.name,
+                id_number: p.id_number.masked(),
+                household_id: p.household_id?,
+                household_code: p.household_code.unwrap_or_default(),
+                selected: Some(p.id) == selected,
+            })
+        })
+        .collect())
+}
+
+async fn new_page(
+    State(state): State<AppState>,
+    a: Authorized<RegisterApplication>,
+    Query(p): Query<NewParams>,
+) -> Result<Response, PageError> {
+    let candidates = candidates(&state, a.actor(), &p.q, p.person).await?;
+    Ok(render(&NewPage {
+        nav: Nav::new(&a.auth, "受理申请"),
+        searched: !p.q.trim().is_empty(),
+        q: p.q,
+        candidates,
+        workflows: workflow_options(&state, "dibao"),
+        errors: vec![],
+        id_card: true,
+        authorisation: true,
+        staff_relative: false,
+        urgent: false,
+        protected: false,
+        opinion: String::new(),
+    }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NewForm {
+    q: String,
+    /// `person_id:household_id`
+    applicant: String,
+    workflow: String,
+    id_card: Option<String>,
+    authorisation: Option<String>,
+    staff_relative: Option<String>,
+    urgent: Option<String>,
+    protected: Option<String>,
+    opinion: String,
+}
+
+async fn new_submit(
+    State(state): State<AppState>,
+    a: Authorized<RegisterApplication>,
+    Form(f): Form<NewForm>,
+) -> Result<Response, PageError> {
+    let mut documents = Vec::new();
+    if f.id_card.is_some() {
+        documents.push("id_card".to_string());
+    }
+    if f.authorisation.is_some() {
+        documents.push("verification_authorisation".to_string());
+    }
+    let pick = f
+        .applicant
+        .split_once(':')
+        .and_then(|(p, h)| Some((p.parse::<PersonId>().ok()?, h.parse::<HouseholdId>().ok()?)));
+    let result = match pick {
+        None => Err(AppError::invalid(vec![FieldError::new(
+            "applicant",
+            "REQUIRED",
+            "请先查询并选择申请人",
+        )])),
+        Some((person, household)) => {
+            let input = IntakeInput {
+                workflow: f.workflow.clone(),
+                household_id: household,
+                applicant_id: person,
+                documents,
+                staff_relative: f.staff_relative.is_some(),
+                urgent: f.urgent.is_some(),
+                protected: f.protected.is_some(),
+                opinion: f.opinion.clone(),
+            };
+            register(&state, &a.grant, &a.auth.user().display_name, &input).await
+        }
+    };
+    match result {
+        Ok(c) => Ok(Redirect::to(&format!("/cases/{}", c.id)).into_response()),
+        Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR => Err(e.into()),
+        Err(e) => {
+            let selected = pick.map(|(p, _)| p);
+            let candidates = candidates(&state, a.actor(), &f.q, selected).await?;
+            let mut errors = vec![e.message.clone()];
+            errors.extend(e.fields.iter().skip(1).map(|x| x.message.clone()));
+            Ok(render_status(
+                e.status,
+                &NewPage {
+                    nav: Nav::new(&a.auth, "受理申请"),
+                    searched: !f.q.trim().is_empty(),
+                    q: f.q,
+                    candidates,
+                    workflows: workflow_options(&state, &f.workflow),
+                    errors,
+                    id_card: f.id_card.is_some(),
+                    authorisation: f.authorisation.is_some(),
+                    staff_relative: f.staff_relative.is_some(),
+                    urgent: f.urgent.is_some(),
+                    protected: f.protected.is_some(),
+                    opinion: f.opinion,
+                },
+            ))
+        }
+    }
+}
+
+struct EventRow {
+    seq: i64,
+    label: String,
+    action: String,
+    who: String,
+    at: String,
+    opinion: String,
+    investigators: String,
+    attachments: String,
+    reasons: String,
+    late: bool,
+}
+
+struct StepForm {
+    step: String,
+    label: String,
+    due: String,
+    provisional: bool,
+    urgency: String,
+    urgency_label: String,
+    level_label: String,
+    roles: String,
+    /// The current user's role is among the step's roles.
+    mine: bool,
+    can_complete: bool,
+    can_refuse: bool,
+    can_return: bool,
+    can_object: bool,
+    records: Vec<(String, String)>,
+    min_investigators: u32,
+    error: String,
+}
+
+struct DecisionRow {
+    outcome: String,
+    decided_on: String,
+    amount: String,
+    start_month: String,
+    reasons: String,
+    policies: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases/show.html")]
+struct ShowPage {
+    nav: Nav,
+    c: CaseRecord,
+    status: String,
+    applicant_id_number: String,
+    address: String,
+    flags: Vec<String>,
+    steps: Vec<StepForm>,
+    events: Vec<EventRow>,
+    decisions: Vec<DecisionRow>,
+    deadlines: Vec<(String, String, String)>,
+    message: String,
+}
+
+fn role_label(r: &str) -> String {
+    jiuzhu_domain::Role::parse(r)
+        .map(|r| r.label_zh().to_string())
+        .unwrap_or_else(|| r.to_string())
+}
+
+fn action_label(a: &str) -> &'static str {
+    match a {
+        "completed" => "完成",
+        "approved" => "确认",
+        "refused" => "不予确认",
+        "returned" => "退回",
+        "objected" => "异议",
+        _ => "",
+    }
+}
+
+async fn show(
+    state: &AppState,
+    auth: &Auth,
+    id: CaseId,
+    error: Option<(&str, String)>,
+    message: String,
+) -> Result<ShowPage, AppError> {
+    let actor = auth.actor();
+    let read = actor.grant::<ReadCases>()?;
+    let c = state
+        .store
+        .get_case(&read, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let wf = workflow(state, &c.workflow)?;
+    let cs = case_state(&c)?;
+    let reg = actor.grant::<ReadRegistry>()?;
+    let snap = state
+        .store
+        .household_as_of(&reg, c.household_id, state.clock.today())
+        .await?;
+    let applicant = snap
+        .as_ref()
+        .and_then(|s| s.members.iter().find(|m| m.person.id == c.applicant_id));
+    let events = state.store.case_events(&read, id).await?;
+    let decisions = state.store.case_decisions(&read, id).await?;
+    let may_act = actor.may(jiuzhu_domain::Action::ActOnCase);
+    let steps = open_steps_out(state, wf, &cs)
+        .into_iter()
+        .map(|o| {
+            let mine = may_act && o.roles.iter().any(|r| r == actor.role.as_str());
+            let has = |x: &str| mine && o.outcomes.iter().any(|y| y == x);
+            StepForm {
+                error: match &error {
+                    Some((s, m)) if *s == o.step => m.clone(),
+                    _ => String::new(),
+                },
+                due: o.due.map(|d| d.to_string()).unwrap_or_default(),
+                provisional: o.due_provisional,
+                urgency: o.urgency.clone(),
+                urgency_label: o.urgency_label.clone(),
+                level_label: o.level_label.clone(),
+                roles: o
+                    .roles
+                    .iter()
+                    .map(|r| role_label(r))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                can_complete: has("complete"),
+                can_refuse: has("refuse"),
+                can_return: has("return"),
+                can_object: has("object"),
+                records: o
+                    .needs_attached
+                    .iter()
+                    .map(|k| (k.clone(), record_label(k).to_string()))
+                    .collect(),
+                min_investigators: o.min_investigators,
+                mine,
+                step: o.step,
+                label: o.label,
+            }
+        })
+        .collect();
+    let mut flags: Vec<String> = cs
+        .flags
+        .iter()
+        .map(|f| jiuzhu_workflow::workflow::flag_label(f).to_string())
+        .collect();
+    if c.hukou_elsewhere {
+        flags.push("人户分离(已核查未在他处享受低保)".into());
+    }
+    Ok(ShowPage {
+        nav: Nav::new(auth, &format!("案件 {}", c.number)),
+        status: status_label(&c.status).into(),
+        applicant_id_number: applicant
+            .map(|m| m.person.id_number.masked())
+            .unwrap_or_default(),
+        address: snap
+            .as_ref()
+            .map(|s| s.facts.address.clone())
+            .unwrap_or_default(),
+        flags,
+        steps,
+        events: events
+            .iter()
+            .map(|e| EventRow {
+                seq: e.seq,
+                label: e.label.clone(),
+                action: action_label(&e.action).into(),
+                who: format!("{}({})", e.display_name, role_label(&e.role)),
+                at: format!("{}", e.on),
+                opinion: e.opinion.clone(),
+                investigators: e.investigators.join("、"),
+                attachments: e
+                    .attachments
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|x| {
+                                let kind = x["kind"].as_str().unwrap_or("");
+                                format!("{}:{}", record_label(kind), x["id"].as_str().unwrap_or(""))
+                            })
+                            .collect::<Vec<_>>()
+                            .join(";")
+                    })
+                    .unwrap_or_default(),
+                reasons: e.reasons.join(";"),
+                late: e.late,
+            })
+            .collect(),
+        decisions: decisions
+            .iter()
+            .map(|d| DecisionRow {
+                outcome: if d.decision.outcome == "approved" {
+                    "确认".into()
+                } else {
+                    "不予确认".into()
+                },
+                decided_on: d.decision.decided_on.to_string(),
+                amount: d.decision.monthly_amount.to_string(),
+                start_month: d.decision.start_month.clone().unwrap_or_default(),
+                reasons: d.decision.reasons.join(";"),
+                policies: d
+                    .decision
+                    .policy_versions
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|p| {
+                                format!(
+                                    "{} {}",
+                                    p["name"].as_str().unwrap_or(""),
+                                    p["version"].as_str().unwrap_or("")
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join(";")
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        deadlines: cs
+            .deadlines
+            .iter()
+            .map(|d| {
+                (
+                    d.label.clone(),
+                    d.due.to_string(),
+                    d.met_on
+                        .map(|m| format!("{m} 完成"))
+                        .unwrap_or_else(|| "进行中".into()),
+                )
+            })
+            .collect(),
+        message,
+        c,
+    })
+}
+
+async fn case_page(
+    State(state): State<AppState>,
+    a: Authorized<ReadCases>,
+    Path(id): Path<CaseId>,
+) -> Result<Response, PageError> {
+    Ok(render(
+        &show(&state, &a.auth, id, None, String::new()).await?,
+    ))
+}
+
+/// Form field lists: one per line (or separated by 、 , ;).
+fn split_list(s: &str) -> Vec<String> {
+    s.split(['\n', '、', ',', ',', ';', ';'])
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect()
+}
+
+async fn act_submit(
+    State(state): State<AppState>,
+    a: Authorized<ActOnCase>,
+    Path(id): Path<CaseId>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let f = |k: &str| {
+        pairs
+            .iter()
+            .find(|(x, _)| x == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let step = f("step");
+    let attachments = pairs
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("att_").map(|kind| (kind, v)))
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(kind, v)| Attachment::new(kind, v.trim()))
+        .collect();
+    let input = ActionInput {
+        revision: f("revision").parse().unwrap_or(-1),
+        step: step.clone(),
+        action: f("action"),
+        opinion: f("opinion"),
+        investigators: split_list(&f("investigators")),
+        attachments,
+        reasons: split_list(&f("reasons")),
+        set_flags: if f("disputed").is_empty() {
+            vec![]
+        } else {
+            vec!["disputed".into()]
+        },
+    };
+    match act(&state, &a.grant, &a.auth.user().display_name, id, &input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Err(e) if matches!(e.status.as_u16(), 403 | 409 | 422) => {
+            let msg = if e.status == StatusCode::CONFLICT {
+                "该案件已被他人办理,您的操作未保存。页面已更新为最新内容,请核对后重新操作。"
+                    .to_string()
+            } else {
+                e.message.clone()
+            };
+            let page = show(&state, &a.auth, id, Some((&step, msg.clone())), msg).await?;
+            Ok(render_status(e.status, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cases/tasks.html")]
+struct TasksPage {
+    nav: Nav,
+    today: String,
+    own: Vec<TaskOut>,
+    escalated: Vec<TaskOut>,
+}
+
+async fn tasks_page(
+    State(state): State<AppState>,
+    a: Authorized<ActOnCase>,
+) -> Result<Response, PageError> {
+    let all = tasks(&state, &a.grant).await?;
+    let (escalated, own) = all.into_iter().partition(|t| t.escalated);
+    Ok(render(&TasksPage {
+        nav: Nav::new(&a.auth, "我的待办"),
+        today: state.clock.today().to_string(),
+        own,
+        escalated,
+    }))
+}
+
+// ---- demo -------------------------------------------------------------------------------------
+
+/// Demo cases for `jiuzhu demo` / `serve --demo`: four 低保 applications of the clerk's township
+/// in different steps — at verification, at the home survey, in public notice, and one registered
+/// 20 days ago whose verification is overdue. Households with an economic record are used, so
+/// they can be taken on to a decision. Returns the case numbers.
+pub async fn seed_demo_cases(
+    state: &AppState,
+    clerk: &jiuzhu_domain::User,
+    reviewer: &jiuzhu_domain::User,
+    approver: &jiuzhu_domain::User,
+) -> Result<Vec<String>, AppError> {
+    let clerk_actor = clerk.actor("demo");
+    let reviewer_actor = reviewer.actor("demo");
+    let approver_actor = approver.actor("demo");
+    let register_g = clerk_actor.grant::<RegisterApplication>()?;
+    let review_g = reviewer_actor.grant::<ActOnCase>()?;
+    let approve_g = approver_actor.grant::<ActOnCase>()?;
+    let read = clerk_actor.grant::<ReadRegistry>()?;
+    let today = state.clock.today();
+    let entries = state.store.caseload_as_of(&read, None, today).await?;
+    let picks: Vec<(HouseholdId, PersonId)> = entries
+        .iter()
+        .filter(|e| e.economics.is_some())
+        .filter_map(|e| {
+            let head = e
+                .snapshot
+                .members
+                .iter()
+                .find(|m| m.membership.relation == jiuzhu_domain::Relation::Head)
+                .or(e.snapshot.members.first())?;
+            Some((e.snapshot.household.id, head.person.id))
+        })
+        .take(4)
+        .collect();
+    let intake = |(hh, p): (HouseholdId, PersonId)| IntakeInput {
+        workflow: "dibao".into(),
+        household_id: hh,
+        applicant_id: p,
+        documents: vec!["id_card".into(), "verification_authorisation".into()],
+        staff_relative: false,
+        urgent: false,
+        protected: false,
+        opinion: "一证一书齐全,予以受理".into(),
+    };
+    let step = |rev: i64, step: &str, kind: &str, id: &str| ActionInput {
+        revision: rev,
+        step: step.into(),
+        action: "complete".into(),
+        opinion: "同意".into(),
+        investigators: if step == "survey" {
+            vec![reviewer.display_name.clone(), "毕秀丽".into()]
+        } else {
+            vec![]
+        },
+        attachments: vec![Attachment::new(kind, id)],
+        reasons: vec![],
+        set_flags: vec![],
+    };
+    let mut numbers = Vec::new();
+    for (i, pick) in picks.iter().copied().enumerate() {
+        if i == 3 {
+            // Registered 20 days ago (the workflow's clock), so verification is overdue now.
+            let past = AppState {
+                clock: std::sync::Arc::new(jiuzhu_domain::FixedClock::new(
+                    state.clock.now() - chrono::Duration::days(20),
+                )),
+                ..state.clone()
+            };
+            let c = register(&past, &register_g, &clerk.display_name, &intake(pick)).await?;
+            numbers.push(c.number);
+            continue;
+        }
+        let mut c = register(state, &register_g, &clerk.display_name, &intake(pick)).await?;
+        if i >= 1 {
+            let input = step(c.revision, "verify", "verification_report", "核对报告-演示");
+            c = act(state, &approve_g, &approver.display_name, c.id, &input).await?;
+        }
+        if i >= 2 {
+            let input = step(c.revision, "survey", "survey_record", "入户调查记录-演示");
+            c = act(state, &review_g, &reviewer.display_name, c.id, &input).await?;
+            let input = step(c.revision, "review", "review_opinion", "审核意见-演示");
+            c = act(state, &review_g, &reviewer.display_name, c.id, &input).await?;
+        }
+        numbers.push(c.number);
+    }
+    Ok(numbers)
+}

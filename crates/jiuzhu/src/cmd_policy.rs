@@ -1,0 +1,206 @@
+//! `jiuzhu policy list | show REGION | set REGION … | withdraw SEQ …`: the policy parameters of
+//! the database given by `--database` (the embedded files plus the stored revisions), and
+//! recording or withdrawing revisions from the command line — the same validation, concurrency
+//! check and audit event as the web page (docs/policy.md, "Revisions").
+
+use anyhow::{anyhow, bail};
+use jiuzhu_domain::access::{ManagePolicies, ReadRegistry};
+use jiuzhu_domain::policy_revision::NewPolicyRevision;
+use jiuzhu_domain::{Actor, Clock, DivisionCode};
+use jiuzhu_policy::{validate_revision, value_text, PolicyLibrary};
+use jiuzhu_store::Store;
+
+use crate::cmd_calc::policy_errors;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// The policy regions and their versions (with the revision level).
+    List,
+    /// Every parameter of a region: in force today, scheduled, and the region's revisions.
+    Show {
+        /// Division code of county level or above (000000 for the nation).
+        region: String,
+    },
+    /// Record a dated value for a parameter of a region.
+    Set {
+        region: String,
+        #[arg(long)]
+        param: String,
+        /// Effective from, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: String,
+        /// In the notation of the policy files (850.00, 0.30, 60, true, a choice word, tiers).
+        #[arg(long)]
+        value: String,
+        /// Title of the deciding document.
+        #[arg(long)]
+        document: String,
+        /// Its number (文号).
+        #[arg(long)]
+        number: Option<String>,
+        /// Article / clause.
+        #[arg(long)]
+        article: Option<String>,
+        #[arg(long)]
+        reason: String,
+        /// The newest revision of the region you based this on (default: the newest stored).
+        #[arg(long)]
+        expected_seq: Option<i64>,
+    },
+    /// Withdraw a revision that is not in force yet.
+    Withdraw {
+        seq: i64,
+        #[arg(long)]
+        reason: String,
+        /// The newest revision of the region you based this on (default: the newest stored).
+        #[arg(long)]
+        expected_seq: Option<i64>,
+    },
+}
+
+/// The embedded files with every stored revision applied.
+pub async fn effective_library(store: &dyn Store, actor: &Actor) -> anyhow::Result<PolicyLibrary> {
+    let revisions = store
+        .policy_revisions(&actor.grant::<ReadRegistry>()?, None)
+        .await?;
+    PolicyLibrary::builtin()
+        .map_err(policy_errors)?
+        .with_revisions(&revisions)
+        .map_err(policy_errors)
+}
+
+async fn latest_seq(
+    store: &dyn Store,
+    actor: &Actor,
+    region: &DivisionCode,
+) -> anyhow::Result<i64> {
+    let revs = store
+        .policy_revisions(&actor.grant::<ReadRegistry>()?, Some(region))
+        .await?;
+    Ok(revs.iter().map(|r| r.seq).max().unwrap_or(0))
+}
+
+pub async fn run(
+    cmd: &PolicyCommand,
+    store: &dyn Store,
+    actor: &Actor,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
+    let lib = effective_library(store, actor).await?;
+    match cmd {
+        PolicyCommand::List => {
+            println!("当前调整序号 r{}", lib.revision_level());
+            for f in lib.files() {
+                println!("{}\t{}\t{}", f.region, f.name, f.version);
+            }
+        }
+        PolicyCommand::Show { region } => {
+            let code = DivisionCode::parse(region).map_err(|e| anyhow!(e.message_zh()))?;
+            let today = clock.today();
+            println!("{code}(以 {today} 为今天)");
+            for s in lib.param_states(&code, today) {
+                let current = s
+                    .current
+                    .as_ref()
+                    .map(|e| format!("{}({} {} 起)", value_text(&e.value), e.region_name, e.from))
+                    .unwrap_or_else(|| "未设定".into());
+                let scheduled: Vec<String> = s
+                    .scheduled
+                    .iter()
+                    .map(|e| format!("{} 起 {}", e.from, value_text(&e.value)))
+                    .collect();
+                print!("{}\t{}\t{current}", s.def.name, s.def.label_zh);
+                if !scheduled.is_empty() {
+                    print!("\t已排期:{}", scheduled.join(";"));
+                }
+                println!();
+            }
+            let revs = store
+                .policy_revisions(&actor.grant::<ReadRegistry>()?, Some(&code))
+                .await?;
+            for r in revs {
+                println!(
+                    "r{}\t{}\t{}\t{} 起\t{}\t{}\t{}",
+                    r.seq,
+                    r.kind.label_zh(),
+                    r.param,
+                    r.effective_from,
+                    r.value,
+                    r.user_name,
+                    r.reason
+                );
+            }
+        }
+        PolicyCommand::Set {
+            region,
+            param,
+            from,
+            value,
+            document,
+            number,
+            article,
+            reason,
+            expected_seq,
+        } => {
+            let valid = match validate_revision(&lib, region, param, from, value) {
+                Ok(v) => v,
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{}", e.message);
+                    }
+                    bail!("调整未保存 (revision rejected)");
+                }
+            };
+            let expected = match expected_seq {
+                Some(n) => *n,
+                None => latest_seq(store, actor, &valid.region).await?,
+            };
+            let rev = store
+                .record_policy_revision(
+                    &actor.grant::<ManagePolicies>()?,
+                    expected,
+                    &NewPolicyRevision {
+                        region: valid.region,
+                        param: valid.param.to_string(),
+                        effective_from: valid.effective_from,
+                        value: valid.text,
+                        document: document.clone(),
+                        number: number.clone(),
+                        article: article.clone(),
+                        reason: reason.clone(),
+                        previous_value: valid.previous,
+                    },
+                )
+                .await?;
+            println!(
+                "已记录调整 r{}:{} {} 自 {} 起为 {}",
+                rev.seq, rev.region, rev.param, rev.effective_from, rev.value
+            );
+        }
+        PolicyCommand::Withdraw {
+            seq,
+            reason,
+            expected_seq,
+        } => {
+            let grant = actor.grant::<ManagePolicies>()?;
+            let expected = match expected_seq {
+                Some(n) => *n,
+                None => {
+                    let all = store
+                        .policy_revisions(&actor.grant::<ReadRegistry>()?, None)
+                        .await?;
+                    let target = all
+                        .iter()
+                        .find(|r| r.seq == *seq)
+                        .ok_or_else(|| anyhow!("调整 r{seq} 不存在"))?;
+                    latest_seq(store, actor, &target.region).await?
+                }
+            };
+            let rev = store
+                .withdraw_policy_revision(&grant, expected, *seq, reason)
+                .await?;
+            println!("已撤回 r{seq}(撤回记录 r{})", rev.seq);
+        }
+    }
+    Ok(())
+}
