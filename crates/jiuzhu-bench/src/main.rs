@@ -32,6 +32,8 @@ use jiuzhu_policy::model::{
 use jiuzhu_policy::params::{PolicyLibrary, Source, Value, BUILTIN};
 use jiuzhu_policy::Month;
 
+mod verify;
+
 const BENCH_POLICY: &str = include_str!("../bench-policy.toml");
 const BENCH_REGION: &str = "990100";
 
@@ -972,7 +974,12 @@ fn line_number(path: &str, offset: u64) -> usize {
 }
 
 fn main() -> ExitCode {
-    match run() {
+    let result = if std::env::args().nth(1).as_deref() == Some("verify") {
+        verify::main()
+    } else {
+        run()
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("jiuzhu-bench: {e:#}");

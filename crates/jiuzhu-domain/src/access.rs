@@ -140,6 +140,12 @@ pub enum Action {
     ReadCases,
     /// Top up, withdraw from and return to a township's reserve fund (备用金, R-LS-4).
     ManageReserveFund,
+    /// Deliver a department's data file (核对数据) and list deliveries.
+    ImportFeeds,
+    /// Check and close (销号) the warnings of the monthly comparison in one's jurisdiction.
+    HandleWarnings,
+    /// Run the monthly comparison (一月一比对).
+    RunVerification,
 }
 
 impl Action {
@@ -156,6 +162,9 @@ impl Action {
         Action::ActOnCase,
         Action::ReadCases,
         Action::ManageReserveFund,
+        Action::ImportFeeds,
+        Action::HandleWarnings,
+        Action::RunVerification,
     ];
     pub fn label_zh(self) -> &'static str {
         match self {
@@ -170,6 +179,9 @@ impl Action {
             Action::RegisterApplication => "受理救助申请",
             Action::ActOnCase => "办理案件环节",
             Action::ReadCases => "查看案件",
+            Action::ImportFeeds => "报送核对数据",
+            Action::HandleWarnings => "核查处置预警",
+            Action::RunVerification => "开展比对核查",
             Action::ManageReserveFund => "管理临时救助备用金",
         }
     }
@@ -208,6 +220,16 @@ pub fn allows(role: Role, action: Action) -> bool {
         // Seed 004/5: the township (街道) office keeps the fund and pays urgent assistance from
         // it; the county bureau tops it up. Clerks and assistants ask, they do not pay.
         ManageReserveFund => matches!(role, TownshipReviewer | CountyApprover),
+        // Departments deliver their own kinds (the handler checks which); the county and the
+        // administrator load files handed over on media.
+        ImportFeeds => matches!(role, DepartmentOfficer | CountyApprover | Admin),
+        // Seed 003 / POLICY §7: the township checks warnings, with the window and the village
+        // assistant doing the visits; the county follows its townships' warnings.
+        HandleWarnings => matches!(
+            role,
+            WindowClerk | VillageAssistant | TownshipReviewer | CountyApprover
+        ),
+        RunVerification => matches!(role, CountyApprover | Admin),
     }
 }
 
@@ -324,7 +346,10 @@ permissions!(
     RegisterApplication,
     ActOnCase,
     ReadCases,
-    ManageReserveFund
+    ManageReserveFund,
+    ImportFeeds,
+    HandleWarnings,
+    RunVerification
 );
 
 /// Proof that `actor` may perform `P`, within `actor.scope`.

@@ -47,12 +47,20 @@ pub enum AuditAction {
     CaseStepRecorded,
     /// A case was approved or refused (the decision with its amount and policy versions).
     CaseDecided,
+    /// A county's decision-letter number prefix was set (环民救〔2026〕12号).
+    LetterPrefixSet,
     /// A document was added to a person's, household's or case's file (一人一档).
     DocumentUploaded,
     /// A document was withdrawn from a file (the file itself is kept).
     DocumentWithdrawn,
     /// A reserve fund ledger entry (top-up, withdrawal, return) was recorded.
     ReserveFundEntryRecorded,
+    /// A department's data file was delivered (provenance: source, data date, SHA-256, rows).
+    FeedDelivered,
+    /// The monthly comparison ran and stored its warnings.
+    VerificationRun,
+    /// A warning was checked and closed (销号) with its result.
+    WarningClosed,
 }
 
 impl AuditAction {
@@ -84,6 +92,10 @@ impl AuditAction {
             AuditAction::CaseRegistered => "case_registered",
             AuditAction::CaseStepRecorded => "case_step_recorded",
             AuditAction::CaseDecided => "case_decided",
+            AuditAction::LetterPrefixSet => "letter_prefix_set",
+            AuditAction::FeedDelivered => "feed_delivered",
+            AuditAction::VerificationRun => "verification_run",
+            AuditAction::WarningClosed => "warning_closed",
             AuditAction::DocumentUploaded => "document_uploaded",
             AuditAction::DocumentWithdrawn => "document_withdrawn",
             AuditAction::ReserveFundEntryRecorded => "reserve_fund_entry_recorded",
@@ -122,6 +134,10 @@ impl AuditAction {
             AuditAction::CaseRegistered => "受理救助申请",
             AuditAction::CaseStepRecorded => "办理案件环节",
             AuditAction::CaseDecided => "作出审核确认决定",
+            AuditAction::LetterPrefixSet => "设置决定书文号",
+            AuditAction::FeedDelivered => "报送核对数据",
+            AuditAction::VerificationRun => "开展比对核查",
+            AuditAction::WarningClosed => "预警核查销号",
             AuditAction::DocumentUploaded => "上传档案材料",
             AuditAction::DocumentWithdrawn => "撤回档案材料",
             AuditAction::ReserveFundEntryRecorded => "登记备用金收支",

@@ -144,6 +144,8 @@ defs! {
     "low_income.medical_warning.enabled": Bool => "是否实行医疗费用预警",
     "low_income.medical_warning.ordinary": Money => "普通参保人员医疗费用预警线(单次自付)",
     "low_income.medical_warning.low_income": Money => "低收入人员医疗费用预警线(单次自付)",
+    "verify.deposit.limit_per_member": Money => "一月一比对存款预警线(元/人,家庭存款超过此数×人数)",
+    "verify.property.residential_allowed": Int { min: 0, max: 20 } => "一月一比对住房预警:住宅套数上限(超过即预警)",
 }
 
 pub fn param_def(name: &str) -> Option<&'static ParamDef> {

@@ -102,6 +102,8 @@ pub struct CaseDecision {
     pub decision: NewDecision,
     pub decided_by: String,
     pub recorded_at: DateTime<Utc>,
+    /// The decision letter's number (环民救〔2026〕12号), allocated with the decision.
+    pub letter_number: Option<String>,
 }
 
 /// A new case: the workflow's initial state (after `start`, and the intake step when the
@@ -209,4 +211,35 @@ pub struct TaskRow {
     pub not_before: Option<NaiveDate>,
     /// Listed because it is overdue at the level below, not because the user acts on it.
     pub escalated: bool,
+}
+
+/// A case in public notice (公示): the case and its open notice step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeEntry {
+    pub case: CaseRecord,
+    /// The day the notice was posted (the step opened).
+    pub posted_on: NaiveDate,
+    /// The first day the notice may be closed (the day after its last day).
+    pub not_before: Option<NaiveDate>,
+    pub due: Option<NaiveDate>,
+}
+
+/// An approved case on the county filing list (备案, R-PR-5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilingEntry {
+    pub case_id: CaseId,
+    pub number: String,
+    pub program: String,
+    pub applicant_name: String,
+    pub division_responsible: String,
+    pub decided_on: NaiveDate,
+    pub monthly_amount: Money,
+    pub letter_number: Option<String>,
+    /// Revision of the case, for the filing action.
+    pub revision: i64,
+    /// Due date of the open filing step (not yet filed).
+    pub filing_due: Option<NaiveDate>,
+    /// When and by whom it was filed (the filing step's timeline record).
+    pub filed_on: Option<NaiveDate>,
+    pub filed_by: Option<String>,
 }

@@ -33,10 +33,21 @@ pub use cases::{
     cases_dibao_anywhere, cases_events_are_append_only, cases_register_transition_conflict,
     cases_scope_and_queue,
 };
+mod letters;
+pub use letters::letters_notices_and_filing;
+mod documents;
+pub use documents::{
+    documents_append_only_withdraw_scope, reserve_fund_case_link,
+    reserve_fund_concurrent_withdrawals, reserve_fund_ledger_balance_and_refusal,
+};
 mod economics;
+mod verification;
 pub use economics::{
     caseload_as_of_reads_members_and_economics, economics_save_as_of_history_conflict,
     economics_scope,
+};
+pub use verification::{
+    verification_deliveries_are_immutable, verification_warnings_scoped_and_closed,
 };
 
 use crate::{
@@ -90,6 +101,13 @@ macro_rules! conformance_tests {
             cases_scope_and_queue,
             cases_events_are_append_only,
             cases_dibao_anywhere,
+            verification_deliveries_are_immutable,
+            verification_warnings_scoped_and_closed,
+            letters_notices_and_filing,
+            documents_append_only_withdraw_scope,
+            reserve_fund_ledger_balance_and_refusal,
+            reserve_fund_concurrent_withdrawals,
+            reserve_fund_case_link,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {

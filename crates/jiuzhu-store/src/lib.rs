@@ -26,18 +26,29 @@ use jiuzhu_domain::{
 
 pub mod cases;
 pub mod conformance;
+pub mod documents;
+pub mod feeds;
 mod month;
 mod sql;
+pub mod verification;
 
 pub use cases::{
     CaseDecision, CaseEvent, CaseFlags, CaseId, CaseQuery, CaseRecord, CaseSummary, CaseTransition,
-    NewCase, NewCaseEvent, NewDecision, OpenStepRow, TaskQuery, TaskRow,
+    FilingEntry, NewCase, NewCaseEvent, NewDecision, NoticeEntry, OpenStepRow, TaskQuery, TaskRow,
+};
+pub use documents::{
+    Document, DocumentId, DocumentQuery, NewDocument, NewReserveEntry, OwnerKind, ReserveEntry,
+    ReserveEntryKind, ReserveFund,
 };
 pub use month::{CaseloadEntry, ImportEconomics};
 
 pub use jiuzhu_domain::policy_revision::{NewPolicyRevision, PolicyRevision, RevisionKind};
 
 pub use sql::{connect, Backend, SqlStore};
+pub use verification::{
+    CaseloadHouseholdRow, CloseWarning, FeedDelivery, NewDelivery, NewRun, NewWarning, Rejection,
+    VerificationRun, WarningQuery, WarningRecord, WarningResult,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -527,6 +538,175 @@ pub trait Store: Send + Sync + 'static {
         g: &Grant<jiuzhu_domain::access::RegisterApplication>,
         person: PersonId,
     ) -> Result<Option<String>>;
+    /// Cases in scope whose notice step (公示) is open, under `division` if given, by village
+    /// and posting day. Protected cases never have one (the workflow skips it).
+    async fn notice_list(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        division: Option<&DivisionCode>,
+    ) -> Result<Vec<NoticeEntry>>;
+    /// Approved cases in scope whose workflow files them with the county (an open or completed
+    /// `filing` step), with the filing due date or when and by whom they were filed.
+    async fn filing_list(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+    ) -> Result<Vec<FilingEntry>>;
+    /// Sets the decision-letter prefix of a county (e.g. 环民救 gives 环民救〔2026〕12号); the
+    /// county must be in scope. Audited as `letter_prefix_set`.
+    async fn set_letter_prefix(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageDivisions>,
+        county: &DivisionCode,
+        prefix: &str,
+    ) -> Result<()>;
+
+    // ---- documents (一人一档, docs/documents.md) ------------------------------------------------
+
+    /// Records a document whose file is already stored: the owner (person, household or case)
+    /// must be in scope (else `NotFound`); the document takes the owner's division. Audited as
+    /// `document_uploaded` (no file name in the log).
+    async fn add_document(&self, g: &Grant<WriteRegistry>, new: &NewDocument) -> Result<Document>;
+    /// Documents in scope, newest first; of one owner when `q.owner` is set.
+    async fn list_documents(
+        &self,
+        g: &Grant<ReadRegistry>,
+        q: &DocumentQuery,
+    ) -> Result<Page<Document>>;
+    /// A document in scope (withdrawn ones too), for its metadata and non-sensitive content.
+    async fn get_document(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: DocumentId,
+    ) -> Result<Option<Document>>;
+    /// A document for viewing its (sensitive) content, recording the access as
+    /// `sensitive_revealed` in the same transaction.
+    async fn reveal_document(&self, g: &Grant<RevealSensitive>, id: DocumentId)
+        -> Result<Document>;
+    /// Marks a document withdrawn (a new row: who, when, why); the document and its file stay.
+    async fn withdraw_document(
+        &self,
+        g: &Grant<WriteRegistry>,
+        id: DocumentId,
+        reason: &str,
+    ) -> Result<Document>;
+
+    // ---- reserve fund (备用金, R-LS-4) ---------------------------------------------------------
+
+    /// Every township in scope with its balance (0 when it has no ledger yet).
+    async fn reserve_funds(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+    ) -> Result<Vec<ReserveFund>>;
+    /// A township's ledger, newest first; `NotFound` outside the scope.
+    async fn reserve_fund_entries(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        township: &DivisionCode,
+        limit: i64,
+    ) -> Result<Vec<ReserveEntry>>;
+    /// Appends a ledger entry with the balance after it, under the write lock (so concurrent
+    /// withdrawals are applied one after the other). A withdrawal over the balance is `Invalid`
+    /// (`RESERVE_INSUFFICIENT`); a case named must be a 临时救助 case of the same township.
+    async fn record_reserve_entry(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageReserveFund>,
+        new: &NewReserveEntry,
+    ) -> Result<ReserveEntry>;
+
+    // ---- verification (docs/feeds.md) --------------------------------------------------------
+
+    /// Records a delivery and its first rejected rows (immutable from then on) with a
+    /// `feed_delivered` audit event, in one transaction. Which kinds a department may deliver
+    /// is the caller's check (it knows the feed catalogue).
+    async fn record_delivery(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ImportFeeds>,
+        d: &NewDelivery,
+    ) -> Result<(FeedDelivery, Vec<Rejection>)>;
+    /// Deliveries, newest first. Deliveries are about the whole population, not a township's
+    /// records, so no jurisdiction filter applies.
+    async fn list_deliveries(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ImportFeeds>,
+        kind: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<FeedDelivery>>;
+    async fn delivery_rejections(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ImportFeeds>,
+        delivery: i64,
+    ) -> Result<Vec<Rejection>>;
+    /// The latest accepted delivery of each kind with a data date on or before `up_to`.
+    async fn deliveries_for_run(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        up_to: NaiveDate,
+    ) -> Result<Vec<FeedDelivery>>;
+    /// Streams every household in scope (and under `division`) with the identity numbers of
+    /// its members active on `date`, in household order, with one set-based query: what the
+    /// comparison's caseload index is built from.
+    async fn caseload_for_verification(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        division: Option<&DivisionCode>,
+        date: NaiveDate,
+        on_row: &mut (dyn FnMut(CaseloadHouseholdRow) -> Result<()> + Send),
+    ) -> Result<()>;
+    /// The sequence number of the newest audit event that changed the registry (persons,
+    /// households, memberships, imports): a caseload snapshot taken at it is still current.
+    async fn registry_seq(&self) -> Result<i64>;
+    /// The stored caseload snapshot for `key` (scope and division) on `as_of`, with the
+    /// registry_seq it was taken at.
+    async fn caseload_snapshot(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        key: &str,
+        as_of: NaiveDate,
+    ) -> Result<Option<(i64, Vec<u8>)>>;
+    /// Replaces the snapshot for `key` on `as_of` (derived data: not audited).
+    async fn save_caseload_snapshot(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        key: &str,
+        as_of: NaiveDate,
+        registry_seq: i64,
+        counts: (i64, i64),
+        data: &[u8],
+    ) -> Result<()>;
+    /// Stores a run and all its warnings (open, due `run.due_days` after today) with one
+    /// `verification_run` audit event, in one transaction.
+    async fn store_run(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        run: &NewRun,
+        warnings: &[NewWarning],
+    ) -> Result<VerificationRun>;
+    async fn get_run(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        id: i64,
+    ) -> Result<Option<VerificationRun>>;
+    /// Warnings of households in scope, by due date.
+    async fn list_warnings(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        q: &WarningQuery,
+    ) -> Result<Page<WarningRecord>>;
+    async fn get_warning(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        id: i64,
+    ) -> Result<Option<WarningRecord>>;
+    /// Closes (销号) an open warning with its result and note: `Conflict` unless
+    /// `expected_version` is its `row_version` and it is still open; audited as
+    /// `warning_closed`.
+    async fn close_warning(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        id: i64,
+        expected_version: i64,
+        close: &CloseWarning,
+    ) -> Result<WarningRecord>;
 
     // ---- audit -------------------------------------------------------------------------------
 

@@ -200,9 +200,18 @@ impl CaseloadBuilder {
         id: &IdNumber,
     ) -> Result<MemberIx, CaseloadError> {
         let key = parse::id_key(id.as_str().as_bytes()).expect("IdNumber is valid");
+        self.add_member_key(h, key)
+    }
+
+    /// Adds a member by identity key ([`parse::id_key`] of a valid number), e.g. from a
+    /// caseload snapshot that stores keys instead of text.
+    pub fn add_member_key(&mut self, h: HouseholdIx, key: u64) -> Result<MemberIx, CaseloadError> {
         let ix = self.index.member_key.len() as MemberIx;
         if !self.index.table.insert_fast(key, ix) {
-            return Err(CaseloadError::DuplicateMember(id.as_str().to_string()));
+            let id = parse::id_from_key(key);
+            return Err(CaseloadError::DuplicateMember(
+                String::from_utf8_lossy(&id).into_owned(),
+            ));
         }
         self.index.member_key.push(key);
         self.index.member_household.push(h);

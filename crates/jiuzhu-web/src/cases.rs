@@ -472,6 +472,26 @@ async fn engine_decision(
     Ok(d)
 }
 
+/// The monthly amount a notice proposes (公示): the same engine call as the decision, on the
+/// household and economic record as of the posting day, so a reprint of the notice shows the
+/// same figure. `None` when the engine cannot compute it (no economic record, not a monthly
+/// program, nothing to pay) — the notice then shows 待核定.
+pub async fn proposed_amount(
+    state: &AppState,
+    actor: &Actor,
+    case: &CaseRecord,
+    posted_on: NaiveDate,
+) -> Option<Money> {
+    let wf = state.workflows.get(&case.workflow)?;
+    if !wf.monthly_payment {
+        return None;
+    }
+    engine_decision(state, actor, case, wf, posted_on)
+        .await
+        .ok()
+        .map(|d| d.monthly_amount)
+}
+
 /// Acts on a case as the grant's actor; `display_name` is shown on the timeline.
 pub async fn act(
     state: &AppState,
@@ -1226,6 +1246,7 @@ struct DecisionRow {
     start_month: String,
     reasons: String,
     policies: String,
+    letter_number: String,
 }
 
 #[derive(Template)]
@@ -1350,7 +1371,13 @@ async fn show(
             .map(|e| EventRow {
                 seq: e.seq,
                 label: e.label.clone(),
-                action: action_label(&e.action).into(),
+                // A department's answer to a referral (转介) is its feedback, not a confirmation.
+                action: match (c.workflow.starts_with("referral_"), e.action.as_str()) {
+                    (true, "approved") => "办结反馈(予以救助)",
+                    (true, "refused") => "办结反馈(不予救助)",
+                    _ => action_label(&e.action),
+                }
+                .into(),
                 who: format!("{}({})", e.display_name, role_label(&e.role)),
                 at: format!("{}", e.on),
                 opinion: e.opinion.clone(),
@@ -1381,6 +1408,7 @@ async fn show(
                     "不予确认".into()
                 },
                 decided_on: d.decision.decided_on.to_string(),
+                letter_number: d.letter_number.clone().unwrap_or_default(),
                 amount: d.decision.monthly_amount.to_string(),
                 start_month: d.decision.start_month.clone().unwrap_or_default(),
                 reasons: d.decision.reasons.join(";"),
@@ -1463,7 +1491,25 @@ async fn act_submit(
         revision: f("revision").parse().unwrap_or(-1),
         step: step.clone(),
         action: f("action"),
-        opinion: f("opinion"),
+        // An objection (异议) names who raised it, or says it was anonymous; the receiving
+        // officer is the acting user, recorded on the timeline like every step.
+        opinion: if f("action") == "object" {
+            let who = f("objector");
+            let who = if who.is_empty() {
+                "匿名".to_string()
+            } else {
+                who
+            };
+            let content = f("opinion");
+            // Empty content stays empty, so the workflow asks for it (opinion_required).
+            if content.is_empty() {
+                content
+            } else {
+                format!("异议人:{who};异议内容:{content}")
+            }
+        } else {
+            f("opinion")
+        },
         investigators: split_list(&f("investigators")),
         attachments,
         reasons: split_list(&f("reasons")),

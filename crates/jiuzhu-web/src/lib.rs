@@ -27,8 +27,11 @@ pub mod auth;
 pub mod calc;
 mod calc_page;
 pub mod cases;
+mod documents;
 mod economics_page;
 pub mod error;
+pub mod feeds_api;
+pub mod files;
 mod forms;
 pub mod jobs;
 pub mod month;
@@ -37,6 +40,8 @@ pub mod openapi;
 mod pages;
 pub mod policy_cache;
 mod policy_pages;
+pub mod printing;
+mod reserve_fund;
 mod views;
 mod whatif_page;
 
@@ -56,6 +61,18 @@ pub struct WebConfig {
     pub lockout: chrono::Duration,
     /// Largest accepted request body (uploads), in bytes.
     pub max_upload_bytes: usize,
+    /// The CJK font for printed PDFs (`--font`); `None` searches jiuzhu-print's default paths.
+    pub font: Option<std::path::PathBuf>,
+    /// The one-person-one-file documents directory (`serve --files-dir`; the binary defaults it
+    /// to `files` next to the SQLite database), content-addressed (docs/documents.md).
+    pub files_dir: std::path::PathBuf,
+    /// Largest accepted document, in bytes.
+    pub max_document_bytes: u64,
+    /// Document file types accepted, recognised by their first bytes.
+    pub document_types: Vec<files::FileKind>,
+    /// The data directory delivered feed files are kept in (`<dir>/feeds/<sha256>.csv`,
+    /// docs/feeds.md); the binary defaults it to the SQLite file's directory.
+    pub feeds_dir: std::path::PathBuf,
 }
 
 impl Default for WebConfig {
@@ -66,6 +83,11 @@ impl Default for WebConfig {
             max_failed_logins: 5,
             lockout: chrono::Duration::minutes(15),
             max_upload_bytes: 64 * 1024 * 1024,
+            font: None,
+            files_dir: std::path::PathBuf::from("data/files"),
+            max_document_bytes: 20 * 1024 * 1024,
+            document_types: files::FileKind::ALL.to_vec(),
+            feeds_dir: std::path::PathBuf::from("data"),
         }
     }
 }
@@ -82,6 +104,8 @@ pub struct AppState {
     /// China's working-day calendar and the case workflows (embedded data, loaded once).
     pub calendar: Arc<jiuzhu_workflow::WorkCalendar>,
     pub workflows: Arc<jiuzhu_workflow::Workflows>,
+    /// The CJK font for PDFs, loaded at the first print (so `serve` starts without one).
+    pub font: Arc<std::sync::OnceLock<printing::FontSlot>>,
 }
 
 impl AppState {
@@ -100,6 +124,7 @@ impl AppState {
             workflows: Arc::new(
                 jiuzhu_workflow::Workflows::builtin().expect("embedded workflows are valid"),
             ),
+            font: Arc::default(),
         }
     }
 }
@@ -115,7 +140,18 @@ pub fn router(state: AppState) -> Router {
         .merge(whatif_page::routes())
         .merge(policy_pages::routes())
         .merge(cases::routes())
-        .nest("/api/v1", api::routes().merge(cases::api_routes()))
+        .merge(documents::routes())
+        .merge(reserve_fund::routes())
+        .merge(printing::routes())
+        .nest(
+            "/api/v1",
+            api::routes()
+                .merge(cases::api_routes())
+                .merge(documents::api_routes())
+                .merge(reserve_fund::api_routes())
+                .merge(feeds_api::api_routes())
+                .merge(printing::api_routes()),
+        )
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))
         .layer(axum::middleware::from_fn_with_state(

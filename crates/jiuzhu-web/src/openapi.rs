@@ -8,6 +8,10 @@ pub fn json() -> String {
     let mut doc = crate::api::ApiDoc::openapi();
     doc.merge(crate::policy_pages::PolicyApiDoc::openapi());
     doc.merge(crate::cases::CasesApiDoc::openapi());
+    doc.merge(crate::printing::PrintingApiDoc::openapi());
+    doc.merge(crate::documents::DocumentsApiDoc::openapi());
+    doc.merge(crate::reserve_fund::ReserveFundApiDoc::openapi());
+    doc.merge(crate::feeds_api::FeedsApiDoc::openapi());
     doc.to_json().unwrap_or_else(|_| "{}".to_string())
 }
 

@@ -57,6 +57,90 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
     assert_eq!(b_case.status, StatusCode::CREATED, "{}", b_case.text());
     let b_case = b_case.json();
     let b_case_id = b_case["id"].as_i64().unwrap();
+    // A document of B's household and B's reserve fund (recorded directly: no file is needed,
+    // the clerk never gets that far).
+    let b_doc = app
+        .store
+        .add_document(
+            &system
+                .grant::<jiuzhu_domain::access::WriteRegistry>()
+                .unwrap(),
+            &jiuzhu_store::NewDocument {
+                owner_kind: jiuzhu_store::OwnerKind::Household,
+                owner_id: b_household,
+                doc_type: "home_visit".into(),
+                file_name: "鲸园入户调查记录.pdf".into(),
+                content_type: "application/pdf".into(),
+                size_bytes: 10,
+                sha256: "b".repeat(64),
+                storage_key: format!("sha256/bb/{}", "b".repeat(64)),
+                note: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    markers.push(b_doc.file_name.clone());
+    let b_fund_entry = app
+        .store
+        .record_reserve_entry(
+            &system
+                .grant::<jiuzhu_domain::access::ManageReserveFund>()
+                .unwrap(),
+            &jiuzhu_store::NewReserveEntry {
+                township: jiuzhu_domain::DivisionCode::parse(TOWNSHIP_B).unwrap(),
+                kind: jiuzhu_store::ReserveEntryKind::TopUp,
+                amount: jiuzhu_domain::Money::from_yuan(12_345),
+                case_id: None,
+                payee_name: None,
+                payee_id_masked: None,
+                reason: "鲸园拨付".into(),
+                voucher: None,
+                on: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    markers.push(b_fund_entry.reason.clone());
+    // A warning of the monthly comparison on B's household.
+    let b_run = app
+        .store
+        .store_run(
+            &system
+                .grant::<jiuzhu_domain::access::RunVerification>()
+                .unwrap(),
+            &jiuzhu_store::NewRun {
+                month: "2026-02".into(),
+                division: jiuzhu_domain::DivisionCode::parse("371002").unwrap(),
+                started_at: chrono::DateTime::from_timestamp(1_772_300_000, 0).unwrap(),
+                delivery_ids: vec![],
+                households: 1,
+                due_days: 21,
+            },
+            &[jiuzhu_store::NewWarning {
+                household_id: b_household,
+                kind: "DEPOSIT".into(),
+                division: b_household_before.as_ref().unwrap().facts.division.clone(),
+                evidence: r#"{"source":"deposits","value":"鲸园预警证据"}"#.into(),
+            }],
+        )
+        .await
+        .unwrap();
+    markers.push("鲸园预警证据".into());
+    let b_warning = app
+        .store
+        .list_warnings(
+            &system
+                .grant::<jiuzhu_domain::access::HandleWarnings>()
+                .unwrap(),
+            &jiuzhu_store::WarningQuery {
+                run_id: Some(b_run.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .id;
 
     let doc = app.get("/api/openapi.json", None).await.json();
     let paths = doc["paths"].as_object().unwrap();
@@ -94,6 +178,10 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                 b_user.id
             } else if template.starts_with("/api/v1/cases") {
                 b_case_id
+            } else if template.starts_with("/api/v1/documents") {
+                b_doc.id
+            } else if template.starts_with("/api/v1/warnings") {
+                b_warning
             } else {
                 0
             };
@@ -102,13 +190,25 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                 .replace("{date}", "2025-06-01")
                 // Policies belong to regions, not to townships: B's city is A's city.
                 .replace("{region}", "371000")
-                .replace("{seq}", "1");
+                .replace("{seq}", "1")
+                .replace("{township}", TOWNSHIP_B)
+                .replace("{kind}", "medical_claims")
+                // B's village or community (its notice).
+                .replace(
+                    "{division}",
+                    b_case["division_responsible"].as_str().unwrap(),
+                );
             assert!(!path.contains('{'), "unknown parameter in {template}");
             let has_param = template.contains('{');
             if m == Method::GET && !has_param {
                 // Collections: ask for B outright.
                 path = match template.as_str() {
                     "/api/v1/audit" => format!("{path}?record={}", b_person.id),
+                    "/api/v1/documents" => {
+                        format!("{path}?owner_kind=household&owner_id={b_household}")
+                    }
+                    // The clerk's own township's fund is listed; B's must not be.
+                    "/api/v1/reserve-fund" => path,
                     "/api/v1/divisions" | "/api/v1/users" => path,
                     _ => format!("{path}?q={}", b_person.id_number),
                 };
@@ -156,12 +256,30 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                 ("post", "/api/v1/cases/{id}/actions") => Some(json!({
                     "revision": b_case["revision"], "step": "verify", "action": "complete"
                 })),
+                ("post", "/api/v1/warnings/{id}/close") => Some(json!({
+                    "result": "no_effect", "note": "越界销号", "row_version": 1
+                })),
                 ("patch", "/api/v1/users/{id}") => {
                     Some(json!({"row_version": b_user.row_version, "active": false}))
                 }
                 _ => Some(json!({})),
             };
-            let r = app.call(m.clone(), &path, Some(&clerk), body).await;
+            let r = if m == Method::POST && template == "/api/v1/documents" {
+                // An upload (multipart) to B's household.
+                app.upload(
+                    &path,
+                    &clerk,
+                    &[
+                        ("owner_kind", "household"),
+                        ("owner_id", &b_household.to_string()),
+                        ("doc_type", "photo"),
+                    ],
+                    Some(("b.png", "image/png", b"\x89PNG\r\n\x1a\n0000")),
+                )
+                .await
+            } else {
+                app.call(m.clone(), &path, Some(&clerk), body).await
+            };
             called += 1;
             let text = r.text();
             for marker in &markers {
@@ -196,7 +314,7 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                         .cloned()
                         .or_else(|| v.as_array().cloned())
                         .unwrap_or_default();
-                    if template != "/api/v1/divisions" {
+                    if template != "/api/v1/divisions" && template != "/api/v1/reserve-fund" {
                         assert!(items.is_empty(), "{method} {path} found B records: {text}");
                     }
                 }
@@ -225,6 +343,20 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
         format!("/search?q={}", b_person.id_number),
         format!("/search?q={TOWNSHIP_B}"),
         format!("/cases/{b_case_id}"),
+        format!("/cases/{b_case_id}/letter"),
+        format!("/cases/{b_case_id}/letter.pdf"),
+        format!(
+            "/notices/{}",
+            b_case["division_responsible"].as_str().unwrap()
+        ),
+        format!(
+            "/notices/{}.pdf",
+            b_case["division_responsible"].as_str().unwrap()
+        ),
+        format!("/documents/{}", b_doc.id),
+        format!("/documents/{}/content", b_doc.id),
+        format!("/documents?owner=household:{b_household}"),
+        format!("/reserve-fund?township={TOWNSHIP_B}"),
     ] {
         let r = app.get(&p, Some(&clerk)).await;
         let text = r.text();
@@ -282,4 +414,21 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
         .unwrap()
         .unwrap();
     assert_eq!(json!(b_case_after.revision), b_case["revision"]);
+    let b_doc_after = app
+        .store
+        .get_document(&read, b_doc.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(b_doc_after.withdrawn.is_none());
+    let b_ledger = app
+        .store
+        .reserve_fund_entries(
+            &system.grant::<jiuzhu_domain::access::ReadCases>().unwrap(),
+            &jiuzhu_domain::DivisionCode::parse(TOWNSHIP_B).unwrap(),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(b_ledger, vec![b_fund_entry]);
 }

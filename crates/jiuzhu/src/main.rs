@@ -4,6 +4,7 @@
 mod cmd_calc;
 mod cmd_month;
 mod cmd_policy;
+mod cmd_verify;
 mod cmd_whatif;
 mod demo;
 
@@ -39,6 +40,11 @@ struct Cli {
     )]
     database: String,
 
+    /// Where delivered data files are kept (`<data-dir>/feeds/<sha256>.csv`); default: the
+    /// directory of the SQLite file.
+    #[arg(long, global = true, env = "JIUZHU_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -59,6 +65,20 @@ enum Command {
         /// Mark session cookies Secure (set when served behind HTTPS).
         #[arg(long)]
         secure_cookies: bool,
+        /// Run with "today" fixed to this date (YYYY-MM-DD) for demos, training and tests; the
+        /// time of day still runs. Never for production: deadlines and decisions use this date.
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+        /// CJK font for the notice and letter PDFs (default: the Debian paths in docs/print.md).
+        #[arg(long, env = "JIUZHU_FONT")]
+        font: Option<PathBuf>,
+        /// Directory of the one-person-one-file documents (default: `files` next to the SQLite
+        /// database; `data/files` with PostgreSQL). Files are content-addressed, never deleted.
+        #[arg(long, env = "JIUZHU_FILES_DIR")]
+        files_dir: Option<PathBuf>,
+        /// Largest accepted document, in MB.
+        #[arg(long, default_value_t = 20)]
+        max_document_mb: u64,
     },
     /// Seed the synthetic demo county (jurisdiction tree, ~5,000 households, one user per role).
     Demo,
@@ -83,6 +103,16 @@ enum Command {
     /// Policy parameters of this database (files + revisions): list, show, set, withdraw.
     #[command(subcommand)]
     Policy(cmd_policy::PolicyCommand),
+    /// Economic-status verification: the monthly comparison (一月一比对).
+    #[command(subcommand)]
+    Verify(cmd_verify::VerifyCommand),
+    /// Set a county's decision-letter number prefix (e.g. `371002 环民救` gives
+    /// 环民救〔2026〕12号); without one the first character of the county's name + 民救 is used.
+    LetterPrefix {
+        /// The county's six-digit division code.
+        county: String,
+        prefix: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,6 +132,9 @@ enum ImportCommand {
     },
     /// Jurisdiction nodes: a file with columns code,name.
     Divisions { file: PathBuf },
+    /// A department's data delivery (formats in docs/feeds.md): kept by its SHA-256, recorded
+    /// with its provenance; bad rows reported; exits 2 when the source's policy refuses it.
+    Feed(cmd_verify::FeedArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -171,6 +204,19 @@ fn init_tracing() {
     }
 }
 
+/// `files` next to the SQLite database file, so a county's data stays in one directory.
+fn default_files_dir(database: &str) -> PathBuf {
+    let Some(rest) = database.strip_prefix("sqlite:") else {
+        return PathBuf::from("data/files");
+    };
+    let path = rest.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or(path);
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join("files"),
+        _ => PathBuf::from("files"),
+    }
+}
+
 async fn open_store(url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap_or(path);
@@ -195,8 +241,34 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+/// A clock whose date was set at start-up (`serve --today`): the time of day runs on from the
+/// real clock, so timestamps stay ordered while every date the procedure sees is the chosen one.
+struct ShiftedClock(chrono::Duration);
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + self.0
+    }
+}
+
+fn shifted_clock(today: chrono::NaiveDate) -> ShiftedClock {
+    let real = SystemClock.today();
+    ShiftedClock(today.signed_duration_since(real))
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = match &cli.command {
+        Command::Serve {
+            today: Some(day), ..
+        } => {
+            eprintln!(
+                "警告 (warning): 日期已固定为 {day}(--today),仅用于演示、培训和测试;\
+                 期限与决定均按此日期计算 (the clock's date is fixed at {day}; never use in production)"
+            );
+            Arc::new(shifted_clock(*day))
+        }
+        _ => Arc::new(SystemClock),
+    };
     match &cli.command {
         Command::Calc(args) => {
             cmd_calc::run(args, clock.as_ref())?;
@@ -209,6 +281,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     let store = open_store(&cli.database, clock.clone()).await?;
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| jiuzhu_store::feeds::FeedFiles::default_dir(&cli.database));
     let cli_actor = Actor::system("cli");
     match cli.command {
         Command::Serve {
@@ -216,6 +292,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo,
             idle_minutes,
             secure_cookies,
+            today,
+            font,
+            files_dir,
+            max_document_mb,
         } => {
             if demo {
                 demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
@@ -235,6 +315,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = jiuzhu_web::WebConfig {
                 idle_timeout: chrono::Duration::minutes(idle_minutes),
                 secure_cookies,
+                font: font.clone(),
+                files_dir: files_dir.unwrap_or_else(|| default_files_dir(&cli.database)),
+                max_document_bytes: max_document_mb * 1024 * 1024,
+                feeds_dir: data_dir.clone(),
                 ..jiuzhu_web::WebConfig::default()
             };
             let state = jiuzhu_web::AppState::new(store, clock, config);
@@ -242,6 +326,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("binding {listen}"))?;
             let addr = listener.local_addr()?;
+            if let Some(day) = today {
+                println!("注意:日期固定为 {day}(--today),仅供演示、培训和测试");
+            }
             println!("jiuzhu 已启动: http://{addr}/   (Ctrl+C 停止)");
             tracing::info!(%addr, "listening");
             jiuzhu_web::serve(listener, state, shutdown_signal()).await?;
@@ -331,8 +418,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Month(args) => {
             cmd_month::run(&args, store.as_ref(), &cli_actor, clock.as_ref()).await?
         }
+        Command::LetterPrefix { county, prefix } => {
+            let county = DivisionCode::parse(&county)
+                .map_err(|e| anyhow::anyhow!("区县代码无效 (bad county code): {e}"))?;
+            store
+                .set_letter_prefix(&cli_actor.grant::<ManageDivisions>()?, &county, &prefix)
+                .await?;
+            println!("已设置 {county} 决定书文号前缀:{}", prefix.trim());
+        }
         Command::Policy(cmd) => {
             cmd_policy::run(&cmd, store.as_ref(), &cli_actor, clock.as_ref()).await?
+        }
+        Command::Import(ImportCommand::Feed(args)) => {
+            return cmd_verify::import_feed(&args, store.as_ref(), &cli_actor, &data_dir).await
+        }
+        Command::Verify(cmd) => {
+            return cmd_verify::run(&cmd, store.as_ref(), &cli_actor, clock.as_ref(), &data_dir)
+                .await
         }
         Command::Calc(_) => {
             unreachable!("handled before opening the store")

@@ -427,3 +427,22 @@ fn whatif_reports_cost_difference_and_eligibility_changes_by_township() {
     assert!(!out.status.success());
     assert!(text(&out).contains("850.001"), "{}", text(&out));
 }
+
+#[tokio::test]
+async fn letter_prefix_is_set_per_county_and_refused_for_a_bad_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    std::fs::write(dir.path().join("div.csv"), DIVISIONS).unwrap();
+    let div = dir.path().join("div.csv");
+    let out = jiuzhu(&db, &["import", "divisions", div.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = jiuzhu(&db, &["letter-prefix", "371002", "环民救"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("环民救"), "{}", text(&out));
+    assert_eq!(count(&db, "letter_prefixes").await, 1);
+    let out = jiuzhu(&db, &["letter-prefix", "371002001", "环民救"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("须为6位区县代码"), "{}", text(&out));
+    let out = jiuzhu(&db, &["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out));
+}

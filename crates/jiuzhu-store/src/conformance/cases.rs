@@ -16,16 +16,21 @@ use crate::{
     NewHousehold, OpenStepRow, Store, StoreError, TaskQuery,
 };
 
-fn reviewer_a() -> jiuzhu_domain::Actor {
+pub(super) fn reviewer_a() -> jiuzhu_domain::Actor {
     staff(903, "reviewer_a", Role::TownshipReviewer, TOWN_A)
 }
 
-fn approver() -> jiuzhu_domain::Actor {
+pub(super) fn approver() -> jiuzhu_domain::Actor {
     staff(904, "approver", Role::CountyApprover, "371002")
 }
 
 /// A household with one head in `division`; `hukou` is the head's hukou division.
-async fn household(h: &Harness, division: &str, seq: u32, hukou: &str) -> (HouseholdId, PersonId) {
+pub(super) async fn household(
+    h: &Harness,
+    division: &str,
+    seq: u32,
+    hukou: &str,
+) -> (HouseholdId, PersonId) {
     let actor = if division.starts_with(TOWN_A) {
         clerk_a()
     } else {
@@ -63,7 +68,7 @@ async fn household(h: &Harness, division: &str, seq: u32, hukou: &str) -> (House
     (hh.id, p.id)
 }
 
-fn step(id: &str, roles: &[&str], level: &str, due: (i32, u32, u32)) -> OpenStepRow {
+pub(super) fn step(id: &str, roles: &[&str], level: &str, due: (i32, u32, u32)) -> OpenStepRow {
     OpenStepRow {
         step: id.into(),
         label: format!("{id}环节"),
@@ -81,7 +86,7 @@ fn step(id: &str, roles: &[&str], level: &str, due: (i32, u32, u32)) -> OpenStep
     }
 }
 
-fn event(seq: i64, step: &str, action: &str) -> NewCaseEvent {
+pub(super) fn event(seq: i64, step: &str, action: &str) -> NewCaseEvent {
     NewCaseEvent {
         seq,
         step: step.into(),
@@ -101,7 +106,7 @@ fn event(seq: i64, step: &str, action: &str) -> NewCaseEvent {
     }
 }
 
-fn new_case(hh: HouseholdId, person: PersonId) -> NewCase {
+pub(super) fn new_case(hh: HouseholdId, person: PersonId) -> NewCase {
     NewCase {
         workflow: "dibao".into(),
         program: "低保".into(),

@@ -15,7 +15,7 @@ use super::rows::{self, date_text, parse_date, parse_ts};
 use super::{invalid, page_bounds, Event, Sql, SqlStore, WriteTx};
 use crate::cases::{
     CaseDecision, CaseEvent, CaseFlags, CaseId, CaseQuery, CaseRecord, CaseSummary, CaseTransition,
-    NewCase, NewCaseEvent, NewDecision, OpenStepRow, TaskQuery, TaskRow,
+    FilingEntry, NewCase, NewCaseEvent, NewDecision, NoticeEntry, OpenStepRow, TaskQuery, TaskRow,
 };
 use crate::{Page, Result, StoreError};
 
@@ -113,12 +113,76 @@ fn decision(row: &AnyRow) -> Result<CaseDecision> {
         },
         decided_by: rows::get(row, "decided_by")?,
         recorded_at: parse_ts(&rows::get::<String>(row, "recorded_at")?)?,
+        letter_number: rows::get(row, "letter_number")?,
     })
 }
 
 /// `,a,b,` so that `LIKE '%,a,%'` finds a member.
 fn list_text(items: &[String]) -> String {
     format!(",{},", items.join(","))
+}
+
+/// The letter number of a new decision: the next of the county's series for the decision's
+/// year, with the county's prefix (or one derived from its name: 环翠区 → 环民救).
+async fn allocate_letter(
+    tx: &mut WriteTx<'_, '_>,
+    case_id: CaseId,
+    decision_id: i64,
+    division: &str,
+    d: &NewDecision,
+) -> Result<String> {
+    let county: String = division.chars().take(6).collect();
+    let year = i64::from(d.decided_on.year());
+    let prefix = match sqlx::query("SELECT prefix FROM letter_prefixes WHERE county = $1")
+        .bind(county.as_str())
+        .fetch_optional(tx.conn())
+        .await?
+    {
+        Some(r) => rows::get::<String>(&r, "prefix")?,
+        None => {
+            let name = sqlx::query("SELECT name FROM divisions WHERE code = $1")
+                .bind(county.as_str())
+                .fetch_optional(tx.conn())
+                .await?
+                .map(|r| rows::get::<String>(&r, "name"))
+                .transpose()?
+                .unwrap_or_default();
+            format!("{}民救", name.chars().next().unwrap_or('县'))
+        }
+    };
+    let last = sqlx::query("SELECT last FROM letter_counters WHERE county = $1 AND year = $2")
+        .bind(county.as_str())
+        .bind(year)
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|r| rows::get::<i64>(&r, "last"))
+        .transpose()?;
+    let seq = last.unwrap_or(0) + 1;
+    let sql = if last.is_some() {
+        "UPDATE letter_counters SET last = $3 WHERE county = $1 AND year = $2"
+    } else {
+        "INSERT INTO letter_counters (county, year, last) VALUES ($1, $2, $3)"
+    };
+    sqlx::query(sql)
+        .bind(county.as_str())
+        .bind(year)
+        .bind(seq)
+        .execute(tx.conn())
+        .await?;
+    let number = format!("{prefix}〔{year}〕{seq}号");
+    sqlx::query(
+        "INSERT INTO case_letters (decision_id, case_id, county, year, seq, number) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(decision_id)
+    .bind(case_id)
+    .bind(county.as_str())
+    .bind(year)
+    .bind(seq)
+    .bind(number.as_str())
+    .execute(tx.conn())
+    .await?;
+    Ok(number)
 }
 
 fn not_found(id: CaseId) -> StoreError {
@@ -402,7 +466,8 @@ impl SqlStore {
         id: CaseId,
     ) -> Result<Vec<CaseDecision>> {
         let sql = format!(
-            "SELECT d.* FROM case_decisions d JOIN cases c ON c.id = d.case_id \
+            "SELECT d.*, l.number AS letter_number FROM case_decisions d \
+             JOIN cases c ON c.id = d.case_id LEFT JOIN case_letters l ON l.decision_id = d.id \
              WHERE {IN_SCOPE} AND d.case_id = $2 ORDER BY d.id"
         );
         let rows = sqlx::query(&sql)
@@ -511,6 +576,7 @@ impl SqlStore {
         write_open_steps(&mut tx, id, &before.division_responsible, &t.open_steps).await?;
         let actor = g.actor();
         append_events(&mut tx, actor, id, &t.events).await?;
+        let mut letter = None;
         if let Some(d) = &t.decision {
             let did = tx.next_id("case_decisions").await?;
             sqlx::query(
@@ -532,6 +598,8 @@ impl SqlStore {
             .bind(tx.now_text.clone())
             .execute(tx.conn())
             .await?;
+            letter =
+                Some(allocate_letter(&mut tx, id, did, &before.division_responsible, d).await?);
         }
         let rec = load_case(tx.conn(), &Scope::new(DivisionCode::nation()), id)
             .await?
@@ -555,12 +623,145 @@ impl SqlStore {
                 .record(id)
                 .division(&division)
                 .before(json!({"revision": before.revision, "status": before.status}))
-                .after(audit_after(&rec, &t.events, t.decision.as_ref()))
+                .after({
+                    let mut after = audit_after(&rec, &t.events, t.decision.as_ref());
+                    if let Some(n) = &letter {
+                        after["decision"]["letter_number"] = json!(n);
+                    }
+                    after
+                })
                 .detail(format!("{} {detail}", rec.number)),
         )
         .await?;
         tx.commit().await?;
         Ok(rec)
+    }
+
+    pub(crate) async fn notice_list_impl(
+        &self,
+        g: &Grant<ReadCases>,
+        division: Option<&DivisionCode>,
+    ) -> Result<Vec<NoticeEntry>> {
+        // Only notice steps carry `not_before` (the day a notice may be closed).
+        let sql = format!(
+            "SELECT {CASE_SELECT}, s.opened_on AS s_opened_on, s.not_before AS s_not_before, \
+             s.due AS s_due{CASE_FROM} JOIN case_open_steps s ON s.case_id = c.id \
+             WHERE {IN_SCOPE} AND s.not_before IS NOT NULL AND c.protected = 0 \
+             AND c.division_responsible LIKE $2 \
+             ORDER BY c.division_responsible, s.opened_on, c.id"
+        );
+        let under = division
+            .map(|d| Scope::new(d.clone()).like_pattern())
+            .unwrap_or_else(|| "%".into());
+        let rows = sqlx::query(&sql)
+            .bind(g.scope().like_pattern())
+            .bind(under)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NoticeEntry {
+                    case: case(r)?,
+                    posted_on: parse_date(&rows::get::<String>(r, "s_opened_on")?)?,
+                    not_before: opt_date(r, "s_not_before")?,
+                    due: opt_date(r, "s_due")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn filing_list_impl(&self, g: &Grant<ReadCases>) -> Result<Vec<FilingEntry>> {
+        let sql = format!(
+            "SELECT c.id, c.number, c.program, p.name AS applicant_name, c.division_responsible, \
+             c.revision, d.decided_on, d.monthly_amount, l.number AS letter_number, \
+             s.due AS filing_due, e.on_date AS filed_on, e.display_name AS filed_by \
+             FROM cases c JOIN persons p ON p.id = c.applicant_id \
+             JOIN case_decisions d ON d.case_id = c.id AND d.outcome = 'approved' \
+             LEFT JOIN case_letters l ON l.decision_id = d.id \
+             LEFT JOIN case_open_steps s ON s.case_id = c.id AND s.step = 'filing' \
+             LEFT JOIN case_events e ON e.case_id = c.id AND e.step = 'filing' \
+             WHERE {IN_SCOPE} AND (s.case_id IS NOT NULL OR e.case_id IS NOT NULL) \
+             ORDER BY (CASE WHEN e.case_id IS NULL THEN 0 ELSE 1 END), s.due, d.decided_on DESC, c.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(g.scope().like_pattern())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FilingEntry {
+                    case_id: rows::get(r, "id")?,
+                    number: rows::get(r, "number")?,
+                    program: rows::get(r, "program")?,
+                    applicant_name: rows::get(r, "applicant_name")?,
+                    division_responsible: rows::get(r, "division_responsible")?,
+                    decided_on: parse_date(&rows::get::<String>(r, "decided_on")?)?,
+                    monthly_amount: Money::from_fen(rows::get(r, "monthly_amount")?),
+                    letter_number: rows::get(r, "letter_number")?,
+                    revision: rows::get(r, "revision")?,
+                    filing_due: opt_date(r, "filing_due")?,
+                    filed_on: opt_date(r, "filed_on")?,
+                    filed_by: rows::get(r, "filed_by")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn set_letter_prefix_impl(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageDivisions>,
+        county: &DivisionCode,
+        prefix: &str,
+    ) -> Result<()> {
+        let prefix = prefix.trim();
+        if county.as_str().len() != 6 {
+            return Err(invalid("county", "LETTER_COUNTY", "须为6位区县代码"));
+        }
+        if prefix.is_empty() || prefix.chars().count() > 20 {
+            return Err(invalid(
+                "prefix",
+                "LETTER_PREFIX",
+                "文号前缀不能为空,且不超过20个字",
+            ));
+        }
+        if !g.scope().contains(county) {
+            return Err(StoreError::NotFound {
+                kind: "division",
+                id: county.to_string(),
+            });
+        }
+        let mut tx = self.write().await?;
+        let before = sqlx::query("SELECT prefix FROM letter_prefixes WHERE county = $1")
+            .bind(county.as_str())
+            .fetch_optional(tx.conn())
+            .await?
+            .map(|r| rows::get::<String>(&r, "prefix"))
+            .transpose()?;
+        let sql = if before.is_some() {
+            "UPDATE letter_prefixes SET prefix = $2, updated_at = $3, updated_by = $4 WHERE county = $1"
+        } else {
+            "INSERT INTO letter_prefixes (county, prefix, updated_at, updated_by) VALUES ($1, $2, $3, $4)"
+        };
+        let actor = g.actor();
+        sqlx::query(sql)
+            .bind(county.as_str())
+            .bind(prefix)
+            .bind(tx.now_text.clone())
+            .bind(actor.username.as_str())
+            .execute(tx.conn())
+            .await?;
+        tx.audit(
+            actor.into(),
+            Event::new(AuditAction::LetterPrefixSet, "letter_prefix")
+                .record(county.as_str())
+                .division(county)
+                .before(json!({"prefix": before}))
+                .after(json!({"prefix": prefix}))
+                .detail(format!("{county} {prefix}")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(crate) async fn task_queue_impl(

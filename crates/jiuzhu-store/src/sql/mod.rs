@@ -13,13 +13,16 @@
 mod audit;
 mod cases;
 mod divisions;
+mod documents;
 mod economics;
 mod households;
 mod import;
 mod persons;
 mod policies;
+mod reserve;
 mod rows;
 mod users;
+mod verification;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -888,6 +891,187 @@ impl Store for SqlStore {
     ) -> Result<Option<String>> {
         let mut conn = self.pool.acquire().await?;
         cases::dibao_county(&mut conn, person).await
+    }
+    async fn notice_list(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        division: Option<&DivisionCode>,
+    ) -> Result<Vec<crate::NoticeEntry>> {
+        self.notice_list_impl(g, division).await
+    }
+    async fn filing_list(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+    ) -> Result<Vec<crate::FilingEntry>> {
+        self.filing_list_impl(g).await
+    }
+    async fn set_letter_prefix(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageDivisions>,
+        county: &DivisionCode,
+        prefix: &str,
+    ) -> Result<()> {
+        self.set_letter_prefix_impl(g, county, prefix).await
+    }
+
+    async fn add_document(
+        &self,
+        g: &Grant<WriteRegistry>,
+        new: &crate::NewDocument,
+    ) -> Result<crate::Document> {
+        self.add_document_impl(g, new).await
+    }
+    async fn list_documents(
+        &self,
+        g: &Grant<ReadRegistry>,
+        q: &crate::DocumentQuery,
+    ) -> Result<Page<crate::Document>> {
+        self.list_documents_impl(g, q).await
+    }
+    async fn get_document(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: crate::DocumentId,
+    ) -> Result<Option<crate::Document>> {
+        self.get_document_impl(g, id).await
+    }
+    async fn reveal_document(
+        &self,
+        g: &Grant<RevealSensitive>,
+        id: crate::DocumentId,
+    ) -> Result<crate::Document> {
+        self.reveal_document_impl(g, id).await
+    }
+    async fn withdraw_document(
+        &self,
+        g: &Grant<WriteRegistry>,
+        id: crate::DocumentId,
+        reason: &str,
+    ) -> Result<crate::Document> {
+        self.withdraw_document_impl(g, id, reason).await
+    }
+    async fn reserve_funds(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+    ) -> Result<Vec<crate::ReserveFund>> {
+        self.reserve_funds_impl(g).await
+    }
+    async fn reserve_fund_entries(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        township: &DivisionCode,
+        limit: i64,
+    ) -> Result<Vec<crate::ReserveEntry>> {
+        self.reserve_fund_entries_impl(g, township, limit).await
+    }
+    async fn record_reserve_entry(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageReserveFund>,
+        new: &crate::NewReserveEntry,
+    ) -> Result<crate::ReserveEntry> {
+        self.record_reserve_entry_impl(g, new).await
+    }
+
+    async fn record_delivery(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ImportFeeds>,
+        d: &crate::NewDelivery,
+    ) -> Result<(crate::FeedDelivery, Vec<crate::Rejection>)> {
+        self.record_delivery_impl(g, d).await
+    }
+    async fn list_deliveries(
+        &self,
+        _g: &Grant<jiuzhu_domain::access::ImportFeeds>,
+        kind: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<crate::FeedDelivery>> {
+        self.list_deliveries_impl(kind, limit).await
+    }
+    async fn delivery_rejections(
+        &self,
+        _g: &Grant<jiuzhu_domain::access::ImportFeeds>,
+        delivery: i64,
+    ) -> Result<Vec<crate::Rejection>> {
+        self.delivery_rejections_impl(delivery).await
+    }
+    async fn deliveries_for_run(
+        &self,
+        _g: &Grant<jiuzhu_domain::access::RunVerification>,
+        up_to: NaiveDate,
+    ) -> Result<Vec<crate::FeedDelivery>> {
+        self.deliveries_for_run_impl(up_to).await
+    }
+    async fn caseload_for_verification(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        division: Option<&DivisionCode>,
+        date: NaiveDate,
+        on_row: &mut (dyn FnMut(crate::CaseloadHouseholdRow) -> Result<()> + Send),
+    ) -> Result<()> {
+        self.caseload_for_verification_impl(g, division, date, on_row)
+            .await
+    }
+    async fn registry_seq(&self) -> Result<i64> {
+        self.registry_seq_impl().await
+    }
+    async fn caseload_snapshot(
+        &self,
+        _g: &Grant<jiuzhu_domain::access::RunVerification>,
+        key: &str,
+        as_of: NaiveDate,
+    ) -> Result<Option<(i64, Vec<u8>)>> {
+        self.caseload_snapshot_impl(key, as_of).await
+    }
+    async fn save_caseload_snapshot(
+        &self,
+        _g: &Grant<jiuzhu_domain::access::RunVerification>,
+        key: &str,
+        as_of: NaiveDate,
+        registry_seq: i64,
+        counts: (i64, i64),
+        data: &[u8],
+    ) -> Result<()> {
+        self.save_caseload_snapshot_impl(key, as_of, registry_seq, counts, data)
+            .await
+    }
+    async fn store_run(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        run: &crate::NewRun,
+        warnings: &[crate::NewWarning],
+    ) -> Result<crate::VerificationRun> {
+        self.store_run_impl(g, run, warnings).await
+    }
+    async fn get_run(
+        &self,
+        _g: &Grant<jiuzhu_domain::access::RunVerification>,
+        id: i64,
+    ) -> Result<Option<crate::VerificationRun>> {
+        self.get_run_impl(id).await
+    }
+    async fn list_warnings(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        q: &crate::WarningQuery,
+    ) -> Result<Page<crate::WarningRecord>> {
+        self.list_warnings_impl(g, q).await
+    }
+    async fn get_warning(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        id: i64,
+    ) -> Result<Option<crate::WarningRecord>> {
+        self.get_warning_impl(g, id).await
+    }
+    async fn close_warning(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        id: i64,
+        expected_version: i64,
+        close: &crate::CloseWarning,
+    ) -> Result<crate::WarningRecord> {
+        self.close_warning_impl(g, id, expected_version, close)
+            .await
     }
 
     async fn audit_log(&self, g: &Grant<ReadAudit>, q: &AuditQuery) -> Result<Page<AuditRecord>> {

@@ -1,0 +1,325 @@
+//! Conformance cases of verification: deliveries (immutable provenance), the caseload read for
+//! the comparison, runs with their warnings (scoped to the township) and closing warnings.
+
+use jiuzhu_domain::access::{
+    HandleWarnings, ImportFeeds, ReadAudit, RunVerification, WriteRegistry,
+};
+use jiuzhu_domain::{Area, AuditAction, HouseholdFacts, HouseholdId, Relation};
+
+use super::{
+    clerk_a, clerk_b, code, date, facts, id_number, start_time, system, with_tree, Harness, TOWN_A,
+    VILLAGE_A, VILLAGE_B,
+};
+use crate::{
+    AuditQuery, CloseWarning, NewDelivery, NewHousehold, NewRun, NewWarning, Rejection, Store,
+    StoreError, WarningQuery, WarningResult,
+};
+
+fn delivery(kind: &str, refused: bool) -> NewDelivery {
+    NewDelivery {
+        kind: kind.into(),
+        source: "XX银行".into(),
+        data_date: date(2026, 2, 28),
+        sha256: "ab".repeat(32),
+        bytes: 1234,
+        rows_total: 10,
+        rows_accepted: if refused { 0 } else { 8 },
+        rows_rejected: 2,
+        refused,
+        rejection_policy: "keep_good_rows".into(),
+        content_key: format!("feeds/{}.csv", "ab".repeat(32)),
+        rejections: vec![
+            Rejection {
+                row: 3,
+                column: Some("balance(余额)".into()),
+                code: "MONEY_TOO_MANY_DECIMALS".into(),
+                reason: "金额“1.005”超过两位小数".into(),
+            },
+            Rejection {
+                row: 7,
+                column: None,
+                code: "COLUMN_COUNT".into(),
+                reason: "列数不符".into(),
+            },
+        ],
+    }
+}
+
+async fn household(h: &Harness, division: &str, seq: u32) -> HouseholdId {
+    let actor = if division.starts_with(TOWN_A) {
+        clerk_a()
+    } else {
+        clerk_b()
+    };
+    let w = actor.grant::<WriteRegistry>().unwrap();
+    let hh = h
+        .store
+        .create_household(
+            &w,
+            &NewHousehold {
+                code: None,
+                facts: HouseholdFacts {
+                    address: "测试路1号".into(),
+                    division: code(division),
+                    area: Area::Rural,
+                },
+                valid_from: date(2025, 1, 1),
+            },
+        )
+        .await
+        .unwrap();
+    let id = id_number("371002", "19700101", seq);
+    let p = h
+        .store
+        .create_person(&w, &id, &facts(&id, "测试", division), date(2025, 1, 1))
+        .await
+        .unwrap();
+    h.store
+        .add_member(&w, hh.id, p.id, Relation::Head, date(2025, 1, 1), None)
+        .await
+        .unwrap();
+    hh.id
+}
+
+pub async fn verification_deliveries_are_immutable(h: Harness) {
+    let g = system().grant::<ImportFeeds>().unwrap();
+    let (d, rejections) = h
+        .store
+        .record_delivery(&g, &delivery("deposits", false))
+        .await
+        .unwrap();
+    assert_eq!(d.id, 1);
+    assert_eq!(d.status, "accepted");
+    assert_eq!(d.imported_by, "system:test");
+    assert_eq!(d.imported_at, start_time());
+    assert_eq!(rejections.len(), 2);
+    let (refused, _) = h
+        .store
+        .record_delivery(&g, &delivery("civil_deaths", true))
+        .await
+        .unwrap();
+    assert_eq!(refused.status, "refused");
+
+    let all = h.store.list_deliveries(&g, None, 10).await.unwrap();
+    assert_eq!(all.iter().map(|d| d.id).collect::<Vec<_>>(), vec![2, 1]);
+    assert_eq!(all[1], d);
+    let deposits = h
+        .store
+        .list_deliveries(&g, Some("deposits"), 10)
+        .await
+        .unwrap();
+    assert_eq!(deposits.len(), 1);
+    let listed = h.store.delivery_rejections(&g, 1).await.unwrap();
+    assert_eq!(listed[0].row, 3);
+    assert_eq!(listed[0].code, "MONEY_TOO_MANY_DECIMALS");
+    assert_eq!(listed[1].column, None);
+
+    // The run uses accepted deliveries only.
+    let r = system().grant::<RunVerification>().unwrap();
+    let usable = h
+        .store
+        .deliveries_for_run(&r, date(2026, 3, 31))
+        .await
+        .unwrap();
+    assert_eq!(usable.iter().map(|d| d.id).collect::<Vec<_>>(), vec![1]);
+    assert!(h
+        .store
+        .deliveries_for_run(&r, date(2026, 2, 27))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Provenance is append-only in the database itself.
+    for sql in [
+        "UPDATE feed_deliveries SET sha256 = 'x' WHERE id = 1",
+        "DELETE FROM feed_deliveries WHERE id = 2",
+        "UPDATE delivery_rejections SET reason = 'x'",
+        "DELETE FROM delivery_rejections",
+    ] {
+        assert!(h.store.execute_raw(sql).await.is_err(), "{sql} was allowed");
+    }
+    assert_eq!(h.store.delivery_rejections(&g, 1).await.unwrap(), listed);
+
+    let a = system().grant::<ReadAudit>().unwrap();
+    let log = h
+        .store
+        .audit_log(
+            &a,
+            &AuditQuery {
+                action: Some(AuditAction::FeedDelivered),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(log.total, 2);
+}
+
+pub async fn verification_warnings_scoped_and_closed(h: Harness) {
+    with_tree(&h).await;
+    let ha = household(&h, VILLAGE_A, 1).await;
+    let hb = household(&h, VILLAGE_B, 2).await;
+    let r = system().grant::<RunVerification>().unwrap();
+
+    // The caseload read: one row per household with its members' numbers.
+    let mut rows = Vec::new();
+    h.store
+        .caseload_for_verification(&r, None, date(2026, 3, 31), &mut |row| {
+            rows.push(row);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].household_id, ha);
+    assert_eq!(rows[0].area, "rural");
+    assert_eq!(
+        rows[0].id_numbers,
+        id_number("371002", "19700101", 1).as_str()
+    );
+    let mut only_b = Vec::new();
+    h.store
+        .caseload_for_verification(&r, Some(&code(VILLAGE_B)), date(2026, 3, 31), &mut |row| {
+            only_b.push(row.household_id);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(only_b, vec![hb]);
+
+    let evidence = r#"{"source":"deposits","delivery":1,"row":2,"person":"371002********0013"}"#;
+    let warnings: Vec<NewWarning> = [
+        (ha, VILLAGE_A, "DEPOSIT"),
+        (ha, VILLAGE_A, "DEATH"),
+        (hb, VILLAGE_B, "DEPOSIT"),
+    ]
+    .into_iter()
+    .map(|(hh, d, k)| NewWarning {
+        household_id: hh,
+        kind: k.into(),
+        division: code(d),
+        evidence: evidence.into(),
+    })
+    .collect();
+    let run = h
+        .store
+        .store_run(
+            &r,
+            &NewRun {
+                month: "2026-03".into(),
+                division: code("371002"),
+                started_at: start_time(),
+                delivery_ids: vec![1],
+                households: 2,
+                due_days: 21,
+            },
+            &warnings,
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.warnings, 3);
+    assert_eq!(run.counts["DEPOSIT"], 2);
+    assert_eq!(
+        h.store.get_run(&r, run.id).await.unwrap(),
+        Some(run.clone())
+    );
+
+    // Township A's clerk sees A's warnings only, and none of B's.
+    let ga = clerk_a().grant::<HandleWarnings>().unwrap();
+    let gb = clerk_b().grant::<HandleWarnings>().unwrap();
+    let a_list = h
+        .store
+        .list_warnings(&ga, &WarningQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(a_list.total, 2);
+    assert!(a_list.items.iter().all(|w| w.household_id == ha));
+    assert_eq!(a_list.items[0].township, TOWN_A);
+    assert_eq!(a_list.items[0].due, date(2026, 3, 22));
+    assert_eq!(a_list.items[0].evidence["row"], 2);
+    let b_list = h
+        .store
+        .list_warnings(
+            &gb,
+            &WarningQuery {
+                kind: Some("DEPOSIT".into()),
+                status: Some("open".into()),
+                month: Some("2026-03".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(b_list.total, 1);
+    assert_eq!(b_list.items[0].household_id, hb);
+    let target = a_list.items[0].clone();
+    assert_eq!(h.store.get_warning(&gb, target.id).await.unwrap(), None);
+
+    // B's clerk cannot close A's warning: it is not there for them.
+    let close = CloseWarning {
+        result: WarningResult::Suspend,
+        note: "入户核实存款属实".into(),
+    };
+    let err = h
+        .store
+        .close_warning(&gb, target.id, target.row_version, &close)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+
+    let closed = h
+        .store
+        .close_warning(&ga, target.id, target.row_version, &close)
+        .await
+        .unwrap();
+    assert_eq!(closed.status, "closed");
+    assert_eq!(closed.result, Some(WarningResult::Suspend));
+    assert_eq!(closed.closed_by.as_deref(), Some("clerk_a"));
+    assert_eq!(closed.closed_at, Some(start_time()));
+    assert_eq!(closed.row_version, target.row_version + 1);
+
+    // A stale version (or a second close) conflicts.
+    let err = h
+        .store
+        .close_warning(&ga, target.id, target.row_version, &close)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                expected: 1,
+                actual: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let open_a = h
+        .store
+        .list_warnings(
+            &ga,
+            &WarningQuery {
+                status: Some("open".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(open_a.total, 1);
+
+    let a = system().grant::<ReadAudit>().unwrap();
+    let log = h
+        .store
+        .audit_log(
+            &a,
+            &AuditQuery {
+                action: Some(AuditAction::WarningClosed),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(log.total, 1);
+    assert_eq!(log.items[0].entry.division.as_deref(), Some(VILLAGE_A));
+}

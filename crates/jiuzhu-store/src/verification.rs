@@ -1,0 +1,200 @@
+//! Records of economic-status verification (docs/feeds.md): departments' deliveries with their
+//! provenance, runs of the monthly comparison and the warnings they raise, handled to closure.
+//! The matching itself is the pure crate `jiuzhu-verify`; [`crate::feeds`] joins the two.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use jiuzhu_domain::{DivisionCode, HouseholdId};
+
+/// At most this many rejected rows are stored per delivery (all are counted).
+pub const MAX_STORED_REJECTIONS: usize = 1000;
+
+/// One rejected row of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// 1-based line of the file (the header is line 1).
+    pub row: i64,
+    pub column: Option<String>,
+    pub code: String,
+    pub reason: String,
+}
+
+/// A delivery as the importer reports it, before it is recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDelivery {
+    /// Feed kind code (`deposits`, …).
+    pub kind: String,
+    /// The delivering department or institution (e.g. "XX银行").
+    pub source: String,
+    /// The date the data describes (数据截止日期).
+    pub data_date: NaiveDate,
+    pub sha256: String,
+    pub bytes: i64,
+    pub rows_total: i64,
+    pub rows_accepted: i64,
+    pub rows_rejected: i64,
+    pub refused: bool,
+    pub rejection_policy: String,
+    /// Where the bytes are kept, relative to the data directory.
+    pub content_key: String,
+    /// The first rejected rows (the store keeps up to [`MAX_STORED_REJECTIONS`]).
+    pub rejections: Vec<Rejection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedDelivery {
+    pub id: i64,
+    pub kind: String,
+    pub source: String,
+    pub data_date: NaiveDate,
+    pub sha256: String,
+    pub bytes: i64,
+    pub rows_total: i64,
+    pub rows_accepted: i64,
+    pub rows_rejected: i64,
+    /// `accepted` or `refused`.
+    pub status: String,
+    pub rejection_policy: String,
+    pub imported_by_id: Option<i64>,
+    pub imported_by: String,
+    pub imported_at: DateTime<Utc>,
+    pub content_key: String,
+}
+
+/// One household of the caseload read for the index, with its members on the date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseloadHouseholdRow {
+    pub household_id: i64,
+    /// The household's number in the system it was imported from, if any.
+    pub source_ref: Option<String>,
+    pub division: String,
+    /// `urban` or `rural`.
+    pub area: String,
+    /// The members' identity numbers, comma separated.
+    pub id_numbers: String,
+}
+
+/// A warning of a run, before it is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewWarning {
+    pub household_id: i64,
+    /// `DEATH`, `DEPOSIT`, … (jiuzhu-verify's `WarningKind`).
+    pub kind: String,
+    pub division: DivisionCode,
+    /// JSON text (kept as text: a run's 100k warnings as `Value` trees would cost ~1 KB each).
+    pub evidence: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRun {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub division: DivisionCode,
+    pub started_at: DateTime<Utc>,
+    pub delivery_ids: Vec<i64>,
+    /// Households in the caseload compared.
+    pub households: i64,
+    /// Days from the run to a warning's due date.
+    pub due_days: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationRun {
+    pub id: i64,
+    pub month: String,
+    pub division: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub delivery_ids: Vec<i64>,
+    pub counts: std::collections::BTreeMap<String, i64>,
+    pub households: i64,
+    pub warnings: i64,
+    pub run_by: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningResult {
+    /// 核实无影响
+    NoEffect,
+    /// 调整救助金额
+    Adjust,
+    /// 暂停发放
+    Suspend,
+    /// 停止救助
+    Stop,
+    /// 转办
+    Refer,
+}
+
+impl WarningResult {
+    pub const ALL: &'static [WarningResult] = &[
+        WarningResult::NoEffect,
+        WarningResult::Adjust,
+        WarningResult::Suspend,
+        WarningResult::Stop,
+        WarningResult::Refer,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningResult::NoEffect => "no_effect",
+            WarningResult::Adjust => "adjust",
+            WarningResult::Suspend => "suspend",
+            WarningResult::Stop => "stop",
+            WarningResult::Refer => "refer",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            WarningResult::NoEffect => "核实无影响",
+            WarningResult::Adjust => "调整救助金额",
+            WarningResult::Suspend => "暂停发放",
+            WarningResult::Stop => "停止救助",
+            WarningResult::Refer => "转办",
+        }
+    }
+    pub fn parse(s: &str) -> Option<WarningResult> {
+        WarningResult::ALL.iter().copied().find(|r| r.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarningRecord {
+    pub id: i64,
+    pub run_id: i64,
+    pub month: String,
+    pub household_id: HouseholdId,
+    pub household_code: String,
+    pub kind: String,
+    pub division: String,
+    pub township: String,
+    pub due: NaiveDate,
+    /// `open` or `closed`.
+    pub status: String,
+    pub evidence: serde_json::Value,
+    pub result: Option<WarningResult>,
+    pub note: Option<String>,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub row_version: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarningQuery {
+    pub month: Option<String>,
+    pub run_id: Option<i64>,
+    pub kind: Option<String>,
+    /// A township (or any division) under which the household lies.
+    pub division: Option<DivisionCode>,
+    /// `open` or `closed`.
+    pub status: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseWarning {
+    pub result: WarningResult,
+    pub note: String,
+}

@@ -1,0 +1,664 @@
+//! One person, one file (一人一档, docs/documents.md): uploading scans and records to a person's,
+//! household's or case's file, listing them, previewing them and withdrawing them — as pages
+//! (`/documents…`) and as `/api/v1/documents…`.
+//!
+//! Files are checked here (size limit, type by magic bytes), stored content-addressed by
+//! [`crate::files::FileStore`], and recorded by `Store::add_document`, which checks that the
+//! owner is in the uploader's jurisdiction. Identity cards, medical and disability documents
+//! are listed like the others, but their content is served only with `RevealSensitive`, and
+//! each view is audited (`Store::reveal_document`).
+
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use jiuzhu_domain::access::{ReadRegistry, RevealSensitive, WriteRegistry};
+use jiuzhu_domain::{FieldError, Grant};
+use jiuzhu_store::documents::{document_type, DOCUMENT_TYPES};
+use jiuzhu_store::{Document, DocumentId, DocumentQuery, NewDocument, OwnerKind};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::JsonBody;
+use crate::auth::{Auth, Authorized};
+use crate::error::{ApiError, AppError, PageError};
+use crate::files::{human_size, FileKind, FileStore};
+use crate::views::{render, render_status, Nav};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/documents", get(list_page).post(upload_page))
+        .route("/documents/{id}", get(show_page))
+        .route("/documents/{id}/content", get(content))
+        .route("/documents/{id}/withdraw", post(withdraw_page))
+}
+
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/documents", get(api_list).post(api_upload))
+        .route("/documents/{id}", get(api_get))
+        .route("/documents/{id}/content", get(content))
+        .route("/documents/{id}/withdraw", post(api_withdraw))
+}
+
+// ---- upload -----------------------------------------------------------------------------------
+
+/// A multipart upload as received.
+#[derive(Default)]
+struct Upload {
+    owner_kind: String,
+    owner_id: String,
+    doc_type: String,
+    note: String,
+    file_name: Option<String>,
+    bytes: Vec<u8>,
+    /// The whole file's size, also when it was too large to keep.
+    size: u64,
+}
+
+fn field_error(field: &str, code: &str, message: impl Into<String>) -> AppError {
+    AppError::invalid(vec![FieldError::new(field, code, message)])
+}
+
+/// Reads the form; the file is kept only up to the limit (its size is still counted, for the
+/// message).
+async fn read_upload(mut mp: Multipart, max: u64) -> Result<Upload, AppError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        AppError::bad_request(format!("上传内容无法读取:{e}"))
+    };
+    let mut up = Upload::default();
+    while let Some(mut field) = mp.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            up.file_name = Some(field.file_name().unwrap_or("").to_string());
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                up.size += chunk.len() as u64;
+                if up.size <= max {
+                    up.bytes.extend_from_slice(&chunk);
+                }
+            }
+            continue;
+        }
+        let text = field.text().await.map_err(bad)?;
+        match name.as_str() {
+            "owner_kind" => up.owner_kind = text,
+            "owner_id" => up.owner_id = text,
+            "doc_type" => up.doc_type = text,
+            "note" => up.note = text,
+            // "owner" = "household:12", as the page's form sends it.
+            "owner" => {
+                if let Some((k, id)) = text.split_once(':') {
+                    up.owner_kind = k.to_string();
+                    up.owner_id = id.to_string();
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(up)
+}
+
+fn allowed_list(kinds: &[FileKind]) -> String {
+    kinds
+        .iter()
+        .map(|k| k.label())
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// Validates the upload, stores the file and records the document.
+async fn upload(
+    state: &AppState,
+    grant: &Grant<WriteRegistry>,
+    up: Upload,
+) -> Result<Document, AppError> {
+    let owner_kind = OwnerKind::parse(up.owner_kind.trim()).ok_or_else(|| {
+        field_error(
+            "owner_kind",
+            "DOCUMENT_OWNER_KIND",
+            "材料所属对象类型无效(person、household 或 case)",
+        )
+    })?;
+    let owner_id: i64 = up
+        .owner_id
+        .trim()
+        .parse()
+        .map_err(|_| field_error("owner_id", "DOCUMENT_OWNER_ID", "材料所属对象编号无效"))?;
+    let doc_type = document_type(up.doc_type.trim()).ok_or_else(|| {
+        field_error(
+            "doc_type",
+            "DOCUMENT_TYPE_UNKNOWN",
+            format!("材料类型“{}”不存在", up.doc_type.trim()),
+        )
+    })?;
+    let Some(file_name) = up.file_name.filter(|_| up.size > 0) else {
+        return Err(field_error("file", "FILE_MISSING", "请选择要上传的文件"));
+    };
+    // Only the last path component: browsers on some systems send the client's full path.
+    let file_name = file_name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let file_name = if file_name.is_empty() {
+        "未命名".to_string()
+    } else {
+        file_name
+    };
+    // The owner is checked before anything is written, so an upload outside the jurisdiction
+    // leaves no file behind (the store checks again when it records the document).
+    if !owner_visible(state, grant.actor(), owner_kind, owner_id).await? {
+        return Err(AppError::not_found());
+    }
+    let config = &state.config;
+    if up.size > config.max_document_bytes {
+        let mut e = AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "FILE_TOO_LARGE",
+            format!(
+                "文件过大({}),上限 {}",
+                human_size(up.size),
+                human_size(config.max_document_bytes)
+            ),
+        );
+        e.fields
+            .push(FieldError::new("file", "FILE_TOO_LARGE", e.message.clone()));
+        return Err(e);
+    }
+    let kind = FileKind::sniff(&up.bytes)
+        .filter(|k| config.document_types.contains(k))
+        .ok_or_else(|| {
+            field_error(
+                "file",
+                "FILE_TYPE",
+                format!(
+                    "文件“{file_name}”类型不允许,仅支持 {}",
+                    allowed_list(&config.document_types)
+                ),
+            )
+        })?;
+    let files = FileStore::new(config.files_dir.clone());
+    let bytes = up.bytes;
+    let stored = tokio::task::spawn_blocking(move || files.put(&bytes))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    let doc = state
+        .store
+        .add_document(
+            grant,
+            &NewDocument {
+                owner_kind,
+                owner_id,
+                doc_type: doc_type.code.to_string(),
+                file_name,
+                content_type: kind.content_type().to_string(),
+                size_bytes: up.size as i64,
+                sha256: stored.sha256,
+                storage_key: stored.key,
+                note: up.note,
+            },
+        )
+        .await?;
+    Ok(doc)
+}
+
+async fn owner_visible(
+    state: &AppState,
+    actor: &jiuzhu_domain::Actor,
+    kind: OwnerKind,
+    id: i64,
+) -> Result<bool, AppError> {
+    let store = state.store.as_ref();
+    Ok(match kind {
+        OwnerKind::Person => store
+            .get_person(&actor.grant::<ReadRegistry>()?, id)
+            .await?
+            .is_some(),
+        OwnerKind::Household => store
+            .get_household(&actor.grant::<ReadRegistry>()?, id)
+            .await?
+            .is_some(),
+        OwnerKind::Case => match actor.grant::<jiuzhu_domain::access::ReadCases>() {
+            Ok(g) => store.get_case(&g, id).await?.is_some(),
+            Err(_) => false,
+        },
+    })
+}
+
+fn type_label(code: &str) -> &str {
+    document_type(code).map(|t| t.label_zh).unwrap_or(code)
+}
+
+fn to_json(d: &Document) -> Value {
+    json!({
+        "id": d.id,
+        "owner_kind": d.owner_kind.as_str(),
+        "owner_id": d.owner_id,
+        "division": d.division.as_str(),
+        "doc_type": d.doc_type,
+        "doc_type_label": type_label(&d.doc_type),
+        "sensitive": d.is_sensitive(),
+        "file_name": d.file_name,
+        "content_type": d.content_type,
+        "size_bytes": d.size_bytes,
+        "sha256": d.sha256,
+        "uploaded_by": d.uploaded_by,
+        "uploaded_at": d.uploaded_at,
+        "note": d.note,
+        "withdrawn": d.withdrawn.as_ref().map(|w| json!({
+            "by": w.by, "at": w.at, "reason": w.reason,
+        })),
+        "content_url": format!("/api/v1/documents/{}/content", d.id),
+    })
+}
+
+// ---- content ----------------------------------------------------------------------------------
+
+/// The file, inline, with its recognised content type. Sensitive types need `RevealSensitive`
+/// and each view is audited; others need `ReadRegistry` within scope.
+async fn content(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<DocumentId>,
+) -> Result<Response, ApiError> {
+    let actor = auth.actor();
+    let read = actor.grant::<ReadRegistry>()?;
+    let doc = state
+        .store
+        .get_document(&read, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let doc = if doc.is_sensitive() {
+        let reveal = actor.grant::<RevealSensitive>().map_err(|_| {
+            AppError::new(
+                StatusCode::FORBIDDEN,
+                "DENIED",
+                format!(
+                    "{}无权查看{}(敏感材料)",
+                    actor.role.label_zh(),
+                    type_label(&doc.doc_type)
+                ),
+            )
+        })?;
+        state.store.reveal_document(&reveal, id).await?
+    } else {
+        doc
+    };
+    let files = FileStore::new(state.config.files_dir.clone());
+    let (key, sha) = (doc.storage_key.clone(), doc.sha256.clone());
+    let bytes = tokio::task::spawn_blocking(move || files.get(&key, &sha))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    // The type is the one recognised at upload, never the client's.
+    let ct = FileKind::from_content_type(&doc.content_type)
+        .map(|k| k.content_type())
+        .unwrap_or("application/octet-stream");
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("inline"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // A stored file is data, never a page: no scripts, no requests, framed only by us.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; img-src 'self'; object-src 'self'; plugin-types application/pdf; \
+             frame-ancestors 'self'; sandbox",
+        ),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(resp)
+}
+
+// ---- API --------------------------------------------------------------------------------------
+
+/// Multipart form of `POST /api/v1/documents`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// person | household | case
+    owner_kind: String,
+    owner_id: i64,
+    /// id_card | authorisation | home_visit | appraisal | income_proof | disability_cert |
+    /// medical | photo | other
+    doc_type: String,
+    note: Option<String>,
+    /// PDF, JPEG or PNG (checked by content), at most the configured size (20 MB by default).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// Uploads a document to a person's, household's or case's file.
+#[utoipa::path(post, path = "/api/v1/documents", tag = "documents",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+        (status = 404, body = crate::error::ErrorEnvelope), (status = 413, body = crate::error::ErrorEnvelope),
+        (status = 422, body = crate::error::ErrorEnvelope)))]
+pub async fn api_upload(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    mp: Multipart,
+) -> Result<Response, ApiError> {
+    let up = read_upload(mp, state.config.max_document_bytes).await?;
+    let doc = upload(&state, &a.grant, up).await?;
+    Ok((StatusCode::CREATED, Json(to_json(&doc))).into_response())
+}
+
+#[derive(Deserialize, Default, IntoParams)]
+#[serde(default)]
+pub struct ListParams {
+    /// person | household | case (with owner_id)
+    owner_kind: Option<String>,
+    owner_id: Option<i64>,
+    include_withdrawn: Option<bool>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+fn owner_of(kind: Option<&str>, id: Option<i64>) -> Result<Option<(OwnerKind, i64)>, AppError> {
+    match (kind.map(str::trim).filter(|k| !k.is_empty()), id) {
+        (None, None) => Ok(None),
+        (Some(k), Some(id)) => OwnerKind::parse(k).map(|k| Some((k, id))).ok_or_else(|| {
+            field_error("owner_kind", "DOCUMENT_OWNER_KIND", "材料所属对象类型无效")
+        }),
+        _ => Err(field_error(
+            "owner_id",
+            "DOCUMENT_OWNER",
+            "owner_kind 与 owner_id 须同时给出",
+        )),
+    }
+}
+
+/// Documents in the caller's jurisdiction, newest first (of one owner when given).
+#[utoipa::path(get, path = "/api/v1/documents", tag = "documents", params(ListParams),
+    responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorEnvelope)))]
+pub async fn api_list(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Query(p): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let q = DocumentQuery {
+        owner: owner_of(p.owner_kind.as_deref(), p.owner_id)?,
+        include_withdrawn: p.include_withdrawn.unwrap_or(false),
+        limit: p.limit.unwrap_or(50),
+        offset: p.offset.unwrap_or(0),
+    };
+    let page = state.store.list_documents(&a.grant, &q).await?;
+    let items: Vec<Value> = page.items.iter().map(to_json).collect();
+    Ok(Json(json!({"items": items, "total": page.total})))
+}
+
+#[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "documents", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+pub async fn api_get(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Path(id): Path<DocumentId>,
+) -> Result<Json<Value>, ApiError> {
+    let doc = state
+        .store
+        .get_document(&a.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(Json(to_json(&doc)))
+}
+
+/// The file itself, inline (sensitive types: `RevealSensitive`, audited).
+#[utoipa::path(get, path = "/api/v1/documents/{id}/content", tag = "documents",
+    params(("id" = i64, Path)),
+    responses((status = 200, description = "the file (PDF, JPEG or PNG)"),
+        (status = 403, body = crate::error::ErrorEnvelope), (status = 404, body = crate::error::ErrorEnvelope)))]
+#[allow(dead_code)]
+async fn api_content_doc() {}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(default)]
+pub struct WithdrawInput {
+    /// Why the document is withdrawn (required).
+    reason: String,
+}
+
+/// Withdraws a document from the file; the record and the file are kept.
+#[utoipa::path(post, path = "/api/v1/documents/{id}/withdraw", tag = "documents",
+    params(("id" = i64, Path)), request_body = WithdrawInput,
+    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope),
+        (status = 422, body = crate::error::ErrorEnvelope)))]
+pub async fn api_withdraw(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    Path(id): Path<DocumentId>,
+    JsonBody(input): JsonBody<WithdrawInput>,
+) -> Result<Json<Value>, ApiError> {
+    let doc = state
+        .store
+        .withdraw_document(&a.grant, id, &input.reason)
+        .await?;
+    Ok(Json(to_json(&doc)))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api_upload, api_list, api_get, api_content_doc, api_withdraw))]
+pub struct DocumentsApiDoc;
+
+// ---- pages ------------------------------------------------------------------------------------
+
+struct Row {
+    id: DocumentId,
+    type_label: String,
+    sensitive: bool,
+    file_name: String,
+    size: String,
+    sha_short: String,
+    uploaded_by: String,
+    uploaded_at: String,
+    note: String,
+    withdrawn: Option<String>,
+}
+
+fn row(d: &Document) -> Row {
+    Row {
+        id: d.id,
+        type_label: type_label(&d.doc_type).to_string(),
+        sensitive: d.is_sensitive(),
+        file_name: d.file_name.clone(),
+        size: human_size(d.size_bytes.max(0) as u64),
+        sha_short: d.sha256.chars().take(12).collect(),
+        uploaded_by: d.uploaded_by.clone(),
+        uploaded_at: d
+            .uploaded_at
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        note: d.note.clone(),
+        withdrawn: d
+            .withdrawn
+            .as_ref()
+            .map(|w| format!("{} 撤回:{}", w.by, w.reason)),
+    }
+}
+
+fn owner_link(kind: OwnerKind, id: i64) -> String {
+    match kind {
+        OwnerKind::Person => format!("/persons/{id}"),
+        OwnerKind::Household => format!("/households/{id}"),
+        OwnerKind::Case => format!("/cases/{id}"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "documents/list.html")]
+struct ListPage {
+    nav: Nav,
+    owner: String,
+    owner_label: String,
+    owner_link: String,
+    rows: Vec<Row>,
+    types: Vec<(&'static str, &'static str)>,
+    errors: Vec<String>,
+    max_size: String,
+    allowed: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OwnerParam {
+    owner: String,
+}
+
+fn parse_owner(s: &str) -> Result<(OwnerKind, i64), AppError> {
+    s.split_once(':')
+        .and_then(|(k, id)| Some((OwnerKind::parse(k)?, id.parse().ok()?)))
+        .ok_or_else(|| AppError::bad_request("缺少或无效的 owner 参数(如 household:12)"))
+}
+
+async fn list_view(
+    state: &AppState,
+    a: &Auth,
+    owner: (OwnerKind, i64),
+    errors: Vec<String>,
+) -> Result<ListPage, AppError> {
+    if !owner_visible(state, a.actor(), owner.0, owner.1).await? {
+        return Err(AppError::not_found());
+    }
+    let read = a.actor().grant::<ReadRegistry>()?;
+    let page = state
+        .store
+        .list_documents(
+            &read,
+            &DocumentQuery {
+                owner: Some(owner),
+                include_withdrawn: true,
+                limit: 200,
+                offset: 0,
+            },
+        )
+        .await?;
+    let nav = Nav::new(a, "档案材料");
+    Ok(ListPage {
+        nav,
+        owner: format!("{}:{}", owner.0.as_str(), owner.1),
+        owner_label: format!("{} #{}", owner.0.label_zh(), owner.1),
+        owner_link: owner_link(owner.0, owner.1),
+        rows: page.items.iter().map(row).collect(),
+        types: DOCUMENT_TYPES
+            .iter()
+            .map(|t| (t.code, t.label_zh))
+            .collect(),
+        errors,
+        max_size: human_size(state.config.max_document_bytes),
+        allowed: allowed_list(&state.config.document_types),
+    })
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    a: Auth,
+    Query(p): Query<OwnerParam>,
+) -> Result<Response, PageError> {
+    let owner = parse_owner(&p.owner)?;
+    Ok(render(&list_view(&state, &a, owner, vec![]).await?))
+}
+
+async fn upload_page(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    mp: Multipart,
+) -> Result<Response, PageError> {
+    let up = read_upload(mp, state.config.max_document_bytes).await?;
+    let owner = parse_owner(&format!("{}:{}", up.owner_kind, up.owner_id.trim()))?;
+    match upload(&state, &a.grant, up).await {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/documents?owner={}:{}",
+            owner.0.as_str(),
+            owner.1
+        ))
+        .into_response()),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(e.into()),
+        Err(e) => {
+            let mut errors: Vec<String> = e.fields.iter().map(|f| f.message.clone()).collect();
+            if errors.is_empty() {
+                errors.push(e.message.clone());
+            }
+            let page = list_view(&state, &a.auth, owner, errors).await?;
+            Ok(render_status(e.status, &page))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "documents/show.html")]
+struct ShowPage {
+    nav: Nav,
+    d: Row,
+    owner_label: String,
+    owner_link: String,
+    owner: String,
+    is_pdf: bool,
+    /// Sensitive documents are not embedded: opening one is an audited act of its own.
+    embed: bool,
+    can_open: bool,
+}
+
+async fn show_page(
+    State(state): State<AppState>,
+    a: Authorized<ReadRegistry>,
+    Path(id): Path<DocumentId>,
+) -> Result<Response, PageError> {
+    let doc = state
+        .store
+        .get_document(&a.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let nav = Nav::new(&a.auth, "档案材料");
+    let can_open = !doc.is_sensitive() || nav.can_reveal;
+    Ok(render(&ShowPage {
+        owner_label: format!("{} #{}", doc.owner_kind.label_zh(), doc.owner_id),
+        owner_link: owner_link(doc.owner_kind, doc.owner_id),
+        owner: format!("{}:{}", doc.owner_kind.as_str(), doc.owner_id),
+        is_pdf: doc.content_type == "application/pdf",
+        embed: !doc.is_sensitive(),
+        can_open,
+        d: row(&doc),
+        nav,
+    }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct WithdrawForm {
+    reason: String,
+}
+
+async fn withdraw_page(
+    State(state): State<AppState>,
+    a: Authorized<WriteRegistry>,
+    Path(id): Path<DocumentId>,
+    Form(f): Form<WithdrawForm>,
+) -> Result<Response, PageError> {
+    let doc = state
+        .store
+        .withdraw_document(&a.grant, id, &f.reason)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/documents?owner={}:{}",
+        doc.owner_kind.as_str(),
+        doc.owner_id
+    ))
+    .into_response())
+}

@@ -1,0 +1,270 @@
+//! Departments' deliveries over HTTP and the warnings of the monthly comparison (docs/feeds.md):
+//! `POST /api/v1/feeds/{kind}` (the body is the CSV file), `GET /api/v1/feeds`,
+//! `GET /api/v1/warnings`, `POST /api/v1/warnings/{id}/close`. Thin: the work is
+//! `jiuzhu_store::feeds`, shared with the CLI, so the pages to come can call the same functions.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use futures_util::TryStreamExt;
+use jiuzhu_domain::access::{HandleWarnings, ImportFeeds};
+use jiuzhu_domain::{Department, DivisionCode, Role};
+use jiuzhu_store::feeds::{self, FeedError, FeedFiles, NewFeedFile};
+use jiuzhu_store::{CloseWarning, WarningQuery, WarningRecord, WarningResult};
+use jiuzhu_verify::FeedKind;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::JsonBody;
+use crate::auth::Authorized;
+use crate::error::{ApiError, AppError};
+use crate::AppState;
+
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/feeds", get(list_feeds))
+        .route("/feeds/{kind}", post(push_feed))
+        .route("/warnings", get(list_warnings))
+        .route("/warnings/{id}/close", post(close_warning))
+}
+
+/// The department that delivers a kind, if a department account may push it; other kinds come
+/// from outside institutions (banks, public security) through the county.
+pub fn department_of(kind: FeedKind) -> Option<Department> {
+    match kind {
+        FeedKind::MedicalClaims => Some(Department::MedicalInsurance),
+        FeedKind::SocialInsurance | FeedKind::Pensions => Some(Department::HumanResources),
+        FeedKind::RealEstate | FeedKind::HousingFund => Some(Department::Housing),
+        _ => None,
+    }
+}
+
+fn feed_error(e: FeedError) -> AppError {
+    match e {
+        FeedError::Store(e) => e.into(),
+        FeedError::Io { .. } => AppError::internal(e),
+        FeedError::Invalid(m) => AppError::bad_request(m),
+    }
+}
+
+#[derive(Deserialize, Default, IntoParams)]
+#[serde(default)]
+pub struct PushParams {
+    /// The delivering department or institution.
+    source: Option<String>,
+    /// The date the data describes, YYYY-MM-DD.
+    data_date: Option<String>,
+}
+
+/// Delivers a data file (the request body, UTF-8 CSV; formats in docs/feeds.md). Department
+/// officers may push their own department's kinds only. Returns the delivery's provenance and
+/// its rejected rows; a delivery refused by the source's policy is recorded and returned with
+/// status 422.
+#[utoipa::path(post, path = "/api/v1/feeds/{kind}", tag = "verification",
+    params(("kind" = String, Path, description = "feed kind, e.g. medical_claims"), PushParams),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+        (status = 422, body = Object)))]
+pub async fn push_feed(
+    State(state): State<AppState>,
+    a: Authorized<ImportFeeds>,
+    Path(kind): Path<String>,
+    Query(p): Query<PushParams>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let kind = FeedKind::parse(&kind).ok_or_else(AppError::not_found)?;
+    let actor = a.grant.actor();
+    if actor.role == Role::DepartmentOfficer
+        && (actor.department.is_none() || department_of(kind) != actor.department)
+    {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "FEED_NOT_YOUR_DEPARTMENT",
+            format!("本部门不能报送“{}”数据", kind.label_zh()),
+        )
+        .into());
+    }
+    let source = p
+        .source
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| AppError::bad_request("缺少数据来源 source"))?;
+    let data_date = p
+        .data_date
+        .as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .ok_or_else(|| AppError::bad_request("数据日期 data_date 应为 YYYY-MM-DD"))?;
+    let files = FeedFiles::new(&state.config.feeds_dir);
+    let staged = files.stage_new().map_err(feed_error)?;
+    // The body goes to disk as it arrives: a delivery is never held in memory.
+    let mut out = tokio::fs::File::create(staged.path())
+        .await
+        .map_err(AppError::internal)?;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream
+        .try_next()
+        .await
+        .map_err(|e| AppError::bad_request(e.to_string()))?
+    {
+        out.write_all(&chunk).await.map_err(AppError::internal)?;
+    }
+    out.flush().await.map_err(AppError::internal)?;
+    drop(out);
+    let path = staged.into_path();
+    let imported = feeds::import_feed(
+        state.store.as_ref(),
+        &a.grant,
+        &files,
+        &NewFeedFile {
+            kind,
+            source,
+            data_date,
+            path: path.clone(),
+            staged: true,
+        },
+    )
+    .await;
+    let _ = std::fs::remove_file(&path);
+    let imported = imported.map_err(feed_error)?;
+    let d = &imported.delivery;
+    let status = if d.status == "refused" {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        Json(json!({
+            "delivery": d,
+            "rejected_rows": imported.rejections,
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, Default, IntoParams)]
+#[serde(default)]
+pub struct FeedListParams {
+    kind: Option<String>,
+    limit: Option<i64>,
+}
+
+/// Deliveries, newest first.
+#[utoipa::path(get, path = "/api/v1/feeds", tag = "verification", params(FeedListParams),
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+pub async fn list_feeds(
+    State(state): State<AppState>,
+    a: Authorized<ImportFeeds>,
+    Query(p): Query<FeedListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let items = state
+        .store
+        .list_deliveries(&a.grant, p.kind.as_deref(), p.limit.unwrap_or(50))
+        .await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+#[derive(Deserialize, Default, IntoParams)]
+#[serde(default)]
+pub struct WarningParams {
+    month: Option<String>,
+    run: Option<i64>,
+    kind: Option<String>,
+    /// A township (or any division) code.
+    division: Option<String>,
+    /// open | closed
+    status: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+fn warning_json(w: &WarningRecord) -> Value {
+    json!(w)
+}
+
+/// Warnings of households in the caller's jurisdiction, by due date.
+#[utoipa::path(get, path = "/api/v1/warnings", tag = "verification", params(WarningParams),
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+pub async fn list_warnings(
+    State(state): State<AppState>,
+    a: Authorized<HandleWarnings>,
+    Query(p): Query<WarningParams>,
+) -> Result<Json<Value>, ApiError> {
+    let division = p
+        .division
+        .as_deref()
+        .filter(|d| !d.is_empty())
+        .map(|d| DivisionCode::parse(d).map_err(|_| AppError::bad_request("division 无效")))
+        .transpose()?;
+    let page = state
+        .store
+        .list_warnings(
+            &a.grant,
+            &WarningQuery {
+                month: p.month,
+                run_id: p.run,
+                kind: p.kind,
+                division,
+                status: p.status,
+                limit: p.limit.unwrap_or(50),
+                offset: p.offset.unwrap_or(0),
+            },
+        )
+        .await?;
+    Ok(Json(json!({
+        "items": page.items.iter().map(warning_json).collect::<Vec<_>>(),
+        "total": page.total,
+    })))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CloseInput {
+    /// no_effect | adjust | suspend | stop | refer
+    result: String,
+    /// What the check found (visit, documents).
+    note: String,
+    /// The warning's current `row_version` (409 when it moved).
+    row_version: i64,
+}
+
+/// Closes (销号) a warning with the check's result.
+#[utoipa::path(post, path = "/api/v1/warnings/{id}/close", tag = "verification",
+    params(("id" = i64, Path)), request_body = CloseInput,
+    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope),
+        (status = 409, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
+pub async fn close_warning(
+    State(state): State<AppState>,
+    a: Authorized<HandleWarnings>,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<CloseInput>,
+) -> Result<Json<Value>, ApiError> {
+    let result = WarningResult::parse(&input.result).ok_or_else(|| {
+        AppError::invalid(vec![jiuzhu_domain::FieldError::new(
+            "result",
+            "RESULT_UNKNOWN",
+            "核查结果应为 no_effect、adjust、suspend、stop 或 refer",
+        )])
+    })?;
+    let w = state
+        .store
+        .close_warning(
+            &a.grant,
+            id,
+            input.row_version,
+            &CloseWarning {
+                result,
+                note: input.note,
+            },
+        )
+        .await?;
+    Ok(Json(warning_json(&w)))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(push_feed, list_feeds, list_warnings, close_warning))]
+pub struct FeedsApiDoc;

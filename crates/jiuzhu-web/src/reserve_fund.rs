@@ -1,0 +1,440 @@
+//! The township reserve fund (备用金, R-LS-4): urgent temporary assistance is paid at once from it
+//! (先行救助) and the approval completed after. `/reserve-fund` shows a township its balance,
+//! ledger and the top-up / withdrawal / return forms, and a county every township's balance;
+//! below the policy's minimum (`temporary.reserve_fund.minimum`) both show a warning.
+//! `/api/v1/reserve-fund…` is the same as JSON.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use chrono::NaiveDate;
+use jiuzhu_domain::access::{ManageReserveFund, ReadCases};
+use jiuzhu_domain::{Action, DivisionCode, FieldError, IdNumber, Level, Money};
+use jiuzhu_store::{NewReserveEntry, ReserveEntry, ReserveEntryKind, ReserveFund};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::JsonBody;
+use crate::auth::Authorized;
+use crate::error::{ApiError, AppError, PageError};
+use crate::views::{render, render_status, Nav};
+use crate::AppState;
+
+/// The warning shown when a township's balance is below the minimum.
+pub const LOW_BALANCE_WARNING: &str = "备用金余额低于最低限额,请及时补充";
+const MINIMUM_PARAM: &str = "temporary.reserve_fund.minimum";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/reserve-fund", get(page))
+        .route("/reserve-fund/{township}/entries", post(entry_submit))
+}
+
+pub fn api_routes() -> Router<AppState> {
+    Router::new().route("/reserve-fund", get(api_funds)).route(
+        "/reserve-fund/{township}/entries",
+        get(api_entries).post(api_record),
+    )
+}
+
+/// The minimum balance in force for a township today (`None` when no policy sets one).
+async fn minimum(state: &AppState, township: &DivisionCode) -> Result<Option<Money>, AppError> {
+    let lib = state.policies.get(state.store.as_ref()).await?;
+    let today = state.clock.today();
+    Ok(lib
+        .for_region(township)
+        .ok()
+        .and_then(|set| set.at(today).money(MINIMUM_PARAM).ok().map(|p| p.value)))
+}
+
+fn below(balance: Money, min: Option<Money>) -> bool {
+    min.is_some_and(|m| balance < m)
+}
+
+fn parse_township(s: &str) -> Result<DivisionCode, AppError> {
+    DivisionCode::parse(s)
+        .ok()
+        .filter(|c| c.level() == Level::Township)
+        .ok_or_else(AppError::not_found)
+}
+
+/// The form or JSON of a new entry.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(default)]
+pub struct EntryInput {
+    /// top_up | withdrawal | return
+    kind: String,
+    /// Yuan, at most two decimals ("1200.00").
+    amount: String,
+    /// A 临时救助 case of the same township, for a withdrawal paying assist-first assistance.
+    case_id: Option<String>,
+    payee_name: Option<String>,
+    /// The payee's identity number; only its masked form is kept.
+    payee_id_number: Option<String>,
+    reason: String,
+    voucher: Option<String>,
+    /// The booking date (YYYY-MM-DD); today when empty.
+    on: Option<String>,
+}
+
+fn to_new(
+    input: &EntryInput,
+    township: DivisionCode,
+    today: NaiveDate,
+) -> Result<NewReserveEntry, AppError> {
+    let mut errors = Vec::new();
+    let kind = ReserveEntryKind::parse(input.kind.trim());
+    if kind.is_none() {
+        errors.push(FieldError::new(
+            "kind",
+            "RESERVE_KIND",
+            "收支类型无效(补充、支取或退回)",
+        ));
+    }
+    let amount = match Money::parse(input.amount.trim()) {
+        Ok(m) if m.fen() > 0 => Some(m),
+        Ok(_) => {
+            errors.push(FieldError::new(
+                "amount",
+                "RESERVE_AMOUNT",
+                "金额必须大于零",
+            ));
+            None
+        }
+        Err(e) => {
+            errors.push(FieldError::new("amount", e.code(), e.message_zh()));
+            None
+        }
+    };
+    let text = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let case_id = match text(&input.case_id) {
+        None => None,
+        Some(s) => match s.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.push(FieldError::new("case_id", "RESERVE_CASE", "案件编号无效"));
+                None
+            }
+        },
+    };
+    let payee_id_masked = match text(&input.payee_id_number) {
+        None => None,
+        Some(s) => match IdNumber::parse(&s) {
+            Ok(n) => Some(n.masked()),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "payee_id_number",
+                    "RESERVE_PAYEE_ID",
+                    "领款人身份证号码无效",
+                ));
+                None
+            }
+        },
+    };
+    let on = match text(&input.on) {
+        None => today,
+        Some(s) => match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
+            Ok(d) => d,
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "on",
+                    "RESERVE_DATE",
+                    "日期格式应为 YYYY-MM-DD",
+                ));
+                today
+            }
+        },
+    };
+    if input.reason.trim().is_empty() {
+        errors.push(FieldError::new("reason", "RESERVE_REASON", "请填写事由"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid(errors));
+    }
+    Ok(NewReserveEntry {
+        township,
+        kind: kind.expect("checked"),
+        amount: amount.expect("checked"),
+        case_id,
+        payee_name: text(&input.payee_name),
+        payee_id_masked,
+        reason: input.reason.trim().to_string(),
+        voucher: text(&input.voucher),
+        on,
+    })
+}
+
+fn entry_json(e: &ReserveEntry) -> Value {
+    json!({
+        "id": e.id, "seq": e.seq, "township": e.township.as_str(), "kind": e.kind.as_str(),
+        "kind_label": e.kind.label_zh(), "amount": e.amount, "balance_after": e.balance_after,
+        "case_id": e.case_id, "payee_name": e.payee_name, "payee_id_masked": e.payee_id_masked,
+        "reason": e.reason, "voucher": e.voucher, "recorded_by": e.recorded_by,
+        "recorded_at": e.recorded_at, "on": e.on,
+    })
+}
+
+fn fund_json(f: &ReserveFund, min: Option<Money>) -> Value {
+    let low = below(f.balance, min);
+    json!({
+        "township": f.township.as_str(), "name": f.name, "balance": f.balance,
+        "minimum": min, "below_minimum": low,
+        "warning": if low { Some(LOW_BALANCE_WARNING) } else { None },
+        "entries": f.entries, "last_entry_at": f.last_entry_at,
+    })
+}
+
+// ---- API --------------------------------------------------------------------------------------
+
+/// Every township in the caller's jurisdiction: balance, minimum and the low-balance warning.
+#[utoipa::path(get, path = "/api/v1/reserve-fund", tag = "reserve_fund",
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+pub async fn api_funds(
+    State(state): State<AppState>,
+    a: Authorized<ReadCases>,
+) -> Result<Json<Value>, ApiError> {
+    let funds = state.store.reserve_funds(&a.grant).await?;
+    let mut items = Vec::new();
+    for f in &funds {
+        items.push(fund_json(f, minimum(&state, &f.township).await?));
+    }
+    Ok(Json(json!({"today": state.clock.today(), "items": items})))
+}
+
+#[derive(Deserialize, Default, IntoParams)]
+#[serde(default)]
+pub struct EntriesParams {
+    /// At most this many entries, newest first (default 50).
+    limit: Option<i64>,
+}
+
+/// A township's balance and ledger, newest first.
+#[utoipa::path(get, path = "/api/v1/reserve-fund/{township}/entries", tag = "reserve_fund",
+    params(("township" = String, Path, description = "township code"), EntriesParams),
+    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+pub async fn api_entries(
+    State(state): State<AppState>,
+    a: Authorized<ReadCases>,
+    Path(township): Path<String>,
+    Query(p): Query<EntriesParams>,
+) -> Result<Json<Value>, ApiError> {
+    let township = parse_township(&township)?;
+    let entries = state
+        .store
+        .reserve_fund_entries(&a.grant, &township, p.limit.unwrap_or(50))
+        .await?;
+    let fund = state
+        .store
+        .reserve_funds(&a.grant)
+        .await?
+        .into_iter()
+        .find(|f| f.township == township)
+        .ok_or_else(AppError::not_found)?;
+    let mut body = fund_json(&fund, minimum(&state, &township).await?);
+    body["items"] = entries.iter().map(entry_json).collect();
+    Ok(Json(body))
+}
+
+/// Records a top-up, withdrawal or return. A withdrawal over the balance is refused (422,
+/// `RESERVE_INSUFFICIENT`).
+#[utoipa::path(post, path = "/api/v1/reserve-fund/{township}/entries", tag = "reserve_fund",
+    params(("township" = String, Path, description = "township code")), request_body = EntryInput,
+    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+        (status = 404, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
+pub async fn api_record(
+    State(state): State<AppState>,
+    a: Authorized<ManageReserveFund>,
+    Path(township): Path<String>,
+    JsonBody(input): JsonBody<EntryInput>,
+) -> Result<Response, ApiError> {
+    let township = parse_township(&township)?;
+    let new = to_new(&input, township, state.clock.today())?;
+    let e = state.store.record_reserve_entry(&a.grant, &new).await?;
+    Ok((StatusCode::CREATED, Json(entry_json(&e))).into_response())
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api_funds, api_entries, api_record))]
+pub struct ReserveFundApiDoc;
+
+// ---- page -------------------------------------------------------------------------------------
+
+struct FundRow {
+    township: String,
+    name: String,
+    balance: String,
+    minimum: String,
+    low: bool,
+    entries: i64,
+}
+
+struct EntryRow {
+    seq: i64,
+    on: String,
+    kind: String,
+    amount: String,
+    balance_after: String,
+    case_id: String,
+    payee: String,
+    reason: String,
+    voucher: String,
+    recorded_by: String,
+}
+
+#[derive(Template)]
+#[template(path = "reserve/index.html")]
+struct FundPage {
+    nav: Nav,
+    funds: Vec<FundRow>,
+    any_low: bool,
+    /// The township shown in detail, if any.
+    detail: Option<FundRow>,
+    entries: Vec<EntryRow>,
+    can_manage: bool,
+    errors: Vec<String>,
+    prefill_case: String,
+    today: String,
+    warning: &'static str,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PageParams {
+    township: Option<String>,
+    case: Option<String>,
+}
+
+async fn fund_row(state: &AppState, f: &ReserveFund) -> Result<FundRow, AppError> {
+    let min = minimum(state, &f.township).await?;
+    Ok(FundRow {
+        township: f.township.to_string(),
+        name: f.name.clone(),
+        balance: f.balance.to_string(),
+        minimum: min
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "未规定".into()),
+        low: below(f.balance, min),
+        entries: f.entries,
+    })
+}
+
+async fn page_view(
+    state: &AppState,
+    a: &Authorized<ReadCases>,
+    township: Option<&str>,
+    prefill_case: String,
+    errors: Vec<String>,
+) -> Result<FundPage, AppError> {
+    let funds = state.store.reserve_funds(&a.grant).await?;
+    let mut rows = Vec::new();
+    for f in &funds {
+        rows.push(fund_row(state, f).await?);
+    }
+    // A township user sees their own township in detail; others choose one.
+    let chosen = match township {
+        Some(t) => Some(parse_township(t)?),
+        None if funds.len() == 1 => Some(funds[0].township.clone()),
+        None => None,
+    };
+    let (detail, entries) = match chosen {
+        Some(t) => {
+            let entries = state.store.reserve_fund_entries(&a.grant, &t, 200).await?;
+            let idx = funds
+                .iter()
+                .position(|f| f.township == t)
+                .ok_or_else(AppError::not_found)?;
+            let e = entries
+                .iter()
+                .map(|e| EntryRow {
+                    seq: e.seq,
+                    on: e.on.to_string(),
+                    kind: e.kind.label_zh().to_string(),
+                    amount: e.amount.to_string(),
+                    balance_after: e.balance_after.to_string(),
+                    case_id: e.case_id.map(|c| c.to_string()).unwrap_or_default(),
+                    payee: [e.payee_name.clone(), e.payee_id_masked.clone()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    reason: e.reason.clone(),
+                    voucher: e.voucher.clone().unwrap_or_default(),
+                    recorded_by: e.recorded_by.clone(),
+                })
+                .collect();
+            (Some(fund_row(state, &funds[idx]).await?), e)
+        }
+        None => (None, Vec::new()),
+    };
+    Ok(FundPage {
+        any_low: rows.iter().any(|r| r.low),
+        funds: rows,
+        detail,
+        entries,
+        can_manage: a.actor().may(Action::ManageReserveFund),
+        errors,
+        prefill_case,
+        today: state.clock.today().to_string(),
+        warning: LOW_BALANCE_WARNING,
+        nav: Nav::new(&a.auth, "临时救助备用金"),
+    })
+}
+
+async fn page(
+    State(state): State<AppState>,
+    a: Authorized<ReadCases>,
+    Query(p): Query<PageParams>,
+) -> Result<Response, PageError> {
+    let view = page_view(
+        &state,
+        &a,
+        p.township.as_deref().filter(|t| !t.is_empty()),
+        p.case.unwrap_or_default(),
+        vec![],
+    )
+    .await?;
+    Ok(render(&view))
+}
+
+async fn entry_submit(
+    State(state): State<AppState>,
+    a: Authorized<ReadCases>,
+    Path(township): Path<String>,
+    Form(input): Form<EntryInput>,
+) -> Result<Response, PageError> {
+    let grant = a.actor().grant::<ManageReserveFund>()?;
+    let code = parse_township(&township)?;
+    let result = match to_new(&input, code, state.clock.today()) {
+        Ok(new) => state
+            .store
+            .record_reserve_entry(&grant, &new)
+            .await
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/reserve-fund?township={township}")).into_response()),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let errors: Vec<String> = e.fields.iter().map(|f| f.message.clone()).collect();
+            let view = page_view(
+                &state,
+                &a,
+                Some(&township),
+                input.case_id.clone().unwrap_or_default(),
+                errors,
+            )
+            .await?;
+            Ok(render_status(e.status, &view))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,143 @@
+//! Departments push deliveries over HTTP; the township handles the month's warnings to closure.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use common::*;
+use jiuzhu_domain::access::{ImportFeeds, RunVerification};
+use jiuzhu_domain::{Actor, Role};
+use jiuzhu_store::feeds::{self, FeedFiles, MonthRequest, RunFeed};
+use jiuzhu_verify::{VerifyPolicy, YearMonth};
+use serde_json::json;
+
+async fn push(app: &TestApp, s: &Session, kind: &str, csv: &str) -> Resp {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!(
+            "/api/v1/feeds/{kind}?source=%E5%8C%BB%E4%BF%9D%E5%B1%80&data_date=2026-02-28"
+        ))
+        .header(header::COOKIE, &s.cookie)
+        .header("x-csrf-token", &s.csrf)
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(csv.to_string()))
+        .unwrap();
+    app.send(req).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officer_pushes_and_township_closes_the_warning() {
+    let data = tempfile::tempdir().unwrap();
+    let app = TestApp::with_config(jiuzhu_web::WebConfig {
+        feeds_dir: data.path().to_path_buf(),
+        ..Default::default()
+    })
+    .await;
+    let head = app.head_of(TOWNSHIP_A).await;
+    let household = app.household_of(&head).await;
+    let officer = app.login("officer_yibao", "Demo@2026-medins").await;
+
+    // The medical insurance officer delivers claims: one bad row is reported, the rest kept.
+    let csv = format!(
+        "id_number,settlement_date,total_cost,out_of_pocket\n\
+         {},2026-02-10,9000.00,5000.00\n{},2026-02-11,abc,1.00\n",
+        head.id_number, head.id_number
+    );
+    let r = push(&app, &officer, "medical_claims", &csv).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["delivery"]["status"], "accepted");
+    assert_eq!(v["delivery"]["rows_total"], 2);
+    assert_eq!(v["delivery"]["rows_rejected"], 1);
+    assert_eq!(v["delivery"]["imported_by"], "officer_yibao");
+    assert_eq!(v["rejected_rows"][0]["row"], 3);
+    assert_eq!(v["rejected_rows"][0]["code"], "MONEY_NOT_A_NUMBER");
+    let sha = v["delivery"]["sha256"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(data.path().join("feeds").join(format!("{sha}.csv"))).unwrap(),
+        csv
+    );
+
+    // Another department's kind is refused, and so is a clerk.
+    let r = push(&app, &officer, "social_insurance", &csv).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(r.error_code(), "FEED_NOT_YOUR_DEPARTMENT");
+    let clerk = app.login_as(&app.clerk_a()).await;
+    let r = push(&app, &clerk, "medical_claims", &csv).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let r = app.get("/api/v1/feeds", Some(&officer)).await;
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+
+    // The county's month: the delivery's medical line (4000.00) raises one warning.
+    let system = Actor::system("test");
+    let g = system.grant::<RunVerification>().unwrap();
+    let month = YearMonth::parse("2026-02").unwrap();
+    let kept = app
+        .store
+        .deliveries_for_run(&g, feeds::month_end(month))
+        .await
+        .unwrap();
+    let report = feeds::run_from_store(
+        app.store.as_ref(),
+        &g,
+        None::<&jiuzhu_domain::Grant<ImportFeeds>>,
+        &FeedFiles::new(data.path()),
+        &MonthRequest {
+            month,
+            division: None,
+            policy: &VerifyPolicy::bench_default(),
+            threads: 2,
+            started_at: chrono::DateTime::from_timestamp(1_772_420_000, 0).unwrap(),
+        },
+        kept.into_iter().map(RunFeed::Kept).collect(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.run.warnings, 1);
+    assert_eq!(report.run.counts["MEDICAL"], 1);
+
+    // Township A's reviewer lists and closes it; a stale version conflicts.
+    let reviewer = app
+        .login_as(&app.user(Role::TownshipReviewer, TOWNSHIP_A))
+        .await;
+    let r = app
+        .get("/api/v1/warnings?status=open&kind=MEDICAL", Some(&reviewer))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["total"], 1);
+    let w = &v["items"][0];
+    assert_eq!(w["household_id"], household);
+    assert_eq!(w["township"], TOWNSHIP_A);
+    assert_eq!(w["evidence"]["row"], 2);
+    assert_eq!(w["evidence"]["data_date"], "2026-02-28");
+    assert_eq!(w["evidence"]["value"], "5000.00");
+    let id = w["id"].as_i64().unwrap();
+    let clerk_b = app.login_as(&app.user(Role::WindowClerk, TOWNSHIP_B)).await;
+    assert_eq!(
+        app.get("/api/v1/warnings", Some(&clerk_b)).await.json()["total"],
+        0
+    );
+    let close = json!({"result": "adjust", "note": "入户核实,调整救助金额", "row_version": 1});
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/warnings/{id}/close"),
+            Some(&reviewer),
+            Some(close.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "closed");
+    assert_eq!(r.json()["result"], "adjust");
+    assert_eq!(r.json()["row_version"], 2);
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/warnings/{id}/close"),
+            Some(&reviewer),
+            Some(close),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+}
