@@ -146,6 +146,8 @@ pub enum Action {
     HandleWarnings,
     /// Run the monthly comparison (一月一比对).
     RunVerification,
+    /// Edit the working-day calendar (holidays, 调休, a year's notice); everyone may read it.
+    ManageCalendar,
 }
 
 impl Action {
@@ -165,6 +167,7 @@ impl Action {
         Action::ImportFeeds,
         Action::HandleWarnings,
         Action::RunVerification,
+        Action::ManageCalendar,
     ];
     pub fn label_zh(self) -> &'static str {
         match self {
@@ -183,6 +186,7 @@ impl Action {
             Action::HandleWarnings => "核查处置预警",
             Action::RunVerification => "开展比对核查",
             Action::ManageReserveFund => "管理临时救助备用金",
+            Action::ManageCalendar => "维护工作日历",
         }
     }
 }
@@ -230,6 +234,8 @@ pub fn allows(role: Role, action: Action) -> bool {
             WindowClerk | VillageAssistant | TownshipReviewer | CountyApprover
         ),
         RunVerification => matches!(role, CountyApprover | Admin),
+        // Holidays are national data the administrator keeps, like policy parameters.
+        ManageCalendar => matches!(role, Admin),
     }
 }
 
@@ -349,7 +355,8 @@ permissions!(
     ManageReserveFund,
     ImportFeeds,
     HandleWarnings,
-    RunVerification
+    RunVerification,
+    ManageCalendar
 );
 
 /// Proof that `actor` may perform `P`, within `actor.scope`.

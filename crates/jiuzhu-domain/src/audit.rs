@@ -55,6 +55,8 @@ pub enum AuditAction {
     DocumentWithdrawn,
     /// A reserve fund ledger entry (top-up, withdrawal, return) was recorded.
     ReserveFundEntryRecorded,
+    /// The working-day calendar was edited (a holiday, an adjusted workday, a removal, a year).
+    CalendarEdited,
     /// A department's data file was delivered (provenance: source, data date, SHA-256, rows).
     FeedDelivered,
     /// The monthly comparison ran and stored its warnings.
@@ -99,6 +101,7 @@ impl AuditAction {
             AuditAction::DocumentUploaded => "document_uploaded",
             AuditAction::DocumentWithdrawn => "document_withdrawn",
             AuditAction::ReserveFundEntryRecorded => "reserve_fund_entry_recorded",
+            AuditAction::CalendarEdited => "calendar_edited",
         }
     }
 
@@ -141,6 +144,7 @@ impl AuditAction {
             AuditAction::DocumentUploaded => "上传档案材料",
             AuditAction::DocumentWithdrawn => "撤回档案材料",
             AuditAction::ReserveFundEntryRecorded => "登记备用金收支",
+            AuditAction::CalendarEdited => "调整工作日历",
         }
     }
 }

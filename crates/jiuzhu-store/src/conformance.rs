@@ -28,6 +28,8 @@ use jiuzhu_domain::{
     IdNumber, Level, NewUser, PersonFacts, Relation, Role, Scope, Session,
 };
 
+mod calendar;
+pub use calendar::calendar_edits_record_list_conflict;
 mod cases;
 pub use cases::{
     cases_dibao_anywhere, cases_events_are_append_only, cases_register_transition_conflict,
@@ -108,6 +110,7 @@ macro_rules! conformance_tests {
             reserve_fund_ledger_balance_and_refusal,
             reserve_fund_concurrent_withdrawals,
             reserve_fund_case_link,
+            calendar_edits_record_list_conflict,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {

@@ -24,6 +24,7 @@ use jiuzhu_domain::{
     Version,
 };
 
+pub mod calendar;
 pub mod cases;
 pub mod conformance;
 pub mod documents;
@@ -32,6 +33,7 @@ mod month;
 mod sql;
 pub mod verification;
 
+pub use calendar::{CalendarEdit, CalendarEditKind, NewCalendarEdit};
 pub use cases::{
     CaseDecision, CaseEvent, CaseFlags, CaseId, CaseQuery, CaseRecord, CaseSummary, CaseTransition,
     FilingEntry, NewCase, NewCaseEvent, NewDecision, NoticeEntry, OpenStepRow, TaskQuery, TaskRow,
@@ -477,6 +479,21 @@ pub trait Store: Send + Sync + 'static {
         g: &Grant<ReadRegistry>,
         region: Option<&DivisionCode>,
     ) -> Result<Vec<PolicyRevision>>;
+
+    // ---- working-day calendar edits ------------------------------------------------------------
+
+    /// Appends an overlay to the working-day calendar, with a `calendar_edited` audit event in
+    /// the same transaction. The caller has checked that the calendar loads with it; so that the
+    /// check stays true, it fails with `Conflict` (kind `calendar`) unless `expected_latest` is
+    /// the seq of the newest edit (0 when there is none).
+    async fn record_calendar_edit(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageCalendar>,
+        expected_latest: i64,
+        edit: &NewCalendarEdit,
+    ) -> Result<CalendarEdit>;
+    /// Every calendar edit in seq order (the calendar is public within the service).
+    async fn calendar_edits(&self, g: &Grant<ReadRegistry>) -> Result<Vec<CalendarEdit>>;
 
     // ---- cases (docs/cases.md) ---------------------------------------------------------------
 

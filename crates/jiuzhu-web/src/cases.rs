@@ -28,7 +28,7 @@ use jiuzhu_store::{
 use jiuzhu_workflow::workflow::record_label;
 use jiuzhu_workflow::{
     apply, classify_due, start, ActingLevel, Action as WfAction, ActionError, ActorRef, Attachment,
-    CaseState, Context, DecisionOutcome, StartOptions, StepInput, Urgency, Workflow,
+    CaseState, Context, DecisionOutcome, StartOptions, StepInput, Urgency, WorkCalendar, Workflow,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/new", get(new_page).post(new_submit))
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/act", post(act_submit))
+        .route("/cases/{id}/assist-payment", post(assist_payment_submit))
         .route("/tasks", get(tasks_page))
 }
 
@@ -297,7 +298,8 @@ pub async fn register(
     }
     let lib = state.policies.get(state.store.as_ref()).await?;
     let (limits, delegated) = procedure_params(&lib, wf, &snap.facts.division, today);
-    let cs = intake_state(state, actor, wf, input, &limits, delegated, today)?;
+    let cal = state.calendar.get(state.store.as_ref()).await?;
+    let cs = intake_state(&cal, actor, wf, input, &limits, delegated, today)?;
     let new = NewCase {
         workflow: wf.id.clone(),
         program: wf.program.clone(),
@@ -323,7 +325,7 @@ pub async fn register(
 /// The state after `start` and, when the intake step's documents are all there, the intake
 /// step completed by the clerk.
 fn intake_state(
-    state: &AppState,
+    cal: &WorkCalendar,
     actor: &Actor,
     wf: &Workflow,
     input: &IntakeInput,
@@ -333,7 +335,7 @@ fn intake_state(
 ) -> Result<CaseState, AppError> {
     let ctx = Context {
         today,
-        calendar: &state.calendar,
+        calendar: cal,
         limits,
     };
     let mut flags = Vec::new();
@@ -552,10 +554,11 @@ pub async fn act(
             )]))
         }
     };
+    let cal = state.calendar.get(state.store.as_ref()).await?;
     let next = {
         let ctx = Context {
             today,
-            calendar: &state.calendar,
+            calendar: &cal,
             limits: &limits,
         };
         apply(wf, &cs, &actor_ref(actor)?, &action, &ctx)
@@ -622,12 +625,11 @@ pub struct OpenStepOut {
 }
 
 fn urgency_of(
-    state: &AppState,
+    cal: &WorkCalendar,
     due: Option<NaiveDate>,
     not_before: Option<NaiveDate>,
     today: NaiveDate,
 ) -> Urgency {
-    let cal = &state.calendar;
     let r = match (due, not_before) {
         (None, _) => Ok(Urgency::OnTime),
         (Some(_), Some(nb)) if today < nb => Ok(Urgency::Running),
@@ -647,13 +649,18 @@ fn urgency_code(u: Urgency) -> String {
         .unwrap_or_default()
 }
 
-fn open_steps_out(state: &AppState, wf: &Workflow, cs: &CaseState) -> Vec<OpenStepOut> {
+fn open_steps_out(
+    state: &AppState,
+    cal: &WorkCalendar,
+    wf: &Workflow,
+    cs: &CaseState,
+) -> Vec<OpenStepOut> {
     let today = state.clock.today();
     cs.open
         .iter()
         .map(|o| {
             let def = wf.step(&o.step);
-            let u = urgency_of(state, o.due, o.not_before, today);
+            let u = urgency_of(cal, o.due, o.not_before, today);
             OpenStepOut {
                 step: o.step.clone(),
                 label: o.label.clone(),
@@ -661,7 +668,7 @@ fn open_steps_out(state: &AppState, wf: &Workflow, cs: &CaseState) -> Vec<OpenSt
                 level_label: o.level.label_zh().into(),
                 opened_on: o.opened_on,
                 due: o.due,
-                due_provisional: o.due.is_some_and(|d| state.calendar.is_provisional(d)),
+                due_provisional: o.due.is_some_and(|d| cal.is_provisional(d)),
                 not_before: o.not_before,
                 urgency: urgency_code(u),
                 urgency_label: u.label_zh().into(),
@@ -723,6 +730,7 @@ pub async fn tasks(
     let actor = g.actor();
     let level = acting_level(actor)?;
     let today = state.clock.today();
+    let cal = state.calendar.get(state.store.as_ref()).await?;
     let rows: Vec<TaskRow> = state
         .store
         .task_queue(
@@ -738,7 +746,7 @@ pub async fn tasks(
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            let u = urgency_of(state, r.due, r.not_before, today);
+            let u = urgency_of(&cal, r.due, r.not_before, today);
             // Escalation lists only what is really overdue (a notice has a day to be closed).
             if r.escalated && u != Urgency::Overdue {
                 return None;
@@ -754,7 +762,7 @@ pub async fn tasks(
                 level: r.level,
                 opened_on: r.opened_on,
                 due: r.due,
-                due_provisional: r.due.is_some_and(|d| state.calendar.is_provisional(d)),
+                due_provisional: r.due.is_some_and(|d| cal.is_provisional(d)),
                 urgency: urgency_code(u),
                 urgency_label: u.label_zh().into(),
                 escalated: r.escalated,
@@ -885,7 +893,8 @@ async fn full_case(state: &AppState, auth: &Auth, id: CaseId) -> Result<Value, A
     let events = state.store.case_events(&read, id).await?;
     let decisions = state.store.case_decisions(&read, id).await?;
     let mut v = case_json(&c);
-    v["open_steps"] = json!(open_steps_out(state, wf, &cs));
+    let cal = state.calendar.get(state.store.as_ref()).await?;
+    v["open_steps"] = json!(open_steps_out(state, &cal, wf, &cs));
     v["deadlines"] = json!(cs.deadlines);
     v["flags_active"] = json!(cs.flags);
     v["events"] = json!(events);
@@ -1263,6 +1272,99 @@ struct ShowPage {
     decisions: Vec<DecisionRow>,
     deadlines: Vec<(String, String, String)>,
     message: String,
+    /// 临时救助 only: the assist-first payments from the township's reserve fund.
+    assist: Option<AssistView>,
+}
+
+struct PaymentRow {
+    kind: String,
+    amount: String,
+    balance_after: String,
+    payee: String,
+    voucher: String,
+    who: String,
+    on: String,
+    at: String,
+}
+
+/// The reserve fund (备用金) as a 临时救助 case page shows it (R-LS-4).
+struct AssistView {
+    township: String,
+    balance: String,
+    minimum: String,
+    low: bool,
+    warning: &'static str,
+    payments: Vec<PaymentRow>,
+    /// The user may pay from the fund (township reviewer, county approver).
+    can_pay: bool,
+    payee: String,
+    reason: String,
+}
+
+/// The assist-first payments of a 临时救助 case and its township's fund.
+async fn assist_view(
+    state: &AppState,
+    actor: &Actor,
+    c: &CaseRecord,
+) -> Result<Option<AssistView>, AppError> {
+    if c.workflow != "temporary" {
+        return Ok(None);
+    }
+    let Some(township) = c
+        .division_filed
+        .get(..9)
+        .and_then(|t| DivisionCode::parse(t).ok())
+    else {
+        return Ok(None);
+    };
+    let read = actor.grant::<ReadCases>()?;
+    let Some(fund) = state
+        .store
+        .reserve_funds(&read)
+        .await?
+        .into_iter()
+        .find(|f| f.township == township)
+    else {
+        // A county or department user may see the case without the township's ledger.
+        return Ok(None);
+    };
+    let min = crate::reserve_fund::minimum(state, &township).await?;
+    let entries = state
+        .store
+        .reserve_fund_entries(&read, &township, 1000)
+        .await?;
+    Ok(Some(AssistView {
+        township: township.to_string(),
+        balance: fund.balance.to_string(),
+        minimum: min
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "未规定".into()),
+        low: crate::reserve_fund::below(fund.balance, min),
+        warning: crate::reserve_fund::LOW_BALANCE_WARNING,
+        payments: entries
+            .iter()
+            .filter(|e| e.case_id == Some(c.id))
+            .map(|e| PaymentRow {
+                kind: e.kind.label_zh().into(),
+                amount: e.amount.to_string(),
+                balance_after: e.balance_after.to_string(),
+                payee: format!(
+                    "{} {}",
+                    e.payee_name.as_deref().unwrap_or(""),
+                    e.payee_id_masked.as_deref().unwrap_or("")
+                )
+                .trim()
+                .to_string(),
+                voucher: e.voucher.clone().unwrap_or_default(),
+                who: e.recorded_by.clone(),
+                on: e.on.to_string(),
+                at: jiuzhu_domain::audit::format_time(e.recorded_at),
+            })
+            .collect(),
+        can_pay: c.status == "open" && actor.may(jiuzhu_domain::Action::ManageReserveFund),
+        payee: c.applicant_name.clone(),
+        reason: format!("先行救助:案件 {}", c.number),
+    }))
 }
 
 fn role_label(r: &str) -> String {
@@ -1309,7 +1411,8 @@ async fn show(
     let events = state.store.case_events(&read, id).await?;
     let decisions = state.store.case_decisions(&read, id).await?;
     let may_act = actor.may(jiuzhu_domain::Action::ActOnCase);
-    let steps = open_steps_out(state, wf, &cs)
+    let cal = state.calendar.get(state.store.as_ref()).await?;
+    let steps = open_steps_out(state, &cal, wf, &cs)
         .into_iter()
         .map(|o| {
             let mine = may_act && o.roles.iter().any(|r| r == actor.role.as_str());
@@ -1445,6 +1548,7 @@ async fn show(
             })
             .collect(),
         message,
+        assist: assist_view(state, actor, &c).await?,
         c,
     })
 }
@@ -1533,6 +1637,125 @@ async fn act_submit(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The one-click assist-first payment (先行救助支付) from a 临时救助 case page: a withdrawal
+/// from the case's township fund, linked to the case, payee the applicant unless named.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AssistPaymentForm {
+    amount: String,
+    voucher: String,
+    payee_name: String,
+    reason: String,
+}
+
+async fn assist_payment_submit(
+    State(state): State<AppState>,
+    a: Authorized<jiuzhu_domain::access::ManageReserveFund>,
+    Path(id): Path<CaseId>,
+    Form(f): Form<AssistPaymentForm>,
+) -> Result<Response, PageError> {
+    match assist_payment(&state, &a, id, &f).await {
+        Ok(()) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            let msg = if e.fields.is_empty() {
+                e.message.clone()
+            } else {
+                e.fields
+                    .iter()
+                    .map(|f| f.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(";")
+            };
+            let page = show(
+                &state,
+                &a.auth,
+                id,
+                None,
+                format!("先行救助支付未保存:{msg}"),
+            )
+            .await?;
+            Ok(render_status(e.status, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn assist_payment(
+    state: &AppState,
+    a: &Authorized<jiuzhu_domain::access::ManageReserveFund>,
+    id: CaseId,
+    f: &AssistPaymentForm,
+) -> Result<(), AppError> {
+    let read = a.grant.actor().grant::<ReadCases>()?;
+    let c = state
+        .store
+        .get_case(&read, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let township = c
+        .division_filed
+        .get(..9)
+        .and_then(|t| DivisionCode::parse(t).ok())
+        .ok_or_else(AppError::not_found)?;
+    let amount = match Money::parse(f.amount.trim()) {
+        Ok(m) if m.fen() > 0 => m,
+        Ok(_) => {
+            return Err(AppError::invalid(vec![FieldError::new(
+                "amount",
+                "RESERVE_AMOUNT",
+                "支付金额必须大于零",
+            )]))
+        }
+        Err(e) => {
+            return Err(AppError::invalid(vec![FieldError::new(
+                "amount",
+                e.code(),
+                format!("支付金额:{}", e.message_zh()),
+            )]))
+        }
+    };
+    let reg = a.grant.actor().grant::<ReadRegistry>()?;
+    let applicant_id = state
+        .store
+        .household_as_of(&reg, c.household_id, state.clock.today())
+        .await?
+        .and_then(|s| {
+            s.members
+                .into_iter()
+                .find(|m| m.person.id == c.applicant_id)
+                .map(|m| m.person.id_number.masked())
+        });
+    let payee = f.payee_name.trim();
+    let (payee_name, payee_id_masked) = if payee.is_empty() || payee == c.applicant_name {
+        (c.applicant_name.clone(), applicant_id)
+    } else {
+        (payee.to_string(), None)
+    };
+    let reason = if f.reason.trim().is_empty() {
+        format!("先行救助:案件 {}", c.number)
+    } else {
+        f.reason.trim().to_string()
+    };
+    state
+        .store
+        .record_reserve_entry(
+            &a.grant,
+            &jiuzhu_store::NewReserveEntry {
+                township,
+                kind: jiuzhu_store::ReserveEntryKind::Withdrawal,
+                amount,
+                case_id: Some(c.id),
+                payee_name: Some(payee_name),
+                payee_id_masked,
+                reason,
+                voucher: Some(f.voucher.trim().to_string()).filter(|v| !v.is_empty()),
+                on: state.clock.today(),
+            },
+        )
+        .await?;
+    Ok(())
 }
 
 #[derive(Template)]

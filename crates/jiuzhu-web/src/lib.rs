@@ -26,6 +26,8 @@ pub mod api;
 pub mod auth;
 pub mod calc;
 mod calc_page;
+pub mod calendar_cache;
+pub mod calendar_page;
 pub mod cases;
 mod documents;
 mod economics_page;
@@ -101,8 +103,9 @@ pub struct AppState {
     pub jobs: jobs::Jobs,
     /// The effective policy library (files + stored revisions).
     pub policies: policy_cache::PolicyCache,
-    /// China's working-day calendar and the case workflows (embedded data, loaded once).
-    pub calendar: Arc<jiuzhu_workflow::WorkCalendar>,
+    /// The effective working-day calendar (shipped file + stored edits).
+    pub calendar: calendar_cache::CalendarCache,
+    /// The case workflows (embedded data, loaded once).
     pub workflows: Arc<jiuzhu_workflow::Workflows>,
     /// The CJK font for PDFs, loaded at the first print (so `serve` starts without one).
     pub font: Arc<std::sync::OnceLock<printing::FontSlot>>,
@@ -116,11 +119,9 @@ impl AppState {
             config: Arc::new(config),
             jobs: jobs::Jobs::default(),
             policies: policy_cache::PolicyCache::default(),
+            calendar: calendar_cache::CalendarCache::default(),
             // Embedded data checked by jiuzhu-workflow's own tests: a failure here is a build
             // defect, not a runtime condition.
-            calendar: Arc::new(
-                jiuzhu_workflow::WorkCalendar::china().expect("embedded calendar is valid"),
-            ),
             workflows: Arc::new(
                 jiuzhu_workflow::Workflows::builtin().expect("embedded workflows are valid"),
             ),
@@ -143,6 +144,7 @@ pub fn router(state: AppState) -> Router {
         .merge(documents::routes())
         .merge(reserve_fund::routes())
         .merge(printing::routes())
+        .merge(calendar_page::routes())
         .nest(
             "/api/v1",
             api::routes()
@@ -150,7 +152,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(documents::api_routes())
                 .merge(reserve_fund::api_routes())
                 .merge(feeds_api::api_routes())
-                .merge(printing::api_routes()),
+                .merge(printing::api_routes())
+                .merge(calendar_page::api_routes()),
         )
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))

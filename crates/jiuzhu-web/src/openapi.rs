@@ -12,6 +12,7 @@ pub fn json() -> String {
     doc.merge(crate::documents::DocumentsApiDoc::openapi());
     doc.merge(crate::reserve_fund::ReserveFundApiDoc::openapi());
     doc.merge(crate::feeds_api::FeedsApiDoc::openapi());
+    doc.merge(crate::calendar_page::CalendarApiDoc::openapi());
     doc.to_json().unwrap_or_else(|_| "{}".to_string())
 }
 

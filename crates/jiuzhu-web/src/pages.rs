@@ -1271,6 +1271,7 @@ const AUDIT_ACTIONS: &[AuditAction] = &[
     AuditAction::DocumentUploaded,
     AuditAction::DocumentWithdrawn,
     AuditAction::ReserveFundEntryRecorded,
+    AuditAction::CalendarEdited,
 ];
 
 async fn audit_page(

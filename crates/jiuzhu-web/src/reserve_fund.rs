@@ -42,7 +42,10 @@ pub fn api_routes() -> Router<AppState> {
 }
 
 /// The minimum balance in force for a township today (`None` when no policy sets one).
-async fn minimum(state: &AppState, township: &DivisionCode) -> Result<Option<Money>, AppError> {
+pub(crate) async fn minimum(
+    state: &AppState,
+    township: &DivisionCode,
+) -> Result<Option<Money>, AppError> {
     let lib = state.policies.get(state.store.as_ref()).await?;
     let today = state.clock.today();
     Ok(lib
@@ -51,7 +54,7 @@ async fn minimum(state: &AppState, township: &DivisionCode) -> Result<Option<Mon
         .and_then(|set| set.at(today).money(MINIMUM_PARAM).ok().map(|p| p.value)))
 }
 
-fn below(balance: Money, min: Option<Money>) -> bool {
+pub(crate) fn below(balance: Money, min: Option<Money>) -> bool {
     min.is_some_and(|m| balance < m)
 }
 

@@ -2,6 +2,7 @@
 //! caseloads and jurisdiction trees, manage users, verify the audit chain and compute benefits.
 
 mod cmd_calc;
+mod cmd_calendar;
 mod cmd_month;
 mod cmd_policy;
 mod cmd_verify;
@@ -103,6 +104,10 @@ enum Command {
     /// Policy parameters of this database (files + revisions): list, show, set, withdraw.
     #[command(subcommand)]
     Policy(cmd_policy::PolicyCommand),
+    /// The working-day calendar of this database (shipped file + edits): list, add-holiday,
+    /// add-workday, remove, year.
+    #[command(subcommand)]
+    Calendar(cmd_calendar::CalendarCommand),
     /// Economic-status verification: the monthly comparison (一月一比对).
     #[command(subcommand)]
     Verify(cmd_verify::VerifyCommand),
@@ -428,6 +433,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Policy(cmd) => {
             cmd_policy::run(&cmd, store.as_ref(), &cli_actor, clock.as_ref()).await?
+        }
+        Command::Calendar(cmd) => {
+            cmd_calendar::run(&cmd, store.as_ref(), &cli_actor, clock.as_ref()).await?
         }
         Command::Import(ImportCommand::Feed(args)) => {
             return cmd_verify::import_feed(&args, store.as_ref(), &cli_actor, &data_dir).await

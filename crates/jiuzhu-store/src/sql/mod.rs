@@ -11,6 +11,7 @@
 //! `MAX(id) + 1` under that lock.
 
 mod audit;
+mod calendar;
 mod cases;
 mod divisions;
 mod documents;
@@ -831,6 +832,19 @@ impl Store for SqlStore {
         region: Option<&DivisionCode>,
     ) -> Result<Vec<crate::PolicyRevision>> {
         self.policy_revisions_impl(g, region).await
+    }
+
+    async fn record_calendar_edit(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageCalendar>,
+        expected_latest: i64,
+        edit: &crate::NewCalendarEdit,
+    ) -> Result<crate::CalendarEdit> {
+        self.record_calendar_edit_impl(g, expected_latest, edit)
+            .await
+    }
+    async fn calendar_edits(&self, g: &Grant<ReadRegistry>) -> Result<Vec<crate::CalendarEdit>> {
+        self.calendar_edits_impl(g).await
     }
 
     async fn register_case(

@@ -1,0 +1,114 @@
+//! Conformance case of the working-day calendar edits (migration 0008): administrators only,
+//! seq order, optimistic concurrency, one audit event each, append-only rows.
+
+use jiuzhu_domain::access::{ManageCalendar, ReadRegistry};
+use jiuzhu_domain::{AuditAction, Role};
+
+use super::{all_events, clerk_a, date, staff, start_time, verify_chain, Harness};
+use crate::{CalendarEditKind, NewCalendarEdit, Store, StoreError};
+
+fn local_holiday() -> NewCalendarEdit {
+    NewCalendarEdit {
+        kind: CalendarEditKind::AddHoliday,
+        date: Some(date(2026, 11, 25)),
+        year: None,
+        name: "本地停工".into(),
+        overlay: "[[add]]\ndate = \"2026-11-25\"\nkind = \"holiday\"\nname = \"本地停工\"\n".into(),
+        reason: "台风停工通知".into(),
+    }
+}
+
+pub async fn calendar_edits_record_list_conflict(h: Harness) {
+    for role in Role::ALL.iter().filter(|r| **r != Role::Admin) {
+        assert!(staff(7, "x", *role, "371000")
+            .grant::<ManageCalendar>()
+            .is_err());
+    }
+    let g = staff(11, "admin11", Role::Admin, "000000")
+        .grant::<ManageCalendar>()
+        .unwrap();
+    let read = clerk_a().grant::<ReadRegistry>().unwrap();
+    assert!(h.store.calendar_edits(&read).await.unwrap().is_empty());
+    let n0 = all_events(&h.store).await.len();
+
+    let e1 = h
+        .store
+        .record_calendar_edit(&g, 0, &local_holiday())
+        .await
+        .unwrap();
+    assert_eq!(e1.seq, 1);
+    assert_eq!(e1.kind, CalendarEditKind::AddHoliday);
+    assert_eq!(e1.date, Some(date(2026, 11, 25)));
+    assert_eq!(e1.user_name, "admin11");
+    assert_eq!(e1.recorded_at, start_time());
+    assert_eq!(e1.overlay_name(), "管理员调整#1");
+
+    // A stale expectation: the overlay was checked against an older calendar.
+    let err = h
+        .store
+        .record_calendar_edit(&g, 0, &local_holiday())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                kind: "calendar",
+                expected: 0,
+                actual: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    let year = NewCalendarEdit {
+        kind: CalendarEditKind::Year,
+        date: None,
+        year: Some(2027),
+        name: "国务院办公厅关于2027年部分节假日安排的通知".into(),
+        overlay: "[[year]]\nyear = 2027\n".into(),
+        reason: "通知已发布".into(),
+    };
+    let e2 = h.store.record_calendar_edit(&g, 1, &year).await.unwrap();
+    assert_eq!((e2.seq, e2.year, e2.date), (2, Some(2027), None));
+
+    // Required fields are named.
+    let mut bad = local_holiday();
+    bad.reason = " ".into();
+    bad.date = None;
+    match h.store.record_calendar_edit(&g, 2, &bad).await.unwrap_err() {
+        StoreError::Invalid(v) => {
+            let fields: Vec<&str> = v.0.iter().map(|f| f.field.as_str()).collect();
+            assert_eq!(fields, ["reason", "date"]);
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+
+    let all = h.store.calendar_edits(&read).await.unwrap();
+    assert_eq!(all, vec![e1.clone(), e2]);
+
+    let events = all_events(&h.store).await;
+    assert_eq!(events.len(), n0 + 2);
+    let ev = &events[n0];
+    assert_eq!(ev.entry.action, AuditAction::CalendarEdited);
+    assert_eq!(ev.entry.record_kind, "calendar_edit");
+    assert_eq!(ev.entry.record_id.as_deref(), Some("1"));
+    assert_eq!(ev.entry.actor_user_id, Some(11));
+    let after = ev.entry.after.as_ref().unwrap();
+    assert_eq!(after["date"], "2026-11-25");
+    assert_eq!(after["kind"], "add_holiday");
+    assert_eq!(after["reason"], "台风停工通知");
+    verify_chain(&events);
+
+    for sql in [
+        "UPDATE calendar_overlays SET name = 'x'",
+        "DELETE FROM calendar_overlays",
+    ] {
+        assert!(
+            h.store.execute_raw(sql).await.is_err(),
+            "{sql} must be refused"
+        );
+    }
+    assert_eq!(h.store.calendar_edits(&read).await.unwrap().len(), 2);
+}

@@ -1,0 +1,149 @@
+//! `jiuzhu calendar list | add-holiday | add-workday | remove | year`: the working-day calendar
+//! of the database given by `--database` (the shipped file plus the stored edits), and edits
+//! from the command line — the same check (the calendar must load with the edit), concurrency
+//! and audit event as the `/calendar` page (docs/workflow.md).
+
+use anyhow::{anyhow, bail};
+use chrono::Datelike;
+use jiuzhu_domain::access::{ManageCalendar, ReadRegistry};
+use jiuzhu_domain::{Actor, Clock};
+use jiuzhu_store::Store;
+use jiuzhu_web::calendar_cache::build;
+use jiuzhu_web::calendar_page::{days_of, prepare_edit, EditInput};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum CalendarCommand {
+    /// Covered years with their notices, the holidays and 调休 of a year, and the edits.
+    List {
+        /// The year whose days to list (default: this year).
+        #[arg(long)]
+        year: Option<i32>,
+    },
+    /// Add a day off (放假), e.g. a local holiday.
+    AddHoliday {
+        #[arg(value_name = "YYYY-MM-DD")]
+        date: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Add a worked weekend day (调休上班).
+    AddWorkday {
+        #[arg(value_name = "YYYY-MM-DD")]
+        date: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Take a holiday or adjusted workday back to the Monday–Friday rule.
+    Remove {
+        #[arg(value_name = "YYYY-MM-DD")]
+        date: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Enter a year's State Council notice from a file holding its `[[year]]` block.
+    Year {
+        year: i32,
+        /// The calendar-format file with the year's block.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+pub async fn run(
+    cmd: &CalendarCommand,
+    store: &dyn Store,
+    actor: &Actor,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
+    let edits = store
+        .calendar_edits(&actor.grant::<ReadRegistry>()?)
+        .await?;
+    let input = |kind: &str, date: &str, name: &str, reason: &str| EditInput {
+        kind: kind.into(),
+        date: date.into(),
+        name: name.into(),
+        reason: reason.into(),
+        ..EditInput::default()
+    };
+    let input = match cmd {
+        CalendarCommand::List { year } => {
+            let cal = build(&edits, None).map_err(|e| anyhow!(e.message_zh()))?;
+            for s in cal.sources() {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}{}",
+                    s.year,
+                    s.notice,
+                    s.number,
+                    s.issued,
+                    s.file,
+                    if s.provisional { "\t暂定" } else { "" }
+                );
+            }
+            let year = year.unwrap_or_else(|| clock.today().year());
+            println!("{year} 年:");
+            for d in days_of(&cal, year) {
+                println!("{}\t{}\t{}\t{}", d.date, d.kind_label, d.name, d.defined_at);
+            }
+            for e in &edits {
+                println!(
+                    "#{}\t{}\t{}\t{}\t{}\t{}",
+                    e.seq,
+                    e.kind.label_zh(),
+                    e.date
+                        .map(|d| d.to_string())
+                        .or(e.year.map(|y| format!("{y}年")))
+                        .unwrap_or_default(),
+                    e.name,
+                    e.reason,
+                    e.user_name
+                );
+            }
+            return Ok(());
+        }
+        CalendarCommand::AddHoliday { date, name, reason } => {
+            input("add_holiday", date, name, reason)
+        }
+        CalendarCommand::AddWorkday { date, name, reason } => {
+            input("add_workday", date, name, reason)
+        }
+        CalendarCommand::Remove { date, reason } => input("remove", date, "", reason),
+        CalendarCommand::Year { year, file, reason } => EditInput {
+            kind: "year".into(),
+            year: Some(*year),
+            text: std::fs::read_to_string(file)
+                .map_err(|e| anyhow!("读取 {} 失败: {e}", file.display()))?,
+            reason: reason.clone(),
+            ..EditInput::default()
+        },
+    };
+    let new = match prepare_edit(&edits, &input) {
+        Ok(n) => n,
+        Err(e) => {
+            for f in &e.fields {
+                eprintln!("{}: {} ({})", f.field, f.message, f.code);
+            }
+            bail!("{}", e.message);
+        }
+    };
+    let latest = edits.last().map_or(0, |e| e.seq);
+    let rec = store
+        .record_calendar_edit(&actor.grant::<ManageCalendar>()?, latest, &new)
+        .await?;
+    println!(
+        "已记录调整#{}:{} {} {}",
+        rec.seq,
+        rec.kind.label_zh(),
+        rec.date
+            .map(|d| d.to_string())
+            .or(rec.year.map(|y| format!("{y}年")))
+            .unwrap_or_default(),
+        rec.name
+    );
+    Ok(())
+}

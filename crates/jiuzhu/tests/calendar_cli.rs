@@ -1,0 +1,85 @@
+//! `jiuzhu calendar` against a database: add a local holiday, list it, refusals name the field.
+
+use std::process::{Command, Output};
+
+fn jiuzhu(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jiuzhu"))
+        .args(args)
+        .env("JIUZHU_DATABASE", db)
+        .env("JIUZHU_LOG", "warn")
+        .output()
+        .expect("run jiuzhu")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn add_list_and_refuse_calendar_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.sqlite").display());
+    let ok = jiuzhu(
+        &db,
+        &[
+            "calendar",
+            "add-holiday",
+            "2026-11-25",
+            "--name",
+            "本地停工",
+            "--reason",
+            "台风停工通知",
+        ],
+    );
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(
+        text(&ok).contains("已记录调整#1:增加放假日 2026-11-25 本地停工"),
+        "{}",
+        text(&ok)
+    );
+
+    // 2026-10-10 is an adjusted workday: it cannot also be a holiday.
+    let bad = jiuzhu(
+        &db,
+        &[
+            "calendar",
+            "add-holiday",
+            "2026-10-10",
+            "--name",
+            "x",
+            "--reason",
+            "r",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad).contains("date: 日期:") && text(&bad).contains("calendar_conflict"),
+        "{}",
+        text(&bad)
+    );
+
+    let list = jiuzhu(&db, &["calendar", "list", "--year", "2026"]);
+    assert!(list.status.success(), "{}", text(&list));
+    let out = text(&list);
+    assert!(
+        out.contains("2026-11-25\t放假\t本地停工\t管理员调整#1:2"),
+        "{out}"
+    );
+    assert!(out.contains("2027\t") && out.contains("暂定"), "{out}");
+    assert!(
+        out.contains("#1\t增加放假日\t2026-11-25\t本地停工\t台风停工通知"),
+        "{out}"
+    );
+
+    let rm = jiuzhu(
+        &db,
+        &["calendar", "remove", "2026-11-25", "--reason", "复工"],
+    );
+    assert!(rm.status.success(), "{}", text(&rm));
+    let list = text(&jiuzhu(&db, &["calendar", "list", "--year", "2026"]));
+    assert!(!list.contains("2026-11-25\t放假"), "{list}");
+}
