@@ -5,138 +5,12 @@
 //! Needs `chromium` and `chromedriver` (Debian: chromium, chromium-driver). It fails — never
 //! skips — when they are missing.
 
-use std::net::TcpListener;
-use std::process::Stdio;
+mod common;
+
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-const DEMO_SEED: u64 = 20261123;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn find_program(names: &[&str]) -> String {
-    for n in names {
-        for dir in std::env::var("PATH").unwrap_or_default().split(':') {
-            let p = std::path::Path::new(dir).join(n);
-            if p.is_file() {
-                return p.to_string_lossy().into_owned();
-            }
-        }
-    }
-    panic!(
-        "{} not found: install Debian packages chromium and chromium-driver \
-         (apt-get install -y chromium chromium-driver)",
-        names.join(" / ")
-    );
-}
-
-struct Server {
-    _child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn start_server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("demo.sqlite").display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jiuzhu"))
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-        .env("JIUZHU_DATABASE", &db)
-        .env("JIUZHU_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start jiuzhu serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = tokio::time::timeout(Duration::from_secs(120), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("http://").nth(1) {
-                let addr = rest.split('/').next().unwrap();
-                return format!("http://{addr}");
-            }
-        }
-        panic!("jiuzhu serve exited before listening");
-    })
-    .await
-    .expect("server started within 120 s");
-    // Keep draining stdout so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server {
-        _child: child,
-        base,
-        _dir: dir,
-    }
-}
-
-struct Browser {
-    client: Client,
-    _driver: Child,
-}
-
-async fn start_browser() -> Browser {
-    let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"]);
-    let driver_bin = find_program(&["chromedriver"]);
-    let port = free_port();
-    let driver = Command::new(driver_bin)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start chromedriver");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1366,768",
-                "--lang=zh-CN"
-            ]
-        }),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    let mut last_err = None;
-    for _ in 0..50 {
-        match ClientBuilder::rustls()
-            .expect("tls")
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-        {
-            Ok(client) => {
-                return Browser {
-                    client,
-                    _driver: driver,
-                }
-            }
-            Err(e) => {
-                last_err = Some(e);
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    }
-    panic!("could not connect to chromedriver: {last_err:?}");
-}
-
-async fn page_text(c: &Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .expect("body")
-        .text()
-        .await
-        .expect("text")
-}
+use common::{page_text, start_browser, start_server_at, DEMO_SEED};
+use fantoccini::Locator;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clerk_logs_in_searches_a_household_and_opens_it() {
@@ -161,7 +35,8 @@ async fn clerk_logs_in_searches_a_household_and_opens_it() {
         .find(|m| m.household == hh_index && m.relation == jiuzhu_domain::Relation::Head)
         .expect("its head");
 
-    let server = start_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server_at(dir.path(), None).await;
     let browser = start_browser().await;
     let c = &browser.client;
 
@@ -273,4 +148,5 @@ async fn clerk_logs_in_searches_a_household_and_opens_it() {
     );
 
     c.clone().close().await.unwrap();
+    server.stop().await;
 }

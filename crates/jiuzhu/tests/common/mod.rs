@@ -54,17 +54,20 @@ impl Server {
 
 /// `jiuzhu serve --demo --today <today>` on the database in `dir` (created on first start).
 pub async fn start_server(dir: &Path, today: &str) -> Server {
+    start_server_at(dir, Some(today)).await
+}
+
+/// `jiuzhu serve --demo`, with the real clock when `today` is `None` (as README tells a
+/// newcomer to start it).
+pub async fn start_server_at(dir: &Path, today: Option<&str>) -> Server {
     let db: PathBuf = dir.join("demo.sqlite");
     let db_url = format!("sqlite://{}", db.display());
+    let mut args = vec!["serve", "--demo", "--listen", "127.0.0.1:0"];
+    if let Some(today) = today {
+        args.extend(["--today", today]);
+    }
     let mut child = Command::new(env!("CARGO_BIN_EXE_jiuzhu"))
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--today",
-            today,
-        ])
+        .args(&args)
         .env("JIUZHU_DATABASE", &db_url)
         .env("JIUZHU_LOG", "warn")
         .stdout(Stdio::piped())
