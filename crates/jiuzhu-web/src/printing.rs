@@ -440,7 +440,7 @@ fn all_explanation_lines(v: &Value) -> Vec<(String, String, String, String)> {
                         }
                     }
                     let source = if dedup.is_empty() {
-                        format!("POLICY.md {}", t("rule"))
+                        rule_basis(&t("rule"))
                     } else {
                         dedup.join(";")
                     };
@@ -454,6 +454,17 @@ fn all_explanation_lines(v: &Value) -> Vec<(String, String, String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The basis printed for a step that cites no policy parameter. A letter goes to the family, so
+/// it names the legal text where the rule has one (household composition: MLS-2021 Art.7), never
+/// the platform's own rule book.
+fn rule_basis(rule: &str) -> String {
+    if rule.starts_with("R-HH-") {
+        "《最低生活保障审核确认办法》（民发〔2021〕57号）第七条".to_string()
+    } else {
+        format!("本地规定（规则 {rule}）")
+    }
 }
 
 async fn letter_of(state: &AppState, auth: &Auth, id: i64) -> Result<LetterOut, AppError> {
