@@ -47,6 +47,8 @@ pub enum AuditAction {
     CaseStepRecorded,
     /// A case was approved or refused (the decision with its amount and policy versions).
     CaseDecided,
+    /// A change (调整/暂停/恢复/停止) was opened on an approved case.
+    CaseChangeOpened,
     /// A county's decision-letter number prefix was set (环民救〔2026〕12号).
     LetterPrefixSet,
     /// A document was added to a person's, household's or case's file (一人一档).
@@ -63,6 +65,14 @@ pub enum AuditAction {
     VerificationRun,
     /// A warning was checked and closed (销号) with its result.
     WarningClosed,
+    /// A verification report (核对报告) was generated for a case from the departments' feeds.
+    VerificationReportGenerated,
+    /// A village or community filed its monthly zero report (零报告).
+    ZeroReportFiled,
+    /// A run's outreach leads (政策找人, R-LI-4) were stored.
+    OutreachLeadsStored,
+    /// An outreach lead was followed up (contacted, referred to an application).
+    OutreachLeadHandled,
 }
 
 impl AuditAction {
@@ -94,10 +104,15 @@ impl AuditAction {
             AuditAction::CaseRegistered => "case_registered",
             AuditAction::CaseStepRecorded => "case_step_recorded",
             AuditAction::CaseDecided => "case_decided",
+            AuditAction::CaseChangeOpened => "case_change_opened",
             AuditAction::LetterPrefixSet => "letter_prefix_set",
             AuditAction::FeedDelivered => "feed_delivered",
             AuditAction::VerificationRun => "verification_run",
             AuditAction::WarningClosed => "warning_closed",
+            AuditAction::VerificationReportGenerated => "verification_report_generated",
+            AuditAction::ZeroReportFiled => "zero_report_filed",
+            AuditAction::OutreachLeadsStored => "outreach_leads_stored",
+            AuditAction::OutreachLeadHandled => "outreach_lead_handled",
             AuditAction::DocumentUploaded => "document_uploaded",
             AuditAction::DocumentWithdrawn => "document_withdrawn",
             AuditAction::ReserveFundEntryRecorded => "reserve_fund_entry_recorded",
@@ -137,10 +152,15 @@ impl AuditAction {
             AuditAction::CaseRegistered => "受理救助申请",
             AuditAction::CaseStepRecorded => "办理案件环节",
             AuditAction::CaseDecided => "作出审核确认决定",
+            AuditAction::CaseChangeOpened => "发起救助变更",
             AuditAction::LetterPrefixSet => "设置决定书文号",
             AuditAction::FeedDelivered => "报送核对数据",
             AuditAction::VerificationRun => "开展比对核查",
             AuditAction::WarningClosed => "预警核查销号",
+            AuditAction::VerificationReportGenerated => "生成核对报告",
+            AuditAction::ZeroReportFiled => "报送零报告",
+            AuditAction::OutreachLeadsStored => "保存政策找人线索",
+            AuditAction::OutreachLeadHandled => "处理政策找人线索",
             AuditAction::DocumentUploaded => "上传档案材料",
             AuditAction::DocumentWithdrawn => "撤回档案材料",
             AuditAction::ReserveFundEntryRecorded => "登记备用金收支",

@@ -146,6 +146,8 @@ defs! {
     "low_income.medical_warning.low_income": Money => "低收入人员医疗费用预警线(单次自付)",
     "verify.deposit.limit_per_member": Money => "一月一比对存款预警线(元/人,家庭存款超过此数×人数)",
     "verify.property.residential_allowed": Int { min: 0, max: 20 } => "一月一比对住房预警:住宅套数上限(超过即预警)",
+    "verify.report.income_months": Int { min: 1, max: 36 } => "核对报告收入估算月数(工资、公积金、医疗费用按最近N个月平均)",
+    "verify.handling.working_days": Int { min: 1, max: 60 } => "一月一比对预警核查处置时限(工作日,自比对之日起算)",
 }
 
 pub fn param_def(name: &str) -> Option<&'static ParamDef> {

@@ -34,6 +34,14 @@ pub enum Decision {
         /// The remedy sentence; `None` prints [`default_remedy`] without naming the bodies.
         remedy: Option<String>,
     },
+    /// A change of a running benefit (调整/暂停/恢复/停止): its own title, the decision sentence,
+    /// the numbered reasons and the remedy (a change is appealable like a refusal).
+    Change {
+        title: String,
+        statement: String,
+        reasons: Vec<String>,
+        remedy: Option<String>,
+    },
 }
 
 /// One line of the amount's explanation: which rule, how it computes, the value, where it is
@@ -94,6 +102,7 @@ impl DecisionLetter {
         match self.decision {
             Decision::Approval { .. } => format!("准予{}决定书", self.program),
             Decision::Refusal { .. } => format!("不予{}决定书", self.program),
+            Decision::Change { ref title, .. } => title.clone(),
         }
     }
 }
@@ -186,6 +195,21 @@ pub fn render_decision_letter(
                 p = letter.program
             );
             c.paragraph("decision", &text, body, Align::Left, 2);
+            for (i, reason) in reasons.iter().filter(|r| !r.trim().is_empty()).enumerate() {
+                let line = format!("{}、{}", chinese_ordinal(i + 1), reason.trim());
+                c.paragraph(&format!("reasons[{}]", i + 1), &line, body, Align::Left, 2);
+            }
+            let remedy = remedy.clone().unwrap_or_else(|| default_remedy(None, None));
+            c.gap(4.0);
+            c.paragraph("remedy", &remedy, body, Align::Left, 2);
+        }
+        Decision::Change {
+            statement,
+            reasons,
+            remedy,
+            ..
+        } => {
+            c.paragraph("decision", statement, body, Align::Left, 2);
             for (i, reason) in reasons.iter().filter(|r| !r.trim().is_empty()).enumerate() {
                 let line = format!("{}、{}", chinese_ordinal(i + 1), reason.trim());
                 c.paragraph(&format!("reasons[{}]", i + 1), &line, body, Align::Left, 2);

@@ -242,4 +242,13 @@ pub struct FilingEntry {
     /// When and by whom it was filed (the filing step's timeline record).
     pub filed_on: Option<NaiveDate>,
     pub filed_by: Option<String>,
+    /// `None` for a new case; adjust | suspend | resume | stop for a change (docs/cases.md).
+    pub change_kind: Option<String>,
+    /// The approved case a change applies to.
+    pub parent_case_id: Option<CaseId>,
+    /// Stops: the coded reason (death, moved, income, …) and the last month paid (`YYYY-MM`).
+    pub stop_reason: Option<String>,
+    pub last_paid_month: Option<String>,
+    /// Adjustments, suspensions, resumptions: the first month affected.
+    pub effective_month: Option<String>,
 }

@@ -37,13 +37,18 @@ pub use cases::{
 };
 mod letters;
 pub use letters::letters_notices_and_filing;
+mod changes;
+pub use changes::{changes_opened_by_warning_close, changes_stop_ends_benefit_and_is_filed};
 mod documents;
 pub use documents::{
     documents_append_only_withdraw_scope, reserve_fund_case_link,
     reserve_fund_concurrent_withdrawals, reserve_fund_ledger_balance_and_refusal,
 };
 mod economics;
+mod outreach;
+pub use outreach::outreach_leads_scoped_and_handled;
 mod verification;
+mod warning_handling;
 pub use economics::{
     caseload_as_of_reads_members_and_economics, economics_save_as_of_history_conflict,
     economics_scope,
@@ -51,6 +56,11 @@ pub use economics::{
 pub use verification::{
     verification_deliveries_are_immutable, verification_warnings_scoped_and_closed,
 };
+pub use warning_handling::{
+    warning_handling_dashboard_counts, warning_handling_due_inbox_and_zero_report,
+};
+mod verification_reports;
+pub use verification_reports::verification_reports_kept_scoped_and_append_only;
 
 use crate::{
     AuditQuery, HouseholdQuery, LoginOutcome, NewHousehold, PersonQuery, SqlStore, Store,
@@ -105,12 +115,18 @@ macro_rules! conformance_tests {
             cases_dibao_anywhere,
             verification_deliveries_are_immutable,
             verification_warnings_scoped_and_closed,
+            verification_reports_kept_scoped_and_append_only,
+            warning_handling_due_inbox_and_zero_report,
+            warning_handling_dashboard_counts,
             letters_notices_and_filing,
+            changes_stop_ends_benefit_and_is_filed,
+            changes_opened_by_warning_close,
             documents_append_only_withdraw_scope,
             reserve_fund_ledger_balance_and_refusal,
             reserve_fund_concurrent_withdrawals,
             reserve_fund_case_link,
             calendar_edits_record_list_conflict,
+            outreach_leads_scoped_and_handled,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {

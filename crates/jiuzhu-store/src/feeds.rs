@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
@@ -20,15 +20,13 @@ use jiuzhu_domain::access::{ImportFeeds, RunVerification};
 use jiuzhu_domain::{Area, DivisionCode, Grant};
 use jiuzhu_verify::{
     run_month, CaseloadBuilder, CaseloadIndex, Delivery, DeliveryReport, FeedKind, IngestOptions,
-    RejectionPolicy, VerifyPolicy, Warning, YearMonth,
+    Prehash, RejectionPolicy, VerifyPolicy, Warning, YearMonth,
 };
 
+use crate::feed_formats::{self, FeedFormat, FormatError, Readable};
+use crate::outreach::{LeadRun, NewLead};
 use crate::verification::{FeedDelivery, NewDelivery, NewRun, NewWarning, Rejection};
 use crate::{Store, StoreError, VerificationRun};
-
-/// Days a township has to check a warning (POLICY §7: 核查处置 within 15 working days; the
-/// calendar is not applied here yet).
-pub const WARNING_DUE_DAYS: i64 = 21;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
@@ -139,10 +137,21 @@ impl FeedFiles {
     /// Renames a staged file to its content key (`feeds/<sha256>.csv`); the same content
     /// delivered twice is kept once.
     pub fn commit(&self, staged: Staged, sha256: &str) -> Result<String, FeedError> {
+        self.commit_as(staged, sha256, FeedFormat::Csv)
+    }
+
+    /// [`FeedFiles::commit`] for a delivery of `format`: `feeds/<sha256>.csv`,
+    /// `feeds/<sha256>.gbk.csv` or `feeds/<sha256>.xlsx`.
+    pub fn commit_as(
+        &self,
+        staged: Staged,
+        sha256: &str,
+        format: FeedFormat,
+    ) -> Result<String, FeedError> {
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(FeedError::Invalid(format!("not a SHA-256: {sha256}")));
         }
-        let key = format!("feeds/{sha256}.csv");
+        let key = format!("feeds/{sha256}.{}", format.suffix());
         let target = self.root.join(&key);
         if !target.exists() {
             std::fs::rename(&staged.path, &target).map_err(io(&target))?;
@@ -176,63 +185,85 @@ fn rejection_text(p: RejectionPolicy) -> String {
     }
 }
 
+/// The delivery row for the store. `original` is the SHA-256 and size of the bytes as
+/// received, when the parser read something else (a converted workbook or GBK file) or could
+/// not read it at all; `row_offset` turns the parser's lines back into the department's rows.
 fn new_delivery(
     f: &NewFeedFile,
     outcome: &Result<DeliveryReport, jiuzhu_verify::IngestError>,
     content_key: String,
-    sha_of_file: impl FnOnce() -> Result<(String, u64), FeedError>,
+    row_offset: u64,
+    original: Option<(String, u64)>,
 ) -> Result<NewDelivery, FeedError> {
     Ok(match outcome {
-        Ok(r) => NewDelivery {
-            kind: f.kind.as_str().into(),
-            source: f.source.clone(),
-            data_date: f.data_date,
-            sha256: r.sha256.clone(),
-            bytes: r.bytes as i64,
-            rows_total: r.rows as i64,
-            rows_accepted: if r.refused { 0 } else { r.good_rows as i64 },
-            rows_rejected: r.bad_rows as i64,
-            refused: r.refused,
-            rejection_policy: rejection_text(r.rejection),
-            content_key,
-            rejections: r
-                .bad
-                .iter()
-                .map(|b| Rejection {
-                    row: b.row as i64,
-                    column: b
-                        .column
-                        .map(|c| format!("{c}({})", b.column_zh.unwrap_or(c))),
-                    code: b.code.into(),
-                    reason: b.reason_zh.clone(),
-                })
-                .collect(),
-        },
-        // The file cannot be read as this kind at all (no header, a required column missing):
-        // the delivery is recorded as refused, citing the header line.
-        Err(e) => {
-            let (sha256, bytes) = sha_of_file()?;
+        Ok(r) => {
+            let (sha256, bytes) = original.unwrap_or_else(|| (r.sha256.clone(), r.bytes));
             NewDelivery {
                 kind: f.kind.as_str().into(),
                 source: f.source.clone(),
                 data_date: f.data_date,
                 sha256,
                 bytes: bytes as i64,
-                rows_total: 0,
-                rows_accepted: 0,
-                rows_rejected: 0,
-                refused: true,
-                rejection_policy: rejection_text(f.kind.schema().rejection),
+                rows_total: r.rows as i64,
+                rows_accepted: if r.refused { 0 } else { r.good_rows as i64 },
+                rows_rejected: r.bad_rows as i64,
+                refused: r.refused,
+                rejection_policy: rejection_text(r.rejection),
                 content_key,
-                rejections: vec![Rejection {
-                    row: 1,
-                    column: None,
-                    code: e.code().into(),
-                    reason: e.message_zh(),
-                }],
+                rejections: r
+                    .bad
+                    .iter()
+                    .map(|b| Rejection {
+                        row: (b.row + row_offset) as i64,
+                        column: b
+                            .column
+                            .map(|c| format!("{c}({})", b.column_zh.unwrap_or(c))),
+                        code: b.code.into(),
+                        reason: b.reason_zh.clone(),
+                    })
+                    .collect(),
             }
         }
+        // The file cannot be read as this kind at all (no header, a required column missing):
+        // the delivery is recorded as refused, citing the header line.
+        Err(e) => refused_delivery(
+            f,
+            content_key,
+            original.ok_or_else(|| FeedError::Invalid("hash of an unread delivery".into()))?,
+            1 + row_offset as i64,
+            e.code(),
+            e.message_zh(),
+        ),
     })
+}
+
+fn refused_delivery(
+    f: &NewFeedFile,
+    content_key: String,
+    (sha256, bytes): (String, u64),
+    row: i64,
+    code: &str,
+    reason: String,
+) -> NewDelivery {
+    NewDelivery {
+        kind: f.kind.as_str().into(),
+        source: f.source.clone(),
+        data_date: f.data_date,
+        sha256,
+        bytes: bytes as i64,
+        rows_total: 0,
+        rows_accepted: 0,
+        rows_rejected: 0,
+        refused: true,
+        rejection_policy: rejection_text(f.kind.schema().rejection),
+        content_key,
+        rejections: vec![Rejection {
+            row,
+            column: None,
+            code: code.into(),
+            reason,
+        }],
+    }
 }
 
 fn sha_file(path: &Path) -> Result<(String, u64), FeedError> {
@@ -251,17 +282,76 @@ fn sha_file(path: &Path) -> Result<(String, u64), FeedError> {
     Ok((hex::encode(h.finalize()), n))
 }
 
+/// How far an import has read, for a progress bar: bytes of the file the parser reads (the
+/// converted CSV for a workbook or GBK file) out of its size.
+#[derive(Debug, Default)]
+pub struct FeedProgress {
+    pub bytes_read: AtomicU64,
+    pub bytes_total: AtomicU64,
+}
+
+struct Counting<'a, R> {
+    inner: R,
+    progress: Option<&'a FeedProgress>,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(p) = self.progress {
+            p.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
 /// Keeps a delivered file and records it: the file is streamed once through the parser
 /// (SHA-256, row counts, bad rows, the source's rejection policy), linked or moved into the data
-/// directory under its SHA-256 and recorded with a `feed_delivered` audit event.
+/// directory under its SHA-256 and recorded with a `feed_delivered` audit event. Workbooks and
+/// GBK files are converted for the parser first (`feed_formats`); the kept file is the original.
 pub async fn import_feed(
     store: &dyn Store,
     g: &Grant<ImportFeeds>,
     files: &FeedFiles,
     f: &NewFeedFile,
 ) -> Result<ImportedFeed, FeedError> {
+    import_feed_with_progress(store, g, files, f, None).await
+}
+
+/// [`import_feed`], reporting the bytes read to `progress`.
+pub async fn import_feed_with_progress(
+    store: &dyn Store,
+    g: &Grant<ImportFeeds>,
+    files: &FeedFiles,
+    f: &NewFeedFile,
+    progress: Option<std::sync::Arc<FeedProgress>>,
+) -> Result<ImportedFeed, FeedError> {
     let staged = stage(files, f)?;
-    let path = staged.path().to_path_buf();
+    let original = staged.path().to_path_buf();
+    let (format, readable) = {
+        let files = files.clone();
+        let original = original.clone();
+        tokio::task::spawn_blocking(move || {
+            let format = feed_formats::sniff(&original, true)?;
+            Ok::<_, FeedError>((format, feed_formats::readable(&files, &original, format)?))
+        })
+        .await
+        .map_err(|e| FeedError::Invalid(format!("conversion task failed: {e}")))??
+    };
+    let readable = match readable {
+        Ok(r) => r,
+        Err(FormatError { code, message_zh }) => {
+            let (sha, bytes) = sha_file(&original)?;
+            let key = files.commit_as(staged, &sha, format)?;
+            let d = refused_delivery(f, key, (sha, bytes), 1, code, message_zh);
+            let (delivery, rejections) = store.record_delivery(g, &d).await?;
+            return Ok(ImportedFeed {
+                delivery,
+                rejections,
+            });
+        }
+    };
+    let path = readable.path(&original).to_path_buf();
     let kind = f.kind;
     let month = YearMonth {
         year: chrono::Datelike::year(&f.data_date) as u32,
@@ -272,8 +362,23 @@ pub async fn import_feed(
         let index = CaseloadBuilder::new(0).build();
         let policy = VerifyPolicy::bench_default();
         let file = std::fs::File::open(&path).map_err(jiuzhu_verify::IngestError::Io)?;
-        jiuzhu_verify::ingest_reader(kind, file, &index, &policy, month, IngestOptions::default())
-            .map(|o| o.report)
+        if let Some(p) = &progress {
+            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+            p.bytes_total.store(size, Ordering::Relaxed);
+        }
+        let reader = Counting {
+            inner: file,
+            progress: progress.as_deref(),
+        };
+        jiuzhu_verify::ingest_reader(
+            kind,
+            reader,
+            &index,
+            &policy,
+            month,
+            IngestOptions::default(),
+        )
+        .map(|o| o.report)
     })
     .await
     .map_err(|e| FeedError::Invalid(format!("ingest task failed: {e}")))?;
@@ -283,13 +388,19 @@ pub async fn import_feed(
             source: std::io::Error::new(e.kind(), e.to_string()),
         });
     }
-    let staged_path = staged.path().to_path_buf();
-    let sha = match &outcome {
-        Ok(r) => r.sha256.clone(),
-        Err(_) => sha_file(&staged_path)?.0,
+    let original_hash = if readable.converted.is_some() || outcome.is_err() {
+        Some(sha_file(&original)?)
+    } else {
+        None
     };
-    let key = files.commit(staged, &sha)?;
-    let d = new_delivery(f, &outcome, key.clone(), || sha_file(&files.path_of(&key)))?;
+    let sha = match (&original_hash, &outcome) {
+        (Some((sha, _)), _) => sha.clone(),
+        (None, Ok(r)) => r.sha256.clone(),
+        (None, Err(_)) => sha_file(&original)?.0,
+    };
+    let key = files.commit_as(staged, &sha, format)?;
+    let d = new_delivery(f, &outcome, key, readable.row_offset, original_hash)?;
+    drop(readable);
     let (delivery, rejections) = store.record_delivery(g, &d).await?;
     Ok(ImportedFeed {
         delivery,
@@ -563,6 +674,8 @@ pub struct RunReport {
     pub imported: Vec<ImportedFeed>,
     /// Deliveries the run read (kept and new), in the order given.
     pub used: Vec<FeedDelivery>,
+    /// Outreach leads stored with the run (only when the policy sets the outreach line).
+    pub leads_stored: u64,
 }
 
 /// Everything a month's comparison needs besides the store.
@@ -573,6 +686,9 @@ pub struct MonthRequest<'a> {
     pub threads: usize,
     /// When the run started (from the caller's clock).
     pub started_at: DateTime<Utc>,
+    /// The warnings' due date: the run's day plus the policy's `verify.handling.working_days`
+    /// on the working-day calendar, computed by the caller (the store knows no calendars).
+    pub due: NaiveDate,
 }
 
 pub fn month_end(m: YearMonth) -> NaiveDate {
@@ -600,12 +716,26 @@ pub async fn run_from_store(
     // Stage new files first (a link each): the delivery is kept exactly as it was read.
     let mut staged: Vec<Option<Staged>> = Vec::new();
     let mut paths: Vec<(FeedKind, PathBuf)> = Vec::new();
-    for f in &feeds {
-        match f {
+    // Per feed: the format, its converted form (kept alive until the pass is over) and the row
+    // offset of a workbook.
+    let mut readables: Vec<(FeedFormat, Readable)> = Vec::new();
+    let mut unreadable_new: Vec<(NewFeedFile, Staged, FeedFormat, FormatError)> = Vec::new();
+    let mut kept_feeds = Vec::with_capacity(feeds.len());
+    for f in feeds {
+        match &f {
             RunFeed::Kept(d) => {
                 let kind = FeedKind::parse(&d.kind)
                     .ok_or_else(|| FeedError::Invalid(format!("unknown feed kind {}", d.kind)))?;
-                paths.push((kind, files.path_of(&d.content_key)));
+                let path = files.path_of(&d.content_key);
+                let format = FeedFormat::of_content_key(&d.content_key);
+                let r = feed_formats::readable(files, &path, format)?.map_err(|e| {
+                    FeedError::Invalid(format!(
+                        "kept delivery {} ({}) unreadable: {}",
+                        d.id, d.kind, e.message_zh
+                    ))
+                })?;
+                paths.push((kind, r.path(&path).to_path_buf()));
+                readables.push((format, r));
                 staged.push(None);
             }
             RunFeed::New(n) => {
@@ -615,12 +745,29 @@ pub async fn run_from_store(
                     ));
                 }
                 let s = stage(files, n)?;
-                paths.push((n.kind, s.path().to_path_buf()));
-                staged.push(Some(s));
+                // The prefix only: a run's deliveries are big, and their header tells.
+                let format = feed_formats::sniff(s.path(), false)?;
+                match feed_formats::readable(files, s.path(), format)? {
+                    Ok(r) => {
+                        paths.push((n.kind, r.path(s.path()).to_path_buf()));
+                        readables.push((format, r));
+                        staged.push(Some(s));
+                    }
+                    Err(e) => {
+                        unreadable_new.push((n.clone(), s, format, e));
+                        continue;
+                    }
+                }
             }
         }
+        kept_feeds.push(f);
     }
+    let feeds = kept_feeds;
+    // Reading the caseload index keeps one core busy; the other hashes the biggest deliveries
+    // from their start meanwhile (hashing needs no index), and the pass hashes only the rest.
+    let prehashing = Prehashing::start(paths.iter().map(|(_, p)| p.clone()).collect());
     let caseload = load_caseload(store, g_run, req.division.as_ref(), end).await?;
+    let mut prehashes = prehashing.finish().await.into_iter();
     timing.mark("caseload index read from the store");
     let mut opened = Vec::with_capacity(paths.len());
     for (kind, p) in &paths {
@@ -631,6 +778,7 @@ pub async fn run_from_store(
             reader: file,
             size_hint,
             options: IngestOptions::default(),
+            prehash: prehashes.next().flatten(),
         });
     }
     let policy = req.policy.clone();
@@ -647,7 +795,25 @@ pub async fn run_from_store(
     let mut used: Vec<FeedDelivery> = Vec::with_capacity(feeds.len());
     let mut imported = Vec::new();
     let mut refused_kinds = Vec::new();
-    for ((f, s), (kind, outcome)) in feeds.into_iter().zip(staged).zip(run.outcomes) {
+    let mut row_offsets: HashMap<FeedKind, u64> = HashMap::new();
+    for (n, s, format, e) in unreadable_new {
+        let g = g_import.expect("checked above");
+        let hash = sha_file(s.path())?;
+        let key = files.commit_as(s, &hash.0, format)?;
+        let d = refused_delivery(&n, key, hash, 1, e.code, e.message_zh);
+        let (delivery, rejections) = store.record_delivery(g, &d).await?;
+        imported.push(ImportedFeed {
+            delivery,
+            rejections,
+        });
+    }
+    for (((f, s), (kind, outcome)), (format, readable)) in feeds
+        .into_iter()
+        .zip(staged)
+        .zip(run.outcomes)
+        .zip(readables)
+    {
+        row_offsets.insert(kind, readable.row_offset);
         match f {
             RunFeed::Kept(d) => {
                 if let Err(e) = outcome {
@@ -662,12 +828,18 @@ pub async fn run_from_store(
             }
             RunFeed::New(n) => {
                 let s = s.expect("staged");
-                let sha = match &outcome {
-                    Ok(r) => r.sha256.clone(),
-                    Err(_) => sha_file(s.path())?.0,
+                let original = if readable.converted.is_some() || outcome.is_err() {
+                    Some(sha_file(s.path())?)
+                } else {
+                    None
                 };
-                let key = files.commit(s, &sha)?;
-                let d = new_delivery(&n, &outcome, key.clone(), || sha_file(&files.path_of(&key)))?;
+                let sha = match (&original, &outcome) {
+                    (Some((sha, _)), _) => sha.clone(),
+                    (None, Ok(r)) => r.sha256.clone(),
+                    (None, Err(_)) => sha_file(s.path())?.0,
+                };
+                let key = files.commit_as(s, &sha, format)?;
+                let d = new_delivery(&n, &outcome, key, readable.row_offset, original)?;
                 let g = g_import.expect("checked above");
                 let (delivery, rejections) = store.record_delivery(g, &d).await?;
                 if d.refused {
@@ -698,7 +870,11 @@ pub async fn run_from_store(
                 household_id: w.household_ref,
                 kind: w.kind.as_str().into(),
                 division: caseload.division(w.household).clone(),
-                evidence: evidence_json(w, d.copied()),
+                evidence: evidence_json(
+                    w,
+                    d.copied(),
+                    row_offsets.get(&w.evidence.source).copied().unwrap_or(0),
+                ),
             }
         })
         .collect();
@@ -717,35 +893,152 @@ pub async fn run_from_store(
                 started_at: req.started_at,
                 delivery_ids: used.iter().map(|d| d.id).collect(),
                 households,
-                due_days: WARNING_DUE_DAYS,
+                due: req.due,
             },
             &new_warnings,
         )
         .await?;
     timing.mark("run and warnings stored");
+    // Outreach leads (R-LI-4 ordinary line): people outside the caseload, so they go with the
+    // run rather than into the warnings table, which is about recipient households.
+    let leads: Vec<NewLead> = if refused_kinds.contains(&FeedKind::MedicalClaims) {
+        Vec::new()
+    } else {
+        let d = by_kind.get(&FeedKind::MedicalClaims);
+        let offset = row_offsets
+            .get(&FeedKind::MedicalClaims)
+            .copied()
+            .unwrap_or(0);
+        run.leads
+            .iter()
+            .filter_map(|l| {
+                Some(NewLead {
+                    id_number: l.person.clone(),
+                    delivery_id: d.map(|d| d.id),
+                    row: (l.row + offset) as i64,
+                    settlement_date: l.settlement_date.to_naive()?,
+                    out_of_pocket: l.out_of_pocket,
+                    threshold: l.threshold,
+                })
+            })
+            .collect()
+    };
+    let leads_stored = if leads.is_empty() {
+        0
+    } else {
+        store
+            .store_outreach_leads(
+                g_run,
+                &LeadRun {
+                    run_id: stored.id,
+                    month: stored.month.clone(),
+                    fallback_division: req
+                        .division
+                        .clone()
+                        .unwrap_or_else(|| g_run.scope().root().clone()),
+                },
+                &leads,
+            )
+            .await?
+    };
     Ok(RunReport {
         run: stored,
         caseload,
         warnings,
         imported,
         used,
+        leads_stored,
     })
+}
+
+/// Hashes deliveries from their start, biggest first (the order the pass takes them), on a
+/// blocking thread until [`Prehashing::finish`]. A file it cannot read is left to the pass.
+struct Prehashing {
+    stop: StopOnDrop,
+    task: tokio::task::JoinHandle<Vec<Option<Prehash>>>,
+}
+
+/// Stops the prehash thread also when the run fails before the pass.
+struct StopOnDrop(std::sync::Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Prehashing {
+    fn start(paths: Vec<PathBuf>) -> Prehashing {
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let mut out: Vec<Option<Prehash>> = vec![None; paths.len()];
+            let mut order: Vec<(u64, usize)> = paths
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (std::fs::metadata(p).map(|m| m.len()).unwrap_or(0), i))
+                .collect();
+            order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let mut buf = vec![0u8; 256 << 10];
+            for (_, i) in order {
+                let Ok(mut file) = std::fs::File::open(&paths[i]) else {
+                    continue;
+                };
+                let mut p = Prehash::new();
+                let done = loop {
+                    if flag.load(Ordering::Relaxed) {
+                        break false;
+                    }
+                    match file.read(&mut buf) {
+                        Ok(0) => break true,
+                        Ok(n) => p.update(&buf[..n]),
+                        Err(_) => {
+                            p = Prehash::new();
+                            break true;
+                        }
+                    }
+                };
+                if p.bytes() > 0 {
+                    out[i] = Some(p);
+                }
+                if !done {
+                    break;
+                }
+            }
+            out
+        });
+        Prehashing {
+            stop: StopOnDrop(stop),
+            task,
+        }
+    }
+
+    /// Stops hashing and hands over what is hashed, per path.
+    async fn finish(self) -> Vec<Option<Prehash>> {
+        self.stop.0.store(true, Ordering::Relaxed);
+        // A failed prehash costs nothing but time: the pass then hashes everything.
+        self.task.await.unwrap_or_default()
+    }
 }
 
 /// R-VF-2: the finding with its source record (delivery, file line) and data date; the member's
 /// identity number masked (the full number is one reveal away, audited).
-fn evidence_json(w: &Warning, d: Option<&FeedDelivery>) -> String {
+fn evidence_json(w: &Warning, d: Option<&FeedDelivery>, row_offset: u64) -> String {
     let e = &w.evidence;
     // Written directly as text: every value is a number, a code, a date, a masked number or a
     // money amount, except `value` (a display string), which goes through serde_json.
     let value = serde_json::Value::String(e.value.to_string());
+    // The delivering department, as the finding's citation names it (R-VF-2).
+    let department = d.map_or("null".to_string(), |d| {
+        serde_json::Value::String(d.source.clone()).to_string()
+    });
     format!(
-        "{{\"source\":\"{}\",\"delivery\":{},\"data_date\":{},\"row\":{},\
-         \"person\":\"{}\",\"value\":{value},\"threshold\":{},\"records\":{}}}",
+        "{{\"source\":\"{}\",\"department\":{department},\"delivery\":{},\"data_date\":{},\
+         \"row\":{},\"person\":\"{}\",\"value\":{value},\"threshold\":{},\"records\":{}}}",
         e.source.as_str(),
         d.map_or("null".to_string(), |d| d.id.to_string()),
         d.map_or("null".to_string(), |d| format!("\"{}\"", d.data_date)),
-        e.row,
+        e.row + row_offset,
         e.person.masked(),
         e.threshold
             .map_or("null".to_string(), |t| format!("\"{t}\"")),

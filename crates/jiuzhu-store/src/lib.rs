@@ -26,23 +26,33 @@ use jiuzhu_domain::{
 
 pub mod calendar;
 pub mod cases;
+pub mod changes;
 pub mod conformance;
 pub mod documents;
+pub mod feed_formats;
 pub mod feeds;
 mod month;
+pub mod outreach;
 mod sql;
 pub mod verification;
+pub mod verification_reports;
+pub mod warning_handling;
 
 pub use calendar::{CalendarEdit, CalendarEditKind, NewCalendarEdit};
 pub use cases::{
     CaseDecision, CaseEvent, CaseFlags, CaseId, CaseQuery, CaseRecord, CaseSummary, CaseTransition,
     FilingEntry, NewCase, NewCaseEvent, NewDecision, NoticeEntry, OpenStepRow, TaskQuery, TaskRow,
 };
+pub use changes::{
+    BenefitStatus, ChangeKind, ChangeOutcome, ChangeRecord, NewChange, ProcedureSettings,
+    StopReason,
+};
 pub use documents::{
     Document, DocumentId, DocumentQuery, NewDocument, NewReserveEntry, OwnerKind, ReserveEntry,
     ReserveEntryKind, ReserveFund,
 };
 pub use month::{CaseloadEntry, ImportEconomics};
+pub use outreach::{LeadQuery, LeadRecord, LeadRun, NewLead, RunSummary};
 
 pub use jiuzhu_domain::policy_revision::{NewPolicyRevision, PolicyRevision, RevisionKind};
 
@@ -50,6 +60,10 @@ pub use sql::{connect, Backend, SqlStore};
 pub use verification::{
     CaseloadHouseholdRow, CloseWarning, FeedDelivery, NewDelivery, NewRun, NewWarning, Rejection,
     VerificationRun, WarningQuery, WarningRecord, WarningResult,
+};
+pub use warning_handling::{
+    Dashboard, DashboardCell, InboxQuery, InboxStatus, NewZeroReport, ZeroReport, ZeroReportKind,
+    ZeroReportStatus,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -562,6 +576,39 @@ pub trait Store: Send + Sync + 'static {
         g: &Grant<jiuzhu_domain::access::ReadCases>,
         division: Option<&DivisionCode>,
     ) -> Result<Vec<NoticeEntry>>;
+    /// Opens a change (调整/暂停/恢复/停止) on an approved case in scope: checks the benefit
+    /// status allows it and no change is open, starts the change workflow (the 变更发起 step is
+    /// done by the actor when the workflow lets them), and writes the case, its change row and
+    /// a `case_change_opened` audit event in one transaction (docs/cases.md).
+    async fn open_change_case(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        new: &NewChange,
+    ) -> Result<CaseRecord>;
+    /// The change a case is (None for other cases), with what it decided.
+    async fn case_change(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        case_id: CaseId,
+    ) -> Result<Option<ChangeRecord>>;
+    /// The changes of an approved case, oldest first.
+    async fn case_changes(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        parent_case_id: CaseId,
+    ) -> Result<Vec<ChangeRecord>>;
+    /// The benefit status (active/suspended/ended, amount, months) of an approved case.
+    async fn benefit_status(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        case_id: CaseId,
+    ) -> Result<Option<BenefitStatus>>;
+    /// The benefit statuses of a household's approved cases.
+    async fn household_benefits(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        household_id: HouseholdId,
+    ) -> Result<Vec<BenefitStatus>>;
     /// Approved cases in scope whose workflow files them with the county (an open or completed
     /// `filing` step), with the filing due date or when and by whom they were filed.
     async fn filing_list(
@@ -659,6 +706,27 @@ pub trait Store: Send + Sync + 'static {
         g: &Grant<jiuzhu_domain::access::RunVerification>,
         up_to: NaiveDate,
     ) -> Result<Vec<FeedDelivery>>;
+    /// The same deliveries for a case's verification report (核对报告), read by whoever acts on
+    /// the case's verification step.
+    async fn deliveries_for_report(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        up_to: NaiveDate,
+    ) -> Result<Vec<FeedDelivery>>;
+    /// Keeps a case's verification report (append-only) with the SHA-256 of its JSON and a
+    /// `verification_report_generated` audit event, in one transaction. The case must be in
+    /// scope (else `NotFound`).
+    async fn record_verification_report(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        new: &verification_reports::NewVerificationReport,
+    ) -> Result<verification_reports::VerificationReportRecord>;
+    /// A case's verification reports, newest first (empty when the case is out of scope).
+    async fn verification_reports(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        case_id: i64,
+    ) -> Result<Vec<verification_reports::VerificationReportRecord>>;
     /// Streams every household in scope (and under `division`) with the identity numbers of
     /// its members active on `date`, in household order, with one set-based query: what the
     /// comparison's caseload index is built from.
@@ -690,7 +758,7 @@ pub trait Store: Send + Sync + 'static {
         counts: (i64, i64),
         data: &[u8],
     ) -> Result<()>;
-    /// Stores a run and all its warnings (open, due `run.due_days` after today) with one
+    /// Stores a run and all its warnings (open, due `run.due`) with one
     /// `verification_run` audit event, in one transaction.
     async fn store_run(
         &self,
@@ -724,6 +792,87 @@ pub trait Store: Send + Sync + 'static {
         expected_version: i64,
         close: &CloseWarning,
     ) -> Result<WarningRecord>;
+    /// [`Store::close_warning`] with the policy's procedure settings for the change case a
+    /// closure with adjust/suspend/stop opens on the household's running approved case, in the
+    /// same transaction (`change_case_id`); `close_warning` uses the workflow's fallbacks.
+    /// Without such a case the warning closes all the same, and its note says so.
+    async fn close_warning_with(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        id: i64,
+        expected_version: i64,
+        close: &CloseWarning,
+        settings: &ProcedureSettings,
+    ) -> Result<WarningRecord>;
+    /// The township inbox: warnings in scope filtered by month, kind, status (overdue judged on
+    /// `q.today`), division and household, by due date.
+    async fn warning_inbox(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        q: &InboxQuery,
+    ) -> Result<Page<WarningRecord>>;
+    /// Files a village's zero report for a month (append-only, audited as `zero_report_filed`):
+    /// refused while any of the month's warnings under it is open, and when one is filed
+    /// already.
+    async fn file_zero_report(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        report: &NewZeroReport,
+    ) -> Result<ZeroReport>;
+    /// Every village or community in scope (and under `under`) with the month's warning counts
+    /// and its zero report, if filed.
+    async fn zero_report_status(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        month: &str,
+        under: Option<&DivisionCode>,
+    ) -> Result<Vec<ZeroReportStatus>>;
+    /// The month's warnings in scope by kind × township (total, open, overdue on `today`,
+    /// closed on time / late), closures by result, and zero-report coverage.
+    async fn verification_dashboard(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        month: &str,
+        today: NaiveDate,
+    ) -> Result<Dashboard>;
+
+    /// One delivery (no jurisdiction filter, as for [`Store::list_deliveries`]).
+    async fn get_delivery(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ImportFeeds>,
+        id: i64,
+    ) -> Result<Option<FeedDelivery>>;
+    /// Runs whose division lies in scope, newest first, each with its warnings by township and
+    /// its outreach leads counted within the reader's scope.
+    async fn list_runs(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        limit: i64,
+    ) -> Result<Vec<RunSummary>>;
+    /// Stores a run's outreach leads (政策找人, R-LI-4), each under the registered person's
+    /// residence division when the identity number is registered in scope, else under the
+    /// run's division, with masked numbers only; one `outreach_leads_stored` audit event, in
+    /// one transaction. Leads are append-only.
+    async fn store_outreach_leads(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        run: &LeadRun,
+        leads: &[NewLead],
+    ) -> Result<u64>;
+    /// Leads in scope, biggest out-of-pocket cost first.
+    async fn list_outreach_leads(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        q: &LeadQuery,
+    ) -> Result<Page<LeadRecord>>;
+    /// Records that a lead was followed up (append-only, once: a second time is `Conflict`),
+    /// audited as `outreach_lead_handled`.
+    async fn handle_outreach_lead(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        id: i64,
+        note: &str,
+    ) -> Result<LeadRecord>;
 
     // ---- audit -------------------------------------------------------------------------------
 

@@ -95,8 +95,9 @@ pub struct NewRun {
     pub delivery_ids: Vec<i64>,
     /// Households in the caseload compared.
     pub households: i64,
-    /// Days from the run to a warning's due date.
-    pub due_days: i64,
+    /// The warnings' due date, computed by the caller on the working-day calendar from the
+    /// policy's `verify.handling.working_days` (the store knows no calendars).
+    pub due: NaiveDate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,6 +179,15 @@ pub struct WarningRecord {
     pub closed_by: Option<String>,
     pub closed_at: Option<DateTime<Utc>>,
     pub row_version: i64,
+    /// The home visit or check behind the closure, when recorded.
+    #[serde(default)]
+    pub visit_date: Option<NaiveDate>,
+    /// Documents of the household cited by the closure (ids).
+    #[serde(default)]
+    pub attachments: Vec<i64>,
+    /// The change case (调整/暂停/停止) the closure opened on the household's approved case.
+    #[serde(default)]
+    pub change_case_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,4 +207,10 @@ pub struct WarningQuery {
 pub struct CloseWarning {
     pub result: WarningResult,
     pub note: String,
+    /// The date of the home visit or check (optional, not after today).
+    #[serde(default)]
+    pub visit_date: Option<NaiveDate>,
+    /// Documents of the household the closure cites (optional; each must be the household's).
+    #[serde(default)]
+    pub attachments: Vec<i64>,
 }

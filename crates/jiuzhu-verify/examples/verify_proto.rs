@@ -54,6 +54,7 @@ fn main() {
                 reader: file,
                 size_hint,
                 options: IngestOptions::default(),
+                prehash: None,
             }
         })
         .collect();

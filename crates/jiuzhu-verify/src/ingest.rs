@@ -38,6 +38,8 @@ pub enum DeliveryError {
     MissingColumn(&'static str),
     #[error("the header has more than {MAX_FILE_COLUMNS} columns")]
     TooManyColumns,
+    #[error("the delivery changed while it was read")]
+    ChangedWhileRead,
 }
 
 impl DeliveryError {
@@ -47,6 +49,7 @@ impl DeliveryError {
             DeliveryError::HeaderNotUtf8 => "HEADER_NOT_UTF8",
             DeliveryError::MissingColumn(_) => "HEADER_MISSING_COLUMN",
             DeliveryError::TooManyColumns => "HEADER_TOO_MANY_COLUMNS",
+            DeliveryError::ChangedWhileRead => "DELIVERY_CHANGED",
         }
     }
     pub fn message_zh(&self) -> String {
@@ -57,6 +60,7 @@ impl DeliveryError {
             DeliveryError::TooManyColumns => {
                 format!("表头超过{MAX_FILE_COLUMNS}列")
             }
+            DeliveryError::ChangedWhileRead => "读取过程中文件内容发生变化".into(),
         }
     }
 }
@@ -131,6 +135,30 @@ impl Default for IngestOptions {
     }
 }
 
+/// The SHA-256 of a delivery's first bytes, computed ahead of the pass (e.g. on an idle core
+/// while the caseload index is being read); the pass then hashes only the rest. It must be
+/// the same bytes the pass reads: deliveries are kept unmodified.
+#[derive(Clone, Default)]
+pub struct Prehash {
+    sha: Sha256,
+    bytes: u64,
+}
+
+impl Prehash {
+    pub fn new() -> Prehash {
+        Prehash::default()
+    }
+    /// The next bytes of the delivery, in order.
+    pub fn update(&mut self, data: &[u8]) {
+        self.sha.update(data);
+        self.bytes += data.len() as u64;
+    }
+    /// How many leading bytes are hashed.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
 pub struct FeedIngest<'a> {
     schema: &'static FeedSchema,
     index: &'a CaseloadIndex,
@@ -145,6 +173,8 @@ pub struct FeedIngest<'a> {
     outreach_line: Option<i64>,
     sha: Sha256,
     bytes: u64,
+    /// Leading bytes already in `sha` (a [`Prehash`]).
+    prehashed: u64,
     carry: Vec<u8>,
     line: u64,
     header_seen: bool,
@@ -188,6 +218,7 @@ impl<'a> FeedIngest<'a> {
             outreach_line: policy.medical_outreach_line.map(Money::fen),
             sha: Sha256::new(),
             bytes: 0,
+            prehashed: 0,
             carry: Vec::new(),
             line: 0,
             header_seen: false,
@@ -206,9 +237,21 @@ impl<'a> FeedIngest<'a> {
         }
     }
 
+    /// Continues from a hash of the delivery's first bytes; call before the first push.
+    pub fn resume_hash(&mut self, p: Prehash) {
+        debug_assert_eq!(self.bytes, 0, "resume_hash after push");
+        self.sha = p.sha;
+        self.prehashed = p.bytes;
+    }
+
     /// Feeds the next bytes of the delivery (any split, even inside a line).
     pub fn push(&mut self, data: &[u8]) -> Result<(), DeliveryError> {
-        self.sha.update(data);
+        if self.bytes >= self.prehashed {
+            self.sha.update(data);
+        } else {
+            let done = ((self.prehashed - self.bytes) as usize).min(data.len());
+            self.sha.update(&data[done..]);
+        }
         self.bytes += data.len() as u64;
         let mut rest = data;
         if !self.carry.is_empty() {
@@ -271,6 +314,10 @@ impl<'a> FeedIngest<'a> {
         self.flush();
         if !self.header_seen {
             return Err(DeliveryError::Empty);
+        }
+        if self.bytes < self.prehashed {
+            // The prehash read more than the pass did: the file changed in between.
+            return Err(DeliveryError::ChangedWhileRead);
         }
         let refused = match self.rejection {
             RejectionPolicy::KeepGoodRows => false,

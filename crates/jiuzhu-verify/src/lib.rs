@@ -11,14 +11,24 @@ pub mod caseload;
 pub mod ingest;
 pub mod load;
 pub mod parse;
+pub mod report;
 pub mod rules;
 pub mod run;
 pub mod schema;
 
 pub use caseload::{CaseloadBuilder, CaseloadError, CaseloadIndex, HouseholdIx, MemberIx};
-pub use ingest::{BadRow, DeliveryError, DeliveryReport, FeedIngest, FeedOutcome, IngestOptions};
+pub use ingest::{
+    BadRow, DeliveryError, DeliveryReport, FeedIngest, FeedOutcome, IngestOptions, Prehash,
+};
+pub use report::{
+    build_report, scan_reader, Citation, Finding, FindingStatus, MatchedRecord, MemberSection,
+    RecordScanner, ReportInput, ReportMember, SourceRef, SourceSummary, TestResult, Totals,
+    Verdict, VerificationReport,
+};
 pub use rules::{
     Evidence, EvidenceValue, OutreachLead, VerifyPolicy, Warning, WarningKind, YearMonth, Ymd,
 };
-pub use run::{ingest_reader, run_month, stream_file, Delivery, IngestError, MonthRun};
+pub use run::{
+    ingest_reader, ingest_reader_prehashed, run_month, stream_file, Delivery, IngestError, MonthRun,
+};
 pub use schema::{Column, ColumnType, FeedKind, FeedSchema, RejectionPolicy};

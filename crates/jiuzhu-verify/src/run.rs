@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::caseload::CaseloadIndex;
-use crate::ingest::{DeliveryError, FeedIngest, FeedOutcome, IngestOptions};
+use crate::ingest::{DeliveryError, FeedIngest, FeedOutcome, IngestOptions, Prehash};
 use crate::rules::{OutreachLead, VerifyPolicy, Warning, YearMonth};
 use crate::schema::FeedKind;
 
@@ -41,13 +41,29 @@ impl IngestError {
 /// Streams one delivery from a reader through the engine.
 pub fn ingest_reader<R: Read>(
     kind: FeedKind,
-    mut reader: R,
+    reader: R,
     index: &CaseloadIndex,
     policy: &VerifyPolicy,
     month: YearMonth,
     options: IngestOptions,
 ) -> Result<FeedOutcome, IngestError> {
+    ingest_reader_prehashed(kind, reader, index, policy, month, options, None)
+}
+
+/// [`ingest_reader`] continuing from a hash of the reader's first bytes.
+pub fn ingest_reader_prehashed<R: Read>(
+    kind: FeedKind,
+    mut reader: R,
+    index: &CaseloadIndex,
+    policy: &VerifyPolicy,
+    month: YearMonth,
+    options: IngestOptions,
+    prehash: Option<Prehash>,
+) -> Result<FeedOutcome, IngestError> {
     let mut engine = FeedIngest::new(kind, index, policy, month, options);
+    if let Some(p) = prehash {
+        engine.resume_hash(p);
+    }
     let mut buf = vec![0u8; CHUNK];
     loop {
         let n = match reader.read(&mut buf) {
@@ -73,6 +89,8 @@ pub struct Delivery<R> {
     /// Bytes, if known: the biggest deliveries start first so the threads finish together.
     pub size_hint: u64,
     pub options: IngestOptions,
+    /// The SHA-256 of the reader's first bytes, if computed ahead (see [`Prehash`]).
+    pub prehash: Option<Prehash>,
 }
 
 #[derive(Debug)]
@@ -133,7 +151,9 @@ pub fn run_month<R: Read + Send>(
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&i) = order.get(k) else { break };
                 let d = slots[i].lock().expect("unpoisoned").take().expect("once");
-                let r = ingest_reader(d.kind, d.reader, index, policy, month, d.options);
+                let r = ingest_reader_prehashed(
+                    d.kind, d.reader, index, policy, month, d.options, d.prehash,
+                );
                 *results[i].lock().expect("unpoisoned") = Some(r);
             });
         }

@@ -5,8 +5,8 @@ mod common;
 
 use common::{id, index, ingest, ingest_with, june, warned};
 use jiuzhu_verify::{
-    ingest_reader, DeliveryError, FeedIngest, FeedKind, IngestError, IngestOptions,
-    RejectionPolicy, VerifyPolicy,
+    ingest_reader, ingest_reader_prehashed, DeliveryError, FeedIngest, FeedKind, IngestError,
+    IngestOptions, Prehash, RejectionPolicy, VerifyPolicy,
 };
 
 #[test]
@@ -215,4 +215,68 @@ fn a_header_without_a_required_column_refuses_the_delivery() {
     )
     .unwrap_err();
     assert_eq!(err.code(), "DELIVERY_EMPTY");
+}
+
+#[test]
+fn a_prehashed_start_gives_the_same_sha256_and_rows() {
+    let csv =
+        "id_number,death_date\n371002198001010010,2024-06-30\n371002198001010096,2024-01-02\n";
+    let idx = index();
+    let policy = VerifyPolicy::bench_default();
+    let whole = ingest(FeedKind::CivilDeaths, csv);
+    assert_eq!(
+        whole.report.sha256,
+        "241f3653c412857a7bbc7e9fe360a8b955071840e4ee8a21486601ae8c1253fa"
+    );
+    // Any prefix hashed ahead, read in any chunking: the pass hashes exactly the rest.
+    for ahead in [0, 1, 20, 40, 81] {
+        for size in [3, 16, 81] {
+            let mut p = Prehash::new();
+            p.update(&csv.as_bytes()[..ahead]);
+            assert_eq!(p.bytes(), ahead as u64);
+            let o = ingest_reader_prehashed(
+                FeedKind::CivilDeaths,
+                Chunked(csv.as_bytes(), size),
+                &idx,
+                &policy,
+                june(),
+                IngestOptions::default(),
+                Some(p),
+            )
+            .unwrap();
+            assert_eq!(
+                o.report, whole.report,
+                "{ahead} bytes ahead, chunks of {size}"
+            );
+            assert_eq!(o.warnings, whole.warnings);
+        }
+    }
+    // A prehash longer than what the pass reads means the file changed in between.
+    let mut p = Prehash::new();
+    p.update(csv.as_bytes());
+    p.update(b"371002198001010096,2024-01-03\n");
+    let e = ingest_reader_prehashed(
+        FeedKind::CivilDeaths,
+        csv.as_bytes(),
+        &idx,
+        &policy,
+        june(),
+        IngestOptions::default(),
+        Some(p),
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "DELIVERY_CHANGED");
+    assert_eq!(e.message_zh(), "读取过程中文件内容发生变化");
+}
+
+/// A reader returning at most `.1` bytes per read.
+struct Chunked<'a>(&'a [u8], usize);
+
+impl std::io::Read for Chunked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.len().min(self.1).min(buf.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
 }

@@ -43,6 +43,7 @@ fn a_month_over_seven_feeds() {
             reader: csv.as_bytes(),
             size_hint: csv.len() as u64,
             options: IngestOptions::default(),
+            prehash: None,
         })
         .collect();
     let run = run_month(

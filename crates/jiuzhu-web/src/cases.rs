@@ -98,7 +98,7 @@ fn workflow<'a>(state: &'a AppState, id: &str) -> Result<&'a Workflow, AppError>
 
 /// The time limits (`procedure.<workflow>.<step>.<unit>`) and the delegation setting in force
 /// for a division on a day; parameters a policy does not set fall back to the workflow file.
-fn procedure_params(
+pub(crate) fn procedure_params(
     lib: &PolicyLibrary,
     wf: &Workflow,
     division: &DivisionCode,
@@ -257,6 +257,13 @@ pub async fn register(
 ) -> Result<CaseRecord, AppError> {
     let actor = g.actor();
     let wf = workflow(state, input.workflow.trim())?;
+    if !wf.changes.is_empty() {
+        return Err(AppError::invalid(vec![FieldError::new(
+            "workflow",
+            "CASE_WORKFLOW_CHANGE",
+            "变更案件须在已确认案件页面“发起变更”,不在窗口受理",
+        )]));
+    }
     let today = state.clock.today();
     let read = actor.grant::<ReadRegistry>()?;
     let snap = state
@@ -404,7 +411,7 @@ pub struct ActionInput {
 }
 
 /// What the policy engine says for an approval: the decision record, or a refusal to approve.
-async fn engine_decision(
+pub(crate) async fn engine_decision(
     state: &AppState,
     actor: &Actor,
     case: &CaseRecord,
@@ -524,10 +531,28 @@ pub async fn act(
     let division = DivisionCode::parse(&case.division_responsible).map_err(AppError::internal)?;
     let lib = state.policies.get(state.store.as_ref()).await?;
     let (limits, _) = procedure_params(&lib, wf, &division, today);
+    // A verification step completed without a report of its own uses the report the platform
+    // generated for the case (核对报告), named by its number and SHA-256.
+    let mut attachments = input.attachments.clone();
+    if input.action == "complete" {
+        if let Some(def) = wf.step(input.step.trim()) {
+            if let Some(a) = crate::verification_report::attachment_for_step(
+                state,
+                &read,
+                case.id,
+                &def.needs_attached,
+                &attachments,
+            )
+            .await?
+            {
+                attachments.push(a);
+            }
+        }
+    }
     let step = StepInput {
         step: input.step.trim().to_string(),
         opinion: input.opinion.trim().to_string(),
-        attachments: input.attachments.clone(),
+        attachments,
         investigators: input.investigators.clone(),
         set_flags: input.set_flags.clone(),
     };
@@ -567,12 +592,17 @@ pub async fn act(
     };
     let decision = match (&cs.decision, &next.decision) {
         (None, Some(d)) if d.outcome == DecisionOutcome::Approved => {
-            let nd = engine_decision(state, actor, &case, wf, d.on).await?;
-            debug_assert_eq!(
-                d.payment_from.map(|p| Month::of(p).to_string()),
-                nd.start_month
-            );
-            Some(nd)
+            // A change case (调整/暂停/恢复/停止) decides by its kind, on the parent's program.
+            if let Some(ch) = state.store.case_change(&read, case.id).await? {
+                Some(crate::changes::change_decision(state, actor, &case, &ch, d.on).await?)
+            } else {
+                let nd = engine_decision(state, actor, &case, wf, d.on).await?;
+                debug_assert_eq!(
+                    d.payment_from.map(|p| Month::of(p).to_string()),
+                    nd.start_month
+                );
+                Some(nd)
+            }
         }
         (None, Some(d)) => Some(NewDecision {
             outcome: "refused".into(),
@@ -881,7 +911,11 @@ pub async fn api_list(
     Ok(Json(json!({"items": items, "total": page.total})))
 }
 
-async fn full_case(state: &AppState, auth: &Auth, id: CaseId) -> Result<Value, AppError> {
+pub(crate) async fn full_case(
+    state: &AppState,
+    auth: &Auth,
+    id: CaseId,
+) -> Result<Value, AppError> {
     let read = auth.actor().grant::<ReadCases>()?;
     let c = state
         .store
@@ -975,6 +1009,7 @@ fn workflow_options(state: &AppState, selected: &str) -> Vec<(String, String, bo
     state
         .workflows
         .iter()
+        .filter(|w| w.changes.is_empty())
         .map(|w| (w.id.clone(), w.program.clone(), w.id == selected))
         .collect()
 }
@@ -1260,7 +1295,7 @@ struct DecisionRow {
 
 #[derive(Template)]
 #[template(path = "cases/show.html")]
-struct ShowPage {
+pub(crate) struct ShowPage {
     nav: Nav,
     c: CaseRecord,
     status: String,
@@ -1274,6 +1309,9 @@ struct ShowPage {
     message: String,
     /// 临时救助 only: the assist-first payments from the township's reserve fund.
     assist: Option<AssistView>,
+    /// Benefit status and changes (调整/暂停/恢复/停止) of an approved case, or what a change
+    /// case changes.
+    change: Option<crate::changes::ChangeView>,
 }
 
 struct PaymentRow {
@@ -1384,7 +1422,7 @@ fn action_label(a: &str) -> &'static str {
     }
 }
 
-async fn show(
+pub(crate) async fn show(
     state: &AppState,
     auth: &Auth,
     id: CaseId,
@@ -1457,7 +1495,9 @@ async fn show(
     if c.hukou_elsewhere {
         flags.push("人户分离(已核查未在他处享受低保)".into());
     }
+    let change = crate::changes::case_view(state, actor, &c).await?;
     Ok(ShowPage {
+        change,
         nav: Nav::new(auth, &format!("案件 {}", c.number)),
         status: status_label(&c.status).into(),
         applicant_id_number: applicant

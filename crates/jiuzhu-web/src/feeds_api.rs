@@ -12,9 +12,9 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use futures_util::TryStreamExt;
 use jiuzhu_domain::access::{HandleWarnings, ImportFeeds};
-use jiuzhu_domain::{Department, DivisionCode, Role};
+use jiuzhu_domain::{Department, Role};
 use jiuzhu_store::feeds::{self, FeedError, FeedFiles, NewFeedFile};
-use jiuzhu_store::{CloseWarning, WarningQuery, WarningRecord, WarningResult};
+use jiuzhu_store::{CloseWarning, WarningRecord, WarningResult};
 use jiuzhu_verify::FeedKind;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -30,7 +30,7 @@ pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/feeds", get(list_feeds))
         .route("/feeds/{kind}", post(push_feed))
-        .route("/warnings", get(list_warnings))
+        .route("/warnings", get(crate::warnings::api_list))
         .route("/warnings/{id}/close", post(close_warning))
 }
 
@@ -45,7 +45,7 @@ pub fn department_of(kind: FeedKind) -> Option<Department> {
     }
 }
 
-fn feed_error(e: FeedError) -> AppError {
+pub(crate) fn feed_error(e: FeedError) -> AppError {
     match e {
         FeedError::Store(e) => e.into(),
         FeedError::Io { .. } => AppError::internal(e),
@@ -169,57 +169,8 @@ pub async fn list_feeds(
     Ok(Json(json!({ "items": items })))
 }
 
-#[derive(Deserialize, Default, IntoParams)]
-#[serde(default)]
-pub struct WarningParams {
-    month: Option<String>,
-    run: Option<i64>,
-    kind: Option<String>,
-    /// A township (or any division) code.
-    division: Option<String>,
-    /// open | closed
-    status: Option<String>,
-    limit: Option<i64>,
-    offset: Option<i64>,
-}
-
 fn warning_json(w: &WarningRecord) -> Value {
     json!(w)
-}
-
-/// Warnings of households in the caller's jurisdiction, by due date.
-#[utoipa::path(get, path = "/api/v1/warnings", tag = "verification", params(WarningParams),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
-pub async fn list_warnings(
-    State(state): State<AppState>,
-    a: Authorized<HandleWarnings>,
-    Query(p): Query<WarningParams>,
-) -> Result<Json<Value>, ApiError> {
-    let division = p
-        .division
-        .as_deref()
-        .filter(|d| !d.is_empty())
-        .map(|d| DivisionCode::parse(d).map_err(|_| AppError::bad_request("division 无效")))
-        .transpose()?;
-    let page = state
-        .store
-        .list_warnings(
-            &a.grant,
-            &WarningQuery {
-                month: p.month,
-                run_id: p.run,
-                kind: p.kind,
-                division,
-                status: p.status,
-                limit: p.limit.unwrap_or(50),
-                offset: p.offset.unwrap_or(0),
-            },
-        )
-        .await?;
-    Ok(Json(json!({
-        "items": page.items.iter().map(warning_json).collect::<Vec<_>>(),
-        "total": page.total,
-    })))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -230,6 +181,12 @@ pub struct CloseInput {
     note: String,
     /// The warning's current `row_version` (409 when it moved).
     row_version: i64,
+    /// The date of the home visit or check (YYYY-MM-DD, optional).
+    #[serde(default)]
+    visit_date: Option<String>,
+    /// Documents of the household the closure cites (ids, optional).
+    #[serde(default)]
+    attachments: Vec<i64>,
 }
 
 /// Closes (销号) a warning with the check's result.
@@ -250,21 +207,27 @@ pub async fn close_warning(
             "核查结果应为 no_effect、adjust、suspend、stop 或 refer",
         )])
     })?;
+    let visit_date = crate::warnings::parse_visit_date(&input.visit_date, state.clock.today())?;
+    // adjust/suspend/stop open a change case under the policy's procedure settings.
+    let settings = crate::changes::warning_settings(&state, &a.grant, id).await?;
     let w = state
         .store
-        .close_warning(
+        .close_warning_with(
             &a.grant,
             id,
             input.row_version,
             &CloseWarning {
                 result,
                 note: input.note,
+                visit_date,
+                attachments: input.attachments,
             },
+            &settings,
         )
         .await?;
     Ok(Json(warning_json(&w)))
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(push_feed, list_feeds, list_warnings, close_warning))]
+#[openapi(paths(push_feed, list_feeds, close_warning))]
 pub struct FeedsApiDoc;

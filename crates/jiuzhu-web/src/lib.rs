@@ -29,9 +29,11 @@ mod calc_page;
 pub mod calendar_cache;
 pub mod calendar_page;
 pub mod cases;
+pub mod changes;
 mod documents;
 mod economics_page;
 pub mod error;
+pub mod feed_pages;
 pub mod feeds_api;
 pub mod files;
 mod forms;
@@ -44,7 +46,10 @@ pub mod policy_cache;
 mod policy_pages;
 pub mod printing;
 mod reserve_fund;
+pub mod verification_report;
+pub mod verify_params;
 mod views;
+pub mod warnings;
 mod whatif_page;
 
 pub use auth::{generate_password, hash_password, verify_password};
@@ -101,6 +106,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<WebConfig>,
     pub jobs: jobs::Jobs,
+    /// Background feed uploads and verification runs (`feed_pages`).
+    pub feed_jobs: feed_pages::FeedJobs,
     /// The effective policy library (files + stored revisions).
     pub policies: policy_cache::PolicyCache,
     /// The effective working-day calendar (shipped file + stored edits).
@@ -118,6 +125,7 @@ impl AppState {
             clock,
             config: Arc::new(config),
             jobs: jobs::Jobs::default(),
+            feed_jobs: feed_pages::FeedJobs::default(),
             policies: policy_cache::PolicyCache::default(),
             calendar: calendar_cache::CalendarCache::default(),
             // Embedded data checked by jiuzhu-workflow's own tests: a failure here is a build
@@ -141,19 +149,27 @@ pub fn router(state: AppState) -> Router {
         .merge(whatif_page::routes())
         .merge(policy_pages::routes())
         .merge(cases::routes())
+        .merge(verification_report::routes())
+        .merge(changes::routes())
         .merge(documents::routes())
         .merge(reserve_fund::routes())
         .merge(printing::routes())
         .merge(calendar_page::routes())
+        .merge(warnings::routes())
+        .merge(feed_pages::routes())
         .nest(
             "/api/v1",
             api::routes()
                 .merge(cases::api_routes())
+                .merge(verification_report::api_routes())
+                .merge(changes::api_routes())
                 .merge(documents::api_routes())
                 .merge(reserve_fund::api_routes())
                 .merge(feeds_api::api_routes())
                 .merge(printing::api_routes())
-                .merge(calendar_page::api_routes()),
+                .merge(calendar_page::api_routes())
+                .merge(warnings::api_routes())
+                .merge(feed_pages::api_routes()),
         )
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))

@@ -613,8 +613,10 @@ async fn household_page(
         .map(|d| d.name)
         .unwrap_or_default();
     let economics = crate::economics_page::view(&state, &a, &snap, as_of).await?;
+    let benefits = crate::changes::household_rows(&state, a.auth.actor(), id).await?;
     let h = &snap.household;
     Ok(render(&HouseholdPage {
+        benefits,
         nav: Nav::new(&a.auth, &format!("家庭 {}", h.code)),
         id,
         code: h.code.clone(),

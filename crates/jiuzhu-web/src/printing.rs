@@ -386,6 +386,23 @@ pub struct LetterOut {
     pub delivery_due: Option<NaiveDate>,
     /// The label of the after-decision step still open (告知 or 备案), with its due date.
     pub follow_up: Option<(String, NaiveDate)>,
+    /// An approved change (调整/暂停/恢复/停止): its own title and decision sentence; the
+    /// reasons are in `reasons`.
+    pub change: Option<LetterChange>,
+}
+
+/// What a change decision letter says beyond an approval's fields.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LetterChange {
+    /// adjust | suspend | resume | stop
+    pub kind: String,
+    pub title: String,
+    pub statement: String,
+    pub parent_number: String,
+    pub stop_reason: Option<String>,
+    /// Stops: the last month paid (payment ends after it).
+    pub last_paid_month: Option<String>,
+    pub effective_month: Option<String>,
 }
 
 /// The explanation lines of a letter: the engine's steps that make the program's amount (the
@@ -516,7 +533,20 @@ async fn letter_of(state: &AppState, auth: &Auth, id: i64) -> Result<LetterOut, 
         .iter()
         .find(|o| o.step != "refusal_letter")
         .and_then(|o| o.due.map(|due| (o.label.clone(), due)));
+    let change = match state.store.case_change(&read, c.id).await? {
+        Some(ch) if !refused => {
+            let parent_program = state
+                .store
+                .get_case(&read, ch.parent_case_id)
+                .await?
+                .map(|p| p.program)
+                .unwrap_or_default();
+            crate::changes::letter_change(&ch, &parent_program)
+        }
+        _ => None,
+    };
     Ok(LetterOut {
+        change,
         case_id: c.id,
         case_number: c.number.clone(),
         letter_number: d.letter_number.clone().unwrap_or_default(),
@@ -569,7 +599,14 @@ async fn letter_pdf(
 ) -> Result<Response, PageError> {
     let l = letter_of(&state, &a.auth, id).await?;
     let font = font(&state)?;
-    let decision = if l.outcome == "approved" {
+    let decision = if let Some(ch) = &l.change {
+        Decision::Change {
+            title: ch.title.clone(),
+            statement: ch.statement.clone(),
+            reasons: l.reasons.clone(),
+            remedy: Some(l.remedy.clone()),
+        }
+    } else if l.outcome == "approved" {
         let start = NaiveDate::parse_from_str(&format!("{}-01", l.start_month), "%Y-%m-%d")
             .unwrap_or(l.decided_on);
         Decision::Approval {
@@ -629,6 +666,8 @@ struct FilingPage {
     nav: Nav,
     today: NaiveDate,
     rows: Vec<FilingEntry>,
+    /// Per row: 新增 or the change's kind, and for stops the reason.
+    labels: Vec<(String, String)>,
     can_file: bool,
 }
 
@@ -642,6 +681,7 @@ async fn filing_page(
         nav: Nav::new(&a.auth, "报县备案"),
         today: state.clock.today(),
         can_file: actor.may(jiuzhu_domain::Action::ActOnCase),
+        labels: rows.iter().map(crate::changes::filing_labels).collect(),
         rows,
     }))
 }
@@ -657,7 +697,17 @@ pub async fn api_filing(
     a: Authorized<ReadCases>,
 ) -> Result<Json<Value>, ApiError> {
     let rows = state.store.filing_list(&a.grant).await?;
-    Ok(Json(json!({"today": state.clock.today(), "items": rows})))
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let (kind_label, stop_label) = crate::changes::filing_labels(r);
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            v["kind_label"] = json!(kind_label);
+            v["stop_reason_label"] = json!((!stop_label.is_empty()).then_some(stop_label));
+            v
+        })
+        .collect();
+    Ok(Json(json!({"today": state.clock.today(), "items": items})))
 }
 
 #[derive(utoipa::OpenApi)]

@@ -45,6 +45,9 @@ pub struct Nav {
     pub can_calc: bool,
     pub can_cases: bool,
     pub can_tasks: bool,
+    pub can_warnings: bool,
+    pub can_feeds: bool,
+    pub can_runs: bool,
 }
 
 impl Nav {
@@ -73,6 +76,9 @@ impl Nav {
             can_calc: !must_change && a.may(Action::ReadRegistry),
             can_cases: !must_change && a.may(Action::ReadCases),
             can_tasks: !must_change && a.may(Action::ActOnCase),
+            can_warnings: !must_change && a.may(Action::HandleWarnings),
+            can_feeds: !must_change && a.may(Action::ImportFeeds),
+            can_runs: !must_change && a.may(Action::RunVerification),
         }
     }
 }
@@ -425,6 +431,8 @@ pub struct HouseholdPage {
     pub today: String,
     /// The economic record in force on `as_of` (经济状况), if any.
     pub economics: Option<crate::economics_page::EconomicsView>,
+    /// The benefit status of the household's approved cases (case id, number, program, status).
+    pub benefits: Vec<(i64, String, String, crate::changes::BenefitRow)>,
 }
 
 #[derive(Template)]

@@ -88,6 +88,7 @@ async fn officer_pushes_and_township_closes_the_warning() {
             policy: &VerifyPolicy::bench_default(),
             threads: 2,
             started_at: chrono::DateTime::from_timestamp(1_772_420_000, 0).unwrap(),
+            due: chrono::NaiveDate::from_ymd_opt(2026, 3, 23).unwrap(),
         },
         kept.into_iter().map(RunFeed::Kept).collect(),
     )

@@ -114,7 +114,7 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                 started_at: chrono::DateTime::from_timestamp(1_772_300_000, 0).unwrap(),
                 delivery_ids: vec![],
                 households: 1,
-                due_days: 21,
+                due: chrono::NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
             },
             &[jiuzhu_store::NewWarning {
                 household_id: b_household,
@@ -256,8 +256,20 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                 ("post", "/api/v1/cases/{id}/actions") => Some(json!({
                     "revision": b_case["revision"], "step": "verify", "action": "complete"
                 })),
+                ("post", "/api/v1/cases/{id}/changes") => Some(json!({
+                    "kind": "stop", "stop_reason": "death", "reason": "越界停保"
+                })),
                 ("post", "/api/v1/warnings/{id}/close") => Some(json!({
                     "result": "no_effect", "note": "越界销号", "row_version": 1
+                })),
+                ("post", "/api/v1/zero-reports") => Some(json!({
+                    "division": "371002002001", "month": "2026-10", "note": "越界零报告"
+                })),
+                ("post", "/api/v1/warnings/close") => Some(json!({
+                    "items": [{"id": b_warning, "row_version": 1}], "note": "越界批量销号"
+                })),
+                ("post", "/api/v1/verification/leads/{id}/handle") => Some(json!({
+                    "note": "越界处理"
                 })),
                 ("patch", "/api/v1/users/{id}") => {
                     Some(json!({"row_version": b_user.row_version, "active": false}))
@@ -299,6 +311,11 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                 // Policy parameters are read by everyone logged in; they hold no registry data.
                 assert_eq!(r.status, StatusCode::OK, "{method} {path}: {text}");
                 assert_eq!(r.json()["region"], "371000", "{text}");
+            } else if template == "/api/v1/warnings/close" {
+                // A batch answers per warning: B's is "not found", and nothing was closed.
+                assert_eq!(r.status, StatusCode::OK, "{method} {path}: {text}");
+                assert_eq!(r.json()["closed"], 0, "{text}");
+                assert_eq!(r.json()["results"][0]["outcome"], "not_found", "{text}");
             } else if collection_read {
                 assert!(
                     r.status.is_success()
@@ -314,7 +331,13 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                         .cloned()
                         .or_else(|| v.as_array().cloned())
                         .unwrap_or_default();
-                    if template != "/api/v1/divisions" && template != "/api/v1/reserve-fund" {
+                    if ![
+                        "/api/v1/divisions",
+                        "/api/v1/reserve-fund",
+                        "/api/v1/zero-reports",
+                    ]
+                    .contains(&template.as_str())
+                    {
                         assert!(items.is_empty(), "{method} {path} found B records: {text}");
                     }
                 }

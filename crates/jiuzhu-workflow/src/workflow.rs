@@ -32,6 +32,10 @@ pub const BUILTIN_WORKFLOWS: &[(&str, &str)] = &[
         include_str!("../../../workflows/marginal.toml"),
     ),
     (
+        "workflows/dibao_change.toml",
+        include_str!("../../../workflows/dibao_change.toml"),
+    ),
+    (
         "workflows/referral_medical.toml",
         include_str!("../../../workflows/referral_medical.toml"),
     ),
@@ -89,6 +93,7 @@ pub const FLAGS: &[(&str, &str)] = &[
     ("urgent", "急难情形,先行救助"),
     ("protected", "隐私保护程序(艾滋病感染者等, R-PR-7)"),
     ("delegated", "审核确认权限下放乡镇"),
+    ("home_check", "变更前入户核实"),
 ];
 
 /// Flags a user may set on a case (all but the derived `delegated`).
@@ -292,6 +297,9 @@ pub struct Workflow {
     pub department: Option<Department>,
     /// The policy/county setting that says whether confirmation is delegated to the township.
     pub confirmation_setting: String,
+    /// A change workflow (调整/暂停/恢复/停止): the workflows whose approved cases it changes.
+    /// Empty for application workflows; change workflows are not offered at intake.
+    pub changes: Vec<String>,
     pub steps: Vec<Step>,
     pub deadlines: Vec<CaseDeadline>,
 }
@@ -344,6 +352,13 @@ impl Workflows {
     pub fn iter(&self) -> impl Iterator<Item = &Workflow> {
         self.by_id.values()
     }
+
+    /// The change workflow (调整/暂停/恢复/停止) for approved cases of `workflow`, if any.
+    pub fn change_workflow_for(&self, workflow: &str) -> Option<&Workflow> {
+        self.by_id
+            .values()
+            .find(|w| w.changes.iter().any(|c| c == workflow))
+    }
 }
 
 /// A workflow file that cannot be used: which file, line and field, and why (in Chinese).
@@ -379,6 +394,8 @@ struct RawHeader {
     #[serde(default)]
     department: Option<Spanned<String>>,
     confirmation_setting: String,
+    #[serde(default)]
+    changes: Vec<String>,
     #[serde(default)]
     #[allow(dead_code)]
     sources: Vec<String>,
@@ -870,6 +887,7 @@ fn parse(file: &str, text: &str) -> Result<Workflow, WorkflowFileError> {
         monthly_payment: header.monthly_payment,
         department,
         confirmation_setting: header.confirmation_setting.clone(),
+        changes: header.changes.clone(),
         steps,
         deadlines,
     })

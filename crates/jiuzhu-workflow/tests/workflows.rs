@@ -13,6 +13,62 @@ fn ids(wf: &Workflow, phase: Phase) -> Vec<&str> {
         .collect()
 }
 
+/// One change workflow (调整/暂停/恢复/停止) serves 低保, 特困 and 低保边缘; the optional home
+/// check follows the `home_check` flag set when the change is proposed.
+#[test]
+fn the_change_workflow_serves_the_monthly_programs() {
+    use jiuzhu_workflow::{
+        apply, start, Action, ActorRef, Context, Fallbacks, StartOptions, StepInput, WorkCalendar,
+    };
+    let wfs = Workflows::builtin().unwrap();
+    let wf = wfs.get("dibao_change").unwrap();
+    assert_eq!(wf.changes, ["dibao", "tekun", "marginal"]);
+    for p in ["dibao", "tekun", "marginal"] {
+        assert_eq!(
+            wfs.change_workflow_for(p).map(|w| w.id.as_str()),
+            Some("dibao_change")
+        );
+    }
+    assert!(wfs.change_workflow_for("temporary").is_none());
+    assert!(wfs.get("dibao").unwrap().changes.is_empty());
+    assert_eq!(ids(wf, Phase::Main), ["propose", "survey", "confirm"]);
+    assert_eq!(ids(wf, Phase::AfterApproval), ["filing"]);
+    let filing = wf.step("filing").unwrap().limit.as_ref().unwrap();
+    assert_eq!((filing.unit, filing.fallback), (DayUnit::WorkingDays, 5));
+
+    let cal = WorkCalendar::china().unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    let ctx = Context {
+        today,
+        calendar: &cal,
+        limits: &Fallbacks,
+    };
+    let reviewer = ActorRef {
+        user: "r".into(),
+        role: Role::TownshipReviewer,
+        level: ActingLevel::Township,
+        department: None,
+    };
+    let propose = Action::Complete(StepInput::new("propose").opinion("收入增加"));
+    for (flags, next) in [
+        (vec![], "confirm"),
+        (vec!["home_check".to_string()], "survey"),
+    ] {
+        let s = start(
+            wf,
+            &StartOptions {
+                flags,
+                delegated: false,
+            },
+            &ctx,
+        )
+        .unwrap()
+        .state;
+        let t = apply(wf, &s, &reviewer, &propose, &ctx).unwrap();
+        assert_eq!(t.state.open[0].step, next);
+    }
+}
+
 #[test]
 fn shipped_workflows_load_with_the_expected_steps() {
     let wfs = Workflows::builtin().unwrap();
@@ -21,6 +77,7 @@ fn shipped_workflows_load_with_the_expected_steps() {
         all,
         [
             "dibao",
+            "dibao_change",
             "marginal",
             "referral_education",
             "referral_employment",

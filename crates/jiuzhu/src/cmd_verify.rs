@@ -42,30 +42,6 @@ pub enum VerifyCommand {
     },
 }
 
-/// The warning thresholds of `region` (its county's policy chain) in force at `date`: the dibao
-/// standards, `verify.deposit.limit_per_member`, `verify.property.residential_allowed` and the
-/// R-LI-4 low-income medical line (national demo values where the region sets none). Vehicles
-/// for disabled persons never count (a national rule, not a parameter).
-pub fn verify_policy(
-    lib: &jiuzhu_policy::PolicyLibrary,
-    region: &DivisionCode,
-    date: NaiveDate,
-) -> anyhow::Result<VerifyPolicy> {
-    let set = lib.for_region(region)?;
-    let v = set.at(date);
-    Ok(VerifyPolicy {
-        urban_standard: v.money("dibao.standard.urban")?.value,
-        rural_standard: v.money("dibao.standard.rural")?.value,
-        deposit_limit_per_member: v.money("verify.deposit.limit_per_member")?.value,
-        medical_line: v.money("low_income.medical_warning.low_income")?.value,
-        // Outreach leads (政策找人) are not stored yet.
-        medical_outreach_line: None,
-        excluded_vehicle_types: vec!["disabled_mobility".into()],
-        residential_allowed: u32::try_from(v.int("verify.property.residential_allowed")?.value)
-            .unwrap_or(0),
-    })
-}
-
 pub async fn import_feed(
     args: &FeedArgs,
     store: &dyn Store,
@@ -144,13 +120,23 @@ pub async fn run(
     let policy = match &division {
         Some(d) => {
             let lib = crate::cmd_policy::effective_library(store, actor).await?;
-            verify_policy(&lib, d, feeds::month_end(month))?
+            jiuzhu_web::verify_params::verify_policy(&lib, d, feeds::month_end(month))?
         }
         None => {
             eprintln!("未指定 --division:使用演示阈值 (demo thresholds, docs/feeds.md)");
             VerifyPolicy::bench_default()
         }
     };
+    // Warnings are due the policy's working days after today, on the effective calendar
+    // (shipped file plus the administrators' stored edits).
+    let lib = crate::cmd_policy::effective_library(store, actor).await?;
+    let edits = store
+        .calendar_edits(&actor.grant::<jiuzhu_domain::access::ReadRegistry>()?)
+        .await?;
+    let calendar = jiuzhu_web::calendar_cache::build(&edits, None)
+        .map_err(|e| anyhow!("工作日历无法加载:{}", e.message_zh()))?;
+    let due = jiuzhu_web::warnings::handling_due(&lib, &calendar, division.as_ref(), clock.today())
+        .map_err(|e| anyhow!("预警到期日无法计算:{e}"))?;
     let files = FeedFiles::new(data_dir);
     let report = feeds::run_from_store(
         store,
@@ -163,6 +149,7 @@ pub async fn run(
             policy: &policy,
             threads: 2,
             started_at: clock.now(),
+            due,
         },
         kept.into_iter().map(RunFeed::Kept).collect(),
     )

@@ -211,7 +211,7 @@ pub async fn verification_warnings_scoped_and_closed(h: Harness) {
                 started_at: start_time(),
                 delivery_ids: vec![1],
                 households: 2,
-                due_days: 21,
+                due: date(2026, 3, 22),
             },
             &warnings,
         )
@@ -259,6 +259,8 @@ pub async fn verification_warnings_scoped_and_closed(h: Harness) {
     let close = CloseWarning {
         result: WarningResult::Suspend,
         note: "入户核实存款属实".into(),
+        visit_date: None,
+        attachments: vec![],
     };
     let err = h
         .store

@@ -185,14 +185,14 @@ async fn allocate_letter(
     Ok(number)
 }
 
-fn not_found(id: CaseId) -> StoreError {
+pub(super) fn not_found(id: CaseId) -> StoreError {
     StoreError::NotFound {
         kind: "case",
         id: id.to_string(),
     }
 }
 
-async fn load_case(
+pub(super) async fn load_case(
     conn: &mut AnyConnection,
     scope: &Scope,
     id: CaseId,
@@ -214,7 +214,9 @@ pub(crate) async fn dibao_county(
 ) -> Result<Option<String>> {
     let row = sqlx::query(
         "SELECT c.division_responsible FROM cases c \
-         WHERE c.workflow = 'dibao' AND c.status = 'approved' AND (c.applicant_id = $1 OR \
+         WHERE c.workflow = 'dibao' AND c.status = 'approved' \
+         AND NOT EXISTS (SELECT 1 FROM benefit_status b WHERE b.case_id = c.id AND b.status = 'ended') \
+         AND (c.applicant_id = $1 OR \
          c.household_id IN (SELECT m.household_id FROM memberships m \
                             WHERE m.person_id = $1 AND m.left_on IS NULL)) \
          ORDER BY c.id LIMIT 1",
@@ -228,7 +230,7 @@ pub(crate) async fn dibao_county(
         .map(|d| d.chars().take(6).collect()))
 }
 
-async fn write_open_steps(
+pub(super) async fn write_open_steps(
     tx: &mut WriteTx<'_, '_>,
     id: CaseId,
     division: &str,
@@ -261,7 +263,7 @@ async fn write_open_steps(
     Ok(())
 }
 
-async fn append_events(
+pub(super) async fn append_events(
     tx: &mut WriteTx<'_, '_>,
     g_actor: &jiuzhu_domain::Actor,
     id: CaseId,
@@ -600,6 +602,7 @@ impl SqlStore {
             .await?;
             letter =
                 Some(allocate_letter(&mut tx, id, did, &before.division_responsible, d).await?);
+            super::changes::after_decision(&mut tx, &before, did, d).await?;
         }
         let rec = load_case(tx.conn(), &Scope::new(DivisionCode::nation()), id)
             .await?
@@ -674,12 +677,16 @@ impl SqlStore {
         let sql = format!(
             "SELECT c.id, c.number, c.program, p.name AS applicant_name, c.division_responsible, \
              c.revision, d.decided_on, d.monthly_amount, l.number AS letter_number, \
-             s.due AS filing_due, e.on_date AS filed_on, e.display_name AS filed_by \
+             s.due AS filing_due, e.on_date AS filed_on, e.display_name AS filed_by, \
+             x.kind AS change_kind, x.parent_case_id, o.stop_reason, o.last_paid_month, \
+             o.effective_month \
              FROM cases c JOIN persons p ON p.id = c.applicant_id \
              JOIN case_decisions d ON d.case_id = c.id AND d.outcome = 'approved' \
              LEFT JOIN case_letters l ON l.decision_id = d.id \
              LEFT JOIN case_open_steps s ON s.case_id = c.id AND s.step = 'filing' \
              LEFT JOIN case_events e ON e.case_id = c.id AND e.step = 'filing' \
+             LEFT JOIN case_changes x ON x.case_id = c.id \
+             LEFT JOIN change_outcomes o ON o.decision_id = d.id \
              WHERE {IN_SCOPE} AND (s.case_id IS NOT NULL OR e.case_id IS NOT NULL) \
              ORDER BY (CASE WHEN e.case_id IS NULL THEN 0 ELSE 1 END), s.due, d.decided_on DESC, c.id"
         );
@@ -702,6 +709,11 @@ impl SqlStore {
                     filing_due: opt_date(r, "filing_due")?,
                     filed_on: opt_date(r, "filed_on")?,
                     filed_by: rows::get(r, "filed_by")?,
+                    change_kind: rows::get(r, "change_kind")?,
+                    parent_case_id: rows::get(r, "parent_case_id")?,
+                    stop_reason: rows::get(r, "stop_reason")?,
+                    last_paid_month: rows::get(r, "last_paid_month")?,
+                    effective_month: rows::get(r, "effective_month")?,
                 })
             })
             .collect()

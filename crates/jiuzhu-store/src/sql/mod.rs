@@ -13,17 +13,21 @@
 mod audit;
 mod calendar;
 mod cases;
+mod changes;
 mod divisions;
 mod documents;
 mod economics;
 mod households;
 mod import;
+mod outreach;
 mod persons;
 mod policies;
 mod reserve;
 mod rows;
 mod users;
 mod verification;
+mod verification_reports;
+mod warnings;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -919,6 +923,41 @@ impl Store for SqlStore {
     ) -> Result<Vec<crate::FilingEntry>> {
         self.filing_list_impl(g).await
     }
+    async fn open_change_case(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        new: &crate::NewChange,
+    ) -> Result<crate::CaseRecord> {
+        self.open_change_case_impl(g, new).await
+    }
+    async fn case_change(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        case_id: crate::CaseId,
+    ) -> Result<Option<crate::ChangeRecord>> {
+        self.case_change_impl(g, case_id).await
+    }
+    async fn case_changes(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        parent_case_id: crate::CaseId,
+    ) -> Result<Vec<crate::ChangeRecord>> {
+        self.case_changes_impl(g, parent_case_id).await
+    }
+    async fn benefit_status(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        case_id: crate::CaseId,
+    ) -> Result<Option<crate::BenefitStatus>> {
+        self.benefit_status_impl(g, case_id).await
+    }
+    async fn household_benefits(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        household_id: HouseholdId,
+    ) -> Result<Vec<crate::BenefitStatus>> {
+        self.household_benefits_impl(g, household_id).await
+    }
     async fn set_letter_prefix(
         &self,
         g: &Grant<jiuzhu_domain::access::ManageDivisions>,
@@ -1015,6 +1054,27 @@ impl Store for SqlStore {
     ) -> Result<Vec<crate::FeedDelivery>> {
         self.deliveries_for_run_impl(up_to).await
     }
+    async fn deliveries_for_report(
+        &self,
+        _g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        up_to: NaiveDate,
+    ) -> Result<Vec<crate::FeedDelivery>> {
+        self.deliveries_for_run_impl(up_to).await
+    }
+    async fn record_verification_report(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        new: &crate::verification_reports::NewVerificationReport,
+    ) -> Result<crate::verification_reports::VerificationReportRecord> {
+        self.record_verification_report_impl(g, new).await
+    }
+    async fn verification_reports(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        case_id: i64,
+    ) -> Result<Vec<crate::verification_reports::VerificationReportRecord>> {
+        self.verification_reports_impl(g, case_id).await
+    }
     async fn caseload_for_verification(
         &self,
         g: &Grant<jiuzhu_domain::access::RunVerification>,
@@ -1084,8 +1144,93 @@ impl Store for SqlStore {
         expected_version: i64,
         close: &crate::CloseWarning,
     ) -> Result<crate::WarningRecord> {
-        self.close_warning_impl(g, id, expected_version, close)
+        self.close_warning_impl(
+            g,
+            id,
+            expected_version,
+            close,
+            &crate::ProcedureSettings::default(),
+        )
+        .await
+    }
+    async fn close_warning_with(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        id: i64,
+        expected_version: i64,
+        close: &crate::CloseWarning,
+        settings: &crate::ProcedureSettings,
+    ) -> Result<crate::WarningRecord> {
+        self.close_warning_impl(g, id, expected_version, close, settings)
             .await
+    }
+    async fn warning_inbox(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        q: &crate::InboxQuery,
+    ) -> Result<Page<crate::WarningRecord>> {
+        self.warning_inbox_impl(g, q).await
+    }
+    async fn file_zero_report(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        report: &crate::NewZeroReport,
+    ) -> Result<crate::ZeroReport> {
+        self.file_zero_report_impl(g, report).await
+    }
+    async fn zero_report_status(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        month: &str,
+        under: Option<&DivisionCode>,
+    ) -> Result<Vec<crate::ZeroReportStatus>> {
+        self.zero_report_status_impl(g, month, under).await
+    }
+    async fn verification_dashboard(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        month: &str,
+        today: NaiveDate,
+    ) -> Result<crate::Dashboard> {
+        self.verification_dashboard_impl(g, month, today).await
+    }
+
+    async fn get_delivery(
+        &self,
+        _g: &Grant<jiuzhu_domain::access::ImportFeeds>,
+        id: i64,
+    ) -> Result<Option<crate::FeedDelivery>> {
+        self.get_delivery_impl(id).await
+    }
+    async fn list_runs(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        limit: i64,
+    ) -> Result<Vec<crate::RunSummary>> {
+        self.list_runs_impl(g, limit).await
+    }
+    async fn store_outreach_leads(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        run: &crate::LeadRun,
+        leads: &[crate::NewLead],
+    ) -> Result<u64> {
+        self.store_outreach_leads_impl(g, run, leads).await
+    }
+    async fn list_outreach_leads(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        q: &crate::LeadQuery,
+    ) -> Result<Page<crate::LeadRecord>> {
+        self.list_outreach_leads_impl(g, q).await
+    }
+    async fn handle_outreach_lead(
+        &self,
+        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        id: i64,
+        note: &str,
+    ) -> Result<crate::LeadRecord> {
+        self.handle_outreach_lead_impl(g, id, note).await
     }
 
     async fn audit_log(&self, g: &Grant<ReadAudit>, q: &AuditQuery) -> Result<Page<AuditRecord>> {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use futures_util::TryStreamExt;
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -19,19 +19,20 @@ use crate::verification::{
 };
 use crate::{Page, Result, StoreError};
 
-const DELIVERY_SELECT: &str = "id, kind, source, data_date, sha256, bytes, rows_total, \
+pub(super) const DELIVERY_SELECT: &str = "id, kind, source, data_date, sha256, bytes, rows_total, \
      rows_accepted, rows_rejected, status, rejection_policy, imported_by_id, imported_by, \
      imported_at, content_key";
 
-const WARNING_SELECT: &str = "w.id, w.run_id, w.month, w.household_id, h.code AS household_code, \
+pub(super) const WARNING_SELECT: &str =
+    "w.id, w.run_id, w.month, w.household_id, h.code AS household_code, \
      w.kind, w.division, w.township, w.due, w.status, w.evidence, w.result, w.note, w.closed_by, \
-     w.closed_at, w.row_version";
+     w.closed_at, w.row_version, w.visit_date, w.attachments, w.change_case_id";
 
 /// Warnings per INSERT statement: few enough binds for either backend, many enough that the
 /// statement overhead vanishes.
 const WARNING_BATCH: usize = 4000;
 
-fn delivery_of(r: &AnyRow) -> Result<FeedDelivery> {
+pub(super) fn delivery_of(r: &AnyRow) -> Result<FeedDelivery> {
     Ok(FeedDelivery {
         id: get(r, "id")?,
         kind: get(r, "kind")?,
@@ -51,7 +52,7 @@ fn delivery_of(r: &AnyRow) -> Result<FeedDelivery> {
     })
 }
 
-fn warning_of(r: &AnyRow) -> Result<WarningRecord> {
+pub(super) fn warning_of(r: &AnyRow) -> Result<WarningRecord> {
     let evidence: String = get(r, "evidence")?;
     let result: Option<String> = get(r, "result")?;
     Ok(WarningRecord {
@@ -74,10 +75,19 @@ fn warning_of(r: &AnyRow) -> Result<WarningRecord> {
             .map(|s| rows::parse_ts(&s))
             .transpose()?,
         row_version: get(r, "row_version")?,
+        visit_date: get::<Option<String>>(r, "visit_date")?
+            .map(|s| rows::parse_date(&s))
+            .transpose()?,
+        attachments: match get::<Option<String>>(r, "attachments")? {
+            Some(t) => serde_json::from_str(&t)
+                .map_err(|e| StoreError::Database(format!("unreadable attachments: {e}")))?,
+            None => Vec::new(),
+        },
+        change_case_id: get(r, "change_case_id")?,
     })
 }
 
-fn run_of(r: &AnyRow) -> Result<VerificationRun> {
+pub(super) fn run_of(r: &AnyRow) -> Result<VerificationRun> {
     let bad = |e: serde_json::Error| StoreError::Database(format!("unreadable run: {e}"));
     Ok(VerificationRun {
         id: get(r, "id")?,
@@ -370,7 +380,7 @@ impl SqlStore {
         .execute(tx.conn())
         .await?;
 
-        let due = date_text(tx.now.date_naive() + Duration::days(run.due_days));
+        let due = date_text(run.due);
         // Written as literals in a few big unprepared statements: numbers, dates, division codes
         // (digits), kind codes, and the evidence JSON quoted with `sql_literal` (the only escape
         // a standard SQL string literal needs, on both backends). Binding 100k values costs the
@@ -378,8 +388,10 @@ impl SqlStore {
         let month_lit = sql_literal(&run.month);
         let due_lit = sql_literal(&due);
         let mut n = first;
-        for chunk in warnings.chunks(WARNING_BATCH) {
-            let mut sql = String::with_capacity(chunk.len() * 120 + 200);
+        let mut chunks = warnings.chunks(WARNING_BATCH);
+        let mut build = |chunk: &[NewWarning]| {
+            use std::fmt::Write as _;
+            let mut sql = String::with_capacity(chunk.len() * 300 + 200);
             sql.push_str(
                 "INSERT INTO warnings (id, run_id, month, household_id, kind, division, township, \
                  due, status, evidence, row_version) VALUES ",
@@ -388,17 +400,34 @@ impl SqlStore {
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!(
-                    "({n}, {id}, {month_lit}, {}, {}, {}, {}, {due_lit}, 'open', {}, 1)",
-                    w.household_id,
-                    sql_literal(&w.kind),
-                    sql_literal(w.division.as_str()),
-                    sql_literal(&township_of(&w.division)),
-                    sql_literal(&w.evidence),
-                ));
+                let _ = write!(sql, "({n}, {id}, {month_lit}, {}, ", w.household_id);
+                push_literal(&mut sql, &w.kind);
+                sql.push_str(", ");
+                push_literal(&mut sql, w.division.as_str());
+                sql.push_str(", ");
+                push_literal(&mut sql, &township_of(&w.division));
+                let _ = write!(sql, ", {due_lit}, 'open', ");
+                push_literal(&mut sql, &w.evidence);
+                sql.push_str(", 1)");
                 n += 1;
             }
-            sqlx::Executor::execute(tx.conn(), sql.as_str()).await?;
+            sql
+        };
+        let mut next = chunks.next().map(&mut build);
+        while let Some(sql) = next.take() {
+            // The next statement is built while the database runs this one (SQLite on the
+            // driver's worker thread, PostgreSQL in the server): the first poll hands the
+            // statement over, so building it costs no time of the run.
+            let mut exec = std::pin::pin!(sqlx::Executor::execute(tx.conn(), sql.as_str()));
+            let early = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(std::future::Future::poll(exec.as_mut(), cx))
+            })
+            .await;
+            next = chunks.next().map(&mut build);
+            match early {
+                std::task::Poll::Ready(r) => r?,
+                std::task::Poll::Pending => exec.await?,
+            };
         }
         tx.audit(
             Who::from(actor),
@@ -500,6 +529,7 @@ impl SqlStore {
         id: i64,
         expected_version: i64,
         c: &CloseWarning,
+        settings: &crate::ProcedureSettings,
     ) -> Result<WarningRecord> {
         let note = c.note.trim();
         if note.is_empty() {
@@ -518,6 +548,14 @@ impl SqlStore {
                     kind: "warning",
                     id: id.to_string(),
                 })?;
+        if c.visit_date.is_some_and(|d| d > tx.now.date_naive()) {
+            return Err(super::invalid(
+                "visit_date",
+                "VISIT_DATE_FUTURE",
+                "核查(入户)日期不能晚于今天",
+            ));
+        }
+        super::warnings::check_attachments(tx.conn(), before.household_id, &c.attachments).await?;
         if before.row_version != expected_version || before.status != "open" {
             return Err(StoreError::Conflict {
                 kind: "warning",
@@ -529,8 +567,8 @@ impl SqlStore {
         let actor = g.actor();
         sqlx::query(
             "UPDATE warnings SET status = 'closed', result = $1, note = $2, closed_by_id = $3, \
-             closed_by = $4, closed_at = $5, row_version = row_version + 1 \
-             WHERE id = $6 AND row_version = $7",
+             closed_by = $4, closed_at = $5, row_version = row_version + 1, visit_date = $8, \
+             attachments = $9 WHERE id = $6 AND row_version = $7",
         )
         .bind(c.result.as_str())
         .bind(note)
@@ -539,8 +577,25 @@ impl SqlStore {
         .bind(tx.now_text.clone())
         .bind(id)
         .bind(expected_version)
+        .bind(c.visit_date.map(date_text))
+        .bind(
+            (!c.attachments.is_empty())
+                .then(|| serde_json::to_string(&c.attachments).expect("ids serialize")),
+        )
         .execute(tx.conn())
         .await?;
+        // adjust/suspend/stop open the matching change case in this same transaction.
+        let (change_case, note_more) =
+            super::changes::open_for_warning(&mut tx, actor, &before, c.result, note, settings)
+                .await?;
+        if change_case.is_some() || note_more.is_some() {
+            sqlx::query("UPDATE warnings SET change_case_id = $1, note = $2 WHERE id = $3")
+                .bind(change_case)
+                .bind(format!("{note}{}", note_more.unwrap_or_default()))
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+        }
         let after = load_warning(tx.conn(), &scope, id)
             .await?
             .ok_or_else(|| StoreError::Database("closed warning vanished".into()))?;
@@ -554,7 +609,9 @@ impl SqlStore {
                 .before(json!({"status": before.status, "row_version": before.row_version}))
                 .after(json!({
                     "status": "closed", "result": c.result.as_str(), "note": note,
-                    "row_version": after.row_version,
+                    "row_version": after.row_version, "visit_date": c.visit_date,
+                    "change_case_id": after.change_case_id,
+                    "attachments": c.attachments,
                 }))
                 .detail(format!(
                     "{} 户 {} 预警销号:{}",
@@ -635,6 +692,17 @@ impl SqlStore {
         .await?;
         tx.commit().await
     }
+}
+
+/// [`sql_literal`] appended to `out`, without a temporary string per value.
+fn push_literal(out: &mut String, s: &str) {
+    out.push('\'');
+    if s.contains('\'') {
+        out.push_str(&s.replace('\'', "''"));
+    } else {
+        out.push_str(s);
+    }
+    out.push('\'');
 }
 
 /// A quoted SQL string literal, for values generated by the store itself.

@@ -1,0 +1,430 @@
+//! Conformance cases of case changes (调整/暂停/恢复/停止, migration 0009, docs/cases.md): opening
+//! a change runs the change workflow's start in the store; an approved stop ends the parent's
+//! benefit with its last paid month and reason and lands on the filing list; a warning closed
+//! with adjust/suspend/stop opens the change in its own transaction, or says why not.
+
+use jiuzhu_domain::access::{
+    ActOnCase, HandleWarnings, ReadAudit, ReadCases, RegisterApplication, RunVerification,
+};
+use jiuzhu_domain::{AuditAction, HouseholdId, Money, Role};
+use serde_json::json;
+
+use super::cases::{approver, event, household, new_case, reviewer_a, step};
+use super::{
+    clerk_a, code, date, staff, start_time, system, with_tree, Harness, TOWN_B, VILLAGE_A,
+};
+use crate::{
+    AuditQuery, CaseId, CaseQuery, CaseTransition, ChangeKind, CloseWarning, NewChange,
+    NewDecision, NewRun, NewWarning, ProcedureSettings, StopReason, Store, StoreError,
+    WarningQuery, WarningResult,
+};
+
+fn code_of(e: &StoreError) -> String {
+    match e {
+        StoreError::Invalid(v) => v.0[0].code.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn approval(amount: i64, reasons: Vec<String>, start_month: Option<&str>) -> NewDecision {
+    NewDecision {
+        outcome: "approved".into(),
+        decided_on: date(2026, 3, 1),
+        monthly_amount: Money::from_fen(amount),
+        start_month: start_month.map(String::from),
+        explanation: json!([]),
+        policy_versions: json!([]),
+        input_snapshot: json!(null),
+        reasons,
+    }
+}
+
+/// A household of village A with an approved 低保 case of 500.00 a month from 2026-04.
+async fn approved_case(h: &Harness, seq: u32) -> (HouseholdId, CaseId) {
+    let reg = clerk_a().grant::<RegisterApplication>().unwrap();
+    let act = approver().grant::<ActOnCase>().unwrap();
+    let (hh, p) = household(h, VILLAGE_A, seq, "371002001").await;
+    let c = h.store.register_case(&reg, &new_case(hh, p)).await.unwrap();
+    h.store
+        .transition_case(
+            &act,
+            c.id,
+            1,
+            &CaseTransition {
+                state: json!({"revision": 2}),
+                revision: 2,
+                status: "approved".into(),
+                open_steps: vec![step("filing", &["county_approver"], "county", (2026, 3, 6))],
+                events: vec![event(2, "confirm", "approved")],
+                decision: Some(approval(50_000, vec![], Some("2026-04"))),
+            },
+        )
+        .await
+        .unwrap();
+    (hh, c.id)
+}
+
+fn change(parent: CaseId, kind: ChangeKind, stop: Option<StopReason>) -> NewChange {
+    NewChange {
+        parent_case_id: parent,
+        kind,
+        reason: "家庭成员已去世".into(),
+        stop_reason: stop,
+        home_check: false,
+        display_name: "乡镇审核员甲".into(),
+        settings: ProcedureSettings::default(),
+    }
+}
+
+pub async fn changes_stop_ends_benefit_and_is_filed(h: Harness) {
+    with_tree(&h).await;
+    let (hh, parent) = approved_case(&h, 61).await;
+    let read = reviewer_a().grant::<ReadCases>().unwrap();
+    let b = h
+        .store
+        .benefit_status(&read, parent)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.status, "active");
+    assert_eq!(b.monthly_amount, Money::from_fen(50_000));
+    assert_eq!(b.start_month.as_deref(), Some("2026-04"));
+    assert_eq!(b.household_id, hh);
+
+    let act_a = reviewer_a().grant::<ActOnCase>().unwrap();
+    // A stop needs its coded reason; a resume needs a suspended benefit.
+    let err = h
+        .store
+        .open_change_case(&act_a, &change(parent, ChangeKind::Stop, None))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), "CHANGE_STOP_REASON_REQUIRED");
+    let err = h
+        .store
+        .open_change_case(&act_a, &change(parent, ChangeKind::Resume, None))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), "CHANGE_KIND_NOT_APPLICABLE");
+    // Another township's reviewer does not see the case.
+    let act_b = staff(905, "reviewer_b", Role::TownshipReviewer, TOWN_B)
+        .grant::<ActOnCase>()
+        .unwrap();
+    let err = h
+        .store
+        .open_change_case(
+            &act_b,
+            &change(parent, ChangeKind::Stop, Some(StopReason::Death)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+
+    let c = h
+        .store
+        .open_change_case(
+            &act_a,
+            &change(parent, ChangeKind::Stop, Some(StopReason::Death)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.workflow, "dibao_change");
+    assert_eq!(c.program, "低保变更");
+    assert_eq!(c.status, "open");
+    assert_eq!(c.household_id, hh);
+    assert_eq!(c.division_filed, "371002001");
+    // The reviewer completed 变更发起 with the reason; 审核确认 is the county's (not delegated),
+    // due 10 working days after Sunday 2026-03-01.
+    let events = h.store.case_events(&read, c.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].step, "propose");
+    assert_eq!(events[0].action, "completed");
+    assert_eq!(events[0].opinion, "家庭成员已去世");
+    assert_eq!(events[0].display_name, "乡镇审核员甲");
+    assert_eq!(c.revision, 1);
+    assert_eq!(c.state["open"][0]["step"], "confirm");
+    assert_eq!(c.state["open"][0]["level"], "county");
+    assert_eq!(c.state["open"][0]["due"], "2026-03-13");
+    let listed = h
+        .store
+        .list_cases(
+            &read,
+            &CaseQuery {
+                workflow: Some("dibao_change".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 1);
+    assert_eq!(
+        listed.items[0].open_steps,
+        vec![("审核确认".to_string(), Some(date(2026, 3, 13)))]
+    );
+
+    let ch = h.store.case_change(&read, c.id).await.unwrap().unwrap();
+    assert_eq!(ch.parent_case_id, parent);
+    assert_eq!(ch.kind, ChangeKind::Stop);
+    assert_eq!(ch.stop_reason, Some(StopReason::Death));
+    assert_eq!(ch.warning_id, None);
+    assert_eq!(ch.outcome, None);
+    assert_eq!(h.store.case_change(&read, parent).await.unwrap(), None);
+
+    // One change at a time per case.
+    let err = h
+        .store
+        .open_change_case(&act_a, &change(parent, ChangeKind::Suspend, None))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), "CHANGE_ALREADY_OPEN");
+
+    // The county approves the stop: the benefit ends after March, the decision is filed.
+    let act = approver().grant::<ActOnCase>().unwrap();
+    h.store
+        .transition_case(
+            &act,
+            c.id,
+            1,
+            &CaseTransition {
+                state: json!({"revision": 2}),
+                revision: 2,
+                status: "approved".into(),
+                open_steps: vec![step("filing", &["county_approver"], "county", (2026, 3, 6))],
+                events: vec![event(2, "confirm", "approved")],
+                decision: Some(approval(
+                    0,
+                    vec!["停止原因:死亡".into(), "家庭成员已去世".into()],
+                    None,
+                )),
+            },
+        )
+        .await
+        .unwrap();
+    let b = h
+        .store
+        .benefit_status(&read, parent)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.status, "ended");
+    assert_eq!(b.last_paid_month.as_deref(), Some("2026-03"));
+    assert_eq!(b.end_reason, Some(StopReason::Death));
+    assert_eq!(b.changed_by_case, Some(c.id));
+    assert_eq!(
+        b.monthly_amount,
+        Money::from_fen(50_000),
+        "the last amount paid"
+    );
+    let ch = h.store.case_change(&read, c.id).await.unwrap().unwrap();
+    let o = ch.outcome.expect("decided");
+    assert_eq!(o.last_paid_month.as_deref(), Some("2026-03"));
+    assert_eq!(o.amount_before, Money::from_fen(50_000));
+    assert_eq!(o.amount_after, Money::ZERO);
+    assert!(o.letter_number.is_some());
+    assert_eq!(h.store.case_changes(&read, parent).await.unwrap().len(), 1);
+    assert_eq!(
+        h.store
+            .household_benefits(&read, hh)
+            .await
+            .unwrap()
+            .iter()
+            .map(|b| (b.case_id, b.status.clone()))
+            .collect::<Vec<_>>(),
+        vec![(parent, "ended".to_string())]
+    );
+
+    let filing = h.store.filing_list(&read).await.unwrap();
+    assert_eq!(filing.len(), 2);
+    let ended = filing.iter().find(|f| f.case_id == c.id).unwrap();
+    assert_eq!(ended.change_kind.as_deref(), Some("stop"));
+    assert_eq!(ended.parent_case_id, Some(parent));
+    assert_eq!(ended.stop_reason.as_deref(), Some("death"));
+    assert_eq!(ended.last_paid_month.as_deref(), Some("2026-03"));
+    assert_eq!(ended.filing_due, Some(date(2026, 3, 6)));
+    assert_eq!(ended.letter_number, o.letter_number);
+    let new = filing.iter().find(|f| f.case_id == parent).unwrap();
+    assert_eq!(new.change_kind, None);
+    assert_eq!(new.monthly_amount, Money::from_fen(50_000));
+
+    // Ended: nothing more to change, and no longer 低保 anywhere (R-PR-6).
+    let err = h
+        .store
+        .open_change_case(&act_a, &change(parent, ChangeKind::Adjust, None))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), "CHANGE_KIND_NOT_APPLICABLE");
+    let reg = clerk_a().grant::<RegisterApplication>().unwrap();
+    let applicant = h
+        .store
+        .get_case(&read, parent)
+        .await
+        .unwrap()
+        .unwrap()
+        .applicant_id;
+    assert_eq!(
+        h.store
+            .receives_dibao_anywhere(&reg, applicant)
+            .await
+            .unwrap(),
+        None
+    );
+
+    for sql in [
+        "UPDATE change_outcomes SET last_paid_month = '2026-12'",
+        "DELETE FROM change_outcomes",
+    ] {
+        assert!(h.store.execute_raw(sql).await.is_err(), "{sql} was allowed");
+    }
+    let a = system().grant::<ReadAudit>().unwrap();
+    let log = h
+        .store
+        .audit_log(
+            &a,
+            &AuditQuery {
+                action: Some(AuditAction::CaseChangeOpened),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(log.total, 1);
+    let after = log.items[0].entry.after.clone().unwrap();
+    assert_eq!(after["kind"], "stop");
+    assert_eq!(after["stop_reason"], "death");
+    assert_eq!(after["parent_case_id"], parent);
+    assert!(
+        after.get("reason").is_none(),
+        "no reason text in the audit copy"
+    );
+}
+
+pub async fn changes_opened_by_warning_close(h: Harness) {
+    with_tree(&h).await;
+    let (ha, parent) = approved_case(&h, 71).await;
+    let (hb, _) = household(&h, VILLAGE_A, 72, "371002001").await;
+    let r = system().grant::<RunVerification>().unwrap();
+    let warnings: Vec<NewWarning> = [(ha, "INCOME"), (ha, "DEPOSIT"), (hb, "DEATH")]
+        .into_iter()
+        .map(|(hh, k)| NewWarning {
+            household_id: hh,
+            kind: k.into(),
+            division: code(VILLAGE_A),
+            evidence: "{}".into(),
+        })
+        .collect();
+    h.store
+        .store_run(
+            &r,
+            &NewRun {
+                month: "2026-02".into(),
+                division: code("371002"),
+                started_at: start_time(),
+                delivery_ids: vec![],
+                households: 2,
+                due: date(2026, 3, 22),
+            },
+            &warnings,
+        )
+        .await
+        .unwrap();
+    let g = clerk_a().grant::<HandleWarnings>().unwrap();
+    let list = h
+        .store
+        .list_warnings(&g, &WarningQuery::default())
+        .await
+        .unwrap();
+    let find = |hh: HouseholdId, kind: &str| {
+        list.items
+            .iter()
+            .find(|w| w.household_id == hh && w.kind == kind)
+            .unwrap()
+            .clone()
+    };
+    let close = |result| CloseWarning {
+        result,
+        note: "入户核实,收入已超过标准".into(),
+        visit_date: None,
+        attachments: vec![],
+    };
+
+    // Adjust on a household with a running case: the change case opens in the same transaction.
+    let w = find(ha, "INCOME");
+    let closed = h
+        .store
+        .close_warning_with(
+            &g,
+            w.id,
+            w.row_version,
+            &close(WarningResult::Adjust),
+            &ProcedureSettings {
+                delegated: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(closed.status, "closed");
+    let change_id = closed.change_case_id.expect("a change case was opened");
+    assert_eq!(closed.note.as_deref(), Some("入户核实,收入已超过标准"));
+    let read = clerk_a().grant::<ReadCases>().unwrap();
+    let ch = h
+        .store
+        .case_change(&read, change_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ch.kind, ChangeKind::Adjust);
+    assert_eq!(ch.parent_case_id, parent);
+    assert_eq!(ch.warning_id, Some(w.id));
+    assert!(ch.reason.contains("INCOME"), "{}", ch.reason);
+    let c = h.store.get_case(&read, change_id).await.unwrap().unwrap();
+    // The window clerk may propose: 变更发起 is done; delegated, so the township confirms.
+    assert_eq!(c.state["open"][0]["step"], "confirm");
+    assert_eq!(c.state["open"][0]["level"], "township");
+    assert_eq!(
+        h.store
+            .get_warning(&g, w.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .change_case_id,
+        Some(change_id)
+    );
+
+    // A second warning of the household links the change already open.
+    let w2 = find(ha, "DEPOSIT");
+    let closed = h
+        .store
+        .close_warning(&g, w2.id, w2.row_version, &close(WarningResult::Suspend))
+        .await
+        .unwrap();
+    assert_eq!(closed.change_case_id, Some(change_id));
+    assert!(closed.note.unwrap().contains("已有办理中的变更"));
+
+    // No approved case in the store: the warning closes all the same, and says so.
+    let w3 = find(hb, "DEATH");
+    let closed = h
+        .store
+        .close_warning(&g, w3.id, w3.row_version, &close(WarningResult::Stop))
+        .await
+        .unwrap();
+    assert_eq!(closed.status, "closed");
+    assert_eq!(closed.change_case_id, None);
+    assert!(closed.note.unwrap().contains("未发起变更"));
+    assert_eq!(
+        h.store.household_benefits(&read, hb).await.unwrap().len(),
+        0
+    );
+    let a = system().grant::<ReadAudit>().unwrap();
+    let log = h
+        .store
+        .audit_log(
+            &a,
+            &AuditQuery {
+                action: Some(AuditAction::CaseChangeOpened),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(log.total, 1);
+}

@@ -1,0 +1,276 @@
+//! Deliveries as departments actually send them: UTF-8 CSV (what `jiuzhu-verify` parses), CSV in
+//! GBK/GB18030 (Excel's "CSV" on a Chinese Windows) and xlsx workbooks. The format is recognised
+//! from the content, never from a name; the other two are converted here, at the edge, into the
+//! UTF-8 CSV stream the pure parser reads. The ORIGINAL bytes stay the kept file and their
+//! SHA-256 the delivery's hash: provenance is of what the department sent.
+//!
+//! Row numbers survive the conversion: GB18030 → UTF-8 keeps every line break, and a workbook
+//! becomes one line per sheet row (blank rows as blank lines, which the parser skips but counts),
+//! with the sheet row of the header as the offset when the used range does not start at row 1.
+
+use std::io::{BufReader, Read, Write};
+use std::path::Path;
+
+use calamine::{Data, Reader};
+
+use crate::feeds::{FeedError, FeedFiles, Staged};
+
+/// How a delivery's bytes are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedFormat {
+    /// UTF-8 CSV (with or without BOM): read as is.
+    Csv,
+    /// CSV that is not UTF-8: decoded as GB18030 (a superset of GBK).
+    GbkCsv,
+    /// An Office Open XML workbook (zip): the first sheet.
+    Xlsx,
+}
+
+impl FeedFormat {
+    /// The kept file's suffix: the format is known again from the content key alone, so a run
+    /// re-reading a kept UTF-8 file pays no detection pass.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            FeedFormat::Csv => "csv",
+            FeedFormat::GbkCsv => "gbk.csv",
+            FeedFormat::Xlsx => "xlsx",
+        }
+    }
+    pub fn of_content_key(key: &str) -> FeedFormat {
+        if key.ends_with(".xlsx") {
+            FeedFormat::Xlsx
+        } else if key.ends_with(".gbk.csv") {
+            FeedFormat::GbkCsv
+        } else {
+            FeedFormat::Csv
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            FeedFormat::Csv => "CSV(UTF-8)",
+            FeedFormat::GbkCsv => "CSV(GBK)",
+            FeedFormat::Xlsx => "Excel(xlsx)",
+        }
+    }
+}
+
+/// A delivery that cannot be read in its format at all (recorded as refused at line 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatError {
+    pub code: &'static str,
+    pub message_zh: String,
+}
+
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+
+/// Recognises the format from the content. `full` checks the whole file for UTF-8 (an upload:
+/// one file, read once more); otherwise only the first 64 KiB are looked at, where the header
+/// with its Chinese labels is — enough for the large deliveries a run streams.
+pub fn sniff(path: &Path, full: bool) -> Result<FeedFormat, FeedError> {
+    let io = |source| FeedError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut buf = vec![0u8; 256 << 10];
+    let mut carry: Vec<u8> = Vec::new();
+    let mut first = true;
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            // A sequence cut off by the end of the file is not UTF-8.
+            return Ok(if carry.is_empty() {
+                FeedFormat::Csv
+            } else {
+                FeedFormat::GbkCsv
+            });
+        }
+        if first && buf[..n].starts_with(ZIP_MAGIC) {
+            return Ok(FeedFormat::Xlsx);
+        }
+        let mut chunk = std::mem::take(&mut carry);
+        chunk.extend_from_slice(&buf[..n]);
+        let limit = if !full && first {
+            chunk.len().min(64 << 10)
+        } else {
+            chunk.len()
+        };
+        match std::str::from_utf8(&chunk[..limit]) {
+            Ok(_) => {}
+            // Cut in the middle of a character: carry the start of it to the next chunk.
+            Err(e) if e.error_len().is_none() => carry = chunk[e.valid_up_to()..limit].to_vec(),
+            Err(_) => return Ok(FeedFormat::GbkCsv),
+        }
+        if !full {
+            return Ok(FeedFormat::Csv);
+        }
+        first = false;
+    }
+}
+
+/// What the parser reads for a delivery.
+pub struct Readable {
+    pub format: FeedFormat,
+    /// The converted UTF-8 CSV (removed when dropped); `None` when the original is read as is.
+    pub converted: Option<Staged>,
+    /// Sheet row of the header minus one: added to the parser's line numbers.
+    pub row_offset: u64,
+}
+
+impl Readable {
+    pub fn path<'a>(&'a self, original: &'a Path) -> &'a Path {
+        self.converted.as_ref().map_or(original, |s| s.path())
+    }
+}
+
+/// Converts `original` (of `format`) into UTF-8 CSV in a temporary file of the feeds directory.
+/// `Ok(Err(_))` is a delivery unreadable in its format; `Err` is an I/O failure of ours.
+pub fn readable(
+    files: &FeedFiles,
+    original: &Path,
+    format: FeedFormat,
+) -> Result<Result<Readable, FormatError>, FeedError> {
+    match format {
+        FeedFormat::Csv => Ok(Ok(Readable {
+            format,
+            converted: None,
+            row_offset: 0,
+        })),
+        FeedFormat::GbkCsv => {
+            let staged = files.stage_new()?;
+            gbk_to_utf8(original, staged.path())?;
+            Ok(Ok(Readable {
+                format,
+                converted: Some(staged),
+                row_offset: 0,
+            }))
+        }
+        FeedFormat::Xlsx => {
+            let staged = files.stage_new()?;
+            Ok(
+                xlsx_to_csv(original, staged.path())?.map(|row_offset| Readable {
+                    format,
+                    converted: Some(staged),
+                    row_offset,
+                }),
+            )
+        }
+    }
+}
+
+fn gbk_to_utf8(src: &Path, dst: &Path) -> Result<(), FeedError> {
+    let io_src = |source| FeedError::Io {
+        path: src.display().to_string(),
+        source,
+    };
+    let io_dst = |source| FeedError::Io {
+        path: dst.display().to_string(),
+        source,
+    };
+    let mut input = std::fs::File::open(src).map_err(io_src)?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(dst).map_err(io_dst)?);
+    let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
+    let mut buf = vec![0u8; 256 << 10];
+    // GB18030 takes at most 4 bytes per character, UTF-8 at most 3 per BMP character and 4
+    // beyond: twice the input always suffices.
+    let mut text = vec![0u8; (256 << 10) * 2 + 16];
+    loop {
+        let n = input.read(&mut buf).map_err(io_src)?;
+        let last = n == 0;
+        // Malformed bytes become U+FFFD: the parser then rejects that row's field, with its
+        // line, instead of the whole delivery.
+        let (_, _, written, _) = decoder.decode_to_utf8(&buf[..n], &mut text, last);
+        out.write_all(&text[..written]).map_err(io_dst)?;
+        if last {
+            break;
+        }
+    }
+    out.flush().map_err(io_dst)?;
+    Ok(())
+}
+
+/// The text a department's clerk sees in the cell: integers without `.0` (identity numbers and
+/// codes typed into number-formatted columns), numbers too large to be exact in scientific
+/// notation (so a mangled identity number is rejected as such), dates as `YYYY-MM-DD`.
+fn cell_text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.replace(['\r', '\n'], " "),
+        Data::Int(i) => i.to_string(),
+        // Exact below 2^53; the cell's number is only turned into text here, and the parser
+        // reads amounts from that text exactly into fen.
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) if f.fract() == 0.0 => format!("{f:E}"),
+        Data::Float(f) => format!("{f}"),
+        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
+        Data::DateTime(dt) => {
+            let base = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid date");
+            let days = dt.as_f64().floor() as i64;
+            base.checked_add_signed(chrono::Duration::days(days))
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_else(|| dt.as_f64().to_string())
+        }
+        Data::DateTimeIso(s) => s.get(..10).unwrap_or(s).to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn csv_field(out: &mut String, s: &str) {
+    if s.contains([',', '"']) {
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(s);
+    }
+}
+
+fn xlsx_to_csv(src: &Path, dst: &Path) -> Result<Result<u64, FormatError>, FeedError> {
+    let io_src = |source| FeedError::Io {
+        path: src.display().to_string(),
+        source,
+    };
+    let bad = |detail: String| FormatError {
+        code: "FILE_WORKBOOK",
+        message_zh: format!("无法读取电子表格(仅读取第一个工作表):{detail}"),
+    };
+    let file = BufReader::new(std::fs::File::open(src).map_err(io_src)?);
+    let mut book: calamine::Xlsx<_> = match calamine::open_workbook_from_rs(file) {
+        Ok(b) => b,
+        Err(e) => return Ok(Err(bad(e.to_string()))),
+    };
+    let range = match book.worksheet_range_at(0) {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return Ok(Err(bad(e.to_string()))),
+        None => return Ok(Err(bad("没有工作表".into()))),
+    };
+    let Some((start_row, _)) = range.start() else {
+        return Ok(Err(FormatError {
+            code: "DELIVERY_EMPTY",
+            message_zh: "电子表格为空,没有表头行".into(),
+        }));
+    };
+    let io_dst = |source| FeedError::Io {
+        path: dst.display().to_string(),
+        source,
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(dst).map_err(io_dst)?);
+    let mut line = String::new();
+    for row in range.rows() {
+        line.clear();
+        let cells: Vec<String> = row.iter().map(cell_text).collect();
+        // A blank sheet row stays a (blank) line so later rows keep their numbers.
+        if cells.iter().any(|c| !c.trim().is_empty()) {
+            for (i, c) in cells.iter().enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                csv_field(&mut line, c);
+            }
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes()).map_err(io_dst)?;
+    }
+    out.flush().map_err(io_dst)?;
+    Ok(Ok(u64::from(start_row)))
+}

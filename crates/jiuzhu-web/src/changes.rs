@@ -1,0 +1,524 @@
+//! Changes of a running benefit (调整/暂停/恢复/停止, docs/cases.md): opening one on an approved
+//! case (`POST /cases/{id}/changes`, `POST /api/v1/cases/{id}/changes`), reading a case's
+//! benefit status and changes (`GET /api/v1/cases/{id}/changes`), and the decision of a change
+//! case (called from `cases::act`). The change case itself is an ordinary case of the change
+//! workflow: the normal case page, step forms, timeline, letter and filing list.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use chrono::NaiveDate;
+use jiuzhu_domain::access::{ActOnCase, ReadCases};
+use jiuzhu_domain::{Actor, DivisionCode, FieldError, Money};
+use jiuzhu_store::{
+    BenefitStatus, CaseId, CaseRecord, ChangeKind, ChangeRecord, NewChange, NewDecision,
+    ProcedureSettings, StopReason,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use crate::api::JsonBody;
+use crate::auth::Authorized;
+use crate::error::{ApiError, AppError, PageError};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/cases/{id}/changes", post(change_submit))
+}
+
+pub fn api_routes() -> Router<AppState> {
+    Router::new().route("/cases/{id}/changes", post(api_open).get(api_list))
+}
+
+/// What 发起变更 asks for.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ChangeInput {
+    /// adjust (调整) | suspend (暂停) | resume (恢复) | stop (停止)
+    pub kind: String,
+    /// Why (required).
+    pub reason: String,
+    /// Stops: death | moved | income | assets | imprisonment | refused | other
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    /// A home check (入户核实, ≥ 2 investigators) before the decision.
+    #[serde(default)]
+    pub home_check: bool,
+}
+
+/// The change workflow's time limits and delegation for the case's division, as for intake.
+pub async fn settings_for(
+    state: &AppState,
+    parent_workflow: &str,
+    division: &str,
+) -> Result<ProcedureSettings, AppError> {
+    let Some(wf) = state.workflows.change_workflow_for(parent_workflow) else {
+        return Ok(ProcedureSettings::default());
+    };
+    let division = DivisionCode::parse(division).map_err(AppError::internal)?;
+    let lib = state.policies.get(state.store.as_ref()).await?;
+    let (limits, delegated) =
+        crate::cases::procedure_params(&lib, wf, &division, state.clock.today());
+    Ok(ProcedureSettings { limits, delegated })
+}
+
+/// The procedure settings for the change a warning's closure may open (the household's
+/// division; default settings when the warning is not found, and the store answers 404).
+pub async fn warning_settings(
+    state: &AppState,
+    g: &jiuzhu_domain::Grant<jiuzhu_domain::access::HandleWarnings>,
+    warning_id: i64,
+) -> Result<ProcedureSettings, AppError> {
+    let Some(w) = state.store.get_warning(g, warning_id).await? else {
+        return Ok(ProcedureSettings::default());
+    };
+    let Some(parent) = state
+        .workflows
+        .iter()
+        .find(|wf| !wf.changes.is_empty())
+        .and_then(|wf| wf.changes.first())
+    else {
+        return Ok(ProcedureSettings::default());
+    };
+    settings_for(state, parent, &w.division).await
+}
+
+pub async fn open(
+    state: &AppState,
+    g: &jiuzhu_domain::Grant<ActOnCase>,
+    display_name: &str,
+    parent_id: CaseId,
+    input: &ChangeInput,
+) -> Result<CaseRecord, AppError> {
+    let kind = ChangeKind::parse(input.kind.trim()).ok_or_else(|| {
+        AppError::invalid(vec![FieldError::new(
+            "kind",
+            "CHANGE_KIND_UNKNOWN",
+            "变更类型无效(adjust 调整、suspend 暂停、resume 恢复、stop 停止)",
+        )])
+    })?;
+    let stop_reason = match input.stop_reason.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(StopReason::parse(s).ok_or_else(|| {
+            AppError::invalid(vec![FieldError::new(
+                "stop_reason",
+                "CHANGE_STOP_REASON_UNKNOWN",
+                format!("停止原因“{s}”无效"),
+            )])
+        })?),
+    };
+    let read = g.actor().grant::<ReadCases>()?;
+    let parent = state
+        .store
+        .get_case(&read, parent_id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let settings = settings_for(state, &parent.workflow, &parent.division_responsible).await?;
+    let new = NewChange {
+        parent_case_id: parent_id,
+        kind,
+        reason: input.reason.trim().to_string(),
+        stop_reason,
+        home_check: input.home_check,
+        display_name: display_name.to_string(),
+        settings,
+    };
+    Ok(state.store.open_change_case(g, &new).await?)
+}
+
+/// The decision record of an approved change: an adjustment asks the policy engine (as an
+/// approval does, with the parent program's rules); the others keep or end the amount and
+/// state their reasons.
+pub async fn change_decision(
+    state: &AppState,
+    actor: &Actor,
+    case: &CaseRecord,
+    change: &ChangeRecord,
+    decided_on: NaiveDate,
+) -> Result<NewDecision, AppError> {
+    let read = actor.grant::<ReadCases>()?;
+    let parent_wf = state
+        .workflows
+        .get(&change.parent_workflow)
+        .ok_or_else(|| AppError::internal("parent workflow missing"))?;
+    if change.kind == ChangeKind::Adjust {
+        return crate::cases::engine_decision(state, actor, case, parent_wf, decided_on).await;
+    }
+    let current = state
+        .store
+        .benefit_status(&read, change.parent_case_id)
+        .await?
+        .map(|b| b.monthly_amount)
+        .unwrap_or(Money::ZERO);
+    let mut reasons = Vec::new();
+    if let Some(r) = change.stop_reason {
+        reasons.push(format!("停止原因:{}", r.label_zh()));
+    }
+    reasons.push(change.reason.clone());
+    let first_month = jiuzhu_policy::first_payment_month(decided_on).to_string();
+    Ok(NewDecision {
+        outcome: "approved".into(),
+        decided_on,
+        monthly_amount: if change.kind == ChangeKind::Stop {
+            Money::ZERO
+        } else {
+            current
+        },
+        start_month: (change.kind != ChangeKind::Stop).then_some(first_month),
+        explanation: json!([]),
+        policy_versions: json!([]),
+        input_snapshot: json!(null),
+        reasons,
+    })
+}
+
+pub fn benefit_json(b: &BenefitStatus) -> Value {
+    json!({
+        "case_id": b.case_id, "number": b.number, "workflow": b.workflow, "program": b.program,
+        "household_id": b.household_id, "status": b.status, "status_label": b.status_label(),
+        "monthly_amount": b.monthly_amount.to_string(), "start_month": b.start_month,
+        "amount_from": b.amount_from, "suspended_from": b.suspended_from,
+        "last_paid_month": b.last_paid_month, "end_reason": b.end_reason.map(|r| r.as_str()),
+        "end_reason_label": b.end_reason.map(|r| r.label_zh()),
+        "changed_by_case": b.changed_by_case, "updated_at": b.updated_at,
+    })
+}
+
+pub fn change_json(c: &ChangeRecord) -> Value {
+    json!({
+        "case_id": c.case_id, "number": c.number, "parent_case_id": c.parent_case_id,
+        "parent_number": c.parent_number, "household_id": c.household_id,
+        "kind": c.kind.as_str(), "kind_label": c.kind.label_zh(), "reason": c.reason,
+        "stop_reason": c.stop_reason.map(|r| r.as_str()),
+        "stop_reason_label": c.stop_reason.map(|r| r.label_zh()),
+        "warning_id": c.warning_id, "status": c.status,
+        "status_label": crate::cases::status_label(&c.status),
+        "created_at": c.created_at, "created_by": c.created_by,
+        "outcome": c.outcome.as_ref().map(|o| json!({
+            "decided_on": o.decided_on, "effective_month": o.effective_month,
+            "last_paid_month": o.last_paid_month, "amount_before": o.amount_before.to_string(),
+            "amount_after": o.amount_after.to_string(), "letter_number": o.letter_number,
+        })),
+    })
+}
+
+/// Opens a change (调整/暂停/恢复/停止) on an approved case: `{"kind", "reason", "stop_reason",
+/// "home_check"}`. The township reviewer or window clerk who opens it completes 变更发起 at once;
+/// 入户核实 follows when asked for, then 审核确认 at the confirming level. Answer 201: the change
+/// case (as `GET /api/v1/cases/{id}`). 422 when the benefit's status does not allow the kind
+/// (`CHANGE_KIND_NOT_APPLICABLE`), a change is already open (`CHANGE_ALREADY_OPEN`), the case is
+/// not approved, or reason / stop reason are missing.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/changes", tag = "cases", params(("id" = i64, Path)),
+    request_body = ChangeInput,
+    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+        (status = 404, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
+pub async fn api_open(
+    State(state): State<AppState>,
+    a: Authorized<ActOnCase>,
+    Path(id): Path<CaseId>,
+    JsonBody(input): JsonBody<ChangeInput>,
+) -> Result<Response, ApiError> {
+    let c = open(&state, &a.grant, &a.auth.user().display_name, id, &input).await?;
+    let body = crate::cases::full_case(&state, &a.auth, c.id).await?;
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// The benefit status of an approved case (`active` 正常发放 / `suspended` 暂停发放 / `ended`
+/// 已停止, amount, months) and its changes: `{"benefit", "changes": [..]}`.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/changes", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+pub async fn api_list(
+    State(state): State<AppState>,
+    a: Authorized<ReadCases>,
+    Path(id): Path<CaseId>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .store
+        .get_case(&a.grant, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let benefit = state.store.benefit_status(&a.grant, id).await?;
+    let changes = state.store.case_changes(&a.grant, id).await?;
+    Ok(Json(json!({
+        "benefit": benefit.as_ref().map(benefit_json),
+        "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ChangeForm {
+    kind: String,
+    reason: String,
+    stop_reason: String,
+    home_check: String,
+}
+
+async fn change_submit(
+    State(state): State<AppState>,
+    a: Authorized<ActOnCase>,
+    Path(id): Path<CaseId>,
+    Form(f): Form<ChangeForm>,
+) -> Result<Response, PageError> {
+    let input = ChangeInput {
+        kind: f.kind,
+        reason: f.reason,
+        stop_reason: Some(f.stop_reason),
+        home_check: !f.home_check.is_empty(),
+    };
+    match open(&state, &a.grant, &a.auth.user().display_name, id, &input).await {
+        Ok(c) => Ok(Redirect::to(&format!("/cases/{}", c.id)).into_response()),
+        Err(e) if matches!(e.status.as_u16(), 403 | 422) => {
+            let why = if e.fields.is_empty() {
+                e.message.clone()
+            } else {
+                e.fields
+                    .iter()
+                    .map(|f| f.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(";")
+            };
+            let msg = format!("变更未发起:{why}");
+            let page = crate::cases::show(&state, &a.auth, id, None, msg).await?;
+            Ok(crate::views::render_status(e.status, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api_open, api_list), components(schemas(ChangeInput)))]
+pub struct ChangesApiDoc;
+
+// ---- the case page ----------------------------------------------------------------------------
+
+pub struct BenefitRow {
+    pub status: String,
+    pub status_label: String,
+    pub amount: String,
+    pub start_month: String,
+    pub amount_from: String,
+    pub suspended_from: String,
+    pub last_paid_month: String,
+    pub end_reason: String,
+}
+
+impl BenefitRow {
+    pub fn of(b: &BenefitStatus) -> BenefitRow {
+        BenefitRow {
+            status: b.status.clone(),
+            status_label: b.status_label().into(),
+            amount: b.monthly_amount.to_string(),
+            start_month: b.start_month.clone().unwrap_or_default(),
+            amount_from: b.amount_from.clone().unwrap_or_default(),
+            suspended_from: b.suspended_from.clone().unwrap_or_default(),
+            last_paid_month: b.last_paid_month.clone().unwrap_or_default(),
+            end_reason: b
+                .end_reason
+                .map(|r| r.label_zh().to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+pub struct ChangeRow {
+    pub case_id: CaseId,
+    pub number: String,
+    pub kind_label: String,
+    pub status_label: String,
+    pub outcome: String,
+}
+
+pub struct ThisChange {
+    pub kind_label: String,
+    pub reason: String,
+    pub stop_reason: String,
+    pub parent_case_id: CaseId,
+    pub parent_number: String,
+    pub warning_id: Option<i64>,
+    pub outcome: String,
+}
+
+/// What the case page shows about changes.
+pub struct ChangeView {
+    pub benefit: Option<BenefitRow>,
+    pub changes: Vec<ChangeRow>,
+    pub can_open: bool,
+    pub kinds: Vec<(String, String)>,
+    pub stop_reasons: Vec<(String, String)>,
+    pub this_change: Option<ThisChange>,
+}
+
+/// One sentence for what an approved change decided.
+pub fn outcome_text(c: &ChangeRecord) -> String {
+    let Some(o) = &c.outcome else {
+        return String::new();
+    };
+    let when = match (&o.last_paid_month, &o.effective_month) {
+        (Some(last), _) => format!("最后发放月份 {last},此后停止发放"),
+        (None, Some(m)) => match c.kind {
+            ChangeKind::Adjust => format!(
+                "月救助金额由 {} 元调整为 {} 元,自 {m} 起",
+                o.amount_before, o.amount_after
+            ),
+            ChangeKind::Suspend => format!("自 {m} 起暂停发放"),
+            _ => format!("自 {m} 起恢复发放,月救助金额 {} 元", o.amount_after),
+        },
+        (None, None) => String::new(),
+    };
+    format!(
+        "{} 确认{}{when}",
+        o.decided_on,
+        o.letter_number
+            .as_deref()
+            .map(|n| format!("({n})"))
+            .unwrap_or_default()
+    )
+}
+
+pub async fn case_view(
+    state: &AppState,
+    actor: &Actor,
+    c: &CaseRecord,
+) -> Result<Option<ChangeView>, AppError> {
+    let read = actor.grant::<ReadCases>()?;
+    let this = state.store.case_change(&read, c.id).await?;
+    let benefit = state.store.benefit_status(&read, c.id).await?;
+    if this.is_none() && benefit.is_none() {
+        return Ok(None);
+    }
+    let changes = state.store.case_changes(&read, c.id).await?;
+    let can_open = benefit.as_ref().is_some_and(|b| b.status != "ended")
+        && actor.may(jiuzhu_domain::Action::ActOnCase)
+        && !changes.iter().any(|x| x.status == "open");
+    Ok(Some(ChangeView {
+        benefit: benefit.as_ref().map(BenefitRow::of),
+        changes: changes
+            .iter()
+            .map(|x| ChangeRow {
+                case_id: x.case_id,
+                number: x.number.clone(),
+                kind_label: x.kind.label_zh().into(),
+                status_label: crate::cases::status_label(&x.status).into(),
+                outcome: outcome_text(x),
+            })
+            .collect(),
+        can_open,
+        kinds: ChangeKind::ALL
+            .iter()
+            .map(|k| (k.as_str().to_string(), k.label_zh().to_string()))
+            .collect(),
+        stop_reasons: StopReason::ALL
+            .iter()
+            .map(|k| (k.as_str().to_string(), k.label_zh().to_string()))
+            .collect(),
+        this_change: this.as_ref().map(|t| ThisChange {
+            kind_label: t.kind.label_zh().into(),
+            reason: t.reason.clone(),
+            stop_reason: t
+                .stop_reason
+                .map(|r| r.label_zh().to_string())
+                .unwrap_or_default(),
+            parent_case_id: t.parent_case_id,
+            parent_number: t.parent_number.clone(),
+            warning_id: t.warning_id,
+            outcome: outcome_text(t),
+        }),
+    }))
+}
+
+// ---- letters and the filing list ----------------------------------------------------------------
+
+/// The filing list's labels of an entry: 新增 or the change (调整/暂停/恢复/停保), and for a
+/// stop its reason.
+pub fn filing_labels(f: &jiuzhu_store::FilingEntry) -> (String, String) {
+    let kind = match f.change_kind.as_deref().and_then(ChangeKind::parse) {
+        None => "新增".to_string(),
+        Some(ChangeKind::Stop) => "停保".to_string(),
+        Some(k) => k.label_zh().to_string(),
+    };
+    let stop = f
+        .stop_reason
+        .as_deref()
+        .and_then(StopReason::parse)
+        .map(|r| r.label_zh().to_string())
+        .unwrap_or_default();
+    (kind, stop)
+}
+
+/// The title and decision sentence of an approved change's letter.
+pub fn letter_change(
+    c: &ChangeRecord,
+    parent_program: &str,
+) -> Option<crate::printing::LetterChange> {
+    let o = c.outcome.as_ref()?;
+    let p = parent_program;
+    let m = o.effective_month.clone().unwrap_or_default();
+    let (title, statement) = match c.kind {
+        ChangeKind::Stop => (
+            format!("停止{p}决定书"),
+            format!(
+                "经调查核实和审核,本机关决定停止你家庭的{p}(原案件 {}),最后发放月份为 {},此后不再发放。理由如下:",
+                c.parent_number,
+                o.last_paid_month.as_deref().unwrap_or_default()
+            ),
+        ),
+        ChangeKind::Suspend => (
+            format!("暂停发放{p}决定书"),
+            format!(
+                "经审核,本机关决定自 {m} 起暂停发放你家庭的{p}(原案件 {}),待核查清楚后依法处理。理由如下:",
+                c.parent_number
+            ),
+        ),
+        ChangeKind::Resume => (
+            format!("恢复发放{p}决定书"),
+            format!(
+                "经审核,本机关决定自 {m} 起恢复发放你家庭的{p}(原案件 {}),月救助金额为人民币 {} 元。理由如下:",
+                c.parent_number, o.amount_after
+            ),
+        ),
+        ChangeKind::Adjust => (
+            format!("调整{p}救助金额决定书"),
+            format!(
+                "经调查核实和审核,本机关决定自 {m} 起将你家庭的{p}(原案件 {})月救助金额由人民币 {} 元调整为 {} 元。理由如下:",
+                c.parent_number, o.amount_before, o.amount_after
+            ),
+        ),
+    };
+    Some(crate::printing::LetterChange {
+        kind: c.kind.as_str().into(),
+        title,
+        statement,
+        parent_number: c.parent_number.clone(),
+        stop_reason: c.stop_reason.map(|r| r.label_zh().to_string()),
+        last_paid_month: o.last_paid_month.clone(),
+        effective_month: o.effective_month.clone(),
+    })
+}
+
+/// The household page's benefit rows; empty for users who may not read cases.
+pub async fn household_rows(
+    state: &AppState,
+    actor: &Actor,
+    household: jiuzhu_domain::HouseholdId,
+) -> Result<Vec<(i64, String, String, BenefitRow)>, AppError> {
+    let Ok(read) = actor.grant::<ReadCases>() else {
+        return Ok(Vec::new());
+    };
+    Ok(state
+        .store
+        .household_benefits(&read, household)
+        .await?
+        .iter()
+        .map(|b| {
+            (
+                b.case_id,
+                b.number.clone(),
+                b.program.clone(),
+                BenefitRow::of(b),
+            )
+        })
+        .collect())
+}

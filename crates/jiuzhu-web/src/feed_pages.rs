@@ -1,0 +1,970 @@
+//! The screens of the monthly comparison (docs/feeds.md):
+//!
+//! * `/feeds`: deliveries with filters, and an upload form (CSV in UTF-8 or GBK, or xlsx) that
+//!   runs as a background job with a progress bar, then `/feeds/{id}`: the delivery and its
+//!   rejected rows, paged.
+//! * `/verification/runs` and `POST/GET /api/v1/verification/runs`: the month's comparison
+//!   started over HTTP, in the background, and the runs with their counts by kind and township.
+//! * `/verification/leads` and `/api/v1/verification/leads`: outreach leads (政策找人, R-LI-4),
+//!   with 转为申请 to `/cases/new` for persons in the registry.
+//!
+//! Thin, like `feeds_api.rs`: the work is `jiuzhu_store::feeds`, shared with the CLI.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use chrono::NaiveDate;
+use jiuzhu_domain::access::{HandleWarnings, ImportFeeds, RunVerification};
+use jiuzhu_domain::{Actor, DivisionCode, FieldError, Grant, Role, UserId};
+use jiuzhu_store::feeds::{self, FeedFiles, FeedProgress, MonthRequest, NewFeedFile, RunFeed};
+use jiuzhu_store::{FeedDelivery, LeadQuery, LeadRecord, RunSummary};
+use jiuzhu_verify::{FeedKind, YearMonth};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::JsonBody;
+use crate::auth::Authorized;
+use crate::error::{ApiError, AppError, PageError};
+use crate::feeds_api::department_of;
+use crate::pages::see_other;
+use crate::views::{fmt_time, render, render_status, Nav};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/feeds", get(feeds_page).post(upload))
+        .route("/feeds/jobs/{id}", get(job_page))
+        .route("/feeds/jobs/{id}/progress", get(job_progress))
+        .route("/feeds/{id}", get(delivery_page))
+        .route("/verification/runs", get(runs_page).post(start_run_form))
+        .route("/verification/leads", get(leads_page))
+        .route("/verification/leads/{id}/handle", post(handle_lead_form))
+}
+
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/verification/runs", get(api_list_runs).post(api_start_run))
+        .route("/verification/runs/jobs/{id}", get(api_job))
+        .route("/verification/leads", get(api_leads))
+        .route("/verification/leads/{id}/handle", post(api_handle_lead))
+}
+
+/// Rejected rows shown per page of `/feeds/{id}`.
+const REJECTIONS_PER_PAGE: usize = 100;
+
+/// Whether the actor may deliver `kind`: the rule of `POST /api/v1/feeds/{kind}` (department
+/// officers their own department's kinds; county approvers and administrators any).
+pub fn may_push(actor: &Actor, kind: FeedKind) -> bool {
+    actor.role != Role::DepartmentOfficer
+        || (actor.department.is_some() && department_of(kind) == actor.department)
+}
+
+fn kinds_for(actor: &Actor) -> Vec<FeedKind> {
+    FeedKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| may_push(actor, *k))
+        .collect()
+}
+
+// ---- background jobs ---------------------------------------------------------------------------
+
+/// What the progress endpoints return.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FeedJobStatus {
+    pub id: u64,
+    /// `upload` or `run`.
+    pub job: String,
+    /// `running`, `done` or `failed`.
+    pub phase: String,
+    pub message: String,
+    /// Bytes read of the delivery (uploads).
+    pub done: u64,
+    pub total: u64,
+    pub percent: u64,
+    /// Where the result is shown when done.
+    pub link: Option<String>,
+    /// The delivery (uploads) or the run (runs), when done.
+    pub result: Option<Value>,
+}
+
+struct FeedJob {
+    owner: UserId,
+    status: FeedJobStatus,
+    progress: Arc<FeedProgress>,
+}
+
+/// Background uploads and runs of this service, each visible to the user who started it.
+#[derive(Clone, Default)]
+pub struct FeedJobs {
+    inner: Arc<Mutex<HashMap<u64, FeedJob>>>,
+    next: Arc<AtomicU64>,
+}
+
+impl FeedJobs {
+    fn create(&self, owner: UserId, job: &str, message: &str) -> (u64, Arc<FeedProgress>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let progress = Arc::new(FeedProgress::default());
+        self.inner.lock().expect("jobs lock").insert(
+            id,
+            FeedJob {
+                owner,
+                status: FeedJobStatus {
+                    id,
+                    job: job.into(),
+                    phase: "running".into(),
+                    message: message.into(),
+                    done: 0,
+                    total: 0,
+                    percent: 0,
+                    link: None,
+                    result: None,
+                },
+                progress: progress.clone(),
+            },
+        );
+        (id, progress)
+    }
+
+    pub fn status(&self, id: u64, user: UserId) -> Option<FeedJobStatus> {
+        let jobs = self.inner.lock().expect("jobs lock");
+        let job = jobs.get(&id).filter(|j| j.owner == user)?;
+        let mut s = job.status.clone();
+        if s.phase == "running" {
+            s.done = job.progress.bytes_read.load(Ordering::Relaxed);
+            s.total = job.progress.bytes_total.load(Ordering::Relaxed);
+            s.percent = (s.done * 100).checked_div(s.total).unwrap_or(0).min(99);
+        }
+        Some(s)
+    }
+
+    fn finish(&self, id: u64, f: impl FnOnce(&mut FeedJobStatus)) {
+        if let Some(job) = self.inner.lock().expect("jobs lock").get_mut(&id) {
+            let total = job.progress.bytes_total.load(Ordering::Relaxed);
+            job.status.done = total;
+            job.status.total = total;
+            f(&mut job.status);
+        }
+    }
+}
+
+// ---- deliveries --------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default, IntoParams)]
+#[serde(default)]
+pub struct FeedFilter {
+    kind: Option<String>,
+    /// accepted | refused
+    status: Option<String>,
+    /// Part of the source's name.
+    source: Option<String>,
+}
+
+struct DeliveryRow {
+    id: i64,
+    kind_zh: String,
+    source: String,
+    data_date: String,
+    sha_short: String,
+    format: String,
+    rows_total: i64,
+    rows_accepted: i64,
+    rows_rejected: i64,
+    refused: bool,
+    imported_by: String,
+    imported_at: String,
+}
+
+fn delivery_row(d: &FeedDelivery) -> DeliveryRow {
+    DeliveryRow {
+        id: d.id,
+        kind_zh: FeedKind::parse(&d.kind)
+            .map(|k| k.label_zh().to_string())
+            .unwrap_or_else(|| d.kind.clone()),
+        source: d.source.clone(),
+        data_date: d.data_date.to_string(),
+        sha_short: d.sha256.chars().take(12).collect(),
+        format: jiuzhu_store::feed_formats::FeedFormat::of_content_key(&d.content_key)
+            .label_zh()
+            .into(),
+        rows_total: d.rows_total,
+        rows_accepted: d.rows_accepted,
+        rows_rejected: d.rows_rejected,
+        refused: d.status == "refused",
+        imported_by: d.imported_by.clone(),
+        imported_at: fmt_time(d.imported_at),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "feeds/list.html")]
+struct FeedsPage {
+    nav: Nav,
+    kinds: Vec<(String, String)>,
+    filter_kind: String,
+    filter_status: String,
+    filter_source: String,
+    rows: Vec<DeliveryRow>,
+    today: String,
+    errors: Vec<String>,
+}
+
+async fn deliveries_for(
+    state: &AppState,
+    g: &Grant<ImportFeeds>,
+    f: &FeedFilter,
+) -> Result<Vec<FeedDelivery>, AppError> {
+    let kind = f.kind.as_deref().filter(|k| !k.is_empty());
+    let all = state.store.list_deliveries(g, kind, 500).await?;
+    let actor = g.actor();
+    let source = f.source.as_deref().map(str::trim).unwrap_or("");
+    Ok(all
+        .into_iter()
+        // Department officers see what they may push, nothing of other departments.
+        .filter(|d| FeedKind::parse(&d.kind).is_some_and(|k| may_push(actor, k)))
+        .filter(|d| match f.status.as_deref() {
+            Some(s) if !s.is_empty() => d.status == s,
+            _ => true,
+        })
+        .filter(|d| source.is_empty() || d.source.contains(source))
+        .collect())
+}
+
+fn feeds_page_of(
+    state: &AppState,
+    a: &Authorized<ImportFeeds>,
+    f: &FeedFilter,
+    rows: Vec<DeliveryRow>,
+    errors: Vec<String>,
+) -> FeedsPage {
+    FeedsPage {
+        nav: Nav::new(&a.auth, "核对数据"),
+        kinds: kinds_for(a.grant.actor())
+            .into_iter()
+            .map(|k| (k.as_str().to_string(), k.label_zh().to_string()))
+            .collect(),
+        filter_kind: f.kind.clone().unwrap_or_default(),
+        filter_status: f.status.clone().unwrap_or_default(),
+        filter_source: f.source.clone().unwrap_or_default(),
+        rows,
+        today: state.clock.today().to_string(),
+        errors,
+    }
+}
+
+async fn feeds_page(
+    State(state): State<AppState>,
+    a: Authorized<ImportFeeds>,
+    Query(f): Query<FeedFilter>,
+) -> Result<Response, PageError> {
+    let list = deliveries_for(&state, &a.grant, &f).await?;
+    let rows = list.iter().map(delivery_row).collect();
+    Ok(render(&feeds_page_of(&state, &a, &f, rows, vec![])))
+}
+
+/// Reads the upload form, streaming the file to a staged file in the feeds directory.
+async fn read_upload(
+    files: &FeedFiles,
+    mut mp: Multipart,
+) -> Result<
+    (
+        HashMap<String, String>,
+        Option<(String, std::path::PathBuf)>,
+    ),
+    AppError,
+> {
+    let mut texts = HashMap::new();
+    let mut file = None;
+    while let Some(mut field) = mp
+        .next_field()
+        .await
+        .map_err(|e| AppError::bad_request(format!("上传内容无法读取:{e}")))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if let Some(file_name) = field.file_name().map(str::to_string) {
+            let staged = files.stage_new().map_err(crate::feeds_api::feed_error)?;
+            let mut out = tokio::fs::File::create(staged.path())
+                .await
+                .map_err(AppError::internal)?;
+            let mut n = 0usize;
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| AppError::bad_request(format!("上传文件无法读取:{e}")))?
+            {
+                n += chunk.len();
+                out.write_all(&chunk).await.map_err(AppError::internal)?;
+            }
+            out.flush().await.map_err(AppError::internal)?;
+            if n > 0 && name == "file" {
+                file = Some((file_name, staged.into_path()));
+            }
+        } else {
+            let text = field
+                .text()
+                .await
+                .map_err(|e| AppError::bad_request(format!("表单内容无法读取:{e}")))?;
+            texts.insert(name, text.trim().to_string());
+        }
+    }
+    Ok((texts, file))
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    a: Authorized<ImportFeeds>,
+    mp: Multipart,
+) -> Result<Response, PageError> {
+    let files = FeedFiles::new(&state.config.feeds_dir);
+    let (texts, file) = read_upload(&files, mp).await?;
+    let actor = a.grant.actor().clone();
+    let mut errors: Vec<FieldError> = Vec::new();
+    let kind = texts.get("kind").and_then(|k| FeedKind::parse(k));
+    match kind {
+        None => errors.push(FieldError::new("kind", "REQUIRED", "请选择数据类别")),
+        Some(k) if !may_push(&actor, k) => errors.push(FieldError::new(
+            "kind",
+            "FEED_NOT_YOUR_DEPARTMENT",
+            format!("本部门不能报送“{}”数据", k.label_zh()),
+        )),
+        Some(_) => {}
+    }
+    let source = texts.get("source").filter(|s| !s.is_empty()).cloned();
+    if source.is_none() {
+        errors.push(FieldError::new("source", "REQUIRED", "请填写数据来源单位"));
+    }
+    let data_date = texts
+        .get("data_date")
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    if data_date.is_none() {
+        errors.push(FieldError::new(
+            "data_date",
+            "DATE_INVALID",
+            "数据日期应为 YYYY-MM-DD",
+        ));
+    }
+    if file.is_none() {
+        errors.push(FieldError::new("file", "REQUIRED", "请选择数据文件"));
+    }
+    let (Some(kind), Some(source), Some(data_date), Some((name, path)), true) =
+        (kind, source, data_date, file.clone(), errors.is_empty())
+    else {
+        if let Some((_, p)) = file {
+            let _ = std::fs::remove_file(p);
+        }
+        let f = FeedFilter::default();
+        let list = deliveries_for(&state, &a.grant, &f).await?;
+        let page = feeds_page_of(
+            &state,
+            &a,
+            &f,
+            list.iter().map(delivery_row).collect(),
+            errors.iter().map(|e| e.message.clone()).collect(),
+        );
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    let owner = a.auth.user().id;
+    let (id, progress) = state
+        .feed_jobs
+        .create(owner, "upload", &format!("正在读取“{name}”…"));
+    let jobs = state.feed_jobs.clone();
+    let store = state.store.clone();
+    let grant = a.grant;
+    tokio::spawn(async move {
+        let f = NewFeedFile {
+            kind,
+            source,
+            data_date,
+            path: path.clone(),
+            staged: true,
+        };
+        let r =
+            feeds::import_feed_with_progress(store.as_ref(), &grant, &files, &f, Some(progress))
+                .await;
+        let _ = std::fs::remove_file(&path);
+        match r {
+            Ok(imported) => {
+                let d = &imported.delivery;
+                jobs.finish(id, |s| {
+                    s.phase = "done".into();
+                    s.percent = 100;
+                    s.message = if d.status == "refused" {
+                        format!(
+                            "数据已登记,但按来源规则整批退回:共 {} 行,拒收 {} 行",
+                            d.rows_total, d.rows_rejected
+                        )
+                    } else {
+                        format!(
+                            "导入完成:共 {} 行,采用 {} 行,拒收 {} 行",
+                            d.rows_total, d.rows_accepted, d.rows_rejected
+                        )
+                    };
+                    s.link = Some(format!("/feeds/{}", d.id));
+                    s.result = serde_json::to_value(d).ok();
+                });
+            }
+            Err(e) => {
+                let err = crate::feeds_api::feed_error(e);
+                jobs.finish(id, |s| {
+                    s.phase = "failed".into();
+                    s.message = format!("导入失败:{}", err.message);
+                });
+            }
+        }
+    });
+    Ok(see_other(&format!("/feeds/jobs/{id}")))
+}
+
+#[derive(Template)]
+#[template(path = "feeds/job.html")]
+struct JobPage {
+    nav: Nav,
+    heading: String,
+    progress_url: String,
+    back: String,
+}
+
+async fn job_page(
+    State(state): State<AppState>,
+    a: crate::auth::Auth,
+    Path(id): Path<u64>,
+) -> Result<Response, PageError> {
+    let s = state
+        .feed_jobs
+        .status(id, a.user().id)
+        .ok_or_else(AppError::not_found)?;
+    let (heading, back) = if s.job == "run" {
+        ("比对进度", "/verification/runs")
+    } else {
+        ("数据导入进度", "/feeds")
+    };
+    Ok(render(&JobPage {
+        nav: Nav::new(&a, heading),
+        heading: heading.into(),
+        progress_url: format!("/feeds/jobs/{id}/progress"),
+        back: back.into(),
+    }))
+}
+
+async fn job_progress(
+    State(state): State<AppState>,
+    a: crate::auth::Auth,
+    Path(id): Path<u64>,
+) -> Result<Json<FeedJobStatus>, ApiError> {
+    state
+        .feed_jobs
+        .status(id, a.user().id)
+        .map(Json)
+        .ok_or_else(|| ApiError(AppError::not_found()))
+}
+
+struct RejectionRow {
+    row: i64,
+    column: String,
+    code: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "feeds/show.html")]
+struct DeliveryPage {
+    nav: Nav,
+    d: DeliveryRow,
+    sha256: String,
+    bytes: i64,
+    rejection_policy: String,
+    rejections: Vec<RejectionRow>,
+    stored: usize,
+    page: usize,
+    pages: usize,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PageParam {
+    page: Option<usize>,
+}
+
+async fn delivery_page(
+    State(state): State<AppState>,
+    a: Authorized<ImportFeeds>,
+    Path(id): Path<i64>,
+    Query(p): Query<PageParam>,
+) -> Result<Response, PageError> {
+    let d = state
+        .store
+        .get_delivery(&a.grant, id)
+        .await?
+        .filter(|d| FeedKind::parse(&d.kind).is_some_and(|k| may_push(a.grant.actor(), k)))
+        .ok_or_else(AppError::not_found)?;
+    let all = state.store.delivery_rejections(&a.grant, id).await?;
+    let pages = all.len().div_ceil(REJECTIONS_PER_PAGE).max(1);
+    let page = p.page.unwrap_or(1).clamp(1, pages);
+    let rejections = all
+        .iter()
+        .skip((page - 1) * REJECTIONS_PER_PAGE)
+        .take(REJECTIONS_PER_PAGE)
+        .map(|r| RejectionRow {
+            row: r.row,
+            column: r.column.clone().unwrap_or_else(|| "整行".into()),
+            code: r.code.clone(),
+            reason: r.reason.clone(),
+        })
+        .collect();
+    Ok(render(&DeliveryPage {
+        nav: Nav::new(&a.auth, "核对数据"),
+        sha256: d.sha256.clone(),
+        bytes: d.bytes,
+        rejection_policy: match d.rejection_policy.as_str() {
+            "keep_good_rows" => "拒收错误行,采用其余行".to_string(),
+            p => match p.strip_prefix("refuse_above:") {
+                Some(n) => format!("错误行超过 {n} 行则整批退回"),
+                None => p.to_string(),
+            },
+        },
+        d: delivery_row(&d),
+        rejections,
+        stored: all.len(),
+        page,
+        pages,
+    }))
+}
+
+// ---- runs --------------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(default)]
+pub struct RunInput {
+    /// `YYYY-MM`.
+    month: String,
+    /// Only the households under this division (within the caller's jurisdiction).
+    division: Option<String>,
+}
+
+/// Checks the request and starts the month's comparison in the background; the job's id.
+async fn start_run(
+    state: &AppState,
+    a: Authorized<RunVerification>,
+    input: &RunInput,
+) -> Result<u64, AppError> {
+    let mut errors = Vec::new();
+    let month = YearMonth::parse(&input.month);
+    if month.is_none() {
+        errors.push(FieldError::new(
+            "month",
+            "MONTH_INVALID",
+            "比对月份应为 YYYY-MM",
+        ));
+    }
+    let scope = a.grant.scope().root().clone();
+    let division = match input.division.as_deref().map(str::trim) {
+        Some(d) if !d.is_empty() => match DivisionCode::parse(d) {
+            Ok(c) if c.as_str().starts_with(scope.prefix()) => Some(c),
+            _ => {
+                errors.push(FieldError::new(
+                    "division",
+                    "DIVISION_INVALID",
+                    format!("区划“{d}”无效或不在本辖区内"),
+                ));
+                None
+            }
+        },
+        _ => None,
+    };
+    let Some(month) = month.filter(|_| errors.is_empty()) else {
+        return Err(AppError::invalid(errors));
+    };
+    let end = feeds::month_end(month);
+    let kept = state.store.deliveries_for_run(&a.grant, end).await?;
+    if kept.is_empty() {
+        return Err(AppError::invalid(vec![FieldError::new(
+            "month",
+            "NO_DELIVERIES",
+            format!("{month} 月底前没有已采用的核对数据,无法比对"),
+        )]));
+    }
+    let region = division.clone().unwrap_or_else(|| scope.clone());
+    let lib = state.policies.get(state.store.as_ref()).await?;
+    let policy = crate::verify_params::verify_policy(&lib, &region, end)
+        .map_err(|e| AppError::bad_request(format!("政策参数无法读取:{e}")))?;
+    let due = crate::warnings::run_due(state, Some(&region)).await?;
+    let owner = a.auth.user().id;
+    let (id, _) = state
+        .feed_jobs
+        .create(owner, "run", &format!("正在比对 {month}…"));
+    let jobs = state.feed_jobs.clone();
+    let store = state.store.clone();
+    let files = FeedFiles::new(&state.config.feeds_dir);
+    let started_at = state.clock.now();
+    let grant = a.grant;
+    tokio::spawn(async move {
+        let r = feeds::run_from_store(
+            store.as_ref(),
+            &grant,
+            None,
+            &files,
+            &MonthRequest {
+                month,
+                division,
+                policy: &policy,
+                threads: 2,
+                started_at,
+                due,
+            },
+            kept.into_iter().map(RunFeed::Kept).collect(),
+        )
+        .await;
+        match r {
+            Ok(report) => {
+                let mut by_township = std::collections::BTreeMap::<String, u64>::new();
+                for w in &report.warnings {
+                    let d = report.caseload.division(w.household);
+                    let t = d.township().unwrap_or_else(|| d.clone()).to_string();
+                    *by_township.entry(t).or_default() += 1;
+                }
+                let run = &report.run;
+                let result = json!({
+                    "run": run, "by_township": by_township, "leads": report.leads_stored,
+                });
+                jobs.finish(id, |s| {
+                    s.phase = "done".into();
+                    s.percent = 100;
+                    s.message = format!(
+                        "比对完成:{} 户,预警 {} 条,政策找人线索 {} 条",
+                        run.households, run.warnings, report.leads_stored
+                    );
+                    s.link = Some(format!("/verification/runs#run-{}", run.id));
+                    s.result = Some(result);
+                });
+            }
+            Err(e) => {
+                let err = crate::feeds_api::feed_error(e);
+                jobs.finish(id, |s| {
+                    s.phase = "failed".into();
+                    s.message = format!("比对失败:{}", err.message);
+                });
+            }
+        }
+    });
+    Ok(id)
+}
+
+/// Starts the month's comparison (一月一比对) in the background over the latest accepted
+/// delivery of each kind up to the month's end; county approvers and administrators. 202 with
+/// `{job, status_url}`; poll `GET /api/v1/verification/runs/jobs/{job}`.
+#[utoipa::path(post, path = "/api/v1/verification/runs", tag = "verification",
+    request_body = RunInput,
+    responses((status = 202, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+        (status = 422, body = crate::error::ErrorEnvelope)))]
+pub async fn api_start_run(
+    State(state): State<AppState>,
+    a: Authorized<RunVerification>,
+    JsonBody(input): JsonBody<RunInput>,
+) -> Result<Response, ApiError> {
+    let id = start_run(&state, a, &input).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "job": id,
+            "status_url": format!("/api/v1/verification/runs/jobs/{id}"),
+        })),
+    )
+        .into_response())
+}
+
+/// A background run's progress; when done, `result` holds the run with its counts by kind and
+/// township and the number of outreach leads stored.
+#[utoipa::path(get, path = "/api/v1/verification/runs/jobs/{id}", tag = "verification",
+    params(("id" = u64, Path)),
+    responses((status = 200, body = FeedJobStatus), (status = 404, body = crate::error::ErrorEnvelope)))]
+pub async fn api_job(
+    State(state): State<AppState>,
+    a: Authorized<RunVerification>,
+    Path(id): Path<u64>,
+) -> Result<Json<FeedJobStatus>, ApiError> {
+    state
+        .feed_jobs
+        .status(id, a.auth.user().id)
+        .map(Json)
+        .ok_or_else(|| ApiError(AppError::not_found()))
+}
+
+/// Runs in the caller's jurisdiction, newest first, with counts by warning kind, by township
+/// (within the caller's jurisdiction) and outreach leads.
+#[utoipa::path(get, path = "/api/v1/verification/runs", tag = "verification",
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+pub async fn api_list_runs(
+    State(state): State<AppState>,
+    a: Authorized<RunVerification>,
+) -> Result<Json<Value>, ApiError> {
+    let items = state.store.list_runs(&a.grant, 50).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+struct RunRow {
+    id: i64,
+    month: String,
+    division: String,
+    finished_at: String,
+    run_by: String,
+    households: i64,
+    warnings: i64,
+    leads: i64,
+    by_kind: String,
+    by_township: String,
+}
+
+fn run_row(r: &RunSummary) -> RunRow {
+    let kind_zh = |k: &str| -> String {
+        serde_json::from_value::<jiuzhu_verify::WarningKind>(Value::String(k.to_string()))
+            .map(|w| w.label_zh().to_string())
+            .unwrap_or_else(|_| k.to_string())
+    };
+    RunRow {
+        id: r.run.id,
+        month: r.run.month.clone(),
+        division: r.run.division.clone(),
+        finished_at: fmt_time(r.run.finished_at),
+        run_by: r.run.run_by.clone(),
+        households: r.run.households,
+        warnings: r.run.warnings,
+        leads: r.leads,
+        by_kind: r
+            .run
+            .counts
+            .iter()
+            .map(|(k, n)| format!("{} {n}", kind_zh(k)))
+            .collect::<Vec<_>>()
+            .join("、"),
+        by_township: r
+            .by_township
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect::<Vec<_>>()
+            .join("、"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "verification/runs.html")]
+struct RunsPage {
+    nav: Nav,
+    month: String,
+    division: String,
+    runs: Vec<RunRow>,
+    errors: Vec<String>,
+}
+
+async fn runs_page(
+    State(state): State<AppState>,
+    a: Authorized<RunVerification>,
+) -> Result<Response, PageError> {
+    let runs = state.store.list_runs(&a.grant, 50).await?;
+    Ok(render(&RunsPage {
+        nav: Nav::new(&a.auth, "一月一比对"),
+        month: state.clock.today().format("%Y-%m").to_string(),
+        division: String::new(),
+        runs: runs.iter().map(run_row).collect(),
+        errors: vec![],
+    }))
+}
+
+async fn start_run_form(
+    State(state): State<AppState>,
+    a: Authorized<RunVerification>,
+    Form(input): Form<RunInput>,
+) -> Result<Response, PageError> {
+    let nav = Nav::new(&a.auth, "一月一比对");
+    let actor = a.grant.actor().clone();
+    match start_run(&state, a, &input).await {
+        Ok(id) => Ok(see_other(&format!("/feeds/jobs/{id}"))),
+        Err(e) => {
+            let grant = actor.grant::<RunVerification>()?;
+            let runs = state.store.list_runs(&grant, 50).await?;
+            let mut errors: Vec<String> = e.fields.iter().map(|f| f.message.clone()).collect();
+            if errors.is_empty() {
+                errors.push(e.message.clone());
+            }
+            Ok(render_status(
+                e.status,
+                &RunsPage {
+                    nav,
+                    month: input.month.clone(),
+                    division: input.division.clone().unwrap_or_default(),
+                    runs: runs.iter().map(run_row).collect(),
+                    errors,
+                },
+            ))
+        }
+    }
+}
+
+// ---- outreach leads ----------------------------------------------------------------------------
+
+#[derive(Deserialize, Default, IntoParams)]
+#[serde(default)]
+pub struct LeadParams {
+    run: Option<i64>,
+    month: Option<String>,
+    /// open | handled
+    status: Option<String>,
+    division: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+fn lead_query(p: &LeadParams) -> Result<LeadQuery, AppError> {
+    let division = p
+        .division
+        .as_deref()
+        .filter(|d| !d.is_empty())
+        .map(|d| DivisionCode::parse(d).map_err(|_| AppError::bad_request("division 无效")))
+        .transpose()?;
+    Ok(LeadQuery {
+        run_id: p.run,
+        month: p.month.clone().filter(|m| !m.is_empty()),
+        status: p.status.clone().filter(|s| !s.is_empty()),
+        division,
+        limit: p.limit.unwrap_or(50),
+        offset: p.offset.unwrap_or(0),
+    })
+}
+
+/// Outreach leads (政策找人) in the caller's jurisdiction: non-recipients whose out-of-pocket
+/// medical cost in the month is above the ordinary line, biggest first; identity numbers masked.
+#[utoipa::path(get, path = "/api/v1/verification/leads", tag = "verification", params(LeadParams),
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+pub async fn api_leads(
+    State(state): State<AppState>,
+    a: Authorized<HandleWarnings>,
+    Query(p): Query<LeadParams>,
+) -> Result<Json<Value>, ApiError> {
+    let page = state
+        .store
+        .list_outreach_leads(&a.grant, &lead_query(&p)?)
+        .await?;
+    Ok(Json(json!({ "items": page.items, "total": page.total })))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct HandleInput {
+    /// What was done (contacted, helped to apply, not eligible…).
+    note: String,
+}
+
+/// Records that a lead was followed up (once; 409 when it was handled already).
+#[utoipa::path(post, path = "/api/v1/verification/leads/{id}/handle", tag = "verification",
+    params(("id" = i64, Path)), request_body = HandleInput,
+    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope),
+        (status = 409, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
+pub async fn api_handle_lead(
+    State(state): State<AppState>,
+    a: Authorized<HandleWarnings>,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<HandleInput>,
+) -> Result<Json<LeadRecord>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .handle_outreach_lead(&a.grant, id, &input.note)
+            .await?,
+    ))
+}
+
+struct LeadRow {
+    id: i64,
+    month: String,
+    division: String,
+    person: String,
+    name: String,
+    person_id: Option<i64>,
+    settlement_date: String,
+    out_of_pocket: String,
+    threshold: String,
+    row: i64,
+    delivery_id: Option<i64>,
+    handled: bool,
+    note: String,
+    handled_by: String,
+}
+
+#[derive(Template)]
+#[template(path = "verification/leads.html")]
+struct LeadsPage {
+    nav: Nav,
+    status: String,
+    total: i64,
+    leads: Vec<LeadRow>,
+    may_apply: bool,
+}
+
+async fn leads_page(
+    State(state): State<AppState>,
+    a: Authorized<HandleWarnings>,
+    Query(p): Query<LeadParams>,
+) -> Result<Response, PageError> {
+    let page = state
+        .store
+        .list_outreach_leads(&a.grant, &lead_query(&p)?)
+        .await?;
+    Ok(render(&LeadsPage {
+        nav: Nav::new(&a.auth, "政策找人"),
+        status: p.status.clone().unwrap_or_default(),
+        total: page.total,
+        may_apply: a
+            .grant
+            .actor()
+            .may(jiuzhu_domain::access::Action::RegisterApplication),
+        leads: page
+            .items
+            .iter()
+            .map(|l| LeadRow {
+                id: l.id,
+                month: l.month.clone(),
+                division: l.division.clone(),
+                person: l.person.clone(),
+                name: l.person_name.clone().unwrap_or_default(),
+                person_id: l.person_id,
+                settlement_date: l.settlement_date.to_string(),
+                out_of_pocket: l.out_of_pocket.to_string(),
+                threshold: l.threshold.to_string(),
+                row: l.row,
+                delivery_id: l.delivery_id,
+                handled: l.status == "handled",
+                note: l.note.clone().unwrap_or_default(),
+                handled_by: l.handled_by.clone().unwrap_or_default(),
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct HandleForm {
+    note: String,
+}
+
+async fn handle_lead_form(
+    State(state): State<AppState>,
+    a: Authorized<HandleWarnings>,
+    Path(id): Path<i64>,
+    Form(f): Form<HandleForm>,
+) -> Result<Response, PageError> {
+    state
+        .store
+        .handle_outreach_lead(&a.grant, id, &f.note)
+        .await?;
+    Ok(see_other("/verification/leads"))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api_start_run, api_job, api_list_runs, api_leads, api_handle_lead))]
+pub struct FeedPagesApiDoc;
