@@ -2,6 +2,7 @@
 
 pub mod caseload;
 pub mod demo;
+pub mod demo_feeds;
 pub mod divisions;
 mod hash;
 mod report;

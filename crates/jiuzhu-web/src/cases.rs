@@ -398,7 +398,12 @@ pub struct ActionInput {
     /// Names of the people who went to the home (surveys: at least two).
     #[serde(default)]
     pub investigators: Vec<String>,
-    /// `{"kind": "survey_record", "id": "…"}`: documents of the case file.
+    /// `{"kind": "survey_record", "id": "…"}`: documents of the case file. An id
+    /// `doc:<document id>` names a filed document (一人一档) of the case, its household or a
+    /// member; it must be current and in the user's scope, else 422
+    /// `ATTACHMENT_DOCUMENT_NOT_FOUND` / `…_WITHDRAWN` / `…_OTHER_FILE`. Any other id is a
+    /// free-text reference (paper records). Completing the 临时救助 assist step without a
+    /// `payment_voucher` attaches the case's reserve-fund payments (voucher number and amount).
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     pub attachments: Vec<Attachment>,
@@ -547,8 +552,19 @@ pub async fn act(
             {
                 attachments.push(a);
             }
+            // The assist-first payment is already in the reserve fund's ledger: its voucher
+            // number and amount go onto the assist step as recorded there.
+            crate::case_attachments::with_assist_vouchers(
+                state,
+                &read,
+                &case,
+                &def.needs_attached,
+                &mut attachments,
+            )
+            .await?;
         }
     }
+    crate::case_attachments::check_refs(state, actor, &case, &attachments).await?;
     let step = StepInput {
         step: input.step.trim().to_string(),
         opinion: input.opinion.trim().to_string(),
@@ -968,7 +984,8 @@ pub async fn api_get(
 
 /// Acts on an open step: `{"revision", "step", "action": "complete|refuse|return|object",
 /// "opinion", "investigators": [..], "attachments": [{"kind", "id"}], "reasons": [..],
-/// "set_flags": [..]}`. Completing the decision step approves: the amount comes from the policy
+/// "set_flags": [..]}`; an attachment id `doc:<id>` picks a filed document of the case's household
+/// or its members (checked against the user's scope). Completing the decision step approves: the amount comes from the policy
 /// engine and payment starts the month after (R-DB-8). A step of another role or level is a 403,
 /// a workflow refusal a 422 with its Chinese message, a stale `revision` a 409.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "cases", params(("id" = i64, Path)),
@@ -1258,9 +1275,16 @@ struct EventRow {
     at: String,
     opinion: String,
     investigators: String,
-    attachments: String,
+    attachments: Vec<AttachmentRow>,
     reasons: String,
     late: bool,
+}
+
+/// An attachment on the timeline; a filed document links to its page.
+struct AttachmentRow {
+    label: String,
+    text: String,
+    href: Option<String>,
 }
 
 struct StepForm {
@@ -1278,7 +1302,8 @@ struct StepForm {
     can_refuse: bool,
     can_return: bool,
     can_object: bool,
-    records: Vec<(String, String)>,
+    /// (kind, label, prefilled reference)
+    records: Vec<(String, String, String)>,
     min_investigators: u32,
     error: String,
 }
@@ -1309,6 +1334,8 @@ pub(crate) struct ShowPage {
     message: String,
     /// 临时救助 only: the assist-first payments from the township's reserve fund.
     assist: Option<AssistView>,
+    /// Filed documents of the case's household and members the user may pick on a step.
+    docs: Vec<crate::case_attachments::DocOption>,
     /// Benefit status and changes (调整/暂停/恢复/停止) of an approved case, or what a change
     /// case changes.
     change: Option<crate::changes::ChangeView>,
@@ -1450,6 +1477,36 @@ pub(crate) async fn show(
     let decisions = state.store.case_decisions(&read, id).await?;
     let may_act = actor.may(jiuzhu_domain::Action::ActOnCase);
     let cal = state.calendar.get(state.store.as_ref()).await?;
+    let docs = if may_act {
+        crate::case_attachments::offered(state, actor, &c).await?
+    } else {
+        vec![]
+    };
+    // The assist step's voucher is prefilled with the latest reserve-fund payment of the case.
+    let voucher = crate::case_attachments::assist_payments(state, &read, &c)
+        .await?
+        .pop()
+        .map(|(v, _)| v)
+        .unwrap_or_default();
+    let mut doc_links: BTreeMap<i64, String> = BTreeMap::new();
+    for e in &events {
+        for x in e.attachments.as_array().into_iter().flatten() {
+            let Some(id) = x["id"]
+                .as_str()
+                .and_then(|i| i.strip_prefix(crate::case_attachments::DOC_PREFIX))
+                .and_then(|i| i.trim().parse::<i64>().ok())
+            else {
+                continue;
+            };
+            if let std::collections::btree_map::Entry::Vacant(slot) = doc_links.entry(id) {
+                let label = match state.store.get_document(&reg, id).await? {
+                    Some(d) => crate::case_attachments::doc_label(&d),
+                    None => String::new(),
+                };
+                slot.insert(label);
+            }
+        }
+    }
     let steps = open_steps_out(state, &cal, wf, &cs)
         .into_iter()
         .map(|o| {
@@ -1478,7 +1535,14 @@ pub(crate) async fn show(
                 records: o
                     .needs_attached
                     .iter()
-                    .map(|k| (k.clone(), record_label(k).to_string()))
+                    .map(|k| {
+                        let value = if k == crate::case_attachments::VOUCHER_RECORD {
+                            voucher.clone()
+                        } else {
+                            String::new()
+                        };
+                        (k.clone(), record_label(k).to_string(), value)
+                    })
                     .collect(),
                 min_investigators: o.min_investigators,
                 mine,
@@ -1528,16 +1592,24 @@ pub(crate) async fn show(
                 attachments: e
                     .attachments
                     .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .map(|x| {
-                                let kind = x["kind"].as_str().unwrap_or("");
-                                format!("{}:{}", record_label(kind), x["id"].as_str().unwrap_or(""))
-                            })
-                            .collect::<Vec<_>>()
-                            .join(";")
+                    .into_iter()
+                    .flatten()
+                    .map(|x| {
+                        let kind = x["kind"].as_str().unwrap_or("");
+                        let id = x["id"].as_str().unwrap_or("");
+                        let doc = id
+                            .strip_prefix(crate::case_attachments::DOC_PREFIX)
+                            .and_then(|i| i.trim().parse::<i64>().ok());
+                        AttachmentRow {
+                            label: record_label(kind).to_string(),
+                            text: match doc.and_then(|d| doc_links.get(&d)) {
+                                Some(l) if !l.is_empty() => format!("{id} {l}"),
+                                _ => id.to_string(),
+                            },
+                            href: doc.map(|d| format!("/documents/{d}")),
+                        }
                     })
-                    .unwrap_or_default(),
+                    .collect(),
                 reasons: e.reasons.join(";"),
                 late: e.late,
             })
@@ -1589,6 +1661,7 @@ pub(crate) async fn show(
             .collect(),
         message,
         assist: assist_view(state, actor, &c).await?,
+        docs,
         c,
     })
 }
@@ -1625,11 +1698,22 @@ async fn act_submit(
             .unwrap_or_default()
     };
     let step = f("step");
+    // Free text (`att_<kind>`, paper records) and picked filed documents (`doc_<kind>` = id).
     let attachments = pairs
         .iter()
-        .filter_map(|(k, v)| k.strip_prefix("att_").map(|kind| (kind, v)))
-        .filter(|(_, v)| !v.trim().is_empty())
-        .map(|(kind, v)| Attachment::new(kind, v.trim()))
+        .filter_map(|(k, v)| {
+            if let Some(kind) = k.strip_prefix("att_") {
+                Some(Attachment::new(kind, v.trim()))
+            } else {
+                k.strip_prefix("doc_").map(|kind| {
+                    Attachment::new(
+                        kind,
+                        &format!("{}{}", crate::case_attachments::DOC_PREFIX, v.trim()),
+                    )
+                })
+            }
+        })
+        .filter(|a| !a.id.trim().is_empty() && a.id != crate::case_attachments::DOC_PREFIX)
         .collect();
     let input = ActionInput {
         revision: f("revision").parse().unwrap_or(-1),

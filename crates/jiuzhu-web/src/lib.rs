@@ -28,6 +28,7 @@ pub mod calc;
 mod calc_page;
 pub mod calendar_cache;
 pub mod calendar_page;
+mod case_attachments;
 pub mod cases;
 pub mod changes;
 mod documents;

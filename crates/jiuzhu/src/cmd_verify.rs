@@ -107,13 +107,51 @@ pub async fn run(
         .as_deref()
         .map(|d| DivisionCode::parse(d).map_err(|e| anyhow!("--division {d:?}: {e}")))
         .transpose()?;
+    let Some(report) = run_month(store, actor, clock, data_dir, month, division).await? else {
+        eprintln!("没有可用的核对数据 (no accepted delivery up to the month's end)");
+        return Ok(ExitCode::from(2));
+    };
+    let mut by_township: std::collections::BTreeMap<String, u64> = Default::default();
+    for w in &report.warnings {
+        let d = report.caseload.division(w.household);
+        let t = d.township().unwrap_or_else(|| d.clone()).to_string();
+        *by_township.entry(t).or_default() += 1;
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "run": report.run.id,
+            "month": report.run.month,
+            "households": report.run.households,
+            "warnings": report.run.warnings,
+            "by_kind": report.run.counts,
+            "by_township": by_township,
+            "leads": report.leads_stored,
+            "deliveries": report.used.iter().map(|d| serde_json::json!({
+                "id": d.id, "kind": d.kind, "data_date": d.data_date.to_string(),
+                "sha256": d.sha256,
+            })).collect::<Vec<_>>(),
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The month's comparison over the latest accepted delivery of each kind, stored with its
+/// warnings; `None` when there is no delivery to compare with. Shared with the demo's seeding.
+pub async fn run_month(
+    store: &dyn Store,
+    actor: &Actor,
+    clock: &dyn Clock,
+    data_dir: &Path,
+    month: YearMonth,
+    division: Option<DivisionCode>,
+) -> anyhow::Result<Option<feeds::RunReport>> {
     let g = actor.grant::<RunVerification>()?;
     let kept = store
         .deliveries_for_run(&g, feeds::month_end(month))
         .await?;
     if kept.is_empty() {
-        eprintln!("没有可用的核对数据 (no accepted delivery up to the month's end)");
-        return Ok(ExitCode::from(2));
+        return Ok(None);
     }
     // One policy per run: a run over several counties takes the thresholds of `--division`, or
     // the demo values of docs/feeds.md when none is given.
@@ -155,26 +193,5 @@ pub async fn run(
     )
     .await
     .context("monthly comparison")?;
-    let mut by_township: std::collections::BTreeMap<String, u64> = Default::default();
-    for w in &report.warnings {
-        let d = report.caseload.division(w.household);
-        let t = d.township().unwrap_or_else(|| d.clone()).to_string();
-        *by_township.entry(t).or_default() += 1;
-    }
-    println!(
-        "{}",
-        serde_json::json!({
-            "run": report.run.id,
-            "month": report.run.month,
-            "households": report.run.households,
-            "warnings": report.run.warnings,
-            "by_kind": report.run.counts,
-            "by_township": by_township,
-            "deliveries": report.used.iter().map(|d| serde_json::json!({
-                "id": d.id, "kind": d.kind, "data_date": d.data_date.to_string(),
-                "sha256": d.sha256,
-            })).collect::<Vec<_>>(),
-        })
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(Some(report))
 }

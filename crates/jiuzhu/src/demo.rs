@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use anyhow::Context;
+use chrono::Datelike;
 use jiuzhu_domain::access::{ImportCaseload, ManageDivisions, ManageUsers};
 use jiuzhu_domain::{Actor, AuditAction, Clock, NewUser};
 use jiuzhu_store::{ImportEconomics, Store};
@@ -143,5 +144,76 @@ pub async fn seed_cases(
         .await
         .map_err(|e| anyhow::anyhow!("seeding demo cases: {}", e.message))?;
     println!("已生成演示案件 (demo cases): {}", numbers.join(", "));
+    Ok(())
+}
+
+/// Departments' deliveries for the demo county and the previous month's comparison over them,
+/// unless the store has deliveries already: the verification screens (核对数据, 一月一比对, 预警核查,
+/// 政策找人) then have content on a fresh demo. Imported and compared through the same code as
+/// `jiuzhu import feed` and `jiuzhu verify run`.
+pub async fn seed_verification(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    use jiuzhu_store::feeds::{self, FeedFiles, NewFeedFile};
+    let actor = Actor::system("demo");
+    let g = actor.grant::<jiuzhu_domain::access::ImportFeeds>()?;
+    if !store.list_deliveries(&g, None, 1).await?.is_empty() {
+        return Ok(());
+    }
+    let today = clock.today();
+    let first = today.with_day(1).context("first of the month")?;
+    let data_date = first.pred_opt().context("the month before today")?;
+    let month = jiuzhu_verify::YearMonth {
+        year: data_date.year() as u32,
+        month: data_date.month(),
+    };
+    let demo = jiuzhu_import::demo::generate(DEMO_SEED);
+    let files = FeedFiles::new(data_dir);
+    // The operator's files: written next to the kept ones (so keeping them is a hard link),
+    // removed once imported.
+    let staging = data_dir.join("demo-feeds");
+    std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    let mut rejected = 0;
+    for f in jiuzhu_import::demo_feeds::generate(&demo, data_date) {
+        let kind = jiuzhu_verify::FeedKind::parse(f.kind)
+            .with_context(|| format!("demo feed kind {}", f.kind))?;
+        let path = staging.join(format!("{}.csv", f.kind));
+        std::fs::write(&path, &f.csv).with_context(|| format!("writing {}", path.display()))?;
+        let imported = feeds::import_feed(
+            store,
+            &g,
+            &files,
+            &NewFeedFile {
+                kind,
+                source: f.source.to_string(),
+                data_date,
+                path: path.clone(),
+                staged: false,
+            },
+        )
+        .await
+        .with_context(|| format!("importing the demo {} delivery", f.kind))?;
+        rejected += imported.delivery.rows_rejected;
+        let _ = std::fs::remove_file(&path);
+    }
+    let _ = std::fs::remove_dir(&staging);
+    let county = jiuzhu_domain::DivisionCode::parse(jiuzhu_import::demo::COUNTY_CODE)
+        .map_err(|e| anyhow::anyhow!("demo county code: {e}"))?;
+    let report = crate::cmd_verify::run_month(store, &actor, clock, data_dir, month, Some(county))
+        .await?
+        .context("the demo deliveries were not accepted")?;
+    let by_kind = report
+        .run
+        .counts
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join("、");
+    println!(
+        "已生成演示核对数据 (demo deliveries): 7 批(拒收 {rejected} 行),{month} 比对预警 {} 条({by_kind}),政策找人线索 {} 条",
+        report.run.warnings, report.leads_stored
+    );
     Ok(())
 }

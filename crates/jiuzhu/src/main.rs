@@ -305,6 +305,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if demo {
                 demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
                 demo::seed_cases(store.clone(), clock.clone()).await?;
+                demo::seed_verification(store.as_ref(), clock.as_ref(), &data_dir).await?;
             }
             if let Some((user, password)) =
                 jiuzhu_web::ensure_first_admin(store.clone(), clock.clone()).await?
@@ -342,6 +343,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo => {
             demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
             demo::seed_cases(store.clone(), clock.clone()).await?;
+            demo::seed_verification(store.as_ref(), clock.as_ref(), &data_dir).await?;
             demo::print_accounts();
         }
         Command::Import(ImportCommand::Caseload {
