@@ -118,6 +118,7 @@ async fn run(dir: PathBuf, month: YearMonth, out: PathBuf) -> anyhow::Result<()>
     let policy = VerifyPolicy::bench_default();
     let g_run = actor.grant::<RunVerification>()?;
     let g_import = actor.grant::<ImportFeeds>()?;
+    let cpu_before = process_cpu_seconds();
     let t = Instant::now();
     let report = feeds::run_from_store(
         &store,
@@ -137,6 +138,10 @@ async fn run(dir: PathBuf, month: YearMonth, out: PathBuf) -> anyhow::Result<()>
     )
     .await?;
     let seconds = t.elapsed().as_secs_f64();
+    let cpu_seconds = match (cpu_before, process_cpu_seconds()) {
+        (Some(a), Some(b)) => Some(((b - a) * 100.0).round() / 100.0),
+        _ => None,
+    };
 
     let mut lines: Vec<String> = report
         .warnings
@@ -186,6 +191,8 @@ async fn run(dir: PathBuf, month: YearMonth, out: PathBuf) -> anyhow::Result<()>
             "run_id": report.run.id,
             "sha256": hex::encode(Sha256::digest(text.as_bytes())),
             "seconds": (seconds * 1000.0).round() / 1000.0,
+            // User + system time of the job on all threads: what the two cores had to do.
+            "cpu_seconds": cpu_seconds,
             "deliveries": deliveries,
         })
     );
@@ -277,4 +284,16 @@ async fn import_caseload_in_parts(
         bail!("caseload_members.csv lists households out of the households file's order");
     }
     Ok(())
+}
+
+/// User + system CPU seconds of this process so far (Linux `/proc/self/stat`; clock ticks of
+/// 1/100 s), or `None` elsewhere.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }

@@ -54,7 +54,8 @@ pub use economics::{
     economics_scope,
 };
 pub use verification::{
-    verification_deliveries_are_immutable, verification_warnings_scoped_and_closed,
+    verification_deliveries_are_immutable, verification_streamed_run_commits_or_leaves_nothing,
+    verification_warnings_scoped_and_closed,
 };
 pub use warning_handling::{
     warning_handling_dashboard_counts, warning_handling_due_inbox_and_zero_report,
@@ -115,6 +116,7 @@ macro_rules! conformance_tests {
             cases_dibao_anywhere,
             verification_deliveries_are_immutable,
             verification_warnings_scoped_and_closed,
+            verification_streamed_run_commits_or_leaves_nothing,
             verification_reports_kept_scoped_and_append_only,
             warning_handling_due_inbox_and_zero_report,
             warning_handling_dashboard_counts,

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
@@ -19,13 +20,13 @@ use sha2::{Digest, Sha256};
 use jiuzhu_domain::access::{ImportFeeds, RunVerification};
 use jiuzhu_domain::{Area, DivisionCode, Grant};
 use jiuzhu_verify::{
-    run_month, CaseloadBuilder, CaseloadIndex, Delivery, DeliveryReport, FeedKind, IngestOptions,
-    Prehash, RejectionPolicy, VerifyPolicy, Warning, YearMonth,
+    run_month_each, CaseloadBuilder, CaseloadIndex, Delivery, DeliveryReport, FeedKind,
+    IngestOptions, Prehash, RejectionPolicy, VerifyPolicy, Warning, YearMonth,
 };
 
 use crate::feed_formats::{self, FeedFormat, FormatError, Readable};
 use crate::outreach::{LeadRun, NewLead};
-use crate::verification::{FeedDelivery, NewDelivery, NewRun, NewWarning, Rejection};
+use crate::verification::{FeedDelivery, NewDelivery, NewWarning, Rejection, RunPart, RunStart};
 use crate::{Store, StoreError, VerificationRun};
 
 #[derive(Debug, thiserror::Error)]
@@ -667,7 +668,7 @@ pub enum RunFeed {
 
 pub struct RunReport {
     pub run: VerificationRun,
-    pub caseload: RunCaseload,
+    pub caseload: Arc<RunCaseload>,
     /// The run's warnings, sorted by household store id then kind.
     pub warnings: Vec<Warning>,
     /// Deliveries recorded by this run (new files), with their rejected rows.
@@ -781,148 +782,169 @@ pub async fn run_from_store(
             prehash: prehashes.next().flatten(),
         });
     }
-    let policy = req.policy.clone();
-    let (month, threads) = (req.month, req.threads);
-    let (caseload, run) = tokio::task::spawn_blocking(move || {
-        let run = run_month(&caseload.index, &policy, month, opened, threads);
-        (caseload, run)
-    })
-    .await
-    .map_err(|e| FeedError::Invalid(format!("comparison task failed: {e}")))?;
-    timing.mark("feeds streamed and matched");
-
-    // Record the new deliveries (kept under their SHA-256) and collect the ones used.
-    let mut used: Vec<FeedDelivery> = Vec::with_capacity(feeds.len());
-    let mut imported = Vec::new();
-    let mut refused_kinds = Vec::new();
-    let mut row_offsets: HashMap<FeedKind, u64> = HashMap::new();
-    for (n, s, format, e) in unreadable_new {
-        let g = g_import.expect("checked above");
-        let hash = sha_file(s.path())?;
-        let key = files.commit_as(s, &hash.0, format)?;
-        let d = refused_delivery(&n, key, hash, 1, e.code, e.message_zh);
-        let (delivery, rejections) = store.record_delivery(g, &d).await?;
-        imported.push(ImportedFeed {
-            delivery,
-            rejections,
-        });
-    }
-    for (((f, s), (kind, outcome)), (format, readable)) in feeds
-        .into_iter()
-        .zip(staged)
-        .zip(run.outcomes)
-        .zip(readables)
-    {
-        row_offsets.insert(kind, readable.row_offset);
-        match f {
-            RunFeed::Kept(d) => {
-                if let Err(e) = outcome {
-                    return Err(FeedError::Invalid(format!(
-                        "kept delivery {} ({}) unreadable: {}",
-                        d.id,
-                        d.kind,
-                        e.message_zh()
-                    )));
-                }
-                used.push(d);
-            }
-            RunFeed::New(n) => {
-                let s = s.expect("staged");
-                let original = if readable.converted.is_some() || outcome.is_err() {
-                    Some(sha_file(s.path())?)
-                } else {
-                    None
-                };
-                let sha = match (&original, &outcome) {
-                    (Some((sha, _)), _) => sha.clone(),
-                    (None, Ok(r)) => r.sha256.clone(),
-                    (None, Err(_)) => sha_file(s.path())?.0,
-                };
-                let key = files.commit_as(s, &sha, format)?;
-                let d = new_delivery(&n, &outcome, key, readable.row_offset, original)?;
-                let g = g_import.expect("checked above");
-                let (delivery, rejections) = store.record_delivery(g, &d).await?;
-                if d.refused {
-                    refused_kinds.push(kind);
-                }
-                used.push(delivery.clone());
-                imported.push(ImportedFeed {
-                    delivery,
-                    rejections,
-                });
-            }
-        }
-    }
-    let by_kind: HashMap<FeedKind, &FeedDelivery> = used
-        .iter()
-        .filter_map(|d| FeedKind::parse(&d.kind).map(|k| (k, d)))
-        .collect();
-    let warnings: Vec<Warning> = run
-        .warnings
-        .into_iter()
-        .filter(|w| !refused_kinds.contains(&w.evidence.source))
-        .collect();
-    let new_warnings: Vec<NewWarning> = warnings
-        .iter()
-        .map(|w| {
-            let d = by_kind.get(&w.evidence.source);
-            NewWarning {
-                household_id: w.household_ref,
-                kind: w.kind.as_str().into(),
-                division: caseload.division(w.household).clone(),
-                evidence: evidence_json(
-                    w,
-                    d.copied(),
-                    row_offsets.get(&w.evidence.source).copied().unwrap_or(0),
-                ),
-            }
+    // The pass reads the deliveries on `threads` blocking threads and hands over each one's
+    // findings as soon as it is read; meanwhile the store writes the run in one transaction
+    // (the delivery, then its warnings citing it), so the database works while the other
+    // deliveries are read.
+    let caseload = Arc::new(caseload);
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let pass = {
+        let caseload = caseload.clone();
+        let policy = req.policy.clone();
+        let (month, threads) = (req.month, req.threads);
+        tokio::task::spawn_blocking(move || {
+            run_month_each(&caseload.index, &policy, month, opened, threads, |i, r| {
+                // A closed channel means the run failed elsewhere; the reading just ends.
+                let _ = done_tx.send((i, r));
+            });
         })
-        .collect();
-    timing.mark("deliveries kept and recorded");
-    let households = caseload.index.households() as i64;
-    timing.mark("warnings' evidence built");
-    let stored = store
-        .store_run(
-            g_run,
-            &NewRun {
-                month: req.month.to_string(),
-                division: req
-                    .division
-                    .clone()
-                    .unwrap_or_else(|| g_run.scope().root().clone()),
-                started_at: req.started_at,
-                delivery_ids: used.iter().map(|d| d.id).collect(),
-                households,
-                due: req.due,
-            },
-            &new_warnings,
-        )
-        .await?;
-    timing.mark("run and warnings stored");
-    // Outreach leads (R-LI-4 ordinary line): people outside the caseload, so they go with the
-    // run rather than into the warnings table, which is about recipient households.
-    let leads: Vec<NewLead> = if refused_kinds.contains(&FeedKind::MedicalClaims) {
-        Vec::new()
-    } else {
-        let d = by_kind.get(&FeedKind::MedicalClaims);
-        let offset = row_offsets
-            .get(&FeedKind::MedicalClaims)
-            .copied()
-            .unwrap_or(0);
-        run.leads
-            .iter()
-            .filter_map(|l| {
-                Some(NewLead {
-                    id_number: l.person.clone(),
-                    delivery_id: d.map(|d| d.id),
-                    row: (l.row + offset) as i64,
-                    settlement_date: l.settlement_date.to_naive()?,
-                    out_of_pocket: l.out_of_pocket,
-                    threshold: l.threshold,
-                })
-            })
-            .collect()
     };
+    let start = RunStart {
+        month: req.month.to_string(),
+        division: req
+            .division
+            .clone()
+            .unwrap_or_else(|| g_run.scope().root().clone()),
+        started_at: req.started_at,
+        households: caseload.index.households() as i64,
+        due: req.due,
+    };
+    let (parts_tx, parts_rx) = tokio::sync::mpsc::channel(4);
+    let writing = store.store_run_streamed(g_run, g_import, &start, parts_rx);
+    let producing = async {
+        // Moved in, so the writer sees the end of the parts however this block ends.
+        let parts = parts_tx;
+        let mut imported = Vec::new();
+        for (n, s, format, e) in unreadable_new {
+            let hash = sha_file(s.path())?;
+            let key = files.commit_as(s, &hash.0, format)?;
+            let d = refused_delivery(&n, key, hash, 1, e.code, e.message_zh);
+            let (delivery, rejections) = record_in_run(&parts, d).await?;
+            imported.push(ImportedFeed {
+                delivery,
+                rejections,
+            });
+        }
+        let kinds_in_order: Vec<FeedKind> = paths.iter().map(|(k, _)| *k).collect();
+        let mut pending: Vec<_> = feeds
+            .into_iter()
+            .zip(staged)
+            .zip(readables)
+            .map(Some)
+            .collect();
+        let mut used: Vec<Option<FeedDelivery>> = vec![None; pending.len()];
+        // New deliveries in the order given (they are read in another).
+        let mut imported_in_order: Vec<Option<ImportedFeed>> =
+            (0..pending.len()).map(|_| None).collect();
+        let mut warnings: Vec<Warning> = Vec::new();
+        let mut leads: Vec<NewLead> = Vec::new();
+        for _ in 0..pending.len() {
+            let (i, outcome) = done_rx.recv().await.ok_or_else(|| {
+                RunStop::Failed(FeedError::Invalid("the comparison stopped".into()))
+            })?;
+            let ((f, s), (format, readable)) = pending[i].take().expect("each delivery once");
+            timing.mark(&format!("  {} read", kinds_in_order[i].as_str()));
+            let (report, found, found_leads) = match outcome {
+                Ok(o) => (Ok(o.report), o.warnings, o.leads),
+                Err(e) => (Err(e), Vec::new(), Vec::new()),
+            };
+            let delivery = match f {
+                RunFeed::Kept(d) => {
+                    if let Err(e) = report {
+                        return Err(RunStop::Failed(FeedError::Invalid(format!(
+                            "kept delivery {} ({}) unreadable: {}",
+                            d.id,
+                            d.kind,
+                            e.message_zh()
+                        ))));
+                    }
+                    d
+                }
+                RunFeed::New(n) => {
+                    let s = s.expect("staged");
+                    let original = if readable.converted.is_some() || report.is_err() {
+                        Some(sha_file(s.path())?)
+                    } else {
+                        None
+                    };
+                    let sha = match (&original, &report) {
+                        (Some((sha, _)), _) => sha.clone(),
+                        (None, Ok(r)) => r.sha256.clone(),
+                        (None, Err(_)) => sha_file(s.path())?.0,
+                    };
+                    let key = files.commit_as(s, &sha, format)?;
+                    let d = new_delivery(&n, &report, key, readable.row_offset, original)?;
+                    let (delivery, rejections) = record_in_run(&parts, d).await?;
+                    imported_in_order[i] = Some(ImportedFeed {
+                        delivery: delivery.clone(),
+                        rejections,
+                    });
+                    delivery
+                }
+            };
+            // A refused delivery is recorded, but nothing is concluded from it.
+            if delivery.status != "refused" {
+                let new: Vec<NewWarning> = found
+                    .iter()
+                    .map(|w| NewWarning {
+                        household_id: w.household_ref,
+                        kind: w.kind.as_str().into(),
+                        division: caseload.division(w.household).clone(),
+                        evidence: evidence_json(w, Some(&delivery), readable.row_offset),
+                    })
+                    .collect();
+                if !new.is_empty() {
+                    parts
+                        .send(RunPart::Warnings(new))
+                        .await
+                        .map_err(|_| RunStop::WriterGone)?;
+                }
+                timing.mark(&format!(
+                    "  {} warnings handed to the store",
+                    kinds_in_order[i].as_str()
+                ));
+                warnings.extend(found);
+                leads.extend(found_leads.iter().filter_map(|l| {
+                    Some(NewLead {
+                        id_number: l.person.clone(),
+                        delivery_id: Some(delivery.id),
+                        row: (l.row + readable.row_offset) as i64,
+                        settlement_date: l.settlement_date.to_naive()?,
+                        out_of_pocket: l.out_of_pocket,
+                        threshold: l.threshold,
+                    })
+                }));
+            }
+            used[i] = Some(delivery);
+        }
+        let used: Vec<FeedDelivery> = used.into_iter().flatten().collect();
+        imported.extend(imported_in_order.into_iter().flatten());
+        parts
+            .send(RunPart::Finish {
+                delivery_ids: used.iter().map(|d| d.id).collect(),
+            })
+            .await
+            .map_err(|_| RunStop::WriterGone)?;
+        Ok::<_, RunStop>((imported, used, warnings, leads))
+    };
+    let (stored, produced) = tokio::join!(writing, producing);
+    let (imported, used, mut warnings, leads) = match (stored.as_ref(), produced) {
+        (_, Err(RunStop::Failed(e))) => return Err(e),
+        (Err(_), _) => return Err(stored.expect_err("checked").into()),
+        (Ok(_), Err(RunStop::WriterGone)) => {
+            return Err(FeedError::Invalid("the run's writer stopped early".into()))
+        }
+        (Ok(_), Ok(p)) => p,
+    };
+    let stored = stored?;
+    pass.await
+        .map_err(|e| FeedError::Invalid(format!("comparison task failed: {e}")))?;
+    timing.mark("feeds streamed and matched, run and warnings stored");
+    warnings.sort_by(|a, b| {
+        (a.household_ref, a.kind.as_str()).cmp(&(b.household_ref, b.kind.as_str()))
+    });
+    // Outreach leads (R-LI-4 ordinary line) are about people outside the caseload, so they go
+    // with the run rather than into the warnings table, which is about recipient households.
     let leads_stored = if leads.is_empty() {
         0
     } else {
@@ -941,6 +963,7 @@ pub async fn run_from_store(
             )
             .await?
     };
+    timing.mark("outreach leads stored");
     Ok(RunReport {
         run: stored,
         caseload,
@@ -949,6 +972,32 @@ pub async fn run_from_store(
         used,
         leads_stored,
     })
+}
+
+/// Why the side of a run that reads deliveries stopped.
+enum RunStop {
+    Failed(FeedError),
+    /// The store's side of the run ended first; its error is the one to report.
+    WriterGone,
+}
+
+impl<E: Into<FeedError>> From<E> for RunStop {
+    fn from(e: E) -> RunStop {
+        RunStop::Failed(e.into())
+    }
+}
+
+/// Records a delivery in the run's transaction and waits for its record.
+async fn record_in_run(
+    parts: &tokio::sync::mpsc::Sender<RunPart>,
+    delivery: NewDelivery,
+) -> Result<(FeedDelivery, Vec<Rejection>), RunStop> {
+    let (reply, recorded) = tokio::sync::oneshot::channel();
+    parts
+        .send(RunPart::Delivery { delivery, reply })
+        .await
+        .map_err(|_| RunStop::WriterGone)?;
+    recorded.await.map_err(|_| RunStop::WriterGone)
 }
 
 /// Hashes deliveries from their start, biggest first (the order the pass takes them), on a

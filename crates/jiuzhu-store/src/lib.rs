@@ -59,7 +59,7 @@ pub use jiuzhu_domain::policy_revision::{NewPolicyRevision, PolicyRevision, Revi
 pub use sql::{connect, Backend, SqlStore};
 pub use verification::{
     CaseloadHouseholdRow, CloseWarning, FeedDelivery, NewDelivery, NewRun, NewWarning, Rejection,
-    VerificationRun, WarningQuery, WarningRecord, WarningResult,
+    RunPart, RunStart, VerificationRun, WarningQuery, WarningRecord, WarningResult,
 };
 pub use warning_handling::{
     Dashboard, DashboardCell, InboxQuery, InboxStatus, NewZeroReport, ZeroReport, ZeroReportKind,
@@ -765,6 +765,18 @@ pub trait Store: Send + Sync + 'static {
         g: &Grant<jiuzhu_domain::access::RunVerification>,
         run: &NewRun,
         warnings: &[NewWarning],
+    ) -> Result<VerificationRun>;
+    /// [`Store::store_run`] written while the run is still reading: the run's transaction
+    /// opens at once, and each [`RunPart`] is written as it arrives (new deliveries with their
+    /// rejected rows and `feed_delivered` events, then the warnings citing them), so the
+    /// database works while the deliveries are read. Commits on [`RunPart::Finish`]; if the
+    /// sender is dropped before it, nothing of the run is kept (`StoreError::Database`).
+    async fn store_run_streamed(
+        &self,
+        g_run: &Grant<jiuzhu_domain::access::RunVerification>,
+        g_import: Option<&Grant<jiuzhu_domain::access::ImportFeeds>>,
+        run: &RunStart,
+        parts: tokio::sync::mpsc::Receiver<RunPart>,
     ) -> Result<VerificationRun>;
     async fn get_run(
         &self,

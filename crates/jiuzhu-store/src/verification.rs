@@ -100,6 +100,37 @@ pub struct NewRun {
     pub due: NaiveDate,
 }
 
+/// A month's run as [`crate::Store::store_run_streamed`] writes it: everything of
+/// [`NewRun`] but the deliveries, which arrive with the parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunStart {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub division: DivisionCode,
+    pub started_at: DateTime<Utc>,
+    /// Households in the caseload compared.
+    pub households: i64,
+    /// The warnings' due date (see [`NewRun::due`]).
+    pub due: NaiveDate,
+}
+
+/// One part of a month's run, sent to [`crate::Store::store_run_streamed`] while the run is
+/// still reading its other deliveries.
+#[derive(Debug)]
+pub enum RunPart {
+    /// A delivery read for the first time, recorded in the run's transaction. Its record comes
+    /// back on `reply` (the warnings' evidence cites its id).
+    Delivery {
+        delivery: NewDelivery,
+        reply: tokio::sync::oneshot::Sender<(FeedDelivery, Vec<Rejection>)>,
+    },
+    /// Warnings of the run, written at once.
+    Warnings(Vec<NewWarning>),
+    /// The end of the run: the deliveries it read, in order. The transaction commits; a run
+    /// whose sender is dropped without `Finish` is rolled back, deliveries and all.
+    Finish { delivery_ids: Vec<i64> },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerificationRun {
     pub id: i64,

@@ -29,6 +29,7 @@ pub use rules::{
     Evidence, EvidenceValue, OutreachLead, VerifyPolicy, Warning, WarningKind, YearMonth, Ymd,
 };
 pub use run::{
-    ingest_reader, ingest_reader_prehashed, run_month, stream_file, Delivery, IngestError, MonthRun,
+    ingest_reader, ingest_reader_prehashed, run_month, run_month_each, stream_file, Delivery,
+    IngestError, MonthRun,
 };
 pub use schema::{Column, ColumnType, FeedKind, FeedSchema, RejectionPolicy};

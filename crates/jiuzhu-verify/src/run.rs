@@ -126,37 +126,11 @@ pub fn run_month<R: Read + Send>(
     threads: usize,
 ) -> MonthRun {
     let n = deliveries.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(deliveries[i].size_hint));
-    let slots: Vec<Mutex<Option<Delivery<R>>>> = deliveries
-        .into_iter()
-        .map(|d| Mutex::new(Some(d)))
-        .collect();
+    let kinds: Vec<FeedKind> = deliveries.iter().map(|d| d.kind).collect();
     let results: Vec<Mutex<Option<Result<FeedOutcome, IngestError>>>> =
         (0..n).map(|_| Mutex::new(None)).collect();
-    let kinds: Vec<FeedKind> = slots
-        .iter()
-        .map(|s| {
-            s.lock()
-                .expect("unpoisoned")
-                .as_ref()
-                .expect("present")
-                .kind
-        })
-        .collect();
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..threads.max(1).min(n.max(1)) {
-            scope.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&i) = order.get(k) else { break };
-                let d = slots[i].lock().expect("unpoisoned").take().expect("once");
-                let r = ingest_reader_prehashed(
-                    d.kind, d.reader, index, policy, month, d.options, d.prehash,
-                );
-                *results[i].lock().expect("unpoisoned") = Some(r);
-            });
-        }
+    run_month_each(index, policy, month, deliveries, threads, |i, r| {
+        *results[i].lock().expect("unpoisoned") = Some(r);
     });
     let mut outcomes = Vec::with_capacity(n);
     let mut warnings = Vec::new();
@@ -180,4 +154,41 @@ pub fn run_month<R: Read + Send>(
         warnings,
         leads,
     }
+}
+
+/// [`run_month`] handing each delivery's outcome to `on_done` (with the delivery's position in
+/// `deliveries`) on the thread that read it, as soon as that delivery is read, so a caller can
+/// store one delivery's findings while the others are still being read.
+pub fn run_month_each<R, F>(
+    index: &CaseloadIndex,
+    policy: &VerifyPolicy,
+    month: YearMonth,
+    deliveries: Vec<Delivery<R>>,
+    threads: usize,
+    on_done: F,
+) where
+    R: Read + Send,
+    F: Fn(usize, Result<FeedOutcome, IngestError>) + Sync,
+{
+    let n = deliveries.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(deliveries[i].size_hint));
+    let slots: Vec<Mutex<Option<Delivery<R>>>> = deliveries
+        .into_iter()
+        .map(|d| Mutex::new(Some(d)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1).min(n.max(1)) {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&i) = order.get(k) else { break };
+                let d = slots[i].lock().expect("unpoisoned").take().expect("once");
+                let r = ingest_reader_prehashed(
+                    d.kind, d.reader, index, policy, month, d.options, d.prehash,
+                );
+                on_done(i, r);
+            });
+        }
+    });
 }

@@ -11,8 +11,8 @@ use super::{
     VILLAGE_A, VILLAGE_B,
 };
 use crate::{
-    AuditQuery, CloseWarning, NewDelivery, NewHousehold, NewRun, NewWarning, Rejection, Store,
-    StoreError, WarningQuery, WarningResult,
+    AuditQuery, CloseWarning, NewDelivery, NewHousehold, NewRun, NewWarning, Rejection, RunPart,
+    RunStart, Store, StoreError, WarningQuery, WarningResult,
 };
 
 fn delivery(kind: &str, refused: bool) -> NewDelivery {
@@ -324,4 +324,172 @@ pub async fn verification_warnings_scoped_and_closed(h: Harness) {
         .unwrap();
     assert_eq!(log.total, 1);
     assert_eq!(log.items[0].entry.division.as_deref(), Some(VILLAGE_A));
+}
+
+/// A run written while it reads: deliveries and warnings arrive as parts and are kept only when
+/// the run finishes; a run abandoned half way leaves nothing behind.
+pub async fn verification_streamed_run_commits_or_leaves_nothing(h: Harness) {
+    with_tree(&h).await;
+    let ha = household(&h, VILLAGE_A, 11).await;
+    let hb = household(&h, VILLAGE_B, 12).await;
+    let r = system().grant::<RunVerification>().unwrap();
+    let g = system().grant::<ImportFeeds>().unwrap();
+    let start = RunStart {
+        month: "2026-03".into(),
+        division: code("371002"),
+        started_at: start_time(),
+        households: 2,
+        due: date(2026, 3, 22),
+    };
+    let warning = |hh: HouseholdId, division: &str, kind: &str, delivery: i64| NewWarning {
+        household_id: hh,
+        kind: kind.into(),
+        division: code(division),
+        // A quote and non-ASCII text: the batch travels as JSON, the evidence must come back
+        // byte for byte.
+        evidence: format!(
+            r#"{{"source":"deposits","department":"XX银行 \"营业部\"","delivery":{delivery},"row":5}}"#
+        ),
+    };
+
+    // Abandoned: a delivery and a warning sent, then the sender dropped without Finish.
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let sender = async move {
+        let (reply, recorded) = tokio::sync::oneshot::channel();
+        tx.send(RunPart::Delivery {
+            delivery: delivery("deposits", false),
+            reply,
+        })
+        .await
+        .unwrap();
+        let (d, _) = recorded.await.unwrap();
+        tx.send(RunPart::Warnings(vec![warning(
+            ha, VILLAGE_A, "DEPOSIT", d.id,
+        )]))
+        .await
+        .unwrap();
+    };
+    let (abandoned, ()) =
+        tokio::join!(h.store.store_run_streamed(&r, Some(&g), &start, rx), sender);
+    assert!(
+        matches!(abandoned, Err(StoreError::Database(_))),
+        "{abandoned:?}"
+    );
+    assert!(h
+        .store
+        .list_deliveries(&g, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let all = system().grant::<HandleWarnings>().unwrap();
+    let none = h
+        .store
+        .list_warnings(&all, &WarningQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(none.total, 0);
+
+    // Finished: two deliveries (one refused: recorded, nothing concluded from it), warnings in
+    // two parts, committed together.
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let sender = async move {
+        let mut ids = Vec::new();
+        for (kind, refused) in [("deposits", false), ("civil_deaths", true)] {
+            let (reply, recorded) = tokio::sync::oneshot::channel();
+            tx.send(RunPart::Delivery {
+                delivery: delivery(kind, refused),
+                reply,
+            })
+            .await
+            .unwrap();
+            let (d, rejections) = recorded.await.unwrap();
+            assert_eq!(rejections.len(), 2);
+            ids.push(d.id);
+        }
+        tx.send(RunPart::Warnings(vec![warning(
+            ha, VILLAGE_A, "DEPOSIT", ids[0],
+        )]))
+        .await
+        .unwrap();
+        tx.send(RunPart::Warnings(vec![warning(
+            hb, VILLAGE_B, "DEPOSIT", ids[0],
+        )]))
+        .await
+        .unwrap();
+        tx.send(RunPart::Finish {
+            delivery_ids: ids.clone(),
+        })
+        .await
+        .unwrap();
+        ids
+    };
+    let (run, ids) = tokio::join!(h.store.store_run_streamed(&r, Some(&g), &start, rx), sender);
+    let run = run.unwrap();
+    assert_eq!(run.warnings, 2);
+    assert_eq!(run.counts["DEPOSIT"], 2);
+    assert_eq!(run.delivery_ids, ids);
+    assert_eq!(run.run_by, "system:test");
+    assert_eq!(
+        h.store.get_run(&r, run.id).await.unwrap(),
+        Some(run.clone())
+    );
+    let statuses: Vec<String> = h
+        .store
+        .list_deliveries(&g, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.status)
+        .collect();
+    assert_eq!(statuses, vec!["refused", "accepted"]);
+    let kept = h
+        .store
+        .list_warnings(
+            &all,
+            &WarningQuery {
+                month: Some("2026-03".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept.total, 2);
+    assert_eq!(kept.items[0].township, TOWN_A);
+    assert_eq!(kept.items[0].due, date(2026, 3, 22));
+    assert_eq!(kept.items[0].status, "open");
+    assert_eq!(kept.items[0].evidence["department"], "XX银行 \"营业部\"");
+    assert_eq!(kept.items[0].evidence["delivery"], ids[0]);
+    // Another month's filter finds none of them (months go through the runs).
+    let other = h
+        .store
+        .list_warnings(
+            &all,
+            &WarningQuery {
+                month: Some("2026-04".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(other.total, 0);
+
+    // The audit log has the run and its two deliveries, not the abandoned one's.
+    let a = system().grant::<ReadAudit>().unwrap();
+    for (action, n) in [
+        (AuditAction::FeedDelivered, 2),
+        (AuditAction::VerificationRun, 1),
+    ] {
+        let log = h
+            .store
+            .audit_log(
+                &a,
+                &AuditQuery {
+                    action: Some(action),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(log.total, n, "{action:?}");
+    }
 }

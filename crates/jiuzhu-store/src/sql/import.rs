@@ -35,7 +35,7 @@ const MEMBERSHIP_ROWS: usize = 2000;
 /// SQLite page cache during an import (negative: KiB), so that the indexes being filled stay in
 /// memory; the connection goes back to the default afterwards.
 const IMPORT_CACHE_KIB: i64 = 512 * 1024;
-const DEFAULT_CACHE_KIB: i64 = 2000;
+pub(super) const DEFAULT_CACHE_KIB: i64 = 2000;
 
 struct RowErrors {
     list: Vec<FieldError>,

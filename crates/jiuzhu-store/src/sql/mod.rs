@@ -1116,6 +1116,16 @@ impl Store for SqlStore {
     ) -> Result<crate::VerificationRun> {
         self.store_run_impl(g, run, warnings).await
     }
+    async fn store_run_streamed(
+        &self,
+        g_run: &Grant<jiuzhu_domain::access::RunVerification>,
+        g_import: Option<&Grant<jiuzhu_domain::access::ImportFeeds>>,
+        run: &crate::RunStart,
+        parts: tokio::sync::mpsc::Receiver<crate::RunPart>,
+    ) -> Result<crate::VerificationRun> {
+        self.store_run_streamed_impl(g_run, g_import, run, parts)
+            .await
+    }
     async fn get_run(
         &self,
         _g: &Grant<jiuzhu_domain::access::RunVerification>,

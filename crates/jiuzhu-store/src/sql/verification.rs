@@ -9,13 +9,14 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use jiuzhu_domain::access::{HandleWarnings, ImportFeeds, RunVerification};
-use jiuzhu_domain::{AuditAction, DivisionCode, Grant};
+use jiuzhu_domain::{Actor, AuditAction, DivisionCode, Grant};
 
 use super::rows::{self, date_text, get};
-use super::{page_bounds, Event, Sql, SqlStore, Who};
+use super::{page_bounds, Backend, Event, Sql, SqlStore, Who, WriteTx};
 use crate::verification::{
     CaseloadHouseholdRow, CloseWarning, FeedDelivery, NewDelivery, NewRun, NewWarning, Rejection,
-    VerificationRun, WarningQuery, WarningRecord, WarningResult, MAX_STORED_REJECTIONS,
+    RunPart, RunStart, VerificationRun, WarningQuery, WarningRecord, WarningResult,
+    MAX_STORED_REJECTIONS,
 };
 use crate::{Page, Result, StoreError};
 
@@ -31,6 +32,11 @@ pub(super) const WARNING_SELECT: &str =
 /// Warnings per INSERT statement: few enough binds for either backend, many enough that the
 /// statement overhead vanishes.
 const WARNING_BATCH: usize = 4000;
+
+/// SQLite page cache (KiB) of the connection writing a month's run.
+const RUN_CACHE_KIB: i64 = 64 * 1024;
+/// SQLite's default: checkpoint when the write-ahead log passes 1000 pages.
+const DEFAULT_WAL_AUTOCHECKPOINT: i64 = 1000;
 
 pub(super) fn delivery_of(r: &AnyRow) -> Result<FeedDelivery> {
     Ok(FeedDelivery {
@@ -135,98 +141,9 @@ impl SqlStore {
         d: &NewDelivery,
     ) -> Result<(FeedDelivery, Vec<Rejection>)> {
         let mut tx = self.write().await?;
-        let id = tx.next_id("feed_deliveries").await?;
-        let actor = g.actor();
-        let status = if d.refused { "refused" } else { "accepted" };
-        sqlx::query(&format!(
-            "INSERT INTO feed_deliveries ({DELIVERY_SELECT}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-        ))
-        .bind(id)
-        .bind(d.kind.as_str())
-        .bind(d.source.as_str())
-        .bind(date_text(d.data_date))
-        .bind(d.sha256.as_str())
-        .bind(d.bytes)
-        .bind(d.rows_total)
-        .bind(d.rows_accepted)
-        .bind(d.rows_rejected)
-        .bind(status)
-        .bind(d.rejection_policy.as_str())
-        .bind(actor.user_id)
-        .bind(actor.username.as_str())
-        .bind(tx.now_text.clone())
-        .bind(d.content_key.as_str())
-        .execute(tx.conn())
-        .await?;
-        let kept: Vec<Rejection> = d
-            .rejections
-            .iter()
-            .take(MAX_STORED_REJECTIONS)
-            .cloned()
-            .collect();
-        for (chunk_no, chunk) in kept.chunks(200).enumerate() {
-            let sql = super::values_sql(
-                tx.backend,
-                "INSERT INTO delivery_rejections (delivery_id, seq, row_number, column_name, code, reason)",
-                "?, ?, ?, ?, ?, ?",
-                chunk.len(),
-            );
-            let mut q = sqlx::query(&sql);
-            for (i, r) in chunk.iter().enumerate() {
-                q = q
-                    .bind(id)
-                    .bind((chunk_no * 200 + i + 1) as i64)
-                    .bind(r.row)
-                    .bind(r.column.as_deref())
-                    .bind(r.code.as_str())
-                    .bind(r.reason.as_str());
-            }
-            q.execute(tx.conn()).await?;
-        }
-        let after = json!({
-            "kind": d.kind, "source": d.source, "data_date": date_text(d.data_date),
-            "sha256": d.sha256, "bytes": d.bytes, "rows_total": d.rows_total,
-            "rows_accepted": d.rows_accepted, "rows_rejected": d.rows_rejected, "status": status,
-        });
-        tx.audit(
-            Who::from(actor),
-            Event::new(AuditAction::FeedDelivered, "feed_delivery")
-                .record(id)
-                .after(after)
-                .detail(format!(
-                    "{} {} 数据日期 {}:{} 行,拒收 {} 行{}",
-                    d.source,
-                    d.kind,
-                    d.data_date,
-                    d.rows_total,
-                    d.rows_rejected,
-                    if d.refused { ",整批退回" } else { "" }
-                )),
-        )
-        .await?;
-        let now = tx.now;
+        let recorded = insert_delivery(&mut tx, g.actor(), d).await?;
         tx.commit().await?;
-        Ok((
-            FeedDelivery {
-                id,
-                kind: d.kind.clone(),
-                source: d.source.clone(),
-                data_date: d.data_date,
-                sha256: d.sha256.clone(),
-                bytes: d.bytes,
-                rows_total: d.rows_total,
-                rows_accepted: d.rows_accepted,
-                rows_rejected: d.rows_rejected,
-                status: status.into(),
-                rejection_policy: d.rejection_policy.clone(),
-                imported_by_id: actor.user_id,
-                imported_by: actor.username.clone(),
-                imported_at: now,
-                content_key: d.content_key.clone(),
-            },
-            kept,
-        ))
+        Ok(recorded)
     }
 
     pub(crate) async fn list_deliveries_impl(
@@ -352,114 +269,106 @@ impl SqlStore {
         warnings: &[NewWarning],
     ) -> Result<VerificationRun> {
         let mut tx = self.write().await?;
-        let id = tx.next_id("verification_runs").await?;
-        let first = tx.next_id("warnings").await?;
-        let actor = g.actor();
-        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
-        for w in warnings {
-            *counts.entry(w.kind.clone()).or_default() += 1;
-        }
-        let deliveries = serde_json::to_string(&run.delivery_ids).expect("ids serialize");
-        let counts_text = serde_json::to_string(&counts).expect("counts serialize");
-        sqlx::query(
-            "INSERT INTO verification_runs (id, month, division, started_at, finished_at, \
-             deliveries, counts, households, warnings, run_by_id, run_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(id)
-        .bind(run.month.as_str())
-        .bind(run.division.as_str())
-        .bind(rows::ts_text(run.started_at))
-        .bind(tx.now_text.clone())
-        .bind(deliveries.as_str())
-        .bind(counts_text.as_str())
-        .bind(run.households)
-        .bind(warnings.len() as i64)
-        .bind(actor.user_id)
-        .bind(actor.username.as_str())
-        .execute(tx.conn())
-        .await?;
-
-        let due = date_text(run.due);
-        // Written as literals in a few big unprepared statements: numbers, dates, division codes
-        // (digits), kind codes, and the evidence JSON quoted with `sql_literal` (the only escape
-        // a standard SQL string literal needs, on both backends). Binding 100k values costs the
-        // driver more than the database's whole insert.
-        let month_lit = sql_literal(&run.month);
-        let due_lit = sql_literal(&due);
-        let mut n = first;
-        let mut chunks = warnings.chunks(WARNING_BATCH);
-        let mut build = |chunk: &[NewWarning]| {
-            use std::fmt::Write as _;
-            let mut sql = String::with_capacity(chunk.len() * 300 + 200);
-            sql.push_str(
-                "INSERT INTO warnings (id, run_id, month, household_id, kind, division, township, \
-                 due, status, evidence, row_version) VALUES ",
-            );
-            for (i, w) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                let _ = write!(sql, "({n}, {id}, {month_lit}, {}, ", w.household_id);
-                push_literal(&mut sql, &w.kind);
-                sql.push_str(", ");
-                push_literal(&mut sql, w.division.as_str());
-                sql.push_str(", ");
-                push_literal(&mut sql, &township_of(&w.division));
-                let _ = write!(sql, ", {due_lit}, 'open', ");
-                push_literal(&mut sql, &w.evidence);
-                sql.push_str(", 1)");
-                n += 1;
-            }
-            sql
-        };
-        let mut next = chunks.next().map(&mut build);
-        while let Some(sql) = next.take() {
-            // The next statement is built while the database runs this one (SQLite on the
-            // driver's worker thread, PostgreSQL in the server): the first poll hands the
-            // statement over, so building it costs no time of the run.
-            let mut exec = std::pin::pin!(sqlx::Executor::execute(tx.conn(), sql.as_str()));
-            let early = std::future::poll_fn(|cx| {
-                std::task::Poll::Ready(std::future::Future::poll(exec.as_mut(), cx))
-            })
-            .await;
-            next = chunks.next().map(&mut build);
-            match early {
-                std::task::Poll::Ready(r) => r?,
-                std::task::Poll::Pending => exec.await?,
-            };
-        }
-        tx.audit(
-            Who::from(actor),
-            Event::new(AuditAction::VerificationRun, "verification_run")
-                .record(id)
-                .division(&run.division)
-                .after(json!({
-                    "month": run.month, "deliveries": run.delivery_ids, "counts": counts,
-                    "households": run.households,
-                }))
-                .detail(format!(
-                    "{} 一月一比对:{} 户,预警 {} 条",
-                    run.month,
-                    run.households,
-                    warnings.len()
-                )),
-        )
-        .await?;
-        let finished = tx.now;
-        tx.commit().await?;
-        Ok(VerificationRun {
-            id,
+        let start = RunStart {
             month: run.month.clone(),
-            division: run.division.to_string(),
+            division: run.division.clone(),
             started_at: run.started_at,
-            finished_at: finished,
-            delivery_ids: run.delivery_ids.clone(),
-            counts,
             households: run.households,
-            warnings: warnings.len() as i64,
-            run_by: actor.username.clone(),
-        })
+            due: run.due,
+        };
+        let mut writer = RunWriter::start(&mut tx, &start).await?;
+        writer.write(&mut tx, warnings).await?;
+        let stored = writer
+            .finish(&mut tx, g.actor(), &start, &run.delivery_ids)
+            .await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    pub(crate) async fn store_run_streamed_impl(
+        &self,
+        g_run: &Grant<RunVerification>,
+        g_import: Option<&Grant<ImportFeeds>>,
+        run: &RunStart,
+        parts: tokio::sync::mpsc::Receiver<RunPart>,
+    ) -> Result<VerificationRun> {
+        let mut conn = self.pool.acquire().await?;
+        let sqlite = self.backend == Backend::Sqlite;
+        if sqlite {
+            // As for a caseload import: a page cache that holds the warnings' index while 100k
+            // rows go in, and no foreign-key lookup per row (the only reference a warning has
+            // is the run this transaction has just written). The write-ahead log is not
+            // checkpointed at this commit but right after, off the run's path (below).
+            sqlx::query(&format!(
+                "PRAGMA cache_size = -{RUN_CACHE_KIB}; PRAGMA foreign_keys = OFF; \
+                 PRAGMA wal_autocheckpoint = 0"
+            ))
+            .execute(&mut *conn)
+            .await?;
+        }
+        let result = self
+            .store_run_on(&mut conn, g_run, g_import, run, parts)
+            .await;
+        if sqlite {
+            // Best effort: a failure here leaves a larger cache on one pooled connection.
+            let reset = sqlx::query(&format!(
+                "PRAGMA cache_size = -{}; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {}",
+                super::import::DEFAULT_CACHE_KIB,
+                DEFAULT_WAL_AUTOCHECKPOINT
+            ))
+            .execute(&mut *conn)
+            .await;
+            if let Err(e) = reset {
+                tracing::warn!(error = %e, "could not reset SQLite settings after a run");
+            }
+            // The run's pages are committed to the log; copying them into the database file
+            // is housekeeping that need not delay the run (nor the next user's write).
+            let pool = self.pool.clone();
+            tokio::spawn(async move {
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(error = %e, "checkpoint after a run failed");
+                }
+            });
+        }
+        result
+    }
+
+    async fn store_run_on(
+        &self,
+        conn: &mut AnyConnection,
+        g_run: &Grant<RunVerification>,
+        g_import: Option<&Grant<ImportFeeds>>,
+        run: &RunStart,
+        mut parts: tokio::sync::mpsc::Receiver<RunPart>,
+    ) -> Result<VerificationRun> {
+        let mut tx = self.write_on(conn).await?;
+        let mut writer = RunWriter::start(&mut tx, run).await?;
+        while let Some(part) = parts.recv().await {
+            match part {
+                RunPart::Delivery { delivery, reply } => {
+                    let g = g_import.ok_or_else(|| {
+                        StoreError::Database("a run recording deliveries needs ImportFeeds".into())
+                    })?;
+                    let recorded = insert_delivery(&mut tx, g.actor(), &delivery).await?;
+                    // The run goes on (and is rolled back below) if the other side is gone.
+                    let _ = reply.send(recorded);
+                }
+                RunPart::Warnings(w) => writer.write(&mut tx, &w).await?,
+                RunPart::Finish { delivery_ids } => {
+                    let stored = writer
+                        .finish(&mut tx, g_run.actor(), run, &delivery_ids)
+                        .await?;
+                    tx.commit().await?;
+                    return Ok(stored);
+                }
+            }
+        }
+        Err(StoreError::Database(
+            "the run ended before its last part; nothing of it was kept".into(),
+        ))
     }
 
     pub(crate) async fn get_run_impl(&self, id: i64) -> Result<Option<VerificationRun>> {
@@ -486,7 +395,10 @@ impl SqlStore {
                 .bind_text(format!("{}%", d.prefix()));
         }
         if let Some(m) = &q.month {
-            filter.push(" AND w.month = ").bind_text(m.as_str());
+            filter
+                .push(" AND w.run_id IN (SELECT id FROM verification_runs WHERE month = ")
+                .bind_text(m.as_str())
+                .push(")");
         }
         if let Some(r) = q.run_id {
             filter.push(" AND w.run_id = ").bind_int(r);
@@ -694,21 +606,268 @@ impl SqlStore {
     }
 }
 
-/// [`sql_literal`] appended to `out`, without a temporary string per value.
-fn push_literal(out: &mut String, s: &str) {
-    out.push('\'');
-    if s.contains('\'') {
-        out.push_str(&s.replace('\'', "''"));
-    } else {
-        out.push_str(s);
+/// A batch of warnings as the JSON array the insert unpacks:
+/// `[[household_id, kind, division, township, evidence], …]`.
+fn warnings_json(chunk: &[NewWarning]) -> String {
+    use std::io::Write as _;
+    let mut out: Vec<u8> = Vec::with_capacity(chunk.len() * 320 + 2);
+    out.push(b'[');
+    for (i, w) in chunk.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = write!(out, "[{},", w.household_id);
+        let township = township_of(&w.division);
+        for text in [w.kind.as_str(), w.division.as_str(), township.as_str()] {
+            serde_json::to_writer(&mut out, text).expect("a string serializes");
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, w.evidence.as_str()).expect("a string serializes");
+        out.push(b']');
     }
-    out.push('\'');
-}
-
-/// A quoted SQL string literal, for values generated by the store itself.
-fn sql_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    out.push(b']');
+    String::from_utf8(out).expect("JSON of strings is UTF-8")
 }
 
 // `sqlx::Row` brings `try_get_unchecked` into scope for the caseload stream.
 use sqlx::Row as _;
+
+/// Inserts a delivery, its first rejected rows and its `feed_delivered` event in `tx`.
+async fn insert_delivery(
+    tx: &mut WriteTx<'_, '_>,
+    actor: &Actor,
+    d: &NewDelivery,
+) -> Result<(FeedDelivery, Vec<Rejection>)> {
+    let id = tx.next_id("feed_deliveries").await?;
+    let status = if d.refused { "refused" } else { "accepted" };
+    sqlx::query(&format!(
+        "INSERT INTO feed_deliveries ({DELIVERY_SELECT}) VALUES \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    ))
+    .bind(id)
+    .bind(d.kind.as_str())
+    .bind(d.source.as_str())
+    .bind(date_text(d.data_date))
+    .bind(d.sha256.as_str())
+    .bind(d.bytes)
+    .bind(d.rows_total)
+    .bind(d.rows_accepted)
+    .bind(d.rows_rejected)
+    .bind(status)
+    .bind(d.rejection_policy.as_str())
+    .bind(actor.user_id)
+    .bind(actor.username.as_str())
+    .bind(tx.now_text.clone())
+    .bind(d.content_key.as_str())
+    .execute(tx.conn())
+    .await?;
+    let kept: Vec<Rejection> = d
+        .rejections
+        .iter()
+        .take(MAX_STORED_REJECTIONS)
+        .cloned()
+        .collect();
+    for (chunk_no, chunk) in kept.chunks(200).enumerate() {
+        let sql = super::values_sql(
+            tx.backend,
+            "INSERT INTO delivery_rejections (delivery_id, seq, row_number, column_name, code, reason)",
+            "?, ?, ?, ?, ?, ?",
+            chunk.len(),
+        );
+        let mut q = sqlx::query(&sql);
+        for (i, r) in chunk.iter().enumerate() {
+            q = q
+                .bind(id)
+                .bind((chunk_no * 200 + i + 1) as i64)
+                .bind(r.row)
+                .bind(r.column.as_deref())
+                .bind(r.code.as_str())
+                .bind(r.reason.as_str());
+        }
+        q.execute(tx.conn()).await?;
+    }
+    let after = json!({
+        "kind": d.kind, "source": d.source, "data_date": date_text(d.data_date),
+        "sha256": d.sha256, "bytes": d.bytes, "rows_total": d.rows_total,
+        "rows_accepted": d.rows_accepted, "rows_rejected": d.rows_rejected, "status": status,
+    });
+    tx.audit(
+        Who::from(actor),
+        Event::new(AuditAction::FeedDelivered, "feed_delivery")
+            .record(id)
+            .after(after)
+            .detail(format!(
+                "{} {} 数据日期 {}:{} 行,拒收 {} 行{}",
+                d.source,
+                d.kind,
+                d.data_date,
+                d.rows_total,
+                d.rows_rejected,
+                if d.refused { ",整批退回" } else { "" }
+            )),
+    )
+    .await?;
+    let now = tx.now;
+    Ok((
+        FeedDelivery {
+            id,
+            kind: d.kind.clone(),
+            source: d.source.clone(),
+            data_date: d.data_date,
+            sha256: d.sha256.clone(),
+            bytes: d.bytes,
+            rows_total: d.rows_total,
+            rows_accepted: d.rows_accepted,
+            rows_rejected: d.rows_rejected,
+            status: status.into(),
+            rejection_policy: d.rejection_policy.clone(),
+            imported_by_id: actor.user_id,
+            imported_by: actor.username.clone(),
+            imported_at: now,
+            content_key: d.content_key.clone(),
+        },
+        kept,
+    ))
+}
+
+/// Writes a run's row and its warnings in a transaction: the row first (the warnings refer to
+/// it), its counts when the run is finished.
+struct RunWriter {
+    id: i64,
+    next_warning: i64,
+    month: String,
+    due: String,
+    counts: BTreeMap<String, i64>,
+    written: i64,
+}
+
+impl RunWriter {
+    async fn start(tx: &mut WriteTx<'_, '_>, run: &RunStart) -> Result<RunWriter> {
+        let id = tx.next_id("verification_runs").await?;
+        let next_warning = tx.next_id("warnings").await?;
+        sqlx::query(
+            "INSERT INTO verification_runs (id, month, division, started_at, finished_at, \
+             deliveries, counts, households, warnings, run_by_id, run_by) \
+             VALUES ($1, $2, $3, $4, $5, '[]', '{}', $6, 0, NULL, '')",
+        )
+        .bind(id)
+        .bind(run.month.as_str())
+        .bind(run.division.as_str())
+        .bind(rows::ts_text(run.started_at))
+        .bind(tx.now_text.clone())
+        .bind(run.households)
+        .execute(tx.conn())
+        .await?;
+        Ok(RunWriter {
+            id,
+            next_warning,
+            month: run.month.clone(),
+            due: date_text(run.due),
+            counts: BTreeMap::new(),
+            written: 0,
+        })
+    }
+
+    async fn write(&mut self, tx: &mut WriteTx<'_, '_>, warnings: &[NewWarning]) -> Result<()> {
+        for w in warnings {
+            *self.counts.entry(w.kind.clone()).or_default() += 1;
+        }
+        // A batch goes to the database as one JSON array bound as one parameter and unpacked
+        // there (json_each / json_array_elements): binding 100k rows value by value costs the
+        // driver more than the insert, and SQLite parses a JSON array far faster than the same
+        // rows as a multi-row VALUES statement.
+        let sql = match tx.backend {
+            Backend::Sqlite => {
+                "INSERT INTO warnings (id, run_id, month, household_id, kind, division, township, \
+                 due, status, evidence, row_version) \
+                 SELECT $2 + key, $3, $4, value->>0, value->>1, value->>2, value->>3, $5, 'open', \
+                 value->>4, 1 FROM json_each($1)"
+            }
+            Backend::Postgres => {
+                "INSERT INTO warnings (id, run_id, month, household_id, kind, division, township, \
+                 due, status, evidence, row_version) \
+                 SELECT $2 + t.ord - 1, $3, $4, (t.e->>0)::BIGINT, t.e->>1, t.e->>2, t.e->>3, $5, \
+                 'open', t.e->>4, 1 FROM json_array_elements($1::JSON) WITH ORDINALITY AS t(e, ord)"
+            }
+        };
+        let mut chunks = warnings.chunks(WARNING_BATCH);
+        let mut first = self.next_warning;
+        let mut next = chunks.next().map(warnings_json);
+        while let Some(json) = next.take() {
+            // The next batch is built while the database runs this one (SQLite on the driver's
+            // worker thread, PostgreSQL in the server): the first poll hands the statement over,
+            // so building it costs no time of the run.
+            let query = sqlx::query(sql)
+                .bind(json.as_str())
+                .bind(first)
+                .bind(self.id)
+                .bind(self.month.as_str())
+                .bind(self.due.as_str());
+            let mut exec = std::pin::pin!(query.execute(tx.conn()));
+            let early = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(std::future::Future::poll(exec.as_mut(), cx))
+            })
+            .await;
+            next = chunks.next().map(warnings_json);
+            match early {
+                std::task::Poll::Ready(r) => r?,
+                std::task::Poll::Pending => exec.await?,
+            };
+            first += WARNING_BATCH as i64;
+        }
+        self.next_warning += warnings.len() as i64;
+        self.written += warnings.len() as i64;
+        Ok(())
+    }
+
+    async fn finish(
+        self,
+        tx: &mut WriteTx<'_, '_>,
+        actor: &Actor,
+        run: &RunStart,
+        delivery_ids: &[i64],
+    ) -> Result<VerificationRun> {
+        let deliveries = serde_json::to_string(delivery_ids).expect("ids serialize");
+        let counts_text = serde_json::to_string(&self.counts).expect("counts serialize");
+        sqlx::query(
+            "UPDATE verification_runs SET finished_at = $1, deliveries = $2, counts = $3, \
+             warnings = $4, run_by_id = $5, run_by = $6 WHERE id = $7",
+        )
+        .bind(tx.now_text.clone())
+        .bind(deliveries.as_str())
+        .bind(counts_text.as_str())
+        .bind(self.written)
+        .bind(actor.user_id)
+        .bind(actor.username.as_str())
+        .bind(self.id)
+        .execute(tx.conn())
+        .await?;
+        tx.audit(
+            Who::from(actor),
+            Event::new(AuditAction::VerificationRun, "verification_run")
+                .record(self.id)
+                .division(&run.division)
+                .after(json!({
+                    "month": run.month, "deliveries": delivery_ids, "counts": self.counts,
+                    "households": run.households,
+                }))
+                .detail(format!(
+                    "{} 一月一比对:{} 户,预警 {} 条",
+                    run.month, run.households, self.written
+                )),
+        )
+        .await?;
+        Ok(VerificationRun {
+            id: self.id,
+            month: run.month.clone(),
+            division: run.division.to_string(),
+            started_at: run.started_at,
+            finished_at: tx.now,
+            delivery_ids: delivery_ids.to_vec(),
+            counts: self.counts,
+            households: run.households,
+            warnings: self.written,
+            run_by: actor.username.clone(),
+        })
+    }
+}

@@ -105,7 +105,8 @@ async fn month_counts(
     let row = sqlx::query(
         "SELECT COUNT(*) AS total, \
          COALESCE(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0) AS open \
-         FROM warnings WHERE month = $1 AND division LIKE $2",
+         FROM warnings WHERE run_id IN (SELECT id FROM verification_runs WHERE month = $1) \
+         AND division LIKE $2",
     )
     .bind(month)
     .bind(format!("{}%", division.prefix()))
@@ -130,7 +131,10 @@ impl SqlStore {
                 .bind_text(format!("{}%", d.prefix()));
         }
         if let Some(m) = &q.month {
-            filter.push(" AND w.month = ").bind_text(m.as_str());
+            filter
+                .push(" AND w.run_id IN (SELECT id FROM verification_runs WHERE month = ")
+                .bind_text(m.as_str())
+                .push(")");
         }
         if let Some(k) = &q.kind {
             filter.push(" AND w.kind = ").bind_text(k.as_str());
@@ -324,7 +328,8 @@ impl SqlStore {
         let counts = sqlx::query(
             "SELECT SUBSTR(division, 1, 12) AS village, COUNT(*) AS total, \
              SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open \
-             FROM warnings WHERE month = $1 AND division LIKE $2 AND division LIKE $3 \
+             FROM warnings WHERE run_id IN (SELECT id FROM verification_runs WHERE month = $1) \
+             AND division LIKE $2 AND division LIKE $3 \
              AND LENGTH(division) >= 12 GROUP BY SUBSTR(division, 1, 12)",
         )
         .bind(month)
@@ -390,7 +395,8 @@ impl SqlStore {
              SUM(CASE WHEN w.status = 'closed' AND SUBSTR(w.closed_at, 1, 10) > w.due \
                  THEN 1 ELSE 0 END) AS late \
              FROM warnings w LEFT JOIN divisions d ON d.code = w.township \
-             WHERE w.month = $1 AND w.division LIKE $2 \
+             WHERE w.run_id IN (SELECT id FROM verification_runs WHERE month = $1) \
+             AND w.division LIKE $2 \
              GROUP BY w.kind, w.township, d.name ORDER BY w.kind, w.township",
         )
         .bind(month)
@@ -415,7 +421,8 @@ impl SqlStore {
             .collect::<Result<Vec<_>>>()?;
         let res = sqlx::query(
             "SELECT result, COUNT(*) AS n FROM warnings \
-             WHERE month = $1 AND division LIKE $2 AND status = 'closed' GROUP BY result",
+             WHERE run_id IN (SELECT id FROM verification_runs WHERE month = $1) \
+             AND division LIKE $2 AND status = 'closed' GROUP BY result",
         )
         .bind(month)
         .bind(scope.as_str())

@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -127,8 +128,7 @@ pub async fn start_browser() -> Browser {
     let url = format!("http://127.0.0.1:{port}");
     let mut last_err = None;
     for _ in 0..50 {
-        match ClientBuilder::rustls()
-            .expect("tls")
+        match ClientBuilder::new(HttpConnector::new())
             .capabilities(caps.clone())
             .connect(&url)
             .await
