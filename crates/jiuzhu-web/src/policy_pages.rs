@@ -64,10 +64,18 @@ fn policy_region(lib: &PolicyLibrary, text: &str) -> Result<DivisionCode, AppErr
 }
 
 fn region_name(lib: &PolicyLibrary, code: &DivisionCode) -> String {
+    named_region(lib, code, None)
+}
+
+/// The region's name: its policy file's, else the jurisdiction tree's (`known`), else the code.
+fn named_region(lib: &PolicyLibrary, code: &DivisionCode, known: Option<&str>) -> String {
     match lib.file(code) {
         Some(f) if f.name != code.as_str() => f.name.clone(),
         _ if code.level() == Level::Nation => "全国".to_string(),
-        _ => format!("{code}(无本级政策文件,沿用上级)"),
+        _ => format!(
+            "{}(无本级政策文件,沿用上级)",
+            known.unwrap_or(code.as_str())
+        ),
     }
 }
 
@@ -275,6 +283,8 @@ pub struct RegionDetailOut {
 struct RegionData {
     lib: Arc<PolicyLibrary>,
     code: DivisionCode,
+    /// The region's name for headings (see [`named_region`]).
+    name: String,
     today: NaiveDate,
     revisions: Vec<PolicyRevision>,
 }
@@ -288,9 +298,13 @@ impl RegionData {
         let lib = state.policies.get(state.store.as_ref()).await?;
         let code = policy_region(&lib, region)?;
         let revisions = state.store.policy_revisions(&a.grant, Some(&code)).await?;
+        // Regions above the reader's own node are not in its tree; the code stands in then.
+        let known = state.store.get_division(&a.grant, &code).await?;
+        let name = named_region(&lib, &code, known.as_ref().map(|d| d.name.as_str()));
         Ok(RegionData {
             lib,
             code,
+            name,
             today: state.clock.today(),
             revisions,
         })
@@ -353,7 +367,7 @@ async fn api_region(
         .collect();
     Ok(Json(RegionDetailOut {
         region: d.code.to_string(),
-        name: region_name(&d.lib, &d.code),
+        name: d.name.clone(),
         today: d.today,
         latest_seq: d.latest_seq(),
         params,
@@ -640,7 +654,7 @@ async fn region_render(
         &RegionPage {
             nav: Nav::new(&a.auth, "政策参数"),
             code: d.code.to_string(),
-            name: region_name(&d.lib, &d.code),
+            name: d.name.clone(),
             version,
             today: d.today.to_string(),
             latest_seq: d.latest_seq(),

@@ -129,6 +129,10 @@ async fn administrator_schedules_a_new_standard_and_calculations_follow_its_date
     screenshot(c, "policy-revision-scheduled.png").await;
     let page = page_text(c).await;
     assert!(!page.contains("未保存"), "revision saved: {page}");
+    assert!(
+        page.contains("政策参数:环翠区"),
+        "the county named from the jurisdiction tree: {page}"
+    );
     // Today (2026-11-23) still 787; 850 scheduled from 2026-12-01 with its document.
     let row = c
         .find(Locator::Css("tr[id='dibao.standard.urban']"))
