@@ -207,7 +207,11 @@ pub struct WarningRecord {
     pub evidence: serde_json::Value,
     pub result: Option<WarningResult>,
     pub note: Option<String>,
+    /// The username of who closed it (销号人), as recorded.
     pub closed_by: Option<String>,
+    /// Their name as the user list has it now, when the account is known.
+    #[serde(default)]
+    pub closed_by_name: Option<String>,
     pub closed_at: Option<DateTime<Utc>>,
     pub row_version: i64,
     /// The home visit or check behind the closure, when recorded.

@@ -989,7 +989,11 @@ async fn show_view(
         },
         evidence: evidence_rows(&w.evidence),
         raw: serde_json::to_string_pretty(&w.evidence).unwrap_or_default(),
-        closed_by: w.closed_by.clone().unwrap_or_default(),
+        closed_by: match (&w.closed_by_name, &w.closed_by) {
+            (Some(name), Some(user)) => format!("{name}({user})"),
+            (None, Some(user)) => user.clone(),
+            _ => String::new(),
+        },
         closed_at: w
             .closed_at
             .map(|t| t.format("%Y-%m-%d %H:%M").to_string())

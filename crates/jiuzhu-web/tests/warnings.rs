@@ -303,6 +303,14 @@ async fn inbox_filters_bulk_close_and_detail_form() {
     assert_eq!(closed["result"], "no_effect");
     assert_eq!(closed["visit_date"], "2026-03-20");
     assert_eq!(closed["closed_by"], app.clerk_a().username);
+    assert_eq!(closed["closed_by_name"], app.clerk_a().display_name);
+    // The closed warning's page names who closed it, by name and account.
+    let html = app
+        .get(&format!("/warnings/{}", all[2]), Some(&clerk))
+        .await
+        .text();
+    let who = format!("{}({})", app.clerk_a().display_name, app.clerk_a().username);
+    assert!(html.contains(&who), "销号人 {who} on the page");
 
     // The detail page: evidence and the handling form; the note is required.
     let page = app.get(&format!("/warnings/{last}"), Some(&clerk)).await;

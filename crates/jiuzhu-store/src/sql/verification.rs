@@ -27,7 +27,8 @@ pub(super) const DELIVERY_SELECT: &str = "id, kind, source, data_date, sha256, b
 pub(super) const WARNING_SELECT: &str =
     "w.id, w.run_id, w.month, w.household_id, h.code AS household_code, \
      w.kind, w.division, w.township, w.due, w.status, w.evidence, w.result, w.note, w.closed_by, \
-     w.closed_at, w.row_version, w.visit_date, w.attachments, w.change_case_id";
+     w.closed_at, w.row_version, w.visit_date, w.attachments, w.change_case_id, \
+     (SELECT u.display_name FROM users u WHERE u.id = w.closed_by_id) AS closed_by_name";
 
 /// Warnings per INSERT statement: few enough binds for either backend, many enough that the
 /// statement overhead vanishes.
@@ -77,6 +78,7 @@ pub(super) fn warning_of(r: &AnyRow) -> Result<WarningRecord> {
         result: result.as_deref().and_then(WarningResult::parse),
         note: get(r, "note")?,
         closed_by: get(r, "closed_by")?,
+        closed_by_name: get(r, "closed_by_name")?,
         closed_at: get::<Option<String>>(r, "closed_at")?
             .map(|s| rows::parse_ts(&s))
             .transpose()?,
