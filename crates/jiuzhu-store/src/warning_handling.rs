@@ -114,6 +114,10 @@ pub struct ZeroReportStatus {
     pub warnings: i64,
     pub open: i64,
     pub report: Option<ZeroReport>,
+    /// The report no longer holds: a later run of the month found warnings here after it was
+    /// filed (more warnings now than it counted, or some open). It stays on file as filed.
+    #[serde(default)]
+    pub superseded: bool,
 }
 
 /// Counts of one (kind, township) cell of the dashboard.

@@ -1120,6 +1120,8 @@ struct ZeroRow {
     warnings: i64,
     open: i64,
     filed: bool,
+    /// Filed, but a later run found warnings here since.
+    superseded: bool,
     kind: String,
     filed_by: String,
     filed_at: String,
@@ -1170,6 +1172,7 @@ async fn zero_view(
                 warnings: s.warnings,
                 open: s.open,
                 filed: s.report.is_some(),
+                superseded: s.superseded,
                 kind: s
                     .report
                     .as_ref()

@@ -413,6 +413,32 @@ pub async fn warning_handling_due_inbox_and_zero_report(h: Harness) {
         .unwrap();
     assert_eq!(log.total, 2);
     assert_eq!(log.items[1].entry.division.as_deref(), Some(VILLAGE_B));
+
+    // A later run of February finds a new warning in B: B's report stays on file as filed but
+    // no longer holds.
+    run(
+        &h,
+        "2026-02",
+        date(2026, 3, 25),
+        &[warning(hb, VILLAGE_B, "VEHICLE", "371002********0122")],
+    )
+    .await;
+    let status = h
+        .store
+        .zero_report_status(&gc, "2026-02", None)
+        .await
+        .unwrap();
+    let b = status.iter().find(|s| s.division == VILLAGE_B).unwrap();
+    assert_eq!((b.warnings, b.open), (2, 1));
+    assert_eq!(b.report.as_ref().map(|r| r.warnings), Some(1));
+    assert!(b.superseded);
+    assert!(
+        !status
+            .iter()
+            .find(|s| s.division == VILLAGE_A)
+            .unwrap()
+            .superseded
+    );
 }
 
 pub async fn warning_handling_dashboard_counts(h: Harness) {

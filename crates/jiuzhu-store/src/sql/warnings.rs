@@ -361,6 +361,10 @@ impl SqlStore {
                 let code: String = get(v, "code")?;
                 let (warnings, open) = by_village.get(&code).copied().unwrap_or((0, 0));
                 let township = code.get(..9).unwrap_or(&code).to_string();
+                let report = by_division.remove(&code);
+                let superseded = report
+                    .as_ref()
+                    .is_some_and(|r| warnings > r.warnings || open > 0);
                 Ok(ZeroReportStatus {
                     name: get(v, "name")?,
                     township_name: get::<Option<String>>(v, "township_name")?
@@ -368,7 +372,8 @@ impl SqlStore {
                     township,
                     warnings,
                     open,
-                    report: by_division.remove(&code),
+                    report,
+                    superseded,
                     division: code,
                 })
             })
