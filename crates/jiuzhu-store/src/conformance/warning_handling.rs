@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     AuditQuery, CloseWarning, InboxQuery, InboxStatus, NewHousehold, NewRun, NewWarning,
-    NewZeroReport, Store, StoreError, ZeroReportKind,
+    NewZeroReport, Store, StoreError, WarningQuery, ZeroReportKind,
 };
 
 fn county() -> jiuzhu_domain::Actor {
@@ -439,6 +439,54 @@ pub async fn warning_handling_due_inbox_and_zero_report(h: Harness) {
             .unwrap()
             .superseded
     );
+    // Not again while the new warning is open; once it is handled, B reports anew, and then
+    // once only.
+    let err = h
+        .store
+        .file_zero_report(&gb, &zero(VILLAGE_B, "2026-02"))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), "ZERO_REPORT_OPEN_WARNINGS");
+    let new = h
+        .store
+        .list_warnings(
+            &gb,
+            &WarningQuery {
+                status: Some("open".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    h.store
+        .close_warning(&gb, new.id, new.row_version, &no_effect("车辆已于上月过户"))
+        .await
+        .unwrap();
+    let again = h
+        .store
+        .file_zero_report(&gb, &zero(VILLAGE_B, "2026-02"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.kind, again.warnings),
+        (ZeroReportKind::AllHandled, 2)
+    );
+    let err = h
+        .store
+        .file_zero_report(&gb, &zero(VILLAGE_B, "2026-02"))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), "ZERO_REPORT_EXISTS");
+    let status = h
+        .store
+        .zero_report_status(&gc, "2026-02", None)
+        .await
+        .unwrap();
+    let b = status.iter().find(|s| s.division == VILLAGE_B).unwrap();
+    assert_eq!(b.report.as_ref().map(|r| r.id), Some(again.id));
+    assert!(!b.superseded);
 }
 
 pub async fn warning_handling_dashboard_counts(h: Harness) {

@@ -249,17 +249,24 @@ impl SqlStore {
                 ),
             ));
         }
-        let exists = sqlx::query("SELECT id FROM zero_reports WHERE division = $1 AND month = $2")
-            .bind(r.division.as_str())
-            .bind(r.month.as_str())
-            .fetch_optional(tx.conn())
-            .await?;
-        if exists.is_some() {
-            return Err(invalid(
-                "month",
-                "ZERO_REPORT_EXISTS",
-                format!("{name} {} 已报送零报告", r.month),
-            ));
+        // The newest report of the month stands unless a later run found warnings here since it
+        // was filed (all handled by now, as checked above): then the village reports again.
+        let latest = sqlx::query(
+            "SELECT warnings FROM zero_reports WHERE division = $1 AND month = $2 \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(r.division.as_str())
+        .bind(r.month.as_str())
+        .fetch_optional(tx.conn())
+        .await?;
+        if let Some(row) = latest {
+            if total <= get::<i64>(&row, "warnings")? {
+                return Err(invalid(
+                    "month",
+                    "ZERO_REPORT_EXISTS",
+                    format!("{name} {} 已报送零报告", r.month),
+                ));
+            }
         }
         let kind = if total == 0 {
             ZeroReportKind::NoWarnings
@@ -343,13 +350,14 @@ impl SqlStore {
         }
         let reports = sqlx::query(&format!(
             "SELECT {ZERO_SELECT} FROM zero_reports WHERE month = $1 AND division LIKE $2 \
-             AND division LIKE $3"
+             AND division LIKE $3 ORDER BY id"
         ))
         .bind(month)
         .bind(scope.as_str())
         .bind(under.as_str())
         .fetch_all(&self.pool)
         .await?;
+        // In filing order, so a division's newest report is the one kept.
         let mut by_division: HashMap<String, ZeroReport> = HashMap::new();
         for r in &reports {
             let z = zero_of(r)?;
