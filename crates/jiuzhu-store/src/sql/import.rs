@@ -35,7 +35,6 @@ const MEMBERSHIP_ROWS: usize = 2000;
 /// SQLite page cache during an import (negative: KiB), so that the indexes being filled stay in
 /// memory; the connection goes back to the default afterwards.
 const IMPORT_CACHE_KIB: i64 = 512 * 1024;
-pub(super) const DEFAULT_CACHE_KIB: i64 = 2000;
 
 struct RowErrors {
     list: Vec<FieldError>,
@@ -110,30 +109,12 @@ impl SqlStore {
         progress: Progress<'_>,
     ) -> Result<ImportSummary> {
         let mut conn = self.pool.acquire().await?;
-        let sqlite = self.backend == Backend::Sqlite;
-        if sqlite {
-            // Foreign keys are off for the import's own connection: every reference it writes
-            // was checked above (divisions) or is an id it allocated itself, and the per-row
-            // lookups would cost a quarter of the import. (The pragma cannot change inside a
-            // transaction, hence here, and it is restored below.)
-            sqlx::query(&format!(
-                "PRAGMA cache_size = -{IMPORT_CACHE_KIB}; PRAGMA foreign_keys = OFF"
-            ))
-            .execute(&mut *conn)
+        // Every reference the import writes was checked by it (divisions) or is an id it
+        // allocated itself, and the per-row foreign-key lookups would cost a quarter of it.
+        self.begin_bulk_write(&mut conn, IMPORT_CACHE_KIB, false)
             .await?;
-        }
         let result = self.import_on(&mut conn, g, batch, progress).await;
-        if sqlite {
-            // Best effort: a failure here leaves a larger cache on one pooled connection.
-            let reset = sqlx::query(&format!(
-                "PRAGMA cache_size = -{DEFAULT_CACHE_KIB}; PRAGMA foreign_keys = ON"
-            ))
-            .execute(&mut *conn)
-            .await;
-            if let Err(e) = reset {
-                tracing::warn!(error = %e, "could not reset SQLite cache size after import");
-            }
-        }
+        self.end_bulk_write(&mut conn, false).await;
         result
     }
 

@@ -110,6 +110,65 @@ impl SqlStore {
         WriteTx::start(tx, gate, self).await
     }
 
+    /// SQLite settings of a connection about to do one big write (a caseload import, a month's
+    /// run), set on the connection because the pragmas cannot change inside a transaction: a
+    /// page cache of `cache_kib` so the indexes being filled stay in memory, and no
+    /// foreign-key lookup per row (every reference such a write makes, it has checked or
+    /// allocated itself). With `defer_checkpoint`, its commit does not checkpoint the
+    /// write-ahead log either; [`SqlStore::end_bulk_write`] then starts one in the background.
+    /// Nothing on PostgreSQL.
+    async fn begin_bulk_write(
+        &self,
+        conn: &mut AnyConnection,
+        cache_kib: i64,
+        defer_checkpoint: bool,
+    ) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
+        let checkpoint = if defer_checkpoint {
+            " PRAGMA wal_autocheckpoint = 0;"
+        } else {
+            ""
+        };
+        sqlx::query(&format!(
+            "PRAGMA cache_size = -{cache_kib}; PRAGMA foreign_keys = OFF;{checkpoint}"
+        ))
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives the connection of [`SqlStore::begin_bulk_write`] its usual settings back (best
+    /// effort: a failure leaves one pooled connection with a larger cache) and, when its
+    /// checkpoint was deferred, checkpoints in the background: copying the write's pages into
+    /// the database file need not delay the write, nor the next user's.
+    async fn end_bulk_write(&self, conn: &mut AnyConnection, deferred_checkpoint: bool) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        let reset = sqlx::query(&format!(
+            "PRAGMA cache_size = -{DEFAULT_CACHE_KIB}; PRAGMA foreign_keys = ON; \
+             PRAGMA wal_autocheckpoint = {DEFAULT_WAL_AUTOCHECKPOINT}"
+        ))
+        .execute(&mut *conn)
+        .await;
+        if let Err(e) = reset {
+            tracing::warn!(error = %e, "could not reset SQLite settings after a bulk write");
+        }
+        if deferred_checkpoint {
+            let pool = self.pool.clone();
+            tokio::spawn(async move {
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(error = %e, "checkpoint after a bulk write failed");
+                }
+            });
+        }
+    }
+
     async fn gate(&self) -> Option<MutexGuard<'_, ()>> {
         match self.backend {
             Backend::Sqlite => Some(self.write_gate.lock().await),
@@ -122,6 +181,11 @@ impl SqlStore {
         self.clock.today()
     }
 }
+
+/// SQLite's page cache (KiB) on a pooled connection, and its default: checkpoint the
+/// write-ahead log when it passes 1000 pages.
+const DEFAULT_CACHE_KIB: i64 = 2000;
+const DEFAULT_WAL_AUTOCHECKPOINT: i64 = 1000;
 
 /// Opens (creating if needed) the database at `url` (`sqlite://PATH` or `postgres://…`) and
 /// applies the migrations.

@@ -36,8 +36,28 @@ const WARNING_BATCH: usize = 4000;
 
 /// SQLite page cache (KiB) of the connection writing a month's run.
 const RUN_CACHE_KIB: i64 = 64 * 1024;
-/// SQLite's default: checkpoint when the write-ahead log passes 1000 pages.
-const DEFAULT_WAL_AUTOCHECKPOINT: i64 = 1000;
+
+/// `COL IN (the ids of the month's runs)`, the month bound as `PARAM`: a warning belongs to a
+/// month through its run (migration 0013 keeps no month index on `warnings`).
+macro_rules! in_month_runs {
+    ($col:literal, $param:literal) => {
+        concat!(
+            $col,
+            " IN (SELECT id FROM verification_runs WHERE month = ",
+            $param,
+            ")"
+        )
+    };
+}
+pub(super) use in_month_runs;
+
+/// [`in_month_runs!`] on `w.run_id` as a condition of a query being built.
+pub(super) fn and_in_month(filter: &mut Sql, month: &str) {
+    filter
+        .push(" AND w.run_id IN (SELECT id FROM verification_runs WHERE month = ")
+        .bind_text(month)
+        .push(")");
+}
 
 pub(super) fn delivery_of(r: &AnyRow) -> Result<FeedDelivery> {
     Ok(FeedDelivery {
@@ -295,46 +315,14 @@ impl SqlStore {
         parts: tokio::sync::mpsc::Receiver<RunPart>,
     ) -> Result<VerificationRun> {
         let mut conn = self.pool.acquire().await?;
-        let sqlite = self.backend == Backend::Sqlite;
-        if sqlite {
-            // As for a caseload import: a page cache that holds the warnings' index while 100k
-            // rows go in, and no foreign-key lookup per row (the only reference a warning has
-            // is the run this transaction has just written). The write-ahead log is not
-            // checkpointed at this commit but right after, off the run's path (below).
-            sqlx::query(&format!(
-                "PRAGMA cache_size = -{RUN_CACHE_KIB}; PRAGMA foreign_keys = OFF; \
-                 PRAGMA wal_autocheckpoint = 0"
-            ))
-            .execute(&mut *conn)
+        // A cache that holds the warnings' index while 100k rows go in; the only reference a
+        // warning has is the run this transaction has just written; the checkpoint after it.
+        self.begin_bulk_write(&mut conn, RUN_CACHE_KIB, true)
             .await?;
-        }
         let result = self
             .store_run_on(&mut conn, g_run, g_import, run, parts)
             .await;
-        if sqlite {
-            // Best effort: a failure here leaves a larger cache on one pooled connection.
-            let reset = sqlx::query(&format!(
-                "PRAGMA cache_size = -{}; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {}",
-                super::import::DEFAULT_CACHE_KIB,
-                DEFAULT_WAL_AUTOCHECKPOINT
-            ))
-            .execute(&mut *conn)
-            .await;
-            if let Err(e) = reset {
-                tracing::warn!(error = %e, "could not reset SQLite settings after a run");
-            }
-            // The run's pages are committed to the log; copying them into the database file
-            // is housekeeping that need not delay the run (nor the next user's write).
-            let pool = self.pool.clone();
-            tokio::spawn(async move {
-                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                    .execute(&pool)
-                    .await
-                {
-                    tracing::warn!(error = %e, "checkpoint after a run failed");
-                }
-            });
-        }
+        self.end_bulk_write(&mut conn, true).await;
         result
     }
 
@@ -397,10 +385,7 @@ impl SqlStore {
                 .bind_text(format!("{}%", d.prefix()));
         }
         if let Some(m) = &q.month {
-            filter
-                .push(" AND w.run_id IN (SELECT id FROM verification_runs WHERE month = ")
-                .bind_text(m.as_str())
-                .push(")");
+            and_in_month(&mut filter, m);
         }
         if let Some(r) = q.run_id {
             filter.push(" AND w.run_id = ").bind_int(r);
@@ -411,10 +396,21 @@ impl SqlStore {
         if let Some(s) = &q.status {
             filter.push(" AND w.status = ").bind_text(s.as_str());
         }
+        self.warning_page(filter, q.limit, q.offset).await
+    }
+
+    /// The page of warnings `filter` selects (a `FROM warnings w JOIN households h … WHERE …`
+    /// tail), by due date, with the count of all of them.
+    pub(super) async fn warning_page(
+        &self,
+        filter: Sql,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Page<WarningRecord>> {
         let mut count = filter.clone();
         count.text = format!("SELECT COUNT(*){}", filter.text);
         let total = super::count_of(&count.query().fetch_one(&self.pool).await?)?;
-        let (limit, offset) = page_bounds(q.limit, q.offset);
+        let (limit, offset) = page_bounds(limit, offset);
         let mut list = filter;
         list.text = format!("SELECT {WARNING_SELECT}{}", list.text);
         list.push(" ORDER BY w.due, w.id LIMIT ")

@@ -13,8 +13,8 @@ use jiuzhu_domain::access::HandleWarnings;
 use jiuzhu_domain::{AuditAction, DivisionCode, Grant, IdNumber, Level};
 
 use super::rows::{self, date_text, get};
-use super::verification::{warning_of, WARNING_SELECT};
-use super::{invalid, like_escape, page_bounds, Event, Sql, SqlStore, Who};
+use super::verification::{and_in_month, in_month_runs};
+use super::{invalid, like_escape, Event, Sql, SqlStore, Who};
 use crate::verification::WarningRecord;
 use crate::warning_handling::{
     Dashboard, DashboardCell, InboxQuery, InboxStatus, NewZeroReport, ZeroReport, ZeroReportKind,
@@ -102,12 +102,13 @@ async fn month_counts(
     division: &DivisionCode,
     month: &str,
 ) -> Result<(i64, i64)> {
-    let row = sqlx::query(
+    let row = sqlx::query(concat!(
         "SELECT COUNT(*) AS total, \
          COALESCE(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0) AS open \
-         FROM warnings WHERE run_id IN (SELECT id FROM verification_runs WHERE month = $1) \
-         AND division LIKE $2",
-    )
+         FROM warnings WHERE ",
+        in_month_runs!("run_id", "$1"),
+        " AND division LIKE $2"
+    ))
     .bind(month)
     .bind(format!("{}%", division.prefix()))
     .fetch_one(conn)
@@ -131,10 +132,7 @@ impl SqlStore {
                 .bind_text(format!("{}%", d.prefix()));
         }
         if let Some(m) = &q.month {
-            filter
-                .push(" AND w.run_id IN (SELECT id FROM verification_runs WHERE month = ")
-                .bind_text(m.as_str())
-                .push(")");
+            and_in_month(&mut filter, m);
         }
         if let Some(k) = &q.kind {
             filter.push(" AND w.kind = ").bind_text(k.as_str());
@@ -184,21 +182,7 @@ impl SqlStore {
                     .push(" ESCAPE '\\'");
             }
         }
-        let mut count = filter.clone();
-        count.text = format!("SELECT COUNT(*){}", filter.text);
-        let total = super::count_of(&count.query().fetch_one(&self.pool).await?)?;
-        let (limit, offset) = page_bounds(q.limit, q.offset);
-        let mut list = filter;
-        list.text = format!("SELECT {WARNING_SELECT}{}", list.text);
-        list.push(" ORDER BY w.due, w.id LIMIT ")
-            .bind_int(limit)
-            .push(" OFFSET ")
-            .bind_int(offset);
-        let rows = list.query().fetch_all(&self.pool).await?;
-        Ok(Page {
-            items: rows.iter().map(warning_of).collect::<Result<_>>()?,
-            total,
-        })
+        self.warning_page(filter, q.limit, q.offset).await
     }
 
     pub(crate) async fn file_zero_report_impl(
@@ -332,13 +316,14 @@ impl SqlStore {
         .bind(under.as_str())
         .fetch_all(&self.pool)
         .await?;
-        let counts = sqlx::query(
+        let counts = sqlx::query(concat!(
             "SELECT SUBSTR(division, 1, 12) AS village, COUNT(*) AS total, \
              SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open \
-             FROM warnings WHERE run_id IN (SELECT id FROM verification_runs WHERE month = $1) \
-             AND division LIKE $2 AND division LIKE $3 \
-             AND LENGTH(division) >= 12 GROUP BY SUBSTR(division, 1, 12)",
-        )
+             FROM warnings WHERE ",
+            in_month_runs!("run_id", "$1"),
+            " AND division LIKE $2 AND division LIKE $3 \
+             AND LENGTH(division) >= 12 GROUP BY SUBSTR(division, 1, 12)"
+        ))
         .bind(month)
         .bind(scope.as_str())
         .bind(under.as_str())
@@ -398,7 +383,7 @@ impl SqlStore {
         let scope = g.scope().like_pattern();
         // The closure's day is the UTC date of closed_at (as `due` was set from the store's
         // clock): a closure on the due day counts as on time.
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "SELECT w.kind, w.township, COALESCE(d.name, w.township) AS township_name, \
              COUNT(*) AS total, \
              SUM(CASE WHEN w.status = 'open' THEN 1 ELSE 0 END) AS open, \
@@ -408,10 +393,11 @@ impl SqlStore {
              SUM(CASE WHEN w.status = 'closed' AND SUBSTR(w.closed_at, 1, 10) > w.due \
                  THEN 1 ELSE 0 END) AS late \
              FROM warnings w LEFT JOIN divisions d ON d.code = w.township \
-             WHERE w.run_id IN (SELECT id FROM verification_runs WHERE month = $1) \
-             AND w.division LIKE $2 \
-             GROUP BY w.kind, w.township, d.name ORDER BY w.kind, w.township",
-        )
+             WHERE ",
+            in_month_runs!("w.run_id", "$1"),
+            " AND w.division LIKE $2 \
+             GROUP BY w.kind, w.township, d.name ORDER BY w.kind, w.township"
+        ))
         .bind(month)
         .bind(scope.as_str())
         .bind(date_text(today))
@@ -432,11 +418,12 @@ impl SqlStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let res = sqlx::query(
+        let res = sqlx::query(concat!(
             "SELECT result, COUNT(*) AS n FROM warnings \
-             WHERE run_id IN (SELECT id FROM verification_runs WHERE month = $1) \
-             AND division LIKE $2 AND status = 'closed' GROUP BY result",
-        )
+             WHERE ",
+            in_month_runs!("run_id", "$1"),
+            " AND division LIKE $2 AND status = 'closed' GROUP BY result"
+        ))
         .bind(month)
         .bind(scope.as_str())
         .fetch_all(&self.pool)
