@@ -88,14 +88,7 @@ async fn run(dir: PathBuf, month: YearMonth, out: PathBuf) -> anyhow::Result<()>
         feeds::month_end(month),
     )
     .await?;
-    if std::env::var_os("JIUZHU_VERIFY_TIMING").is_some() {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let hwm = status
-            .lines()
-            .find(|l| l.starts_with("VmHWM"))
-            .unwrap_or("");
-        eprintln!("caseload imported and snapshot taken: {hwm}");
-    }
+    report_peak("caseload imported and snapshot taken");
     // The store at rest before the job: nothing left in the write-ahead log.
     store.execute_raw("PRAGMA wal_checkpoint(TRUNCATE)").await?;
     let import_s = t_import.elapsed().as_secs_f64();
@@ -271,14 +264,7 @@ async fn import_caseload_in_parts(
             )
         })?;
         store.import_caseload(&grant, &batch, &|_, _| {}).await?;
-        if std::env::var_os("JIUZHU_VERIFY_TIMING").is_some() {
-            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-            let hwm = status
-                .lines()
-                .find(|l| l.starts_with("VmHWM"))
-                .unwrap_or("");
-            eprintln!("part imported: {hwm}");
-        }
+        report_peak("part imported");
     }
     if pending.is_some() || m_lines.next().is_some() {
         bail!("caseload_members.csv lists households out of the households file's order");
@@ -296,4 +282,17 @@ fn process_cpu_seconds() -> Option<f64> {
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
     Some((utime + stime) / 100.0)
+}
+
+/// With `JIUZHU_VERIFY_TIMING` set, prints the process's peak memory so far (Linux `VmHWM`)
+/// after `what`.
+fn report_peak(what: &str) {
+    if std::env::var_os("JIUZHU_VERIFY_TIMING").is_some() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let hwm = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM"))
+            .unwrap_or("");
+        eprintln!("{what}: {hwm}");
+    }
 }

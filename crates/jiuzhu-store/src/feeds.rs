@@ -825,7 +825,6 @@ pub async fn run_from_store(
                 rejections,
             });
         }
-        let kinds_in_order: Vec<FeedKind> = paths.iter().map(|(k, _)| *k).collect();
         let mut pending: Vec<_> = feeds
             .into_iter()
             .zip(staged)
@@ -843,7 +842,7 @@ pub async fn run_from_store(
                 RunStop::Failed(FeedError::Invalid("the comparison stopped".into()))
             })?;
             let ((f, s), (format, readable)) = pending[i].take().expect("each delivery once");
-            timing.mark(&format!("  {} read", kinds_in_order[i].as_str()));
+            timing.mark(&format!("  {} read", paths[i].0.as_str()));
             let (report, found, found_leads) = match outcome {
                 Ok(o) => (Ok(o.report), o.warnings, o.leads),
                 Err(e) => (Err(e), Vec::new(), Vec::new()),
@@ -901,7 +900,7 @@ pub async fn run_from_store(
                 }
                 timing.mark(&format!(
                     "  {} warnings handed to the store",
-                    kinds_in_order[i].as_str()
+                    paths[i].0.as_str()
                 ));
                 warnings.extend(found);
                 leads.extend(found_leads.iter().filter_map(|l| {
@@ -954,10 +953,7 @@ pub async fn run_from_store(
                 &LeadRun {
                     run_id: stored.id,
                     month: stored.month.clone(),
-                    fallback_division: req
-                        .division
-                        .clone()
-                        .unwrap_or_else(|| g_run.scope().root().clone()),
+                    fallback_division: start.division.clone(),
                 },
                 &leads,
             )
