@@ -11,7 +11,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{act, fetch_head, login, page_text, screenshot, start_browser, start_server};
+use common::{act, day, fetch_head, login, page_text, screenshot, start_browser, start_server};
 use fantoccini::{Client, Locator};
 use jiuzhu_domain::access::{ReadCases, ReadRegistry};
 use jiuzhu_domain::{Actor, Clock, DivisionCode, FixedClock};
@@ -25,10 +25,6 @@ const ASSISTANT: &str = "assistant_xinweilu";
 const DAY0: &str = "2026-11-23";
 /// Wednesday after a notice posted on DAY0 ended (it runs 11-24 … 11-30).
 const AFTER_NOTICE: &str = "2026-12-02";
-
-fn day(s: &str) -> chrono::NaiveDate {
-    s.parse().unwrap()
-}
 
 /// A household of the clerk's township (under `under`) without a case, whose head is an adult
 /// and for which the policy engine computes a positive 低保 amount — read from the server's

@@ -10,29 +10,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{fetch_head, login, page_text, screenshot, start_browser, start_server};
-use fantoccini::{Client, Locator};
+use common::{fetch_head, fill, login, page_text, screenshot, start_browser, start_server, submit};
+use fantoccini::Locator;
 
 const DAY0: &str = "2026-11-23";
-
-async fn fill(c: &Client, form: &str, name: &str, value: &str) {
-    let field = c
-        .find(Locator::Css(&format!("{form} [name='{name}']")))
-        .await
-        .unwrap_or_else(|_| panic!("field {name} in {form}"));
-    field.clear().await.ok();
-    field.send_keys(value).await.unwrap();
-}
-
-async fn submit(c: &Client, form: &str) {
-    c.find(Locator::Css(&format!("{form} button[type=submit]")))
-        .await
-        .unwrap_or_else(|_| panic!("submit button of {form}"))
-        .click()
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn administrator_adds_a_local_holiday_to_the_calendar() {

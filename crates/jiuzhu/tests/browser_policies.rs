@@ -8,21 +8,10 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{login, page_text, screenshot, start_browser, start_server};
+use common::{fill, login, page_text, screenshot, start_browser, start_server, submit};
 use fantoccini::{Client, Locator};
 
 const DAY0: &str = "2026-11-23";
-
-async fn fill(c: &Client, form: &str, name: &str, value: &str) {
-    let field = c
-        .find(Locator::Css(&format!("{form} [name='{name}']")))
-        .await
-        .unwrap_or_else(|_| panic!("field {name} in {form}"));
-    field.clear().await.ok();
-    field.send_keys(value).await.unwrap();
-}
 
 /// A one-person urban household in 环翠区 with no income, calculated for `month` on /calc;
 /// answers the 低保 row of the result table and the page text.
@@ -48,13 +37,7 @@ async fn calc_one_person(c: &Client, base: &str, month: &str) -> (String, String
     fill(c, form, "m0_id_number", "371002198001010010").await;
     fill(c, form, "m0_name", "测试户主").await;
     fill(c, form, "m0_income", "0.00").await;
-    c.find(Locator::Css(&format!("{form} button[type=submit]")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    submit(c, form).await;
     let page = page_text(c).await;
     assert!(!page.contains("输入有误"), "calculation accepted: {page}");
     let row = c
@@ -119,13 +102,7 @@ async fn administrator_schedules_a_new_standard_and_calculations_follow_its_date
     fill(c, form, "number", "威民发〔2026〕30号").await;
     fill(c, form, "article", "第一条").await;
     fill(c, form, "reason", "年度标准调整").await;
-    c.find(Locator::Css(&format!("{form} button[type=submit]")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    submit(c, form).await;
     screenshot(c, "policy-revision-scheduled.png").await;
     let page = page_text(c).await;
     assert!(!page.contains("未保存"), "revision saved: {page}");

@@ -12,7 +12,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{act, login, page_text, screenshot, start_browser, start_server};
+use common::{act, day, login, page_text, screenshot, start_browser, start_server};
 use fantoccini::{Client, Locator};
 use jiuzhu_domain::access::ReadRegistry;
 use jiuzhu_domain::{Actor, Clock, DivisionCode, FixedClock};
@@ -24,10 +24,6 @@ const DAY0: &str = "2026-11-23";
 const AFTER_NOTICE: &str = "2026-12-02";
 /// A month and a half later: the household has been paid for 2027-01 when the death is reported.
 const LATER: &str = "2027-01-18";
-
-fn day(s: &str) -> chrono::NaiveDate {
-    s.parse().unwrap()
-}
 
 /// Polls the page until `needle` shows (background jobs report by polling).
 async fn wait_for(c: &Client, needle: &str) -> String {

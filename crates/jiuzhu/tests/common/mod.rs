@@ -246,6 +246,32 @@ pub async fn act(
     );
 }
 
+/// A date of the tests' calendar.
+pub fn day(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
+
+/// Types `value` into the field `name` of the form `form` (a CSS selector), replacing its text.
+pub async fn fill(c: &Client, form: &str, name: &str, value: &str) {
+    let field = c
+        .find(Locator::Css(&format!("{form} [name='{name}']")))
+        .await
+        .unwrap_or_else(|_| panic!("field {name} in {form}"));
+    field.clear().await.ok();
+    field.send_keys(value).await.unwrap();
+}
+
+/// Presses the submit button of the form `form` and lets the next page load.
+pub async fn submit(c: &Client, form: &str) {
+    c.find(Locator::Css(&format!("{form} button[type=submit]")))
+        .await
+        .unwrap_or_else(|_| panic!("submit button of {form}"))
+        .click()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
 /// Fetches `path` from inside the page (with the session) and answers `status content-type`.
 pub async fn fetch_head(c: &Client, path: &str) -> String {
     let v = c
