@@ -255,6 +255,7 @@ async fn import_caseload_in_parts(
             &jiuzhu_import::Input::new("caseload_members.csv", m_text.into_bytes()),
             valid_from,
             true,
+            jiuzhu_import::caseload::Limits::COMMAND_LINE,
         )
         .map_err(|e| {
             anyhow!(

@@ -21,7 +21,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (h, m) = (read(h)?, read(m)?);
     let valid_from = chrono::NaiveDate::from_ymd_opt(2024, 7, 1).ok_or("date")?;
     let started = Instant::now();
-    match caseload::parse(&h, &m, valid_from, true) {
+    match caseload::parse(
+        &h,
+        &m,
+        valid_from,
+        true,
+        jiuzhu_import::caseload::Limits::COMMAND_LINE,
+    ) {
         Ok(batch) => println!(
             "{} households, {} members in {:.2} s",
             batch.households.len(),

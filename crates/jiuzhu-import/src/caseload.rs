@@ -14,7 +14,7 @@ use jiuzhu_domain::{
 
 use crate::hash::{map_with_capacity, FastMap};
 use crate::report::Report;
-use crate::table::{ColumnSpec, Columns, Table};
+use crate::table::{ColumnSpec, Columns, Row, Table, TableLimits};
 use crate::Input;
 
 /// Longest accepted name, in characters. Real names are far shorter (minority names written in
@@ -237,8 +237,37 @@ struct Extras {
     disability: Option<Disability>,
 }
 
+/// How large a caseload one import may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Rows of the members file.
+    pub members: u64,
+    /// Rows of the households file.
+    pub households: u64,
+    /// Size of either file in bytes.
+    pub file_bytes: u64,
+}
+
+impl Limits {
+    /// The command line: a county's or a city's whole caseload, at least two million members
+    /// (about 300 MB of CSV).
+    pub const COMMAND_LINE: Limits = Limits {
+        members: 3_000_000,
+        households: 3_000_000,
+        file_bytes: 1 << 30,
+    };
+    /// An upload to the web page: at least 200,000 members (about 30 MB of CSV); larger
+    /// caseloads go through the command line.
+    pub const UPLOAD: Limits = Limits {
+        members: 250_000,
+        households: 250_000,
+        file_bytes: 64 << 20,
+    };
+}
+
 /// Reads and validates a households file and a members file (CSV or workbook, see the crate
-/// documentation for the columns) into a batch for `Store::import_caseload`.
+/// documentation for the columns) into a batch for `Store::import_caseload`. A file over
+/// `limits` is refused before any of its rows is read.
 ///
 /// Either every row is valid and the batch is returned, or every problem found is returned, each
 /// with its row, its column as written in the file, a stable code and a Chinese message that
@@ -248,12 +277,25 @@ pub fn parse(
     members: &Input,
     valid_from: NaiveDate,
     create_missing_divisions: bool,
+    limits: Limits,
 ) -> Result<CaseloadBatch, ValidationErrors> {
     let mut report = Report::new();
 
-    let h_table = Table::read(households);
-    let m_table = Table::read(members);
-    let (h_table, m_table) = match (h_table, m_table) {
+    let h_table = Table::read(
+        households,
+        TableLimits {
+            data_rows: limits.households,
+            file_bytes: limits.file_bytes,
+        },
+    );
+    let m_table = Table::read(
+        members,
+        TableLimits {
+            data_rows: limits.members,
+            file_bytes: limits.file_bytes,
+        },
+    );
+    let (mut h_table, mut m_table) = match (h_table, m_table) {
         (Ok(h), Ok(m)) => (h, m),
         (h, m) => {
             if let Err(e) = h {
@@ -280,7 +322,7 @@ pub fn parse(
         }
     };
 
-    let rows = read_households(&h_table, &h_cols, &mut report);
+    let rows = read_households(&mut h_table, &h_cols, &mut report);
 
     // Household key -> position in `rows`. Every row with a key is indexed, valid or not, so that
     // the members of a household whose row has an error are not also reported as orphans.
@@ -306,9 +348,9 @@ pub fn parse(
 
     let mut tallies = vec![Tally::default(); rows.len()];
     let (mut out_members, extras) = read_members(
-        &m_table,
+        &mut m_table,
         &m_cols,
-        &h_table,
+        h_table.name(),
         &index,
         &mut tallies,
         valid_from,
@@ -401,13 +443,19 @@ pub fn parse(
     })
 }
 
-fn read_households(table: &Table<'_>, cols: &Columns, report: &mut Report) -> Vec<HouseholdRow> {
-    let file = table.name();
+fn read_households(
+    table: &mut Table<'_>,
+    cols: &Columns,
+    report: &mut Report,
+) -> Vec<HouseholdRow> {
+    let (file, headers) = (table.name().to_string(), table.headers().to_vec());
+    let file = file.as_str();
     let (c_id, c_div, c_area) = (cols.index(H_ID), cols.index(H_DIVISION), cols.index(H_AREA));
     let c_addr = cols.index(H_ADDRESS);
-    let mut rows = Vec::with_capacity(table.row_hint());
+    let mut rows = Vec::new();
     let result = table.for_each_row(|row| {
         let n = row.number;
+        report_control_characters(report, FILE_HOUSEHOLDS, file, &headers, row);
         let key = row.cell(c_id);
         if key.is_empty() {
             report.row(
@@ -500,32 +548,58 @@ fn read_households(table: &Table<'_>, cols: &Columns, report: &mut Report) -> Ve
     rows
 }
 
+/// Reports a cell holding a control character (see [`Row::control_character_column`]); true
+/// when there is none.
+pub(crate) fn report_control_characters(
+    report: &mut Report,
+    file_no: u8,
+    file: &str,
+    headers: &[String],
+    row: &Row<'_>,
+) -> bool {
+    let Some(col) = row.control_character_column() else {
+        return true;
+    };
+    let column = headers.get(col).map_or("", String::as_str);
+    report.row(
+        file_no,
+        file,
+        row.number,
+        column,
+        "CELL_CONTROL_CHARACTER",
+        format!(
+            "“{column}”列含有换行、NUL 等控制字符(CSV 文件中多为引号未闭合,使后面几行并入了这一格)"
+        ),
+    );
+    false
+}
+
 #[allow(clippy::too_many_arguments)]
 fn read_members(
-    table: &Table<'_>,
+    table: &mut Table<'_>,
     cols: &Columns,
-    h_table: &Table<'_>,
+    households_file: &str,
     index: &FastMap<&str, usize>,
     tallies: &mut [Tally],
     valid_from: NaiveDate,
     report: &mut Report,
 ) -> (Vec<ImportMember>, Vec<Extras>) {
-    let file = table.name();
+    let (file, headers) = (table.name().to_string(), table.headers().to_vec());
+    let file = file.as_str();
     let c = |i: usize| cols.index(i);
     let (c_hh, c_id, c_name, c_rel) = (c(M_HOUSEHOLD), c(M_ID), c(M_NAME), c(M_RELATION));
     let (c_sex, c_phone, c_kind, c_grade) = (c(M_SEX), c(M_PHONE), c(M_DIS_KIND), c(M_DIS_GRADE));
     let has_extras = c_phone.is_some() || c_kind.is_some() || c_grade.is_some();
     let valid_from_digits = valid_from.format("%Y%m%d").to_string();
 
-    let hint = table.row_hint();
-    let mut members: Vec<ImportMember> = Vec::with_capacity(hint);
+    let mut members: Vec<ImportMember> = Vec::new();
     let mut extras: Vec<Extras> = Vec::new();
     // Identity number -> (first row, whether that first row has been reported as a duplicate).
-    let mut seen: FastMap<IdNumber, (usize, bool)> = map_with_capacity(hint);
+    let mut seen: FastMap<IdNumber, (usize, bool)> = map_with_capacity(0);
 
     let result = table.for_each_row(|row| {
         let n = row.number;
-        let mut ok = true;
+        let mut ok = report_control_characters(report, FILE_MEMBERS, file, &headers, row);
 
         let key = row.cell(c_hh);
         let household = if key.is_empty() {
@@ -541,7 +615,7 @@ fn read_members(
                         n,
                         cols.name(M_HOUSEHOLD),
                         "HOUSEHOLD_NOT_FOUND",
-                        format!("户编号“{key}”在家庭表({})中不存在", h_table.name()),
+                        format!("户编号“{key}”在家庭表({households_file})中不存在"),
                     );
                     None
                 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use jiuzhu_domain::{DivisionCode, ValidationErrors};
 
 use crate::report::Report;
-use crate::table::{ColumnSpec, Columns, Table};
+use crate::table::{ColumnSpec, Columns, Table, TableLimits};
 use crate::Input;
 
 /// Longest accepted node name, in characters.
@@ -36,11 +36,25 @@ pub const DIVISION_COLUMNS: &[ColumnSpec] = &[
     },
 ];
 
+/// The command line: every division of a province (all of China has about 700,000 villages).
+pub const COMMAND_LINE: TableLimits = TableLimits {
+    data_rows: 1_000_000,
+    file_bytes: 256 << 20,
+};
+/// An upload on the divisions page: a city's tree many times over.
+pub const UPLOAD: TableLimits = TableLimits {
+    data_rows: 200_000,
+    file_bytes: 16 << 20,
+};
+
 /// Reads and validates a divisions file. Rows keep file order (the store does not need parents
 /// first); the same code twice (also as `371002001` and `371002001000`) is an error.
-pub fn parse(input: &Input) -> Result<Vec<(DivisionCode, String)>, ValidationErrors> {
+pub fn parse(
+    input: &Input,
+    limits: TableLimits,
+) -> Result<Vec<(DivisionCode, String)>, ValidationErrors> {
     let mut report = Report::new();
-    let table = match Table::read(input) {
+    let mut table = match Table::read(input, limits) {
         Ok(t) => t,
         Err(e) => {
             report.push(0, e.into());
@@ -56,12 +70,14 @@ pub fn parse(input: &Input) -> Result<Vec<(DivisionCode, String)>, ValidationErr
             return Err(report.finish());
         }
     };
-    let file = table.name();
+    let (file, headers) = (table.name().to_string(), table.headers().to_vec());
+    let file = file.as_str();
     let (c_code, c_name) = (cols.index(0), cols.index(1));
     let mut out: Vec<(DivisionCode, String)> = Vec::new();
     let mut first_row: HashMap<DivisionCode, usize> = HashMap::new();
     let result = table.for_each_row(|row| {
         let n = row.number;
+        crate::caseload::report_control_characters(&mut report, 0, file, &headers, row);
         let code_text = c_code.map(|c| row.get(c)).unwrap_or_default();
         let name = c_name.map(|c| row.get(c)).unwrap_or_default();
         let code = if code_text.is_empty() {

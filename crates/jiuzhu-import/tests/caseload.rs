@@ -24,6 +24,7 @@ fn parse(h: &str, m: &str) -> Result<CaseloadBatch, ValidationErrors> {
         &Input::new("m.csv", m.as_bytes()),
         date(2025, 1, 1),
         false,
+        jiuzhu_import::caseload::Limits::COMMAND_LINE,
     )
 }
 
@@ -234,6 +235,7 @@ fn gbk_csv_with_chinese_headers_and_bom_utf8_read_the_same() {
         &Input::new("成员.csv", m_gbk.into_owned()),
         date(2025, 1, 1),
         true,
+        jiuzhu_import::caseload::Limits::COMMAND_LINE,
     )
     .expect("GBK files");
     assert_eq!(from_gbk.households[0].address, "新威路社区1号楼");
@@ -248,6 +250,7 @@ fn gbk_csv_with_chinese_headers_and_bom_utf8_read_the_same() {
         &Input::new("成员.csv", m.as_bytes()),
         date(2025, 1, 1),
         true,
+        jiuzhu_import::caseload::Limits::COMMAND_LINE,
     )
     .expect("UTF-8 with BOM");
     assert_eq!(from_bom, from_gbk);
@@ -276,6 +279,7 @@ fn an_xlsx_pair_parses_the_same_as_the_csv_pair() {
         &Input::new("m.xlsx", m.clone()),
         date(2025, 1, 1),
         false,
+        jiuzhu_import::caseload::Limits::COMMAND_LINE,
     )
     .expect("xlsx files");
     let mut from_csv = parse(&good_households(), &good_members()).unwrap();
@@ -288,6 +292,7 @@ fn an_xlsx_pair_parses_the_same_as_the_csv_pair() {
         &Input::new("upload2", m),
         date(2025, 1, 1),
         false,
+        jiuzhu_import::caseload::Limits::COMMAND_LINE,
     )
     .expect("sniffed workbooks");
     assert_eq!(sniffed.members.len(), 6);
@@ -330,6 +335,7 @@ fn xlsx_number_cells_read_as_codes_and_mangled_ids_are_named() {
         &Input::new("m.xlsx", m),
         date(2025, 1, 1),
         false,
+        jiuzhu_import::caseload::Limits::COMMAND_LINE,
     )
     .unwrap_err();
     assert_eq!(errors.0.len(), 1, "{:#?}", lines(&errors));
@@ -396,6 +402,7 @@ fn an_unreadable_workbook_is_one_error() {
         &Input::new("m.csv", b"household_id,id_number,name,relation\n".to_vec()),
         date(2025, 1, 1),
         false,
+        jiuzhu_import::caseload::Limits::COMMAND_LINE,
     )
     .unwrap_err();
     assert_eq!(errors.0.len(), 1);
@@ -410,7 +417,7 @@ fn divisions_parse_with_levels_from_codes() {
         "区划代码,名称,级别\n370000,山东省,省\n371002,环翠区,区\n371002001000,环翠楼街道,街道\n371002001001,新威路社区,社区\n371002001001001,新威路社区第一网格,网格\n"
             .as_bytes(),
     );
-    let rows = divisions::parse(&input).unwrap();
+    let rows = divisions::parse(&input, jiuzhu_import::divisions::COMMAND_LINE).unwrap();
     let codes: Vec<&str> = rows.iter().map(|(c, _)| c.as_str()).collect();
     assert_eq!(
         codes,
@@ -428,7 +435,7 @@ fn divisions_parse_with_levels_from_codes() {
         "div.csv",
         "code,name\n371002,环翠区\n3710,短\n371002001,\n371002,又一个\n".as_bytes(),
     );
-    let got = lines(&divisions::parse(&bad).unwrap_err());
+    let got = lines(&divisions::parse(&bad, jiuzhu_import::divisions::COMMAND_LINE).unwrap_err());
     assert_eq!(
         got,
         [
@@ -459,6 +466,7 @@ fn utf16_tab_separated_unicode_text_is_read() {
         &Input::new("m.txt", utf16(&m)),
         date(2025, 1, 1),
         false,
+        jiuzhu_import::caseload::Limits::COMMAND_LINE,
     )
     .expect("UTF-16 text");
     assert_eq!(batch.members[0].name, "王芳");

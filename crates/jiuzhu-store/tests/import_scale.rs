@@ -31,6 +31,7 @@ async fn import_into(store: &SqlStore, label: &str) {
         &input(&dir, "caseload_members.csv"),
         chrono::NaiveDate::from_ymd_opt(2024, 6, 1).unwrap(),
         true,
+        jiuzhu_import::caseload::Limits::COMMAND_LINE,
     )
     .expect("valid caseload");
     let parsed = started.elapsed();

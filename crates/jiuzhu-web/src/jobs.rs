@@ -144,6 +144,7 @@ impl Jobs {
                     &members,
                     valid_from,
                     create_missing_divisions,
+                    jiuzhu_import::caseload::Limits::UPLOAD,
                 )
             })
             .await;

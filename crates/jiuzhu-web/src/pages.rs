@@ -976,7 +976,7 @@ pub(crate) fn take_file(
         .position(|f| f.name.split('\u{0}').next() == Some(field))?;
     let mut f = files.remove(pos);
     f.name = f.name.split('\u{0}').nth(1).unwrap_or_default().to_string();
-    (!f.bytes.is_empty() || !f.name.is_empty()).then_some(f)
+    (f.bytes().is_some_and(|b| !b.is_empty()) || !f.name.is_empty()).then_some(f)
 }
 
 async fn divisions_import(
@@ -990,9 +990,11 @@ async fn divisions_import(
         let file = take_file(&mut files, "file").ok_or_else(|| {
             AppError::invalid(vec![FieldError::new("file", "REQUIRED", "请选择区划文件")])
         })?;
-        let rows = tokio::task::spawn_blocking(move || jiuzhu_import::divisions::parse(&file))
-            .await
-            .map_err(AppError::internal)??;
+        let rows = tokio::task::spawn_blocking(move || {
+            jiuzhu_import::divisions::parse(&file, jiuzhu_import::divisions::UPLOAD)
+        })
+        .await
+        .map_err(AppError::internal)??;
         Ok::<_, AppError>(state.store.import_divisions(&m.grant, &rows).await?)
     }
     .await;

@@ -238,13 +238,14 @@ async fn whatif_submit(
                 "请选择家庭数据文件(JSON)",
             )])
         })?;
-        let items: Vec<Value> = serde_json::from_slice(&file.bytes).map_err(|e| {
-            AppError::invalid(vec![jiuzhu_domain::FieldError::new(
-                "caseload",
-                "CASELOAD_JSON",
-                format!("文件应为家庭计算输入的 JSON 数组(见 docs/calc.md):{e}"),
-            )])
-        })?;
+        let items: Vec<Value> =
+            serde_json::from_slice(file.bytes().unwrap_or_default()).map_err(|e| {
+                AppError::invalid(vec![jiuzhu_domain::FieldError::new(
+                    "caseload",
+                    "CASELOAD_JSON",
+                    format!("文件应为家庭计算输入的 JSON 数组(见 docs/calc.md):{e}"),
+                )])
+            })?;
         crate::calc::what_if(&lib, &req(&items, &form, &changes))
     })();
     match outcome {

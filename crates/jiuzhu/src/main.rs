@@ -361,6 +361,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &m,
                 valid_from,
                 create_missing_divisions,
+                jiuzhu_import::caseload::Limits::COMMAND_LINE,
             ) {
                 Ok(b) => b,
                 Err(errors) => return Ok(report_rejected(&errors)),
@@ -402,7 +403,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import(ImportCommand::Divisions { file }) => {
             let input = read_input(&file)?;
-            let rows = match jiuzhu_import::divisions::parse(&input) {
+            let rows = match jiuzhu_import::divisions::parse(
+                &input,
+                jiuzhu_import::divisions::COMMAND_LINE,
+            ) {
                 Ok(r) => r,
                 Err(errors) => return Ok(report_rejected(&errors)),
             };
@@ -453,13 +457,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A file to import, streamed by the importer (never read whole here).
 fn read_input(path: &Path) -> anyhow::Result<jiuzhu_import::Input> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok(jiuzhu_import::Input { name, bytes })
+    std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(jiuzhu_import::Input::file(path))
 }
 
 /// Prints every rejected row and returns the exit code for "input rejected".
