@@ -100,6 +100,21 @@ pub fn corner_cells() -> Vec<u8> {
     )
 }
 
+/// A header row of inline strings, then the far cell `XFD1048576`: a reader that takes the
+/// header must still refuse the file.
+pub fn corner_cell_after_header(header: &[&str]) -> Vec<u8> {
+    let mut xml = String::from("<row r=\"1\">");
+    for (c, text) in header.iter().enumerate() {
+        let col = (b'A' + c as u8) as char;
+        xml.push_str(&format!(
+            "<c r=\"{col}1\" t=\"inlineStr\"><is><t>{}</t></is></c>",
+            escape(text)
+        ));
+    }
+    xml.push_str(r#"</row><row r="1048576"><c r="XFD1048576"><v>2</v></c></row>"#);
+    workbook(&mut |w| w.write_all(xml.as_bytes()), &mut |_| Ok(()))
+}
+
 /// One shared string of `bytes` bytes (1 GB deflates to about 1 MB), used by cell A1.
 pub fn huge_shared_string_to<W: Write + Seek>(out: W, bytes: u64) -> std::io::Result<W> {
     workbook_to(

@@ -11,7 +11,10 @@
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
 
-use calamine::{Data, Reader};
+use std::ops::ControlFlow;
+
+use jiuzhu_sheet::text::{DecodeReader, Malformed, TextEncoding};
+use jiuzhu_sheet::xlsx::{Workbook, XlsxError, XlsxLimits};
 
 use crate::feeds::{FeedError, FeedFiles, Staged};
 
@@ -167,100 +170,78 @@ fn gbk_to_utf8(src: &Path, dst: &Path) -> Result<(), FeedError> {
         path: dst.display().to_string(),
         source,
     };
-    let mut input = std::fs::File::open(src).map_err(io_src)?;
+    let input = std::fs::File::open(src).map_err(io_src)?;
+    // Malformed bytes become U+FFFD: the parser then rejects that row's field, with its line,
+    // instead of the whole delivery.
+    let mut decoded = DecodeReader::new(input, TextEncoding::Gb18030, Malformed::Replace);
     let mut out = std::io::BufWriter::new(std::fs::File::create(dst).map_err(io_dst)?);
-    let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
     let mut buf = vec![0u8; 256 << 10];
-    // GB18030 takes at most 4 bytes per character, UTF-8 at most 3 per BMP character and 4
-    // beyond: twice the input always suffices.
-    let mut text = vec![0u8; (256 << 10) * 2 + 16];
     loop {
-        let n = input.read(&mut buf).map_err(io_src)?;
-        let last = n == 0;
-        // Malformed bytes become U+FFFD: the parser then rejects that row's field, with its
-        // line, instead of the whole delivery.
-        let (_, _, written, _) = decoder.decode_to_utf8(&buf[..n], &mut text, last);
-        out.write_all(&text[..written]).map_err(io_dst)?;
-        if last {
+        let n = decoded.read(&mut buf).map_err(io_src)?;
+        if n == 0 {
             break;
         }
+        out.write_all(&buf[..n]).map_err(io_dst)?;
     }
     out.flush().map_err(io_dst)?;
     Ok(())
 }
 
-/// The text a department's clerk sees in the cell: integers without `.0` (identity numbers and
-/// codes typed into number-formatted columns), numbers too large to be exact in scientific
-/// notation (so a mangled identity number is rejected as such), dates as `YYYY-MM-DD`.
-fn cell_text(d: &Data) -> String {
-    match d {
-        Data::Empty => String::new(),
-        Data::String(s) => s.replace(['\r', '\n'], " "),
-        Data::Int(i) => i.to_string(),
-        // Exact below 2^53; the cell's number is only turned into text here, and the parser
-        // reads amounts from that text exactly into fen.
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        Data::Float(f) if f.fract() == 0.0 => format!("{f:E}"),
-        Data::Float(f) => format!("{f}"),
-        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
-        Data::DateTime(dt) => {
-            let base = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid date");
-            let days = dt.as_f64().floor() as i64;
-            base.checked_add_signed(chrono::Duration::days(days))
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .unwrap_or_else(|| dt.as_f64().to_string())
-        }
-        Data::DateTimeIso(s) => s.get(..10).unwrap_or(s).to_string(),
-        other => other.to_string(),
-    }
-}
-
 fn csv_field(out: &mut String, s: &str) {
+    // A line break inside a cell would split the row; the clerk sees it as a space.
+    let s = s.replace(['\r', '\n'], " ");
     if s.contains([',', '"']) {
         out.push('"');
         out.push_str(&s.replace('"', "\"\""));
         out.push('"');
     } else {
-        out.push_str(s);
+        out.push_str(&s);
     }
 }
 
+/// The first sheet as UTF-8 CSV, one line per sheet row from the first non-blank one (the
+/// header), blank rows as blank lines; returns the header's sheet row minus one. Read by the
+/// bounded streaming reader of jiuzhu-sheet: a workbook over a limit is a [`FormatError`]
+/// naming the limit.
 fn xlsx_to_csv(src: &Path, dst: &Path) -> Result<Result<u64, FormatError>, FeedError> {
     let io_src = |source| FeedError::Io {
         path: src.display().to_string(),
         source,
     };
-    let bad = |detail: String| FormatError {
-        code: "FILE_WORKBOOK",
-        message_zh: format!("无法读取电子表格(仅读取第一个工作表):{detail}"),
-    };
-    let file = BufReader::new(std::fs::File::open(src).map_err(io_src)?);
-    let mut book: calamine::Xlsx<_> = match calamine::open_workbook_from_rs(file) {
-        Ok(b) => b,
-        Err(e) => return Ok(Err(bad(e.to_string()))),
-    };
-    let range = match book.worksheet_range_at(0) {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => return Ok(Err(bad(e.to_string()))),
-        None => return Ok(Err(bad("没有工作表".into()))),
-    };
-    let Some((start_row, _)) = range.start() else {
-        return Ok(Err(FormatError {
-            code: "DELIVERY_EMPTY",
-            message_zh: "电子表格为空,没有表头行".into(),
-        }));
-    };
     let io_dst = |source| FeedError::Io {
         path: dst.display().to_string(),
         source,
     };
+    let refused = |e: XlsxError| FormatError {
+        code: e.code(),
+        message_zh: e.message_zh(),
+    };
+    let file = BufReader::new(std::fs::File::open(src).map_err(io_src)?);
+    let mut book = match Workbook::open(file, XlsxLimits::default()) {
+        Ok(b) => b,
+        Err(XlsxError::Io(e)) => return Err(io_src(e)),
+        Err(e) => return Ok(Err(refused(e))),
+    };
     let mut out = std::io::BufWriter::new(std::fs::File::create(dst).map_err(io_dst)?);
+    let (mut header_row, mut last_row) = (None::<u64>, 0u64);
     let mut line = String::new();
-    for row in range.rows() {
+    let mut write_error = None;
+    let read = book.for_each_row(|r, cells| {
+        let blank = cells.iter().all(|c| c.trim().is_empty());
+        if header_row.is_none() {
+            if blank {
+                return ControlFlow::Continue(());
+            }
+            header_row = Some(r);
+            last_row = r - 1;
+        }
         line.clear();
-        let cells: Vec<String> = row.iter().map(cell_text).collect();
-        // A blank sheet row stays a (blank) line so later rows keep their numbers.
-        if cells.iter().any(|c| !c.trim().is_empty()) {
+        // Rows absent from the sheet stay (blank) lines so that later rows keep their numbers.
+        for _ in last_row + 1..r {
+            line.push('\n');
+        }
+        last_row = r;
+        if !blank {
             for (i, c) in cells.iter().enumerate() {
                 if i > 0 {
                     line.push(',');
@@ -269,8 +250,28 @@ fn xlsx_to_csv(src: &Path, dst: &Path) -> Result<Result<u64, FormatError>, FeedE
             }
         }
         line.push('\n');
-        out.write_all(line.as_bytes()).map_err(io_dst)?;
+        match out.write_all(line.as_bytes()) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                write_error = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    });
+    if let Some(e) = write_error {
+        return Err(io_dst(e));
     }
+    match read {
+        Ok(()) => {}
+        Err(XlsxError::Io(e)) => return Err(io_src(e)),
+        Err(e) => return Ok(Err(refused(e))),
+    }
+    let Some(header_row) = header_row else {
+        return Ok(Err(FormatError {
+            code: "DELIVERY_EMPTY",
+            message_zh: "电子表格为空,没有表头行".into(),
+        }));
+    };
     out.flush().map_err(io_dst)?;
-    Ok(Ok(u64::from(start_row)))
+    Ok(Ok(header_row - 1))
 }

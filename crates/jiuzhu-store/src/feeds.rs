@@ -125,6 +125,43 @@ impl FeedFiles {
         })
     }
 
+    /// Removes staged files left behind by a process that is gone (killed between staging an
+    /// upload and keeping it): their names carry the process id. Returns how many were
+    /// removed. Where process ids cannot be checked (no `/proc`), only files older than a day
+    /// are taken for abandoned.
+    pub fn remove_abandoned_staging(&self) -> Result<usize, FeedError> {
+        let dir = self.feeds_dir()?;
+        let own = std::process::id();
+        let procfs = Path::new("/proc/self").exists();
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
+            let entry = entry.map_err(io(&dir))?;
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(".incoming-"))
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let abandoned = if procfs {
+                pid != own && !Path::new("/proc").join(pid.to_string()).exists()
+            } else {
+                entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age.as_secs() > 24 * 3600)
+            };
+            if abandoned && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Stages a copy of `src`: a hard link when it is on the same file system (a delivery is
     /// never modified in place, and the link costs nothing however big the file), else a copy.
     pub fn stage_copy(&self, src: &Path) -> Result<Staged, FeedError> {

@@ -6,6 +6,7 @@
 //! one partial line: the delivery is never held.
 
 use jiuzhu_domain::{IdNumber, Money};
+use jiuzhu_sheet::{Limit, LimitExceeded};
 use sha2::{Digest, Sha256};
 
 use crate::caseload::{CaseloadIndex, HouseholdIx, MemberIx};
@@ -20,6 +21,17 @@ use crate::schema::{
 
 /// Most columns a delivery file may have (extra columns beyond the schema are ignored).
 const MAX_FILE_COLUMNS: usize = 64;
+/// Longest line: a delivery row is about 100 bytes. A longer line is a rejected row (the
+/// header: a refused delivery), and is never held in memory.
+pub const MAX_LINE_BYTES: usize = jiuzhu_sheet::limits::CSV_MAX_RECORD_BYTES as usize;
+/// Most data rows of one delivery: a province's population is far below it.
+pub const MAX_ROWS: u64 = 20_000_000;
+/// Largest delivery in bytes (as read, after any conversion to UTF-8 CSV).
+pub const MAX_BYTES: u64 = 4 << 30;
+/// Outreach leads kept from one delivery (the first ones in file order).
+pub const MAX_LEADS: usize = 200_000;
+/// Rejected text quoted in a reason: enough to recognise it, never a whole line.
+const MAX_QUOTED_BYTES: usize = 64;
 const ABSENT: usize = usize::MAX;
 /// The value of an empty optional field.
 const NONE: i64 = i64::MIN;
@@ -40,6 +52,8 @@ pub enum DeliveryError {
     TooManyColumns,
     #[error("the delivery changed while it was read")]
     ChangedWhileRead,
+    #[error(transparent)]
+    Limit(#[from] LimitExceeded),
 }
 
 impl DeliveryError {
@@ -50,6 +64,7 @@ impl DeliveryError {
             DeliveryError::MissingColumn(_) => "HEADER_MISSING_COLUMN",
             DeliveryError::TooManyColumns => "HEADER_TOO_MANY_COLUMNS",
             DeliveryError::ChangedWhileRead => "DELIVERY_CHANGED",
+            DeliveryError::Limit(e) => e.code(),
         }
     }
     pub fn message_zh(&self) -> String {
@@ -61,6 +76,7 @@ impl DeliveryError {
                 format!("表头超过{MAX_FILE_COLUMNS}列")
             }
             DeliveryError::ChangedWhileRead => "读取过程中文件内容发生变化".into(),
+            DeliveryError::Limit(e) => e.message_zh(),
         }
     }
 }
@@ -176,6 +192,8 @@ pub struct FeedIngest<'a> {
     /// Leading bytes already in `sha` (a [`Prehash`]).
     prehashed: u64,
     carry: Vec<u8>,
+    /// Inside a line over [`MAX_LINE_BYTES`], already rejected: skipped up to its end.
+    skipping: bool,
     line: u64,
     header_seen: bool,
     /// For each schema column, its position among the file's fields (or ABSENT).
@@ -220,6 +238,7 @@ impl<'a> FeedIngest<'a> {
             bytes: 0,
             prehashed: 0,
             carry: Vec::new(),
+            skipping: false,
             line: 0,
             header_seen: false,
             pos: [ABSENT; MAX_COLUMNS],
@@ -253,32 +272,57 @@ impl<'a> FeedIngest<'a> {
             self.sha.update(&data[done..]);
         }
         self.bytes += data.len() as u64;
+        if self.bytes > MAX_BYTES {
+            return Err(LimitExceeded::new(Limit::FileBytes(MAX_BYTES)).into());
+        }
         let mut rest = data;
+        if self.skipping {
+            match memchr::memchr(b'\n', rest) {
+                None => return Ok(()),
+                Some(i) => {
+                    self.skipping = false;
+                    rest = &rest[i + 1..];
+                }
+            }
+        }
         if !self.carry.is_empty() {
             match memchr::memchr(b'\n', rest) {
                 None => {
+                    if self.carry.len() + rest.len() > MAX_LINE_BYTES {
+                        self.carry.clear();
+                        self.skipping = true;
+                        return self.line_too_long();
+                    }
                     self.carry.extend_from_slice(rest);
                     return Ok(());
                 }
                 Some(i) => {
-                    let mut line = std::mem::take(&mut self.carry);
-                    line.extend_from_slice(&rest[..i]);
-                    self.line_in(&line)?;
-                    line.clear();
-                    self.carry = line;
+                    if self.carry.len() + i > MAX_LINE_BYTES {
+                        self.carry.clear();
+                        self.line_too_long()?;
+                    } else {
+                        let mut line = std::mem::take(&mut self.carry);
+                        line.extend_from_slice(&rest[..i]);
+                        self.line_in(&line)?;
+                        line.clear();
+                        self.carry = line;
+                    }
                     rest = &rest[i + 1..];
                 }
             }
         }
         let Some(last_nl) = memchr::memrchr(b'\n', rest) else {
-            self.carry.extend_from_slice(rest);
-            return Ok(());
+            return self.keep_tail(rest);
         };
         let (block, tail) = (&rest[..=last_nl], &rest[last_nl + 1..]);
         if memchr::memchr(b'"', block).is_some() {
             let mut start = 0;
             for end in memchr::memchr_iter(b'\n', block) {
-                self.line_in(&block[start..end])?;
+                if end - start > MAX_LINE_BYTES {
+                    self.line_too_long()?;
+                } else {
+                    self.line_in(&block[start..end])?;
+                }
                 start = end + 1;
             }
         } else {
@@ -286,6 +330,7 @@ impl<'a> FeedIngest<'a> {
             let mut fields: [&[u8]; MAX_FILE_COLUMNS] = [&[]; MAX_FILE_COLUMNS];
             let mut n = 0;
             let mut start = 0;
+            let mut line_start = 0;
             for i in memchr::memchr2_iter(b',', b'\n', block) {
                 if n < MAX_FILE_COLUMNS {
                     fields[n] = &block[start..i];
@@ -293,15 +338,52 @@ impl<'a> FeedIngest<'a> {
                 n += 1;
                 start = i + 1;
                 if block[i] == b'\n' {
-                    if n <= MAX_FILE_COLUMNS {
-                        fields[n - 1] = strip_cr(fields[n - 1]);
+                    if i - line_start > MAX_LINE_BYTES {
+                        self.line_too_long()?;
+                    } else {
+                        if n <= MAX_FILE_COLUMNS {
+                            fields[n - 1] = strip_cr(fields[n - 1]);
+                        }
+                        self.fields_in(&fields, n)?;
                     }
-                    self.fields_in(&fields, n)?;
                     n = 0;
+                    line_start = i + 1;
                 }
             }
         }
+        self.keep_tail(tail)
+    }
+
+    /// Keeps the start of the next line, unless it is already too long.
+    fn keep_tail(&mut self, tail: &[u8]) -> Result<(), DeliveryError> {
+        if tail.len() > MAX_LINE_BYTES {
+            self.skipping = true;
+            return self.line_too_long();
+        }
         self.carry.extend_from_slice(tail);
+        Ok(())
+    }
+
+    /// A line over [`MAX_LINE_BYTES`]: a rejected row, or a refused delivery if it is the
+    /// header.
+    fn line_too_long(&mut self) -> Result<(), DeliveryError> {
+        self.line += 1;
+        if !self.header_seen {
+            let limit = Limit::RecordBytes(MAX_LINE_BYTES as u64);
+            return Err(LimitExceeded::new(limit).at_row(self.line).into());
+        }
+        self.count_row()?;
+        self.reject(None, Fault::LineTooLong, &[]);
+        Ok(())
+    }
+
+    #[inline]
+    fn count_row(&mut self) -> Result<(), DeliveryError> {
+        self.rows += 1;
+        if self.rows > MAX_ROWS {
+            let limit = Limit::Rows(MAX_ROWS);
+            return Err(LimitExceeded::new(limit).at_row(self.line).into());
+        }
         Ok(())
     }
 
@@ -535,7 +617,7 @@ impl<'a> FeedIngest<'a> {
                 column: col.map(|c| c.name),
                 column_zh: col.map(|c| c.label_zh),
                 code: fault.code(),
-                reason_zh: fault.message_zh(&String::from_utf8_lossy(text)),
+                reason_zh: fault.message_zh(&quoted(text)),
             });
         }
     }
@@ -549,7 +631,7 @@ impl<'a> FeedIngest<'a> {
         if n == 1 && fields[0].trim_ascii().is_empty() {
             return Ok(());
         }
-        self.rows += 1;
+        self.count_row()?;
         if n != self.file_columns {
             self.reject(
                 None,
@@ -723,7 +805,9 @@ impl<'a> FeedIngest<'a> {
         };
         let d = v[cols::MED_DATE];
         let oop = v[cols::MED_OOP];
-        if d >= self.first_day && d <= self.last_day && oop > line {
+        // A county's month has hundreds of leads; the cap bounds what a hostile delivery of
+        // millions of qualifying rows can make the run hold.
+        if d >= self.first_day && d <= self.last_day && oop > line && self.leads.len() < MAX_LEADS {
             let chars = parse::id_from_key(key);
             let person =
                 IdNumber::parse(std::str::from_utf8(&chars).expect("ascii")).expect("validated id");
@@ -745,6 +829,19 @@ fn sum_row(a: &mut Acc, row: u64, member: MemberIx) {
         a.member = member;
     }
     a.n += 1;
+}
+
+/// Rejected text for a reason: at most [`MAX_QUOTED_BYTES`], cut at a character boundary.
+fn quoted(text: &[u8]) -> String {
+    let lossy = String::from_utf8_lossy(text);
+    if lossy.len() <= MAX_QUOTED_BYTES {
+        return lossy.into_owned();
+    }
+    let mut end = MAX_QUOTED_BYTES;
+    while !lossy.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &lossy[..end])
 }
 
 #[inline]

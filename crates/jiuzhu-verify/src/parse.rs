@@ -20,6 +20,7 @@ pub enum Fault {
     OutOfRange,
     UnknownCode,
     NotUtf8,
+    LineTooLong,
 }
 
 impl Fault {
@@ -39,6 +40,7 @@ impl Fault {
             Fault::OutOfRange => "AMOUNT_OUT_OF_RANGE",
             Fault::UnknownCode => "CODE_UNKNOWN",
             Fault::NotUtf8 => "NOT_UTF8",
+            Fault::LineTooLong => "LINE_TOO_LONG",
         }
     }
 
@@ -61,6 +63,10 @@ impl Fault {
             Fault::OutOfRange => format!("数值“{text}”超出范围"),
             Fault::UnknownCode => format!("取值“{text}”不在代码表中"),
             Fault::NotUtf8 => "内容不是UTF-8编码".into(),
+            Fault::LineTooLong => format!(
+                "本行超过{},未读取",
+                jiuzhu_sheet::limits::bytes_zh(crate::ingest::MAX_LINE_BYTES as u64)
+            ),
         }
     }
 }

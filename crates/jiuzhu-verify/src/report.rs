@@ -16,6 +16,7 @@ use jiuzhu_domain::{Area, IdNumber, Money};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::DeliveryError;
+use crate::ingest::MAX_LINE_BYTES;
 use crate::parse;
 use crate::rules::VerifyPolicy;
 use crate::schema::{cols, ColumnType, FeedKind, FeedSchema, MAX_COLUMNS};
@@ -46,6 +47,8 @@ pub struct RecordScanner {
     keys: Vec<u64>,
     finders: Vec<memchr::memmem::Finder<'static>>,
     carry: Vec<u8>,
+    /// Inside a line over the limit, skipped to its end.
+    skipping: bool,
     line: u64,
     header_seen: bool,
     pos: [usize; MAX_COLUMNS],
@@ -68,6 +71,7 @@ impl RecordScanner {
             keys,
             finders,
             carry: Vec::new(),
+            skipping: false,
             line: 0,
             header_seen: false,
             pos: [ABSENT; MAX_COLUMNS],
@@ -80,7 +84,14 @@ impl RecordScanner {
     pub fn push(&mut self, data: &[u8]) -> Result<(), DeliveryError> {
         let mut rest = data;
         while let Some(i) = memchr::memchr(b'\n', rest) {
-            if self.carry.is_empty() {
+            if self.skipping {
+                // The end of a line over the limit, counted when it began.
+                self.skipping = false;
+            } else if self.carry.len() + i > MAX_LINE_BYTES {
+                // Rejected by the import too: nothing in it can be cited.
+                self.carry.clear();
+                self.line += 1;
+            } else if self.carry.is_empty() {
                 self.line_in(&rest[..i])?;
             } else {
                 let mut line = std::mem::take(&mut self.carry);
@@ -91,7 +102,15 @@ impl RecordScanner {
             }
             rest = &rest[i + 1..];
         }
-        self.carry.extend_from_slice(rest);
+        if !self.skipping {
+            if self.carry.len() + rest.len() > MAX_LINE_BYTES {
+                self.carry.clear();
+                self.skipping = true;
+                self.line += 1;
+            } else {
+                self.carry.extend_from_slice(rest);
+            }
+        }
         Ok(())
     }
 

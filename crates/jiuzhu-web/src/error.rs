@@ -77,6 +77,10 @@ impl AppError {
     pub fn bad_request(message: impl Into<String>) -> AppError {
         AppError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
     }
+    /// Input over one of the documented limits (docs/security.md): 413 with the limit named.
+    pub fn limit(e: jiuzhu_sheet::LimitExceeded) -> AppError {
+        AppError::new(StatusCode::PAYLOAD_TOO_LARGE, e.code(), e.message_zh())
+    }
     /// An internal failure: logged with the request id, shown generically.
     pub fn internal(detail: impl std::fmt::Display) -> AppError {
         let id = current_request_id();

@@ -302,6 +302,7 @@ async fn read_upload(
                 .map_err(|e| AppError::bad_request(format!("上传文件无法读取:{e}")))?
             {
                 n += chunk.len();
+                crate::feeds_api::check_delivery_size(n as u64)?;
                 out.write_all(&chunk).await.map_err(AppError::internal)?;
             }
             out.flush().await.map_err(AppError::internal)?;
@@ -309,10 +310,7 @@ async fn read_upload(
                 file = Some((file_name, staged.into_path()));
             }
         } else {
-            let text = field
-                .text()
-                .await
-                .map_err(|e| AppError::bad_request(format!("表单内容无法读取:{e}")))?;
+            let text = crate::forms::bounded_text_field(&mut field).await?;
             texts.insert(name, text.trim().to_string());
         }
     }

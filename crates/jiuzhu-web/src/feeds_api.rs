@@ -53,6 +53,16 @@ pub(crate) fn feed_error(e: FeedError) -> AppError {
     }
 }
 
+/// Refuses a delivery over the largest one accepted, as soon as it gets there (the staged file
+/// is removed when the request ends).
+pub(crate) fn check_delivery_size(received: u64) -> Result<(), AppError> {
+    if received > jiuzhu_verify::ingest::MAX_BYTES {
+        let limit = jiuzhu_sheet::Limit::FileBytes(jiuzhu_verify::ingest::MAX_BYTES);
+        return Err(AppError::limit(jiuzhu_sheet::LimitExceeded::new(limit)));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize, Default, IntoParams)]
 #[serde(default)]
 pub struct PushParams {
@@ -106,11 +116,14 @@ pub async fn push_feed(
         .await
         .map_err(AppError::internal)?;
     let mut stream = body.into_data_stream();
+    let mut received = 0u64;
     while let Some(chunk) = stream
         .try_next()
         .await
         .map_err(|e| AppError::bad_request(e.to_string()))?
     {
+        received += chunk.len() as u64;
+        check_delivery_size(received)?;
         out.write_all(&chunk).await.map_err(AppError::internal)?;
     }
     out.flush().await.map_err(AppError::internal)?;

@@ -617,3 +617,30 @@ impl DivisionInput {
         }
     }
 }
+
+/// Longest text field of a multipart form (a note, a source name): the form's files have
+/// limits of their own.
+pub(crate) const MAX_FORM_TEXT_BYTES: usize = 64 << 10;
+
+/// A multipart text field, refused once over [`MAX_FORM_TEXT_BYTES`] instead of being read
+/// whole into memory.
+pub(crate) async fn bounded_text_field(
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> Result<String, crate::error::AppError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| crate::error::AppError::bad_request(format!("表单内容无法读取:{e}")))?
+    {
+        if bytes.len() + chunk.len() > MAX_FORM_TEXT_BYTES {
+            let limit = jiuzhu_sheet::Limit::RecordBytes(MAX_FORM_TEXT_BYTES as u64);
+            return Err(crate::error::AppError::limit(
+                jiuzhu_sheet::LimitExceeded::new(limit),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| crate::error::AppError::bad_request("表单内容不是 UTF-8 文本"))
+}

@@ -2,6 +2,7 @@
 //! household for one month with the policy engine and prints the result with its explanation as
 //! JSON (docs/calc.md), or as readable Chinese text with `--text`.
 
+use crate::bounded_input;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
@@ -30,13 +31,20 @@ pub(crate) fn read_policy_dir(dir: &Path) -> anyhow::Result<Vec<(String, String)
         .with_context(|| format!("reading policy directory {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .take(bounded_input::POLICY_DIR_FILES + 1)
         .collect();
+    if paths.len() > bounded_input::POLICY_DIR_FILES {
+        return Err(anyhow!(
+            "政策目录 {} 中的政策文件超过 {} 个",
+            dir.display(),
+            bounded_input::POLICY_DIR_FILES
+        ));
+    }
     paths.sort();
     paths
         .into_iter()
         .map(|p| {
-            let text =
-                std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+            let text = bounded_input::read_text(&p, bounded_input::TOML_FILE_BYTES, "政策文件")?;
             Ok((p.display().to_string(), text))
         })
         .collect()
@@ -59,12 +67,7 @@ pub fn run(args: &CalcArgs, clock: &dyn Clock) -> anyhow::Result<()> {
         Some(dir) => PolicyLibrary::from_texts(read_policy_dir(dir)?).map_err(policy_errors)?,
         None => PolicyLibrary::builtin().map_err(policy_errors)?,
     };
-    let input = if args.input.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
-    } else {
-        std::fs::read_to_string(&args.input)
-            .with_context(|| format!("reading {}", args.input.display()))?
-    };
+    let input = bounded_input::read_text(&args.input, bounded_input::CALC_INPUT_BYTES, "计算输入")?;
     let out = calc_json(&lib, &input, month).map_err(|e| anyhow!(e.message_zh()))?;
     if args.text {
         print!(

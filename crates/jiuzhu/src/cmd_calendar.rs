@@ -116,8 +116,11 @@ pub async fn run(
         CalendarCommand::Year { year, file, reason } => EditInput {
             kind: "year".into(),
             year: Some(*year),
-            text: std::fs::read_to_string(file)
-                .map_err(|e| anyhow!("读取 {} 失败: {e}", file.display()))?,
+            text: crate::bounded_input::read_text(
+                file,
+                crate::bounded_input::TOML_FILE_BYTES,
+                "日历文件",
+            )?,
             reason: reason.clone(),
             ..EditInput::default()
         },

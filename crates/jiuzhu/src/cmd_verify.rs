@@ -52,6 +52,7 @@ pub async fn import_feed(
         .ok_or_else(|| anyhow!("未知的数据类别 (unknown feed kind) {:?}", args.kind))?;
     let g = actor.grant::<ImportFeeds>()?;
     let files = FeedFiles::new(data_dir);
+    files.remove_abandoned_staging()?;
     let imported = feeds::import_feed(
         store,
         &g,
@@ -88,7 +89,7 @@ pub async fn import_feed(
         eprintln!("  … 共 {} 行被拒收", d.rows_rejected);
     }
     if d.status == "refused" {
-        eprintln!("数据被整批退回 (delivery refused by the source's policy)");
+        eprintln!("数据被整批退回,原因见上 (delivery refused, see the reasons above)");
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)

@@ -150,12 +150,11 @@ fn run_with(
     let read = match caseload {
         Caseload::Store(read) => read,
         Caseload::File(input) => {
-            let text = if input.as_os_str() == "-" {
-                std::io::read_to_string(std::io::stdin()).context("reading standard input")?
-            } else {
-                std::fs::read_to_string(&input)
-                    .with_context(|| format!("reading {}", input.display()))?
-            };
+            let text = crate::bounded_input::read_text(
+                &input,
+                crate::bounded_input::WHATIF_CASELOAD_BYTES,
+                "测算对象文件",
+            )?;
             let items: Vec<serde_json::Value> = serde_json::from_str(&text)
                 .context("the caseload must be a JSON array of calc inputs (docs/calc.md)")?;
             jiuzhu_policy::caseload::read_caseload(&items)

@@ -1,6 +1,7 @@
 //! `jiuzhu`: the one binary. Subcommands start the web platform, seed a demo county, import legacy
 //! caseloads and jurisdiction trees, manage users, verify the audit chain and compute benefits.
 
+mod bounded_input;
 mod cmd_calc;
 mod cmd_calendar;
 mod cmd_month;
@@ -317,6 +318,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if demo {
                 demo::print_accounts();
+            }
+            let abandoned =
+                jiuzhu_store::feeds::FeedFiles::new(&data_dir).remove_abandoned_staging()?;
+            if abandoned > 0 {
+                tracing::info!(
+                    files = abandoned,
+                    "removed uploads abandoned by a stopped process"
+                );
             }
             let config = jiuzhu_web::WebConfig {
                 idle_timeout: chrono::Duration::minutes(idle_minutes),
