@@ -1167,3 +1167,27 @@ impl Phases {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_abandoned_by_a_gone_process_are_removed_and_ours_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = FeedFiles::new(dir.path());
+        let ours = files.stage_new().unwrap();
+        std::fs::write(ours.path(), b"in progress").unwrap();
+        let feeds = dir.path().join("feeds");
+        // No process has this id (above the kernel's pid_max).
+        let gone = feeds.join(".incoming-4194399-7");
+        std::fs::write(&gone, b"half an upload").unwrap();
+        let kept = feeds.join("0123abcd.csv");
+        std::fs::write(&kept, b"a kept delivery").unwrap();
+
+        assert_eq!(files.remove_abandoned_staging().unwrap(), 1);
+        assert!(!gone.exists());
+        assert!(ours.path().exists());
+        assert!(kept.exists());
+    }
+}
