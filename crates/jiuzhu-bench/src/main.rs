@@ -49,7 +49,7 @@ fn parse_args() -> anyhow::Result<Args> {
     let mut it = std::env::args().skip(1);
     match it.next().as_deref() {
         Some("dibao") => {}
-        _ => bail!("usage: jiuzhu-bench dibao --csv DIR --month YYYY-MM [--urban-standard 850] [--explain] [--dump-explanations FILE]"),
+        _ => bail!("{USAGE}"),
     }
     let (mut csv, mut month, mut urban, mut explain, mut dump) = (None, None, None, false, None);
     while let Some(a) = it.next() {
@@ -973,7 +973,26 @@ fn line_number(path: &str, offset: u64) -> usize {
     }
 }
 
+const USAGE: &str = "\
+jiuzhu-bench: the benchmarks against the peer tools of shared/bench (docs/policy.md, docs/feeds.md)
+
+usage:
+  jiuzhu-bench dibao --csv DIR --month YYYY-MM [--urban-standard 850] [--explain] [--dump-explanations FILE]
+      benefits of every household of DIR/households.csv and DIR/persons.csv for the month
+  jiuzhu-bench verify --dir DIR --month YYYY-MM --out FILE
+      the monthly comparison of DIR's caseload against its seven department files; the warning
+      list goes to FILE
+  jiuzhu-bench --help
+      this text";
+
 fn main() -> ExitCode {
+    if std::env::args()
+        .skip(1)
+        .any(|a| matches!(a.as_str(), "--help" | "-h" | "help"))
+    {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let result = if std::env::args().nth(1).as_deref() == Some("verify") {
         verify::main()
     } else {

@@ -150,3 +150,27 @@ async fn clerk_logs_in_searches_a_household_and_opens_it() {
     c.clone().close().await.unwrap();
     server.stop().await;
 }
+
+/// A test that fails without closing its session still leaves no browser behind: dropping the
+/// `Browser` (as unwinding does) kills chromedriver's process group, Chromium included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_dropped_without_closing_leaves_no_process() {
+    let browser = start_browser().await;
+    browser.client.goto("about:blank").await.unwrap();
+    let group = browser.process_group();
+    assert!(
+        common::processes_in_group(group) >= 2,
+        "chromedriver and Chromium run"
+    );
+    drop(browser);
+    for _ in 0..50 {
+        if common::processes_in_group(group) == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{} processes of the browser are still running",
+        common::processes_in_group(group)
+    );
+}

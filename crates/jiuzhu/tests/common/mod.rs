@@ -96,9 +96,47 @@ pub async fn start_server_at(dir: &Path, today: Option<&str>) -> Server {
     }
 }
 
+/// Headless Chromium behind its own chromedriver. Dropping it — at the end of a test, or while
+/// a failing test unwinds — kills chromedriver's whole process group, Chromium and its helper
+/// processes with it, so that no test leaves a browser running.
 pub struct Browser {
     pub client: Client,
-    _driver: Child,
+    driver: Child,
+}
+
+impl Browser {
+    /// The process group of chromedriver and Chromium.
+    pub fn process_group(&self) -> u32 {
+        self.driver.id().expect("chromedriver running")
+    }
+}
+
+/// Live processes of a process group (Linux: /proc/<pid>/stat, whose fifth field is the group).
+pub fn processes_in_group(group: u32) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| {
+            // The command name (field 2) is in parentheses and may contain spaces.
+            let after = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+            let fields: Vec<&str> = after.split_whitespace().collect();
+            // fields[0] is the state; zombies are already gone for this purpose.
+            fields.first() != Some(&"Z") && fields.get(2) == Some(&group.to_string().as_str())
+        })
+        .count()
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            // SAFETY: kill(2) on the process group this Browser created; no memory is touched.
+            unsafe {
+                libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+            }
+        }
+    }
 }
 
 pub async fn start_browser() -> Browser {
@@ -109,6 +147,8 @@ pub async fn start_browser() -> Browser {
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        // Its own process group: Chromium joins it, and Drop kills the group.
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .expect("start chromedriver");
@@ -133,12 +173,7 @@ pub async fn start_browser() -> Browser {
             .connect(&url)
             .await
         {
-            Ok(client) => {
-                return Browser {
-                    client,
-                    _driver: driver,
-                }
-            }
+            Ok(client) => return Browser { client, driver },
             Err(e) => {
                 last_err = Some(e);
                 tokio::time::sleep(Duration::from_millis(200)).await;
