@@ -116,7 +116,10 @@ async fn verify(
         .map(|c| format!("#{}: seq {},北京时间 {}", c.n, c.seq, beijing_time(&c.at)));
     if let Some(problem) = &v.problem {
         eprintln!("审计日志未通过校验 (audit log NOT intact): {problem}");
-        eprintln!("已校验完好的事件 (intact before it): {}", v.events);
+        eprintln!(
+            "问题之前已校验的事件 (events checked before the problem): {}",
+            v.events
+        );
         if let Some(n) = &newest {
             eprintln!("最新检查点 (newest checkpoint) {n}");
         }

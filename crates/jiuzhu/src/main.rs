@@ -368,6 +368,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(day) = today {
                 println!("注意:日期固定为 {day}(--today),仅供演示、培训和测试");
             }
+            let shutdown = shutdown_signal();
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let checkpoints = tokio::spawn(checkpoint_every(
                 Arc::new(seal),
@@ -378,7 +379,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ));
             println!("jiuzhu 已启动: http://{addr}/   (Ctrl+C 停止)");
             tracing::info!(%addr, "listening");
-            let served = jiuzhu_web::serve(listener, state, shutdown_signal()).await;
+            let served = jiuzhu_web::serve(listener, state, shutdown).await;
             // The last checkpoint, after the in-flight requests have finished.
             let _ = stop.send(true);
             let _ = checkpoints.await;
@@ -632,24 +633,26 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Ctrl+C or SIGTERM. The handlers are installed when this is called, not when the future is
+/// first polled, so a stop that arrives right after "已启动" is printed is still graceful (and
+/// still ends with the last audit checkpoint).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        let recv = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match s {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            _ = recv(term) => {},
+            _ = recv(int) => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        tracing::info!("shutdown requested; finishing in-flight requests");
     }
-    tracing::info!("shutdown requested; finishing in-flight requests");
 }
