@@ -277,6 +277,7 @@ impl AuditSeal {
             events: chain.checked,
             window: log.newest().map_or(head.seq, |c| head.seq - c.seq),
             newest: log.newest().cloned(),
+            oldest: log.checkpoints.first().cloned(),
             checkpoints: log.checkpoints.len(),
             torn_tail: log.torn_tail,
             problem,
@@ -290,6 +291,8 @@ pub struct Verification {
     /// Events whose links and hashes check (all of them when there is no problem).
     pub events: u64,
     pub newest: Option<Checkpoint>,
+    /// The file's first checkpoint: a file that starts late was replaced or restarted.
+    pub oldest: Option<Checkpoint>,
     /// Events after the newest checkpoint: what a checkpoint does not yet cover.
     pub window: i64,
     pub checkpoints: usize,

@@ -132,6 +132,15 @@ async fn verify(
         "  检查点之后的事件 (events after it, not covered by a checkpoint until now): {} 条",
         v.window
     );
+    if let Some(c) = &v.oldest {
+        println!(
+            "  检查点文件 (checkpoint file): {} 个检查点,最早 #{} seq {},北京时间 {}",
+            v.checkpoints,
+            c.n,
+            c.seq,
+            beijing_time(&c.at)
+        );
+    }
     if v.torn_tail {
         println!("  注意:检查点文件末行写入时中断,已忽略 (a torn last line was ignored)");
     }
