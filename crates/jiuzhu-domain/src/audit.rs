@@ -37,6 +37,10 @@ pub enum AuditAction {
     SensitiveRevealed,
     /// The audit chain was verified (result in `detail`).
     AuditVerified,
+    /// The audit signing keys were created (the public key's fingerprint in `detail`).
+    AuditKeysCreated,
+    /// A period of the audit log was exported and signed (period, seqs and digest in `detail`).
+    AuditExported,
     /// A dated policy parameter value was recorded (before: the value in force on that date).
     PolicyRevised,
     /// A recorded, not yet effective policy revision was withdrawn.
@@ -99,6 +103,8 @@ impl AuditAction {
             AuditAction::DemoSeeded => "demo_seeded",
             AuditAction::SensitiveRevealed => "sensitive_revealed",
             AuditAction::AuditVerified => "audit_verified",
+            AuditAction::AuditKeysCreated => "audit_keys_created",
+            AuditAction::AuditExported => "audit_exported",
             AuditAction::PolicyRevised => "policy_revised",
             AuditAction::PolicyRevisionWithdrawn => "policy_revision_withdrawn",
             AuditAction::CaseRegistered => "case_registered",
@@ -147,6 +153,8 @@ impl AuditAction {
             AuditAction::DemoSeeded => "生成演示数据",
             AuditAction::SensitiveRevealed => "查看敏感信息",
             AuditAction::AuditVerified => "校验审计链",
+            AuditAction::AuditKeysCreated => "生成审计签名密钥",
+            AuditAction::AuditExported => "导出审计日志",
             AuditAction::PolicyRevised => "调整政策参数",
             AuditAction::PolicyRevisionWithdrawn => "撤回政策参数调整",
             AuditAction::CaseRegistered => "受理救助申请",
@@ -204,6 +212,36 @@ pub fn format_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// A stored audit timestamp (RFC 3339 UTC) as people read it: Beijing time,
+/// `2026-11-23 15:08:09`. Text that is not a timestamp is shown as it is.
+pub fn beijing_time(at: &str) -> String {
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    match chrono::DateTime::parse_from_rfc3339(at) {
+        Ok(t) => t
+            .with_timezone(&cst)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+        Err(_) => at.to_string(),
+    }
+}
+
+/// The newest event of the chain: its seq (also the number of events) and hash; seq 0 and the
+/// genesis hash for an empty log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl ChainHead {
+    pub fn genesis() -> ChainHead {
+        ChainHead {
+            seq: 0,
+            hash: GENESIS_HASH.to_string(),
+        }
+    }
+}
+
 /// The canonical byte form of an event: a JSON array in a fixed order (object keys inside
 /// before/after are sorted by serde_json's default map).
 fn canonical(seq: i64, e: &AuditEntry) -> Vec<u8> {
@@ -235,11 +273,13 @@ pub fn chain_hash(prev_hash: &str, seq: i64, entry: &AuditEntry) -> String {
 /// Where a chain stops being intact.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainBreak {
-    #[error("audit event {seq}: its hash does not match its content (edited by hand)")]
+    #[error("事件 {seq} 的哈希与内容不符,内容被改动过 (audit event {seq}: its hash does not match its content)")]
     ContentChanged { seq: i64 },
-    #[error("audit event {seq}: it does not link to the event before it (an event was removed or reordered)")]
+    #[error("事件 {seq} 未链接到前一条事件,有事件被删除或调换 (audit event {seq} does not link to the event before it: one was removed or reordered)")]
     LinkBroken { seq: i64 },
-    #[error("audit events are missing between {after} and {next}")]
+    #[error(
+        "事件 {after} 与 {next} 之间缺少事件 (audit events are missing between {after} and {next})"
+    )]
     Gap { after: i64, next: i64 },
 }
 
@@ -271,6 +311,24 @@ impl Default for ChainVerifier {
 }
 
 impl ChainVerifier {
+    /// Continues a chain after the event `after_seq` whose hash is `after_hash` (a signed
+    /// export starts in the middle of the log).
+    pub fn resume(after_seq: i64, after_hash: &str) -> ChainVerifier {
+        ChainVerifier {
+            prev_hash: after_hash.to_string(),
+            prev_seq: after_seq,
+            checked: 0,
+        }
+    }
+
+    /// The last event accepted (where the next must link to).
+    pub fn head(&self) -> ChainHead {
+        ChainHead {
+            seq: self.prev_seq,
+            hash: self.prev_hash.clone(),
+        }
+    }
+
     pub fn check(&mut self, r: &AuditRecord) -> Result<(), ChainBreak> {
         if r.seq != self.prev_seq + 1 {
             return Err(ChainBreak::Gap {

@@ -6,6 +6,8 @@
 
 pub mod access;
 pub mod audit;
+pub mod audit_export;
+pub mod audit_seal;
 pub mod caseload;
 pub mod clock;
 pub mod division;
@@ -19,7 +21,7 @@ pub mod validation;
 pub mod view;
 
 pub use access::{AccessDenied, Action, Actor, Department, Grant, Permission, Role, Scope};
-pub use audit::{AuditAction, AuditEntry, AuditRecord};
+pub use audit::{AuditAction, AuditEntry, AuditRecord, ChainHead};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use division::{Division, DivisionCode, DivisionCodeError, Level};
 pub use economics::{

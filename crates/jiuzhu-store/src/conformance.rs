@@ -28,6 +28,8 @@ use jiuzhu_domain::{
     IdNumber, Level, NewUser, PersonFacts, Relation, Role, Scope, Session,
 };
 
+mod audit_seal;
+pub use audit_seal::audit_checkpoints_catch_truncation_and_rebuild;
 mod calendar;
 pub use calendar::calendar_edits_record_list_conflict;
 mod cases;
@@ -101,6 +103,7 @@ macro_rules! conformance_tests {
             users_and_scope,
             login_lockout_and_sessions,
             audit_chain_verifies_and_is_append_only,
+            audit_checkpoints_catch_truncation_and_rebuild,
             audit_log_is_scoped_and_filtered,
             reveal_is_audited,
             timestamps_come_from_the_clock,

@@ -24,6 +24,8 @@ use jiuzhu_domain::{
     Version,
 };
 
+pub mod audit_export;
+pub mod audit_seal;
 pub mod calendar;
 pub mod cases;
 pub mod changes;
@@ -893,6 +895,10 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_log(&self, g: &Grant<ReadAudit>, q: &AuditQuery) -> Result<Page<AuditRecord>>;
     /// Raw events in sequence order after `after_seq`, for chain verification.
     async fn audit_page(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRecord>>;
+    /// The newest event's seq and hash as `audit_events` holds them (seq 0 and the genesis hash
+    /// when it is empty): what an audit checkpoint signs. Not the writers' `audit_head` row,
+    /// which only says where the next event goes.
+    async fn chain_head(&self) -> Result<jiuzhu_domain::ChainHead>;
     /// Appends an event that is not part of another write (e.g. a verification run).
     async fn append_audit(
         &self,

@@ -1267,6 +1267,8 @@ const AUDIT_ACTIONS: &[AuditAction] = &[
     AuditAction::DemoSeeded,
     AuditAction::SensitiveRevealed,
     AuditAction::AuditVerified,
+    AuditAction::AuditKeysCreated,
+    AuditAction::AuditExported,
     AuditAction::PolicyRevised,
     AuditAction::PolicyRevisionWithdrawn,
     AuditAction::CaseRegistered,

@@ -2,6 +2,7 @@
 //! caseloads and jurisdiction trees, manage users, verify the audit chain and compute benefits.
 
 mod bounded_input;
+mod cmd_audit;
 mod cmd_calc;
 mod cmd_calendar;
 mod cmd_month;
@@ -14,16 +15,16 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use cmd_audit::Out;
 use jiuzhu_domain::access::{ImportCaseload, ManageDivisions, ManageUsers};
-use jiuzhu_domain::audit::ChainVerifier;
 use jiuzhu_domain::{
-    Actor, AuditAction, Clock, Department, DivisionCode, NewUser, Role, SystemClock,
-    ValidationErrors,
+    Actor, Clock, Department, DivisionCode, NewUser, Role, SystemClock, ValidationErrors,
 };
+use jiuzhu_store::audit_seal::{checkpoint_every, SealPaths};
 use jiuzhu_store::{Store, UserPatch};
 
 #[derive(Parser, Debug)]
@@ -46,6 +47,16 @@ struct Cli {
     /// directory of the SQLite file.
     #[arg(long, global = true, env = "JIUZHU_DATA_DIR")]
     data_dir: Option<PathBuf>,
+
+    /// The audit signing key (SM2, PEM, mode 0600), kept outside the database; its public half
+    /// is the same name with `.pub`. Default: `audit-signing.key` in the data directory.
+    #[arg(long, global = true, env = "JIUZHU_AUDIT_KEY")]
+    audit_key: Option<PathBuf>,
+
+    /// The file of signed audit checkpoints. Default: `audit-checkpoints.jsonl` in the data
+    /// directory.
+    #[arg(long, global = true, env = "JIUZHU_AUDIT_CHECKPOINTS")]
+    audit_checkpoints: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -81,6 +92,10 @@ enum Command {
         /// Largest accepted document, in MB.
         #[arg(long, default_value_t = 20)]
         max_document_mb: u64,
+        /// Seconds between audit checkpoints while events are written (at most 60): the
+        /// window in which the newest events are not yet covered by a signed checkpoint.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60))]
+        checkpoint_seconds: u64,
     },
     /// Seed the synthetic demo county (jurisdiction tree, ~5,000 households, one user per role).
     Demo,
@@ -90,9 +105,9 @@ enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
-    /// The audit log.
+    /// The audit log: verify, checkpoint, export, verify-export (docs/security.md).
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(cmd_audit::AuditCommand),
     /// Compute a household's benefits with the policy engine and explain them.
     Calc(cmd_calc::CalcArgs),
     /// What-if: a caseload under the current policy and under a changed parameter — the cost
@@ -166,13 +181,6 @@ enum UserCommand {
     List,
     /// Set a new one-time password (and unlock the account).
     ResetPassword { username: String },
-}
-
-#[derive(Subcommand, Debug)]
-enum AuditCommand {
-    /// Walk the SM3 hash chain; exits non-zero and names the first broken link if any row was
-    /// edited, deleted or reordered.
-    Verify,
 }
 
 fn main() -> ExitCode {
@@ -275,6 +283,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         _ => Arc::new(SystemClock),
     };
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| jiuzhu_store::feeds::FeedFiles::default_dir(&cli.database));
+    let seal_paths = SealPaths::new(
+        &data_dir,
+        cli.audit_key.clone(),
+        cli.audit_checkpoints.clone(),
+    );
     match &cli.command {
         Command::Calc(args) => {
             cmd_calc::run(args, clock.as_ref())?;
@@ -284,14 +301,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cmd_whatif::run(args, clock.as_ref())?;
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Audit(cmd_audit::AuditCommand::VerifyExport { file, public_key }) => {
+            let public_key = public_key.as_deref().unwrap_or(&seal_paths.public_key);
+            return Ok(cmd_audit::verify_export_file(file, public_key));
+        }
         _ => {}
     }
     let store = open_store(&cli.database, clock.clone()).await?;
-    let data_dir = cli
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| jiuzhu_store::feeds::FeedFiles::default_dir(&cli.database));
-    let cli_actor = Actor::system("cli");
     match cli.command {
         Command::Serve {
             listen,
@@ -302,7 +318,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             font,
             files_dir,
             max_document_mb,
+            checkpoint_seconds,
         } => {
+            // The keys first: a key that cannot be found stops the start before anything is
+            // written, instead of leaving events no checkpoint will cover.
+            let seal = cmd_audit::open_creating(
+                store.as_ref(),
+                &seal_paths,
+                &Actor::system("first-start"),
+                Out::Stdout,
+            )
+            .await?;
             if demo {
                 demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
                 demo::seed_cases(store.clone(), clock.clone()).await?;
@@ -327,6 +353,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "removed uploads abandoned by a stopped process"
                 );
             }
+            if let Err(e) = seal.checkpoint(store.as_ref(), clock.as_ref()).await {
+                eprintln!("警告 (warning): 审计检查点未写入 (audit checkpoint not written): {e}");
+            }
+            println!(
+                "审计检查点 (audit checkpoints): {}",
+                seal_paths.checkpoints.display()
+            );
             let config = jiuzhu_web::WebConfig {
                 idle_timeout: chrono::Duration::minutes(idle_minutes),
                 secure_cookies,
@@ -336,7 +369,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 feeds_dir: data_dir.clone(),
                 ..jiuzhu_web::WebConfig::default()
             };
-            let state = jiuzhu_web::AppState::new(store, clock, config);
+            let state = jiuzhu_web::AppState::new(store.clone(), clock.clone(), config);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
@@ -344,17 +377,63 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(day) = today {
                 println!("注意:日期固定为 {day}(--today),仅供演示、培训和测试");
             }
+            let shutdown = shutdown_signal();
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let checkpoints = tokio::spawn(checkpoint_every(
+                Arc::new(seal),
+                store,
+                clock,
+                Duration::from_secs(checkpoint_seconds),
+                stopped,
+            ));
             println!("jiuzhu 已启动: http://{addr}/   (Ctrl+C 停止)");
             tracing::info!(%addr, "listening");
-            jiuzhu_web::serve(listener, state, shutdown_signal()).await?;
+            let served = jiuzhu_web::serve(listener, state, shutdown).await;
+            // The last checkpoint, after the in-flight requests have finished.
+            let _ = stop.send(true);
+            let _ = checkpoints.await;
+            served?;
             tracing::info!("stopped");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Demo => {
+            let seal = cmd_audit::open_creating(
+                store.as_ref(),
+                &seal_paths,
+                &Actor::system("demo"),
+                Out::Stdout,
+            )
+            .await?;
             demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
             demo::seed_cases(store.clone(), clock.clone()).await?;
             demo::seed_verification(store.as_ref(), clock.as_ref(), &data_dir).await?;
             demo::print_accounts();
+            seal.checkpoint(store.as_ref(), clock.as_ref()).await?;
+            Ok(ExitCode::SUCCESS)
         }
+        Command::Audit(cmd) => {
+            cmd_audit::run(cmd, store.as_ref(), clock.as_ref(), &seal_paths).await
+        }
+        command => {
+            // Commands that write events checkpoint them at their exit, failed or not.
+            let before = store.chain_head().await?;
+            let result = store_command(command, store.clone(), clock.clone(), &data_dir).await;
+            cmd_audit::checkpoint_at_exit(store.as_ref(), clock.as_ref(), &seal_paths, &before)
+                .await;
+            result
+        }
+    }
+}
+
+/// The commands that work on the store, apart from `serve`, `demo` and `audit`.
+async fn store_command(
+    command: Command,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    data_dir: &Path,
+) -> anyhow::Result<ExitCode> {
+    let cli_actor = Actor::system("cli");
+    match command {
         Command::Import(ImportCommand::Caseload {
             households,
             members,
@@ -429,9 +508,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::User(cmd) => user_command(store.as_ref(), &cli_actor, cmd).await?,
-        Command::Audit(AuditCommand::Verify) => {
-            return audit_verify(store.as_ref(), &cli_actor).await
-        }
         Command::WhatIf(args) => {
             cmd_whatif::run_on_store(&args, store.as_ref(), &cli_actor, clock.as_ref()).await?
         }
@@ -453,14 +529,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cmd_calendar::run(&cmd, store.as_ref(), &cli_actor, clock.as_ref()).await?
         }
         Command::Import(ImportCommand::Feed(args)) => {
-            return cmd_verify::import_feed(&args, store.as_ref(), &cli_actor, &data_dir).await
+            return cmd_verify::import_feed(&args, store.as_ref(), &cli_actor, data_dir).await
         }
         Command::Verify(cmd) => {
-            return cmd_verify::run(&cmd, store.as_ref(), &cli_actor, clock.as_ref(), &data_dir)
+            return cmd_verify::run(&cmd, store.as_ref(), &cli_actor, clock.as_ref(), data_dir)
                 .await
         }
-        Command::Calc(_) => {
-            unreachable!("handled before opening the store")
+        Command::Calc(_) | Command::Serve { .. } | Command::Demo | Command::Audit(_) => {
+            unreachable!("handled by run")
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -567,60 +643,26 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
     Ok(())
 }
 
-async fn audit_verify(store: &dyn Store, actor: &Actor) -> anyhow::Result<ExitCode> {
-    let mut verifier = ChainVerifier::default();
-    let mut after = 0;
-    loop {
-        let page = store.audit_page(after, 10_000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for record in &page {
-            if let Err(brk) = verifier.check(record) {
-                eprintln!(
-                    "审计链校验失败 (audit chain broken) at seq {}: {brk}",
-                    brk.seq()
-                );
-                eprintln!("已校验完好的事件 (intact before it): {}", verifier.checked);
-                return Ok(ExitCode::FAILURE);
+/// Ctrl+C or SIGTERM. The handlers are installed when this is called, not when the future is
+/// first polled, so a stop that arrives right after "已启动" is printed is still graceful (and
+/// still ends with the last audit checkpoint).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        let recv = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match s {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
+        };
+        tokio::select! {
+            _ = recv(term) => {},
+            _ = recv(int) => {},
         }
+        tracing::info!("shutdown requested; finishing in-flight requests");
     }
-    let detail = format!("{} events intact", verifier.checked);
-    store
-        .append_audit(
-            actor,
-            AuditAction::AuditVerified,
-            "audit",
-            None,
-            None,
-            Some(&detail),
-        )
-        .await?;
-    println!(
-        "审计链完好 (audit chain intact): {} 条事件",
-        verifier.checked
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutdown requested; finishing in-flight requests");
 }

@@ -3,7 +3,7 @@
 use chrono::{Duration, NaiveDate};
 
 use jiuzhu_domain::access::ReadAudit;
-use jiuzhu_domain::{Actor, AuditAction, AuditRecord, DivisionCode, Grant, Level};
+use jiuzhu_domain::{Actor, AuditAction, AuditRecord, ChainHead, DivisionCode, Grant, Level};
 
 use super::rows::{self, AUDIT_SELECT};
 use super::{page_bounds, Event, Sql, SqlStore};
@@ -90,6 +90,19 @@ impl SqlStore {
             .iter()
             .map(rows::audit_record)
             .collect()
+    }
+
+    pub(crate) async fn chain_head_impl(&self) -> Result<ChainHead> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(ChainHead {
+                seq: rows::get(&row, "seq")?,
+                hash: rows::get(&row, "hash")?,
+            }),
+            None => Ok(ChainHead::genesis()),
+        }
     }
 
     pub(crate) async fn append_audit_impl(

@@ -1313,6 +1313,9 @@ impl Store for SqlStore {
     async fn audit_page(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRecord>> {
         self.audit_page_impl(after_seq, limit).await
     }
+    async fn chain_head(&self) -> Result<jiuzhu_domain::ChainHead> {
+        self.chain_head_impl().await
+    }
     async fn append_audit(
         &self,
         actor: &Actor,
