@@ -77,6 +77,9 @@ pub enum AuditAction {
     OutreachLeadsStored,
     /// An outreach lead was followed up (contacted, referred to an application).
     OutreachLeadHandled,
+    /// Persons were looked up by identity number (a search, a registration refused as a
+    /// duplicate): the number masked and the matches in `detail`.
+    PersonLookedUpById,
 }
 
 impl AuditAction {
@@ -123,6 +126,7 @@ impl AuditAction {
             AuditAction::DocumentWithdrawn => "document_withdrawn",
             AuditAction::ReserveFundEntryRecorded => "reserve_fund_entry_recorded",
             AuditAction::CalendarEdited => "calendar_edited",
+            AuditAction::PersonLookedUpById => "person_looked_up_by_id",
         }
     }
 
@@ -173,6 +177,7 @@ impl AuditAction {
             AuditAction::DocumentWithdrawn => "撤回档案材料",
             AuditAction::ReserveFundEntryRecorded => "登记备用金收支",
             AuditAction::CalendarEdited => "调整工作日历",
+            AuditAction::PersonLookedUpById => "按身份证号码查询",
         }
     }
 }

@@ -206,7 +206,7 @@ mod tests {
                 record_kind: "person".into(),
                 record_id: Some(seq.to_string()),
                 division: Some("371002001201".into()),
-                before: Some(serde_json::json!({"name": "王芳", "id": "3710**********123X"})),
+                before: Some(serde_json::json!({"name": "王芳", "id": "371002************"})),
                 after: None,
                 detail: None,
             };

@@ -206,16 +206,35 @@ impl IdNumber {
     }
 }
 
-/// Masks any identity-number-like string: keeps the first four and last four characters.
+/// Masks any identity-number-like string: keeps the first six characters, the issuing region
+/// (which the person's address mostly tells anyway), and hides the birth date, the sequence
+/// number and the check character: `371002************`. Keeping the last four, as many
+/// systems do, gives away the sequence number; with the birth date shown elsewhere that left
+/// about a hundred candidates (docs/security.md, "Masking"). Shorter strings are hidden whole.
 pub fn mask_id_str(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
-    if chars.len() <= 8 {
+    if chars.len() < 12 {
         return "*".repeat(chars.len());
     }
     let mut out = String::with_capacity(chars.len());
-    out.extend(&chars[..4]);
-    out.extend(std::iter::repeat_n('*', chars.len() - 8));
-    out.extend(&chars[chars.len() - 4..]);
+    out.extend(&chars[..6]);
+    out.extend(std::iter::repeat_n('*', chars.len() - 6));
+    out
+}
+
+/// Masks a telephone number the one way every page, answer and audit copy does: a mobile
+/// number keeps its first three and last four digits (`138****5678`); shorter numbers their
+/// first and last two; very short ones are hidden whole.
+pub fn mask_phone(p: &str) -> String {
+    let chars: Vec<char> = p.chars().collect();
+    let (head, tail) = match chars.len() {
+        n if n >= 11 => (3, 4),
+        n if n >= 7 => (2, 2),
+        _ => (0, 0),
+    };
+    let mut out: String = chars[..head].iter().collect();
+    out.extend(std::iter::repeat_n('*', chars.len() - head - tail));
+    out.extend(&chars[chars.len() - tail..]);
     out
 }
 
@@ -265,7 +284,11 @@ mod tests {
         );
         assert_eq!(id.sex(), Sex::Female);
         assert_eq!(id.address_code(), "110105");
-        assert_eq!(id.masked(), "1101**********002X");
+        // The birth date, the sequence number and the check character are all hidden.
+        assert_eq!(id.masked(), "110105************");
+        assert_eq!(mask_phone("13906311234"), "139****1234");
+        assert_eq!(mask_phone("0631-5201234"), "063*****1234");
+        assert_eq!(mask_phone("5201234"), "52***34");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::{Grant, RevealSensitive};
 use crate::division::DivisionCode;
-use crate::id_number::{mask_id_str, Sex};
+use crate::id_number::{mask_phone, Sex};
 use crate::registry::{
     Disability, EducationStage, Employment, Person, PersonId, SelfCareAssessment, WorkAbility,
 };
@@ -36,15 +36,19 @@ impl<T> Sensitive<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonView {
     pub id: PersonId,
-    /// Masked (`3710**********123X`) unless revealed.
+    /// Masked (`371002************`) unless revealed.
     pub id_number: String,
     pub revealed: bool,
     pub name: String,
     pub sex: Sex,
-    pub birth_date: NaiveDate,
+    /// The year of birth, always shown: ages matter in social assistance, and the year alone
+    /// leaves 365 dates open.
+    pub birth_year: i32,
+    /// The full date of birth (the middle of the identity number) only when revealed.
+    pub birth_date: Sensitive<NaiveDate>,
     pub hukou_division: Option<DivisionCode>,
     pub residence_division: DivisionCode,
-    /// Masked in the middle (`138****5678`) unless revealed.
+    /// Masked in the middle (`138****5678`, [`mask_phone`]) unless revealed.
     pub phone: Option<String>,
     pub disability: Sensitive<Option<Disability>>,
     pub serious_illness: Sensitive<bool>,
@@ -64,10 +68,6 @@ fn sens<T>(reveal: bool, v: T) -> Sensitive<T> {
     } else {
         Sensitive::Masked
     }
-}
-
-fn mask_phone(p: &str) -> String {
-    mask_id_str(p)
 }
 
 impl PersonView {
@@ -93,7 +93,8 @@ impl PersonView {
             revealed: reveal,
             name: f.name.clone(),
             sex: f.sex,
-            birth_date: f.birth_date,
+            birth_year: chrono::Datelike::year(&f.birth_date),
+            birth_date: sens(reveal, f.birth_date),
             hukou_division: f.hukou_division.clone(),
             residence_division: f.residence_division.clone(),
             phone: f

@@ -84,7 +84,7 @@ fn notice(rows: usize) -> Notice {
                 } else {
                     format!("{}{}", NAMES[i % NAMES.len()], i)
                 },
-                masked_id_number: format!("3710**********{:04}", 2000 + i),
+                masked_id_number: format!("37100{}************", i % 10),
                 household_size: 1 + (i % 4) as u32,
                 program: "最低生活保障".into(),
                 monthly_amount: Money::from_fen(78_700 + i as i64),
@@ -101,7 +101,7 @@ fn refusal(reasons: Vec<String>) -> DecisionLetter {
         letter_number: "环民救〔2026〕124号".into(),
         issuing_office: "威海市环翠区民政局".into(),
         applicant_name: "李建国".into(),
-        masked_id_number: "3710**********567X".into(),
+        masked_id_number: "371002************".into(),
         program: "最低生活保障".into(),
         decision_date: date(2026, 11, 30),
         decision: Decision::Refusal {
@@ -209,7 +209,7 @@ fn approval_letter_shows_amount_start_month_and_explanation() {
         letter_number: "环民救〔2026〕123号".into(),
         issuing_office: "威海市环翠区民政局".into(),
         applicant_name: "王秀英".into(),
-        masked_id_number: "3710**********1234".into(),
+        masked_id_number: "371002************".into(),
         program: "最低生活保障".into(),
         decision_date: date(2026, 11, 30),
         decision: Decision::Approval {

@@ -118,6 +118,10 @@ pub struct Page<T> {
 pub struct PersonQuery {
     /// Matches a name (substring), a full identity number, or a household code.
     pub text: Option<String>,
+    /// Identity numbers starting with these digits (at least six). The store applies it as
+    /// given: the web layer offers it only to roles that may reveal, and audits it.
+    #[serde(default)]
+    pub id_prefix: Option<String>,
     /// Restrict to this division and below (still within the actor's scope).
     pub division: Option<DivisionCode>,
     pub limit: i64,

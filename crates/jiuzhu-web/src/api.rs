@@ -141,8 +141,9 @@ pub struct PersonSummaryOut {
     pub id_number: String,
     pub name: String,
     pub sex: String,
-    #[schema(value_type = String, format = Date)]
-    pub birth_date: NaiveDate,
+    /// The year of birth; the full date is shown only in a revealed person (`POST
+    /// /api/v1/persons/{id}/reveal`).
+    pub birth_year: i32,
     pub residence_division: String,
     pub household_id: Option<i64>,
     pub household_code: Option<String>,
@@ -155,7 +156,7 @@ impl From<&PersonSummary> for PersonSummaryOut {
             id_number: p.id_number.masked(),
             name: p.name.clone(),
             sex: p.sex.as_str().into(),
-            birth_date: p.birth_date,
+            birth_year: chrono::Datelike::year(&p.birth_date),
             residence_division: p.residence_division.to_string(),
             household_id: p.household_id,
             household_code: p.household_code.clone(),
@@ -345,18 +346,23 @@ async fn search_persons(
     Query(p): Query<SearchParams>,
 ) -> ApiResult<PageOut<PersonSummaryOut>> {
     let (text, division, limit, offset) = p.parts()?;
+    let terms = crate::id_lookup::search_terms(&state, a.auth.actor(), text)?;
     let page = state
         .store
         .search_persons(
             &a.grant,
             &PersonQuery {
-                text,
+                text: terms.text,
+                id_prefix: terms.id_prefix,
                 division,
                 limit,
                 offset,
             },
         )
         .await?;
+    let ids: Vec<i64> = page.items.iter().map(|p| p.id).collect();
+    let route = "/api/v1/persons";
+    crate::id_lookup::audit(&state, a.auth.actor(), &terms.query, route, "person", &ids).await?;
     Ok(Json(PageOut {
         items: page.items.iter().map(PersonSummaryOut::from).collect(),
         total: page.total,
@@ -372,10 +378,7 @@ async fn create_person(
     JsonBody(input): JsonBody<PersonInput>,
 ) -> Result<(StatusCode, Json<PersonView>), ApiError> {
     let (id, facts, valid_from) = input.to_new(state.clock.today())?;
-    let p = state
-        .store
-        .create_person(&a.grant, &id, &facts, valid_from)
-        .await?;
+    let p = crate::id_lookup::create_person(&state, &a, &id, &facts, valid_from).await?;
     Ok((StatusCode::CREATED, Json(PersonView::masked(&p))))
 }
 
@@ -480,20 +483,31 @@ async fn search_households(
     Query(p): Query<SearchParams>,
 ) -> ApiResult<Page<HouseholdSummary>> {
     let (text, division, limit, offset) = p.parts()?;
-    Ok(Json(
-        state
-            .store
-            .search_households(
-                &a.grant,
-                &HouseholdQuery {
-                    text,
-                    division,
-                    limit,
-                    offset,
-                },
-            )
-            .await?,
-    ))
+    let terms = crate::id_lookup::search_terms(&state, a.auth.actor(), text)?;
+    let page = state
+        .store
+        .search_households(
+            &a.grant,
+            &HouseholdQuery {
+                text: terms.household_text,
+                division,
+                limit,
+                offset,
+            },
+        )
+        .await?;
+    let ids: Vec<i64> = page.items.iter().map(|h| h.id).collect();
+    let route = "/api/v1/households";
+    crate::id_lookup::audit(
+        &state,
+        a.auth.actor(),
+        &terms.query,
+        route,
+        "household",
+        &ids,
+    )
+    .await?;
+    Ok(Json(page))
 }
 
 /// Register a household.

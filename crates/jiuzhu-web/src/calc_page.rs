@@ -44,7 +44,8 @@ const BLANK_ROWS_REGISTRY: usize = 1;
 struct MemberForm {
     /// A registry member: the person's id (facts come from the store).
     person: Option<i64>,
-    /// Shown only: masked identity number and birth date of a registry member.
+    /// Shown only: masked identity number and year of birth of a registry member (the date
+    /// is read from the registry when computing, never put into the page).
     id_masked: String,
     birth_date: String,
     id_number: String,
@@ -225,7 +226,7 @@ fn member_from_registry(m: &Member, econ: Option<&HouseholdEconomics>) -> Member
         tekun_supporter: tekun.and_then(|t| t.supporter.clone()).unwrap_or_default(),
         person: Some(p.id),
         id_masked: p.id_number.masked(),
-        birth_date: p.facts.birth_date.to_string(),
+        birth_date: format!("{}年", chrono::Datelike::year(&p.facts.birth_date)),
         name: p.facts.name.clone(),
         relation: m.membership.relation.as_str().to_string(),
         disability: "registry".into(),
@@ -725,7 +726,7 @@ async fn calc_submit(
                 .and_then(|pid| s.members.iter().find(|x| x.person.id == pid))
             {
                 m.id_masked = x.person.id_number.masked();
-                m.birth_date = x.person.facts.birth_date.to_string();
+                m.birth_date = format!("{}年", chrono::Datelike::year(&x.person.facts.birth_date));
                 m.name = x.person.facts.name.clone();
             }
         }

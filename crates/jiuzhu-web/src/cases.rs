@@ -1137,18 +1137,22 @@ async fn candidates(
         return Ok(vec![]);
     }
     let read = actor.grant::<ReadRegistry>()?;
+    let terms = crate::id_lookup::search_terms(state, actor, Some(q.trim().to_string()))?;
     let page = state
         .store
         .search_persons(
             &read,
             &PersonQuery {
-                text: Some(q.trim().to_string()),
+                text: terms.text,
+                id_prefix: terms.id_prefix,
                 division: None,
                 limit: 20,
                 offset: 0,
             },
         )
         .await?;
+    let ids: Vec<i64> = page.items.iter().map(|p| p.id).collect();
+    crate::id_lookup::audit(state, actor, &terms.query, "/cases/new", "person", &ids).await?;
     Ok(page
         .items
         .into_iter()

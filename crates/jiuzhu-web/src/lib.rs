@@ -38,6 +38,7 @@ pub mod feed_pages;
 pub mod feeds_api;
 pub mod files;
 mod forms;
+pub mod id_lookup;
 pub mod jobs;
 pub mod month;
 mod month_page;
@@ -117,6 +118,8 @@ pub struct AppState {
     pub workflows: Arc<jiuzhu_workflow::Workflows>,
     /// The CJK font for PDFs, loaded at the first print (so `serve` starts without one).
     pub font: Arc<std::sync::OnceLock<printing::FontSlot>>,
+    /// Budgets of lookups by identity number (`id_lookup`).
+    pub id_lookups: Arc<id_lookup::IdLookups>,
 }
 
 impl AppState {
@@ -135,6 +138,7 @@ impl AppState {
                 jiuzhu_workflow::Workflows::builtin().expect("embedded workflows are valid"),
             ),
             font: Arc::default(),
+            id_lookups: Arc::default(),
         }
     }
 }

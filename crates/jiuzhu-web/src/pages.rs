@@ -274,18 +274,30 @@ async fn search(
     let (mut persons, mut persons_total, mut households, mut households_total) =
         (vec![], 0, vec![], 0);
     if searched {
+        let terms = crate::id_lookup::search_terms(&state, a.auth.actor(), text)?;
         let p = state
             .store
             .search_persons(
                 &a.grant,
                 &PersonQuery {
-                    text: text.clone(),
+                    text: terms.text.clone(),
+                    id_prefix: terms.id_prefix.clone(),
                     division: division.clone(),
                     limit: 100,
                     offset: 0,
                 },
             )
             .await?;
+        let ids: Vec<i64> = p.items.iter().map(|p| p.id).collect();
+        crate::id_lookup::audit(
+            &state,
+            a.auth.actor(),
+            &terms.query,
+            "/search",
+            "person",
+            &ids,
+        )
+        .await?;
         persons_total = p.total;
         persons = p.items.iter().map(PersonRow::from).collect();
         let h = state
@@ -293,7 +305,7 @@ async fn search(
             .search_households(
                 &a.grant,
                 &HouseholdQuery {
-                    text,
+                    text: terms.household_text,
                     division,
                     limit: 100,
                     offset: 0,
@@ -397,7 +409,12 @@ fn person_edit_page(
         id_number,
         name: f.map(|f| f.name.clone()).unwrap_or_default(),
         sex: options(Sex::ALL_SEXES, f.map(|f| f.sex), Sex::as_str, Sex::label_zh),
-        birth_date: f.map(|f| f.birth_date.to_string()).unwrap_or_default(),
+        // The stored date is never put into the form: it is half of the identity number's
+        // hidden part. Left empty, it stays as it is.
+        birth_date: String::new(),
+        birth_year: f
+            .map(|f| chrono::Datelike::year(&f.birth_date).to_string())
+            .unwrap_or_default(),
         hukou_division: f
             .and_then(|f| f.hukou_division.as_ref())
             .map(|d| d.to_string())
@@ -462,11 +479,7 @@ async fn person_new_submit(
     let today = state.clock.today();
     let result = async {
         let (id, facts, valid_from) = input.to_new(today)?;
-        let p = state
-            .store
-            .create_person(&a.grant, &id, &facts, valid_from)
-            .await?;
-        Ok::<_, AppError>(p)
+        crate::id_lookup::create_person(&state, &a, &id, &facts, valid_from).await
     }
     .await;
     match result {
@@ -853,7 +866,17 @@ pub(crate) async fn resolve_person(
             "请填写成员的身份证号码",
         )]));
     };
-    match state.store.find_person_by_id_number(&read.grant, n).await? {
+    // A lookup by number like any other: counted for roles that may not reveal, audited.
+    let query = state.id_lookups.admit(
+        read.auth.actor(),
+        crate::id_lookup::IdQuery::Exact(n.clone()),
+        state.clock.now(),
+    )?;
+    let found = state.store.find_person_by_id_number(&read.grant, n).await?;
+    let ids: Vec<i64> = found.iter().map(|p| p.id).collect();
+    let route = "/households/{id}/members";
+    crate::id_lookup::audit(state, read.auth.actor(), &query, route, "person", &ids).await?;
+    match found {
         Some(p) => Ok(p.id),
         None => Err(AppError::invalid(vec![FieldError::new(
             "id_number",
@@ -1278,6 +1301,7 @@ const AUDIT_ACTIONS: &[AuditAction] = &[
     AuditAction::DocumentWithdrawn,
     AuditAction::ReserveFundEntryRecorded,
     AuditAction::CalendarEdited,
+    AuditAction::PersonLookedUpById,
 ];
 
 async fn audit_page(

@@ -150,7 +150,8 @@ pub struct PersonRow {
     pub name: String,
     pub id_masked: String,
     pub sex: String,
-    pub birth_date: String,
+    /// Year of birth only: the date is hidden like the middle of the identity number.
+    pub birth_year: String,
     pub division: String,
     pub household_id: Option<i64>,
     pub household_code: String,
@@ -163,7 +164,7 @@ impl From<&PersonSummary> for PersonRow {
             name: p.name.clone(),
             id_masked: p.id_number.masked(),
             sex: p.sex.label_zh().to_string(),
-            birth_date: p.birth_date.to_string(),
+            birth_year: format!("{}年", chrono::Datelike::year(&p.birth_date)),
             division: p.residence_division.to_string(),
             household_id: p.household_id,
             household_code: p.household_code.clone().unwrap_or_default(),
@@ -221,6 +222,15 @@ fn sensitive<T>(s: &Sensitive<T>, f: impl Fn(&T) -> String) -> String {
     }
 }
 
+/// The date of birth when revealed, else its year (the date is half of the identity number's
+/// hidden part).
+pub fn birth_text(v: &PersonView) -> String {
+    match &v.birth_date {
+        Sensitive::Shown(d) => d.to_string(),
+        Sensitive::Masked => format!("{}年(日期已隐藏)", v.birth_year),
+    }
+}
+
 /// The labelled facts of a person view, in display order.
 pub fn person_facts(v: &PersonView) -> Vec<(String, String)> {
     let self_care = match &v.self_care {
@@ -231,7 +241,7 @@ pub fn person_facts(v: &PersonView) -> Vec<(String, String)> {
         ("姓名".into(), v.name.clone()),
         ("身份证号码".into(), v.id_number.clone()),
         ("性别".into(), v.sex.label_zh().into()),
-        ("出生日期".into(), v.birth_date.to_string()),
+        ("出生日期".into(), birth_text(v)),
         (
             "户籍地区划".into(),
             v.hukou_division
@@ -386,7 +396,10 @@ pub struct PersonEditPage {
     pub id_number: String,
     pub name: String,
     pub sex: Options,
+    /// What was typed (a rejected form); never the stored date.
     pub birth_date: String,
+    /// The stored year, shown beside the empty date field when editing.
+    pub birth_year: String,
     pub hukou_division: String,
     pub residence_division: String,
     pub education: Options,

@@ -526,10 +526,10 @@ pub async fn reserve_fund_case_link(h: Harness) {
     let mut pay = entry(TOWN_A, ReserveEntryKind::Withdrawal, 800);
     pay.case_id = Some(temporary.id);
     pay.payee_name = Some("档案人".into());
-    pay.payee_id_masked = Some("3710**********0012".into());
+    pay.payee_id_masked = Some("371002************".into());
     let e = h.store.record_reserve_entry(&g, &pay).await.unwrap();
     assert_eq!(e.case_id, Some(temporary.id));
-    assert_eq!(e.payee_id_masked.as_deref(), Some("3710**********0012"));
+    assert_eq!(e.payee_id_masked.as_deref(), Some("371002************"));
     pay.case_id = Some(tekun.id);
     let err = h.store.record_reserve_entry(&g, &pay).await.unwrap_err();
     assert_eq!(super::field_codes(&err)[0].2, "RESERVE_CASE_NOT_TEMPORARY");

@@ -22,7 +22,7 @@ pub async fn verification_reports_kept_scoped_and_append_only(h: Harness) {
         .unwrap();
     let act = approver().grant::<ActOnCase>().unwrap();
     let report = json!({"verdict": "fail", "totals": {"deposits": "60000.01"},
-        "members": [{"name": "申请人", "id_masked": "3710**********0011"}]});
+        "members": [{"name": "申请人", "id_masked": "371002************"}]});
     let new = NewVerificationReport {
         case_id: case.id,
         as_of: date(2026, 3, 1),

@@ -170,6 +170,15 @@ impl SqlStore {
             from.push(" AND p.residence_division LIKE ")
                 .bind_text(format!("{}%", d.prefix()));
         }
+        if let Some(prefix) = q
+            .id_prefix
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| p.len() >= 6 && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            from.push(" AND p.id_number LIKE ")
+                .bind_text(format!("{}%", prefix.to_uppercase()));
+        }
         if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let exact = IdNumber::parse(text)
                 .map(|n| n.as_str().to_string())

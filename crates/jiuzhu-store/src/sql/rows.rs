@@ -225,30 +225,20 @@ pub(crate) fn to_json_text<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("domain types serialize")
 }
 
-/// Masks a phone number in the middle (`138****5678`), as views do.
-fn mask_phone(p: &str) -> String {
-    let chars: Vec<char> = p.chars().collect();
-    if chars.len() <= 7 {
-        return "*".repeat(chars.len());
-    }
-    let mut out: String = chars[..3].iter().collect();
-    out.push_str(&"*".repeat(chars.len() - 7));
-    out.extend(&chars[chars.len() - 4..]);
-    out
-}
-
-/// A person as the audit log shows it: identity number and phone masked, sensitive fields only
-/// marked as present (the audit log is read by administrators, who may not see them).
+/// A person as the audit log shows it: identity number and phone masked as pages mask them,
+/// the birth date as its year, and every sensitive field `***` whether it holds a value or not
+/// (`null` beside `***` would tell a reader of the log who has health or bank data). Which
+/// fields changed is recorded by name beside the copies.
 pub(crate) fn person_audit(id_number: &IdNumber, f: &PersonFacts) -> Value {
-    let hidden = |present: bool| if present { json!("***") } else { Value::Null };
+    let hidden = |_present: bool| json!("***");
     json!({
         "id_number": id_number.masked(),
         "name": f.name,
         "sex": f.sex.as_str(),
-        "birth_date": date_text(f.birth_date),
+        "birth_year": chrono::Datelike::year(&f.birth_date),
         "hukou_division": f.hukou_division.as_ref().map(|d| d.to_string()),
         "residence_division": f.residence_division.to_string(),
-        "phone": f.phone.as_deref().map(mask_phone),
+        "phone": f.phone.as_deref().map(jiuzhu_domain::id_number::mask_phone),
         "disability": hidden(f.disability.is_some()),
         "serious_illness": hidden(f.serious_illness),
         "illness_note": hidden(f.illness_note.is_some()),

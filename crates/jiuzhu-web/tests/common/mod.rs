@@ -200,6 +200,11 @@ impl TestApp {
 
     /// A person (the head of the first household) of a township, as stored.
     pub async fn head_of(&self, township: &str) -> Person {
+        self.head_in(township).await
+    }
+
+    /// The head of the first household under a division (a township, a village), as stored.
+    pub async fn head_in(&self, township: &str) -> Person {
         let system = Actor::system("test");
         let g = system.grant::<ReadRegistry>().unwrap();
         let (i, _) = self
@@ -234,6 +239,7 @@ impl TestApp {
                 &g,
                 &PersonQuery {
                     text: Some(person.id_number.to_string()),
+                    id_prefix: None,
                     division: None,
                     limit: 5,
                     offset: 0,
