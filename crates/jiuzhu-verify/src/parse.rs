@@ -1,6 +1,8 @@
 //! Byte-level field parsers for the hot path: no allocation, each field becomes one `i64`.
 //! A failure is a [`Fault`] (a machine code); the Chinese reason is built only for reported rows.
 
+use jiuzhu_domain::id_number::mask_id_str;
+
 use crate::schema::ColumnType;
 
 /// Why a field (or a row) is bad.
@@ -51,10 +53,12 @@ impl Fault {
             Fault::ColumnCount { expected, found } => {
                 format!("列数不符:应为{expected}列,实际为{found}列")
             }
-            Fault::IdLength(n) => format!("身份证号码“{text}”应为18位,实际为{n}位"),
-            Fault::IdCharacter(p) => format!("身份证号码“{text}”第{p}位含非法字符"),
-            Fault::IdBirthDate => format!("身份证号码“{text}”中的出生日期无效"),
-            Fault::IdCheckDigit => format!("身份证号码“{text}”校验码错误"),
+            // A rejected number is still nearly someone's number: it is quoted masked, as
+            // pages show numbers, to everyone who reads the rejected rows.
+            Fault::IdLength(n) => format!("身份证号码“{}”应为18位,实际为{n}位", mask_id_str(text)),
+            Fault::IdCharacter(p) => format!("身份证号码“{}”第{p}位含非法字符", mask_id_str(text)),
+            Fault::IdBirthDate => format!("身份证号码“{}”中的出生日期无效", mask_id_str(text)),
+            Fault::IdCheckDigit => format!("身份证号码“{}”校验码错误", mask_id_str(text)),
             Fault::BadDate => format!("日期“{text}”无效,应为YYYY-MM-DD"),
             Fault::BadMonth => format!("月份“{text}”无效,应为YYYY-MM"),
             Fault::NotANumber => format!("金额“{text}”不是数字"),
