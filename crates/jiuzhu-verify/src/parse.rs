@@ -265,7 +265,11 @@ pub fn fen(b: &[u8]) -> Result<i64, Fault> {
             if d > 9 {
                 return Err(Fault::NotANumber);
             }
-            frac = frac * 10 + i64::from(d);
+            // Only two digits can be kept (more are refused below); accumulating all of them
+            // would overflow after eighteen.
+            if frac_digits < 2 {
+                frac = frac * 10 + i64::from(d);
+            }
             frac_digits += 1;
             i += 1;
         }
@@ -360,6 +364,10 @@ mod tests {
         assert_eq!(fen(b"12"), Ok(1200));
         assert_eq!(fen(b"-3.20"), Ok(-320));
         assert_eq!(fen(b"1.005"), Err(Fault::TooManyDecimals));
+        // 19 fraction digits once overflowed the accumulator (a panic with overflow checks).
+        assert_eq!(fen(b"0.9999999999999999999"), Err(Fault::TooManyDecimals));
+        assert_eq!(fen(b".55555555555555555002"), Err(Fault::TooManyDecimals));
+        assert_eq!(fen(b"1.99999999999999999999x"), Err(Fault::NotANumber));
         assert_eq!(fen(b"1,000"), Err(Fault::NotANumber));
         assert_eq!(fen(b"."), Err(Fault::NotANumber));
         assert_eq!(date(b"2024-02-29"), Ok(20240229));

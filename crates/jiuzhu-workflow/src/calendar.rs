@@ -307,7 +307,8 @@ impl WorkCalendar {
             message: e.message().to_string(),
         })?;
         let _ = raw.calendar;
-        let at = |span: Range<usize>| line_of(text, span);
+        let lines = crate::LineIndex::new(text);
+        let at = |span: Range<usize>| lines.line(span);
         let dates_of = |v: &Spanned<String>| {
             parse_dates(v.get_ref()).ok_or_else(|| CalendarError::BadDate {
                 file: file.to_string(),

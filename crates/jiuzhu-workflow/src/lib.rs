@@ -21,7 +21,33 @@ pub use workflow::{
     TimeLimit, Workflow, WorkflowFileError, Workflows, BUILTIN_WORKFLOWS, RECORD_KINDS,
 };
 
-/// The 1-based line of a byte span's start in `text`.
+/// Line starts of a text, found once, for files that cite many lines (a calendar year lists
+/// every date with its line: counting from the start each time made a large file quadratic).
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(newline_offsets(text).map(|i| i + 1));
+        LineIndex { starts }
+    }
+
+    /// The 1-based line of a byte span's start.
+    pub(crate) fn line(&self, span: std::ops::Range<usize>) -> usize {
+        self.starts.partition_point(|&s| s <= span.start)
+    }
+}
+
+fn newline_offsets(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i)
+}
+
+/// The 1-based line of a byte span's start in `text` (for a single error).
 pub(crate) fn line_of(text: &str, span: std::ops::Range<usize>) -> usize {
     let end = span.start.min(text.len());
     text.as_bytes()[..end]

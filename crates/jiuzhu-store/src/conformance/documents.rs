@@ -530,12 +530,24 @@ pub async fn reserve_fund_case_link(h: Harness) {
     let e = h.store.record_reserve_entry(&g, &pay).await.unwrap();
     assert_eq!(e.case_id, Some(temporary.id));
     assert_eq!(e.payee_id_masked.as_deref(), Some("371002************"));
+    // A case of another program, a case that does not exist and (below) a case of another
+    // township get the same answer: the form cannot be used to probe for cases.
     pay.case_id = Some(tekun.id);
-    let err = h.store.record_reserve_entry(&g, &pay).await.unwrap_err();
-    assert_eq!(super::field_codes(&err)[0].2, "RESERVE_CASE_NOT_TEMPORARY");
+    let not_temporary = h.store.record_reserve_entry(&g, &pay).await.unwrap_err();
     pay.case_id = Some(9999);
-    let err = h.store.record_reserve_entry(&g, &pay).await.unwrap_err();
-    assert_eq!(super::field_codes(&err)[0].2, "RESERVE_CASE_UNKNOWN");
+    let missing = h.store.record_reserve_entry(&g, &pay).await.unwrap_err();
+    assert_eq!(super::field_codes(&missing)[0].2, "RESERVE_CASE_UNKNOWN");
+    assert_eq!(
+        super::field_codes(&not_temporary)[0].2,
+        "RESERVE_CASE_UNKNOWN"
+    );
+    // Only what went out can come back: 800 was paid for the case.
+    let mut back = entry(TOWN_A, ReserveEntryKind::Return, 801);
+    back.case_id = Some(temporary.id);
+    let err = h.store.record_reserve_entry(&g, &back).await.unwrap_err();
+    assert_eq!(super::field_codes(&err)[0].2, "RESERVE_RETURN_EXCEEDS");
+    back.amount = Money::from_yuan(800);
+    h.store.record_reserve_entry(&g, &back).await.unwrap();
     // The case of township A cannot be paid from township B's fund.
     let gb = reviewer(TOWN_B).grant::<ManageReserveFund>().unwrap();
     h.store
@@ -546,4 +558,16 @@ pub async fn reserve_fund_case_link(h: Harness) {
     other.case_id = Some(temporary.id);
     let err = h.store.record_reserve_entry(&gb, &other).await.unwrap_err();
     assert_eq!(super::field_codes(&err)[0].2, "RESERVE_CASE_UNKNOWN");
+    let msg = |e: &StoreError| match e {
+        StoreError::Invalid(v) => v.0[0].message.replace(&temporary.id.to_string(), "N"),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(msg(&err), msg(&missing).replace("9999", "N"));
+    // A return of five million with nothing withdrawn is refused.
+    let err = h
+        .store
+        .record_reserve_entry(&gb, &entry(TOWN_B, ReserveEntryKind::Return, 5_000_000))
+        .await
+        .unwrap_err();
+    assert_eq!(super::field_codes(&err)[0].2, "RESERVE_RETURN_EXCEEDS");
 }

@@ -141,31 +141,41 @@ impl SqlStore {
             .transpose()?
             .ok_or_else(|| not_found(township))?;
         if let Some(case_id) = new.case_id {
-            // The assist-first payment of a temporary-assistance case of this township.
-            let row = sqlx::query("SELECT workflow, division_responsible FROM cases WHERE id = $1")
-                .bind(case_id)
-                .fetch_optional(&mut *w.tx)
-                .await?;
-            let ok = match row {
-                Some(r) => {
-                    let wf: String = rows::get(&r, "workflow")?;
-                    let div: String = rows::get(&r, "division_responsible")?;
-                    if wf != "temporary" {
-                        return Err(invalid(
-                            "case_id",
-                            "RESERVE_CASE_NOT_TEMPORARY",
-                            format!("案件 {case_id} 不是临时救助案件,不能从备用金支付"),
-                        ));
-                    }
-                    div.starts_with(township.prefix())
-                }
+            // The assist-first payment of a temporary-assistance case of this township. A case
+            // that does not exist, lies in another jurisdiction or is of another program gets
+            // the same answer, so that the form cannot be used to probe for cases.
+            let row = sqlx::query(
+                "SELECT workflow FROM cases WHERE id = $1 AND division_responsible LIKE $2",
+            )
+            .bind(case_id)
+            .bind(format!("{}%", township.prefix()))
+            .fetch_optional(&mut *w.tx)
+            .await?;
+            let temporary = match row {
+                Some(r) => rows::get::<String>(&r, "workflow")? == "temporary",
                 None => false,
             };
-            if !ok {
+            if !temporary {
                 return Err(invalid(
                     "case_id",
                     "RESERVE_CASE_UNKNOWN",
                     format!("本乡镇(街道)没有编号为 {case_id} 的临时救助案件"),
+                ));
+            }
+        }
+        if new.kind == ReserveEntryKind::Return {
+            // Only money that went out can come back: the withdrawals not yet returned, of the
+            // case when one is named, else of the township.
+            let outstanding = outstanding_withdrawals(&mut w, township, new.case_id).await?;
+            if new.amount > outstanding {
+                return Err(invalid(
+                    "amount",
+                    "RESERVE_RETURN_EXCEEDS",
+                    format!(
+                        "退回金额 {} 元超过尚未退回的支取金额 {} 元",
+                        yuan(new.amount),
+                        yuan(outstanding)
+                    ),
                 ));
             }
         }
@@ -264,4 +274,29 @@ impl SqlStore {
         w.commit().await?;
         Ok(stored)
     }
+}
+
+/// Withdrawals minus returns, of one case or of the whole township.
+async fn outstanding_withdrawals(
+    w: &mut super::WriteTx<'_, '_>,
+    township: &DivisionCode,
+    case_id: Option<i64>,
+) -> Result<Money> {
+    let mut sql = String::from(
+        // Cast: PostgreSQL sums BIGINT into NUMERIC.
+        "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'withdrawal' THEN amount_fen ELSE 0 END), 0) AS BIGINT) AS out_fen, \
+         CAST(COALESCE(SUM(CASE WHEN kind = 'return' THEN amount_fen ELSE 0 END), 0) AS BIGINT) AS back_fen \
+         FROM reserve_fund_entries WHERE township = $1",
+    );
+    if case_id.is_some() {
+        sql.push_str(" AND case_id = $2");
+    }
+    let mut q = sqlx::query(&sql).bind(township.as_str());
+    if let Some(c) = case_id {
+        q = q.bind(c);
+    }
+    let r = q.fetch_one(&mut *w.tx).await?;
+    let out: i64 = rows::get(&r, "out_fen")?;
+    let back: i64 = rows::get(&r, "back_fen")?;
+    Ok(Money::from_fen(out - back))
 }
