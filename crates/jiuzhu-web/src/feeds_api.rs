@@ -106,10 +106,11 @@ pub async fn push_feed(
         .await
         .map_err(AppError::internal)?;
     let mut stream = body.into_data_stream();
+    let limit = crate::limits::upload_limit(&state.config, "/api/v1/feeds/");
     while let Some(chunk) = stream
         .try_next()
         .await
-        .map_err(|e| AppError::bad_request(e.to_string()))?
+        .map_err(|e| crate::limits::body_error(e, limit))?
     {
         out.write_all(&chunk).await.map_err(AppError::internal)?;
     }
