@@ -68,6 +68,12 @@
         document.querySelectorAll("input[name='" + name + "']").forEach(function (c) { c.checked = all.checked; });
       });
     });
+    // 返回上一页 on the error page (a javascript: link would be blocked by the CSP).
+    document.querySelectorAll("a[data-back]").forEach(function (a) {
+      a.addEventListener("click", function (e) {
+        if (window.history.length > 1) { e.preventDefault(); window.history.back(); }
+      });
+    });
     document.querySelectorAll("button[data-print]").forEach(function (b) {
       b.addEventListener("click", function () { window.print(); });
     });

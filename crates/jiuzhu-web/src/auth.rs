@@ -267,7 +267,9 @@ async fn csrf_from_multipart(content_type: &str, body: Body) -> (Option<String>,
             }
             None => ended = true,
         }
-        found = csrf_in_multipart_prefix(content_type, &prefix).await;
+        // A body may come as one large piece: only its start is parsed.
+        let head = &prefix[..prefix.len().min(CSRF_PREFIX_MAX)];
+        found = csrf_in_multipart_prefix(content_type, head).await;
         if found.is_some() || ended {
             break;
         }

@@ -157,18 +157,10 @@ async fn upload(
     }
     let config = &state.config;
     if up.size > config.max_document_bytes {
-        let mut e = AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "FILE_TOO_LARGE",
-            format!(
-                "文件过大({}),上限 {}",
-                human_size(up.size),
-                human_size(config.max_document_bytes)
-            ),
-        );
-        e.fields
-            .push(FieldError::new("file", "FILE_TOO_LARGE", e.message.clone()));
-        return Err(e);
+        return Err(crate::limits::too_large(
+            config.max_document_bytes,
+            Some(up.size),
+        ));
     }
     let kind = FileKind::sniff(&up.bytes)
         .filter(|k| config.document_types.contains(k))

@@ -250,7 +250,7 @@ fn feeds_page_of(
 ) -> FeedsPage {
     FeedsPage {
         nav: Nav::new(&a.auth, "核对数据"),
-        max_upload: crate::limits::human_mb(
+        max_upload: crate::files::human_size(
             crate::limits::upload_limit(&state.config, "/feeds").stated,
         ),
         kinds: kinds_for(a.grant.actor())

@@ -62,27 +62,30 @@ impl Limit {
 
     /// The error of a body over the limit.
     pub fn too_large(&self) -> AppError {
-        let mut e = AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "TOO_LARGE",
-            format!("文件超过 {},请缩小后重新上传", human_mb(self.stated)),
-        );
-        e.fields.push(jiuzhu_domain::FieldError::new(
-            "file",
-            "TOO_LARGE",
-            e.message.clone(),
-        ));
-        e
+        too_large(self.stated, None)
     }
 }
 
-/// `20 MB`, `1 MB`, `2048 MB`: how the forms state their limits.
-pub fn human_mb(bytes: u64) -> String {
-    if bytes >= MIB {
-        format!("{} MB", bytes.div_ceil(MIB))
-    } else {
-        format!("{} KB", bytes.div_ceil(1024))
-    }
+/// "文件超过 20 MB(本次 21 MB),请缩小后重新上传": the one message of an upload over its limit,
+/// with the upload's size when it is known.
+pub fn too_large(limit: u64, size: Option<u64>) -> AppError {
+    let size = size
+        .map(|n| format!("(本次 {})", crate::files::human_size(n)))
+        .unwrap_or_default();
+    let mut e = AppError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "TOO_LARGE",
+        format!(
+            "文件超过 {}{size},请缩小后重新上传",
+            crate::files::human_size(limit)
+        ),
+    );
+    e.fields.push(jiuzhu_domain::FieldError::new(
+        "file",
+        "TOO_LARGE",
+        e.message.clone(),
+    ));
+    e
 }
 
 /// The limit of a request by method and path.
@@ -118,8 +121,8 @@ pub fn apply(req: Request<Body>, limit: Limit) -> Result<Request<Body>, AppError
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit.bytes) {
-        return Err(limit.too_large());
+    if let Some(n) = declared.filter(|n| *n > limit.bytes) {
+        return Err(too_large(limit.stated, Some(n)));
     }
     let max = usize::try_from(limit.bytes).unwrap_or(usize::MAX);
     Ok(req.map(|b| Body::new(http_body_util::Limited::new(b, max))))

@@ -375,6 +375,37 @@ mod tests {
         assert!(g.check_throttle("clerk", ip, now).is_ok());
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_hashing_pool_refuses_at_once_when_full() {
+        let pool = Arc::new(HashPool::new(1, 1));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let wait = Arc::new(Mutex::new(wait));
+        // One hash running (blocked until released), one waiting for the thread…
+        let (w1, w2) = (wait.clone(), wait.clone());
+        let p1 = pool.clone();
+        let running = tokio::spawn(async move { p1.run(move || w1.lock().unwrap().recv()).await });
+        while pool.inside.load(Ordering::SeqCst) < 1 {
+            tokio::task::yield_now().await;
+        }
+        let p2 = pool.clone();
+        let queued = tokio::spawn(async move { p2.run(move || w2.lock().unwrap().recv()).await });
+        while pool.inside.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+        // …so the third is refused without waiting, with the envelope's code and Retry-After.
+        let e = pool.run(|| ()).await.unwrap_err();
+        assert_eq!(
+            (e.status, e.code, e.retry_after),
+            (StatusCode::SERVICE_UNAVAILABLE, "BUSY", Some(1))
+        );
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+        assert!(running.await.unwrap().unwrap().is_ok());
+        assert!(queued.await.unwrap().unwrap().is_ok());
+        assert_eq!(pool.inside.load(Ordering::SeqCst), 0);
+        assert!(pool.run(|| ()).await.is_ok());
+    }
+
     #[test]
     fn tracked_entries_are_bounded() {
         let g = LoginGuard::new(LoginLimits {

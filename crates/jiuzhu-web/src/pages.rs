@@ -902,7 +902,7 @@ async fn divisions_render(
         status,
         &DivisionsPage {
             nav: Nav::new(&a.auth, "行政区划"),
-            max_upload: crate::limits::human_mb(
+            max_upload: crate::files::human_size(
                 crate::limits::upload_limit(&state.config, "/divisions/import").stated,
             ),
             rows,
@@ -1322,7 +1322,7 @@ async fn audit_page(
 async fn import_form(State(state): State<AppState>, a: Authorized<ImportCaseload>) -> Response {
     render(&ImportPage {
         nav: Nav::new(&a.auth, "存量导入"),
-        max_upload: crate::limits::human_mb(
+        max_upload: crate::files::human_size(
             crate::limits::upload_limit(&state.config, "/import").stated,
         ),
         today: state.clock.today().to_string(),
@@ -1385,7 +1385,7 @@ async fn import_submit(
             e.status,
             &ImportPage {
                 nav,
-                max_upload: crate::limits::human_mb(
+                max_upload: crate::files::human_size(
                     crate::limits::upload_limit(&state.config, "/import").stated,
                 ),
                 today: today.to_string(),

@@ -119,8 +119,16 @@ impl TestApp {
         Self::with_config(WebConfig::default()).await
     }
 
-    pub async fn with_config(config: WebConfig) -> TestApp {
+    pub async fn with_config(mut config: WebConfig) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
+        // Uploads and deliveries go to the test's directory unless the test chose one.
+        let defaults = WebConfig::default();
+        if config.files_dir == defaults.files_dir {
+            config.files_dir = dir.path().join("files");
+        }
+        if config.feeds_dir == defaults.feeds_dir {
+            config.feeds_dir = dir.path().to_path_buf();
+        }
         let clock = FixedClock::new(chrono::Utc.with_ymd_and_hms(2026, 3, 2, 2, 0, 0).unwrap());
         let clock_arc: Arc<dyn Clock> = Arc::new(clock.clone());
         let url = format!("sqlite://{}", dir.path().join("t.sqlite").display());
