@@ -283,9 +283,14 @@ fn date_param(s: &str) -> Result<NaiveDate, AppError> {
 
 // ---- session ----------------------------------------------------------------------------------
 
-/// Log in; sets the `jiuzhu_session` cookie and returns the CSRF token for writes.
+/// Log in; sets the `jiuzhu_session` cookie and returns the CSRF token for writes. Failed
+/// logins are throttled per (name, client address); see docs/security.md.
 #[utoipa::path(post, path = "/api/v1/login", tag = "session", request_body = LoginInput,
-    responses((status = 200, body = MeOut), (status = 401, body = ErrorEnvelope), (status = 403, description = "locked", body = ErrorEnvelope)))]
+    responses((status = 200, body = MeOut),
+        (status = 401, description = "BAD_CREDENTIALS", body = ErrorEnvelope),
+        (status = 403, description = "INACTIVE or ONE_TIME_PASSWORD_EXPIRED", body = ErrorEnvelope),
+        (status = 429, description = "LOGIN_THROTTLED or RATE_LIMITED, with Retry-After", body = ErrorEnvelope),
+        (status = 503, description = "BUSY: the password hashing queue is full, with Retry-After", body = ErrorEnvelope)))]
 async fn login(
     State(state): State<AppState>,
     Client(client): Client,

@@ -11,8 +11,6 @@
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Multipart, State};
 use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
@@ -36,22 +34,12 @@ pub const CSRF_FIELD: &str = "_csrf";
 
 /// Hashes a password with argon2id (PHC string).
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+    crate::password_hash::hash(password)
 }
 
 /// Whether `password` matches the PHC string `hash`.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    crate::password_hash::verify(password, hash)
 }
 
 /// Checks a password on the bounded hashing pool (503 when it is full).

@@ -51,6 +51,7 @@ pub mod month;
 mod month_page;
 pub mod openapi;
 mod pages;
+mod password_hash;
 pub mod password_policy;
 pub mod policy_cache;
 mod policy_pages;

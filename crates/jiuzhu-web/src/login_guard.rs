@@ -1,6 +1,6 @@
 //! What stands between an unauthenticated client and the password hash:
 //!
-//! * [`HashPool`]: argon2 runs on at most `hashing_threads` blocking threads, with at most
+//! * [`HashPool`]: argon2 runs on `hashing_threads` threads of its own, with at most
 //!   `hashing_queue` requests waiting; anything beyond is answered at once with 503 and
 //!   `Retry-After`, so a login flood costs neither memory nor threads.
 //! * A per-address token bucket on login requests, sized so that a township's staff behind one
@@ -16,13 +16,11 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use lru::LruCache;
-use tokio::sync::Semaphore;
 
 use crate::error::AppError;
 
@@ -81,57 +79,56 @@ fn cache<K: std::hash::Hash + Eq, V>(n: usize) -> Mutex<LruCache<K, V>> {
     ))
 }
 
-/// Runs password hashing on a bounded number of blocking threads with a bounded queue.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs password hashing on its own threads, as many as configured, with a bounded queue. The
+/// threads live as long as the pool, so each keeps its one argon2 buffer (`password_hash`).
 pub struct HashPool {
-    permits: Arc<Semaphore>,
-    inside: AtomicUsize,
-    capacity: usize,
-}
-
-/// Leaves the pool's admission count when the request finishes or is dropped while waiting.
-struct Admitted<'a>(&'a AtomicUsize);
-
-impl Drop for Admitted<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
+    jobs: std::sync::mpsc::SyncSender<Job>,
 }
 
 impl HashPool {
     pub fn new(threads: usize, queue: usize) -> HashPool {
-        let threads = threads.max(1);
-        HashPool {
-            permits: Arc::new(Semaphore::new(threads)),
-            inside: AtomicUsize::new(0),
-            capacity: threads + queue,
+        let (jobs, waiting) = std::sync::mpsc::sync_channel::<Job>(queue);
+        let waiting = Arc::new(Mutex::new(waiting));
+        for n in 0..threads.max(1) {
+            let waiting = waiting.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("jiuzhu-hash-{n}"))
+                .spawn(move || loop {
+                    // The lock is held only while waiting for the next job, never while hashing.
+                    let next = waiting.lock().map(|w| w.recv());
+                    match next {
+                        Ok(Ok(job)) => job(),
+                        // The pool is gone (its sender dropped): the thread ends.
+                        _ => break,
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
         }
+        HashPool { jobs }
     }
 
-    /// Runs `f` (a hash or a verification) when a thread is free; refuses at once with 503
-    /// when the queue is full.
+    /// Runs `f` (a hash or a verification) on a hashing thread; refuses at once with 503 when
+    /// every thread is busy and the queue is full. A request dropped meanwhile leaves its job
+    /// to finish: the threads, not the requests, bound the work.
     pub async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        if self.inside.fetch_add(1, Ordering::SeqCst) >= self.capacity {
-            self.inside.fetch_sub(1, Ordering::SeqCst);
-            return Err(busy());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        match self.jobs.try_send(job) {
+            Ok(()) => rx.await.map_err(AppError::internal),
+            Err(std::sync::mpsc::TrySendError::Full(_)) => Err(busy()),
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
+                Err(AppError::internal("the password hashing threads are gone"))
+            }
         }
-        let _admitted = Admitted(&self.inside);
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(AppError::internal)?;
-        // The permit goes with the work: a request dropped meanwhile still holds its thread
-        // until the hash is done, so there are never more hashes running than permits.
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            f()
-        })
-        .await
-        .map_err(AppError::internal)
     }
 }
 
@@ -378,21 +375,29 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_hashing_pool_refuses_at_once_when_full() {
         let pool = Arc::new(HashPool::new(1, 1));
+        let (started, running) = std::sync::mpsc::channel::<()>();
         let (release, wait) = std::sync::mpsc::channel::<()>();
         let wait = Arc::new(Mutex::new(wait));
-        // One hash running (blocked until released), one waiting for the thread…
-        let (w1, w2) = (wait.clone(), wait.clone());
-        let p1 = pool.clone();
-        let running = tokio::spawn(async move { p1.run(move || w1.lock().unwrap().recv()).await });
-        while pool.inside.load(Ordering::SeqCst) < 1 {
-            tokio::task::yield_now().await;
-        }
-        let p2 = pool.clone();
-        let queued = tokio::spawn(async move { p2.run(move || w2.lock().unwrap().recv()).await });
-        while pool.inside.load(Ordering::SeqCst) < 2 {
-            tokio::task::yield_now().await;
-        }
-        // …so the third is refused without waiting, with the envelope's code and Retry-After.
+        // One job running on the only thread (until released)…
+        let (p1, w1) = (pool.clone(), wait.clone());
+        let first = tokio::spawn(async move {
+            p1.run(move || {
+                started.send(()).unwrap();
+                w1.lock().unwrap().recv()
+            })
+            .await
+        });
+        tokio::task::spawn_blocking(move || running.recv().unwrap())
+            .await
+            .unwrap();
+        // …one waiting in the queue…
+        let (queued_tx, queued_rx) = tokio::sync::oneshot::channel();
+        let w2 = wait.clone();
+        let queued: Job = Box::new(move || {
+            let _ = queued_tx.send(w2.lock().unwrap().recv());
+        });
+        assert!(pool.jobs.try_send(queued).is_ok());
+        // …so the next is refused without waiting, with the envelope's code and Retry-After.
         let e = pool.run(|| ()).await.unwrap_err();
         assert_eq!(
             (e.status, e.code, e.retry_after),
@@ -400,10 +405,9 @@ mod tests {
         );
         release.send(()).unwrap();
         release.send(()).unwrap();
-        assert!(running.await.unwrap().unwrap().is_ok());
-        assert!(queued.await.unwrap().unwrap().is_ok());
-        assert_eq!(pool.inside.load(Ordering::SeqCst), 0);
-        assert!(pool.run(|| ()).await.is_ok());
+        assert!(first.await.unwrap().unwrap().is_ok());
+        assert!(queued_rx.await.unwrap().is_ok());
+        assert!(pool.run(|| 7).await.is_ok_and(|v| v == 7));
     }
 
     #[test]

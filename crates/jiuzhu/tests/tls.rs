@@ -58,7 +58,10 @@ async fn serve_terminates_tls_with_secure_cookies_and_hsts() {
     })
     .await
     .expect("started within 120 s");
-    assert!(!otp.is_empty(), "the first start prints the administrator's password");
+    assert!(
+        !otp.is_empty(),
+        "the first start prints the administrator's password"
+    );
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.cert.der().clone()).unwrap();
