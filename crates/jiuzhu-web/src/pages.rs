@@ -133,15 +133,19 @@ async fn login_submit(
             };
             ([(SET_COOKIE, cookie)], Redirect::to(&to)).into_response()
         }
-        LoginResult::Failed(e) => render_status(
-            e.status,
-            &LoginPage {
-                nav: Nav::anonymous("登录"),
-                error: e.message,
-                username: input.username,
-                next: safe_next(input.next.as_deref()),
-            },
-        ),
+        LoginResult::Failed(e) => {
+            let mut page = render_status(
+                e.status,
+                &LoginPage {
+                    nav: Nav::anonymous("登录"),
+                    error: e.message.clone(),
+                    username: input.username,
+                    next: safe_next(input.next.as_deref()),
+                },
+            );
+            e.add_retry_after(&mut page);
+            page
+        }
     }
 }
 

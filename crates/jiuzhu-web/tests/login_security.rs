@@ -47,6 +47,24 @@ async fn five_wrong_passwords_throttle_one_address_and_lock_out_nobody() {
         r.json()["error"]["message"],
         "用户名或密码错误次数过多,请 1 秒后再试"
     );
+    // The login page says the same, with the same Retry-After.
+    let page = app
+        .send(from_peer(
+            axum::http::Request::post("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(format!(
+                    "username={}&password=x",
+                    clerk.username
+                )))
+                .unwrap(),
+            attacker,
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(page.headers[header::RETRY_AFTER], "1");
+    assert!(page
+        .text()
+        .contains("用户名或密码错误次数过多,请 1 秒后再试"));
     // The clerk at her own desk is not affected.
     let r = app
         .login_from(&clerk.username, &clerk.password, "10.8.1.20", &[])
