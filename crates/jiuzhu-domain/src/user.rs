@@ -22,8 +22,11 @@ pub struct User {
     pub password_hash: String,
     /// Set for a one-time password: the user must choose a new one before doing anything else.
     pub must_change_password: bool,
+    /// Wrong passwords since the last successful login (shown to administrators; logins are
+    /// throttled per account and client address in the web layer, never locked account-wide).
     pub failed_logins: i64,
-    pub locked_until: Option<DateTime<Utc>>,
+    /// When the password was last set; a one-time password expires a fixed time after it.
+    pub password_changed_at: DateTime<Utc>,
     pub active: bool,
     pub row_version: i64,
     pub created_at: DateTime<Utc>,
@@ -41,8 +44,13 @@ impl User {
         }
     }
 
-    pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
-        self.locked_until.is_some_and(|t| t > now)
+    /// Whether the password is a one-time password older than `lifetime`.
+    pub fn one_time_password_expired(
+        &self,
+        now: DateTime<Utc>,
+        lifetime: chrono::Duration,
+    ) -> bool {
+        self.must_change_password && now - self.password_changed_at > lifetime
     }
 }
 
@@ -68,17 +76,4 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub origin: String,
-}
-
-/// Consecutive wrong passwords after which an account is locked.
-pub const MAX_FAILED_LOGINS: i64 = 5;
-
-/// How long a lock after [`MAX_FAILED_LOGINS`] failures lasts.
-pub const LOCKOUT_MINUTES: i64 = 15;
-
-/// When a failed login locks the account: `failed_before` is the count before this failure.
-/// Returns the end of the lock, or `None` while the count stays below the limit.
-pub fn lock_after_failure(failed_before: i64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    (failed_before + 1 >= MAX_FAILED_LOGINS)
-        .then(|| now + chrono::Duration::minutes(LOCKOUT_MINUTES))
 }

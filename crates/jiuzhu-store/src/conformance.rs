@@ -22,7 +22,6 @@ use jiuzhu_domain::access::{
 use jiuzhu_domain::audit::{format_time, ChainVerifier};
 use jiuzhu_domain::caseload::{CaseloadBatch, ImportHousehold, ImportMember};
 use jiuzhu_domain::id_number::check_char;
-use jiuzhu_domain::user::{LOCKOUT_MINUTES, MAX_FAILED_LOGINS};
 use jiuzhu_domain::{
     Actor, Area, AuditAction, Disability, DisabilityKind, DivisionCode, FixedClock, HouseholdFacts,
     IdNumber, Level, NewUser, PersonFacts, Relation, Role, Scope, Session,
@@ -101,7 +100,8 @@ macro_rules! conformance_tests {
             caseload_import_is_all_or_nothing,
             caseload_import_creates_missing_divisions,
             users_and_scope,
-            login_lockout_and_sessions,
+            login_records_and_sessions,
+            password_change_ends_other_sessions,
             audit_chain_verifies_and_is_append_only,
             audit_checkpoints_catch_truncation_and_rebuild,
             audit_log_is_scoped_and_filtered,
@@ -1484,7 +1484,7 @@ pub async fn users_and_scope(h: Harness) {
     let a3 = h.store.user_by_id(a.id).await.unwrap().unwrap();
     assert_eq!((a3.password_hash.as_str(), a3.row_version), ("new-hash", 2));
     h.store
-        .change_own_password(&a3.actor("10.0.0.1"), "own-hash")
+        .change_own_password(&a3.actor("10.0.0.1"), "own-hash", "")
         .await
         .unwrap();
     let a4 = h.store.user_by_username("clerk_a").await.unwrap().unwrap();
@@ -1493,7 +1493,7 @@ pub async fn users_and_scope(h: Harness) {
     assert!(h.store.user_by_username("nobody").await.unwrap().is_none());
 }
 
-pub async fn login_lockout_and_sessions(h: Harness) {
+pub async fn login_records_and_sessions(h: Harness) {
     with_tree(&h).await;
     let root = system().grant::<ManageUsers>().unwrap();
     let u = h
@@ -1501,46 +1501,35 @@ pub async fn login_lockout_and_sessions(h: Harness) {
         .create_user(&root, &new_user("clerk_a", Role::WindowClerk, TOWN_A))
         .await
         .unwrap();
-    let failed = LoginOutcome::Failed { lock_until: None };
-    for n in 1..MAX_FAILED_LOGINS {
+    assert_eq!(u.password_changed_at, start_time());
+    // Failures are counted and audited, never a lock: throttling is the web layer's.
+    for n in 1..=7 {
         h.store
-            .record_login(u.id, &failed, "10.0.0.9")
+            .record_login(u.id, &LoginOutcome::Failed, "10.0.0.9")
             .await
             .unwrap();
         let now = h.store.user_by_id(u.id).await.unwrap().unwrap();
         assert_eq!(now.failed_logins, n);
-        assert!(!now.is_locked(h.clock.now_utc()));
+        assert_eq!(
+            now.row_version, u.row_version,
+            "logins do not move the version"
+        );
     }
-    h.store
-        .record_login(u.id, &failed, "10.0.0.9")
-        .await
-        .unwrap();
-    let locked = h.store.user_by_id(u.id).await.unwrap().unwrap();
-    assert_eq!(
-        locked.locked_until,
-        Some(start_time() + Duration::minutes(LOCKOUT_MINUTES))
-    );
-    assert!(locked.is_locked(h.clock.now_utc()));
-    assert_eq!(
-        locked.row_version, u.row_version,
-        "logins do not move the version"
-    );
     let events = all_events(&h.store).await;
-    let tail: Vec<AuditAction> = events
+    let last = events.last().unwrap();
+    assert_eq!(last.entry.action, AuditAction::LoginFailed);
+    assert_eq!(last.entry.origin, "10.0.0.9");
+    assert!(events
         .iter()
-        .rev()
-        .take(2)
-        .map(|e| e.entry.action)
-        .collect();
-    assert_eq!(tail, [AuditAction::AccountLocked, AuditAction::LoginFailed]);
-    assert_eq!(events.last().unwrap().entry.origin, "10.0.0.9");
+        .all(|e| e.entry.action != AuditAction::AccountLocked));
 
-    // An admin unlocks; a success resets the counter.
+    // An admin clears the count; a success resets it too.
+    let current = h.store.user_by_id(u.id).await.unwrap().unwrap();
     h.store
         .update_user(
             &root,
             u.id,
-            locked.row_version,
+            current.row_version,
             &UserPatch {
                 unlock: true,
                 ..UserPatch::default()
@@ -1549,9 +1538,9 @@ pub async fn login_lockout_and_sessions(h: Harness) {
         .await
         .unwrap();
     let unlocked = h.store.user_by_id(u.id).await.unwrap().unwrap();
-    assert_eq!((unlocked.failed_logins, unlocked.locked_until), (0, None));
+    assert_eq!(unlocked.failed_logins, 0);
     h.store
-        .record_login(u.id, &failed, "10.0.0.9")
+        .record_login(u.id, &LoginOutcome::Failed, "10.0.0.9")
         .await
         .unwrap();
     h.store
@@ -1567,15 +1556,20 @@ pub async fn login_lockout_and_sessions(h: Harness) {
             .failed_logins,
         0
     );
+    // Unknown usernames: one event for an aggregate of attempts.
     h.store
-        .record_unknown_login("ghost", "10.0.0.8")
+        .record_unknown_login("ghost", "10.0.0.8", 37)
         .await
         .unwrap();
     let last = all_events(&h.store).await.pop().unwrap();
     assert_eq!(last.entry.action, AuditAction::LoginFailed);
-    assert!(last.entry.detail.unwrap().contains("ghost"));
+    let detail = last.entry.detail.unwrap();
+    assert!(
+        detail.contains("ghost") && detail.contains("\"attempts\":37"),
+        "{detail}"
+    );
     assert!(matches!(
-        h.store.record_login(9999, &failed, "x").await,
+        h.store.record_login(9999, &LoginOutcome::Failed, "x").await,
         Err(StoreError::NotFound { .. })
     ));
 
@@ -1610,14 +1604,23 @@ pub async fn login_lockout_and_sessions(h: Harness) {
         ..s.clone()
     };
     h.store.create_session(&idle).await.unwrap();
+    let old = Session {
+        token_hash: "c".repeat(64),
+        created_at: t0 - Duration::hours(13),
+        last_seen: later,
+        ..s.clone()
+    };
+    h.store.create_session(&old).await.unwrap();
     assert_eq!(
         h.store
-            .delete_idle_sessions(t0 + Duration::minutes(5))
+            .delete_expired_sessions(t0 + Duration::minutes(5), t0 - Duration::hours(12))
             .await
             .unwrap(),
-        1
+        2,
+        "the idle one and the one past its absolute lifetime"
     );
     assert!(h.store.session(&idle.token_hash).await.unwrap().is_none());
+    assert!(h.store.session(&old.token_hash).await.unwrap().is_none());
     let user = h.store.user_by_id(u.id).await.unwrap().unwrap();
     h.store
         .delete_session(&s.token_hash, &user.actor("10.0.0.9"))
@@ -1627,6 +1630,101 @@ pub async fn login_lockout_and_sessions(h: Harness) {
     let last = all_events(&h.store).await.pop().unwrap();
     assert_eq!(last.entry.action, AuditAction::Logout);
     assert_eq!(last.entry.division.as_deref(), Some(TOWN_A));
+}
+
+pub async fn password_change_ends_other_sessions(h: Harness) {
+    with_tree(&h).await;
+    let root = system().grant::<ManageUsers>().unwrap();
+    let u = h
+        .store
+        .create_user(&root, &new_user("clerk_a", Role::WindowClerk, TOWN_A))
+        .await
+        .unwrap();
+    let other = h
+        .store
+        .create_user(&root, &new_user("clerk_b", Role::WindowClerk, TOWN_B))
+        .await
+        .unwrap();
+    let t0 = h.clock.now_utc();
+    let session = |c: char, user: i64| Session {
+        token_hash: c.to_string().repeat(64),
+        user_id: user,
+        csrf_token: "csrf".into(),
+        created_at: t0,
+        last_seen: t0,
+        origin: "10.0.0.9".into(),
+    };
+    for s in [
+        session('a', u.id),
+        session('b', u.id),
+        session('c', other.id),
+    ] {
+        h.store.create_session(&s).await.unwrap();
+    }
+    h.clock.advance(Duration::minutes(3));
+    let ended = h
+        .store
+        .change_own_password(&u.actor("10.0.0.9"), "new-hash", &"a".repeat(64))
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    assert!(h.store.session(&"a".repeat(64)).await.unwrap().is_some());
+    assert!(h.store.session(&"b".repeat(64)).await.unwrap().is_none());
+    assert!(h.store.session(&"c".repeat(64)).await.unwrap().is_some());
+    let changed = h.store.user_by_id(u.id).await.unwrap().unwrap();
+    assert_eq!(
+        changed.password_changed_at,
+        start_time() + Duration::minutes(3)
+    );
+    let last = all_events(&h.store).await.pop().unwrap();
+    assert_eq!(last.entry.action, AuditAction::PasswordChanged);
+    assert!(last.entry.detail.unwrap().contains("\"sessions_ended\":1"));
+
+    // An administrator's reset ends all of them; so does deactivating the account.
+    h.store
+        .reset_password(&root, u.id, "otp-hash", true)
+        .await
+        .unwrap();
+    assert!(h.store.session(&"a".repeat(64)).await.unwrap().is_none());
+    h.store
+        .update_user(
+            &root,
+            other.id,
+            other.row_version,
+            &UserPatch {
+                active: Some(false),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(h.store.session(&"c".repeat(64)).await.unwrap().is_none());
+
+    // Nobody deactivates his own account.
+    let admin = h
+        .store
+        .create_user(&root, &new_user("admin_a", Role::Admin, "371002"))
+        .await
+        .unwrap();
+    let own = admin.actor("10.0.0.1").grant::<ManageUsers>().unwrap();
+    let err = h
+        .store
+        .update_user(
+            &own,
+            admin.id,
+            admin.row_version,
+            &UserPatch {
+                active: Some(false),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_codes(&err),
+        [(None, "active".to_string(), "SELF_DEACTIVATION".to_string())]
+    );
+    assert!(h.store.user_by_id(admin.id).await.unwrap().unwrap().active);
 }
 
 pub async fn audit_chain_verifies_and_is_append_only(h: Harness) {
@@ -1733,7 +1831,7 @@ pub async fn audit_log_is_scoped_and_filtered(h: Harness) {
         .await
         .unwrap();
     h.store
-        .record_unknown_login("ghost", "10.0.0.1")
+        .record_unknown_login("ghost", "10.0.0.1", 1)
         .await
         .unwrap();
 

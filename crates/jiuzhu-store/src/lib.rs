@@ -191,17 +191,16 @@ pub struct UserPatch {
     pub department: Option<Option<Department>>,
     pub division: Option<DivisionCode>,
     pub active: Option<bool>,
-    /// Clears failed-login count and lock.
+    /// Clears the failed-login count (the web layer also lifts the account's login throttle).
     pub unlock: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LoginOutcome {
     Succeeded,
-    /// A wrong password; `lock_until` is set when this failure locks the account.
-    Failed {
-        lock_until: Option<DateTime<Utc>>,
-    },
+    /// A wrong password: counted and audited, never a lock (throttling is per account and
+    /// client address, in memory, in the web layer).
+    Failed,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -459,15 +458,30 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>>;
     /// Updates the failed-login counter or resets it, and audits the attempt.
     async fn record_login(&self, user: UserId, outcome: &LoginOutcome, origin: &str) -> Result<()>;
-    /// Audits a login attempt for a username that does not exist.
-    async fn record_unknown_login(&self, username: &str, origin: &str) -> Result<()>;
-    async fn change_own_password(&self, actor: &Actor, password_hash: &str) -> Result<()>;
+    /// Audits failed logins with usernames that do not exist: one event standing for `attempts`
+    /// such failures from `origin` (the caller aggregates them, so guessing cannot flood the
+    /// log); `username` is the latest name tried.
+    async fn record_unknown_login(&self, username: &str, origin: &str, attempts: u64)
+        -> Result<()>;
+    /// Sets the actor's own password and ends every other session of the user (all but the one
+    /// whose token hash is `keep_session`). Returns how many sessions were ended.
+    async fn change_own_password(
+        &self,
+        actor: &Actor,
+        password_hash: &str,
+        keep_session: &str,
+    ) -> Result<u64>;
     async fn create_session(&self, s: &Session) -> Result<()>;
     async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
     async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<()>;
     async fn delete_session(&self, token_hash: &str, actor: &Actor) -> Result<()>;
-    /// Removes sessions idle since before `before`; returns how many.
-    async fn delete_idle_sessions(&self, before: DateTime<Utc>) -> Result<u64>;
+    /// Removes sessions idle since before `idle_before` or created before `created_before` (the
+    /// absolute lifetime); returns how many.
+    async fn delete_expired_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        created_before: DateTime<Utc>,
+    ) -> Result<u64>;
 
     // ---- policy revisions --------------------------------------------------------------------
 

@@ -62,8 +62,8 @@ fn a_header_over_the_limit_refuses_the_delivery() {
 
 #[test]
 fn a_rejected_text_is_quoted_short() {
-    let long_id = "3".repeat(500);
-    let csv = format!("id_number,death_date\n{long_id},2024-06-30\n");
+    let long_date = "2".repeat(500);
+    let csv = format!("id_number,death_date\n{},{long_date}\n", id(1));
     let o = run(FeedKind::CivilDeaths, csv.as_bytes(), 4096).unwrap();
     let reason = &o.report.bad[0].reason_zh;
     assert!(reason.chars().count() < 100, "{reason}");

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{self, Auth, Authorized, LoginResult, Origin};
+use crate::auth::{self, Auth, Authorized, Client, LoginResult};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::forms::{
     DivisionInput, EndMemberInput, HouseholdInput, LoginInput, MemberInput, PasswordInput,
@@ -82,6 +82,11 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError(AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "TOO_LARGE",
+                "请求内容超过本接口的大小上限",
+            ))),
             Err(e) => Err(ApiError(AppError::bad_request(format!(
                 "请求内容不是有效的 JSON:{}",
                 e.body_text()
@@ -279,15 +284,20 @@ fn date_param(s: &str) -> Result<NaiveDate, AppError> {
 
 // ---- session ----------------------------------------------------------------------------------
 
-/// Log in; sets the `jiuzhu_session` cookie and returns the CSRF token for writes.
+/// Log in; sets the `jiuzhu_session` cookie and returns the CSRF token for writes. Failed
+/// logins are throttled per (name, client address); see docs/security.md.
 #[utoipa::path(post, path = "/api/v1/login", tag = "session", request_body = LoginInput,
-    responses((status = 200, body = MeOut), (status = 401, body = ErrorEnvelope), (status = 403, description = "locked", body = ErrorEnvelope)))]
+    responses((status = 200, body = MeOut),
+        (status = 401, description = "BAD_CREDENTIALS", body = ErrorEnvelope),
+        (status = 403, description = "INACTIVE or ONE_TIME_PASSWORD_EXPIRED", body = ErrorEnvelope),
+        (status = 429, description = "LOGIN_THROTTLED or RATE_LIMITED, with Retry-After", body = ErrorEnvelope),
+        (status = 503, description = "BUSY: the password hashing queue is full, with Retry-After", body = ErrorEnvelope)))]
 async fn login(
     State(state): State<AppState>,
-    Origin(origin): Origin,
+    Client(client): Client,
     JsonBody(input): JsonBody<LoginInput>,
 ) -> Result<Response, ApiError> {
-    match auth::login(&state, &input.username, &input.password, &origin).await {
+    match auth::login(&state, &input.username, &input.password, client).await {
         LoginResult::Ok {
             cookie,
             session,
@@ -742,7 +752,9 @@ async fn get_user(
     ))
 }
 
-/// Change a user's name, role, department, node or state, or unlock it.
+/// Change a user's name, role, department, node or state, or (`unlock`) clear its failed-login
+/// count and lift its login throttle from every address. Deactivating one's own account is
+/// refused (422 `SELF_DEACTIVATION`).
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UserPatchInput,
     responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn update_user(
@@ -752,12 +764,14 @@ async fn update_user(
     JsonBody(input): JsonBody<UserPatchInput>,
 ) -> ApiResult<User> {
     let (version, patch) = input.check()?;
-    Ok(Json(
-        state
-            .store
-            .update_user(&a.grant, id, version, &patch)
-            .await?,
-    ))
+    let user = state
+        .store
+        .update_user(&a.grant, id, version, &patch)
+        .await?;
+    if patch.unlock {
+        state.login.clear_account(&user.username);
+    }
+    Ok(Json(user))
 }
 
 /// Set a new one-time password for a user.
@@ -774,7 +788,7 @@ async fn reset_password(
         .await?
         .ok_or_else(AppError::not_found)?;
     let password = auth::generate_password();
-    let hash = auth::hash_password_blocking(password.clone()).await?;
+    let hash = auth::hash_pooled(&state, password.clone()).await?;
     state
         .store
         .reset_password(&a.grant, id, &hash, true)

@@ -1,15 +1,16 @@
 //! Authentication, sessions, CSRF and the authorization extractor.
 //!
-//! The middleware resolves the session cookie once per request (token → SHA-256 → session →
-//! idle check → user → `Actor`) and checks the CSRF token of every unsafe request. Handlers then
+//! The middleware resolves the client's address (`client_ip`), applies the route's body limit
+//! (`limits`), resolves the session cookie once per request (token → SHA-256 → session → idle
+//! and absolute lifetime → user → `Actor`) and checks the CSRF token of every unsafe request.
+//! Logins go through the `login_guard` (address rate limit, per-account-and-address throttle,
+//! bounded hashing). Handlers then
 //! take [`Auth`] (any logged-in user) or [`Authorized<P>`] (a user whose role allows `P`), which
 //! yields the typed grant the store requires. No handler checks roles or jurisdictions itself.
 
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Multipart, State};
 use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
@@ -23,8 +24,9 @@ use jiuzhu_store::LoginOutcome;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::client_ip::{self, ClientIp};
 use crate::error::{ApiError, AppError, REQUEST_ID};
-use crate::AppState;
+use crate::{limits, AppState};
 
 pub const SESSION_COOKIE: &str = "jiuzhu_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -32,35 +34,43 @@ pub const CSRF_FIELD: &str = "_csrf";
 
 /// Hashes a password with argon2id (PHC string).
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+    crate::password_hash::hash(password)
 }
 
 /// Whether `password` matches the PHC string `hash`.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    crate::password_hash::verify(password, hash)
 }
 
-async fn verify_password_blocking(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+/// Checks a password on the bounded hashing pool (503 when it is full).
+async fn verify_pooled(state: &AppState, password: &str, hash: String) -> Result<bool, AppError> {
+    let password = password.to_string();
+    state
+        .login
+        .hashing
+        .run(move || verify_password(&password, &hash))
         .await
-        .unwrap_or(false)
 }
 
-pub(crate) async fn hash_password_blocking(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(AppError::internal)?
+/// Hashes a password on the bounded hashing pool (503 when it is full).
+pub(crate) async fn hash_pooled(state: &AppState, password: String) -> Result<String, AppError> {
+    state
+        .login
+        .hashing
+        .run(move || hash_password(&password))
+        .await?
         .map_err(AppError::internal)
+}
+
+/// A hash to check unknown names against, so that they cost what a real account costs and the
+/// time of the answer does not tell them apart.
+async fn decoy_hash(state: &AppState) -> Result<String, AppError> {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(h) = DECOY.get() {
+        return Ok(h.clone());
+    }
+    let h = hash_pooled(state, random_hex(16)).await?;
+    Ok(DECOY.get_or_init(|| h).clone())
 }
 
 /// Creates a staff account with a generated one-time password (must be changed at first login),
@@ -72,7 +82,7 @@ pub async fn create_user_with_one_time_password(
 ) -> Result<(User, String), AppError> {
     let (username, display_name, role, department, division) = input.check()?;
     let password = generate_password();
-    let password_hash = hash_password_blocking(password.clone()).await?;
+    let password_hash = hash_pooled(state, password.clone()).await?;
     let user = state
         .store
         .create_user(
@@ -110,26 +120,6 @@ pub fn generate_password() -> String {
         pick(DIGIT, 4),
         pick(LOWER, 2)
     )
-}
-
-/// Minimum rules for a new password, with the reason in Chinese.
-pub fn check_new_password(password: &str) -> Result<(), String> {
-    if password.chars().count() < 10 {
-        return Err("新密码至少10个字符".into());
-    }
-    let kinds = [
-        password.chars().any(|c| c.is_ascii_lowercase()),
-        password.chars().any(|c| c.is_ascii_uppercase()),
-        password.chars().any(|c| c.is_ascii_digit()),
-        password.chars().any(|c| !c.is_ascii_alphanumeric()),
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
-    if kinds < 3 {
-        return Err("新密码须包含大写字母、小写字母、数字、符号中的至少三类".into());
-    }
-    Ok(())
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -174,13 +164,6 @@ fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn origin_of(req: &Request<Body>) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
 async fn resolve_session(
     state: &AppState,
     token: &str,
@@ -191,10 +174,14 @@ async fn resolve_session(
     let Some(session) = state.store.session(&hash).await? else {
         return Ok(None);
     };
-    if now - session.last_seen > state.config.idle_timeout {
+    let config = &state.config;
+    // Idle for too long, or too old however busy: a stolen cookie does not live forever.
+    if now - session.last_seen > config.idle_timeout
+        || now - session.created_at > config.session_lifetime
+    {
         state
             .store
-            .delete_idle_sessions(now - state.config.idle_timeout)
+            .delete_expired_sessions(now - config.idle_timeout, now - config.session_lifetime)
             .await?;
         return Ok(None);
     }
@@ -230,29 +217,58 @@ fn csrf_exempt(path: &str) -> bool {
     matches!(path, "/login" | "/api/v1/login")
 }
 
-/// Reads the `_csrf` field from a buffered form or multipart body.
-async fn csrf_from_body(content_type: &str, bytes: &axum::body::Bytes) -> Option<String> {
-    if content_type.starts_with("application/x-www-form-urlencoded") {
-        let pairs: Vec<(String, String)> = serde_urlencoded_pairs(bytes);
-        return pairs
-            .into_iter()
-            .find(|(k, _)| k == CSRF_FIELD)
-            .map(|(_, v)| v);
-    }
-    if content_type.starts_with("multipart/form-data") {
-        let req = Request::builder()
-            .method(Method::POST)
-            .header(CONTENT_TYPE, content_type)
-            .body(Body::from(bytes.clone()))
-            .ok()?;
-        let mut mp = Multipart::from_request(req, &()).await.ok()?;
-        while let Ok(Some(field)) = mp.next_field().await {
-            if field.name() == Some(CSRF_FIELD) {
-                return field.text().await.ok();
-            }
+/// How much of a multipart body is read for its `_csrf` field (the forms put it first).
+const CSRF_PREFIX_MAX: usize = 64 * 1024;
+
+/// The `_csrf` field among the complete fields at the start of a multipart body.
+async fn csrf_in_multipart_prefix(content_type: &str, prefix: &[u8]) -> Option<String> {
+    let req = Request::builder()
+        .method(Method::POST)
+        .header(CONTENT_TYPE, content_type)
+        .body(Body::from(prefix.to_vec()))
+        .ok()?;
+    let mut mp = Multipart::from_request(req, &()).await.ok()?;
+    while let Ok(Some(field)) = mp.next_field().await {
+        if field.name() == Some(CSRF_FIELD) {
+            return field.text().await.ok();
         }
     }
     None
+}
+
+/// Reads the `_csrf` field of a multipart form from the start of its body, without holding the
+/// rest (an upload may be far larger than memory should take); returns the token and the body,
+/// whole again, for the handler.
+async fn csrf_from_multipart(content_type: &str, body: Body) -> (Option<String>, Body) {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut prefix: Vec<u8> = Vec::new();
+    let mut ended = false;
+    let mut failed = None;
+    let mut found = None;
+    while prefix.len() < CSRF_PREFIX_MAX {
+        match stream.next().await {
+            Some(Ok(chunk)) => prefix.extend_from_slice(&chunk),
+            Some(Err(e)) => {
+                failed = Some(e);
+                break;
+            }
+            None => ended = true,
+        }
+        // A body may come as one large piece: only its start is parsed.
+        let head = &prefix[..prefix.len().min(CSRF_PREFIX_MAX)];
+        found = csrf_in_multipart_prefix(content_type, head).await;
+        if found.is_some() || ended {
+            break;
+        }
+    }
+    let head = futures_util::stream::once(async move {
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(axum::body::Bytes::from(prefix)),
+        }
+    });
+    (found, Body::from_stream(head.chain(stream)))
 }
 
 fn serde_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {
@@ -291,10 +307,20 @@ async fn handle(state: AppState, mut req: Request<Body>, rid: String, next: Next
     let path = req.uri().path().to_string();
     let api = is_api(&path);
     req.extensions_mut().insert(RequestId(rid));
-    let origin = origin_of(&req);
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let client = client_ip::resolve(peer, req.headers(), &state.config.trusted_proxies);
+    req.extensions_mut().insert(client);
+    let limit = limits::for_request(&state.config, req.method(), &path);
+    let mut req = match limits::apply(req, limit) {
+        Ok(r) => r,
+        Err(e) => return reject(api, e),
+    };
     let now = state.clock.now();
     let ctx = match session_token(req.headers()) {
-        Some(token) => match resolve_session(&state, &token, &origin, now).await {
+        Some(token) => match resolve_session(&state, &token, &client.origin(), now).await {
             Ok(ctx) => ctx,
             Err(e) => return reject(api, e),
         },
@@ -303,42 +329,12 @@ async fn handle(state: AppState, mut req: Request<Body>, rid: String, next: Next
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if unsafe_method && !csrf_exempt(&path) {
         if let Some(ctx) = &ctx {
-            let expected = ctx.session.csrf_token.clone();
-            let header = req
-                .headers()
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let ok = match header {
-                Some(h) => constant_time_eq(&h, &expected),
-                None => {
-                    let content_type = req
-                        .headers()
-                        .get(CONTENT_TYPE)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_string();
-                    let (parts, body) = req.into_parts();
-                    let bytes =
-                        match axum::body::to_bytes(body, state.config.max_upload_bytes).await {
-                            Ok(b) => b,
-                            Err(_) => {
-                                return reject(
-                                    api,
-                                    AppError::new(
-                                        StatusCode::PAYLOAD_TOO_LARGE,
-                                        "TOO_LARGE",
-                                        "上传的内容过大",
-                                    ),
-                                )
-                            }
-                        };
-                    let found = csrf_from_body(&content_type, &bytes).await;
-                    req = Request::from_parts(parts, Body::from(bytes));
-                    found.is_some_and(|f| constant_time_eq(&f, &expected))
-                }
+            let (found, r) = match csrf_token_of(req, limit).await {
+                Ok(x) => x,
+                Err(e) => return reject(api, e),
             };
-            if !ok {
+            req = r;
+            if !found.is_some_and(|f| constant_time_eq(&f, &ctx.session.csrf_token)) {
                 tracing::warn!("CSRF token missing or wrong");
                 return reject(api, AppError::csrf());
             }
@@ -349,6 +345,39 @@ async fn handle(state: AppState, mut req: Request<Body>, rid: String, next: Next
         req.extensions_mut().insert(ctx);
     }
     next.run(req).await
+}
+
+/// The CSRF token a request carries: the `X-CSRF-Token` header, else the `_csrf` field of a
+/// form (a multipart form is read only as far as its first fields).
+async fn csrf_token_of(
+    req: Request<Body>,
+    limit: limits::Limit,
+) -> Result<(Option<String>, Request<Body>), AppError> {
+    if let Some(h) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        return Ok((Some(h.to_string()), req));
+    }
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let (parts, body) = req.into_parts();
+    if content_type.starts_with("multipart/form-data") {
+        let (found, body) = csrf_from_multipart(&content_type, body).await;
+        return Ok((found, Request::from_parts(parts, body)));
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Ok((None, Request::from_parts(parts, body)));
+    }
+    let bytes = axum::body::to_bytes(body, limit.bytes as usize)
+        .await
+        .map_err(|_| limit.too_large())?;
+    let found = serde_urlencoded_pairs(&bytes)
+        .into_iter()
+        .find(|(k, _)| k == CSRF_FIELD)
+        .map(|(_, v)| v);
+    Ok((found, Request::from_parts(parts, Body::from(bytes))))
 }
 
 /// The request path before any `nest` stripped its prefix.
@@ -501,21 +530,14 @@ fn bad_credentials() -> AppError {
     )
 }
 
-fn locked(until: DateTime<Utc>) -> AppError {
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("offset");
-    AppError::new(
-        StatusCode::FORBIDDEN,
-        "LOCKED",
-        format!(
-            "登录失败次数过多,账户已锁定至 {},请稍后再试或联系管理员解锁",
-            until.with_timezone(&cst).format("%Y-%m-%d %H:%M")
-        ),
-    )
-}
-
-/// Checks the credentials, applies the lockout rule and opens a session.
-pub async fn login(state: &AppState, username: &str, password: &str, origin: &str) -> LoginResult {
-    match login_inner(state, username.trim(), password, origin).await {
+/// Checks the credentials against the login guard and opens a session.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    client: ClientIp,
+) -> LoginResult {
+    match login_inner(state, username.trim(), password, client).await {
         Ok(r) => r,
         Err(e) => LoginResult::Failed(e),
     }
@@ -525,41 +547,66 @@ async fn login_inner(
     state: &AppState,
     username: &str,
     password: &str,
-    origin: &str,
+    client: ClientIp,
 ) -> Result<LoginResult, AppError> {
     let now = state.clock.now();
-    let Some(user) = state.store.user_by_username(username).await? else {
-        state.store.record_unknown_login(username, origin).await?;
-        // Spend the same time as a real check, so timing does not reveal usernames.
-        let _ = hash_password_blocking(password.to_string()).await;
-        return Ok(LoginResult::Failed(bad_credentials()));
+    let guard = &state.login;
+    let (addr, origin) = (client.key(), client.origin());
+    // Cheap refusals first: nothing below them is reached by a flood.
+    guard.admit_address(addr, now)?;
+    guard.check_throttle(username, addr, now)?;
+    let user = state.store.user_by_username(username).await?;
+    let hash = match &user {
+        Some(u) => u.password_hash.clone(),
+        None => decoy_hash(state).await?,
     };
-    if let Some(until) = user.locked_until.filter(|_| user.is_locked(now)) {
-        return Ok(LoginResult::Failed(locked(until)));
-    }
-    let ok = verify_password_blocking(password.to_string(), user.password_hash.clone()).await;
-    if !ok || !user.active {
-        if !ok {
-            let lock_until = (user.failed_logins + 1 >= state.config.max_failed_logins)
-                .then(|| now + state.config.lockout);
-            state
-                .store
-                .record_login(user.id, &LoginOutcome::Failed { lock_until }, origin)
-                .await?;
-            if let Some(until) = lock_until {
-                return Ok(LoginResult::Failed(locked(until)));
+    let matches = verify_pooled(state, password, hash).await?;
+    let user = match user {
+        Some(u) if matches => u,
+        known => {
+            guard.failed(username, addr, now);
+            match known {
+                Some(u) => {
+                    state
+                        .store
+                        .record_login(u.id, &LoginOutcome::Failed, &origin)
+                        .await?
+                }
+                None => {
+                    if let Some(n) = guard.unknown_failure(addr, now) {
+                        state
+                            .store
+                            .record_unknown_login(username, &origin, n)
+                            .await?;
+                    }
+                }
             }
             return Ok(LoginResult::Failed(bad_credentials()));
         }
+    };
+    guard.succeeded(username, addr);
+    // Only someone who knows the password learns these.
+    if !user.active {
         return Ok(LoginResult::Failed(AppError::new(
             StatusCode::FORBIDDEN,
             "INACTIVE",
             "账户已停用,请联系管理员",
         )));
     }
+    let otp_lifetime = state.config.one_time_password_lifetime;
+    if user.one_time_password_expired(now, otp_lifetime) {
+        return Ok(LoginResult::Failed(AppError::new(
+            StatusCode::FORBIDDEN,
+            "ONE_TIME_PASSWORD_EXPIRED",
+            format!(
+                "一次性密码已过期(有效期 {} 小时),请联系管理员重置密码",
+                otp_lifetime.num_hours()
+            ),
+        )));
+    }
     state
         .store
-        .record_login(user.id, &LoginOutcome::Succeeded, origin)
+        .record_login(user.id, &LoginOutcome::Succeeded, &origin)
         .await?;
     let token = random_hex(32);
     let session = Session {
@@ -568,7 +615,7 @@ async fn login_inner(
         csrf_token: random_hex(32),
         created_at: now,
         last_seen: now,
-        origin: origin.to_string(),
+        origin,
     };
     state.store.create_session(&session).await?;
     Ok(LoginResult::Ok {
@@ -611,14 +658,14 @@ pub async fn change_password(
     confirm: Option<&str>,
 ) -> Result<(), AppError> {
     let mut fields = Vec::new();
-    if !verify_password_blocking(current.to_string(), auth.0.user.password_hash.clone()).await {
+    if !verify_pooled(state, current, auth.0.user.password_hash.clone()).await? {
         fields.push(jiuzhu_domain::FieldError::new(
             "current_password",
             "WRONG_PASSWORD",
             "当前密码不正确",
         ));
     }
-    if let Err(m) = check_new_password(new) {
+    if let Err(m) = crate::password_policy::check(new, &auth.0.user.username) {
         fields.push(jiuzhu_domain::FieldError::new(
             "new_password",
             "WEAK_PASSWORD",
@@ -641,26 +688,27 @@ pub async fn change_password(
     if !fields.is_empty() {
         return Err(AppError::invalid(fields));
     }
-    let hash = hash_password_blocking(new.to_string()).await?;
+    let hash = hash_pooled(state, new.to_string()).await?;
     state
         .store
-        .change_own_password(&auth.0.actor, &hash)
+        .change_own_password(&auth.0.actor, &hash, &auth.0.session.token_hash)
         .await?;
     Ok(())
 }
 
-/// The origin (client address) of a request, for login audit entries.
-pub struct Origin(pub String);
+/// The client of a request (resolved by the middleware: the peer, or the address a trusted
+/// proxy forwarded), for logins and their audit entries.
+pub struct Client(pub ClientIp);
 
-impl<S: Send + Sync> FromRequestParts<S> for Origin {
+impl<S: Send + Sync> FromRequestParts<S> for Client {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Origin(
+        Ok(Client(
             parts
                 .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_else(|| "unknown".to_string()),
+                .get::<ClientIp>()
+                .copied()
+                .unwrap_or(ClientIp(None)),
         ))
     }
 }

@@ -66,10 +66,10 @@ fn field_error(field: &str, code: &str, message: impl Into<String>) -> AppError 
 
 /// Reads the form; the file is kept only up to the limit (its size is still counted, for the
 /// message).
-async fn read_upload(mut mp: Multipart, max: u64) -> Result<Upload, AppError> {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        AppError::bad_request(format!("上传内容无法读取:{e}"))
-    };
+async fn read_upload(state: &AppState, mut mp: Multipart) -> Result<Upload, AppError> {
+    let max = state.config.max_document_bytes;
+    let limit = crate::limits::upload_limit(&state.config, "/documents");
+    let bad = |e| crate::limits::multipart_error(e, limit);
     let mut up = Upload::default();
     while let Some(mut field) = mp.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or("").to_string();
@@ -157,18 +157,10 @@ async fn upload(
     }
     let config = &state.config;
     if up.size > config.max_document_bytes {
-        let mut e = AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "FILE_TOO_LARGE",
-            format!(
-                "文件过大({}),上限 {}",
-                human_size(up.size),
-                human_size(config.max_document_bytes)
-            ),
-        );
-        e.fields
-            .push(FieldError::new("file", "FILE_TOO_LARGE", e.message.clone()));
-        return Err(e);
+        return Err(crate::limits::too_large(
+            config.max_document_bytes,
+            Some(up.size),
+        ));
     }
     let kind = FileKind::sniff(&up.bytes)
         .filter(|k| config.document_types.contains(k))
@@ -355,7 +347,7 @@ pub async fn api_upload(
     a: Authorized<WriteRegistry>,
     mp: Multipart,
 ) -> Result<Response, ApiError> {
-    let up = read_upload(mp, state.config.max_document_bytes).await?;
+    let up = read_upload(&state, mp).await?;
     let doc = upload(&state, &a.grant, up).await?;
     Ok((StatusCode::CREATED, Json(to_json(&doc))).into_response())
 }
@@ -580,7 +572,7 @@ async fn upload_page(
     a: Authorized<WriteRegistry>,
     mp: Multipart,
 ) -> Result<Response, PageError> {
-    let up = read_upload(mp, state.config.max_document_bytes).await?;
+    let up = read_upload(&state, mp).await?;
     let owner = parse_owner(&format!("{}:{}", up.owner_kind, up.owner_id.trim()))?;
     match upload(&state, &a.grant, up).await {
         Ok(_) => Ok(Redirect::to(&format!(

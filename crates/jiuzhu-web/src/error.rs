@@ -26,6 +26,8 @@ pub struct AppError {
     pub code: &'static str,
     pub message: String,
     pub fields: Vec<FieldError>,
+    /// Seconds after which the client may try again (`Retry-After`, for 429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -35,6 +37,21 @@ impl AppError {
             code,
             message: message.into(),
             fields: Vec::new(),
+            retry_after: None,
+        }
+    }
+    /// The same error with a `Retry-After` of `secs` seconds.
+    pub fn retry_after(mut self, secs: u64) -> AppError {
+        self.retry_after = Some(secs);
+        self
+    }
+    /// The `Retry-After` header of an error that has one.
+    pub fn add_retry_after(&self, response: &mut Response) {
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
         }
     }
     pub fn unauthenticated() -> AppError {
@@ -72,6 +89,7 @@ impl AppError {
             code: "INVALID",
             message,
             fields,
+            retry_after: None,
         }
     }
     pub fn bad_request(message: impl Into<String>) -> AppError {
@@ -185,8 +203,9 @@ pub struct ErrorEnvelope {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// Stable code: UNAUTHENTICATED, DENIED, CSRF, NOT_FOUND, CONFLICT, DUPLICATE, OUT_OF_SCOPE,
-    /// INVALID, BAD_REQUEST, LOCKED, PASSWORD_CHANGE_REQUIRED, INTERNAL.
+    /// Stable code: UNAUTHENTICATED, BAD_CREDENTIALS, LOGIN_THROTTLED, RATE_LIMITED, BUSY,
+    /// ONE_TIME_PASSWORD_EXPIRED, DENIED, CSRF, NOT_FOUND, CONFLICT, DUPLICATE, OUT_OF_SCOPE,
+    /// INVALID, BAD_REQUEST, TOO_LARGE, TOO_MANY_ITEMS, PASSWORD_CHANGE_REQUIRED, INTERNAL.
     pub code: String,
     /// Chinese message for people.
     pub message: String,
@@ -215,6 +234,7 @@ impl<E: Into<AppError>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
+        let retry = e.clone();
         let body = ErrorEnvelope {
             error: ErrorBody {
                 code: e.code.to_string(),
@@ -232,7 +252,9 @@ impl IntoResponse for ApiError {
                 request_id: current_request_id(),
             },
         };
-        (e.status, Json(body)).into_response()
+        let mut response = (e.status, Json(body)).into_response();
+        retry.add_retry_after(&mut response);
+        response
     }
 }
 

@@ -209,6 +209,8 @@ fn delivery_row(d: &FeedDelivery) -> DeliveryRow {
 #[template(path = "feeds/list.html")]
 struct FeedsPage {
     nav: Nav,
+    /// The largest delivery the upload form takes, as stated on it.
+    max_upload: String,
     kinds: Vec<(String, String)>,
     filter_kind: String,
     filter_status: String,
@@ -248,6 +250,9 @@ fn feeds_page_of(
 ) -> FeedsPage {
     FeedsPage {
         nav: Nav::new(&a.auth, "核对数据"),
+        max_upload: crate::files::human_size(
+            crate::limits::upload_limit(&state.config, "/feeds").stated,
+        ),
         kinds: kinds_for(a.grant.actor())
             .into_iter()
             .map(|k| (k.as_str().to_string(), k.label_zh().to_string()))
@@ -275,6 +280,7 @@ async fn feeds_page(
 async fn read_upload(
     files: &FeedFiles,
     mut mp: Multipart,
+    limit: crate::limits::Limit,
 ) -> Result<
     (
         HashMap<String, String>,
@@ -284,11 +290,8 @@ async fn read_upload(
 > {
     let mut texts = HashMap::new();
     let mut file = None;
-    while let Some(mut field) = mp
-        .next_field()
-        .await
-        .map_err(|e| AppError::bad_request(format!("上传内容无法读取:{e}")))?
-    {
+    let bad = |e| crate::limits::multipart_error(e, limit);
+    while let Some(mut field) = mp.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
         if let Some(file_name) = field.file_name().map(str::to_string) {
             let staged = files.stage_new().map_err(crate::feeds_api::feed_error)?;
@@ -296,11 +299,7 @@ async fn read_upload(
                 .await
                 .map_err(AppError::internal)?;
             let mut n = 0usize;
-            while let Some(chunk) = field
-                .chunk()
-                .await
-                .map_err(|e| AppError::bad_request(format!("上传文件无法读取:{e}")))?
-            {
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
                 n += chunk.len();
                 crate::feeds_api::check_delivery_size(n as u64)?;
                 out.write_all(&chunk).await.map_err(AppError::internal)?;
@@ -323,7 +322,8 @@ async fn upload(
     mp: Multipart,
 ) -> Result<Response, PageError> {
     let files = FeedFiles::new(&state.config.feeds_dir);
-    let (texts, file) = read_upload(&files, mp).await?;
+    let limit = crate::limits::upload_limit(&state.config, "/feeds");
+    let (texts, file) = read_upload(&files, mp, limit).await?;
     let actor = a.grant.actor().clone();
     let mut errors: Vec<FieldError> = Vec::new();
     let kind = texts.get("kind").and_then(|k| FeedKind::parse(k));

@@ -117,10 +117,11 @@ pub async fn push_feed(
         .map_err(AppError::internal)?;
     let mut stream = body.into_data_stream();
     let mut received = 0u64;
+    let limit = crate::limits::upload_limit(&state.config, "/api/v1/feeds/");
     while let Some(chunk) = stream
         .try_next()
         .await
-        .map_err(|e| AppError::bad_request(e.to_string()))?
+        .map_err(|e| crate::limits::body_error(e, limit))?
     {
         received += chunk.len() as u64;
         check_delivery_size(received)?;

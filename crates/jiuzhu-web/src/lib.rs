@@ -1,8 +1,11 @@
 //! The jiuzhu web application (axum).
 //!
-//! * Authentication: argon2 passwords, a random session token in the `jiuzhu_session` cookie
-//!   (only its SHA-256 is stored), lockout after repeated failures, idle timeout, must-change
-//!   password.
+//! * Authentication: argon2 passwords hashed on a bounded pool, a random session token in the
+//!   `jiuzhu_session` cookie (only its SHA-256 is stored), failed logins throttled per account
+//!   and client address, idle timeout and absolute lifetime, one-time passwords that expire and
+//!   must be changed, a password policy (docs/security.md).
+//! * Request limits: a body limit on every route, header and idle-body timeouts in the server's
+//!   own accept loop, optional TLS (rustls); security headers on every response.
 //! * Authorization in one place: the [`auth::Authorized`] extractor turns the session into an
 //!   `Actor` and a typed `Grant<P>`; handlers only pass grants to the store, which applies the
 //!   jurisdiction scope.
@@ -11,10 +14,10 @@
 //! * Chinese server-rendered pages (askama, compiled in), the JSON API under `/api/v1` with its
 //!   OpenAPI document at `/api/openapi.json`, one error envelope, background caseload imports.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
+
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
@@ -23,6 +26,7 @@ use jiuzhu_domain::{Actor, Clock, DivisionCode, NewUser, Role};
 use jiuzhu_store::Store;
 
 pub mod api;
+mod assets;
 pub mod auth;
 pub mod calc;
 mod calc_page;
@@ -31,6 +35,7 @@ pub mod calendar_page;
 mod case_attachments;
 pub mod cases;
 pub mod changes;
+pub mod client_ip;
 mod documents;
 mod economics_page;
 pub mod error;
@@ -38,16 +43,22 @@ pub mod feed_pages;
 pub mod feeds_api;
 pub mod files;
 mod forms;
+mod headers;
 pub mod id_lookup;
 pub mod jobs;
+pub mod limits;
+pub mod login_guard;
 pub mod month;
 mod month_page;
 pub mod openapi;
 mod pages;
+mod password_hash;
+pub mod password_policy;
 pub mod policy_cache;
 mod policy_pages;
 pub mod printing;
 mod reserve_fund;
+mod server;
 pub mod verification_report;
 pub mod verify_params;
 mod views;
@@ -56,20 +67,33 @@ mod whatif_page;
 
 pub use auth::{generate_password, hash_password, verify_password};
 pub use error::AppError;
+pub use server::{load_tls, serve};
 
 /// Settings of the web application.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
     /// A session unused for this long is ended.
     pub idle_timeout: chrono::Duration,
-    /// Mark the session cookie `Secure` (when served over HTTPS).
+    /// A session this old is ended however busy it is.
+    pub session_lifetime: chrono::Duration,
+    /// A one-time password (new user, reset) not changed within this time no longer logs in.
+    pub one_time_password_lifetime: chrono::Duration,
+    /// Mark the session cookie `Secure` and send HSTS (when served over HTTPS).
     pub secure_cookies: bool,
-    /// Failed logins in a row that lock an account.
-    pub max_failed_logins: i64,
-    /// How long a locked account stays locked.
-    pub lockout: chrono::Duration,
-    /// Largest accepted request body (uploads), in bytes.
-    pub max_upload_bytes: usize,
+    /// Login rate limit, throttle and password hashing pool.
+    pub login: login_guard::LoginLimits,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Body limits of the routes.
+    pub body_limits: limits::BodyLimits,
+    /// Time a client has to send a request's headers.
+    pub header_read_timeout: std::time::Duration,
+    /// Longest pause between two pieces of a request body (a slow but moving upload goes on).
+    pub body_idle_timeout: std::time::Duration,
+    /// Time a client has for the TLS handshake.
+    pub tls_handshake_timeout: std::time::Duration,
+    /// Serve HTTPS with this configuration (`--tls-cert`, `--tls-key`).
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     /// The CJK font for printed PDFs (`--font`); `None` searches jiuzhu-print's default paths.
     pub font: Option<std::path::PathBuf>,
     /// The one-person-one-file documents directory (`serve --files-dir`; the binary defaults it
@@ -88,10 +112,16 @@ impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
             idle_timeout: chrono::Duration::minutes(30),
+            session_lifetime: chrono::Duration::hours(12),
+            one_time_password_lifetime: chrono::Duration::hours(72),
             secure_cookies: false,
-            max_failed_logins: 5,
-            lockout: chrono::Duration::minutes(15),
-            max_upload_bytes: 64 * 1024 * 1024,
+            login: login_guard::LoginLimits::default(),
+            trusted_proxies: Vec::new(),
+            body_limits: limits::BodyLimits::default(),
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_idle_timeout: std::time::Duration::from_secs(30),
+            tls_handshake_timeout: std::time::Duration::from_secs(10),
+            tls: None,
             font: None,
             files_dir: std::path::PathBuf::from("data/files"),
             max_document_bytes: 20 * 1024 * 1024,
@@ -120,11 +150,14 @@ pub struct AppState {
     pub font: Arc<std::sync::OnceLock<printing::FontSlot>>,
     /// Budgets of lookups by identity number (`id_lookup`).
     pub id_lookups: Arc<id_lookup::IdLookups>,
+    /// Login rate limit, throttle and the bounded password hashing pool.
+    pub login: Arc<login_guard::LoginGuard>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: WebConfig) -> AppState {
         AppState {
+            login: Arc::new(login_guard::LoginGuard::new(config.login.clone())),
             store,
             clock,
             config: Arc::new(config),
@@ -145,7 +178,7 @@ impl AppState {
 
 /// The whole application as a router (for `serve` and for in-process tests).
 pub fn router(state: AppState) -> Router {
-    let limit = state.config.max_upload_bytes;
+    let secure = state.config.secure_cookies;
     Router::new()
         .merge(pages::routes())
         .merge(calc_page::routes())
@@ -178,11 +211,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))
+        .merge(assets::routes())
+        // The middleware caps every body at its route's limit (`limits`); the extractors' own
+        // 2 MB default would refuse the larger uploads before their handlers could say why.
+        .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::middleware,
         ))
-        .layer(DefaultBodyLimit::max(limit))
+        .layer(headers::layer(secure))
         .with_state(state)
 }
 
@@ -199,19 +236,6 @@ async fn healthz(
             )
         }
     }
-}
-
-/// Serves until `shutdown` completes, then finishes the requests in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")
 }
 
 /// When there are no users at all, creates the first administrator, bound to the nation, with a

@@ -21,7 +21,7 @@ use jiuzhu_domain::{
 use jiuzhu_store::{AuditQuery, HouseholdQuery, PersonQuery, StoreError};
 use serde::Deserialize;
 
-use crate::auth::{self, Auth, Authorized, LoginResult, Origin, SessionCtx};
+use crate::auth::{self, Auth, Authorized, Client, LoginResult, SessionCtx};
 use crate::error::{ApiError, AppError, PageError};
 use crate::forms::{
     DivisionInput, EndMemberInput, HouseholdInput, LoginInput, MemberInput, PasswordInput,
@@ -121,10 +121,10 @@ async fn login_form(MaybeSession(s): MaybeSession, Query(q): Query<NextQuery>) -
 
 async fn login_submit(
     State(state): State<AppState>,
-    Origin(origin): Origin,
+    Client(client): Client,
     Form(input): Form<LoginInput>,
 ) -> Response {
-    match auth::login(&state, &input.username, &input.password, &origin).await {
+    match auth::login(&state, &input.username, &input.password, client).await {
         LoginResult::Ok { cookie, user, .. } => {
             let to = if user.must_change_password {
                 "/password".to_string()
@@ -133,15 +133,19 @@ async fn login_submit(
             };
             ([(SET_COOKIE, cookie)], Redirect::to(&to)).into_response()
         }
-        LoginResult::Failed(e) => render_status(
-            e.status,
-            &LoginPage {
-                nav: Nav::anonymous("登录"),
-                error: e.message,
-                username: input.username,
-                next: safe_next(input.next.as_deref()),
-            },
-        ),
+        LoginResult::Failed(e) => {
+            let mut page = render_status(
+                e.status,
+                &LoginPage {
+                    nav: Nav::anonymous("登录"),
+                    error: e.message.clone(),
+                    username: input.username,
+                    next: safe_next(input.next.as_deref()),
+                },
+            );
+            e.add_retry_after(&mut page);
+            page
+        }
     }
 }
 
@@ -925,6 +929,9 @@ async fn divisions_render(
         status,
         &DivisionsPage {
             nav: Nav::new(&a.auth, "行政区划"),
+            max_upload: crate::files::human_size(
+                crate::limits::upload_limit(&state.config, "/divisions/import").stated,
+            ),
             rows,
             can_manage: a.actor().may(Action::ManageDivisions),
             errors,
@@ -960,29 +967,21 @@ async fn division_save(
 /// Reads the named file fields and the text fields of a multipart form.
 pub(crate) async fn read_multipart(
     mut mp: Multipart,
+    limit: crate::limits::Limit,
 ) -> Result<(Vec<jiuzhu_import::Input>, Vec<(String, String)>), AppError> {
+    let bad = |e| crate::limits::multipart_error(e, limit);
     let mut files = Vec::new();
     let mut texts = Vec::new();
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(|e| AppError::bad_request(format!("上传内容无法读取:{e}")))?
-    {
+    while let Some(field) = mp.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
         if let Some(file_name) = field.file_name().map(str::to_string) {
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| AppError::bad_request(format!("上传文件无法读取:{e}")))?;
+            let bytes = field.bytes().await.map_err(bad)?;
             let mut input = jiuzhu_import::Input::new(file_name, bytes.to_vec());
             // Keep the form field name reachable for the caller.
             input.name = format!("{name}\u{0}{}", input.name);
             files.push(input);
         } else {
-            let text = field
-                .text()
-                .await
-                .map_err(|e| AppError::bad_request(format!("表单内容无法读取:{e}")))?;
+            let text = field.text().await.map_err(bad)?;
             texts.push((name, text));
         }
     }
@@ -1009,7 +1008,8 @@ async fn divisions_import(
     mp: Multipart,
 ) -> PageResult {
     let result = async {
-        let (mut files, _) = read_multipart(mp).await?;
+        let limit = crate::limits::upload_limit(&state.config, "/divisions/import");
+        let (mut files, _) = read_multipart(mp, limit).await?;
         let file = take_file(&mut files, "file").ok_or_else(|| {
             AppError::invalid(vec![FieldError::new("file", "REQUIRED", "请选择区划文件")])
         })?;
@@ -1057,7 +1057,7 @@ async fn users_render(
     errors: Vec<String>,
     status: StatusCode,
 ) -> PageResult {
-    let now = state.clock.now();
+    let throttled = state.login.throttled_accounts(state.clock.now());
     let users = state.store.list_users(&a.grant).await?;
     let rows = users
         .iter()
@@ -1069,7 +1069,7 @@ async fn users_render(
             department: u.department.map(|d| d.label_zh()).unwrap_or("").into(),
             division: u.division.to_string(),
             active: u.active,
-            locked: u.is_locked(now),
+            locked: throttled.contains(&crate::login_guard::normalise_account(&u.username)),
             must_change: u.must_change_password,
         })
         .collect();
@@ -1143,7 +1143,10 @@ async fn user_edit_render(
             departments: department_options(u.department),
             division: u.division.to_string(),
             active: u.active,
-            locked: u.is_locked(state.clock.now()),
+            locked: state
+                .login
+                .throttled_accounts(state.clock.now())
+                .contains(&crate::login_guard::normalise_account(&u.username)),
             failed_logins: u.failed_logins,
             row_version: u.row_version,
             errors,
@@ -1194,7 +1197,10 @@ async fn user_unlock(
     };
     let version = input.row_version.unwrap_or_default();
     match state.store.update_user(&a.grant, id, version, &patch).await {
-        Ok(_) => Ok(see_other(&format!("/users/{id}"))),
+        Ok(u) => {
+            state.login.clear_account(&u.username);
+            Ok(see_other(&format!("/users/{id}")))
+        }
         Err(e @ StoreError::NotFound { .. }) => Err(e.into()),
         Err(e) => {
             let e = AppError::from(e);
@@ -1214,7 +1220,7 @@ async fn user_reset(
         .await?
         .ok_or_else(AppError::not_found)?;
     let password = auth::generate_password();
-    let hash = auth::hash_password_blocking(password.clone()).await?;
+    let hash = auth::hash_pooled(&state, password.clone()).await?;
     state
         .store
         .reset_password(&a.grant, id, &hash, true)
@@ -1348,6 +1354,9 @@ async fn audit_page(
 async fn import_form(State(state): State<AppState>, a: Authorized<ImportCaseload>) -> Response {
     render(&ImportPage {
         nav: Nav::new(&a.auth, "存量导入"),
+        max_upload: crate::files::human_size(
+            crate::limits::upload_limit(&state.config, "/import").stated,
+        ),
         today: state.clock.today().to_string(),
         errors: vec![],
     })
@@ -1361,7 +1370,8 @@ async fn import_submit(
     let today = state.clock.today();
     let nav = Nav::new(&a.auth, "存量导入");
     let result = async {
-        let (mut files, texts) = read_multipart(mp).await?;
+        let limit = crate::limits::upload_limit(&state.config, "/import");
+        let (mut files, texts) = read_multipart(mp, limit).await?;
         let text = |k: &str| {
             texts
                 .iter()
@@ -1407,6 +1417,9 @@ async fn import_submit(
             e.status,
             &ImportPage {
                 nav,
+                max_upload: crate::files::human_size(
+                    crate::limits::upload_limit(&state.config, "/import").stated,
+                ),
                 today: today.to_string(),
                 errors: messages(&e),
             },

@@ -101,10 +101,12 @@ pub fn error_page(e: AppError) -> Response {
         fields: e.fields.iter().map(|f| f.to_string()).collect(),
         request_id: current_request_id(),
     };
-    match page.render() {
+    let mut response = match page.render() {
         Ok(html) => (e.status, Html(html)).into_response(),
-        Err(_) => (e.status, e.message).into_response(),
-    }
+        Err(_) => (e.status, e.message.clone()).into_response(),
+    };
+    e.add_retry_after(&mut response);
+    response
 }
 
 #[derive(Template)]
@@ -473,6 +475,8 @@ pub struct DivisionRow {
 #[template(path = "divisions.html")]
 pub struct DivisionsPage {
     pub nav: Nav,
+    /// The largest file the import form takes, as stated on it.
+    pub max_upload: String,
     pub rows: Vec<DivisionRow>,
     pub can_manage: bool,
     pub errors: Vec<String>,
@@ -578,6 +582,8 @@ pub struct AuditPage {
 #[template(path = "import.html")]
 pub struct ImportPage {
     pub nav: Nav,
+    /// The largest upload the form takes, as stated on it.
+    pub max_upload: String,
     pub today: String,
     pub errors: Vec<String>,
 }

@@ -381,6 +381,19 @@ async fn bulk_close(
             "请选择要销号的预警",
         )]));
     }
+    // Each closure is its own transaction: an unbounded list would hold the request (and the
+    // write lock, in turns) for minutes.
+    let cap = crate::limits::MAX_BULK_CLOSE;
+    if items.len() > cap {
+        return Err(AppError::invalid(vec![FieldError::new(
+            "items",
+            "TOO_MANY_ITEMS",
+            format!(
+                "一次最多批量销号 {cap} 条预警,本次提交了 {} 条,请分批处理",
+                items.len()
+            ),
+        )]));
+    }
     let mut out = Vec::with_capacity(items.len());
     for it in items {
         let r = state

@@ -126,6 +126,8 @@ fn result_view(out: &WhatIfOutput) -> Result<ResultView, AppError> {
 #[template(path = "whatif.html")]
 struct WhatIfPage {
     nav: Nav,
+    /// The largest caseload file the form takes, as stated on it.
+    max_upload: String,
     form: WhatIfForm,
     errors: Vec<String>,
     result: Option<ResultView>,
@@ -147,6 +149,9 @@ async fn whatif_form(
 ) -> Response {
     render(&WhatIfPage {
         nav: Nav::new(&a.auth, "政策测算"),
+        max_upload: crate::files::human_size(
+            crate::limits::upload_limit(&state.config, "/whatif").stated,
+        ),
         form: WhatIfForm {
             month: p
                 .month
@@ -178,7 +183,8 @@ async fn whatif_submit(
     mp: Multipart,
 ) -> Result<Response, PageError> {
     let nav = Nav::new(&a.auth, "政策测算");
-    let (mut files, texts) = read_multipart(mp).await?;
+    let limit = crate::limits::upload_limit(&state.config, "/whatif");
+    let (mut files, texts) = read_multipart(mp, limit).await?;
     let text = |k: &str| {
         texts
             .iter()
@@ -251,6 +257,9 @@ async fn whatif_submit(
     match outcome {
         Ok(out) => Ok(render(&WhatIfPage {
             nav,
+            max_upload: crate::files::human_size(
+                crate::limits::upload_limit(&state.config, "/whatif").stated,
+            ),
             form,
             errors: vec![],
             result: Some(result_view(&out)?),
@@ -259,6 +268,9 @@ async fn whatif_submit(
             e.status,
             &WhatIfPage {
                 nav,
+                max_upload: crate::files::human_size(
+                    crate::limits::upload_limit(&state.config, "/whatif").stated,
+                ),
                 errors: error_messages(&e),
                 form,
                 result: None,

@@ -75,9 +75,34 @@ enum Command {
         /// Idle session timeout in minutes.
         #[arg(long, default_value_t = 30)]
         idle_minutes: i64,
-        /// Mark session cookies Secure (set when served behind HTTPS).
-        #[arg(long)]
-        secure_cookies: bool,
+        /// Absolute session lifetime in hours: a session this old ends however busy it is.
+        #[arg(long, default_value_t = 12)]
+        session_hours: i64,
+        /// Mark session cookies Secure and send HSTS. On by default with --tls-cert; set it when
+        /// a reverse proxy terminates HTTPS (docs/security.md). `--secure-cookies false` turns
+        /// it off.
+        #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+        secure_cookies: Option<bool>,
+        /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+        #[arg(long, requires = "tls_key", env = "JIUZHU_TLS_CERT")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert", env = "JIUZHU_TLS_KEY")]
+        tls_key: Option<PathBuf>,
+        /// A reverse proxy (address or network, e.g. 10.0.0.2 or 10.0.0.0/24) whose
+        /// X-Forwarded-For names the client; repeatable. From anyone else the header is ignored.
+        #[arg(long = "trusted-proxy", value_parser = parse_proxy)]
+        trusted_proxies: Vec<jiuzhu_web::client_ip::IpNet>,
+        /// Seconds a client has to send a request's headers.
+        #[arg(long, default_value_t = 10)]
+        header_timeout_secs: u64,
+        /// Longest pause, in seconds, within a request body (a slow upload that keeps moving is
+        /// not cut).
+        #[arg(long, default_value_t = 30)]
+        body_idle_timeout_secs: u64,
+        /// Largest department delivery (feed file) accepted, in MB.
+        #[arg(long, default_value_t = 2048)]
+        max_feed_mb: u64,
         /// Run with "today" fixed to this date (YYYY-MM-DD) for demos, training and tests; the
         /// time of day still runs. Never for production: deadlines and decisions use this date.
         #[arg(long)]
@@ -313,7 +338,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             demo,
             idle_minutes,
+            session_hours,
             secure_cookies,
+            tls_cert,
+            tls_key,
+            trusted_proxies,
+            header_timeout_secs,
+            body_idle_timeout_secs,
+            max_feed_mb,
             today,
             font,
             files_dir,
@@ -329,6 +361,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Out::Stdout,
             )
             .await?;
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(cert), Some(key)) => Some(jiuzhu_web::load_tls(cert, key)?),
+                _ => None,
+            };
             if demo {
                 demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
                 demo::seed_cases(store.clone(), clock.clone()).await?;
@@ -360,15 +396,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "审计检查点 (audit checkpoints): {}",
                 seal_paths.checkpoints.display()
             );
+            let defaults = jiuzhu_web::WebConfig::default();
             let config = jiuzhu_web::WebConfig {
                 idle_timeout: chrono::Duration::minutes(idle_minutes),
-                secure_cookies,
+                session_lifetime: chrono::Duration::hours(session_hours),
+                secure_cookies: secure_cookies.unwrap_or(tls.is_some()),
+                tls: tls.clone(),
+                trusted_proxies,
+                header_read_timeout: std::time::Duration::from_secs(header_timeout_secs),
+                body_idle_timeout: std::time::Duration::from_secs(body_idle_timeout_secs),
+                body_limits: jiuzhu_web::limits::BodyLimits {
+                    feed: max_feed_mb * 1024 * 1024,
+                    ..defaults.body_limits.clone()
+                },
                 font: font.clone(),
                 files_dir: files_dir.unwrap_or_else(|| default_files_dir(&cli.database)),
                 max_document_bytes: max_document_mb * 1024 * 1024,
                 feeds_dir: data_dir.clone(),
-                ..jiuzhu_web::WebConfig::default()
+                ..defaults
             };
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            if tls.is_none() && !listen.ip().is_loopback() && !config.secure_cookies {
+                eprintln!(
+                    "警告 (warning): 以明文 HTTP 监听 {listen};生产环境请使用 --tls-cert/--tls-key \
+                     或按 docs/security.md 置于 HTTPS 反向代理之后 (plain HTTP on a non-loopback address)"
+                );
+            }
             let state = jiuzhu_web::AppState::new(store.clone(), clock.clone(), config);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -386,7 +439,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Duration::from_secs(checkpoint_seconds),
                 stopped,
             ));
-            println!("jiuzhu 已启动: http://{addr}/   (Ctrl+C 停止)");
+            println!("jiuzhu 已启动: {scheme}://{addr}/   (Ctrl+C 停止)");
             tracing::info!(%addr, "listening");
             let served = jiuzhu_web::serve(listener, state, shutdown).await;
             // The last checkpoint, after the in-flight requests have finished.
@@ -540,6 +593,10 @@ async fn store_command(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_proxy(s: &str) -> Result<jiuzhu_web::client_ip::IpNet, String> {
+    jiuzhu_web::client_ip::parse_trusted_proxy(s)
 }
 
 /// A file to import, streamed by the importer (never read whole here).

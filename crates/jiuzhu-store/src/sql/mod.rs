@@ -853,11 +853,23 @@ impl Store for SqlStore {
     async fn record_login(&self, user: UserId, outcome: &LoginOutcome, origin: &str) -> Result<()> {
         self.record_login_impl(user, outcome, origin).await
     }
-    async fn record_unknown_login(&self, username: &str, origin: &str) -> Result<()> {
-        self.record_unknown_login_impl(username, origin).await
+    async fn record_unknown_login(
+        &self,
+        username: &str,
+        origin: &str,
+        attempts: u64,
+    ) -> Result<()> {
+        self.record_unknown_login_impl(username, origin, attempts)
+            .await
     }
-    async fn change_own_password(&self, actor: &Actor, password_hash: &str) -> Result<()> {
-        self.change_own_password_impl(actor, password_hash).await
+    async fn change_own_password(
+        &self,
+        actor: &Actor,
+        password_hash: &str,
+        keep_session: &str,
+    ) -> Result<u64> {
+        self.change_own_password_impl(actor, password_hash, keep_session)
+            .await
     }
     async fn create_session(&self, s: &Session) -> Result<()> {
         self.create_session_impl(s).await
@@ -871,8 +883,13 @@ impl Store for SqlStore {
     async fn delete_session(&self, token_hash: &str, actor: &Actor) -> Result<()> {
         self.delete_session_impl(token_hash, actor).await
     }
-    async fn delete_idle_sessions(&self, before: DateTime<Utc>) -> Result<u64> {
-        self.delete_idle_sessions_impl(before).await
+    async fn delete_expired_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        created_before: DateTime<Utc>,
+    ) -> Result<u64> {
+        self.delete_expired_sessions_impl(idle_before, created_before)
+            .await
     }
 
     async fn record_policy_revision(

@@ -336,8 +336,8 @@ pub(crate) fn membership_audit(m: &Membership) -> Value {
 // ---- users and sessions ------------------------------------------------------------------------
 
 pub(crate) const USER_SELECT: &str = "id, username, display_name, role, department, division, \
-    password_hash, must_change_password, failed_logins, locked_until, active, row_version, \
-    created_at";
+    password_hash, must_change_password, failed_logins, password_changed_at, active, \
+    row_version, created_at";
 
 pub(crate) fn user(row: &AnyRow) -> Result<User> {
     Ok(User {
@@ -356,7 +356,11 @@ pub(crate) fn user(row: &AnyRow) -> Result<User> {
         password_hash: get(row, "password_hash")?,
         must_change_password: flag(row, "must_change_password")?,
         failed_logins: get(row, "failed_logins")?,
-        locked_until: opt_ts(row, "locked_until")?,
+        // Rows from before migration 0015 have no time of their last password change.
+        password_changed_at: match opt_ts(row, "password_changed_at")? {
+            Some(t) => t,
+            None => ts_col(row, "created_at")?,
+        },
         active: flag(row, "active")?,
         row_version: get(row, "row_version")?,
         created_at: ts_col(row, "created_at")?,
@@ -373,7 +377,6 @@ pub(crate) fn user_audit(u: &User) -> Value {
         "division": u.division.to_string(),
         "active": u.active,
         "must_change_password": u.must_change_password,
-        "locked_until": u.locked_until.map(ts_text),
     })
 }
 

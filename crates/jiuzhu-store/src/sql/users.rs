@@ -1,11 +1,10 @@
-//! Staff accounts, logins with lockout, sessions.
+//! Staff accounts, login records, sessions.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::AnyConnection;
 
 use jiuzhu_domain::access::ManageUsers;
-use jiuzhu_domain::user::lock_after_failure;
 use jiuzhu_domain::{
     Actor, AuditAction, DivisionCode, FieldError, Grant, Level, NewUser, Role, Scope, Session,
     User, UserId, ValidationErrors,
@@ -125,9 +124,9 @@ impl SqlStore {
         let now = tx.now_text.clone();
         sqlx::query(
             "INSERT INTO users (id, username, display_name, role, department, division, \
-             password_hash, must_change_password, failed_logins, locked_until, active, \
+             password_hash, must_change_password, failed_logins, password_changed_at, active, \
              row_version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, NULL, 1, 1, $9, $9)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, 1, 1, $9, $9)",
         )
         .bind(id)
         .bind(username)
@@ -150,7 +149,7 @@ impl SqlStore {
             password_hash: new.password_hash.clone(),
             must_change_password: new.must_change_password,
             failed_logins: 0,
-            locked_until: None,
+            password_changed_at: tx.now,
             active: true,
             row_version: 1,
             created_at: tx.now,
@@ -219,6 +218,15 @@ impl SqlStore {
             next.department = d;
         }
         if let Some(a) = patch.active {
+            // An administrator who stops his own account locks himself out mid-session, and
+            // possibly the office out of user administration: another administrator must do it.
+            if !a && g.actor().user_id == Some(id) {
+                return Err(super::invalid(
+                    "active",
+                    "SELF_DEACTIVATION",
+                    "不能停用自己的账户,请由其他管理员操作",
+                ));
+            }
             next.active = a;
         }
         if let Some(d) = &patch.division {
@@ -228,7 +236,6 @@ impl SqlStore {
         check_department(next.role, next.department)?;
         if patch.unlock {
             next.failed_logins = 0;
-            next.locked_until = None;
         }
         // The row version guards the profile an admin edits; unlocking alone does not move it,
         // so that an edit form stays valid while its user fails a login.
@@ -246,8 +253,7 @@ impl SqlStore {
         }
         sqlx::query(
             "UPDATE users SET display_name = $1, role = $2, department = $3, division = $4, \
-             active = $5, failed_logins = $6, locked_until = $7, row_version = $8, updated_at = $9 \
-             WHERE id = $10",
+             active = $5, failed_logins = $6, row_version = $7, updated_at = $8 WHERE id = $9",
         )
         .bind(next.display_name.as_str())
         .bind(next.role.as_str())
@@ -255,7 +261,6 @@ impl SqlStore {
         .bind(next.division.as_str())
         .bind(i64::from(next.active))
         .bind(next.failed_logins)
-        .bind(next.locked_until.map(ts_text))
         .bind(next.row_version)
         .bind(tx.now_text.clone())
         .bind(id)
@@ -266,8 +271,11 @@ impl SqlStore {
             .division(&next.division)
             .before(rows::user_audit(&current))
             .after(rows::user_audit(&next));
-        if patch.unlock && current.locked_until.is_some() {
+        if patch.unlock && current.failed_logins > 0 {
             ev = ev.detail("unlocked");
+        }
+        if current.active && !next.active {
+            end_sessions(&mut tx, id, None).await?;
         }
         tx.audit(g.actor().into(), ev).await?;
         tx.commit().await?;
@@ -287,8 +295,8 @@ impl SqlStore {
             .ok_or_else(|| not_found(id))?;
         // Not a profile change: the row version stays, so a form opened before still saves.
         sqlx::query(
-            "UPDATE users SET password_hash = $1, must_change_password = $2, updated_at = $3 \
-             WHERE id = $4",
+            "UPDATE users SET password_hash = $1, must_change_password = $2, updated_at = $3, \
+             password_changed_at = $3 WHERE id = $4",
         )
         .bind(password_hash)
         .bind(i64::from(must_change))
@@ -296,10 +304,15 @@ impl SqlStore {
         .bind(id)
         .execute(tx.conn())
         .await?;
+        // Whoever held the old password (or a session opened with it) is out.
+        let ended = end_sessions(&mut tx, id, None).await?;
         let ev = Event::new(AuditAction::PasswordChanged, "user")
             .record(id)
             .division(&user.division)
-            .detail(json!({ "reset_by_admin": true, "must_change": must_change }).to_string());
+            .detail(
+                json!({ "reset_by_admin": true, "must_change": must_change, "sessions_ended": ended })
+                    .to_string(),
+            );
         tx.audit(g.actor().into(), ev).await?;
         tx.commit().await
     }
@@ -335,31 +348,17 @@ impl SqlStore {
         };
         match outcome {
             LoginOutcome::Succeeded => {
-                sqlx::query(
-                    "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1",
-                )
-                .bind(user)
-                .execute(tx.conn())
-                .await?;
+                sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1")
+                    .bind(user)
+                    .execute(tx.conn())
+                    .await?;
                 let ev = Event::new(AuditAction::LoginSucceeded, "user")
                     .record(user)
                     .division(&u.division);
                 tx.audit(who, ev).await?;
             }
-            LoginOutcome::Failed { lock_until } => {
-                // The store applies the lockout rule itself, so that no caller can forget it; a
-                // caller's own (earlier or later) lock time wins when given.
-                let lock = lock_until.or_else(|| lock_after_failure(u.failed_logins, tx.now));
-                // A lock starts a fresh count: after it expires the user has the full number of
-                // attempts again.
-                let failed = if lock.is_some() {
-                    0
-                } else {
-                    u.failed_logins + 1
-                };
-                sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
-                    .bind(failed)
-                    .bind(lock.map(ts_text).or_else(|| u.locked_until.map(ts_text)))
+            LoginOutcome::Failed => {
+                sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1")
                     .bind(user)
                     .execute(tx.conn())
                     .await?;
@@ -368,13 +367,6 @@ impl SqlStore {
                     .division(&u.division)
                     .detail(json!({ "failed_logins": u.failed_logins + 1 }).to_string());
                 tx.audit(who, ev).await?;
-                if let Some(until) = lock {
-                    let ev = Event::new(AuditAction::AccountLocked, "user")
-                        .record(user)
-                        .division(&u.division)
-                        .detail(json!({ "locked_until": ts_text(until) }).to_string());
-                    tx.audit(who, ev).await?;
-                }
             }
         }
         tx.commit().await
@@ -384,13 +376,14 @@ impl SqlStore {
         &self,
         username: &str,
         origin: &str,
+        attempts: u64,
     ) -> Result<()> {
         let mut tx = self.write().await?;
         // The attempted name goes into the detail, not the actor: it may be a password typed
         // into the wrong field, and auditors need it to see guessing, nobody else does.
         let attempted: String = username.trim().chars().take(MAX_USERNAME_CHARS).collect();
         let ev = Event::new(AuditAction::LoginFailed, "user")
-            .detail(json!({ "unknown_username": attempted }).to_string());
+            .detail(json!({ "unknown_username": attempted, "attempts": attempts }).to_string());
         tx.audit(
             Who {
                 user_id: None,
@@ -407,7 +400,8 @@ impl SqlStore {
         &self,
         actor: &Actor,
         password_hash: &str,
-    ) -> Result<()> {
+        keep_session: &str,
+    ) -> Result<u64> {
         let id = actor.user_id.ok_or_else(|| StoreError::NotFound {
             kind: "user",
             id: actor.username.clone(),
@@ -417,19 +411,24 @@ impl SqlStore {
             .await?
             .ok_or_else(|| not_found(id))?;
         sqlx::query(
-            "UPDATE users SET password_hash = $1, must_change_password = 0, updated_at = $2 \
-             WHERE id = $3",
+            "UPDATE users SET password_hash = $1, must_change_password = 0, updated_at = $2, \
+             password_changed_at = $2 WHERE id = $3",
         )
         .bind(password_hash)
         .bind(tx.now_text.clone())
         .bind(id)
         .execute(tx.conn())
         .await?;
+        // A password change is how a user throws out whoever may know the old one: every other
+        // session of the account ends with it.
+        let ended = end_sessions(&mut tx, id, Some(keep_session)).await?;
         let ev = Event::new(AuditAction::PasswordChanged, "user")
             .record(id)
-            .division(&user.division);
+            .division(&user.division)
+            .detail(json!({ "sessions_ended": ended }).to_string());
         tx.audit(actor.into(), ev).await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(ended)
     }
 
     pub(crate) async fn create_session_impl(&self, s: &Session) -> Result<()> {
@@ -496,11 +495,28 @@ impl SqlStore {
         tx.commit().await
     }
 
-    pub(crate) async fn delete_idle_sessions_impl(&self, before: DateTime<Utc>) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE last_seen < $1")
-            .bind(ts_text(before))
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+    pub(crate) async fn delete_expired_sessions_impl(
+        &self,
+        idle_before: DateTime<Utc>,
+        created_before: DateTime<Utc>,
+    ) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2")
+                .bind(ts_text(idle_before))
+                .bind(ts_text(created_before))
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
+}
+
+/// Deletes the sessions of a user, except the one whose token hash is `keep`.
+async fn end_sessions(tx: &mut WriteTx<'_, '_>, user: UserId, keep: Option<&str>) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user)
+        .bind(keep.unwrap_or(""))
+        .execute(tx.conn())
+        .await?;
+    Ok(done.rows_affected())
 }

@@ -119,8 +119,16 @@ impl TestApp {
         Self::with_config(WebConfig::default()).await
     }
 
-    pub async fn with_config(config: WebConfig) -> TestApp {
+    pub async fn with_config(mut config: WebConfig) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
+        // Uploads and deliveries go to the test's directory unless the test chose one.
+        let defaults = WebConfig::default();
+        if config.files_dir == defaults.files_dir {
+            config.files_dir = dir.path().join("files");
+        }
+        if config.feeds_dir == defaults.feeds_dir {
+            config.feeds_dir = dir.path().to_path_buf();
+        }
         let clock = FixedClock::new(chrono::Utc.with_ymd_and_hms(2026, 3, 2, 2, 0, 0).unwrap());
         let clock_arc: Arc<dyn Clock> = Arc::new(clock.clone());
         let url = format!("sqlite://{}", dir.path().join("t.sqlite").display());
@@ -386,5 +394,46 @@ impl TestApp {
             .body(Body::from(body))
             .unwrap();
         self.send(req).await
+    }
+}
+
+/// A request as if it came over a socket from `ip` (the peer address the server sees).
+pub fn from_peer(mut req: Request<Body>, ip: &str) -> Request<Body> {
+    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().expect("peer address");
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    req
+}
+
+/// An argon2id hash with small parameters, for tests that create many accounts: verification
+/// takes its parameters from the hash, so logins stay real but quick.
+pub fn cheap_hash(password: &str) -> String {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let params = argon2::Params::new(1024, 1, 1, None).unwrap();
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string()
+}
+
+impl TestApp {
+    /// `POST /api/v1/login` from the peer address `ip`, with optional extra headers.
+    pub async fn login_from(
+        &self,
+        username: &str,
+        password: &str,
+        ip: &str,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut b = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/login")
+            .header(header::CONTENT_TYPE, "application/json");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let body = serde_json::json!({"username": username, "password": password}).to_string();
+        self.send(from_peer(b.body(Body::from(body)).unwrap(), ip))
+            .await
     }
 }
