@@ -100,8 +100,9 @@ enum Command {
         /// not cut).
         #[arg(long, default_value_t = 30)]
         body_idle_timeout_secs: u64,
-        /// Largest department delivery (feed file) accepted, in MB.
-        #[arg(long, default_value_t = 2048)]
+        /// Largest department delivery (feed file) accepted, in MB (at most the parser's own
+        /// limit, 4096).
+        #[arg(long, default_value_t = 4096)]
         max_feed_mb: u64,
         /// Run with "today" fixed to this date (YYYY-MM-DD) for demos, training and tests; the
         /// time of day still runs. Never for production: deadlines and decisions use this date.
