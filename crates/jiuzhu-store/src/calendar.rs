@@ -5,6 +5,7 @@
 //! applies.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use jiuzhu_domain::DivisionCode;
 use serde::{Deserialize, Serialize};
 
 /// What an edit does.
@@ -73,9 +74,17 @@ pub struct CalendarEdit {
     pub user_id: Option<i64>,
     pub user_name: String,
     pub recorded_at: DateTime<Utc>,
+    /// Where the edit applies: the recorder's jurisdiction; `None` for the whole country.
+    pub division: Option<DivisionCode>,
 }
 
 impl CalendarEdit {
+    /// Whether the edit moves days in `division` (it is national, or `division` lies in the
+    /// jurisdiction it was recorded for).
+    pub fn applies_in(&self, division: &DivisionCode) -> bool {
+        self.division.as_ref().is_none_or(|d| d.contains(division))
+    }
+
     /// The name of the overlay in calendar error messages and the admin page ("管理员调整#3").
     pub fn overlay_name(&self) -> String {
         format!("管理员调整#{}", self.seq)

@@ -30,7 +30,9 @@ use jiuzhu_domain::{
 mod audit_seal;
 pub use audit_seal::audit_checkpoints_catch_truncation_and_rebuild;
 mod calendar;
-pub use calendar::calendar_edits_record_list_conflict;
+pub use calendar::{
+    calendar_edits_apply_in_their_jurisdiction, calendar_edits_record_list_conflict,
+};
 mod cases;
 pub use cases::{
     cases_dibao_anywhere, cases_events_are_append_only, cases_register_transition_conflict,
@@ -131,6 +133,7 @@ macro_rules! conformance_tests {
             reserve_fund_concurrent_withdrawals,
             reserve_fund_case_link,
             calendar_edits_record_list_conflict,
+            calendar_edits_apply_in_their_jurisdiction,
             outreach_leads_scoped_and_handled,
         );
     };

@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::{Datelike, NaiveDate};
 use jiuzhu_domain::access::{ManageCalendar, ReadRegistry};
+use jiuzhu_domain::DivisionCode;
 use jiuzhu_domain::{Action, FieldError};
 use jiuzhu_store::{CalendarEdit, CalendarEditKind, NewCalendarEdit};
 use jiuzhu_workflow::{CalendarError, DayKind, WorkCalendar};
@@ -213,7 +214,8 @@ pub async fn record_edit(
     input: &EditInput,
 ) -> Result<CalendarEdit, AppError> {
     let eff = state.calendar.effective(state.store.as_ref()).await?;
-    let new = prepare_edit(&eff.edits, input)?;
+    // Checked against the calendar of the editor's jurisdiction, where it will apply.
+    let new = prepare_edit(&eff.edits_in(a.grant.scope().root()), input)?;
     let rec = state
         .store
         .record_calendar_edit(&a.grant, input.expected_seq.unwrap_or(eff.latest), &new)
@@ -262,6 +264,8 @@ pub struct EditOut {
     pub reason: String,
     pub user_name: String,
     pub recorded_at: String,
+    /// Where the edit applies: "全国" or the jurisdiction's name.
+    pub applies_in: String,
 }
 
 /// The calendar: covered years, the special days of one year, the edits.
@@ -277,8 +281,13 @@ pub struct CalendarOut {
     pub edits: Vec<EditOut>,
 }
 
-fn edit_out(e: &CalendarEdit) -> EditOut {
+async fn edit_out(state: &AppState, e: &CalendarEdit) -> EditOut {
+    let applies_in = match &e.division {
+        None => "全国".to_string(),
+        Some(d) => crate::printing::division_name(state, d.as_str()).await,
+    };
     EditOut {
+        applies_in,
         seq: e.seq,
         kind: e.kind.as_str().into(),
         kind_label: e.kind.label_zh().into(),
@@ -320,9 +329,23 @@ pub fn days_of(cal: &WorkCalendar, year: i32) -> Vec<DayOut> {
         .collect()
 }
 
-async fn calendar_out(state: &AppState, year: Option<i32>) -> Result<CalendarOut, AppError> {
+/// The calendar of the viewer's jurisdiction, with the edits that apply there and those
+/// recorded for places inside it.
+async fn calendar_out(
+    state: &AppState,
+    viewer: &DivisionCode,
+    year: Option<i32>,
+) -> Result<CalendarOut, AppError> {
     let eff = state.calendar.effective(state.store.as_ref()).await?;
-    let cal = &eff.calendar;
+    let cal = &eff.for_division(viewer)?;
+    let mut edits = Vec::new();
+    for e in eff
+        .edits
+        .iter()
+        .filter(|e| e.applies_in(viewer) || e.division.as_ref().is_some_and(|d| viewer.contains(d)))
+    {
+        edits.push(edit_out(state, e).await);
+    }
     let year = year.unwrap_or_else(|| state.clock.today().year());
     let covered = cal.years().any(|y| y == year);
     Ok(CalendarOut {
@@ -344,7 +367,7 @@ async fn calendar_out(state: &AppState, year: Option<i32>) -> Result<CalendarOut
             && NaiveDate::from_ymd_opt(year, 1, 1).is_some_and(|d| cal.is_provisional(d)),
         days: if covered { days_of(cal, year) } else { vec![] },
         latest_seq: eff.latest,
-        edits: eff.edits.iter().map(edit_out).collect(),
+        edits,
     })
 }
 
@@ -363,10 +386,11 @@ pub struct YearQuery {
     responses((status = 200, body = CalendarOut), (status = 401, body = ErrorEnvelope)))]
 async fn api_get(
     State(state): State<AppState>,
-    _a: Authorized<ReadRegistry>,
+    a: Authorized<ReadRegistry>,
     Query(q): Query<YearQuery>,
 ) -> Result<Json<CalendarOut>, ApiError> {
-    Ok(Json(calendar_out(&state, q.year).await?))
+    let viewer = a.grant.scope().root().clone();
+    Ok(Json(calendar_out(&state, &viewer, q.year).await?))
 }
 
 /// Edit the calendar (administrators only): add a holiday, add an adjusted workday, remove a
@@ -384,7 +408,7 @@ async fn api_edit(
     JsonBody(input): JsonBody<EditInput>,
 ) -> Result<(StatusCode, Json<EditOut>), ApiError> {
     let rec = record_edit(&state, &a, &input).await?;
-    Ok((StatusCode::CREATED, Json(edit_out(&rec))))
+    Ok((StatusCode::CREATED, Json(edit_out(&state, &rec).await)))
 }
 
 #[derive(utoipa::OpenApi)]
@@ -434,7 +458,7 @@ async fn render_page(
     form: FormView,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let mut out = calendar_out(state, year).await?;
+    let mut out = calendar_out(state, a.grant.scope().root(), year).await?;
     let mut months: Vec<MonthView> = Vec::new();
     for d in std::mem::take(&mut out.days) {
         let label = format!("{}月", d.date.month());

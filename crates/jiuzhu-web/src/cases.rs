@@ -305,7 +305,10 @@ pub async fn register(
     }
     let lib = state.policies.get(state.store.as_ref()).await?;
     let (limits, delegated) = procedure_params(&lib, wf, &snap.facts.division, today);
-    let cal = state.calendar.get(state.store.as_ref()).await?;
+    let cal = state
+        .calendar
+        .get(state.store.as_ref(), &snap.facts.division)
+        .await?;
     let cs = intake_state(&cal, actor, wf, input, &limits, delegated, today)?;
     let new = NewCase {
         workflow: wf.id.clone(),
@@ -595,7 +598,7 @@ pub async fn act(
             )]))
         }
     };
-    let cal = state.calendar.get(state.store.as_ref()).await?;
+    let cal = state.calendar.get(state.store.as_ref(), &division).await?;
     let next = {
         let ctx = Context {
             today,
@@ -776,7 +779,8 @@ pub async fn tasks(
     let actor = g.actor();
     let level = acting_level(actor)?;
     let today = state.clock.today();
-    let cal = state.calendar.get(state.store.as_ref()).await?;
+    // Each task on the calendar of its case's place (local holidays are local).
+    let calendars = state.calendar.effective(state.store.as_ref()).await?;
     let rows: Vec<TaskRow> = state
         .store
         .task_queue(
@@ -792,6 +796,10 @@ pub async fn tasks(
     Ok(rows
         .into_iter()
         .filter_map(|r| {
+            let cal = match DivisionCode::parse(&r.division) {
+                Ok(d) => calendars.for_division(&d).ok()?,
+                Err(_) => calendars.calendar.clone(),
+            };
             let u = urgency_of(&cal, r.due, r.not_before, today);
             // Escalation lists only what is really overdue (a notice has a day to be closed).
             if r.escalated && u != Urgency::Overdue {
@@ -815,6 +823,11 @@ pub async fn tasks(
             })
         })
         .collect())
+}
+
+/// The place whose calendar a case's deadlines follow.
+fn case_division(c: &CaseRecord) -> Result<DivisionCode, AppError> {
+    DivisionCode::parse(&c.division_responsible).map_err(AppError::internal)
 }
 
 // ---- API --------------------------------------------------------------------------------------
@@ -943,7 +956,10 @@ pub(crate) async fn full_case(
     let events = state.store.case_events(&read, id).await?;
     let decisions = state.store.case_decisions(&read, id).await?;
     let mut v = case_json(&c);
-    let cal = state.calendar.get(state.store.as_ref()).await?;
+    let cal = state
+        .calendar
+        .get(state.store.as_ref(), &case_division(&c)?)
+        .await?;
     v["open_steps"] = json!(open_steps_out(state, &cal, wf, &cs));
     v["deadlines"] = json!(cs.deadlines);
     v["flags_active"] = json!(cs.flags);
@@ -1480,7 +1496,10 @@ pub(crate) async fn show(
     let events = state.store.case_events(&read, id).await?;
     let decisions = state.store.case_decisions(&read, id).await?;
     let may_act = actor.may(jiuzhu_domain::Action::ActOnCase);
-    let cal = state.calendar.get(state.store.as_ref()).await?;
+    let cal = state
+        .calendar
+        .get(state.store.as_ref(), &case_division(&c)?)
+        .await?;
     let docs = if may_act {
         crate::case_attachments::offered(state, actor, &c).await?
     } else {

@@ -83,7 +83,7 @@ fn pdf(bytes: Vec<u8>, name: &str) -> Response {
 
 /// A division's name for printing. Names of administrative divisions are public, so this reads
 /// the tree unscoped; it never reveals anything about people.
-async fn division_name(state: &AppState, code: &str) -> String {
+pub(crate) async fn division_name(state: &AppState, code: &str) -> String {
     let Ok(c) = DivisionCode::parse(code) else {
         return code.to_string();
     };

@@ -103,7 +103,11 @@ pub async fn run_due(
     region: Option<&DivisionCode>,
 ) -> Result<NaiveDate, AppError> {
     let lib = state.policies.get(state.store.as_ref()).await?;
-    let cal = state.calendar.get(state.store.as_ref()).await?;
+    let nation = DivisionCode::nation();
+    let cal = state
+        .calendar
+        .get(state.store.as_ref(), region.unwrap_or(&nation))
+        .await?;
     handling_due(&lib, &cal, region, state.clock.today()).map_err(AppError::bad_request)
 }
 

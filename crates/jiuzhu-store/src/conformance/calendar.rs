@@ -112,3 +112,46 @@ pub async fn calendar_edits_record_list_conflict(h: Harness) {
     }
     assert_eq!(h.store.calendar_edits(&read).await.unwrap().len(), 2);
 }
+
+/// An edit applies in the jurisdiction of whoever recorded it: a county's local holiday is the
+/// county's, an edit of a user bound to the nation is everyone's.
+pub async fn calendar_edits_apply_in_their_jurisdiction(h: Harness) {
+    let county = staff(12, "county12", Role::Admin, "371002")
+        .grant::<ManageCalendar>()
+        .unwrap();
+    let nation = staff(11, "admin11", Role::Admin, "000000")
+        .grant::<ManageCalendar>()
+        .unwrap();
+    let local = h
+        .store
+        .record_calendar_edit(&county, 0, &local_holiday())
+        .await
+        .unwrap();
+    let here = jiuzhu_domain::DivisionCode::parse("371002001").unwrap();
+    let elsewhere = jiuzhu_domain::DivisionCode::parse("371003").unwrap();
+    assert_eq!(local.division.as_ref().map(|d| d.as_str()), Some("371002"));
+    assert!(local.applies_in(&here));
+    assert!(!local.applies_in(&elsewhere));
+    let mut national = local_holiday();
+    national.date = Some(date(2026, 11, 26));
+    let everywhere = h
+        .store
+        .record_calendar_edit(&nation, 1, &national)
+        .await
+        .unwrap();
+    assert_eq!(everywhere.division, None);
+    assert!(everywhere.applies_in(&elsewhere));
+
+    // Read back as recorded; the audit event carries the county, so its auditors see it.
+    let read = clerk_a().grant::<ReadRegistry>().unwrap();
+    assert_eq!(
+        h.store.calendar_edits(&read).await.unwrap(),
+        vec![local, everywhere]
+    );
+    let events = all_events(&h.store).await;
+    let ev = events
+        .iter()
+        .find(|e| e.entry.action == AuditAction::CalendarEdited)
+        .unwrap();
+    assert_eq!(ev.entry.division.as_deref(), Some("371002"));
+}

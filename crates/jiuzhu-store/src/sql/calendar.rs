@@ -11,7 +11,8 @@ use super::{Event, SqlStore};
 use crate::calendar::{CalendarEdit, CalendarEditKind, NewCalendarEdit};
 use crate::{Result, StoreError};
 
-const SELECT: &str = "seq, kind, day, year, name, overlay, reason, user_id, user_name, recorded_at";
+const SELECT: &str =
+    "seq, kind, day, year, name, overlay, reason, user_id, user_name, recorded_at, division";
 
 fn edit(row: &AnyRow) -> Result<CalendarEdit> {
     let kind: String = rows::get(row, "kind")?;
@@ -29,6 +30,14 @@ fn edit(row: &AnyRow) -> Result<CalendarEdit> {
         user_id: rows::get(row, "user_id")?,
         user_name: rows::get(row, "user_name")?,
         recorded_at: parse_ts(&rows::get::<String>(row, "recorded_at")?)?,
+        division: {
+            let d: String = rows::get(row, "division")?;
+            if d.is_empty() {
+                None
+            } else {
+                Some(DivisionCode::parse(&d).map_err(|e| StoreError::Database(e.to_string()))?)
+            }
+        },
     })
 }
 
@@ -80,6 +89,9 @@ impl SqlStore {
             });
         }
         let actor = g.actor();
+        // The recorder's jurisdiction: a county's edit is the county's.
+        let root = g.scope().root();
+        let division = (root.level() != jiuzhu_domain::Level::Nation).then(|| root.clone());
         let rec = CalendarEdit {
             seq: actual + 1,
             kind: new.kind,
@@ -91,10 +103,11 @@ impl SqlStore {
             user_id: actor.user_id,
             user_name: actor.username.clone(),
             recorded_at: tx.now,
+            division,
         };
         let sql = format!(
             "INSERT INTO calendar_overlays ({SELECT}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         );
         sqlx::query(&sql)
             .bind(rec.seq)
@@ -107,6 +120,7 @@ impl SqlStore {
             .bind(rec.user_id)
             .bind(rec.user_name.as_str())
             .bind(ts_text(rec.recorded_at))
+            .bind(rec.division.as_ref().map_or("", |d| d.as_str()))
             .execute(tx.conn())
             .await?;
         let what = match (rec.date, rec.year) {
@@ -118,7 +132,7 @@ impl SqlStore {
             actor.into(),
             Event::new(AuditAction::CalendarEdited, "calendar_edit")
                 .record(rec.seq)
-                .division(&DivisionCode::nation())
+                .division(root)
                 .after(json!({
                     "edit": rec.seq,
                     "kind": rec.kind.as_str(),
@@ -127,6 +141,7 @@ impl SqlStore {
                     "name": rec.name,
                     "overlay": rec.overlay,
                     "reason": rec.reason,
+                    "applies_in": rec.division.as_ref().map(|d| d.to_string()),
                 }))
                 .detail(format!(
                     "{} {what} {}:{}",
