@@ -95,7 +95,7 @@ impl AppError {
 
 impl From<AccessDenied> for AppError {
     fn from(e: AccessDenied) -> Self {
-        AppError::new(StatusCode::FORBIDDEN, "DENIED", e.message_zh())
+        AppError::new(StatusCode::FORBIDDEN, e.code(), e.message_zh())
     }
 }
 
@@ -164,6 +164,9 @@ impl From<StoreError> for AppError {
             }
             StoreError::Invalid(v) => AppError::invalid(v.0),
             StoreError::Denied(d) => d.into(),
+            StoreError::Refused { code, message } => {
+                AppError::new(StatusCode::FORBIDDEN, code, message)
+            }
             StoreError::Database(detail) => AppError::internal(detail),
         }
     }
@@ -185,7 +188,9 @@ pub struct ErrorEnvelope {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// Stable code: UNAUTHENTICATED, DENIED, CSRF, NOT_FOUND, CONFLICT, DUPLICATE, OUT_OF_SCOPE,
+    /// Stable code: UNAUTHENTICATED, DENIED, PENDING_APPROVAL (the account awaits a security
+    /// administrator's approval), separation-of-duties refusals (OWN_ACCOUNT, OWN_REQUEST,
+    /// ADMIN_ROLE_FIXED, LAST_ADMINISTRATOR, NOT_PENDING, ASSIGNED_BY_SECURITY_ADMIN), CSRF, NOT_FOUND, CONFLICT, DUPLICATE, OUT_OF_SCOPE,
     /// INVALID, BAD_REQUEST, LOCKED, PASSWORD_CHANGE_REQUIRED, INTERNAL.
     pub code: String,
     /// Chinese message for people.

@@ -22,6 +22,7 @@ use jiuzhu_domain::access::ManageUsers;
 use jiuzhu_domain::{Actor, Clock, DivisionCode, NewUser, Role};
 use jiuzhu_store::Store;
 
+mod accounts;
 pub mod api;
 pub mod auth;
 pub mod calc;
@@ -144,6 +145,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_upload_bytes;
     Router::new()
         .merge(pages::routes())
+        .merge(accounts::routes())
         .merge(calc_page::routes())
         .merge(month_page::routes())
         .merge(economics_page::routes())
@@ -161,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .nest(
             "/api/v1",
             api::routes()
+                .merge(accounts::api_routes())
                 .merge(cases::api_routes())
                 .merge(verification_report::api_routes())
                 .merge(changes::api_routes())
@@ -210,34 +213,55 @@ pub async fn serve(
         .context("serving HTTP")
 }
 
-/// When there are no users at all, creates the first administrator, bound to the nation, with a
-/// one-time password that must be changed at first login. Returns (username, password).
-pub async fn ensure_first_admin(
+/// A first administrator created at the first start: its one-time password is printed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstAdmin {
+    pub username: String,
+    pub role: Role,
+    pub one_time_password: String,
+}
+
+/// When there are no users at all, creates the three administrators of 三员分立 — `admin`
+/// (系统管理员), `secadmin` (安全管理员) and `auditadmin` (审计管理员) — bound to the nation,
+/// each with a one-time password that must be changed at first login. The system creates them,
+/// so they are approved: there is nobody yet to approve them.
+pub async fn ensure_first_admins(
     store: Arc<dyn Store>,
     _clock: Arc<dyn Clock>,
-) -> anyhow::Result<Option<(String, String)>> {
+) -> anyhow::Result<Vec<FirstAdmin>> {
     if store.count_users().await? > 0 {
-        return Ok(None);
+        return Ok(vec![]);
     }
     let actor = Actor::system("first-start");
     let grant = actor.grant::<ManageUsers>()?;
-    let password = auth::generate_password();
-    let hash = hash_password(&password)?;
-    let username = "admin".to_string();
-    store
-        .create_user(
-            &grant,
-            &NewUser {
-                username: username.clone(),
-                display_name: "系统管理员".to_string(),
-                role: Role::Admin,
-                department: None,
-                division: DivisionCode::nation(),
-                password_hash: hash,
-                must_change_password: true,
-            },
-        )
-        .await
-        .context("creating the first administrator")?;
-    Ok(Some((username, password)))
+    let mut created = Vec::new();
+    for (username, role) in [
+        ("admin", Role::SystemAdmin),
+        ("secadmin", Role::SecurityAdmin),
+        ("auditadmin", Role::AuditAdmin),
+    ] {
+        let password = auth::generate_password();
+        let hash = hash_password(&password)?;
+        store
+            .create_user(
+                &grant,
+                &NewUser {
+                    username: username.to_string(),
+                    display_name: role.label_zh().to_string(),
+                    role,
+                    department: None,
+                    division: DivisionCode::nation(),
+                    password_hash: hash,
+                    must_change_password: true,
+                },
+            )
+            .await
+            .with_context(|| format!("creating the first {}", role.as_str()))?;
+        created.push(FirstAdmin {
+            username: username.to_string(),
+            role,
+            one_time_password: password,
+        });
+    }
+    Ok(created)
 }
