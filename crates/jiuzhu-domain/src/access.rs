@@ -160,8 +160,11 @@ pub enum Action {
     /// Approve a new or reset account; assign roles, jurisdictions and departments (the
     /// security administrator's).
     AssignRoles,
-    /// Read the audit log and verify its chain.
+    /// Read the audit log.
     ReadAudit,
+    /// Verify the audit log against its signed checkpoints and export signed periods of it (the
+    /// audit administrator's, in the product; `jiuzhu audit …` at the server).
+    ExportAudit,
     /// Record and withdraw dated policy parameter revisions (everyone may read policies).
     ManagePolicies,
     /// Register an application at the one window (一门受理): start a case.
@@ -193,6 +196,7 @@ impl Action {
         Action::ReadUsers,
         Action::AssignRoles,
         Action::ReadAudit,
+        Action::ExportAudit,
         Action::ManagePolicies,
         Action::RegisterApplication,
         Action::ActOnCase,
@@ -214,6 +218,7 @@ impl Action {
             Action::ReadUsers => "查看账户",
             Action::AssignRoles => "审核账户、分配角色与辖区",
             Action::ReadAudit => "查看审计日志",
+            Action::ExportAudit => "校验和导出审计日志",
             Action::ManagePolicies => "调整政策参数",
             Action::RegisterApplication => "受理救助申请",
             Action::ActOnCase => "办理案件环节",
@@ -238,7 +243,7 @@ pub fn allows(role: Role, action: Action) -> bool {
             ManageUsers => role == SystemAdmin,
             ReadUsers => matches!(role, SystemAdmin | SecurityAdmin),
             AssignRoles => role == SecurityAdmin,
-            ReadAudit => role == AuditAdmin,
+            ReadAudit | ExportAudit => role == AuditAdmin,
             _ => false,
         };
     }
@@ -260,8 +265,10 @@ pub fn allows(role: Role, action: Action) -> bool {
         // cases with it.
         ManageDivisions | ManagePolicies | ManageCalendar => role == CountyManager,
         ManageUsers | ReadUsers | AssignRoles => false,
-        // The business auditor checks the log as well as the cases.
+        // The business auditor checks the log as well as the cases; verifying and exporting it
+        // is the audit administrator's.
         ReadAudit => role == Auditor,
+        ExportAudit => false,
         // The window clerk takes applications (seed 004/2: 乡镇窗口统一受理).
         RegisterApplication => matches!(role, WindowClerk),
         // Everyone who handles a step of some workflow; department officers for referrals.
@@ -419,6 +426,7 @@ permissions!(
     ReadUsers,
     AssignRoles,
     ReadAudit,
+    ExportAudit,
     ManagePolicies,
     RegisterApplication,
     ActOnCase,
@@ -512,6 +520,7 @@ mod tests {
             Action::ReadUsers,
             Action::AssignRoles,
             Action::ReadAudit,
+            Action::ExportAudit,
         ];
         for a in Action::ALL {
             let holders: Vec<Role> = Role::ADMINS
@@ -538,7 +547,10 @@ mod tests {
             only(Role::SecurityAdmin),
             [Action::ReadUsers, Action::AssignRoles]
         );
-        assert_eq!(only(Role::AuditAdmin), [Action::ReadAudit]);
+        assert_eq!(
+            only(Role::AuditAdmin),
+            [Action::ReadAudit, Action::ExportAudit]
+        );
         // No business role manages, approves or reads accounts.
         for r in Role::ALL.iter().filter(|r| !r.is_admin()) {
             for a in [Action::ManageUsers, Action::ReadUsers, Action::AssignRoles] {

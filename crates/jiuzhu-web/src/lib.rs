@@ -24,6 +24,7 @@ use jiuzhu_store::Store;
 
 mod accounts;
 pub mod api;
+mod audit_admin;
 pub mod auth;
 pub mod calc;
 mod calc_page;
@@ -82,6 +83,9 @@ pub struct WebConfig {
     /// The data directory delivered feed files are kept in (`<dir>/feeds/<sha256>.csv`,
     /// docs/feeds.md); the binary defaults it to the SQLite file's directory.
     pub feeds_dir: std::path::PathBuf,
+    /// The audit signing key and checkpoints `serve` uses, with which the audit administrator
+    /// verifies and exports the log in the product; `None`: those answer 503.
+    pub audit_seal: Option<jiuzhu_store::audit_seal::SealPaths>,
 }
 
 impl Default for WebConfig {
@@ -97,6 +101,7 @@ impl Default for WebConfig {
             max_document_bytes: 20 * 1024 * 1024,
             document_types: files::FileKind::ALL.to_vec(),
             feeds_dir: std::path::PathBuf::from("data"),
+            audit_seal: None,
         }
     }
 }
@@ -146,6 +151,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(accounts::routes())
+        .merge(audit_admin::routes())
         .merge(calc_page::routes())
         .merge(month_page::routes())
         .merge(economics_page::routes())
@@ -164,6 +170,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1",
             api::routes()
                 .merge(accounts::api_routes())
+                .merge(audit_admin::api_routes())
                 .merge(cases::api_routes())
                 .merge(verification_report::api_routes())
                 .merge(changes::api_routes())

@@ -1103,6 +1103,8 @@ const AUDIT_ACTIONS: &[AuditAction] = &[
     AuditAction::PasswordChanged,
     AuditAction::UserCreated,
     AuditAction::UserUpdated,
+    AuditAction::UserApproved,
+    AuditAction::UserAccessChanged,
     AuditAction::DivisionCreated,
     AuditAction::DivisionUpdated,
     AuditAction::DivisionsImported,
@@ -1150,6 +1152,7 @@ async fn audit_page(
     .unwrap_or_default();
     Ok(render(&AuditPage {
         nav: Nav::new(&a.auth, "审计日志"),
+        can_export: a.actor().may(Action::ExportAudit),
         rows: log.items.iter().map(AuditRow::from).collect(),
         total: log.total,
         actions: options(

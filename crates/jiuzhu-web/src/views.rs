@@ -522,6 +522,8 @@ pub struct AuditPage {
     pub page: i64,
     pub pages: i64,
     pub query_base: String,
+    /// The audit administrator's verification and signed export.
+    pub can_export: bool,
 }
 
 #[derive(Template)]

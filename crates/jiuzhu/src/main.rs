@@ -370,6 +370,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 files_dir: files_dir.unwrap_or_else(|| default_files_dir(&cli.database)),
                 max_document_bytes: max_document_mb * 1024 * 1024,
                 feeds_dir: data_dir.clone(),
+                audit_seal: Some(seal_paths.clone()),
                 ..jiuzhu_web::WebConfig::default()
             };
             let state = jiuzhu_web::AppState::new(store.clone(), clock.clone(), config);

@@ -142,4 +142,8 @@ async fn county_manager_schedules_a_new_standard_and_calculations_follow_its_dat
     let page = page_text(c).await;
     assert!(page.contains("dibao.standard.urban"), "{page}");
     assert!(page.contains("manager_huancui"), "{page}");
+    // And checks the chain against the checkpoints serve signs, with serve's key.
+    submit(c, "#audit-verify").await;
+    let page = page_text(c).await;
+    assert!(page.contains("审计链完好"), "{page}");
 }
