@@ -75,6 +75,11 @@ fn place(names: &HashMap<String, String>, code: &DivisionCode) -> String {
     }
 }
 
+/// An account as people name it: the person, then the username.
+fn person(u: &User) -> String {
+    format!("{}({})", u.display_name, u.username)
+}
+
 /// Who an id names, for "requested by" and "approved by": a username in the list, or a
 /// description when the account is the system's or outside the viewer's scope.
 fn who(users: &HashMap<i64, String>, id: Option<i64>, none: &str) -> String {
@@ -198,7 +203,7 @@ async fn users_render(
     let users = state.store.list_users(&a.grant).await?;
     let divisions: Vec<&DivisionCode> = users.iter().map(|u| &u.division).collect();
     let names = division_names(state, &divisions).await;
-    let by_id: HashMap<i64, String> = users.iter().map(|u| (u.id, u.username.clone())).collect();
+    let by_id: HashMap<i64, String> = users.iter().map(|u| (u.id, person(u))).collect();
     let rows: Vec<UserRow> = users.iter().map(|u| row(u, now, &names, &by_id)).collect();
     let actor = a.actor();
     Ok(render_status(
@@ -284,7 +289,7 @@ async fn user_render(
     let mut by_id = HashMap::new();
     for i in ids {
         if let Some(other) = state.store.get_user(&a.grant, i).await? {
-            by_id.insert(i, other.username);
+            by_id.insert(i, person(&other));
         }
     }
     let actor = a.actor();

@@ -91,7 +91,7 @@ async fn a_created_clerk_waits_for_the_security_administrator_before_revealing()
         .unwrap_or_else(|_| panic!("clerk_new waiting for approval"));
     let text = row.text().await.unwrap();
     assert!(
-        text.contains("窗口受理员") && text.contains("demo_admin"),
+        text.contains("窗口受理员") && text.contains("于建华(demo_admin)"),
         "{text}"
     );
     assert!(text.contains("本人已修改"), "{text}");
@@ -105,7 +105,7 @@ async fn a_created_clerk_waits_for_the_security_administrator_before_revealing()
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let page = page_text(c).await;
     assert!(page.contains("已审核"), "{page}");
-    assert!(page.contains("demo_secadmin 于"), "{page}");
+    assert!(page.contains("谷春梅(demo_secadmin) 于"), "{page}");
 
     // The clerk now works: finds a person of the township and reveals the identity number.
     login_with(c, base, "clerk_new", "Sun-Li-2026!").await;
