@@ -24,12 +24,23 @@ pub enum Role {
     TownshipReviewer,
     /// 县级审批员
     CountyApprover,
+    /// 县级业务管理员: the county's reference data and data loads (policy parameters, the
+    /// working-day calendar, the jurisdiction tree, caseload and feed imports, verification
+    /// runs) — business work that moved off the system administrator, kept apart from deciding
+    /// cases.
+    CountyManager,
     /// 部门经办人 (medical insurance, education, housing, human resources)
     DepartmentOfficer,
-    /// 审计员
+    /// 审计员 (the business auditor: checks cases and reads the audit log)
     Auditor,
-    /// 系统管理员
-    Admin,
+    /// 系统管理员 (三员分立): creates, deactivates and resets accounts; no grants, no log, no
+    /// business data.
+    SystemAdmin,
+    /// 安全管理员: approves new and reset accounts, assigns roles, jurisdictions and departments;
+    /// cannot create accounts.
+    SecurityAdmin,
+    /// 审计管理员: reads, verifies and exports the audit log; no business data.
+    AuditAdmin,
 }
 
 impl Role {
@@ -38,19 +49,31 @@ impl Role {
         Role::VillageAssistant,
         Role::TownshipReviewer,
         Role::CountyApprover,
+        Role::CountyManager,
         Role::DepartmentOfficer,
         Role::Auditor,
-        Role::Admin,
+        Role::SystemAdmin,
+        Role::SecurityAdmin,
+        Role::AuditAdmin,
     ];
+    /// The three administrators of 三员分立; no account holds two of them, and an account never
+    /// changes into or out of one (docs/roles.md).
+    pub const ADMINS: &'static [Role] = &[Role::SystemAdmin, Role::SecurityAdmin, Role::AuditAdmin];
+    pub fn is_admin(self) -> bool {
+        Role::ADMINS.contains(&self)
+    }
     pub fn as_str(self) -> &'static str {
         match self {
             Role::WindowClerk => "window_clerk",
             Role::VillageAssistant => "village_assistant",
             Role::TownshipReviewer => "township_reviewer",
             Role::CountyApprover => "county_approver",
+            Role::CountyManager => "county_manager",
             Role::DepartmentOfficer => "department_officer",
             Role::Auditor => "auditor",
-            Role::Admin => "admin",
+            Role::SystemAdmin => "system_admin",
+            Role::SecurityAdmin => "security_admin",
+            Role::AuditAdmin => "audit_admin",
         }
     }
     pub fn label_zh(self) -> &'static str {
@@ -59,9 +82,12 @@ impl Role {
             Role::VillageAssistant => "村/社区协理员",
             Role::TownshipReviewer => "乡镇审核员",
             Role::CountyApprover => "县级审批员",
+            Role::CountyManager => "县级业务管理员",
             Role::DepartmentOfficer => "部门经办人",
             Role::Auditor => "审计员",
-            Role::Admin => "系统管理员",
+            Role::SystemAdmin => "系统管理员",
+            Role::SecurityAdmin => "安全管理员",
+            Role::AuditAdmin => "审计管理员",
         }
     }
     pub fn parse(s: &str) -> Option<Role> {
@@ -126,10 +152,19 @@ pub enum Action {
     ImportCaseload,
     /// Create, rename and import jurisdiction nodes.
     ManageDivisions,
-    /// Create users, set roles, unlock, reset passwords.
+    /// Create, rename, deactivate and reactivate accounts, unlock them, reset passwords (the
+    /// system administrator's; every such account then waits for approval).
     ManageUsers,
-    /// Read the audit log and verify its chain.
+    /// List and read staff accounts (not their passwords).
+    ReadUsers,
+    /// Approve a new or reset account; assign roles, jurisdictions and departments (the
+    /// security administrator's).
+    AssignRoles,
+    /// Read the audit log.
     ReadAudit,
+    /// Verify the audit log against its signed checkpoints and export signed periods of it (the
+    /// audit administrator's, in the product; `jiuzhu audit …` at the server).
+    ExportAudit,
     /// Record and withdraw dated policy parameter revisions (everyone may read policies).
     ManagePolicies,
     /// Register an application at the one window (一门受理): start a case.
@@ -158,7 +193,10 @@ impl Action {
         Action::ImportCaseload,
         Action::ManageDivisions,
         Action::ManageUsers,
+        Action::ReadUsers,
+        Action::AssignRoles,
         Action::ReadAudit,
+        Action::ExportAudit,
         Action::ManagePolicies,
         Action::RegisterApplication,
         Action::ActOnCase,
@@ -176,8 +214,11 @@ impl Action {
             Action::RevealSensitive => "查看敏感信息原文",
             Action::ImportCaseload => "导入存量救助对象",
             Action::ManageDivisions => "维护行政区划",
-            Action::ManageUsers => "管理用户",
+            Action::ManageUsers => "创建、停用账户和重置密码",
+            Action::ReadUsers => "查看账户",
+            Action::AssignRoles => "审核账户、分配角色与辖区",
             Action::ReadAudit => "查看审计日志",
+            Action::ExportAudit => "校验和导出审计日志",
             Action::ManagePolicies => "调整政策参数",
             Action::RegisterApplication => "受理救助申请",
             Action::ActOnCase => "办理案件环节",
@@ -195,23 +236,39 @@ impl Action {
 pub fn allows(role: Role, action: Action) -> bool {
     use Action::*;
     use Role::*;
+    // 三员分立: the three administrators hold no business permission at all; each holds only
+    // its own administrative actions, which no business role holds.
+    if role.is_admin() {
+        return match action {
+            ManageUsers => role == SystemAdmin,
+            ReadUsers => matches!(role, SystemAdmin | SecurityAdmin),
+            AssignRoles => role == SecurityAdmin,
+            ReadAudit | ExportAudit => role == AuditAdmin,
+            _ => false,
+        };
+    }
     match action {
         ReadRegistry => true,
         WriteRegistry => matches!(
             role,
-            WindowClerk | VillageAssistant | TownshipReviewer | CountyApprover | Admin
+            WindowClerk | VillageAssistant | TownshipReviewer | CountyApprover
         ),
         // The people who decide on a case need to see whom they decide on; an auditor needs to
-        // check it. Village assistants, department officers and the admin work with masked data.
+        // check it. Village assistants, department officers and the county manager work with
+        // masked data.
         RevealSensitive => matches!(
             role,
             WindowClerk | TownshipReviewer | CountyApprover | Auditor
         ),
-        ImportCaseload => matches!(role, CountyApprover | Admin),
-        ManageDivisions => matches!(role, Admin),
-        ManageUsers => matches!(role, Admin),
-        ReadAudit => matches!(role, Auditor | Admin),
-        ManagePolicies => matches!(role, Admin),
+        ImportCaseload => matches!(role, CountyApprover | CountyManager),
+        // Reference data of the county: kept by the county manager, not by whoever decides
+        // cases with it.
+        ManageDivisions | ManagePolicies | ManageCalendar => role == CountyManager,
+        ManageUsers | ReadUsers | AssignRoles => false,
+        // The business auditor checks the log as well as the cases; verifying and exporting it
+        // is the audit administrator's.
+        ReadAudit => role == Auditor,
+        ExportAudit => false,
         // The window clerk takes applications (seed 004/2: 乡镇窗口统一受理).
         RegisterApplication => matches!(role, WindowClerk),
         // Everyone who handles a step of some workflow; department officers for referrals.
@@ -219,23 +276,20 @@ pub fn allows(role: Role, action: Action) -> bool {
             role,
             WindowClerk | VillageAssistant | TownshipReviewer | CountyApprover | DepartmentOfficer
         ),
-        // The administrator runs the system, not cases.
-        ReadCases => !matches!(role, Admin),
+        ReadCases => true,
         // Seed 004/5: the township (街道) office keeps the fund and pays urgent assistance from
         // it; the county bureau tops it up. Clerks and assistants ask, they do not pay.
         ManageReserveFund => matches!(role, TownshipReviewer | CountyApprover),
-        // Departments deliver their own kinds (the handler checks which); the county and the
-        // administrator load files handed over on media.
-        ImportFeeds => matches!(role, DepartmentOfficer | CountyApprover | Admin),
+        // Departments deliver their own kinds (the handler checks which); the county loads
+        // files handed over on media.
+        ImportFeeds => matches!(role, DepartmentOfficer | CountyApprover | CountyManager),
         // Seed 003 / POLICY §7: the township checks warnings, with the window and the village
         // assistant doing the visits; the county follows its townships' warnings.
         HandleWarnings => matches!(
             role,
             WindowClerk | VillageAssistant | TownshipReviewer | CountyApprover
         ),
-        RunVerification => matches!(role, CountyApprover | Admin),
-        // Holidays are national data the administrator keeps, like policy parameters.
-        ManageCalendar => matches!(role, Admin),
+        RunVerification => matches!(role, CountyApprover | CountyManager),
     }
 }
 
@@ -271,18 +325,38 @@ pub struct Actor {
     pub scope: Scope,
     /// Where the request came from (IP address, or "cli").
     pub origin: String,
+    /// The account was created or reset and no security administrator has approved it yet:
+    /// it may log in and change its one-time password, and holds no permission at all.
+    pub pending_approval: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("role {role:?} may not {action:?}")]
+#[error("role {role:?} may not {action:?}{}", if *pending_approval { " (pending approval)" } else { "" })]
 pub struct AccessDenied {
     pub role: Role,
     pub action: Action,
+    /// Refused because the account awaits approval, whatever its role.
+    pub pending_approval: bool,
 }
 
 impl AccessDenied {
     pub fn message_zh(&self) -> String {
-        format!("{}无权{}", self.role.label_zh(), self.action.label_zh())
+        if self.pending_approval {
+            format!(
+                "账户尚待安全管理员审核,审核通过前无权{}",
+                self.action.label_zh()
+            )
+        } else {
+            format!("{}无权{}", self.role.label_zh(), self.action.label_zh())
+        }
+    }
+    /// The code programs see: `PENDING_APPROVAL` or `DENIED`.
+    pub fn code(&self) -> &'static str {
+        if self.pending_approval {
+            "PENDING_APPROVAL"
+        } else {
+            "DENIED"
+        }
     }
 }
 
@@ -293,10 +367,11 @@ impl Actor {
         Actor {
             user_id: None,
             username: format!("system:{who}"),
-            role: Role::Admin,
+            role: Role::SystemAdmin,
             department: None,
             scope: Scope::new(DivisionCode::nation()),
             origin: who.to_string(),
+            pending_approval: false,
         }
     }
 
@@ -305,7 +380,7 @@ impl Actor {
     }
 
     pub fn may(&self, action: Action) -> bool {
-        self.is_system() || allows(self.role, action)
+        self.is_system() || (!self.pending_approval && allows(self.role, action))
     }
 
     /// The permission `P`, if the role allows it.
@@ -319,6 +394,7 @@ impl Actor {
             Err(AccessDenied {
                 role: self.role,
                 action: P::ACTION,
+                pending_approval: self.pending_approval && allows(self.role, P::ACTION),
             })
         }
     }
@@ -347,7 +423,10 @@ permissions!(
     ImportCaseload,
     ManageDivisions,
     ManageUsers,
+    ReadUsers,
+    AssignRoles,
     ReadAudit,
+    ExportAudit,
     ManagePolicies,
     RegisterApplication,
     ActOnCase,
@@ -412,6 +491,7 @@ mod tests {
             department: None,
             scope: Scope::new(DivisionCode::parse(root).unwrap()),
             origin: "test".into(),
+            pending_approval: false,
         }
     }
 
@@ -423,12 +503,80 @@ mod tests {
         assert!(actor(Role::Auditor, "371002")
             .grant::<WriteRegistry>()
             .is_err());
-        assert!(actor(Role::Admin, "371002")
+        assert!(actor(Role::SystemAdmin, "371002")
             .grant::<RevealSensitive>()
             .is_err());
         assert!(actor(Role::VillageAssistant, "371002001201")
             .grant::<ManageUsers>()
             .is_err());
+    }
+
+    /// 三员分立: each administrator holds only its own actions, none of them a business one, and
+    /// no action is held by two administrators.
+    #[test]
+    fn the_three_administrators_share_nothing_and_hold_no_business_action() {
+        let admin_actions = [
+            Action::ManageUsers,
+            Action::ReadUsers,
+            Action::AssignRoles,
+            Action::ReadAudit,
+            Action::ExportAudit,
+        ];
+        for a in Action::ALL {
+            let holders: Vec<Role> = Role::ADMINS
+                .iter()
+                .copied()
+                .filter(|r| allows(*r, *a))
+                .collect();
+            if !admin_actions.contains(a) {
+                assert!(holders.is_empty(), "{a:?} held by {holders:?}");
+            }
+        }
+        let only = |r: Role| -> Vec<Action> {
+            Action::ALL
+                .iter()
+                .copied()
+                .filter(|a| allows(r, *a))
+                .collect()
+        };
+        assert_eq!(
+            only(Role::SystemAdmin),
+            [Action::ManageUsers, Action::ReadUsers]
+        );
+        assert_eq!(
+            only(Role::SecurityAdmin),
+            [Action::ReadUsers, Action::AssignRoles]
+        );
+        assert_eq!(
+            only(Role::AuditAdmin),
+            [Action::ReadAudit, Action::ExportAudit]
+        );
+        // No business role manages, approves or reads accounts.
+        for r in Role::ALL.iter().filter(|r| !r.is_admin()) {
+            for a in [Action::ManageUsers, Action::ReadUsers, Action::AssignRoles] {
+                assert!(!allows(*r, a), "{r:?} {a:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_account_pending_approval_holds_no_permission() {
+        let mut clerk = actor(Role::WindowClerk, "371002001");
+        clerk.pending_approval = true;
+        for a in Action::ALL {
+            assert!(!clerk.may(*a), "{a:?}");
+        }
+        let denied = clerk.grant::<RevealSensitive>().unwrap_err();
+        assert_eq!(denied.code(), "PENDING_APPROVAL");
+        assert_eq!(
+            denied.message_zh(),
+            "账户尚待安全管理员审核,审核通过前无权查看敏感信息原文"
+        );
+        // What the role could never do is refused for the role, not for the approval.
+        assert_eq!(clerk.grant::<ManageUsers>().unwrap_err().code(), "DENIED");
+        let mut security = actor(Role::SecurityAdmin, "000000");
+        security.pending_approval = true;
+        assert!(security.grant::<AssignRoles>().is_err());
     }
 
     #[test]

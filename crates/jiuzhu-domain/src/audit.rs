@@ -20,6 +20,10 @@ pub enum AuditAction {
     PasswordChanged,
     UserCreated,
     UserUpdated,
+    /// A security administrator approved a new, reset or reactivated account (三员分立).
+    UserApproved,
+    /// A security administrator changed an account's role, jurisdiction or department.
+    UserAccessChanged,
     DivisionCreated,
     DivisionUpdated,
     DivisionsImported,
@@ -92,6 +96,8 @@ impl AuditAction {
             AuditAction::PasswordChanged => "password_changed",
             AuditAction::UserCreated => "user_created",
             AuditAction::UserUpdated => "user_updated",
+            AuditAction::UserApproved => "user_approved",
+            AuditAction::UserAccessChanged => "user_access_changed",
             AuditAction::DivisionCreated => "division_created",
             AuditAction::DivisionUpdated => "division_updated",
             AuditAction::DivisionsImported => "divisions_imported",
@@ -143,6 +149,8 @@ impl AuditAction {
             AuditAction::PasswordChanged => "修改密码",
             AuditAction::UserCreated => "创建用户",
             AuditAction::UserUpdated => "修改用户",
+            AuditAction::UserApproved => "审核通过账户",
+            AuditAction::UserAccessChanged => "分配角色与辖区",
             AuditAction::DivisionCreated => "新增区划",
             AuditAction::DivisionUpdated => "修改区划",
             AuditAction::DivisionsImported => "导入区划",

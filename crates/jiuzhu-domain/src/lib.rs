@@ -31,6 +31,6 @@ pub use economics::{
 pub use id_number::{IdNumber, IdNumberError, Sex};
 pub use money::{Money, MoneyError};
 pub use registry::*;
-pub use user::{NewUser, Session, User, UserId};
+pub use user::{Approval, NewUser, Session, User, UserId};
 pub use validation::{FieldError, ValidationErrors};
 pub use view::{PersonView, Sensitive};

@@ -8,6 +8,36 @@ use crate::division::DivisionCode;
 
 pub type UserId = i64;
 
+/// Where an account stands in 三员分立 (docs/roles.md, "Accounts"). An account the system
+/// administrator created, reset or reactivated waits for a security administrator's approval:
+/// it may log in and change its one-time password, and holds no permission until then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    PendingApproval,
+    Approved,
+}
+
+impl Approval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approval::PendingApproval => "pending_approval",
+            Approval::Approved => "approved",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Approval::PendingApproval => "待审核",
+            Approval::Approved => "已审核",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Approval> {
+        [Approval::PendingApproval, Approval::Approved]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: UserId,
@@ -28,6 +58,13 @@ pub struct User {
     /// When the password was last set; a one-time password expires a fixed time after it.
     pub password_changed_at: DateTime<Utc>,
     pub active: bool,
+    pub approval: Approval,
+    /// Who last created, reset or reactivated the account (`None`: the system, at the server's
+    /// console). That account may not approve it.
+    pub requested_by: Option<UserId>,
+    /// The security administrator who approved it, and when.
+    pub approved_by: Option<UserId>,
+    pub approved_at: Option<DateTime<Utc>>,
     pub row_version: i64,
     pub created_at: DateTime<Utc>,
 }
@@ -41,6 +78,7 @@ impl User {
             department: self.department,
             scope: Scope::new(self.division.clone()),
             origin: origin.to_string(),
+            pending_approval: self.approval == Approval::PendingApproval,
         }
     }
 

@@ -949,13 +949,38 @@ fn users() -> Vec<DemoUser> {
         password: password.to_string(),
     };
     vec![
+        // 三员分立: three administrators, none of whom sees business data.
         user(
             "demo_admin",
-            "管理员 于建华",
-            Role::Admin,
+            "于建华",
+            Role::SystemAdmin,
             None,
             "371002",
             "Demo@2026-admin",
+        ),
+        user(
+            "demo_secadmin",
+            "谷春梅",
+            Role::SecurityAdmin,
+            None,
+            "371002",
+            "Demo@2026-secadm",
+        ),
+        user(
+            "demo_auditadmin",
+            "鞠明亮",
+            Role::AuditAdmin,
+            None,
+            "371002",
+            "Demo@2026-audadm",
+        ),
+        user(
+            "manager_huancui",
+            "王海燕",
+            Role::CountyManager,
+            None,
+            "371002",
+            "Demo@2026-manage",
         ),
         user(
             "clerk_huancuilou",

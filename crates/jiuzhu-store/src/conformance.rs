@@ -16,17 +16,19 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
 use jiuzhu_domain::access::{
-    ImportCaseload, ManageDivisions, ManageUsers, ReadAudit, ReadRegistry, RevealSensitive,
-    WriteRegistry,
+    AssignRoles, ImportCaseload, ManageDivisions, ManageUsers, ReadAudit, ReadRegistry, ReadUsers,
+    RevealSensitive, WriteRegistry,
 };
 use jiuzhu_domain::audit::{format_time, ChainVerifier};
 use jiuzhu_domain::caseload::{CaseloadBatch, ImportHousehold, ImportMember};
 use jiuzhu_domain::id_number::check_char;
 use jiuzhu_domain::{
-    Actor, Area, AuditAction, Disability, DisabilityKind, DivisionCode, FixedClock, HouseholdFacts,
-    IdNumber, Level, NewUser, PersonFacts, Relation, Role, Scope, Session,
+    Actor, Approval, Area, AuditAction, Disability, DisabilityKind, DivisionCode, FixedClock,
+    HouseholdFacts, IdNumber, Level, NewUser, PersonFacts, Relation, Role, Scope, Session,
 };
 
+mod accounts;
+pub use accounts::accounts_wait_for_a_security_administrator;
 mod audit_seal;
 pub use audit_seal::audit_checkpoints_catch_truncation_and_rebuild;
 mod calendar;
@@ -67,8 +69,8 @@ mod verification_reports;
 pub use verification_reports::verification_reports_kept_scoped_and_append_only;
 
 use crate::{
-    AuditQuery, HouseholdQuery, LoginOutcome, NewHousehold, PersonQuery, SqlStore, Store,
-    StoreError, UserPatch,
+    AccessPatch, AuditQuery, HouseholdQuery, LoginOutcome, NewHousehold, PersonQuery, SqlStore,
+    Store, StoreError, UserPatch,
 };
 
 /// A fresh store on an empty database, with the clock it was opened with.
@@ -104,6 +106,7 @@ macro_rules! conformance_tests {
             users_and_scope,
             login_records_and_sessions,
             password_change_ends_other_sessions,
+            accounts_wait_for_a_security_administrator,
             audit_chain_verifies_and_is_append_only,
             audit_checkpoints_catch_truncation_and_rebuild,
             audit_log_is_scoped_and_filtered,
@@ -198,6 +201,7 @@ fn staff(id: i64, name: &str, role: Role, root: &str) -> Actor {
         department: None,
         scope: Scope::new(code(root)),
         origin: "127.0.0.1".to_string(),
+        pending_approval: false,
     }
 }
 
@@ -303,7 +307,7 @@ pub async fn divisions_tree_and_scope(h: Harness) {
         "新威路社区"
     );
 
-    // Saving: a village needs its township; an admin of one township cannot touch another.
+    // Saving: a village needs its township; a manager of one township cannot touch another.
     let admin = system().grant::<ManageDivisions>().unwrap();
     let v = h
         .store
@@ -317,7 +321,7 @@ pub async fn divisions_tree_and_scope(h: Harness) {
         .await
         .unwrap_err();
     assert_eq!(field_codes(&err)[0].2, "DIVISION_PARENT_MISSING");
-    let town_admin = staff(903, "admin_a", Role::Admin, TOWN_A)
+    let town_admin = staff(903, "manager_a", Role::CountyManager, TOWN_A)
         .grant::<ManageDivisions>()
         .unwrap();
     let err = h
@@ -380,7 +384,7 @@ pub async fn division_import_reports_rows(h: Harness) {
         .unwrap();
     assert_eq!(all.len(), 8, "nothing of a rejected import is written");
 
-    let town_admin = staff(903, "admin_a", Role::Admin, TOWN_A)
+    let town_admin = staff(903, "manager_a", Role::CountyManager, TOWN_A)
         .grant::<ManageDivisions>()
         .unwrap();
     let err = h
@@ -1374,13 +1378,18 @@ pub async fn users_and_scope(h: Harness) {
     with_tree(&h).await;
     let root = system().grant::<ManageUsers>().unwrap();
     assert_eq!(h.store.count_users().await.unwrap(), 0);
-    // The nation node needs no tree (first administrator).
+    // The nation node needs no tree (first administrator). The system creates approved
+    // accounts: at the console there is nobody else to approve them.
     let admin = h
         .store
-        .create_user(&root, &new_user("root_admin", Role::Admin, "000000"))
+        .create_user(&root, &new_user("root_admin", Role::SystemAdmin, "000000"))
         .await
         .unwrap();
     assert_eq!(admin.division, DivisionCode::nation());
+    assert_eq!(
+        (admin.approval, admin.requested_by),
+        (Approval::Approved, None)
+    );
     let a = h
         .store
         .create_user(&root, &new_user("clerk_a", Role::WindowClerk, TOWN_A))
@@ -1418,16 +1427,17 @@ pub async fn users_and_scope(h: Harness) {
         .unwrap_err();
     assert_eq!(field_codes(&err)[0].2, "DEPARTMENT_REQUIRED");
 
-    // A township administrator manages only its township's users.
+    // A township's system administrator manages only its township's accounts.
     let town_admin = h
         .store
-        .create_user(&root, &new_user("admin_a", Role::Admin, TOWN_A))
+        .create_user(&root, &new_user("admin_a", Role::SystemAdmin, TOWN_A))
         .await
         .unwrap();
     let ta = town_admin
         .actor("127.0.0.1")
         .grant::<ManageUsers>()
         .unwrap();
+    let ta_read = town_admin.actor("127.0.0.1").grant::<ReadUsers>().unwrap();
     let err = h
         .store
         .create_user(&ta, &new_user("clerk_b", Role::WindowClerk, TOWN_B))
@@ -1441,58 +1451,68 @@ pub async fn users_and_scope(h: Harness) {
         .unwrap();
     let names: Vec<String> = h
         .store
-        .list_users(&ta)
+        .list_users(&ta_read)
         .await
         .unwrap()
         .into_iter()
         .map(|u| u.username)
         .collect();
     assert_eq!(names, ["admin_a", "clerk_a"]);
-    assert!(h.store.get_user(&ta, b.id).await.unwrap().is_none());
+    assert!(h.store.get_user(&ta_read, b.id).await.unwrap().is_none());
     assert_eq!(h.store.count_users().await.unwrap(), 4);
 
     // Updates are versioned; a stale version is a conflict.
     let patch = UserPatch {
         display_name: Some("王窗口".into()),
-        role: Some(Role::TownshipReviewer),
         ..UserPatch::default()
     };
     let a2 = h.store.update_user(&ta, a.id, 1, &patch).await.unwrap();
-    assert_eq!(
-        (a2.row_version, a2.role, a2.display_name.as_str()),
-        (2, Role::TownshipReviewer, "王窗口")
-    );
+    assert_eq!((a2.row_version, a2.display_name.as_str()), (2, "王窗口"));
     let err = h.store.update_user(&ta, a.id, 1, &patch).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
-    let err = h
+
+    // Role and jurisdiction are the security administrator's, scoped the same way.
+    let sec = h
         .store
-        .update_user(
-            &ta,
-            a.id,
-            2,
-            &UserPatch {
-                division: Some(code(TOWN_B)),
-                ..UserPatch::default()
-            },
-        )
+        .create_user(&root, &new_user("sec_a", Role::SecurityAdmin, TOWN_A))
         .await
-        .unwrap_err();
+        .unwrap();
+    let sa = sec.actor("127.0.0.1").grant::<AssignRoles>().unwrap();
+    let role = AccessPatch {
+        role: Some(Role::TownshipReviewer),
+        ..AccessPatch::default()
+    };
+    let a3 = h.store.assign_user(&sa, a.id, 2, &role).await.unwrap();
+    assert_eq!((a3.row_version, a3.role), (3, Role::TownshipReviewer));
+    let err = h.store.assign_user(&sa, a.id, 2, &role).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    let away = AccessPatch {
+        division: Some(code(TOWN_B)),
+        ..AccessPatch::default()
+    };
+    let err = h.store.assign_user(&sa, a.id, 3, &away).await.unwrap_err();
     assert!(matches!(err, StoreError::OutOfScope(_)), "{err:?}");
 
-    // A password reset keeps the row version (an open edit form stays valid).
+    // A reset by the system administrator, who learns the password: the account waits for
+    // approval again, and the version moves.
     h.store
         .reset_password(&ta, a.id, "new-hash", true)
         .await
         .unwrap();
-    let a3 = h.store.user_by_id(a.id).await.unwrap().unwrap();
-    assert_eq!((a3.password_hash.as_str(), a3.row_version), ("new-hash", 2));
+    let a4 = h.store.user_by_id(a.id).await.unwrap().unwrap();
+    assert_eq!((a4.password_hash.as_str(), a4.row_version), ("new-hash", 4));
+    assert_eq!(
+        (a4.approval, a4.requested_by),
+        (Approval::PendingApproval, Some(town_admin.id))
+    );
+    // Waiting for approval, one still changes one's own password.
     h.store
-        .change_own_password(&a3.actor("10.0.0.1"), "own-hash", "")
+        .change_own_password(&a4.actor("10.0.0.1"), "own-hash", "")
         .await
         .unwrap();
-    let a4 = h.store.user_by_username("clerk_a").await.unwrap().unwrap();
-    assert_eq!(a4.password_hash, "own-hash");
-    assert!(!a4.must_change_password);
+    let a5 = h.store.user_by_username("clerk_a").await.unwrap().unwrap();
+    assert_eq!(a5.password_hash, "own-hash");
+    assert!(!a5.must_change_password);
     assert!(h.store.user_by_username("nobody").await.unwrap().is_none());
 }
 
@@ -1706,7 +1726,7 @@ pub async fn password_change_ends_other_sessions(h: Harness) {
     // Nobody deactivates his own account.
     let admin = h
         .store
-        .create_user(&root, &new_user("admin_a", Role::Admin, "371002"))
+        .create_user(&root, &new_user("admin_a", Role::SystemAdmin, "371002"))
         .await
         .unwrap();
     let own = admin.actor("10.0.0.1").grant::<ManageUsers>().unwrap();
@@ -1723,9 +1743,15 @@ pub async fn password_change_ends_other_sessions(h: Harness) {
         )
         .await
         .unwrap_err();
-    assert_eq!(
-        field_codes(&err),
-        [(None, "active".to_string(), "SELF_DEACTIVATION".to_string())]
+    assert!(
+        matches!(
+            err,
+            StoreError::Refused {
+                code: "OWN_ACCOUNT",
+                ..
+            }
+        ),
+        "{err:?}"
     );
     assert!(h.store.user_by_id(admin.id).await.unwrap().unwrap().active);
 }
@@ -2010,7 +2036,7 @@ impl NowUtc for FixedClock {
 // ---- policy revisions --------------------------------------------------------------------------
 
 fn admin_at(id: i64, root: &str) -> Actor {
-    staff(id, &format!("admin{id}"), Role::Admin, root)
+    staff(id, &format!("admin{id}"), Role::CountyManager, root)
 }
 
 fn weihai_850() -> crate::NewPolicyRevision {
@@ -2031,8 +2057,8 @@ pub async fn policy_revisions_record_list_and_conflict(h: Harness) {
     use jiuzhu_domain::access::ManagePolicies;
     use jiuzhu_domain::policy_revision::RevisionKind;
 
-    // Only administrators may change policies.
-    for role in Role::ALL.iter().filter(|r| **r != Role::Admin) {
+    // Only county managers may change policies.
+    for role in Role::ALL.iter().filter(|r| **r != Role::CountyManager) {
         assert!(staff(7, "x", *role, "371000")
             .grant::<ManagePolicies>()
             .is_err());

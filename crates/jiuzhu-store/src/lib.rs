@@ -13,8 +13,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use jiuzhu_domain::access::{
-    ImportCaseload, ManageDivisions, ManageUsers, ReadAudit, ReadRegistry, RevealSensitive,
-    WriteRegistry,
+    AssignRoles, ImportCaseload, ManageDivisions, ManageUsers, ReadAudit, ReadRegistry, ReadUsers,
+    RevealSensitive, WriteRegistry,
 };
 pub use jiuzhu_domain::caseload::{CaseloadBatch, ImportHousehold, ImportMember, ImportSummary};
 use jiuzhu_domain::{
@@ -96,6 +96,11 @@ pub enum StoreError {
     Invalid(#[from] ValidationErrors),
     #[error(transparent)]
     Denied(#[from] AccessDenied),
+    /// The role allows the kind of change, but not on this record: separation of duties (an
+    /// account approving itself, an administrator's role changed, the last security
+    /// administrator deactivated). `code` for programs, `message` in Chinese for people.
+    #[error("refused ({code}): {message}")]
+    Refused { code: &'static str, message: String },
     /// Anything the database reported that is not one of the above. Never shown to users.
     #[error("database error: {0}")]
     Database(String),
@@ -183,16 +188,23 @@ pub struct HouseholdSnapshot {
 /// Progress callback: (rows written, rows in all).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 
+/// The system administrator's changes to an account (三员分立: never its role or jurisdiction).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserPatch {
     pub display_name: Option<String>,
+    /// Deactivate, or reactivate (which makes the account wait for approval again).
+    pub active: Option<bool>,
+    /// Clears the failed-login count (the web layer also lifts the account's login throttle).
+    pub unlock: bool,
+}
+
+/// The security administrator's changes to an account: what it may do and where.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessPatch {
     pub role: Option<Role>,
     /// `Some(None)` clears the department.
     pub department: Option<Option<Department>>,
     pub division: Option<DivisionCode>,
-    pub active: Option<bool>,
-    /// Clears the failed-login count (the web layer also lifts the account's login throttle).
-    pub unlock: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -433,11 +445,18 @@ pub trait Store: Send + Sync + 'static {
     // ---- users and sessions ------------------------------------------------------------------
 
     async fn count_users(&self) -> Result<i64>;
-    /// The new user's division must lie in the granting admin's scope.
+    /// Creates an account in the grant's scope (its node must be in the tree). An account a
+    /// user (the system administrator) creates waits for approval and holds no permission
+    /// until a security administrator approves it; the system itself (first start, the
+    /// console's `jiuzhu user create` of an administrator, demo seeding) creates approved ones,
+    /// since there may be no security administrator yet.
     async fn create_user(&self, g: &Grant<ManageUsers>, new: &NewUser) -> Result<User>;
-    /// Users bound to a node in the admin's scope.
-    async fn list_users(&self, g: &Grant<ManageUsers>) -> Result<Vec<User>>;
-    async fn get_user(&self, g: &Grant<ManageUsers>, id: UserId) -> Result<Option<User>>;
+    /// Accounts bound to a node in the grant's scope.
+    async fn list_users(&self, g: &Grant<ReadUsers>) -> Result<Vec<User>>;
+    async fn get_user(&self, g: &Grant<ReadUsers>, id: UserId) -> Result<Option<User>>;
+    /// The system administrator's change: name, deactivation, reactivation (the account then
+    /// waits for approval again), unlocking. `Refused` for deactivating one's own account or
+    /// the last active security or audit administrator.
     async fn update_user(
         &self,
         g: &Grant<ManageUsers>,
@@ -445,6 +464,30 @@ pub trait Store: Send + Sync + 'static {
         expected_version: i64,
         patch: &UserPatch,
     ) -> Result<User>;
+    /// The security administrator's change of role, jurisdiction or department, audited as
+    /// `user_access_changed`. `Refused` on one's own account, and for any role change into, out
+    /// of or between the administrator roles (no account ever holds two of them).
+    async fn assign_user(
+        &self,
+        g: &Grant<AssignRoles>,
+        id: UserId,
+        expected_version: i64,
+        patch: &AccessPatch,
+    ) -> Result<User>;
+    /// A security administrator approves an account waiting for approval, as it stands at
+    /// `expected_version` (role, jurisdiction). `Refused` for one's own account, an account
+    /// the approver created or reset, one not waiting, or a deactivated one. Audited as
+    /// `user_approved`.
+    async fn approve_user(
+        &self,
+        g: &Grant<AssignRoles>,
+        id: UserId,
+        expected_version: i64,
+    ) -> Result<User>;
+    /// Sets a one-time password. Reset by a user (the system administrator, who learns the
+    /// password), the account waits for approval again; `Refused` for one's own account and
+    /// for the last approved security administrator (nobody could approve it: reset that one
+    /// at the console). The row version stays, so an open edit form still saves.
     async fn reset_password(
         &self,
         g: &Grant<ManageUsers>,

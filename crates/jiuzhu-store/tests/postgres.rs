@@ -36,7 +36,8 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-async fn fresh() -> Harness {
+/// A new, empty database on the test server; its URL.
+async fn fresh_database() -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let server = server_url();
     let nanos = std::time::SystemTime::now()
@@ -57,8 +58,12 @@ async fn fresh() -> Harness {
         .await
         .expect("create test database");
     admin.close().await.ok();
+    with_database(&server, &name)
+}
+
+async fn fresh() -> Harness {
     let clock = FixedClock::new(start_time());
-    let store = jiuzhu_store::connect(&with_database(&server, &name), Arc::new(clock.clone()))
+    let store = jiuzhu_store::connect(&fresh_database().await, Arc::new(clock.clone()))
         .await
         .expect("open PostgreSQL store");
     Harness {
@@ -69,6 +74,14 @@ async fn fresh() -> Harness {
 }
 
 jiuzhu_store::conformance_tests!(fresh);
+
+mod upgrade;
+
+#[tokio::test]
+async fn an_upgrade_makes_administrators_system_administrators() {
+    let url = fresh_database().await;
+    upgrade::administrators_become_system_administrators(&url, "postgres").await;
+}
 
 #[test]
 fn database_name_is_replaced() {

@@ -25,6 +25,18 @@ async fn fresh() -> Harness {
 
 jiuzhu_store::conformance_tests!(fresh);
 
+mod upgrade;
+
+#[tokio::test]
+async fn an_upgrade_makes_administrators_system_administrators() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("old.sqlite").display()
+    );
+    upgrade::administrators_become_system_administrators(&url, "sqlite").await;
+}
+
 #[tokio::test]
 async fn reopening_keeps_data_and_applies_no_migration_twice() {
     use jiuzhu_domain::access::ManageDivisions;

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use jiuzhu_domain::access::{
-    ManageDivisions, ManageUsers, ReadAudit, ReadRegistry, RevealSensitive, WriteRegistry,
+    ManageDivisions, ReadAudit, ReadRegistry, RevealSensitive, WriteRegistry,
 };
 use jiuzhu_domain::{
     Action, Division, FieldError, Household, Member, Membership, PersonView, User, Version,
@@ -23,7 +23,7 @@ use crate::auth::{self, Auth, Authorized, Client, LoginResult};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::forms::{
     DivisionInput, EndMemberInput, HouseholdInput, LoginInput, MemberInput, PasswordInput,
-    PersonInput, UserInput, UserPatchInput,
+    PersonInput,
 };
 use crate::pages::{resolve_person, split_query, AuditFilter, REVEAL_FIELDS};
 use crate::AppState;
@@ -56,9 +56,6 @@ pub fn routes() -> Router<AppState> {
         .route("/month", get(crate::month_page::api_month))
         .route("/memberships/{id}/end", post(end_membership))
         .route("/divisions", get(list_divisions).post(save_division))
-        .route("/users", get(list_users).post(create_user))
-        .route("/users/{id}", get(get_user).patch(update_user))
-        .route("/users/{id}/reset_password", post(reset_password))
         .route("/audit", get(audit))
         .route("/calc", post(calc))
         .route("/whatif", post(whatif))
@@ -108,6 +105,9 @@ pub struct MeOut {
     pub department: Option<String>,
     pub division: String,
     pub must_change_password: bool,
+    /// `pending_approval` while a security administrator has not approved the account (it then
+    /// holds no permission) or `approved`.
+    pub approval: String,
     /// Send as `X-CSRF-Token` with every write.
     pub csrf_token: String,
     /// The actions of the role (see docs/roles.md).
@@ -125,6 +125,7 @@ fn me_out(user: &User, csrf: &str) -> MeOut {
         department: user.department.map(|d| d.as_str().to_string()),
         division: user.division.to_string(),
         must_change_password: user.must_change_password,
+        approval: user.approval.as_str().into(),
         csrf_token: csrf.to_string(),
         permissions: Action::ALL
             .iter()
@@ -206,14 +207,6 @@ pub struct PersonVersionOut {
     pub recorded_at: chrono::DateTime<chrono::Utc>,
     pub recorded_by: String,
     pub facts: PersonView,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct OneTimePasswordOut {
-    pub user_id: i64,
-    pub username: String,
-    /// Shown once; must be changed at first login.
-    pub one_time_password: String,
 }
 
 #[derive(Deserialize, IntoParams, Default)]
@@ -704,102 +697,6 @@ async fn save_division(
     ))
 }
 
-// ---- users ------------------------------------------------------------------------------------
-
-/// Users bound to nodes in the administrator's scope.
-#[utoipa::path(get, path = "/api/v1/users", tag = "users",
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope)))]
-async fn list_users(
-    State(state): State<AppState>,
-    a: Authorized<ManageUsers>,
-) -> ApiResult<Vec<User>> {
-    Ok(Json(state.store.list_users(&a.grant).await?))
-}
-
-/// Create a user; returns a one-time password.
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserInput,
-    responses((status = 201, body = OneTimePasswordOut), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-async fn create_user(
-    State(state): State<AppState>,
-    a: Authorized<ManageUsers>,
-    JsonBody(input): JsonBody<UserInput>,
-) -> Result<(StatusCode, Json<OneTimePasswordOut>), ApiError> {
-    let (u, password) = auth::create_user_with_one_time_password(&state, &a.grant, &input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(OneTimePasswordOut {
-            user_id: u.id,
-            username: u.username,
-            one_time_password: password,
-        }),
-    ))
-}
-
-/// A user.
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-async fn get_user(
-    State(state): State<AppState>,
-    a: Authorized<ManageUsers>,
-    Path(id): Path<i64>,
-) -> ApiResult<User> {
-    Ok(Json(
-        state
-            .store
-            .get_user(&a.grant, id)
-            .await?
-            .ok_or_else(AppError::not_found)?,
-    ))
-}
-
-/// Change a user's name, role, department, node or state, or (`unlock`) clear its failed-login
-/// count and lift its login throttle from every address. Deactivating one's own account is
-/// refused (422 `SELF_DEACTIVATION`).
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UserPatchInput,
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
-async fn update_user(
-    State(state): State<AppState>,
-    a: Authorized<ManageUsers>,
-    Path(id): Path<i64>,
-    JsonBody(input): JsonBody<UserPatchInput>,
-) -> ApiResult<User> {
-    let (version, patch) = input.check()?;
-    let user = state
-        .store
-        .update_user(&a.grant, id, version, &patch)
-        .await?;
-    if patch.unlock {
-        state.login.clear_account(&user.username);
-    }
-    Ok(Json(user))
-}
-
-/// Set a new one-time password for a user.
-#[utoipa::path(post, path = "/api/v1/users/{id}/reset_password", tag = "users", params(("id" = i64, Path)),
-    responses((status = 200, body = OneTimePasswordOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-async fn reset_password(
-    State(state): State<AppState>,
-    a: Authorized<ManageUsers>,
-    Path(id): Path<i64>,
-) -> ApiResult<OneTimePasswordOut> {
-    let u = state
-        .store
-        .get_user(&a.grant, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let password = auth::generate_password();
-    let hash = auth::hash_pooled(&state, password.clone()).await?;
-    state
-        .store
-        .reset_password(&a.grant, id, &hash, true)
-        .await?;
-    Ok(Json(OneTimePasswordOut {
-        user_id: u.id,
-        username: u.username,
-        one_time_password: password,
-    }))
-}
-
 // ---- calculation ------------------------------------------------------------------------------
 
 /// Compute one household's benefits for a month with the policy engine and explain them.
@@ -1031,11 +928,6 @@ async fn audit(
         end_membership,
         list_divisions,
         save_division,
-        list_users,
-        create_user,
-        get_user,
-        update_user,
-        reset_password,
         audit,
         calc,
         whatif,

@@ -476,6 +476,15 @@ impl<P: Permission> Authorized<P> {
     pub fn actor(&self) -> &Actor {
         self.auth.actor()
     }
+    /// The grant for a user already resolved (a page that serves several roles differently).
+    pub fn from_auth(auth: Auth) -> Result<Self, AppError> {
+        let grant = auth.0.actor.grant::<P>()?;
+        Ok(Authorized {
+            auth,
+            grant,
+            _p: PhantomData,
+        })
+    }
 }
 
 impl<S: Send + Sync, P: Permission> FromRequestParts<S> for Authorized<P> {

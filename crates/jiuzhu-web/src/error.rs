@@ -113,7 +113,7 @@ impl AppError {
 
 impl From<AccessDenied> for AppError {
     fn from(e: AccessDenied) -> Self {
-        AppError::new(StatusCode::FORBIDDEN, "DENIED", e.message_zh())
+        AppError::new(StatusCode::FORBIDDEN, e.code(), e.message_zh())
     }
 }
 
@@ -182,6 +182,9 @@ impl From<StoreError> for AppError {
             }
             StoreError::Invalid(v) => AppError::invalid(v.0),
             StoreError::Denied(d) => d.into(),
+            StoreError::Refused { code, message } => {
+                AppError::new(StatusCode::FORBIDDEN, code, message)
+            }
             StoreError::Database(detail) => AppError::internal(detail),
         }
     }
@@ -204,8 +207,12 @@ pub struct ErrorEnvelope {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable code: UNAUTHENTICATED, BAD_CREDENTIALS, LOGIN_THROTTLED, RATE_LIMITED, BUSY,
-    /// ONE_TIME_PASSWORD_EXPIRED, DENIED, CSRF, NOT_FOUND, CONFLICT, DUPLICATE, OUT_OF_SCOPE,
-    /// INVALID, BAD_REQUEST, TOO_LARGE, TOO_MANY_ITEMS, PASSWORD_CHANGE_REQUIRED, INTERNAL.
+    /// ONE_TIME_PASSWORD_EXPIRED, DENIED, PENDING_APPROVAL (the account awaits a security
+    /// administrator's approval), separation-of-duties refusals (OWN_ACCOUNT, OWN_REQUEST,
+    /// ADMIN_ROLE_FIXED, LAST_ADMINISTRATOR, NOT_PENDING, ASSIGNED_BY_SECURITY_ADMIN), CSRF,
+    /// NOT_FOUND, CONFLICT, DUPLICATE, OUT_OF_SCOPE, INVALID, BAD_REQUEST, TOO_LARGE,
+    /// TOO_MANY_ITEMS, ID_LOOKUP_LIMIT, LIMIT_* (an input over a documented limit),
+    /// PASSWORD_CHANGE_REQUIRED, INTERNAL.
     pub code: String,
     /// Chinese message for people.
     pub message: String,

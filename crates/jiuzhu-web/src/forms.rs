@@ -1,6 +1,7 @@
 //! Inputs shared by the pages (form bodies) and the API (JSON bodies), and their validation into
 //! domain values with Chinese field errors.
 
+use axum::http::StatusCode;
 use chrono::NaiveDate;
 use jiuzhu_domain::{
     Area, Department, Disability, DisabilityKind, DivisionCode, EducationStage, Employment,
@@ -467,8 +468,9 @@ impl EndMemberInput {
 pub struct UserInput {
     pub username: Option<String>,
     pub display_name: Option<String>,
-    /// window_clerk, village_assistant, township_reviewer, county_approver, department_officer,
-    /// auditor, admin (or the Chinese label).
+    /// window_clerk, village_assistant, township_reviewer, county_approver, county_manager,
+    /// department_officer, auditor, system_admin, security_admin, audit_admin (or the Chinese
+    /// label). Takes effect when a security administrator approves the account.
     pub role: Option<String>,
     /// For department officers: medical_insurance, education, housing, human_resources.
     pub department: Option<String>,
@@ -526,25 +528,71 @@ impl UserInput {
     }
 }
 
-/// Changes to a staff account (empty fields keep their value).
+/// The system administrator's changes to a staff account (empty fields keep their value).
+/// Role, department and jurisdiction are the security administrator's ([`AccessInput`]); sent
+/// here they are refused, never silently dropped.
 #[derive(Debug, Default, Clone, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct UserPatchInput {
     #[serde(deserialize_with = "de_opt_i64")]
     pub row_version: Option<i64>,
     pub display_name: Option<String>,
-    pub role: Option<String>,
-    /// A department, or `none` to clear it.
-    pub department: Option<String>,
-    pub division: Option<String>,
+    /// `false` deactivates; `true` reactivates (the account then waits for approval again).
     #[serde(deserialize_with = "de_opt_bool")]
     pub active: Option<bool>,
     #[serde(deserialize_with = "de_opt_bool")]
     pub unlock: Option<bool>,
+    #[schema(ignore)]
+    pub role: Option<String>,
+    #[schema(ignore)]
+    pub department: Option<String>,
+    #[schema(ignore)]
+    pub division: Option<String>,
 }
 
 impl UserPatchInput {
     pub fn check(&self) -> Result<(i64, jiuzhu_store::UserPatch), AppError> {
+        if [&self.role, &self.department, &self.division]
+            .iter()
+            .any(|f| nonempty(f).is_some())
+        {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "ASSIGNED_BY_SECURITY_ADMIN",
+                "角色、部门和所属辖区只能由安全管理员调整(三员分立)",
+            ));
+        }
+        let mut c = Check::default();
+        if self.row_version.is_none() {
+            c.err("row_version", "REQUIRED", "缺少记录版本号(row_version)");
+        }
+        c.finish()?;
+        Ok((
+            self.row_version.unwrap_or_default(),
+            jiuzhu_store::UserPatch {
+                display_name: nonempty(&self.display_name).map(str::to_string),
+                active: self.active,
+                unlock: self.unlock.unwrap_or(false),
+            },
+        ))
+    }
+}
+
+/// The security administrator's assignment: role, department and jurisdiction of an account
+/// (empty fields keep their value).
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct AccessInput {
+    #[serde(deserialize_with = "de_opt_i64")]
+    pub row_version: Option<i64>,
+    pub role: Option<String>,
+    /// A department, or `none` to clear it.
+    pub department: Option<String>,
+    pub division: Option<String>,
+}
+
+impl AccessInput {
+    pub fn check(&self) -> Result<(i64, jiuzhu_store::AccessPatch), AppError> {
         let mut c = Check::default();
         if self.row_version.is_none() {
             c.err("row_version", "REQUIRED", "缺少记录版本号(row_version)");
@@ -561,15 +609,32 @@ impl UserPatchInput {
         c.finish()?;
         Ok((
             self.row_version.unwrap_or_default(),
-            jiuzhu_store::UserPatch {
-                display_name: nonempty(&self.display_name).map(str::to_string),
+            jiuzhu_store::AccessPatch {
                 role,
                 department,
                 division,
-                active: self.active,
-                unlock: self.unlock.unwrap_or(false),
             },
         ))
+    }
+}
+
+/// Approving an account as shown (its version).
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ApproveInput {
+    #[serde(deserialize_with = "de_opt_i64")]
+    pub row_version: Option<i64>,
+}
+
+impl ApproveInput {
+    pub fn check(&self) -> Result<i64, AppError> {
+        self.row_version.ok_or_else(|| {
+            AppError::invalid(vec![FieldError::new(
+                "row_version",
+                "REQUIRED",
+                "缺少记录版本号(row_version)",
+            )])
+        })
     }
 }
 

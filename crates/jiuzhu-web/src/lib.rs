@@ -25,8 +25,10 @@ use jiuzhu_domain::access::ManageUsers;
 use jiuzhu_domain::{Actor, Clock, DivisionCode, NewUser, Role};
 use jiuzhu_store::Store;
 
+mod accounts;
 pub mod api;
 mod assets;
+mod audit_admin;
 pub mod auth;
 pub mod calc;
 mod calc_page;
@@ -106,6 +108,9 @@ pub struct WebConfig {
     /// The data directory delivered feed files are kept in (`<dir>/feeds/<sha256>.csv`,
     /// docs/feeds.md); the binary defaults it to the SQLite file's directory.
     pub feeds_dir: std::path::PathBuf,
+    /// The audit signing key and checkpoints `serve` uses, with which the audit administrator
+    /// verifies and exports the log in the product; `None`: those answer 503.
+    pub audit_seal: Option<jiuzhu_store::audit_seal::SealPaths>,
 }
 
 impl Default for WebConfig {
@@ -127,6 +132,7 @@ impl Default for WebConfig {
             max_document_bytes: 20 * 1024 * 1024,
             document_types: files::FileKind::ALL.to_vec(),
             feeds_dir: std::path::PathBuf::from("data"),
+            audit_seal: None,
         }
     }
 }
@@ -181,6 +187,8 @@ pub fn router(state: AppState) -> Router {
     let secure = state.config.secure_cookies;
     Router::new()
         .merge(pages::routes())
+        .merge(accounts::routes())
+        .merge(audit_admin::routes())
         .merge(calc_page::routes())
         .merge(month_page::routes())
         .merge(economics_page::routes())
@@ -198,6 +206,8 @@ pub fn router(state: AppState) -> Router {
         .nest(
             "/api/v1",
             api::routes()
+                .merge(accounts::api_routes())
+                .merge(audit_admin::api_routes())
                 .merge(cases::api_routes())
                 .merge(verification_report::api_routes())
                 .merge(changes::api_routes())
@@ -238,34 +248,55 @@ async fn healthz(
     }
 }
 
-/// When there are no users at all, creates the first administrator, bound to the nation, with a
-/// one-time password that must be changed at first login. Returns (username, password).
-pub async fn ensure_first_admin(
+/// A first administrator created at the first start: its one-time password is printed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstAdmin {
+    pub username: String,
+    pub role: Role,
+    pub one_time_password: String,
+}
+
+/// When there are no users at all, creates the three administrators of 三员分立 — `admin`
+/// (系统管理员), `secadmin` (安全管理员) and `auditadmin` (审计管理员) — bound to the nation,
+/// each with a one-time password that must be changed at first login. The system creates them,
+/// so they are approved: there is nobody yet to approve them.
+pub async fn ensure_first_admins(
     store: Arc<dyn Store>,
     _clock: Arc<dyn Clock>,
-) -> anyhow::Result<Option<(String, String)>> {
+) -> anyhow::Result<Vec<FirstAdmin>> {
     if store.count_users().await? > 0 {
-        return Ok(None);
+        return Ok(vec![]);
     }
     let actor = Actor::system("first-start");
     let grant = actor.grant::<ManageUsers>()?;
-    let password = auth::generate_password();
-    let hash = hash_password(&password)?;
-    let username = "admin".to_string();
-    store
-        .create_user(
-            &grant,
-            &NewUser {
-                username: username.clone(),
-                display_name: "系统管理员".to_string(),
-                role: Role::Admin,
-                department: None,
-                division: DivisionCode::nation(),
-                password_hash: hash,
-                must_change_password: true,
-            },
-        )
-        .await
-        .context("creating the first administrator")?;
-    Ok(Some((username, password)))
+    let mut created = Vec::new();
+    for (username, role) in [
+        ("admin", Role::SystemAdmin),
+        ("secadmin", Role::SecurityAdmin),
+        ("auditadmin", Role::AuditAdmin),
+    ] {
+        let password = auth::generate_password();
+        let hash = hash_password(&password)?;
+        store
+            .create_user(
+                &grant,
+                &NewUser {
+                    username: username.to_string(),
+                    display_name: role.label_zh().to_string(),
+                    role,
+                    department: None,
+                    division: DivisionCode::nation(),
+                    password_hash: hash,
+                    must_change_password: true,
+                },
+            )
+            .await
+            .with_context(|| format!("creating the first {}", role.as_str()))?;
+        created.push(FirstAdmin {
+            username: username.to_string(),
+            role,
+            one_time_password: password,
+        });
+    }
+    Ok(created)
 }

@@ -6,6 +6,8 @@ use utoipa::OpenApi;
 /// The document as JSON text.
 pub fn json() -> String {
     let mut doc = crate::api::ApiDoc::openapi();
+    doc.merge(crate::accounts::AccountsApiDoc::openapi());
+    doc.merge(crate::audit_admin::AuditAdminApiDoc::openapi());
     doc.merge(crate::policy_pages::PolicyApiDoc::openapi());
     doc.merge(crate::cases::CasesApiDoc::openapi());
     doc.merge(crate::verification_report::VerificationReportApiDoc::openapi());

@@ -10,22 +10,20 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
 use jiuzhu_domain::access::{
-    ImportCaseload, ManageDivisions, ManageUsers, ReadAudit, ReadRegistry, RevealSensitive,
-    WriteRegistry,
+    ImportCaseload, ManageDivisions, ReadAudit, ReadRegistry, RevealSensitive, WriteRegistry,
 };
 use jiuzhu_domain::{
-    Action, Area, AuditAction, Department, DisabilityKind, DivisionCode, EducationStage,
-    Employment, FieldError, IdNumber, Level, PersonFacts, PersonView, Relation, Role, Sex,
-    WorkAbility,
+    Action, Area, AuditAction, DisabilityKind, DivisionCode, EducationStage, Employment,
+    FieldError, IdNumber, Level, PersonFacts, PersonView, Relation, Sex, WorkAbility,
 };
-use jiuzhu_store::{AuditQuery, HouseholdQuery, PersonQuery, StoreError};
+use jiuzhu_store::{AuditQuery, HouseholdQuery, PersonQuery};
 use serde::Deserialize;
 
 use crate::auth::{self, Auth, Authorized, Client, LoginResult, SessionCtx};
 use crate::error::{ApiError, AppError, PageError};
 use crate::forms::{
     DivisionInput, EndMemberInput, HouseholdInput, LoginInput, MemberInput, PasswordInput,
-    PersonInput, UserInput, UserPatchInput,
+    PersonInput,
 };
 use crate::views::*;
 use crate::AppState;
@@ -59,10 +57,6 @@ pub fn routes() -> Router<AppState> {
         .route("/households/{id}/members/{mid}/end", post(member_end))
         .route("/divisions", get(divisions_page).post(division_save))
         .route("/divisions/import", post(divisions_import))
-        .route("/users", get(users_page).post(user_create))
-        .route("/users/{id}", get(user_edit_form).post(user_edit_submit))
-        .route("/users/{id}/unlock", post(user_unlock))
-        .route("/users/{id}/reset", post(user_reset))
         .route("/audit", get(audit_page))
         .route("/import", get(import_form).post(import_submit))
         .route("/import/jobs/{id}", get(import_job_page))
@@ -183,9 +177,10 @@ async fn password_submit(
             let actor = a.actor();
             nav.can_write = actor.may(Action::WriteRegistry);
             nav.can_import = actor.may(Action::ImportCaseload);
-            nav.can_users = actor.may(Action::ManageUsers);
+            nav.can_users = actor.may(Action::ReadUsers);
             nav.can_audit = actor.may(Action::ReadAudit);
-            nav.can_divisions = true;
+            nav.can_search = actor.may(Action::ReadRegistry);
+            nav.can_divisions = actor.may(Action::ReadRegistry);
             render(&PasswordPage {
                 nav,
                 forced: false,
@@ -207,7 +202,53 @@ async fn password_submit(
 
 // ---- home and search --------------------------------------------------------------------------
 
-async fn home(State(state): State<AppState>, a: Authorized<ReadRegistry>) -> PageResult {
+/// The start page of whoever holds no registry permission: an account waiting for approval, or
+/// one of the three administrators (三员分立), who see no business data.
+fn administration_home(a: &Auth) -> Response {
+    let actor = a.actor();
+    let (lines, link, link_text) = if actor.pending_approval {
+        (
+            vec![
+                "您的账户已创建或重置,正在等待安全管理员审核。".to_string(),
+                "审核通过前,您只能登录和修改自己的密码,不能查看或办理任何业务。".to_string(),
+            ],
+            "/password",
+            "修改密码",
+        )
+    } else if actor.may(Action::ReadUsers) {
+        let what = if actor.may(Action::AssignRoles) {
+            "您负责审核新建和重置的账户,分配角色、辖区和部门;不能创建账户,也看不到业务数据。"
+        } else {
+            "您负责创建、停用账户和重置密码;账户须经安全管理员审核后才能使用。您看不到业务数据和审计日志。"
+        };
+        (vec![what.to_string()], "/users", "用户管理")
+    } else if actor.may(Action::ReadAudit) {
+        (
+            vec!["您负责查阅、校验和导出审计日志;看不到业务数据。".to_string()],
+            "/audit",
+            "审计日志",
+        )
+    } else {
+        (
+            vec!["您的角色没有可用的功能。".to_string()],
+            "/password",
+            "修改密码",
+        )
+    };
+    render(&MessagePage {
+        nav: Nav::new(a, "首页"),
+        heading: format!("{},您好({})", a.user().display_name, actor.role.label_zh()),
+        lines,
+        link: link.into(),
+        link_text: link_text.into(),
+    })
+}
+
+async fn home(State(state): State<AppState>, auth: Auth) -> PageResult {
+    if !auth.actor().may(Action::ReadRegistry) {
+        return Ok(administration_home(&auth));
+    }
+    let a = Authorized::<ReadRegistry>::from_auth(auth)?;
     let store = &state.store;
     let division_name = store
         .get_division(&a.grant, &a.auth.user().division)
@@ -1036,203 +1077,6 @@ async fn divisions_import(
     }
 }
 
-// ---- users ------------------------------------------------------------------------------------
-
-fn role_options(current: Option<Role>) -> Options {
-    options(Role::ALL, current, Role::as_str, Role::label_zh)
-}
-
-fn department_options(current: Option<Department>) -> Options {
-    options(
-        Department::ALL,
-        current,
-        Department::as_str,
-        Department::label_zh,
-    )
-}
-
-async fn users_render(
-    state: &AppState,
-    a: &Authorized<ManageUsers>,
-    errors: Vec<String>,
-    status: StatusCode,
-) -> PageResult {
-    let throttled = state.login.throttled_accounts(state.clock.now());
-    let users = state.store.list_users(&a.grant).await?;
-    let rows = users
-        .iter()
-        .map(|u| UserRow {
-            id: u.id,
-            username: u.username.clone(),
-            display_name: u.display_name.clone(),
-            role: u.role.label_zh().into(),
-            department: u.department.map(|d| d.label_zh()).unwrap_or("").into(),
-            division: u.division.to_string(),
-            active: u.active,
-            locked: throttled.contains(&crate::login_guard::normalise_account(&u.username)),
-            must_change: u.must_change_password,
-        })
-        .collect();
-    Ok(render_status(
-        status,
-        &UsersPage {
-            nav: Nav::new(&a.auth, "用户管理"),
-            rows,
-            roles: role_options(None),
-            departments: department_options(None),
-            errors,
-        },
-    ))
-}
-
-async fn users_page(State(state): State<AppState>, a: Authorized<ManageUsers>) -> PageResult {
-    users_render(&state, &a, vec![], StatusCode::OK).await
-}
-
-fn one_time_password_page(nav: Nav, username: &str, password: &str, what: &str) -> Response {
-    render(&MessagePage {
-        nav,
-        heading: format!("{what}:{username}"),
-        lines: vec![
-            format!("一次性密码:{password}"),
-            "请将此密码当面或通过安全渠道交给用户。此密码只显示这一次,用户首次登录后须修改。"
-                .into(),
-        ],
-        link: "/users".into(),
-        link_text: "返回用户列表".into(),
-    })
-}
-
-async fn user_create(
-    State(state): State<AppState>,
-    a: Authorized<ManageUsers>,
-    Form(input): Form<UserInput>,
-) -> PageResult {
-    let result = auth::create_user_with_one_time_password(&state, &a.grant, &input).await;
-    match result {
-        Ok((user, password)) => Ok(one_time_password_page(
-            Nav::new(&a.auth, "用户已创建"),
-            &user.username,
-            &password,
-            "已创建用户",
-        )),
-        Err(e) => users_render(&state, &a, messages(&e), e.status).await,
-    }
-}
-
-async fn user_edit_render(
-    state: &AppState,
-    a: &Authorized<ManageUsers>,
-    id: i64,
-    errors: Vec<String>,
-    status: StatusCode,
-) -> PageResult {
-    let u = state
-        .store
-        .get_user(&a.grant, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    Ok(render_status(
-        status,
-        &UserEditPage {
-            nav: Nav::new(&a.auth, "编辑用户"),
-            id,
-            username: u.username.clone(),
-            display_name: u.display_name.clone(),
-            roles: role_options(Some(u.role)),
-            departments: department_options(u.department),
-            division: u.division.to_string(),
-            active: u.active,
-            locked: state
-                .login
-                .throttled_accounts(state.clock.now())
-                .contains(&crate::login_guard::normalise_account(&u.username)),
-            failed_logins: u.failed_logins,
-            row_version: u.row_version,
-            errors,
-        },
-    ))
-}
-
-async fn user_edit_form(
-    State(state): State<AppState>,
-    a: Authorized<ManageUsers>,
-    Path(id): Path<i64>,
-) -> PageResult {
-    user_edit_render(&state, &a, id, vec![], StatusCode::OK).await
-}
-
-async fn user_edit_submit(
-    State(state): State<AppState>,
-    a: Authorized<ManageUsers>,
-    Path(id): Path<i64>,
-    Form(input): Form<UserPatchInput>,
-) -> PageResult {
-    let result = async {
-        let (version, patch) = input.check()?;
-        Ok::<_, AppError>(
-            state
-                .store
-                .update_user(&a.grant, id, version, &patch)
-                .await?,
-        )
-    }
-    .await;
-    match result {
-        Ok(_) => Ok(see_other("/users")),
-        Err(e) if e.status == StatusCode::NOT_FOUND => Err(e.into()),
-        Err(e) => user_edit_render(&state, &a, id, messages(&e), e.status).await,
-    }
-}
-
-async fn user_unlock(
-    State(state): State<AppState>,
-    a: Authorized<ManageUsers>,
-    Path(id): Path<i64>,
-    Form(input): Form<UserPatchInput>,
-) -> PageResult {
-    let patch = jiuzhu_store::UserPatch {
-        unlock: true,
-        ..Default::default()
-    };
-    let version = input.row_version.unwrap_or_default();
-    match state.store.update_user(&a.grant, id, version, &patch).await {
-        Ok(u) => {
-            state.login.clear_account(&u.username);
-            Ok(see_other(&format!("/users/{id}")))
-        }
-        Err(e @ StoreError::NotFound { .. }) => Err(e.into()),
-        Err(e) => {
-            let e = AppError::from(e);
-            user_edit_render(&state, &a, id, messages(&e), e.status).await
-        }
-    }
-}
-
-async fn user_reset(
-    State(state): State<AppState>,
-    a: Authorized<ManageUsers>,
-    Path(id): Path<i64>,
-) -> PageResult {
-    let user = state
-        .store
-        .get_user(&a.grant, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let password = auth::generate_password();
-    let hash = auth::hash_pooled(&state, password.clone()).await?;
-    state
-        .store
-        .reset_password(&a.grant, id, &hash, true)
-        .await?;
-    Ok(one_time_password_page(
-        Nav::new(&a.auth, "密码已重置"),
-        &user.username,
-        &password,
-        "已重置密码",
-    ))
-}
-
 // ---- audit ------------------------------------------------------------------------------------
 
 #[derive(Deserialize, Default)]
@@ -1282,6 +1126,8 @@ const AUDIT_ACTIONS: &[AuditAction] = &[
     AuditAction::PasswordChanged,
     AuditAction::UserCreated,
     AuditAction::UserUpdated,
+    AuditAction::UserApproved,
+    AuditAction::UserAccessChanged,
     AuditAction::DivisionCreated,
     AuditAction::DivisionUpdated,
     AuditAction::DivisionsImported,
@@ -1330,6 +1176,7 @@ async fn audit_page(
     .unwrap_or_default();
     Ok(render(&AuditPage {
         nav: Nav::new(&a.auth, "审计日志"),
+        can_export: a.actor().may(Action::ExportAudit),
         rows: log.items.iter().map(AuditRow::from).collect(),
         total: log.total,
         actions: options(

@@ -36,6 +36,7 @@ pub struct Nav {
     pub display_name: String,
     pub role: String,
     pub division: String,
+    pub can_search: bool,
     pub can_write: bool,
     pub can_import: bool,
     pub can_users: bool,
@@ -67,11 +68,12 @@ impl Nav {
             display_name: auth.user().display_name.clone(),
             role: a.role.label_zh().to_string(),
             division: auth.user().division.to_string(),
+            can_search: !must_change && a.may(Action::ReadRegistry),
             can_write: !must_change && a.may(Action::WriteRegistry),
             can_import: !must_change && a.may(Action::ImportCaseload),
-            can_users: !must_change && a.may(Action::ManageUsers),
+            can_users: !must_change && a.may(Action::ReadUsers),
             can_audit: !must_change && a.may(Action::ReadAudit),
-            can_divisions: !must_change,
+            can_divisions: !must_change && a.may(Action::ReadRegistry),
             can_reveal: a.may(Action::RevealSensitive),
             can_calc: !must_change && a.may(Action::ReadRegistry),
             can_cases: !must_change && a.may(Action::ReadCases),
@@ -483,45 +485,6 @@ pub struct DivisionsPage {
     pub notice: String,
 }
 
-pub struct UserRow {
-    pub id: i64,
-    pub username: String,
-    pub display_name: String,
-    pub role: String,
-    pub department: String,
-    pub division: String,
-    pub active: bool,
-    pub locked: bool,
-    pub must_change: bool,
-}
-
-#[derive(Template)]
-#[template(path = "users.html")]
-pub struct UsersPage {
-    pub nav: Nav,
-    pub rows: Vec<UserRow>,
-    pub roles: Options,
-    pub departments: Options,
-    pub errors: Vec<String>,
-}
-
-#[derive(Template)]
-#[template(path = "user_edit.html")]
-pub struct UserEditPage {
-    pub nav: Nav,
-    pub id: i64,
-    pub username: String,
-    pub display_name: String,
-    pub roles: Options,
-    pub departments: Options,
-    pub division: String,
-    pub active: bool,
-    pub locked: bool,
-    pub failed_logins: i64,
-    pub row_version: i64,
-    pub errors: Vec<String>,
-}
-
 pub struct AuditRow {
     pub seq: i64,
     pub at: String,
@@ -576,6 +539,8 @@ pub struct AuditPage {
     pub page: i64,
     pub pages: i64,
     pub query_base: String,
+    /// The audit administrator's verification and signed export.
+    pub can_export: bool,
 }
 
 #[derive(Template)]

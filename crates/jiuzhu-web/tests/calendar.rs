@@ -1,4 +1,4 @@
-//! The working-day calendar in the product: an administrator's local holiday moves a case
+//! The working-day calendar in the product: the county manager's local holiday moves a case
 //! step's due date by one working day; others may read but not edit; an invalid edit is a 422
 //! naming the field; every edit is in the audit log; the page shows years, days and edits.
 
@@ -7,29 +7,13 @@ mod common;
 use axum::http::{Method, StatusCode};
 use chrono::TimeZone;
 use common::*;
-use jiuzhu_domain::access::{ManageUsers, ReadRegistry};
-use jiuzhu_domain::{Actor, DivisionCode, NewUser, Role};
+use jiuzhu_domain::access::ReadRegistry;
+use jiuzhu_domain::{Actor, Role};
 use serde_json::{json, Value};
 
-async fn admin(app: &TestApp) -> Session {
-    let g = Actor::system("test").grant::<ManageUsers>().unwrap();
-    let hash = jiuzhu_web::hash_password("Calendar-admin-1").unwrap();
-    app.store
-        .create_user(
-            &g,
-            &NewUser {
-                username: "cadmin".into(),
-                display_name: "日历管理员".into(),
-                role: Role::Admin,
-                department: None,
-                division: DivisionCode::nation(),
-                password_hash: hash,
-                must_change_password: false,
-            },
-        )
-        .await
-        .unwrap();
-    app.login("cadmin", "Calendar-admin-1").await
+/// The county manager keeps the calendar (三员分立 moved it off the administrator).
+async fn manager(app: &TestApp) -> Session {
+    app.account("cadmin", Role::CountyManager, "371002").await
 }
 
 async fn register_dibao(app: &TestApp, clerk: &Session, person: &jiuzhu_domain::Person) -> Value {
@@ -55,7 +39,7 @@ async fn a_local_holiday_moves_due_dates_and_is_audited() {
     // Friday 2026-11-20, 10:00 in China.
     app.clock
         .set(chrono::Utc.with_ymd_and_hms(2026, 11, 20, 2, 0, 0).unwrap());
-    let admin = admin(&app).await;
+    let manager = manager(&app).await;
     let clerk = app.login_as(&app.clerk_a()).await;
 
     let doc = app.get("/api/openapi.json", None).await.json();
@@ -92,7 +76,7 @@ async fn a_local_holiday_moves_due_dates_and_is_audited() {
         .expect("2027 shipped provisionally");
     assert_eq!(y2027["provisional"], true);
 
-    // Not an administrator: 403, nothing written.
+    // Not the county manager: 403, nothing written.
     let body = json!({"kind": "add_holiday", "date": "2026-11-25", "name": "本地停工",
         "reason": "台风停工通知"});
     let r = app
@@ -138,7 +122,7 @@ async fn a_local_holiday_moves_due_dates_and_is_audited() {
             .call(
                 Method::POST,
                 "/api/v1/calendar/edits",
-                Some(&admin),
+                Some(&manager),
                 Some(bad.clone()),
             )
             .await;
@@ -165,12 +149,12 @@ async fn a_local_holiday_moves_due_dates_and_is_audited() {
         );
     }
 
-    // The administrator adds a local holiday on Wed 2026-11-25.
+    // The county manager adds a local holiday on Wed 2026-11-25.
     let r = app
         .call(
             Method::POST,
             "/api/v1/calendar/edits",
-            Some(&admin),
+            Some(&manager),
             Some(body),
         )
         .await;
@@ -183,7 +167,7 @@ async fn a_local_holiday_moves_due_dates_and_is_audited() {
 
     // A stale expectation is a conflict.
     let r = app
-        .call(Method::POST, "/api/v1/calendar/edits", Some(&admin),
+        .call(Method::POST, "/api/v1/calendar/edits", Some(&manager),
             Some(json!({"kind": "remove", "date": "2026-11-25", "reason": "撤销", "expected_seq": 0})))
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
@@ -214,9 +198,10 @@ async fn a_local_holiday_moves_due_dates_and_is_audited() {
     assert_eq!(day["name"], "本地停工");
     assert_eq!(day["defined_at"], "管理员调整#1:2");
 
-    // Audited.
+    // Audited, and read by the audit administrator (the calendar is the nation's).
+    let audit = app.account("auditadm", Role::AuditAdmin, "000000").await;
     let r = app
-        .get("/api/v1/audit?action=calendar_edited", Some(&admin))
+        .get("/api/v1/audit?action=calendar_edited", Some(&audit))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let log = r.json();
@@ -226,7 +211,7 @@ async fn a_local_holiday_moves_due_dates_and_is_audited() {
     assert_eq!(ev["after"]["date"], "2026-11-25");
     assert_eq!(ev["after"]["reason"], "台风停工通知");
 
-    // The page: every logged-in user reads it; only the administrator gets the forms.
+    // The page: every logged-in user reads it; only the county manager gets the forms.
     let page = app.get("/calendar?year=2026", Some(&clerk)).await;
     assert_eq!(page.status, StatusCode::OK);
     let html = page.text();
@@ -236,7 +221,7 @@ async fn a_local_holiday_moves_due_dates_and_is_audited() {
     );
     assert!(html.contains("暂定"), "2027 is marked provisional");
     assert!(!html.contains("action=\"/calendar/edits\""));
-    let page = app.get("/calendar", Some(&admin)).await.text();
+    let page = app.get("/calendar", Some(&manager)).await.text();
     assert!(page.contains("action=\"/calendar/edits\""));
 }
 
@@ -270,8 +255,8 @@ async fn second_head(app: &TestApp, first: &jiuzhu_domain::Person) -> jiuzhu_dom
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_year_notice_replaces_the_provisional_year_from_the_page() {
     let app = TestApp::new().await;
-    let admin = admin(&app).await;
-    let csrf = admin.csrf.clone();
+    let manager = manager(&app).await;
+    let csrf = manager.csrf.clone();
     let text = "[[year]]\nyear = 2027\nnotice = \"国务院办公厅关于2027年部分节假日安排的通知\"\n\
                 number = \"国办发明电〔2026〕9号\"\nissued = \"2026-11-10\"\n\
                 holiday = [ { name = \"元旦\", dates = [\"2027-01-01..2027-01-03\"] } ]\n\
@@ -279,7 +264,7 @@ async fn a_year_notice_replaces_the_provisional_year_from_the_page() {
     let r = app
         .form(
             "/calendar/edits",
-            Some(&admin.cookie),
+            Some(&manager.cookie),
             &[
                 ("_csrf", &csrf),
                 ("kind", "year"),
@@ -293,7 +278,7 @@ async fn a_year_notice_replaces_the_provisional_year_from_the_page() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(r.text().contains("已记录调整#1"), "{}", r.text());
     let cal = app
-        .get("/api/v1/calendar?year=2027", Some(&admin))
+        .get("/api/v1/calendar?year=2027", Some(&manager))
         .await
         .json();
     assert_eq!(cal["provisional"], false, "{cal}");
@@ -315,7 +300,7 @@ async fn a_year_notice_replaces_the_provisional_year_from_the_page() {
     let r = app
         .form(
             "/calendar/edits",
-            Some(&admin.cookie),
+            Some(&manager.cookie),
             &[
                 ("_csrf", &csrf),
                 ("kind", "year"),

@@ -275,7 +275,7 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let delivery = r.json()["delivery"]["id"].as_i64().unwrap();
 
-    // Only the county (approver, administrator) starts a run.
+    // Only the county (approver, manager) starts a run.
     let clerk = app.login_as(&app.clerk_a()).await;
     let r = app
         .call(

@@ -113,13 +113,13 @@ async fn page_uploads_of_hostile_files_fail_with_the_limit_named() {
         ..Default::default()
     })
     .await;
-    let admin = app.login_as(&app.user(Role::Admin, "371002")).await;
+    let manager = app.login_as(&app.user(Role::CountyManager, "371002")).await;
     let corner = testing::corner_cells();
 
     // 区划导入: the page answers with the error, nothing imported.
     let r = post_form(
         &app,
-        &admin,
+        &manager,
         "/divisions/import",
         form(&[], &[("file", "区划.xlsx", &corner)]),
     )
@@ -154,7 +154,7 @@ async fn page_uploads_of_hostile_files_fail_with_the_limit_named() {
     // 核对数据 upload: the delivery is recorded as refused with the reason.
     let r = post_form(
         &app,
-        &admin,
+        &manager,
         "/feeds",
         form(
             &[
@@ -167,9 +167,9 @@ async fn page_uploads_of_hostile_files_fail_with_the_limit_named() {
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    let st = finished(&app, &admin, &r.location()).await;
+    let st = finished(&app, &manager, &r.location()).await;
     assert_eq!(st["result"]["status"], "refused", "{st}");
-    let page = app.get(st["link"].as_str().unwrap(), Some(&admin)).await;
+    let page = app.get(st["link"].as_str().unwrap(), Some(&manager)).await;
     assert!(page.text().contains("列数上限 256 列"), "{}", page.text());
 
     still_serving(&app, &approver).await;

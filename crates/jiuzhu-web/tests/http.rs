@@ -145,7 +145,7 @@ async fn login_idle_timeout_and_csrf() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_user_must_change_one_time_password() {
     let app = TestApp::new().await;
-    let admin = app.login_as(&app.user(Role::Admin, "371002")).await;
+    let admin = app.login_as(&app.user(Role::SystemAdmin, "371002")).await;
     let r = app
         .call(
             Method::POST,
@@ -156,7 +156,7 @@ async fn new_user_must_change_one_time_password() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let otp = r.json()["one_time_password"].as_str().unwrap().to_string();
-    // An administrator cannot create users outside the county.
+    // A system administrator cannot create users outside the county.
     let r = app
         .call(
             Method::POST,
@@ -204,6 +204,26 @@ async fn new_user_must_change_one_time_password() {
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
     let s = app.login("newclerk", "Neu-Passwort-2026").await;
+    // Still waiting for a security administrator: no business permission yet.
+    let r = app.get("/api/v1/persons?q=王", Some(&s)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.error_code(), "PENDING_APPROVAL");
+    let security = app.login_as(&app.user(Role::SecurityAdmin, "371002")).await;
+    let me = app.get("/api/v1/me", Some(&s)).await.json();
+    let id = me["id"].as_i64().unwrap();
+    let u = app
+        .get(&format!("/api/v1/users/{id}"), Some(&security))
+        .await
+        .json();
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/users/{id}/approve"),
+            Some(&security),
+            Some(json!({"row_version": u["row_version"]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(
         app.get("/api/v1/persons?q=王", Some(&s)).await.status,
         StatusCode::OK
@@ -302,13 +322,14 @@ async fn identity_numbers_are_masked_and_reveals_are_audited() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.error_code(), "DENIED");
-    let admin = app.login_as(&app.user(Role::Admin, "371002")).await;
+    let manager = app.login_as(&app.user(Role::CountyManager, "371002")).await;
     let page = app
-        .get(&format!("/persons/{}", person.id), Some(&admin))
+        .get(&format!("/persons/{}", person.id), Some(&manager))
         .await;
+    assert_eq!(page.status, StatusCode::OK);
     assert!(
         !page.text().contains("action=\"/persons/"),
-        "no reveal button for admins"
+        "no reveal button for the county manager"
     );
 }
 
@@ -486,8 +507,10 @@ async fn pages_work_for_every_role() {
     let app = TestApp::new().await;
     let person = app.head_of(TOWNSHIP_A).await;
     let hh = app.household_of(&person).await;
-    let admin_user = app.user(Role::Admin, "371002");
-    let admin = app.login_as(&admin_user).await;
+    let admin = app.login_as(&app.user(Role::SystemAdmin, "371002")).await;
+    let security = app.login_as(&app.user(Role::SecurityAdmin, "371002")).await;
+    let audit_admin = app.login_as(&app.user(Role::AuditAdmin, "371002")).await;
+    let manager = app.login_as(&app.user(Role::CountyManager, "371002")).await;
     let clerk = app.login_as(&app.clerk_a()).await;
     let auditor = app.login_as(&app.user(Role::Auditor, "371002")).await;
     let approver = app
@@ -515,12 +538,25 @@ async fn pages_work_for_every_role() {
         ),
         (
             &admin,
+            vec!["/".into(), "/users".into(), "/password".into()],
+        ),
+        (&security, vec!["/".into(), "/users".into()]),
+        (
+            &audit_admin,
             vec![
-                "/users".into(),
+                "/".into(),
                 "/audit".into(),
                 "/audit?action=login_succeeded&from=2026-01-01".into(),
+            ],
+        ),
+        (
+            &manager,
+            vec![
+                "/".into(),
                 "/divisions".into(),
                 "/import".into(),
+                "/calendar".into(),
+                "/policies".into(),
             ],
         ),
         (&auditor, vec!["/audit".into()]),
@@ -605,14 +641,15 @@ async fn pages_work_for_every_role() {
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.text().contains("已被他人修改") && r.text().contains("新住址1号"));
 
-    // Admin: add a division, create a user (one-time password shown).
-    let acsrf = page_csrf(&app, &admin).await;
+    // The county manager adds a division; the system administrator creates a user (one-time
+    // password shown).
+    let mcsrf = page_csrf(&app, &manager).await;
     let r = app
         .form(
             "/divisions",
-            Some(&admin.cookie),
+            Some(&manager.cookie),
             &[
-                ("_csrf", &acsrf),
+                ("_csrf", &mcsrf),
                 ("code", "371002001099"),
                 ("name", "测试社区"),
             ],
@@ -620,6 +657,7 @@ async fn pages_work_for_every_role() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(r.text().contains("测试社区"));
+    let acsrf = page_csrf(&app, &admin).await;
     let r = app
         .form(
             "/users",
@@ -740,9 +778,9 @@ async fn caseload_import_runs_in_the_background_all_or_nothing() {
             .status,
         StatusCode::FORBIDDEN
     );
-    let admin = app.login_as(&app.user(Role::Admin, "371002")).await;
+    let manager = app.login_as(&app.user(Role::CountyManager, "371002")).await;
     assert_eq!(
-        app.get("/import/jobs/1/progress", Some(&admin))
+        app.get("/import/jobs/1/progress", Some(&manager))
             .await
             .status,
         StatusCode::NOT_FOUND
@@ -761,29 +799,49 @@ async fn first_admin_is_created_once_and_must_change_password() {
     let url = format!("sqlite://{}", dir.path().join("first.sqlite").display());
     let store: Arc<dyn jiuzhu_store::Store> =
         Arc::new(jiuzhu_store::connect(&url, clock.clone()).await.unwrap());
-    let (user, password) = jiuzhu_web::ensure_first_admin(store.clone(), clock.clone())
+    let first = jiuzhu_web::ensure_first_admins(store.clone(), clock.clone())
         .await
-        .unwrap()
-        .expect("created on an empty store");
-    assert!(jiuzhu_web::ensure_first_admin(store.clone(), clock.clone())
-        .await
-        .unwrap()
-        .is_none());
-    let stored = store.user_by_username(&user).await.unwrap().unwrap();
-    assert_eq!(stored.division.as_str(), "000000");
-    assert_eq!(stored.role, Role::Admin);
-    assert!(stored.must_change_password);
-    assert!(jiuzhu_web::verify_password(
-        &password,
-        &stored.password_hash
-    ));
-    assert!(stored.password_hash.starts_with("$argon2id$"));
+        .unwrap();
+    let made: Vec<(&str, Role)> = first
+        .iter()
+        .map(|a| (a.username.as_str(), a.role))
+        .collect();
+    assert_eq!(
+        made,
+        [
+            ("admin", Role::SystemAdmin),
+            ("secadmin", Role::SecurityAdmin),
+            ("auditadmin", Role::AuditAdmin)
+        ]
+    );
+    assert!(
+        jiuzhu_web::ensure_first_admins(store.clone(), clock.clone())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for a in &first {
+        let stored = store.user_by_username(&a.username).await.unwrap().unwrap();
+        assert_eq!(stored.division.as_str(), "000000");
+        assert_eq!(stored.role, a.role);
+        // Nobody could approve them yet: the system's own accounts are approved.
+        assert_eq!(stored.approval, jiuzhu_domain::Approval::Approved);
+        assert!(stored.must_change_password);
+        assert!(jiuzhu_web::verify_password(
+            &a.one_time_password,
+            &stored.password_hash
+        ));
+        assert!(stored.password_hash.starts_with("$argon2id$"));
+    }
+    let passwords: std::collections::HashSet<&str> =
+        first.iter().map(|a| a.one_time_password.as_str()).collect();
+    assert_eq!(passwords.len(), 3, "three different one-time passwords");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn administrators_edit_unlock_and_reset_users() {
     let app = TestApp::new().await;
-    let admin = app.login_as(&app.user(Role::Admin, "371002")).await;
+    let admin = app.login_as(&app.user(Role::SystemAdmin, "371002")).await;
     let clerk = app.clerk_a();
     for _ in 0..5 {
         app.try_login(&clerk.username, "wrong").await;
@@ -850,13 +908,15 @@ async fn administrators_edit_unlock_and_reset_users() {
         .unwrap()
         .to_string();
     let s = app.login(&clerk.username, &otp).await;
-    assert_eq!(
-        app.get("/api/v1/me", Some(&s)).await.json()["must_change_password"],
-        true
-    );
+    let me = app.get("/api/v1/me", Some(&s)).await.json();
+    assert_eq!(me["must_change_password"], true);
+    // Reset by the system administrator, who saw the password: waiting for approval again.
+    assert_eq!(me["approval"], "pending_approval");
+    assert_eq!(me["permissions"], json!([]));
     let page = app.get(&format!("/users/{id}"), Some(&admin)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("重置密码"));
+    assert!(page.text().contains("待审核"));
 }
 
 /// The hand-computed household of the calc tests: 威海 (环翠区), 2020-07, urban standard 787.00.

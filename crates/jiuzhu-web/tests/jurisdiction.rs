@@ -236,7 +236,7 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                     Some(json!({"code": "371002002099", "name": "越界"}))
                 }
                 ("post", "/api/v1/users") => Some(json!({
-                    "username": "intruder", "display_name": "越界", "role": "admin", "division": TOWNSHIP_B
+                    "username": "intruder", "display_name": "越界", "role": "system_admin", "division": TOWNSHIP_B
                 })),
                 // A calculation reads no record: it gets a household of the clerk's own township.
                 ("post", "/api/v1/calc") => Some(json!({

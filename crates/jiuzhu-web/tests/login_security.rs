@@ -328,7 +328,7 @@ async fn a_password_change_ends_the_other_sessions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_time_passwords_expire_after_72_hours() {
     let app = TestApp::new().await;
-    let admin = app.login_as(&app.user(Role::Admin, "371002")).await;
+    let admin = app.login_as(&app.user(Role::SystemAdmin, "371002")).await;
     let r = app
         .call(
             Method::POST,
@@ -349,7 +349,7 @@ async fn one_time_passwords_expire_after_72_hours() {
         .unwrap()
         .contains("72 小时"));
     // A reset gives a fresh one.
-    let admin = app.login_as(&app.user(Role::Admin, "371002")).await;
+    let admin = app.login_as(&app.user(Role::SystemAdmin, "371002")).await;
     let r = app
         .call(
             Method::POST,
@@ -408,7 +408,7 @@ async fn weak_passwords_are_refused_with_the_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_cannot_deactivate_his_own_account() {
     let app = TestApp::new().await;
-    let admin_user = app.user(Role::Admin, "371002");
+    let admin_user = app.user(Role::SystemAdmin, "371002");
     let admin = app.login_as(&admin_user).await;
     let me = app.get("/api/v1/me", Some(&admin)).await.json();
     let id = me["id"].as_i64().unwrap();
@@ -424,8 +424,8 @@ async fn an_administrator_cannot_deactivate_his_own_account() {
             Some(json!({"row_version": u["row_version"], "active": false})),
         )
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
-    assert_eq!(r.json()["error"]["fields"][0]["code"], "SELF_DEACTIVATION");
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(r.error_code(), "OWN_ACCOUNT");
     assert_eq!(
         app.get("/api/v1/me", Some(&admin)).await.status,
         StatusCode::OK

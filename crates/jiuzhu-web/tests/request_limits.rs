@@ -66,7 +66,7 @@ async fn uploads_over_two_megabytes_pass_the_csrf_check_on_every_upload_form() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "documents: {}", r.text());
 
     let csv = big(b"code,name\n", three_mb);
-    let admin = app.login_as(&app.user(Role::Admin, "371002")).await;
+    let admin = app.login_as(&app.user(Role::CountyManager, "371002")).await;
     let r = browser_upload(
         &app,
         "/divisions/import",

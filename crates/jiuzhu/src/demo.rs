@@ -18,6 +18,12 @@ pub async fn seed_if_needed(store: &dyn Store, _clock: &dyn Clock) -> anyhow::Re
     let first = demo.users.first().context("demo data has no users")?;
     if store.user_by_username(&first.username).await?.is_some() {
         println!("演示数据已存在,跳过生成 (demo county already present)");
+        // A demo database of an earlier version lacks the accounts of roles added since (the
+        // security and audit administrators, the county manager).
+        let added = create_users(store, &demo.users, true).await?;
+        if added > 0 {
+            println!("已补充 {added} 个演示账户 (demo accounts added)");
+        }
         return Ok(());
     }
     let started = Instant::now();
@@ -47,24 +53,7 @@ pub async fn seed_if_needed(store: &dyn Store, _clock: &dyn Clock) -> anyhow::Re
         )
         .await
         .context("recording the demo households' economics")?;
-    let users = actor.grant::<ManageUsers>()?;
-    for u in &demo.users {
-        store
-            .create_user(
-                &users,
-                &NewUser {
-                    username: u.username.clone(),
-                    display_name: u.display_name.clone(),
-                    role: u.role,
-                    department: u.department,
-                    division: u.division.clone(),
-                    password_hash: jiuzhu_web::hash_password(&u.password)?,
-                    must_change_password: false,
-                },
-            )
-            .await
-            .with_context(|| format!("creating demo user {}", u.username))?;
-    }
+    create_users(store, &demo.users, false).await?;
     let detail = format!(
         "{} divisions, {} households ({} with economics), {} persons, {} users",
         demo.divisions.len(),
@@ -88,6 +77,39 @@ pub async fn seed_if_needed(store: &dyn Store, _clock: &dyn Clock) -> anyhow::Re
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Creates the demo accounts (those missing, with `only_missing`), approved: the demo seeding is
+/// the system's, like a first start. Returns how many were created.
+async fn create_users(
+    store: &dyn Store,
+    users: &[jiuzhu_import::demo::DemoUser],
+    only_missing: bool,
+) -> anyhow::Result<usize> {
+    let grant = Actor::system("demo").grant::<ManageUsers>()?;
+    let mut created = 0;
+    for u in users {
+        if only_missing && store.user_by_username(&u.username).await?.is_some() {
+            continue;
+        }
+        store
+            .create_user(
+                &grant,
+                &NewUser {
+                    username: u.username.clone(),
+                    display_name: u.display_name.clone(),
+                    role: u.role,
+                    department: u.department,
+                    division: u.division.clone(),
+                    password_hash: jiuzhu_web::hash_password(&u.password)?,
+                    must_change_password: false,
+                },
+            )
+            .await
+            .with_context(|| format!("creating demo user {}", u.username))?;
+        created += 1;
+    }
+    Ok(created)
 }
 
 pub fn print_accounts() {

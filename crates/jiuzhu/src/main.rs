@@ -20,10 +20,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use cmd_audit::Out;
-use jiuzhu_domain::access::{ImportCaseload, ManageDivisions, ManageUsers};
-use jiuzhu_domain::{
-    Actor, Clock, Department, DivisionCode, NewUser, Role, SystemClock, ValidationErrors,
-};
+use jiuzhu_domain::access::{ImportCaseload, ManageDivisions, ManageUsers, ReadUsers};
+use jiuzhu_domain::{Actor, Clock, DivisionCode, NewUser, Role, SystemClock, ValidationErrors};
 use jiuzhu_store::audit_seal::{checkpoint_every, SealPaths};
 use jiuzhu_store::{Store, UserPatch};
 
@@ -186,26 +184,25 @@ enum ImportCommand {
 
 #[derive(Subcommand, Debug)]
 enum UserCommand {
-    /// Create a user; prints a one-time password that must be changed at first login.
+    /// Create an administrator (三员分立: bootstrap and recovery at the server); prints a
+    /// one-time password that must be changed at first login. Created here, it is approved.
     Create {
         #[arg(long)]
         username: String,
         #[arg(long)]
         name: String,
-        /// window_clerk | village_assistant | township_reviewer | county_approver |
-        /// department_officer | auditor | admin
+        /// system_admin | security_admin | audit_admin. Business accounts are created by the
+        /// system administrator on the web and approved by a security administrator.
         #[arg(long)]
         role: String,
-        /// The jurisdiction node the user is bound to (division code).
+        /// The jurisdiction node the user is bound to (division code; 000000 for the nation).
         #[arg(long)]
         division: String,
-        /// For department officers: medical_insurance | education | housing | human_resources
-        #[arg(long)]
-        department: Option<String>,
     },
     /// List users.
     List,
-    /// Set a new one-time password (and unlock the account).
+    /// Set a new one-time password for an administrator (and unlock the account); it stays
+    /// approved, so that a lost last security administrator can be recovered.
     ResetPassword { username: String },
 }
 
@@ -371,14 +368,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo::seed_cases(store.clone(), clock.clone()).await?;
                 demo::seed_verification(store.as_ref(), clock.as_ref(), &data_dir).await?;
             }
-            if let Some((user, password)) =
-                jiuzhu_web::ensure_first_admin(store.clone(), clock.clone()).await?
-            {
-                println!("首次启动:已创建系统管理员 (first start: admin created)");
-                println!("  用户名 username: {user}");
-                println!("  一次性密码 one-time password: {password}");
-                println!("  首次登录后须修改密码 (must be changed at first login)");
+            let first = jiuzhu_web::ensure_first_admins(store.clone(), clock.clone()).await?;
+            if !first.is_empty() {
+                println!("首次启动:已创建三员账户 (first start: the three administrators created)");
+                for a in &first {
+                    println!(
+                        "  {} 用户名 username: {}  一次性密码 one-time password: {}",
+                        a.role.label_zh(),
+                        a.username,
+                        a.one_time_password
+                    );
+                }
+                println!("  首次登录后须修改密码,请分别交给三位不同的人员 (must be changed at first login; hand each to a different person)");
             }
+            warn_missing_admins(store.as_ref()).await?;
             if demo {
                 demo::print_accounts();
             }
@@ -414,6 +417,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 files_dir: files_dir.unwrap_or_else(|| default_files_dir(&cli.database)),
                 max_document_bytes: max_document_mb * 1024 * 1024,
                 feeds_dir: data_dir.clone(),
+                audit_seal: Some(seal_paths.clone()),
                 ..defaults
             };
             let scheme = if tls.is_some() { "https" } else { "http" };
@@ -615,6 +619,22 @@ fn report_rejected(errors: &ValidationErrors) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// The console works on administrator accounts only: what a system administrator could do to a
+/// business account here (create it, reset it and keep it approved) is exactly what 三员分立
+/// forbids. Business accounts go through the web, created by the system administrator and
+/// approved by a security administrator.
+fn console_admin_only(role: Role) -> anyhow::Result<()> {
+    if !role.is_admin() {
+        bail!(
+            "命令行只处理三员账户 (system_admin, security_admin, audit_admin);\
+             {}等业务账户由系统管理员在网页上创建或重置,经安全管理员审核后使用 \
+             (business accounts are managed on the web)",
+            role.label_zh()
+        );
+    }
+    Ok(())
+}
+
 async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> anyhow::Result<()> {
     let grant = actor.grant::<ManageUsers>()?;
     match cmd {
@@ -623,19 +643,12 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
             name,
             role,
             division,
-            department,
         } => {
             let role =
                 Role::parse(&role).with_context(|| format!("未知角色 (unknown role) {role}"))?;
+            console_admin_only(role)?;
             let division =
                 DivisionCode::parse(&division).map_err(|e| anyhow::anyhow!(e.message_zh()))?;
-            let department = match department {
-                Some(d) => Some(Department::parse(&d).with_context(|| format!("未知部门 {d}"))?),
-                None => None,
-            };
-            if role == Role::DepartmentOfficer && department.is_none() {
-                bail!("部门经办人须指定 --department");
-            }
             let password = jiuzhu_web::generate_password();
             let user = store
                 .create_user(
@@ -644,7 +657,7 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
                         username,
                         display_name: name,
                         role,
-                        department,
+                        department: None,
                         division,
                         password_hash: jiuzhu_web::hash_password(&password)?,
                         must_change_password: true,
@@ -658,14 +671,18 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
             );
         }
         UserCommand::List => {
-            for u in store.list_users(&grant).await? {
+            for u in store.list_users(&actor.grant::<ReadUsers>()?).await? {
                 println!(
-                    "{:<20} {:<12} {:<16} {}{}",
+                    "{:<20} {:<12} {:<16} {}{}{}",
                     u.username,
                     u.role.label_zh(),
                     u.division,
                     u.display_name,
-                    if u.active { "" } else { " (停用)" }
+                    if u.active { "" } else { " (停用)" },
+                    match u.approval {
+                        jiuzhu_domain::Approval::PendingApproval => " (待审核)",
+                        jiuzhu_domain::Approval::Approved => "",
+                    }
                 );
             }
         }
@@ -674,6 +691,7 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
                 .user_by_username(&username)
                 .await?
                 .with_context(|| format!("用户 {username} 不存在"))?;
+            console_admin_only(user.role)?;
             let password = jiuzhu_web::generate_password();
             store
                 .reset_password(
@@ -696,6 +714,29 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
                 .await
                 .ok();
             println!("已重置 {username} 的密码,一次性密码: {password}");
+        }
+    }
+    Ok(())
+}
+
+/// After an upgrade the former administrators are system administrators, and nobody approves
+/// accounts or reads the log until a security and an audit administrator exist: say so at
+/// every start until they do.
+async fn warn_missing_admins(store: &dyn Store) -> anyhow::Result<()> {
+    let users = store
+        .list_users(&Actor::system("first-start").grant::<ReadUsers>()?)
+        .await?;
+    for role in [Role::SecurityAdmin, Role::AuditAdmin] {
+        let present = users
+            .iter()
+            .any(|u| u.role == role && u.active && u.approval == jiuzhu_domain::Approval::Approved);
+        if !present {
+            eprintln!(
+                "警告 (warning): 没有在用的{}。请在服务器上创建:jiuzhu user create --username U \
+                 --name 姓名 --role {} --division 区划代码 (README)",
+                role.label_zh(),
+                role.as_str()
+            );
         }
     }
     Ok(())

@@ -65,7 +65,7 @@ async fn a_tail_cut_with_audit_head_set_to_match_stays_caught_after_later_writes
             "--name",
             "测试",
             "--role",
-            "auditor",
+            "audit_admin",
             "--division",
             "371002",
         ],
@@ -109,6 +109,7 @@ fn clerk() -> Actor {
         department: None,
         scope: Scope::new(DivisionCode::parse("371002001").unwrap()),
         origin: "10.0.0.7".into(),
+        pending_approval: false,
     }
 }
 
@@ -195,7 +196,7 @@ async fn without_its_key_verify_fails_and_never_reports_intact() {
             "--name",
             "测试",
             "--role",
-            "auditor",
+            "audit_admin",
             "--division",
             "371002",
         ],

@@ -88,15 +88,29 @@ async fn serve_makes_its_keys_on_first_start_and_checkpoints_at_start_and_gracef
         std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    // The start is checkpointed: the keys' creation and the first administrator.
+    // 三员分立: the first start creates the three administrators, each with its own one-time
+    // password, printed once.
+    for (role, username) in [
+        ("系统管理员", "admin"),
+        ("安全管理员", "secadmin"),
+        ("审计管理员", "auditadmin"),
+    ] {
+        assert!(
+            printed.contains(&format!(
+                "{role} 用户名 username: {username}  一次性密码 one-time password: "
+            )),
+            "{printed}"
+        );
+    }
+    // The start is checkpointed: the keys' creation and the three administrators.
     assert_eq!(newest_checkpoint_seq(d), head_seq(d).await);
-    assert_eq!(head_seq(d).await, 2);
+    assert_eq!(head_seq(d).await, 4);
 
     // Events written while it runs (as its requests would) are covered when it stops.
     append_events(d, 3).await;
     stop(child).await;
-    assert_eq!(head_seq(d).await, 5);
-    assert_eq!(newest_checkpoint_seq(d), 5);
+    assert_eq!(head_seq(d).await, 7);
+    assert_eq!(newest_checkpoint_seq(d), 7);
     let out = ok(d, &["audit", "verify"]);
     assert!(
         out.contains(
@@ -105,9 +119,10 @@ async fn serve_makes_its_keys_on_first_start_and_checkpoints_at_start_and_gracef
         "{out}"
     );
 
-    // A second start finds its key and makes none.
+    // A second start finds its key and makes none, nor accounts.
     let (child, printed) = start(d, &[]).await;
     assert!(!printed.contains("已生成审计签名密钥"), "{printed}");
+    assert!(!printed.contains("一次性密码"), "{printed}");
     stop(child).await;
 }
 

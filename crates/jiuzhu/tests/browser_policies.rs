@@ -1,8 +1,9 @@
 //! Policy parameters edited in the product, in a real headless Chromium with the demo county
-//! (`jiuzhu serve --demo`, today fixed): the county's administrator raises 环翠区's urban 低保
+//! (`jiuzhu serve --demo`, today fixed): the county manager raises 环翠区's urban 低保
 //! standard (inherited from 威海市) from a future date on 政策参数; it shows as scheduled with its source, the calculation of a
 //! household uses the old standard before that date and the new one from it, citing the
-//! revision, and the change is in the audit log. A clerk reads the parameters but has no form.
+//! revision, and the change is in the audit log (read by the audit administrator). A clerk reads
+//! the parameters but has no form.
 //!
 //! Needs `chromium` and `chromedriver`; fails — never skips — when they are missing.
 
@@ -53,7 +54,7 @@ async fn calc_one_person(c: &Client, base: &str, month: &str) -> (String, String
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn administrator_schedules_a_new_standard_and_calculations_follow_its_date() {
+async fn county_manager_schedules_a_new_standard_and_calculations_follow_its_date() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(dir.path(), DAY0).await;
     let browser = start_browser().await;
@@ -74,12 +75,13 @@ async fn administrator_schedules_a_new_standard_and_calculations_follow_its_date
     let (dec, _) = calc_one_person(c, base, "2026-12").await;
     assert!(dec.contains("787.00"), "{dec}");
 
-    // The county's administrator overrides the city's value for the county alone.
-    login(c, base, "demo_admin").await;
+    // The county manager (not the system administrator, since 三员分立) overrides the city's
+    // value for the county alone.
+    login(c, base, "manager_huancui").await;
     c.goto(&format!("{base}/policies/371000")).await.unwrap();
     assert!(
         c.find(Locator::Css("#revision-form")).await.is_err(),
-        "the city's parameters are outside the county administrator's jurisdiction"
+        "the city's parameters are outside the county manager's jurisdiction"
     );
     c.goto(&format!("{base}/policies/371002")).await.unwrap();
     let form = "#revision-form";
@@ -135,8 +137,13 @@ async fn administrator_schedules_a_new_standard_and_calculations_follow_its_date
     );
 
     // Audited: who changed which parameter, from what to what.
+    login(c, base, "demo_auditadmin").await;
     c.goto(&format!("{base}/audit")).await.unwrap();
     let page = page_text(c).await;
     assert!(page.contains("dibao.standard.urban"), "{page}");
-    assert!(page.contains("demo_admin"), "{page}");
+    assert!(page.contains("manager_huancui"), "{page}");
+    // And checks the chain against the checkpoints serve signs, with serve's key.
+    submit(c, "#audit-verify").await;
+    let page = page_text(c).await;
+    assert!(page.contains("审计链完好"), "{page}");
 }

@@ -71,7 +71,7 @@ async fn page_behaviour_runs_under_the_csp() {
     assert_eq!(c.current_url().await.unwrap().path(), "/search");
 
     // 先测算影响 opens the what-if of the revision being entered.
-    login(c, base, "demo_admin").await;
+    login(c, base, "manager_huancui").await;
     c.goto(&format!("{base}/policies/371002")).await.unwrap();
     let form = "#revision-form";
     c.find(Locator::Css(&format!(

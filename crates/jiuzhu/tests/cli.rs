@@ -159,10 +159,7 @@ async fn audit_verify_names_the_first_row_changed_by_hand() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
-    for (name, role) in [
-        ("clerk_a", "window_clerk"),
-        ("reviewer_a", "township_reviewer"),
-    ] {
+    for (name, role) in [("sys_a", "system_admin"), ("sec_a", "security_admin")] {
         let out = jiuzhu(
             &db,
             &[
@@ -231,7 +228,7 @@ async fn audit_verify_detects_a_deleted_row() {
                 "--name",
                 "测试",
                 "--role",
-                "auditor",
+                "audit_admin",
                 "--division",
                 "371002",
             ],
@@ -443,6 +440,97 @@ async fn letter_prefix_is_set_per_county_and_refused_for_a_bad_code() {
     let out = jiuzhu(&db, &["letter-prefix", "371002001", "环民救"]);
     assert!(!out.status.success());
     assert!(text(&out).contains("须为6位区县代码"), "{}", text(&out));
+    let out = jiuzhu(&db, &["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// 三员分立 at the console: administrators are created (approved: nobody could approve them yet)
+/// and recovered here; business accounts are refused, since created or reset at the console they
+/// would skip the security administrator's approval.
+#[tokio::test]
+async fn the_console_creates_and_resets_administrators_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    std::fs::write(dir.path().join("div.csv"), DIVISIONS).unwrap();
+    let div = dir.path().join("div.csv");
+    assert!(jiuzhu(&db, &["import", "divisions", div.to_str().unwrap()])
+        .status
+        .success());
+    let user = |name: &str, role: &str, division: &str| {
+        jiuzhu(
+            &db,
+            &[
+                "user",
+                "create",
+                "--username",
+                name,
+                "--name",
+                "测试",
+                "--role",
+                role,
+                "--division",
+                division,
+            ],
+        )
+    };
+    let out = user("clerk_a", "window_clerk", "371002001");
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("命令行只处理三员账户"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(count(&db, "users").await, 0);
+
+    let out = user("sec1", "security_admin", "000000");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("(安全管理员),一次性密码"),
+        "{}",
+        text(&out)
+    );
+    let out = jiuzhu(&db, &["user", "list"]);
+    let listed = text(&out);
+    assert!(
+        listed.contains("sec1") && listed.contains("安全管理员"),
+        "{listed}"
+    );
+    assert!(!listed.contains("待审核"), "{listed}");
+    let out = jiuzhu(&db, &["user", "reset-password", "sec1"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&jiuzhu(&db, &["user", "list"])).contains("待审核"));
+
+    // A business account (as the web makes it) is not reset here.
+    {
+        use jiuzhu_domain::access::ManageUsers;
+        use jiuzhu_domain::{Actor, DivisionCode, NewUser, Role, SystemClock};
+        let store = jiuzhu_store::connect(&db, std::sync::Arc::new(SystemClock))
+            .await
+            .unwrap();
+        jiuzhu_store::Store::create_user(
+            &store,
+            &Actor::system("test").grant::<ManageUsers>().unwrap(),
+            &NewUser {
+                username: "clerk_a".into(),
+                display_name: "测试".into(),
+                role: Role::WindowClerk,
+                department: None,
+                division: DivisionCode::parse("371002001").unwrap(),
+                password_hash: "x".into(),
+                must_change_password: true,
+            },
+        )
+        .await
+        .unwrap();
+        store.pool().close().await;
+    }
+    let out = jiuzhu(&db, &["user", "reset-password", "clerk_a"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("由系统管理员在网页上创建或重置"),
+        "{}",
+        text(&out)
+    );
     let out = jiuzhu(&db, &["audit", "verify"]);
     assert!(out.status.success(), "{}", text(&out));
 }

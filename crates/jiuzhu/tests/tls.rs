@@ -46,8 +46,11 @@ async fn serve_terminates_tls_with_secure_cookies_and_hsts() {
     let (mut addr, mut otp) = (String::new(), String::new());
     tokio::time::timeout(Duration::from_secs(120), async {
         while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(p) = line.split("one-time password: ").nth(1) {
-                otp = p.trim().to_string();
+            // "… 用户名 username: admin  一次性密码 one-time password: …" for each administrator.
+            if line.contains("username: admin ") {
+                if let Some(p) = line.split("one-time password: ").nth(1) {
+                    otp = p.trim().to_string();
+                }
             }
             if let Some(rest) = line.split("https://").nth(1) {
                 addr = rest.split('/').next().unwrap().to_string();

@@ -1,4 +1,4 @@
-//! Conformance case of the working-day calendar edits (migration 0008): administrators only,
+//! Conformance case of the working-day calendar edits (migration 0008): county managers only,
 //! seq order, optimistic concurrency, one audit event each, append-only rows.
 
 use jiuzhu_domain::access::{ManageCalendar, ReadRegistry};
@@ -19,12 +19,12 @@ fn local_holiday() -> NewCalendarEdit {
 }
 
 pub async fn calendar_edits_record_list_conflict(h: Harness) {
-    for role in Role::ALL.iter().filter(|r| **r != Role::Admin) {
+    for role in Role::ALL.iter().filter(|r| **r != Role::CountyManager) {
         assert!(staff(7, "x", *role, "371000")
             .grant::<ManageCalendar>()
             .is_err());
     }
-    let g = staff(11, "admin11", Role::Admin, "000000")
+    let g = staff(11, "admin11", Role::CountyManager, "000000")
         .grant::<ManageCalendar>()
         .unwrap();
     let read = clerk_a().grant::<ReadRegistry>().unwrap();
@@ -116,10 +116,10 @@ pub async fn calendar_edits_record_list_conflict(h: Harness) {
 /// An edit applies in the jurisdiction of whoever recorded it: a county's local holiday is the
 /// county's, an edit of a user bound to the nation is everyone's.
 pub async fn calendar_edits_apply_in_their_jurisdiction(h: Harness) {
-    let county = staff(12, "county12", Role::Admin, "371002")
+    let county = staff(12, "county12", Role::CountyManager, "371002")
         .grant::<ManageCalendar>()
         .unwrap();
-    let nation = staff(11, "admin11", Role::Admin, "000000")
+    let nation = staff(11, "admin11", Role::CountyManager, "000000")
         .grant::<ManageCalendar>()
         .unwrap();
     let local = h

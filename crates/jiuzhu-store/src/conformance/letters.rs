@@ -138,8 +138,8 @@ pub async fn letters_notices_and_filing(h: Harness) {
     assert!(h.store.filing_list(&read_b).await.unwrap().is_empty());
 
     // A configured prefix: the series goes on with it; setting it is audited and scoped.
-    let admin = staff(950, "admin", Role::Admin, "371002");
-    let g = admin.grant::<ManageDivisions>().unwrap();
+    let manager = staff(950, "manager", Role::CountyManager, "371002");
+    let g = manager.grant::<ManageDivisions>().unwrap();
     h.store
         .set_letter_prefix(&g, &code("371002"), "威环民")
         .await
@@ -150,7 +150,7 @@ pub async fn letters_notices_and_filing(h: Harness) {
         .await
         .unwrap_err();
     assert!(matches!(&err, StoreError::Invalid(v) if v.0[0].code == "LETTER_PREFIX"));
-    let outside = staff(951, "admin_b", Role::Admin, "371003");
+    let outside = staff(951, "manager_b", Role::CountyManager, "371003");
     let err = h
         .store
         .set_letter_prefix(
@@ -181,7 +181,9 @@ pub async fn letters_notices_and_filing(h: Harness) {
     let audit = h
         .store
         .audit_log(
-            &admin.grant::<ReadAudit>().unwrap(),
+            &staff(952, "auditadmin", Role::AuditAdmin, "371002")
+                .grant::<ReadAudit>()
+                .unwrap(),
             &AuditQuery {
                 action: Some(AuditAction::LetterPrefixSet),
                 limit: 10,

@@ -10,6 +10,7 @@
 //! events of the change are appended in the same transaction, and ids are allocated as
 //! `MAX(id) + 1` under that lock.
 
+mod accounts;
 mod audit;
 mod calendar;
 mod cases;
@@ -42,8 +43,8 @@ use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Row, Transacti
 use tokio::sync::{Mutex, MutexGuard};
 
 use jiuzhu_domain::access::{
-    ImportCaseload, ManageDivisions, ManageUsers, ReadAudit, ReadRegistry, RevealSensitive,
-    WriteRegistry,
+    AssignRoles, ImportCaseload, ManageDivisions, ManageUsers, ReadAudit, ReadRegistry, ReadUsers,
+    RevealSensitive, WriteRegistry,
 };
 use jiuzhu_domain::audit::{chain_hash, format_time, AuditEntry};
 use jiuzhu_domain::{
@@ -53,9 +54,9 @@ use jiuzhu_domain::{
 };
 
 use crate::{
-    AuditQuery, CaseloadBatch, HouseholdQuery, HouseholdSnapshot, HouseholdSummary, ImportSummary,
-    LoginOutcome, NewHousehold, Page, PersonQuery, PersonSummary, Progress, Result, Store,
-    StoreError, UserPatch,
+    AccessPatch, AuditQuery, CaseloadBatch, HouseholdQuery, HouseholdSnapshot, HouseholdSummary,
+    ImportSummary, LoginOutcome, NewHousehold, Page, PersonQuery, PersonSummary, Progress, Result,
+    Store, StoreError, UserPatch,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -819,10 +820,10 @@ impl Store for SqlStore {
     async fn create_user(&self, g: &Grant<ManageUsers>, new: &NewUser) -> Result<User> {
         self.create_user_impl(g, new).await
     }
-    async fn list_users(&self, g: &Grant<ManageUsers>) -> Result<Vec<User>> {
+    async fn list_users(&self, g: &Grant<ReadUsers>) -> Result<Vec<User>> {
         self.list_users_impl(g).await
     }
-    async fn get_user(&self, g: &Grant<ManageUsers>, id: UserId) -> Result<Option<User>> {
+    async fn get_user(&self, g: &Grant<ReadUsers>, id: UserId) -> Result<Option<User>> {
         self.get_user_impl(g, id).await
     }
     async fn update_user(
@@ -833,6 +834,23 @@ impl Store for SqlStore {
         patch: &UserPatch,
     ) -> Result<User> {
         self.update_user_impl(g, id, expected_version, patch).await
+    }
+    async fn assign_user(
+        &self,
+        g: &Grant<AssignRoles>,
+        id: UserId,
+        expected_version: i64,
+        patch: &AccessPatch,
+    ) -> Result<User> {
+        self.assign_user_impl(g, id, expected_version, patch).await
+    }
+    async fn approve_user(
+        &self,
+        g: &Grant<AssignRoles>,
+        id: UserId,
+        expected_version: i64,
+    ) -> Result<User> {
+        self.approve_user_impl(g, id, expected_version).await
     }
     async fn reset_password(
         &self,

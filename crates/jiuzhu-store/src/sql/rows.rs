@@ -7,7 +7,7 @@ use sqlx::query::Query;
 use sqlx::{Any, Row};
 
 use jiuzhu_domain::{
-    Area, AuditAction, AuditEntry, AuditRecord, Department, Disability, DisabilityKind,
+    Approval, Area, AuditAction, AuditEntry, AuditRecord, Department, Disability, DisabilityKind,
     DivisionCode, EducationStage, Employment, Household, HouseholdFacts, IdNumber, Membership,
     Person, PersonFacts, Relation, Role, SelfCareAssessment, Session, Sex, User, Version,
     WorkAbility,
@@ -336,8 +336,8 @@ pub(crate) fn membership_audit(m: &Membership) -> Value {
 // ---- users and sessions ------------------------------------------------------------------------
 
 pub(crate) const USER_SELECT: &str = "id, username, display_name, role, department, division, \
-    password_hash, must_change_password, failed_logins, password_changed_at, active, \
-    row_version, created_at";
+    password_hash, must_change_password, failed_logins, password_changed_at, active, approval, \
+    requested_by, approved_by, approved_at, row_version, created_at";
 
 pub(crate) fn user(row: &AnyRow) -> Result<User> {
     Ok(User {
@@ -362,6 +362,13 @@ pub(crate) fn user(row: &AnyRow) -> Result<User> {
             None => ts_col(row, "created_at")?,
         },
         active: flag(row, "active")?,
+        approval: {
+            let s: String = get(row, "approval")?;
+            Approval::parse(&s).ok_or_else(|| corrupt("approval", &s))?
+        },
+        requested_by: get(row, "requested_by")?,
+        approved_by: get(row, "approved_by")?,
+        approved_at: opt_ts(row, "approved_at")?,
         row_version: get(row, "row_version")?,
         created_at: ts_col(row, "created_at")?,
     })
@@ -376,6 +383,7 @@ pub(crate) fn user_audit(u: &User) -> Value {
         "department": u.department.map(|d| d.as_str()),
         "division": u.division.to_string(),
         "active": u.active,
+        "approval": u.approval.as_str(),
         "must_change_password": u.must_change_password,
     })
 }

@@ -4,12 +4,13 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use jiuzhu_domain::access::ManageUsers;
+use jiuzhu_domain::access::{ManageUsers, ReadUsers};
 use jiuzhu_domain::{
-    Actor, AuditAction, DivisionCode, FieldError, Grant, Level, NewUser, Role, Scope, Session,
-    User, UserId, ValidationErrors,
+    Actor, Approval, AuditAction, DivisionCode, FieldError, Grant, Level, NewUser, Role, Scope,
+    Session, User, UserId, ValidationErrors,
 };
 
+use super::accounts::{self, keep_last_admin, not_self};
 use super::divisions::existing_codes;
 use super::rows::{self, ts_text, USER_SELECT};
 use super::{Event, SqlStore, Who, WriteTx};
@@ -48,7 +49,7 @@ fn not_found(id: UserId) -> StoreError {
 
 /// A user's node must be in the admin's scope and exist in the tree (the nation node needs no
 /// tree: it is where the first administrator is bound before any tree is imported).
-async fn check_user_division(
+pub(super) async fn check_user_division(
     tx: &mut WriteTx<'_, '_>,
     scope: &Scope,
     code: &DivisionCode,
@@ -70,7 +71,10 @@ async fn check_user_division(
     Ok(())
 }
 
-fn check_department(role: Role, department: Option<jiuzhu_domain::Department>) -> Result<()> {
+pub(super) fn check_department(
+    role: Role,
+    department: Option<jiuzhu_domain::Department>,
+) -> Result<()> {
     if role == Role::DepartmentOfficer && department.is_none() {
         return Err(super::invalid(
             "department",
@@ -122,24 +126,7 @@ impl SqlStore {
         }
         let id = tx.next_id("users").await?;
         let now = tx.now_text.clone();
-        sqlx::query(
-            "INSERT INTO users (id, username, display_name, role, department, division, \
-             password_hash, must_change_password, failed_logins, password_changed_at, active, \
-             row_version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, 1, 1, $9, $9)",
-        )
-        .bind(id)
-        .bind(username)
-        .bind(display_name)
-        .bind(new.role.as_str())
-        .bind(new.department.map(|d| d.as_str()))
-        .bind(new.division.as_str())
-        .bind(new.password_hash.as_str())
-        .bind(i64::from(new.must_change_password))
-        .bind(now.as_str())
-        .execute(tx.conn())
-        .await?;
-        let user = User {
+        let mut user = User {
             id,
             username: username.to_string(),
             display_name: display_name.to_string(),
@@ -151,9 +138,35 @@ impl SqlStore {
             failed_logins: 0,
             password_changed_at: tx.now,
             active: true,
+            approval: Approval::PendingApproval,
+            requested_by: None,
+            approved_by: None,
+            approved_at: None,
             row_version: 1,
             created_at: tx.now,
         };
+        accounts::requested(&mut user, g.actor(), tx.now);
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, role, department, division, \
+             password_hash, must_change_password, failed_logins, password_changed_at, active, \
+             approval, requested_by, approved_by, approved_at, row_version, created_at, \
+             updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $12, 1, $9, $10, NULL, $11, 1, $12, $12)",
+        )
+        .bind(id)
+        .bind(username)
+        .bind(display_name)
+        .bind(new.role.as_str())
+        .bind(new.department.map(|d| d.as_str()))
+        .bind(new.division.as_str())
+        .bind(new.password_hash.as_str())
+        .bind(i64::from(new.must_change_password))
+        .bind(user.approval.as_str())
+        .bind(user.requested_by)
+        .bind(user.approved_at.map(ts_text))
+        .bind(now.as_str())
+        .execute(tx.conn())
+        .await?;
         let ev = Event::new(AuditAction::UserCreated, "user")
             .record(id)
             .division(&user.division)
@@ -163,7 +176,7 @@ impl SqlStore {
         Ok(user)
     }
 
-    pub(crate) async fn list_users_impl(&self, g: &Grant<ManageUsers>) -> Result<Vec<User>> {
+    pub(crate) async fn list_users_impl(&self, g: &Grant<ReadUsers>) -> Result<Vec<User>> {
         let sql =
             format!("SELECT {USER_SELECT} FROM users WHERE division LIKE $1 ORDER BY username");
         sqlx::query(&sql)
@@ -177,7 +190,7 @@ impl SqlStore {
 
     pub(crate) async fn get_user_impl(
         &self,
-        g: &Grant<ManageUsers>,
+        g: &Grant<ReadUsers>,
         id: UserId,
     ) -> Result<Option<User>> {
         let mut conn = self.pool.acquire().await?;
@@ -211,39 +224,28 @@ impl SqlStore {
             }
             next.display_name = n.to_string();
         }
-        if let Some(r) = patch.role {
-            next.role = r;
-        }
-        if let Some(d) = patch.department {
-            next.department = d;
-        }
-        if let Some(a) = patch.active {
-            // An administrator who stops his own account locks himself out mid-session, and
-            // possibly the office out of user administration: another administrator must do it.
-            if !a && g.actor().user_id == Some(id) {
-                return Err(super::invalid(
-                    "active",
-                    "SELF_DEACTIVATION",
-                    "不能停用自己的账户,请由其他管理员操作",
-                ));
+        match patch.active {
+            Some(false) if current.active => {
+                not_self(g.actor(), &current, "停用")?;
+                let roles = [Role::SecurityAdmin, Role::AuditAdmin];
+                keep_last_admin(tx.conn(), &current, &roles, "停用").await?;
+                next.active = false;
             }
-            next.active = a;
+            // A revived account is as new: it waits for approval again.
+            Some(true) if !current.active => {
+                next.active = true;
+                accounts::requested(&mut next, g.actor(), tx.now);
+            }
+            _ => {}
         }
-        if let Some(d) = &patch.division {
-            check_user_division(&mut tx, g.scope(), d).await?;
-            next.division = d.clone();
-        }
-        check_department(next.role, next.department)?;
         if patch.unlock {
             next.failed_logins = 0;
         }
         // The row version guards the profile an admin edits; unlocking alone does not move it,
         // so that an edit form stays valid while its user fails a login.
         let profile_changed = next.display_name != current.display_name
-            || next.role != current.role
-            || next.department != current.department
-            || next.division != current.division
-            || next.active != current.active;
+            || next.active != current.active
+            || next.approval != current.approval;
         if profile_changed {
             next.row_version += 1;
         }
@@ -251,21 +253,7 @@ impl SqlStore {
             tx.commit().await?;
             return Ok(current);
         }
-        sqlx::query(
-            "UPDATE users SET display_name = $1, role = $2, department = $3, division = $4, \
-             active = $5, failed_logins = $6, row_version = $7, updated_at = $8 WHERE id = $9",
-        )
-        .bind(next.display_name.as_str())
-        .bind(next.role.as_str())
-        .bind(next.department.map(|d| d.as_str()))
-        .bind(next.division.as_str())
-        .bind(i64::from(next.active))
-        .bind(next.failed_logins)
-        .bind(next.row_version)
-        .bind(tx.now_text.clone())
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+        accounts::save(&mut tx, &next).await?;
         let mut ev = Event::new(AuditAction::UserUpdated, "user")
             .record(id)
             .division(&next.division)
@@ -293,9 +281,22 @@ impl SqlStore {
         let user = load_user(tx.conn(), Some(g.scope()), id)
             .await?
             .ok_or_else(|| not_found(id))?;
-        // Not a profile change: the row version stays, so a form opened before still saves.
+        let actor = g.actor();
+        not_self(actor, &user, "重置")?;
+        if !actor.is_system() {
+            keep_last_admin(tx.conn(), &user, &[Role::SecurityAdmin], "在网页上重置").await?;
+        }
+        // Whoever resets learns the one-time password: reset by a user, the account waits for
+        // a security administrator again, and the version moves so that an approval based on
+        // what was shown before the reset fails instead of enabling the new password.
+        let mut next = user.clone();
+        accounts::requested(&mut next, actor, tx.now);
+        if !actor.is_system() {
+            next.row_version += 1;
+        }
+        accounts::save(&mut tx, &next).await?;
         sqlx::query(
-            "UPDATE users SET password_hash = $1, must_change_password = $2, updated_at = $3, \
+            "UPDATE users SET password_hash = $1, must_change_password = $2, \
              password_changed_at = $3 WHERE id = $4",
         )
         .bind(password_hash)
@@ -310,10 +311,15 @@ impl SqlStore {
             .record(id)
             .division(&user.division)
             .detail(
-                json!({ "reset_by_admin": true, "must_change": must_change, "sessions_ended": ended })
-                    .to_string(),
+                json!({
+                    "reset_by_admin": true,
+                    "must_change": must_change,
+                    "approval": next.approval.as_str(),
+                    "sessions_ended": ended,
+                })
+                .to_string(),
             );
-        tx.audit(g.actor().into(), ev).await?;
+        tx.audit(actor.into(), ev).await?;
         tx.commit().await
     }
 

@@ -336,6 +336,37 @@ impl TestApp {
     pub async fn login_as(&self, u: &DemoUser) -> Session {
         self.login(&u.username, &u.password).await
     }
+
+    /// A new account of `role` bound to `division`, created by the system (so approved, as at a
+    /// first start), logged in with the password `Test-account-1`.
+    pub async fn account(
+        &self,
+        username: &str,
+        role: jiuzhu_domain::Role,
+        division: &str,
+    ) -> Session {
+        let g = Actor::system("test").grant::<ManageUsers>().unwrap();
+        let hash = tokio::task::spawn_blocking(|| jiuzhu_web::hash_password("Test-account-1"))
+            .await
+            .unwrap()
+            .unwrap();
+        self.store
+            .create_user(
+                &g,
+                &NewUser {
+                    username: username.into(),
+                    display_name: format!("测试{}", role.label_zh()),
+                    role,
+                    department: None,
+                    division: jiuzhu_domain::DivisionCode::parse(division).unwrap(),
+                    password_hash: hash,
+                    must_change_password: false,
+                },
+            )
+            .await
+            .unwrap();
+        self.login(username, "Test-account-1").await
+    }
 }
 
 pub fn session_of(r: &Resp) -> Session {

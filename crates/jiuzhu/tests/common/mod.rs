@@ -204,6 +204,11 @@ pub fn password(username: &str) -> String {
 
 /// Logs in through the login form (after dropping any previous session).
 pub async fn login(c: &Client, base: &str, username: &str) {
+    login_with(c, base, username, &password(username)).await
+}
+
+/// Logs in with a password of one's own (a one-time password, a changed one).
+pub async fn login_with(c: &Client, base: &str, username: &str, password: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
     c.delete_all_cookies().await.unwrap();
     c.goto(&format!("{base}/login")).await.unwrap();
@@ -216,7 +221,7 @@ pub async fn login(c: &Client, base: &str, username: &str) {
     c.find(Locator::Css("input[name=password]"))
         .await
         .unwrap()
-        .send_keys(&password(username))
+        .send_keys(password)
         .await
         .unwrap();
     c.find(Locator::Css("form button[type=submit]"))
