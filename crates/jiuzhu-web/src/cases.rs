@@ -829,8 +829,10 @@ fn case_json(c: &CaseRecord) -> Value {
         "household_code": c.household_code,
         "applicant_id": c.applicant_id,
         "applicant_name": c.applicant_name,
+        "applicant_id_masked": c.applicant_id_masked,
         "division_filed": c.division_filed,
         "division_responsible": c.division_responsible,
+        "department": c.department,
         "hukou_elsewhere": c.hukou_elsewhere,
         "flags": c.flags,
         "status": c.status,
@@ -1387,13 +1389,12 @@ async fn assist_view(
         return Ok(None);
     };
     let read = actor.grant::<ReadCases>()?;
-    let Some(fund) = state
-        .store
-        .reserve_funds(&read)
-        .await?
-        .into_iter()
-        .find(|f| f.township == township)
-    else {
+    let funds = match state.store.reserve_funds(&read).await {
+        // An actor bound to a department reads no fund.
+        Err(jiuzhu_store::StoreError::NotFound { .. }) => return Ok(None),
+        other => other?,
+    };
+    let Some(fund) = funds.into_iter().find(|f| f.township == township) else {
         // A county or department user may see the case without the township's ledger.
         return Ok(None);
     };
@@ -1469,19 +1470,14 @@ pub(crate) async fn show(
         .ok_or_else(AppError::not_found)?;
     let wf = workflow(state, &c.workflow)?;
     let cs = case_state(&c)?;
-    let reg = actor.grant::<ReadRegistry>()?;
-    let snap = state
-        .store
-        .household_as_of(&reg, c.household_id, state.clock.today())
-        .await?;
-    let applicant = snap
-        .as_ref()
-        .and_then(|s| s.members.iter().find(|m| m.person.id == c.applicant_id));
+    // The applicant as the case row has it (masked): the page needs no read of the register,
+    // so a department officer sees the persons of the cases referred to it and nothing else.
+    let reg = actor.grant::<ReadRegistry>().ok();
     let events = state.store.case_events(&read, id).await?;
     let decisions = state.store.case_decisions(&read, id).await?;
     let may_act = actor.may(jiuzhu_domain::Action::ActOnCase);
     let cal = state.calendar.get(state.store.as_ref()).await?;
-    let docs = if may_act {
+    let docs = if may_act && reg.is_some() {
         crate::case_attachments::offered(state, actor, &c).await?
     } else {
         vec![]
@@ -1503,11 +1499,14 @@ pub(crate) async fn show(
                 continue;
             };
             if let std::collections::btree_map::Entry::Vacant(slot) = doc_links.entry(id) {
-                let label = match state.store.get_document(&reg, id).await? {
-                    Some(d) => crate::case_attachments::doc_label(&d),
-                    None => String::new(),
+                let doc = match &reg {
+                    Some(g) => state.store.get_document(g, id).await?,
+                    None => None,
                 };
-                slot.insert(label);
+                slot.insert(
+                    doc.map(|d| crate::case_attachments::doc_label(&d))
+                        .unwrap_or_default(),
+                );
             }
         }
     }
@@ -1568,13 +1567,8 @@ pub(crate) async fn show(
         change,
         nav: Nav::new(auth, &format!("案件 {}", c.number)),
         status: status_label(&c.status).into(),
-        applicant_id_number: applicant
-            .map(|m| m.person.id_number.masked())
-            .unwrap_or_default(),
-        address: snap
-            .as_ref()
-            .map(|s| s.facts.address.clone())
-            .unwrap_or_default(),
+        applicant_id_number: c.applicant_id_masked.clone(),
+        address: c.household_address.clone(),
         flags,
         steps,
         events: events
@@ -1583,7 +1577,7 @@ pub(crate) async fn show(
                 seq: e.seq,
                 label: e.label.clone(),
                 // A department's answer to a referral (转介) is its feedback, not a confirmation.
-                action: match (c.workflow.starts_with("referral_"), e.action.as_str()) {
+                action: match (wf.department.is_some(), e.action.as_str()) {
                     (true, "approved") => "办结反馈(予以救助)",
                     (true, "refused") => "办结反馈(不予救助)",
                     _ => action_label(&e.action),

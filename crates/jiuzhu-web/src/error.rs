@@ -95,6 +95,11 @@ impl AppError {
 
 impl From<AccessDenied> for AppError {
     fn from(e: AccessDenied) -> Self {
+        // A role that does not read the register (a department officer) finds nothing in it:
+        // a person, household or search answers as a record outside the jurisdiction does.
+        if e.action == jiuzhu_domain::Action::ReadRegistry {
+            return AppError::not_found();
+        }
         AppError::new(StatusCode::FORBIDDEN, "DENIED", e.message_zh())
     }
 }

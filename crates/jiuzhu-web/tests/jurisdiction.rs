@@ -130,7 +130,7 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
         .store
         .list_warnings(
             &system
-                .grant::<jiuzhu_domain::access::HandleWarnings>()
+                .grant::<jiuzhu_domain::access::ReadVerification>()
                 .unwrap(),
             &jiuzhu_store::WarningQuery {
                 run_id: Some(b_run.id),
