@@ -929,6 +929,59 @@ pub async fn api_list(
     Ok(Json(json!({"items": items, "total": page.total})))
 }
 
+const MASK: &str = "***";
+
+/// A decision's engine input as a case's readers get it: identity numbers masked, disability,
+/// serious illness and the financial assets as `***` — the same data the person and household
+/// pages show only through an audited reveal.
+fn masked_snapshot(v: &Value) -> Value {
+    let mut v = v.clone();
+    for m in v["members"].as_array_mut().into_iter().flatten() {
+        if let Some(id) = m["id_number"].as_str() {
+            m["id_number"] = json!(jiuzhu_domain::id_number::mask_id_str(id));
+        }
+        for k in ["disability", "serious_illness"] {
+            if !m[k].is_null() {
+                m[k] = json!(MASK);
+            }
+        }
+    }
+    if !v["assets"]["financial"].is_null() {
+        v["assets"]["financial"] = json!(MASK);
+    }
+    v
+}
+
+/// A decision's explanation with the asset test's financial amount as `***` (its input, formula
+/// and sentence); the decision letter states it to the applicant.
+fn masked_explanation(v: &Value) -> Value {
+    let mut v = v.clone();
+    for step in v.as_array_mut().into_iter().flatten() {
+        let Some(amount) = step["inputs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["name"] == "financial_assets")
+            .and_then(|i| i["value"].as_str())
+            .map(String::from)
+        else {
+            continue;
+        };
+        for i in step["inputs"].as_array_mut().into_iter().flatten() {
+            if i["name"] == "financial_assets" {
+                i["value"] = json!(MASK);
+            }
+        }
+        for k in ["formula", "text"] {
+            if let Some(t) = step[k].as_str() {
+                step[k] =
+                    json!(t.replace(&format!("金融资产 {amount}"), &format!("金融资产 {MASK}")));
+            }
+        }
+    }
+    v
+}
+
 pub(crate) async fn full_case(
     state: &AppState,
     auth: &Auth,
@@ -959,8 +1012,8 @@ pub(crate) async fn full_case(
             "start_month": d.decision.start_month,
             "reasons": d.decision.reasons,
             "policy_versions": d.decision.policy_versions,
-            "explanation": d.decision.explanation,
-            "input_snapshot": d.decision.input_snapshot,
+            "explanation": masked_explanation(&d.decision.explanation),
+            "input_snapshot": masked_snapshot(&d.decision.input_snapshot),
             "decided_by": d.decided_by,
         }))
         .collect::<Vec<_>>());
@@ -973,7 +1026,9 @@ pub(crate) async fn full_case(
 /// "due_provisional", "urgency", …}], "deadlines", "events": [{"seq", "step", "label",
 /// "action", "user_name", "display_name", "role", "at", "on", "opinion", "investigators",
 /// "attachments", "reasons", "late"}], "decisions": [{"outcome", "monthly_amount",
-/// "start_month", "policy_versions", "explanation", "input_snapshot", "reasons"}]`.
+/// "start_month", "policy_versions", "explanation", "input_snapshot", "reasons"}]`; in the
+/// input snapshot identity numbers are masked and disability, serious illness and financial
+/// assets are `"***"`, as is the asset test's amount in the explanation.
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)),
     responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_get(
