@@ -536,7 +536,8 @@ async fn financial_assets_are_shown_only_through_an_audited_reveal() {
     assert_eq!(log.len(), 2, "{log:?}");
     assert!(log
         .iter()
-        .all(|e| e["record_id"] == hh.to_string() && e["actor_name"] == app.clerk_a().username));
+        .all(|e| e["record_id"] == json!(hh.to_string())
+            && e["actor_name"] == app.clerk_a().username));
     assert!(!serde_json::to_string(&log).unwrap().contains("12345"));
 }
 
