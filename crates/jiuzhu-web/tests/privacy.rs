@@ -144,6 +144,8 @@ async fn a_department_officer_reads_its_referrals_and_nothing_else() {
     assert!(html.contains(&p.facts.name));
     assert!(html.contains(&p.id_number.masked()));
     assert!(!html.contains(p.id_number.as_str()));
+    // No way into the register from there.
+    assert!(!html.contains("href=\"/households/") && !html.contains("href=\"/documents"));
     let v = app
         .get(&format!("/api/v1/cases/{medical}"), Some(&officer))
         .await;
