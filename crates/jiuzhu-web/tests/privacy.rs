@@ -184,6 +184,11 @@ async fn a_department_officer_reads_its_referrals_and_nothing_else() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["status"], "approved");
+    let letter = app
+        .get(&format!("/api/v1/cases/{medical}/letter"), Some(&officer))
+        .await;
+    assert_eq!(letter.status, StatusCode::OK, "{}", letter.text());
+    assert_eq!(letter.json()["masked_id_number"], p.id_number.masked());
 
     // Everything else is not found: other programs' cases, a protected case, another
     // department's referral, the register, the economics, the reserve fund and search.
