@@ -69,7 +69,7 @@ pub use privacy::{
     privacy_cases_by_department_and_protection,
     privacy_deliveries_by_reader_and_audited_in_the_county,
     privacy_department_backfilled_from_the_workflows, privacy_evidence_masked_until_revealed,
-    privacy_financial_assets_revealed_with_audit,
+    privacy_financial_assets_revealed_with_audit, privacy_verification_report_revealed_with_audit,
 };
 
 use crate::{
@@ -144,6 +144,7 @@ macro_rules! conformance_tests {
             privacy_evidence_masked_until_revealed,
             privacy_financial_assets_revealed_with_audit,
             privacy_deliveries_by_reader_and_audited_in_the_county,
+            privacy_verification_report_revealed_with_audit,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {

@@ -737,6 +737,15 @@ pub trait Store: Send + Sync + 'static {
         g: &Grant<jiuzhu_domain::access::ActOnCase>,
         new: &verification_reports::NewVerificationReport,
     ) -> Result<verification_reports::VerificationReportRecord>;
+    /// One report of a case for showing its bank and health findings (which readers see
+    /// masked), recording the access as `sensitive_revealed` in the same transaction;
+    /// `NotFound` when the case is not one the actor reads.
+    async fn reveal_verification_report(
+        &self,
+        g: &Grant<RevealSensitive>,
+        case_id: i64,
+        report_id: i64,
+    ) -> Result<verification_reports::VerificationReportRecord>;
     /// A case's verification reports, newest first (empty when the case is out of scope).
     async fn verification_reports(
         &self,

@@ -584,3 +584,63 @@ pub async fn privacy_deliveries_by_reader_and_audited_in_the_county(h: Harness) 
     assert_eq!(deliveries_seen(&h, "371002").await.len(), 2);
     assert_eq!(deliveries_seen(&h, "000000").await.len(), 3);
 }
+
+pub async fn privacy_verification_report_revealed_with_audit(h: Harness) {
+    with_tree(&h).await;
+    let case = case_of(&h, 71, VILLAGE_A, "dibao", false).await;
+    let report = h
+        .store
+        .record_verification_report(
+            &staff(912, "approver", Role::CountyApprover, "371002")
+                .grant::<ActOnCase>()
+                .unwrap(),
+            &crate::verification_reports::NewVerificationReport {
+                case_id: case.id,
+                as_of: date(2026, 3, 1),
+                delivery_ids: vec![1],
+                verdict: "fail".into(),
+                report: json!({"totals": {"deposits": "60000.01"}}),
+            },
+        )
+        .await
+        .unwrap();
+    let shown = h
+        .store
+        .reveal_verification_report(
+            &clerk_a().grant::<RevealSensitive>().unwrap(),
+            case.id,
+            report.id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown.report["totals"]["deposits"], "60000.01");
+    // Another township's clerk: not found, and no event.
+    assert!(matches!(
+        h.store
+            .reveal_verification_report(
+                &clerk_b().grant::<RevealSensitive>().unwrap(),
+                case.id,
+                report.id
+            )
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let log = h
+        .store
+        .audit_log(
+            &system().grant::<ReadAudit>().unwrap(),
+            &AuditQuery {
+                action: Some(AuditAction::SensitiveRevealed),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(log.total, 1);
+    let e = &log.items[0].entry;
+    assert_eq!(e.record_kind, "verification_report");
+    assert_eq!(e.record_id, Some(report.id.to_string()));
+    assert_eq!(e.division.as_deref(), Some(VILLAGE_A));
+    assert!(!serde_json::to_string(&log.items).unwrap().contains("60000"));
+}

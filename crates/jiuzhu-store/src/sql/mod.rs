@@ -1212,6 +1212,15 @@ impl Store for SqlStore {
     ) -> Result<crate::verification_reports::VerificationReportRecord> {
         self.record_verification_report_impl(g, new).await
     }
+    async fn reveal_verification_report(
+        &self,
+        g: &Grant<RevealSensitive>,
+        case_id: i64,
+        report_id: i64,
+    ) -> Result<crate::verification_reports::VerificationReportRecord> {
+        self.reveal_verification_report_impl(g, case_id, report_id)
+            .await
+    }
     async fn verification_reports(
         &self,
         g: &Grant<jiuzhu_domain::access::ReadCases>,

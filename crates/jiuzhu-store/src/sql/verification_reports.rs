@@ -1,6 +1,6 @@
 //! Verification reports of cases (核对报告): append-only rows, scoped through their case.
 
-use jiuzhu_domain::access::{ActOnCase, ReadCases};
+use jiuzhu_domain::access::{ActOnCase, ReadCases, RevealSensitive};
 use jiuzhu_domain::{AuditAction, DivisionCode, Grant};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -116,6 +116,39 @@ impl SqlStore {
             .fetch_one(&mut *w.tx)
             .await?;
         let rec = record(&row)?;
+        w.commit().await?;
+        Ok(rec)
+    }
+
+    pub(crate) async fn reveal_verification_report_impl(
+        &self,
+        g: &Grant<RevealSensitive>,
+        case_id: i64,
+        report_id: i64,
+    ) -> Result<VerificationReportRecord> {
+        let mut w = self.write().await?;
+        let mut sql = Sql::new(&format!("{SELECT} WHERE r.case_id = "));
+        sql.bind_int(case_id)
+            .push(" AND r.id = ")
+            .bind_int(report_id);
+        Reach::of(g.actor()).and(&mut sql, "c");
+        let row = sql
+            .query()
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "verification_report",
+                id: report_id.to_string(),
+            })?;
+        let rec = record(&row)?;
+        let mut ev = Event::new(AuditAction::SensitiveRevealed, "verification_report")
+            .record(report_id)
+            .after(json!({"case_id": case_id, "fields": ["deposits", "medical_claims"]}))
+            .detail(format!("verification_report:{report_id}"));
+        if let Ok(d) = DivisionCode::parse(&rec.division) {
+            ev = ev.division(&d);
+        }
+        w.audit(Who::from(g.actor()), ev).await?;
         w.commit().await?;
         Ok(rec)
     }
