@@ -177,6 +177,9 @@ pub enum Action {
     ManageReserveFund,
     /// Deliver a department's data file (核对数据) and list deliveries.
     ImportFeeds,
+    /// Read the monthly comparison in one's jurisdiction: deliveries and their rejected rows,
+    /// runs, warnings, outreach leads, zero reports and the month's dashboard (read only).
+    ReadVerification,
     /// Check and close (销号) the warnings of the monthly comparison in one's jurisdiction.
     HandleWarnings,
     /// Run the monthly comparison (一月一比对).
@@ -203,6 +206,7 @@ impl Action {
         Action::ReadCases,
         Action::ManageReserveFund,
         Action::ImportFeeds,
+        Action::ReadVerification,
         Action::HandleWarnings,
         Action::RunVerification,
         Action::ManageCalendar,
@@ -224,6 +228,7 @@ impl Action {
             Action::ActOnCase => "办理案件环节",
             Action::ReadCases => "查看案件",
             Action::ImportFeeds => "报送核对数据",
+            Action::ReadVerification => "查看比对核查结果",
             Action::HandleWarnings => "核查处置预警",
             Action::RunVerification => "开展比对核查",
             Action::ManageReserveFund => "管理临时救助备用金",
@@ -248,7 +253,9 @@ pub fn allows(role: Role, action: Action) -> bool {
         };
     }
     match action {
-        ReadRegistry => true,
+        // Department officers work on the cases referred to them (the persons in those cases
+        // come with the case), not in the register (docs/roles.md).
+        ReadRegistry => !matches!(role, DepartmentOfficer),
         WriteRegistry => matches!(
             role,
             WindowClerk | VillageAssistant | TownshipReviewer | CountyApprover
@@ -276,6 +283,8 @@ pub fn allows(role: Role, action: Action) -> bool {
             role,
             WindowClerk | VillageAssistant | TownshipReviewer | CountyApprover | DepartmentOfficer
         ),
+        // Which cases a role reads is narrower for department officers and for protected cases
+        // ([`Actor::case_reach`]).
         ReadCases => true,
         // Seed 004/5: the township (街道) office keeps the fund and pays urgent assistance from
         // it; the county bureau tops it up. Clerks and assistants ask, they do not pay.
@@ -283,6 +292,17 @@ pub fn allows(role: Role, action: Action) -> bool {
         // Departments deliver their own kinds (the handler checks which); the county loads
         // files handed over on media.
         ImportFeeds => matches!(role, DepartmentOfficer | CountyApprover | CountyManager),
+        // Whoever handles warnings reads the comparison they come from; the county follows its
+        // townships and runs it; an auditor reads everything in scope, handling nothing.
+        ReadVerification => matches!(
+            role,
+            WindowClerk
+                | VillageAssistant
+                | TownshipReviewer
+                | CountyApprover
+                | CountyManager
+                | Auditor
+        ),
         // Seed 003 / POLICY §7: the township checks warnings, with the window and the village
         // assistant doing the visits; the county follows its townships' warnings.
         HandleWarnings => matches!(
@@ -313,6 +333,17 @@ impl Scope {
     pub fn like_pattern(&self) -> String {
         format!("{}%", self.root.prefix())
     }
+}
+
+/// Which cases of its jurisdiction an actor reads ([`Actor::case_reach`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseReach {
+    /// Every case in scope (protected ones as [`Actor::reads_all_protected`] says).
+    Jurisdiction,
+    /// Only the cases referred to this department.
+    Department(Department),
+    /// No case at all (a department officer bound to no department).
+    Nothing,
 }
 
 /// Who is acting: a logged-in user, or the system itself (CLI, demo seeding).
@@ -383,6 +414,27 @@ impl Actor {
         self.is_system() || (!self.pending_approval && allows(self.role, action))
     }
 
+    /// Which cases of its jurisdiction the actor reads (docs/roles.md, "Cases"). A department
+    /// officer is bound to its department: it reads the cases referred there and nothing else.
+    pub fn case_reach(&self) -> CaseReach {
+        if self.is_system() || self.role != Role::DepartmentOfficer {
+            return CaseReach::Jurisdiction;
+        }
+        match self.department {
+            Some(d) => CaseReach::Department(d),
+            None => CaseReach::Nothing,
+        }
+    }
+
+    /// Whether the actor reads every protected case (R-PR-7) of its jurisdiction, whatever the
+    /// case's workflow: auditors, who read everything in their scope, and the system. Anyone
+    /// else reads a protected case only where its role acts on a step of the case's workflow
+    /// and the case's responsible division is in scope (the store checks that against the
+    /// workflow files).
+    pub fn reads_all_protected(&self) -> bool {
+        self.is_system() || self.role == Role::Auditor
+    }
+
     /// The permission `P`, if the role allows it.
     pub fn grant<P: Permission>(&self) -> Result<Grant<P>, AccessDenied> {
         if self.may(P::ACTION) {
@@ -433,6 +485,7 @@ permissions!(
     ReadCases,
     ManageReserveFund,
     ImportFeeds,
+    ReadVerification,
     HandleWarnings,
     RunVerification,
     ManageCalendar
@@ -577,6 +630,43 @@ mod tests {
         let mut security = actor(Role::SecurityAdmin, "000000");
         security.pending_approval = true;
         assert!(security.grant::<AssignRoles>().is_err());
+    }
+
+    #[test]
+    fn department_officers_read_cases_of_their_department_only() {
+        let mut officer = actor(Role::DepartmentOfficer, "371002");
+        assert!(officer.grant::<ReadRegistry>().is_err());
+        assert!(officer.grant::<ReadCases>().is_ok());
+        assert_eq!(officer.case_reach(), CaseReach::Nothing);
+        officer.department = Some(Department::MedicalInsurance);
+        assert_eq!(
+            officer.case_reach(),
+            CaseReach::Department(Department::MedicalInsurance)
+        );
+        // A department set on another role binds nothing.
+        let mut clerk = actor(Role::WindowClerk, "371002001");
+        clerk.department = Some(Department::Education);
+        assert_eq!(clerk.case_reach(), CaseReach::Jurisdiction);
+        assert!(!clerk.reads_all_protected());
+        assert!(actor(Role::Auditor, "371002").reads_all_protected());
+        assert!(Actor::system("t").reads_all_protected());
+    }
+
+    #[test]
+    fn whoever_handles_warnings_reads_the_comparison_and_auditors_only_read() {
+        for r in Role::ALL {
+            if allows(*r, Action::HandleWarnings) {
+                assert!(allows(*r, Action::ReadVerification), "{r:?}");
+            }
+        }
+        assert!(allows(Role::Auditor, Action::ReadVerification));
+        for a in [
+            Action::HandleWarnings,
+            Action::RunVerification,
+            Action::ImportFeeds,
+        ] {
+            assert!(!allows(Role::Auditor, a), "{a:?}");
+        }
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub mod user;
 pub mod validation;
 pub mod view;
 
-pub use access::{AccessDenied, Action, Actor, Department, Grant, Permission, Role, Scope};
+pub use access::{
+    AccessDenied, Action, Actor, CaseReach, Department, Grant, Permission, Role, Scope,
+};
 pub use audit::{AuditAction, AuditEntry, AuditRecord, ChainHead};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use division::{Division, DivisionCode, DivisionCodeError, Level};

@@ -146,8 +146,16 @@ pub struct CaseRecord {
     pub household_code: String,
     pub applicant_id: PersonId,
     pub applicant_name: String,
+    /// The applicant's identity number, masked (`371002************`): what a case page shows
+    /// of it without reading the register.
+    pub applicant_id_masked: String,
+    /// The household's current address.
+    pub household_address: String,
     pub division_filed: String,
     pub division_responsible: String,
+    /// The department a referral is sent to (the workflow's `department`), e.g.
+    /// `medical_insurance`; `None` for the civil-affairs programs.
+    pub department: Option<String>,
     /// Hukou outside the responsible county (人户分离).
     pub hukou_elsewhere: bool,
     pub flags: CaseFlags,

@@ -67,6 +67,13 @@ pub use warning_handling::{
 };
 mod verification_reports;
 pub use verification_reports::verification_reports_kept_scoped_and_append_only;
+mod privacy;
+pub use privacy::{
+    privacy_cases_by_department_and_protection,
+    privacy_deliveries_by_reader_and_audited_in_the_county,
+    privacy_department_backfilled_from_the_workflows, privacy_evidence_masked_until_revealed,
+    privacy_financial_assets_revealed_with_audit, privacy_verification_report_revealed_with_audit,
+};
 
 use crate::{
     AccessPatch, AuditQuery, HouseholdQuery, LoginOutcome, NewHousehold, PersonQuery, SqlStore,
@@ -138,6 +145,12 @@ macro_rules! conformance_tests {
             calendar_edits_record_list_conflict,
             calendar_edits_apply_in_their_jurisdiction,
             outreach_leads_scoped_and_handled,
+            privacy_cases_by_department_and_protection,
+            privacy_department_backfilled_from_the_workflows,
+            privacy_evidence_masked_until_revealed,
+            privacy_financial_assets_revealed_with_audit,
+            privacy_deliveries_by_reader_and_audited_in_the_county,
+            privacy_verification_report_revealed_with_audit,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -191,6 +204,18 @@ fn tree() -> Vec<(DivisionCode, String)> {
 
 fn system() -> Actor {
     Actor::system("test")
+}
+
+/// The read grant of the monthly comparison for the same actor as `g`.
+fn reads<P: jiuzhu_domain::Permission>(
+    g: &jiuzhu_domain::Grant<P>,
+) -> jiuzhu_domain::Grant<jiuzhu_domain::access::ReadVerification> {
+    g.actor().grant().expect("the actor reads the comparison")
+}
+
+/// Every delivery (what the comparison's readers see).
+fn all_deliveries() -> crate::DeliveryReader {
+    crate::DeliveryReader::Verification(system().grant().expect("system"))
 }
 
 fn staff(id: i64, name: &str, role: Role, root: &str) -> Actor {

@@ -60,8 +60,9 @@ pub use jiuzhu_domain::policy_revision::{NewPolicyRevision, PolicyRevision, Revi
 
 pub use sql::{connect, Backend, SqlStore};
 pub use verification::{
-    CaseloadHouseholdRow, CloseWarning, FeedDelivery, NewDelivery, NewRun, NewWarning, Rejection,
-    RunPart, RunStart, VerificationRun, WarningQuery, WarningRecord, WarningResult,
+    CaseloadHouseholdRow, CloseWarning, DeliveryReader, FeedDelivery, NewDelivery, NewRun,
+    NewWarning, Rejection, RunPart, RunStart, VerificationRun, WarningQuery, WarningRecord,
+    WarningResult,
 };
 pub use warning_handling::{
     Dashboard, DashboardCell, InboxQuery, InboxStatus, NewZeroReport, ZeroReport, ZeroReportKind,
@@ -385,6 +386,15 @@ pub trait Store: Send + Sync + 'static {
     async fn economics_as_of(
         &self,
         g: &Grant<ReadRegistry>,
+        household: HouseholdId,
+        date: NaiveDate,
+    ) -> Result<Option<jiuzhu_domain::EconomicsRecord>>;
+    /// [`Store::economics_as_of`] for showing the financial assets (bank data) unmasked,
+    /// recording the access as `sensitive_revealed` in the same transaction; `NotFound`
+    /// outside the scope.
+    async fn reveal_economics(
+        &self,
+        g: &Grant<RevealSensitive>,
         household: HouseholdId,
         date: NaiveDate,
     ) -> Result<Option<jiuzhu_domain::EconomicsRecord>>;
@@ -750,17 +760,17 @@ pub trait Store: Send + Sync + 'static {
         g: &Grant<jiuzhu_domain::access::ImportFeeds>,
         d: &NewDelivery,
     ) -> Result<(FeedDelivery, Vec<Rejection>)>;
-    /// Deliveries, newest first. Deliveries are about the whole population, not a township's
-    /// records, so no jurisdiction filter applies.
+    /// Deliveries the reader reads ([`DeliveryReader`]), newest first.
     async fn list_deliveries(
         &self,
-        g: &Grant<jiuzhu_domain::access::ImportFeeds>,
+        r: &DeliveryReader,
         kind: Option<&str>,
         limit: i64,
     ) -> Result<Vec<FeedDelivery>>;
+    /// A delivery's stored rejected rows (empty when the reader does not read the delivery).
     async fn delivery_rejections(
         &self,
-        g: &Grant<jiuzhu_domain::access::ImportFeeds>,
+        r: &DeliveryReader,
         delivery: i64,
     ) -> Result<Vec<Rejection>>;
     /// The latest accepted delivery of each kind with a data date on or before `up_to`.
@@ -783,6 +793,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         g: &Grant<jiuzhu_domain::access::ActOnCase>,
         new: &verification_reports::NewVerificationReport,
+    ) -> Result<verification_reports::VerificationReportRecord>;
+    /// One report of a case for showing its bank and health findings (which readers see
+    /// masked), recording the access as `sensitive_revealed` in the same transaction;
+    /// `NotFound` when the case is not one the actor reads.
+    async fn reveal_verification_report(
+        &self,
+        g: &Grant<RevealSensitive>,
+        case_id: i64,
+        report_id: i64,
     ) -> Result<verification_reports::VerificationReportRecord>;
     /// A case's verification reports, newest first (empty when the case is out of scope).
     async fn verification_reports(
@@ -841,22 +860,28 @@ pub trait Store: Send + Sync + 'static {
         run: &RunStart,
         parts: tokio::sync::mpsc::Receiver<RunPart>,
     ) -> Result<VerificationRun>;
+    /// A run whose division lies in scope.
     async fn get_run(
         &self,
-        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         id: i64,
     ) -> Result<Option<VerificationRun>>;
-    /// Warnings of households in scope, by due date.
+    /// Warnings of households in scope, by due date; evidence values that are bank or health
+    /// data masked ([`warning_handling::mask_evidence`]).
     async fn list_warnings(
         &self,
-        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         q: &WarningQuery,
     ) -> Result<Page<WarningRecord>>;
+    /// A warning in scope, its sensitive evidence masked.
     async fn get_warning(
         &self,
-        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         id: i64,
     ) -> Result<Option<WarningRecord>>;
+    /// A warning in scope with its evidence unmasked, recording the access as
+    /// `sensitive_revealed` in the same transaction.
+    async fn reveal_warning(&self, g: &Grant<RevealSensitive>, id: i64) -> Result<WarningRecord>;
     /// Closes (销号) an open warning with its result and note: `Conflict` unless
     /// `expected_version` is its `row_version` and it is still open; audited as
     /// `warning_closed`.
@@ -883,7 +908,7 @@ pub trait Store: Send + Sync + 'static {
     /// `q.today`), division and household, by due date.
     async fn warning_inbox(
         &self,
-        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         q: &InboxQuery,
     ) -> Result<Page<WarningRecord>>;
     /// Files a village's zero report for a month (append-only, audited as `zero_report_filed`):
@@ -898,7 +923,7 @@ pub trait Store: Send + Sync + 'static {
     /// and its zero report, if filed.
     async fn zero_report_status(
         &self,
-        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         month: &str,
         under: Option<&DivisionCode>,
     ) -> Result<Vec<ZeroReportStatus>>;
@@ -906,22 +931,18 @@ pub trait Store: Send + Sync + 'static {
     /// closed on time / late), closures by result, and zero-report coverage.
     async fn verification_dashboard(
         &self,
-        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         month: &str,
         today: NaiveDate,
     ) -> Result<Dashboard>;
 
-    /// One delivery (no jurisdiction filter, as for [`Store::list_deliveries`]).
-    async fn get_delivery(
-        &self,
-        g: &Grant<jiuzhu_domain::access::ImportFeeds>,
-        id: i64,
-    ) -> Result<Option<FeedDelivery>>;
+    /// One delivery the reader reads (as for [`Store::list_deliveries`]).
+    async fn get_delivery(&self, r: &DeliveryReader, id: i64) -> Result<Option<FeedDelivery>>;
     /// Runs whose division lies in scope, newest first, each with its warnings by township and
     /// its outreach leads counted within the reader's scope.
     async fn list_runs(
         &self,
-        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         limit: i64,
     ) -> Result<Vec<RunSummary>>;
     /// Stores a run's outreach leads (政策找人, R-LI-4), each under the registered person's
@@ -937,7 +958,7 @@ pub trait Store: Send + Sync + 'static {
     /// Leads in scope, biggest out-of-pocket cost first.
     async fn list_outreach_leads(
         &self,
-        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         q: &LeadQuery,
     ) -> Result<Page<LeadRecord>>;
     /// Records that a lead was followed up (append-only, once: a second time is `Conflict`),

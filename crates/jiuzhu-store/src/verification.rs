@@ -5,7 +5,31 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use jiuzhu_domain::{DivisionCode, HouseholdId};
+use jiuzhu_domain::access::{ImportFeeds, ReadVerification};
+use jiuzhu_domain::{DivisionCode, Grant, HouseholdId};
+
+/// Who reads feed deliveries and their rejected rows. Deliveries are about the whole
+/// population, not a township's records, so no jurisdiction applies: whoever reads the
+/// monthly comparison reads every delivery; a deliverer without that permission (a department
+/// officer) reads the deliveries of the kinds it may deliver, which the caller names from the
+/// feed catalogue — another department's are not found.
+pub enum DeliveryReader {
+    Verification(Grant<ReadVerification>),
+    Deliverer {
+        grant: Grant<ImportFeeds>,
+        kinds: Vec<String>,
+    },
+}
+
+impl DeliveryReader {
+    /// The kinds the reader is limited to (`None`: every kind).
+    pub fn kinds(&self) -> Option<&[String]> {
+        match self {
+            DeliveryReader::Verification(_) => None,
+            DeliveryReader::Deliverer { kinds, .. } => Some(kinds),
+        }
+    }
+}
 
 /// At most this many rejected rows are stored per delivery (all are counted).
 pub const MAX_STORED_REJECTIONS: usize = 1000;

@@ -9,6 +9,28 @@ use serde::{Deserialize, Serialize};
 
 use jiuzhu_domain::DivisionCode;
 
+/// What a masked value shows.
+pub const MASKED: &str = "***";
+
+/// Whether a warning's evidence cites bank or health data (its source feed's
+/// `sensitive_values`: deposits and other financial assets, medical costs).
+pub fn evidence_is_sensitive(e: &serde_json::Value) -> bool {
+    e["source"]
+        .as_str()
+        .and_then(jiuzhu_verify::FeedKind::parse)
+        .is_some_and(|k| k.schema().sensitive_values)
+}
+
+/// The evidence as every reader gets it from the store: a sensitive source's `value` shown as
+/// `***` (the full value is one audited reveal away, [`crate::Store::reveal_warning`]).
+pub fn mask_evidence(e: &mut serde_json::Value) {
+    if evidence_is_sensitive(e) {
+        if let Some(v) = e.get_mut("value") {
+            *v = serde_json::Value::String(MASKED.into());
+        }
+    }
+}
+
 /// The inbox's status filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

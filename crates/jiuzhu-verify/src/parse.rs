@@ -5,6 +5,14 @@ use jiuzhu_domain::id_number::mask_id_str;
 
 use crate::schema::ColumnType;
 
+/// A quoted number masked; a quote cut short keeps its `…`, so the reader still sees it was cut.
+fn masked(text: &str) -> String {
+    match text.strip_suffix('…') {
+        Some(head) => format!("{}…", mask_id_str(head)),
+        None => mask_id_str(text),
+    }
+}
+
 /// Why a field (or a row) is bad.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -55,10 +63,10 @@ impl Fault {
             }
             // A rejected number is still nearly someone's number: it is quoted masked, as
             // pages show numbers, to everyone who reads the rejected rows.
-            Fault::IdLength(n) => format!("身份证号码“{}”应为18位,实际为{n}位", mask_id_str(text)),
-            Fault::IdCharacter(p) => format!("身份证号码“{}”第{p}位含非法字符", mask_id_str(text)),
-            Fault::IdBirthDate => format!("身份证号码“{}”中的出生日期无效", mask_id_str(text)),
-            Fault::IdCheckDigit => format!("身份证号码“{}”校验码错误", mask_id_str(text)),
+            Fault::IdLength(n) => format!("身份证号码“{}”应为18位,实际为{n}位", masked(text)),
+            Fault::IdCharacter(p) => format!("身份证号码“{}”第{p}位含非法字符", masked(text)),
+            Fault::IdBirthDate => format!("身份证号码“{}”中的出生日期无效", masked(text)),
+            Fault::IdCheckDigit => format!("身份证号码“{}”校验码错误", masked(text)),
             Fault::BadDate => format!("日期“{text}”无效,应为YYYY-MM-DD"),
             Fault::BadMonth => format!("月份“{text}”无效,应为YYYY-MM"),
             Fault::NotANumber => format!("金额“{text}”不是数字"),

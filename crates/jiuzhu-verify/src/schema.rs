@@ -144,6 +144,10 @@ pub struct FeedSchema {
     pub source_zh: &'static str,
     pub columns: &'static [Column],
     pub rejection: RejectionPolicy,
+    /// The values are bank or health data (balances of deposits, securities and insurance;
+    /// medical costs): a warning's evidence shows them masked, and only an audited reveal
+    /// shows them (docs/roles.md, "Sensitive data").
+    pub sensitive_values: bool,
 }
 
 impl FeedSchema {
@@ -215,6 +219,7 @@ pub static CIVIL_DEATHS: FeedSchema = FeedSchema {
     ],
     // A death stops benefits: a delivery with any bad row goes back to the department.
     rejection: RejectionPolicy::RefuseAbove { max_bad_rows: 0 },
+    sensitive_values: false,
 };
 
 pub static VEHICLES: FeedSchema = FeedSchema {
@@ -254,6 +259,7 @@ pub static VEHICLES: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
+    sensitive_values: false,
 };
 
 pub static DEPOSITS: FeedSchema = FeedSchema {
@@ -281,6 +287,7 @@ pub static DEPOSITS: FeedSchema = FeedSchema {
         col("as_of", ColumnType::Date, true, "余额日期", "数据截止日期"),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
+    sensitive_values: true,
 };
 
 pub static REAL_ESTATE: FeedSchema = FeedSchema {
@@ -320,6 +327,7 @@ pub static REAL_ESTATE: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
+    sensitive_values: false,
 };
 
 pub static BUSINESS: FeedSchema = FeedSchema {
@@ -359,6 +367,7 @@ pub static BUSINESS: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
+    sensitive_values: false,
 };
 
 pub static SOCIAL_INSURANCE: FeedSchema = FeedSchema {
@@ -385,6 +394,7 @@ pub static SOCIAL_INSURANCE: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
+    sensitive_values: false,
 };
 
 pub static MEDICAL_CLAIMS: FeedSchema = FeedSchema {
@@ -417,6 +427,7 @@ pub static MEDICAL_CLAIMS: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
+    sensitive_values: true,
 };
 
 pub static PENSIONS: FeedSchema = FeedSchema {
@@ -443,6 +454,7 @@ pub static PENSIONS: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
+    sensitive_values: false,
 };
 
 pub static HOUSING_FUND: FeedSchema = FeedSchema {
@@ -476,6 +488,7 @@ pub static HOUSING_FUND: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
+    sensitive_values: false,
 };
 
 pub static IMPRISONMENT: FeedSchema = FeedSchema {
@@ -502,6 +515,7 @@ pub static IMPRISONMENT: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::RefuseAbove { max_bad_rows: 0 },
+    sensitive_values: false,
 };
 
 pub static HUKOU_MOVES: FeedSchema = FeedSchema {
@@ -541,6 +555,7 @@ pub static HUKOU_MOVES: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
+    sensitive_values: false,
 };
 
 /// Column positions used by the rules (schema order, checked by a unit test).

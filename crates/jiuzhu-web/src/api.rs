@@ -53,6 +53,10 @@ pub fn routes() -> Router<AppState> {
             get(crate::economics_page::api_get_economics)
                 .put(crate::economics_page::api_put_economics),
         )
+        .route(
+            "/households/{id}/economics/reveal",
+            post(crate::economics_page::api_reveal_economics),
+        )
         .route("/month", get(crate::month_page::api_month))
         .route("/memberships/{id}/end", post(end_membership))
         .route("/divisions", get(list_divisions).post(save_division))
@@ -933,6 +937,7 @@ async fn audit(
         whatif,
         crate::month_page::api_month,
         crate::economics_page::api_get_economics,
+        crate::economics_page::api_reveal_economics,
         crate::economics_page::api_put_economics
     ),
     components(schemas(ErrorEnvelope, crate::error::ErrorBody, crate::error::FieldErrorDto))

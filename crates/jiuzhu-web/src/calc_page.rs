@@ -87,6 +87,8 @@ struct CalcForm {
     single_parent: bool,
     staff_relative: bool,
     financial: String,
+    /// The registry household has financial assets recorded (not shown, see `from_snapshot`).
+    financial_recorded: bool,
     dwellings: String,
     vehicles: String,
     business_registrations: String,
@@ -155,13 +157,12 @@ impl CalcForm {
     }
 
     /// Prefilled from a registry household as of a date and its economic record then in force
-    /// (incomes, expenses, 特困 status, assets; the financial amount only for roles that may see
-    /// it).
+    /// (incomes, expenses, 特困 status, assets). Not the financial amount: bank data is shown
+    /// only through the household page's audited reveal, so the form leaves it to be typed.
     fn from_snapshot(
         snap: &HouseholdSnapshot,
         month: Month,
         econ: Option<&HouseholdEconomics>,
-        reveal: bool,
     ) -> CalcForm {
         let mut members: Vec<MemberForm> = snap
             .members
@@ -177,12 +178,7 @@ impl CalcForm {
             region: snap.facts.division.to_string(),
             area: snap.facts.area.as_str().to_string(),
             code: snap.household.code.clone(),
-            financial: econ
-                .filter(|_| reveal)
-                .map(|e| e.assets.financial)
-                .filter(|m| *m != Money::ZERO)
-                .map(|m| m.to_string())
-                .unwrap_or_default(),
+            financial_recorded: econ.is_some_and(|e| e.assets.financial != Money::ZERO),
             dwellings: econ
                 .map(|e| e.assets.dwellings.to_string())
                 .unwrap_or_else(|| "1".into()),
@@ -570,6 +566,7 @@ struct CalcPage {
     single_parent: bool,
     staff_relative: bool,
     financial: String,
+    financial_recorded: bool,
     dwellings: String,
     vehicles: String,
     business_registrations: String,
@@ -611,6 +608,7 @@ fn page(nav: Nav, f: &CalcForm, errors: Vec<String>, result: Option<ResultView>)
         single_parent: f.single_parent,
         staff_relative: f.staff_relative,
         financial: f.financial.clone(),
+        financial_recorded: f.financial_recorded,
         dwellings: f.dwellings.clone(),
         vehicles: f.vehicles.clone(),
         business_registrations: f.business_registrations.clone(),
@@ -678,8 +676,7 @@ async fn calc_form(
                 .store
                 .economics_as_of(&a.grant, id, snap.as_of)
                 .await?;
-            let reveal = a.actor().may(jiuzhu_domain::Action::RevealSensitive);
-            CalcForm::from_snapshot(&snap, month, econ.as_ref().map(|r| &r.economics), reveal)
+            CalcForm::from_snapshot(&snap, month, econ.as_ref().map(|r| &r.economics))
         }
         None => CalcForm {
             month: month.to_string(),

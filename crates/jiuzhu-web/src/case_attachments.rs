@@ -182,13 +182,11 @@ pub async fn assist_payments(
     };
     // A user who may read the case but not the township's ledger (county or department views)
     // gets nothing here rather than an error.
-    if !state
-        .store
-        .reserve_funds(read)
-        .await?
-        .iter()
-        .any(|f| f.township == township)
-    {
+    let funds = match state.store.reserve_funds(read).await {
+        Err(jiuzhu_store::StoreError::NotFound { .. }) => return Ok(vec![]),
+        other => other?,
+    };
+    if !funds.iter().any(|f| f.township == township) {
         return Ok(vec![]);
     }
     let mut entries = state

@@ -842,8 +842,10 @@ fn case_json(c: &CaseRecord) -> Value {
         "household_code": c.household_code,
         "applicant_id": c.applicant_id,
         "applicant_name": c.applicant_name,
+        "applicant_id_masked": c.applicant_id_masked,
         "division_filed": c.division_filed,
         "division_responsible": c.division_responsible,
+        "department": c.department,
         "hukou_elsewhere": c.hukou_elsewhere,
         "flags": c.flags,
         "status": c.status,
@@ -940,6 +942,59 @@ pub async fn api_list(
     Ok(Json(json!({"items": items, "total": page.total})))
 }
 
+const MASK: &str = "***";
+
+/// A decision's engine input as a case's readers get it: identity numbers masked, disability,
+/// serious illness and the financial assets as `***` — the same data the person and household
+/// pages show only through an audited reveal.
+fn masked_snapshot(v: &Value) -> Value {
+    let mut v = v.clone();
+    for m in v["members"].as_array_mut().into_iter().flatten() {
+        if let Some(id) = m["id_number"].as_str() {
+            m["id_number"] = json!(jiuzhu_domain::id_number::mask_id_str(id));
+        }
+        for k in ["disability", "serious_illness"] {
+            if !m[k].is_null() {
+                m[k] = json!(MASK);
+            }
+        }
+    }
+    if !v["assets"]["financial"].is_null() {
+        v["assets"]["financial"] = json!(MASK);
+    }
+    v
+}
+
+/// A decision's explanation with the asset test's financial amount as `***` (its input, formula
+/// and sentence); the decision letter states it to the applicant.
+fn masked_explanation(v: &Value) -> Value {
+    let mut v = v.clone();
+    for step in v.as_array_mut().into_iter().flatten() {
+        let Some(amount) = step["inputs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["name"] == "financial_assets")
+            .and_then(|i| i["value"].as_str())
+            .map(String::from)
+        else {
+            continue;
+        };
+        for i in step["inputs"].as_array_mut().into_iter().flatten() {
+            if i["name"] == "financial_assets" {
+                i["value"] = json!(MASK);
+            }
+        }
+        for k in ["formula", "text"] {
+            if let Some(t) = step[k].as_str() {
+                step[k] =
+                    json!(t.replace(&format!("金融资产 {amount}"), &format!("金融资产 {MASK}")));
+            }
+        }
+    }
+    v
+}
+
 pub(crate) async fn full_case(
     state: &AppState,
     auth: &Auth,
@@ -973,8 +1028,8 @@ pub(crate) async fn full_case(
             "start_month": d.decision.start_month,
             "reasons": d.decision.reasons,
             "policy_versions": d.decision.policy_versions,
-            "explanation": d.decision.explanation,
-            "input_snapshot": d.decision.input_snapshot,
+            "explanation": masked_explanation(&d.decision.explanation),
+            "input_snapshot": masked_snapshot(&d.decision.input_snapshot),
             "decided_by": d.decided_by,
         }))
         .collect::<Vec<_>>());
@@ -987,7 +1042,9 @@ pub(crate) async fn full_case(
 /// "due_provisional", "urgency", …}], "deadlines", "events": [{"seq", "step", "label",
 /// "action", "user_name", "display_name", "role", "at", "on", "opinion", "investigators",
 /// "attachments", "reasons", "late"}], "decisions": [{"outcome", "monthly_amount",
-/// "start_month", "policy_versions", "explanation", "input_snapshot", "reasons"}]`.
+/// "start_month", "policy_versions", "explanation", "input_snapshot", "reasons"}]`; in the
+/// input snapshot identity numbers are masked and disability, serious illness and financial
+/// assets are `"***"`, as is the asset test's amount in the explanation.
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)),
     responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_get(
@@ -1403,13 +1460,12 @@ async fn assist_view(
         return Ok(None);
     };
     let read = actor.grant::<ReadCases>()?;
-    let Some(fund) = state
-        .store
-        .reserve_funds(&read)
-        .await?
-        .into_iter()
-        .find(|f| f.township == township)
-    else {
+    let funds = match state.store.reserve_funds(&read).await {
+        // An actor bound to a department reads no fund.
+        Err(jiuzhu_store::StoreError::NotFound { .. }) => return Ok(None),
+        other => other?,
+    };
+    let Some(fund) = funds.into_iter().find(|f| f.township == township) else {
         // A county or department user may see the case without the township's ledger.
         return Ok(None);
     };
@@ -1485,14 +1541,9 @@ pub(crate) async fn show(
         .ok_or_else(AppError::not_found)?;
     let wf = workflow(state, &c.workflow)?;
     let cs = case_state(&c)?;
-    let reg = actor.grant::<ReadRegistry>()?;
-    let snap = state
-        .store
-        .household_as_of(&reg, c.household_id, state.clock.today())
-        .await?;
-    let applicant = snap
-        .as_ref()
-        .and_then(|s| s.members.iter().find(|m| m.person.id == c.applicant_id));
+    // The applicant as the case row has it (masked): the page needs no read of the register,
+    // so a department officer sees the persons of the cases referred to it and nothing else.
+    let reg = actor.grant::<ReadRegistry>().ok();
     let events = state.store.case_events(&read, id).await?;
     let decisions = state.store.case_decisions(&read, id).await?;
     let may_act = actor.may(jiuzhu_domain::Action::ActOnCase);
@@ -1500,7 +1551,7 @@ pub(crate) async fn show(
         .calendar
         .get(state.store.as_ref(), &case_division(&c)?)
         .await?;
-    let docs = if may_act {
+    let docs = if may_act && reg.is_some() {
         crate::case_attachments::offered(state, actor, &c).await?
     } else {
         vec![]
@@ -1522,11 +1573,14 @@ pub(crate) async fn show(
                 continue;
             };
             if let std::collections::btree_map::Entry::Vacant(slot) = doc_links.entry(id) {
-                let label = match state.store.get_document(&reg, id).await? {
-                    Some(d) => crate::case_attachments::doc_label(&d),
-                    None => String::new(),
+                let doc = match &reg {
+                    Some(g) => state.store.get_document(g, id).await?,
+                    None => None,
                 };
-                slot.insert(label);
+                slot.insert(
+                    doc.map(|d| crate::case_attachments::doc_label(&d))
+                        .unwrap_or_default(),
+                );
             }
         }
     }
@@ -1587,13 +1641,8 @@ pub(crate) async fn show(
         change,
         nav: Nav::new(auth, &format!("案件 {}", c.number)),
         status: status_label(&c.status).into(),
-        applicant_id_number: applicant
-            .map(|m| m.person.id_number.masked())
-            .unwrap_or_default(),
-        address: snap
-            .as_ref()
-            .map(|s| s.facts.address.clone())
-            .unwrap_or_default(),
+        applicant_id_number: c.applicant_id_masked.clone(),
+        address: c.household_address.clone(),
         flags,
         steps,
         events: events
@@ -1602,7 +1651,7 @@ pub(crate) async fn show(
                 seq: e.seq,
                 label: e.label.clone(),
                 // A department's answer to a referral (转介) is its feedback, not a confirmation.
-                action: match (c.workflow.starts_with("referral_"), e.action.as_str()) {
+                action: match (wf.department.is_some(), e.action.as_str()) {
                     (true, "approved") => "办结反馈(予以救助)",
                     (true, "refused") => "办结反馈(不予救助)",
                     _ => action_label(&e.action),

@@ -68,7 +68,7 @@ pub async fn settings_for(
 /// division; default settings when the warning is not found, and the store answers 404).
 pub async fn warning_settings(
     state: &AppState,
-    g: &jiuzhu_domain::Grant<jiuzhu_domain::access::HandleWarnings>,
+    g: &jiuzhu_domain::Grant<jiuzhu_domain::access::ReadVerification>,
     warning_id: i64,
 ) -> Result<ProcedureSettings, AppError> {
     let Some(w) = state.store.get_warning(g, warning_id).await? else {

@@ -2,22 +2,26 @@
 //! `/households/{id}/economics` (dated, optimistic concurrency, field errors shown again) and
 //! `GET/PUT /api/v1/households/{id}/economics`.
 //!
-//! The financial-asset amount is bank data: roles that may not reveal sensitive data see it as
-//! `***` (docs/roles.md); incomes and expenses are not in the sensitive list.
+//! The financial-asset amount is bank data: every page, form and answer shows it as `***`
+//! (docs/roles.md); a role that may reveal sensitive data gets 查看
+//! (`POST /households/{id}/economics/reveal`, `POST /api/v1/households/{id}/economics/reveal`),
+//! recorded in the audit log as `sensitive_revealed`. Incomes and expenses are not in the
+//! sensitive list.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
-use jiuzhu_domain::access::{ReadRegistry, WriteRegistry};
+use jiuzhu_domain::access::{ReadRegistry, RevealSensitive, WriteRegistry};
 use jiuzhu_domain::economics::{
     AmountText, AssetsInput, ExpensesInput, MemberEconomicsInput, TekunInput, TekunState,
     TekunSupporter,
 };
 use jiuzhu_domain::{
-    Action, EconomicsInput, EconomicsRecord, FieldError, HouseholdId, Member, Money, Relation,
+    Action, EconomicsInput, EconomicsRecord, FieldError, Grant, HouseholdId, Member, Money,
+    Relation,
 };
 use jiuzhu_store::HouseholdSnapshot;
 use serde::Deserialize;
@@ -31,10 +35,12 @@ use crate::views::{render, render_status, Nav};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/households/{id}/economics",
-        get(edit_form).post(edit_submit),
-    )
+    Router::new()
+        .route(
+            "/households/{id}/economics",
+            get(edit_form).post(edit_submit),
+        )
+        .route("/households/{id}/economics/reveal", post(reveal_page))
 }
 
 const MASK: &str = "***";
@@ -49,6 +55,10 @@ pub(crate) struct EconomicsView {
     pub dwellings: u32,
     pub vehicles: u32,
     pub business_registrations: u32,
+    /// The amount is masked and the user may reveal it (查看).
+    pub can_reveal: bool,
+    /// The amount is shown: this page is an audited reveal.
+    pub revealed: bool,
 }
 
 pub(crate) struct EconomicsMemberRow {
@@ -73,21 +83,24 @@ fn tekun_label(t: Option<&jiuzhu_domain::TekunFacts>) -> String {
     }
 }
 
-/// The view of the record in force on `as_of` (`None`: none recorded).
+/// The view of the record in force on `as_of` (`None`: none recorded), the financial assets
+/// masked — or shown, when `reveal` is given: then read through the store's audited reveal.
 pub(crate) async fn view(
     state: &AppState,
     a: &Authorized<ReadRegistry>,
     snap: &HouseholdSnapshot,
     as_of: NaiveDate,
+    reveal: Option<&Grant<RevealSensitive>>,
 ) -> Result<Option<EconomicsView>, AppError> {
-    let Some(rec) = state
-        .store
-        .economics_as_of(&a.grant, snap.household.id, as_of)
-        .await?
-    else {
+    let id = snap.household.id;
+    let rec = match reveal {
+        Some(g) => state.store.reveal_economics(g, id, as_of).await?,
+        None => state.store.economics_as_of(&a.grant, id, as_of).await?,
+    };
+    let Some(rec) = rec else {
         return Ok(None);
     };
-    let reveal = a.actor().may(Action::RevealSensitive);
+    let revealed = reveal.is_some();
     let name_of = |pid: i64| {
         snap.members
             .iter()
@@ -113,7 +126,7 @@ pub(crate) async fn view(
                 tekun: tekun_label(m.tekun.as_ref()),
             })
             .collect(),
-        financial: if reveal {
+        financial: if revealed {
             e.assets.financial.to_string()
         } else {
             MASK.into()
@@ -121,7 +134,27 @@ pub(crate) async fn view(
         dwellings: e.assets.dwellings,
         vehicles: e.assets.vehicles,
         business_registrations: e.assets.business_registrations,
+        can_reveal: !revealed && a.actor().may(Action::RevealSensitive),
+        revealed,
     }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RevealForm {
+    as_of: Option<String>,
+}
+
+/// 查看: the household page with its financial assets shown, recorded in the audit log.
+async fn reveal_page(
+    State(state): State<AppState>,
+    read: Authorized<ReadRegistry>,
+    a: Authorized<RevealSensitive>,
+    Path(id): Path<HouseholdId>,
+    Form(f): Form<RevealForm>,
+) -> Result<Response, PageError> {
+    let q = crate::pages::AsOfQuery { as_of: f.as_of };
+    crate::pages::household_view(&state, &read, id, &q, Some(&a.grant)).await
 }
 
 // ---- API --------------------------------------------------------------------------------------
@@ -143,10 +176,11 @@ fn parse_date(field: &str, s: &str) -> Result<NaiveDate, AppError> {
     })
 }
 
-/// The record as the API shows it, the financial amount masked unless the caller may reveal.
-fn record_json(rec: &EconomicsRecord, reveal: bool) -> Result<Value, AppError> {
+/// The record as the API shows it: the financial amount masked unless `revealed` (an audited
+/// reveal).
+fn record_json(rec: &EconomicsRecord, revealed: bool) -> Result<Value, AppError> {
     let mut v = serde_json::to_value(rec).map_err(AppError::internal)?;
-    if !reveal {
+    if !revealed {
         if let Some(f) = v.pointer_mut("/economics/assets/financial") {
             *f = json!(MASK);
         }
@@ -160,7 +194,7 @@ fn record_json(rec: &EconomicsRecord, reveal: bool) -> Result<Value, AppError> {
 /// [{"person_id", "income", "medical_expense", "disability_expense", "education_expense",
 /// "employment_cost", "medical_costs", "tekun"}], "assets": {"financial", "dwellings", "vehicles",
 /// "business_registrations"}, "dibao_history"}, "valid_from", "row_version", "recorded_by"}}`.
-/// `assets.financial` is `"***"` for roles that may not reveal sensitive data.
+/// `assets.financial` (bank data) is `"***"`; `POST …/economics/reveal` shows it.
 #[utoipa::path(get, path = "/api/v1/households/{id}/economics", tag = "households",
     params(("id" = i64, Path), AsOfParams),
     responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope),
@@ -176,11 +210,35 @@ pub async fn api_get_economics(
         None => state.clock.today(),
     };
     let rec = state.store.economics_as_of(&a.grant, id, as_of).await?;
-    let reveal = a.actor().may(Action::RevealSensitive);
     Ok(Json(json!({
         "household_id": id,
         "as_of": as_of.to_string(),
-        "record": rec.map(|r| record_json(&r, reveal)).transpose()?,
+        "record": rec.map(|r| record_json(&r, false)).transpose()?,
+    })))
+}
+
+/// The economic record in force on a date (as `GET` answers) with `assets.financial` shown,
+/// for roles that may reveal sensitive data (403 for the others); each call is recorded in the
+/// audit log as `sensitive_revealed`.
+#[utoipa::path(post, path = "/api/v1/households/{id}/economics/reveal", tag = "households",
+    params(("id" = i64, Path), AsOfParams),
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+        (status = 404, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
+pub async fn api_reveal_economics(
+    State(state): State<AppState>,
+    a: Authorized<RevealSensitive>,
+    Path(id): Path<HouseholdId>,
+    Query(p): Query<AsOfParams>,
+) -> Result<Json<Value>, ApiError> {
+    let as_of = match p.as_of.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(s) => parse_date("as_of", s)?,
+        None => state.clock.today(),
+    };
+    let rec = state.store.reveal_economics(&a.grant, id, as_of).await?;
+    Ok(Json(json!({
+        "household_id": id,
+        "as_of": as_of.to_string(),
+        "record": rec.map(|r| record_json(&r, true)).transpose()?,
     })))
 }
 
@@ -225,10 +283,7 @@ pub async fn api_put_economics(
         .store
         .save_economics(&a.grant, id, body.row_version, &economics, valid_from)
         .await?;
-    Ok(Json(record_json(
-        &rec,
-        a.actor().may(Action::RevealSensitive),
-    )?))
+    Ok(Json(record_json(&rec, false)?))
 }
 
 // ---- the edit form ----------------------------------------------------------------------------
@@ -381,7 +436,6 @@ async fn edit_form(
         .await?
         .ok_or_else(AppError::not_found)?;
     let rec = state.store.economics_current(&read.grant, id).await?;
-    let reveal = a.actor().may(Action::RevealSensitive);
     let assets = rec.as_ref().map(|r| r.economics.assets.clone());
     Ok(render(&EditPage {
         nav: Nav::new(&a.auth, "登记经济状况"),
@@ -393,11 +447,9 @@ async fn edit_form(
             .unwrap_or_default(),
         valid_from: today.to_string(),
         members: member_rows(&snap.members, rec.as_ref(), None),
-        financial: match (&assets, reveal) {
-            (Some(x), true) => money_text(x.financial),
-            _ => String::new(),
-        },
-        financial_hidden: assets.is_some() && !reveal,
+        // Bank data: never prefilled (only the household page's audited reveal shows it).
+        financial: String::new(),
+        financial_hidden: assets.is_some(),
         dwellings: assets
             .as_ref()
             .map(|x| x.dwellings.to_string())
@@ -440,7 +492,6 @@ async fn edit_submit(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let today = state.clock.today();
-    let reveal = a.actor().may(Action::RevealSensitive);
     let f = |k: &str| field(&pairs, k);
     let mut errors = Vec::new();
     let valid_from = NaiveDate::parse_from_str(&f("valid_from"), "%Y-%m-%d")
@@ -487,10 +538,9 @@ async fn edit_submit(
         });
         i += 1;
     }
-    // A role that may not see the financial amount leaves the field empty: the amount recorded
-    // stays as it was.
+    // The form never shows the financial amount: left empty, the amount recorded stays.
     let financial = match (f("financial"), &current) {
-        (s, Some(c)) if s.is_empty() && !reveal => {
+        (s, Some(c)) if s.is_empty() => {
             Some(AmountText::Text(c.economics.assets.financial.to_string()))
         }
         (s, _) => amount(s),
@@ -579,12 +629,9 @@ async fn edit_submit(
         },
         valid_from: f("valid_from"),
         members,
-        financial: if reveal {
-            f("financial")
-        } else {
-            String::new()
-        },
-        financial_hidden: rec.is_some() && !reveal,
+        // What the user typed, or nothing: the recorded amount is not shown.
+        financial: f("financial"),
+        financial_hidden: rec.is_some(),
         dwellings: f("dwellings"),
         vehicles: f("vehicles"),
         business_registrations: f("business_registrations"),

@@ -113,6 +113,15 @@ impl AppError {
 
 impl From<AccessDenied> for AppError {
     fn from(e: AccessDenied) -> Self {
+        // A role that does not read the register (a department officer) finds nothing in it:
+        // a person, household or search answers as a record outside the jurisdiction does.
+        // The administrators of 三员分立 and accounts awaiting approval are told they may not.
+        if e.action == jiuzhu_domain::Action::ReadRegistry
+            && e.role == jiuzhu_domain::Role::DepartmentOfficer
+            && e.code() == "DENIED"
+        {
+            return AppError::not_found();
+        }
         AppError::new(StatusCode::FORBIDDEN, e.code(), e.message_zh())
     }
 }

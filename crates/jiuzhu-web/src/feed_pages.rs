@@ -8,7 +8,9 @@
 //! * `/verification/leads` and `/api/v1/verification/leads`: outreach leads (政策找人, R-LI-4),
 //!   with 转为申请 to `/cases/new` for persons in the registry.
 //!
-//! Thin, like `feeds_api.rs`: the work is `jiuzhu_store::feeds`, shared with the CLI.
+//! Thin, like `feeds_api.rs`: the work is `jiuzhu_store::feeds`, shared with the CLI. Reading
+//! deliveries, runs and leads needs `ReadVerification` (auditors read, delivering and running
+//! nothing); a department officer reads only the deliveries of its department's kinds.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,10 +23,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
-use jiuzhu_domain::access::{HandleWarnings, ImportFeeds, RunVerification};
-use jiuzhu_domain::{Actor, DivisionCode, FieldError, Grant, Role, UserId};
+use jiuzhu_domain::access::{HandleWarnings, ImportFeeds, ReadVerification, RunVerification};
+use jiuzhu_domain::{Action, Actor, DivisionCode, FieldError, Role, UserId};
 use jiuzhu_store::feeds::{self, FeedFiles, FeedProgress, MonthRequest, NewFeedFile, RunFeed};
-use jiuzhu_store::{FeedDelivery, LeadQuery, LeadRecord, RunSummary};
+use jiuzhu_store::{DeliveryReader, FeedDelivery, LeadQuery, LeadRecord, RunSummary};
 use jiuzhu_verify::{FeedKind, YearMonth};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -32,7 +34,7 @@ use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::JsonBody;
-use crate::auth::Authorized;
+use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, AppError, PageError};
 use crate::feeds_api::department_of;
 use crate::pages::see_other;
@@ -74,6 +76,26 @@ fn kinds_for(actor: &Actor) -> Vec<FeedKind> {
         .copied()
         .filter(|k| may_push(actor, *k))
         .collect()
+}
+
+/// How the actor reads deliveries: every one with `ReadVerification`; otherwise, delivering,
+/// those of the kinds it may deliver (a department officer: its department's). 403 for the
+/// others.
+pub(crate) fn delivery_reader(actor: &Actor) -> Result<DeliveryReader, AppError> {
+    let denied = match actor.grant::<ReadVerification>() {
+        Ok(g) => return Ok(DeliveryReader::Verification(g)),
+        Err(denied) => denied,
+    };
+    match actor.grant::<ImportFeeds>() {
+        Ok(grant) => Ok(DeliveryReader::Deliverer {
+            kinds: kinds_for(actor)
+                .iter()
+                .map(|k| k.as_str().to_string())
+                .collect(),
+            grant,
+        }),
+        Err(_) => Err(denied.into()),
+    }
 }
 
 // ---- background jobs ---------------------------------------------------------------------------
@@ -218,21 +240,22 @@ struct FeedsPage {
     rows: Vec<DeliveryRow>,
     today: String,
     errors: Vec<String>,
+    /// The user may deliver (the upload form is shown).
+    can_push: bool,
 }
 
 async fn deliveries_for(
     state: &AppState,
-    g: &Grant<ImportFeeds>,
+    actor: &Actor,
     f: &FeedFilter,
 ) -> Result<Vec<FeedDelivery>, AppError> {
     let kind = f.kind.as_deref().filter(|k| !k.is_empty());
-    let all = state.store.list_deliveries(g, kind, 500).await?;
-    let actor = g.actor();
+    // Department officers read what they may push, nothing of other departments.
+    let reader = delivery_reader(actor)?;
+    let all = state.store.list_deliveries(&reader, kind, 500).await?;
     let source = f.source.as_deref().map(str::trim).unwrap_or("");
     Ok(all
         .into_iter()
-        // Department officers see what they may push, nothing of other departments.
-        .filter(|d| FeedKind::parse(&d.kind).is_some_and(|k| may_push(actor, k)))
         .filter(|d| match f.status.as_deref() {
             Some(s) if !s.is_empty() => d.status == s,
             _ => true,
@@ -243,17 +266,19 @@ async fn deliveries_for(
 
 fn feeds_page_of(
     state: &AppState,
-    a: &Authorized<ImportFeeds>,
+    auth: &Auth,
     f: &FeedFilter,
     rows: Vec<DeliveryRow>,
     errors: Vec<String>,
 ) -> FeedsPage {
+    let actor = auth.actor();
     FeedsPage {
-        nav: Nav::new(&a.auth, "核对数据"),
+        nav: Nav::new(auth, "核对数据"),
         max_upload: crate::files::human_size(
             crate::limits::upload_limit(&state.config, "/feeds").stated,
         ),
-        kinds: kinds_for(a.grant.actor())
+        can_push: actor.may(Action::ImportFeeds),
+        kinds: kinds_for(actor)
             .into_iter()
             .map(|k| (k.as_str().to_string(), k.label_zh().to_string()))
             .collect(),
@@ -268,10 +293,10 @@ fn feeds_page_of(
 
 async fn feeds_page(
     State(state): State<AppState>,
-    a: Authorized<ImportFeeds>,
+    a: Auth,
     Query(f): Query<FeedFilter>,
 ) -> Result<Response, PageError> {
-    let list = deliveries_for(&state, &a.grant, &f).await?;
+    let list = deliveries_for(&state, a.actor(), &f).await?;
     let rows = list.iter().map(delivery_row).collect();
     Ok(render(&feeds_page_of(&state, &a, &f, rows, vec![])))
 }
@@ -360,10 +385,10 @@ async fn upload(
             let _ = std::fs::remove_file(p);
         }
         let f = FeedFilter::default();
-        let list = deliveries_for(&state, &a.grant, &f).await?;
+        let list = deliveries_for(&state, a.actor(), &f).await?;
         let page = feeds_page_of(
             &state,
-            &a,
+            &a.auth,
             &f,
             list.iter().map(delivery_row).collect(),
             errors.iter().map(|e| e.message.clone()).collect(),
@@ -494,17 +519,17 @@ struct PageParam {
 
 async fn delivery_page(
     State(state): State<AppState>,
-    a: Authorized<ImportFeeds>,
+    a: Auth,
     Path(id): Path<i64>,
     Query(p): Query<PageParam>,
 ) -> Result<Response, PageError> {
+    let reader = delivery_reader(a.actor())?;
     let d = state
         .store
-        .get_delivery(&a.grant, id)
+        .get_delivery(&reader, id)
         .await?
-        .filter(|d| FeedKind::parse(&d.kind).is_some_and(|k| may_push(a.grant.actor(), k)))
         .ok_or_else(AppError::not_found)?;
-    let all = state.store.delivery_rejections(&a.grant, id).await?;
+    let all = state.store.delivery_rejections(&reader, id).await?;
     let pages = all.len().div_ceil(REJECTIONS_PER_PAGE).max(1);
     let page = p.page.unwrap_or(1).clamp(1, pages);
     let rejections = all
@@ -519,7 +544,7 @@ async fn delivery_page(
         })
         .collect();
     Ok(render(&DeliveryPage {
-        nav: Nav::new(&a.auth, "核对数据"),
+        nav: Nav::new(&a, "核对数据"),
         sha256: d.sha256.clone(),
         bytes: d.bytes,
         rejection_policy: match d.rejection_policy.as_str() {
@@ -702,7 +727,7 @@ pub async fn api_job(
     responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_list_runs(
     State(state): State<AppState>,
-    a: Authorized<RunVerification>,
+    a: Authorized<ReadVerification>,
 ) -> Result<Json<Value>, ApiError> {
     let items = state.store.list_runs(&a.grant, 50).await?;
     Ok(Json(json!({ "items": items })))
@@ -760,19 +785,37 @@ struct RunsPage {
     division: String,
     runs: Vec<RunRow>,
     errors: Vec<String>,
+    /// The user may start a run (the form is shown).
+    can_run: bool,
 }
 
-async fn runs_page(
-    State(state): State<AppState>,
-    a: Authorized<RunVerification>,
-) -> Result<Response, PageError> {
-    let runs = state.store.list_runs(&a.grant, 50).await?;
+/// The runs the actor reads (none for one that runs but does not read the comparison).
+async fn runs_of(state: &AppState, actor: &Actor) -> Result<Vec<RunRow>, AppError> {
+    Ok(match actor.grant::<ReadVerification>() {
+        Ok(g) => state
+            .store
+            .list_runs(&g, 50)
+            .await?
+            .iter()
+            .map(run_row)
+            .collect(),
+        Err(_) => Vec::new(),
+    })
+}
+
+async fn runs_page(State(state): State<AppState>, a: Auth) -> Result<Response, PageError> {
+    let actor = a.actor();
+    // Who runs the comparison sees the form; who reads it the runs; anyone else is refused.
+    if !actor.may(Action::RunVerification) {
+        actor.grant::<ReadVerification>()?;
+    }
     Ok(render(&RunsPage {
-        nav: Nav::new(&a.auth, "一月一比对"),
+        nav: Nav::new(&a, "一月一比对"),
         month: state.clock.today().format("%Y-%m").to_string(),
         division: String::new(),
-        runs: runs.iter().map(run_row).collect(),
+        runs: runs_of(&state, actor).await?,
         errors: vec![],
+        can_run: actor.may(Action::RunVerification),
     }))
 }
 
@@ -786,8 +829,7 @@ async fn start_run_form(
     match start_run(&state, a, &input).await {
         Ok(id) => Ok(see_other(&format!("/feeds/jobs/{id}"))),
         Err(e) => {
-            let grant = actor.grant::<RunVerification>()?;
-            let runs = state.store.list_runs(&grant, 50).await?;
+            let runs = runs_of(&state, &actor).await?;
             let mut errors: Vec<String> = e.fields.iter().map(|f| f.message.clone()).collect();
             if errors.is_empty() {
                 errors.push(e.message.clone());
@@ -798,8 +840,9 @@ async fn start_run_form(
                     nav,
                     month: input.month.clone(),
                     division: input.division.clone().unwrap_or_default(),
-                    runs: runs.iter().map(run_row).collect(),
+                    runs,
                     errors,
+                    can_run: true,
                 },
             ))
         }
@@ -843,7 +886,7 @@ fn lead_query(p: &LeadParams) -> Result<LeadQuery, AppError> {
     responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_leads(
     State(state): State<AppState>,
-    a: Authorized<HandleWarnings>,
+    a: Authorized<ReadVerification>,
     Query(p): Query<LeadParams>,
 ) -> Result<Json<Value>, ApiError> {
     let page = state
@@ -903,11 +946,13 @@ struct LeadsPage {
     total: i64,
     leads: Vec<LeadRow>,
     may_apply: bool,
+    /// The user may mark leads followed up.
+    can_handle: bool,
 }
 
 async fn leads_page(
     State(state): State<AppState>,
-    a: Authorized<HandleWarnings>,
+    a: Authorized<ReadVerification>,
     Query(p): Query<LeadParams>,
 ) -> Result<Response, PageError> {
     let page = state
@@ -918,10 +963,8 @@ async fn leads_page(
         nav: Nav::new(&a.auth, "政策找人"),
         status: p.status.clone().unwrap_or_default(),
         total: page.total,
-        may_apply: a
-            .grant
-            .actor()
-            .may(jiuzhu_domain::access::Action::RegisterApplication),
+        may_apply: a.actor().may(Action::RegisterApplication),
+        can_handle: a.actor().may(Action::HandleWarnings),
         leads: page
             .items
             .iter()

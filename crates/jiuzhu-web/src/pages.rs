@@ -13,7 +13,7 @@ use jiuzhu_domain::access::{
     ImportCaseload, ManageDivisions, ReadAudit, ReadRegistry, RevealSensitive, WriteRegistry,
 };
 use jiuzhu_domain::{
-    Action, Area, AuditAction, DisabilityKind, DivisionCode, EducationStage, Employment,
+    Action, Actor, Area, AuditAction, DisabilityKind, DivisionCode, EducationStage, Employment,
     FieldError, IdNumber, Level, PersonFacts, PersonView, Relation, Sex, WorkAbility,
 };
 use jiuzhu_store::{AuditQuery, HouseholdQuery, PersonQuery};
@@ -244,42 +244,53 @@ fn administration_home(a: &Auth) -> Response {
     })
 }
 
-async fn home(State(state): State<AppState>, auth: Auth) -> PageResult {
-    if !auth.actor().may(Action::ReadRegistry) {
-        return Ok(administration_home(&auth));
+/// The landing page: the jurisdiction and, for roles that read the register, its size; a
+/// department officer (no register) gets its work: the cases referred to its department. The
+/// administrators and accounts waiting for approval get their own start page.
+async fn home(State(state): State<AppState>, a: Auth) -> PageResult {
+    if a.actor().pending_approval || a.actor().role.is_admin() {
+        return Ok(administration_home(&a));
     }
-    let a = Authorized::<ReadRegistry>::from_auth(auth)?;
     let store = &state.store;
+    // Names of administrative divisions are public (as on printed notices).
+    let names = Actor::system("names").grant::<ReadRegistry>()?;
     let division_name = store
-        .get_division(&a.grant, &a.auth.user().division)
+        .get_division(&names, &a.user().division)
         .await?
         .map(|d| d.name)
         .unwrap_or_default();
-    let households = store
-        .search_households(
-            &a.grant,
-            &HouseholdQuery {
-                limit: 1,
-                ..Default::default()
-            },
-        )
-        .await?
-        .total;
-    let persons = store
-        .search_persons(
-            &a.grant,
-            &PersonQuery {
-                limit: 1,
-                ..Default::default()
-            },
-        )
-        .await?
-        .total;
+    let (households, persons) = match a.actor().grant::<ReadRegistry>() {
+        Ok(g) => {
+            let households = store
+                .search_households(
+                    &g,
+                    &HouseholdQuery {
+                        limit: 1,
+                        ..Default::default()
+                    },
+                )
+                .await?
+                .total;
+            let persons = store
+                .search_persons(
+                    &g,
+                    &PersonQuery {
+                        limit: 1,
+                        ..Default::default()
+                    },
+                )
+                .await?
+                .total;
+            (Some(households), Some(persons))
+        }
+        Err(_) => (None, None),
+    };
     Ok(render(&HomePage {
-        nav: Nav::new(&a.auth, "首页"),
+        nav: Nav::new(&a, "首页"),
         division_name,
         households,
         persons,
+        department: a.actor().department.map(|d| d.label_zh()).unwrap_or(""),
     }))
 }
 
@@ -630,8 +641,8 @@ async fn person_edit_submit(
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct AsOfQuery {
-    as_of: Option<String>,
+pub(crate) struct AsOfQuery {
+    pub as_of: Option<String>,
 }
 
 async fn household_page(
@@ -639,6 +650,17 @@ async fn household_page(
     a: Authorized<ReadRegistry>,
     Path(id): Path<i64>,
     Query(q): Query<AsOfQuery>,
+) -> PageResult {
+    household_view(&state, &a, id, &q, None).await
+}
+
+/// The household page; with `reveal`, its financial assets shown (an audited reveal).
+pub(crate) async fn household_view(
+    state: &AppState,
+    a: &Authorized<ReadRegistry>,
+    id: i64,
+    q: &AsOfQuery,
+    reveal: Option<&jiuzhu_domain::Grant<RevealSensitive>>,
 ) -> PageResult {
     let today = state.clock.today();
     let as_of = match q.as_of.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -670,8 +692,8 @@ async fn household_page(
         .await?
         .map(|d| d.name)
         .unwrap_or_default();
-    let economics = crate::economics_page::view(&state, &a, &snap, as_of).await?;
-    let benefits = crate::changes::household_rows(&state, a.auth.actor(), id).await?;
+    let economics = crate::economics_page::view(state, a, &snap, as_of, reveal).await?;
+    let benefits = crate::changes::household_rows(state, a.auth.actor(), id).await?;
     let h = &snap.household;
     Ok(render(&HouseholdPage {
         benefits,

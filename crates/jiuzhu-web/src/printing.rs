@@ -502,18 +502,9 @@ async fn letter_of(state: &AppState, auth: &Auth, id: i64) -> Result<LetterOut, 
     })?;
     let cs: jiuzhu_workflow::CaseState =
         serde_json::from_value(c.state.clone()).map_err(AppError::internal)?;
-    let reg = actor.grant::<ReadRegistry>()?;
-    let masked = state
-        .store
-        .household_as_of(&reg, c.household_id, d.decision.decided_on)
-        .await?
-        .and_then(|s| {
-            s.members
-                .iter()
-                .find(|m| m.person.id == c.applicant_id)
-                .map(|m| m.person.id_number.masked())
-        })
-        .unwrap_or_default();
+    // From the case row: a letter of a referral is read by its department, which does not
+    // read the register.
+    let masked = c.applicant_id_masked.clone();
     let county: String = c.division_responsible.chars().take(6).collect();
     let township: String = c.division_responsible.chars().take(9).collect();
     let issuing_office = if cs.confirm_level == jiuzhu_workflow::ActingLevel::Township {

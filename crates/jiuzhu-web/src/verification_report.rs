@@ -4,7 +4,9 @@
 //! shown as a printable page and as `/api/v1/cases/{id}/verification-report`.
 //!
 //! The findings and tests are `jiuzhu_verify::report` (pure); this module reads the household,
-//! the policy in force and the kept delivery files, and stores the result. The stored report
+//! the policy in force and the kept delivery files, and stores the result. Findings of bank and
+//! health sources (deposits, medical costs: `sensitive_values`) are shown masked, on the page
+//! and in the API, to everyone until an audited reveal (`…/verification-report/reveal`). The stored report
 //! satisfies the step's `verification_report` record: [`attachment_for_step`] names it when the
 //! step is completed without another report.
 
@@ -12,9 +14,9 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use jiuzhu_domain::access::{ActOnCase, ReadCases, ReadRegistry};
+use jiuzhu_domain::access::{ActOnCase, ReadCases, ReadRegistry, RevealSensitive};
 use jiuzhu_domain::{DivisionCode, FieldError, Grant};
 use jiuzhu_store::feeds::FeedFiles;
 use jiuzhu_store::verification_reports::{NewVerificationReport, VerificationReportRecord};
@@ -41,17 +43,46 @@ const AUTHORISATION_RECORD: &str = "verification_authorisation";
 const AUTHORISATION_DOCUMENT: &str = "authorisation";
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/cases/{id}/verification-report",
-        get(page).post(generate_submit),
-    )
+    Router::new()
+        .route(
+            "/cases/{id}/verification-report",
+            get(page).post(generate_submit),
+        )
+        .route("/cases/{id}/verification-report/reveal", post(reveal_page))
 }
 
 pub fn api_routes() -> Router<AppState> {
-    Router::new().route(
-        "/cases/{id}/verification-report",
-        get(api_get).post(api_generate),
-    )
+    Router::new()
+        .route(
+            "/cases/{id}/verification-report",
+            get(api_get).post(api_generate),
+        )
+        .route("/cases/{id}/verification-report/reveal", post(api_reveal))
+}
+
+const MASK: &str = "***";
+
+fn sensitive(kind: FeedKind) -> bool {
+    kind.schema().sensitive_values
+}
+
+/// The report as read without a reveal: what bank and health sources found — each record's
+/// text and amount, and the value of the tests made of them — hidden. The totals of them are
+/// the caller's to hide (typed as amounts here).
+fn mask(r: &mut VerificationReport) {
+    for m in &mut r.members {
+        for f in &mut m.findings {
+            if sensitive(f.cite.kind) && f.status == FindingStatus::Record {
+                f.text = "有记录(敏感信息,已隐藏)".into();
+                f.amount = None;
+            }
+        }
+    }
+    for t in &mut r.tests {
+        if t.cites.iter().any(|c| sensitive(c.kind)) {
+            t.value = MASK.into();
+        }
+    }
 }
 
 fn case_state(v: &Value) -> Result<CaseState, AppError> {
@@ -268,7 +299,24 @@ pub async fn attachment_for_step(
         .map(|r| Attachment::new(REPORT_RECORD, &r.reference())))
 }
 
-fn record_json(r: &VerificationReportRecord) -> Value {
+/// A record as the API answers it: the report masked unless `revealed` (an audited reveal).
+fn record_json(r: &VerificationReportRecord, revealed: bool) -> Value {
+    let report = if revealed {
+        r.report.clone()
+    } else {
+        match serde_json::from_value::<VerificationReport>(r.report.clone()) {
+            Ok(mut typed) => {
+                mask(&mut typed);
+                let mut v = json!(typed);
+                for k in ["deposits", "medical_out_of_pocket", "medical_monthly"] {
+                    v["totals"][k] = json!(MASK);
+                }
+                v
+            }
+            // A report this version cannot read is not shown at all.
+            Err(_) => Value::Null,
+        }
+    };
     json!({
         "id": r.id,
         "case_id": r.case_id,
@@ -281,7 +329,8 @@ fn record_json(r: &VerificationReportRecord) -> Value {
         "verdict": r.verdict,
         "sha256": r.sha256,
         "reference": r.reference(),
-        "report": r.report,
+        "report": report,
+        "masked": !revealed,
     })
 }
 
@@ -302,7 +351,7 @@ pub async fn api_generate(
     Path(id): Path<CaseId>,
 ) -> Result<Response, ApiError> {
     let r = generate(&state, &a.grant, id).await?;
-    Ok((StatusCode::CREATED, Json(record_json(&r))).into_response())
+    Ok((StatusCode::CREATED, Json(record_json(&r, false))).into_response())
 }
 
 /// The case's latest verification report (as `POST` answers), with `history`: every report of
@@ -318,7 +367,7 @@ pub async fn api_get(
 ) -> Result<Json<Value>, ApiError> {
     let all = state.store.verification_reports(&a.grant, id).await?;
     let latest = all.first().ok_or_else(AppError::not_found)?;
-    let mut v = record_json(latest);
+    let mut v = record_json(latest, false);
     v["history"] = json!(all
         .iter()
         .map(|r| json!({"id": r.id, "generated_at": r.generated_at,
@@ -327,8 +376,58 @@ pub async fn api_get(
     Ok(Json(v))
 }
 
+#[derive(Deserialize, Default, IntoParams)]
+#[serde(default)]
+pub struct RevealParams {
+    /// The report (default: the case's latest).
+    report: Option<i64>,
+}
+
+/// The case's latest report (or `?report=`) with the findings of bank and health sources
+/// unmasked, for roles that may reveal sensitive data (403 for the others); each call is
+/// recorded in the audit log as `sensitive_revealed`.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/verification-report/reveal", tag = "cases",
+    params(("id" = i64, Path), RevealParams),
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+        (status = 404, body = crate::error::ErrorEnvelope)))]
+pub async fn api_reveal(
+    State(state): State<AppState>,
+    a: Authorized<RevealSensitive>,
+    Path(id): Path<CaseId>,
+    Query(p): Query<RevealParams>,
+) -> Result<Json<Value>, ApiError> {
+    let r = reveal(&state, &a.grant, id, p.report).await?;
+    Ok(Json(record_json(&r, true)))
+}
+
+/// The report to reveal (the latest when none is named), read and audited by the store.
+async fn reveal(
+    state: &AppState,
+    g: &Grant<RevealSensitive>,
+    id: CaseId,
+    report: Option<i64>,
+) -> Result<VerificationReportRecord, AppError> {
+    let report = match report {
+        Some(r) => r,
+        None => {
+            let read = g.actor().grant::<ReadCases>()?;
+            state
+                .store
+                .verification_reports(&read, id)
+                .await?
+                .first()
+                .map(|r| r.id)
+                .ok_or_else(AppError::not_found)?
+        }
+    };
+    Ok(state
+        .store
+        .reveal_verification_report(g, id, report)
+        .await?)
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(api_generate, api_get))]
+#[openapi(paths(api_generate, api_get, api_reveal))]
 pub struct VerificationReportApiDoc;
 
 // ---- page -------------------------------------------------------------------------------------
@@ -357,6 +456,12 @@ struct ReportView {
     verdict_code: String,
     r: VerificationReport,
     members: Vec<MemberView>,
+    /// The totals of bank and health sources, or `***` when masked.
+    deposits: String,
+    medical_total: String,
+    medical_monthly: String,
+    /// Shown masked (else: this page is an audited reveal).
+    masked: bool,
 }
 
 #[derive(Template)]
@@ -371,6 +476,8 @@ struct ReportPage {
     /// Earlier reports: (id, generated at, verdict label).
     history: Vec<(i64, String, String)>,
     can_generate: bool,
+    /// The user may reveal the masked findings (查看原文).
+    can_reveal: bool,
     error: String,
 }
 
@@ -406,11 +513,17 @@ struct PageParams {
     report: Option<i64>,
 }
 
+/// Which report the page shows: one read (masked), or one just revealed (audited).
+enum Shown {
+    Read(Option<i64>),
+    Revealed(Box<VerificationReportRecord>),
+}
+
 async fn report_page(
     state: &AppState,
     auth: &Auth,
     id: CaseId,
-    pick: Option<i64>,
+    shown: Shown,
     error: String,
 ) -> Result<ReportPage, AppError> {
     let actor = auth.actor();
@@ -421,18 +534,37 @@ async fn report_page(
         .await?
         .ok_or_else(AppError::not_found)?;
     let all = state.store.verification_reports(&read, id).await?;
-    let chosen = match pick {
-        Some(p) => Some(
-            all.iter()
-                .find(|r| r.id == p)
-                .ok_or_else(AppError::not_found)?,
+    let (chosen, revealed) = match &shown {
+        Shown::Read(Some(p)) => (
+            Some(
+                all.iter()
+                    .find(|r| r.id == *p)
+                    .ok_or_else(AppError::not_found)?,
+            ),
+            false,
         ),
-        None => all.first(),
+        Shown::Read(None) => (all.first(), false),
+        Shown::Revealed(rec) => (Some(rec.as_ref()), true),
     };
     let report = match chosen {
         Some(rec) => {
-            let r: VerificationReport =
+            let mut r: VerificationReport =
                 serde_json::from_value(rec.report.clone()).map_err(AppError::internal)?;
+            let shown_amount = |m: jiuzhu_domain::Money| {
+                if revealed {
+                    m.to_string()
+                } else {
+                    MASK.to_string()
+                }
+            };
+            let (deposits, medical_total, medical_monthly) = (
+                shown_amount(r.totals.deposits),
+                shown_amount(r.totals.medical_out_of_pocket),
+                shown_amount(r.totals.medical_monthly),
+            );
+            if !revealed {
+                mask(&mut r);
+            }
             let members = r
                 .members
                 .iter()
@@ -469,6 +601,10 @@ async fn report_page(
                 verdict_code: rec.verdict.clone(),
                 r,
                 members,
+                deposits,
+                medical_total,
+                medical_monthly,
+                masked: !revealed,
             })
         }
         None => None,
@@ -504,6 +640,7 @@ async fn report_page(
             })
             .collect(),
         can_generate,
+        can_reveal: actor.may(jiuzhu_domain::Action::RevealSensitive),
         error,
     })
 }
@@ -515,7 +652,33 @@ async fn page(
     Query(p): Query<PageParams>,
 ) -> Result<Response, PageError> {
     Ok(render(
-        &report_page(&state, &a.auth, id, p.report, String::new()).await?,
+        &report_page(&state, &a.auth, id, Shown::Read(p.report), String::new()).await?,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RevealForm {
+    report: Option<i64>,
+}
+
+/// 查看原文: the report with its bank and health findings, recorded in the audit log.
+async fn reveal_page(
+    State(state): State<AppState>,
+    a: Authorized<RevealSensitive>,
+    Path(id): Path<CaseId>,
+    axum::Form(f): axum::Form<RevealForm>,
+) -> Result<Response, PageError> {
+    let rec = reveal(&state, &a.grant, id, f.report).await?;
+    Ok(render(
+        &report_page(
+            &state,
+            &a.auth,
+            id,
+            Shown::Revealed(Box::new(rec)),
+            String::new(),
+        )
+        .await?,
     ))
 }
 
@@ -527,7 +690,8 @@ async fn generate_submit(
     match generate(&state, &a.grant, id).await {
         Ok(_) => Ok(Redirect::to(&format!("/cases/{id}/verification-report")).into_response()),
         Err(e) if matches!(e.status.as_u16(), 403 | 422) => {
-            let page = report_page(&state, &a.auth, id, None, e.message.clone()).await?;
+            let page =
+                report_page(&state, &a.auth, id, Shown::Read(None), e.message.clone()).await?;
             Ok(render_status(e.status, &page))
         }
         Err(e) => Err(e.into()),

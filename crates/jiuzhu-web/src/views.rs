@@ -49,6 +49,11 @@ pub struct Nav {
     pub can_warnings: bool,
     pub can_feeds: bool,
     pub can_runs: bool,
+    /// Reads the register (search, divisions).
+    pub can_registry: bool,
+    /// Reads every program's cases of the jurisdiction (notices, filing, reserve fund); not
+    /// a department officer, who reads the cases referred to its department.
+    pub all_programs: bool,
 }
 
 impl Nav {
@@ -78,9 +83,13 @@ impl Nav {
             can_calc: !must_change && a.may(Action::ReadRegistry),
             can_cases: !must_change && a.may(Action::ReadCases),
             can_tasks: !must_change && a.may(Action::ActOnCase),
-            can_warnings: !must_change && a.may(Action::HandleWarnings),
-            can_feeds: !must_change && a.may(Action::ImportFeeds),
-            can_runs: !must_change && a.may(Action::RunVerification),
+            can_warnings: !must_change && a.may(Action::ReadVerification),
+            can_feeds: !must_change
+                && (a.may(Action::ImportFeeds) || a.may(Action::ReadVerification)),
+            can_runs: !must_change
+                && (a.may(Action::RunVerification) || a.may(Action::ReadVerification)),
+            can_registry: !must_change && a.may(Action::ReadRegistry),
+            all_programs: a.case_reach() == jiuzhu_domain::CaseReach::Jurisdiction,
         }
     }
 }
@@ -144,8 +153,11 @@ pub struct PasswordPage {
 pub struct HomePage {
     pub nav: Nav,
     pub division_name: String,
-    pub households: i64,
-    pub persons: i64,
+    /// Households and persons in scope (`None`: the role does not read the register).
+    pub households: Option<i64>,
+    pub persons: Option<i64>,
+    /// The department a department officer works for (empty for other roles).
+    pub department: &'static str,
 }
 
 /// A person in a result list (identity number masked).

@@ -3,6 +3,10 @@
 //! `/warnings/{id}`, the villages' monthly zero reports `/warnings/zero-report`, and the month's
 //! dashboard `/verification/dashboard`; the same as JSON under `/api/v1`. Also the warnings'
 //! due date ([`handling_due`]), shared by every caller of the monthly run.
+//!
+//! Reading needs `ReadVerification` (auditors read, handling nothing); closing and filing need
+//! `HandleWarnings`. Evidence values that are bank or health data come from the store masked;
+//! `POST /warnings/{id}/reveal` shows them to roles that may reveal, audited.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,8 +17,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::{Datelike, NaiveDate};
-use jiuzhu_domain::access::{HandleWarnings, ReadRegistry};
-use jiuzhu_domain::{Division, DivisionCode, FieldError, Level};
+use jiuzhu_domain::access::{HandleWarnings, ReadRegistry, ReadVerification, RevealSensitive};
+use jiuzhu_domain::{Action, Actor, Division, DivisionCode, FieldError, Grant, Level};
 use jiuzhu_policy::PolicyLibrary;
 use jiuzhu_store::{
     CloseWarning, Dashboard, DocumentQuery, InboxQuery, InboxStatus, NewZeroReport, OwnerKind,
@@ -27,7 +31,7 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::JsonBody;
-use crate::auth::Authorized;
+use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, AppError, PageError};
 use crate::views::{render, render_status, Nav};
 use crate::AppState;
@@ -47,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/warnings/{id}", get(show_page))
         .route("/warnings/{id}/close", post(close_page))
+        .route("/warnings/{id}/reveal", post(reveal_page))
         .route("/verification/dashboard", get(dashboard_page))
 }
 
@@ -54,6 +59,7 @@ pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/warnings/close", post(api_bulk_close))
         .route("/warnings/{id}", get(api_get))
+        .route("/warnings/{id}/reveal", post(api_reveal))
         .route("/zero-reports", get(api_zero_list).post(api_zero_file))
         .route("/verification/dashboard", get(api_dashboard))
 }
@@ -178,7 +184,14 @@ fn warning_json(w: &WarningRecord, today: NaiveDate) -> Value {
     v["overdue"] = json!(overdue(w, today));
     v["evidence_summary"] = json!(evidence_summary(&w.evidence));
     v["result_label"] = json!(w.result.map(|r| r.label_zh()));
+    v["evidence_masked"] = json!(is_masked(&w.evidence));
     v
+}
+
+/// Whether the evidence's value is shown masked (a sensitive source, not revealed).
+fn is_masked(e: &Value) -> bool {
+    jiuzhu_store::warning_handling::evidence_is_sensitive(e)
+        && e["value"].as_str() == Some(jiuzhu_store::warning_handling::MASKED)
 }
 
 fn parse_month(m: &str) -> Result<String, AppError> {
@@ -281,7 +294,7 @@ fn inbox_query(p: &InboxParams, today: NaiveDate) -> Result<InboxQuery, AppError
         (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_list(
     State(state): State<AppState>,
-    a: Authorized<HandleWarnings>,
+    a: Authorized<ReadVerification>,
     Query(p): Query<InboxParams>,
 ) -> Result<Json<Value>, ApiError> {
     let today = state.clock.today();
@@ -294,13 +307,14 @@ pub async fn api_list(
     })))
 }
 
-/// One warning with its evidence, labels and overdue flag.
+/// One warning with its evidence, labels and overdue flag. Evidence values that are bank or
+/// health data (deposits, medical costs) are `"***"`; `evidence_masked` says so.
 #[utoipa::path(get, path = "/api/v1/warnings/{id}", tag = "verification",
     params(("id" = i64, Path)),
     responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_get(
     State(state): State<AppState>,
-    a: Authorized<HandleWarnings>,
+    a: Authorized<ReadVerification>,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let w = state
@@ -308,6 +322,21 @@ pub async fn api_get(
         .get_warning(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
+    Ok(Json(warning_json(&w, state.clock.today())))
+}
+
+/// The warning with its evidence unmasked, for roles that may reveal sensitive data (403 for
+/// the others); each call is recorded in the audit log as `sensitive_revealed`.
+#[utoipa::path(post, path = "/api/v1/warnings/{id}/reveal", tag = "verification",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+        (status = 404, body = crate::error::ErrorEnvelope)))]
+pub async fn api_reveal(
+    State(state): State<AppState>,
+    a: Authorized<RevealSensitive>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let w = state.store.reveal_warning(&a.grant, id).await?;
     Ok(Json(warning_json(&w, state.clock.today())))
 }
 
@@ -505,7 +534,7 @@ fn zero_json(s: &ZeroReportStatus) -> Value {
     responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_zero_list(
     State(state): State<AppState>,
-    a: Authorized<HandleWarnings>,
+    a: Authorized<ReadVerification>,
     Query(p): Query<ZeroParams>,
 ) -> Result<Json<Value>, ApiError> {
     let month = match opt_text(&p.month) {
@@ -596,7 +625,7 @@ fn dashboard_json(d: &Dashboard) -> Value {
     responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_dashboard(
     State(state): State<AppState>,
-    a: Authorized<HandleWarnings>,
+    a: Authorized<ReadVerification>,
     Query(p): Query<DashboardParams>,
 ) -> Result<Json<Value>, ApiError> {
     let today = state.clock.today();
@@ -615,6 +644,7 @@ pub async fn api_dashboard(
 #[openapi(paths(
     api_list,
     api_get,
+    api_reveal,
     api_bulk_close,
     api_zero_list,
     api_zero_file,
@@ -657,11 +687,8 @@ fn opts(items: Vec<(String, String)>, chosen: &str) -> Vec<Opt> {
 }
 
 /// Division names in the actor's scope, for labels and the filter selects.
-async fn divisions(
-    state: &AppState,
-    a: &Authorized<HandleWarnings>,
-) -> Result<Vec<Division>, AppError> {
-    let g = a.actor().grant::<ReadRegistry>()?;
+async fn divisions(state: &AppState, actor: &Actor) -> Result<Vec<Division>, AppError> {
+    let g = actor.grant::<ReadRegistry>()?;
     Ok(state.store.list_divisions(&g).await?)
 }
 
@@ -725,6 +752,8 @@ struct InboxPage {
     outcomes: Vec<BulkOutcome>,
     errors: Vec<String>,
     today: String,
+    /// The user may close warnings (else the page only reads).
+    can_handle: bool,
 }
 
 fn query_string(p: &InboxParams, offset: i64) -> String {
@@ -745,7 +774,8 @@ fn query_string(p: &InboxParams, offset: i64) -> String {
 
 async fn inbox_view(
     state: &AppState,
-    a: &Authorized<HandleWarnings>,
+    auth: &Auth,
+    g: &Grant<ReadVerification>,
     mut p: InboxParams,
     outcomes: Vec<BulkOutcome>,
     errors: Vec<String>,
@@ -757,8 +787,8 @@ async fn inbox_view(
     }
     p.limit = Some(PAGE_SIZE);
     let q = inbox_query(&p, today)?;
-    let page = state.store.warning_inbox(&a.grant, &q).await?;
-    let divs = divisions(state, a).await?;
+    let page = state.store.warning_inbox(g, &q).await?;
+    let divs = divisions(state, auth.actor()).await?;
     let names: HashMap<String, String> = divs
         .iter()
         .map(|d| (d.code.to_string(), d.name.clone()))
@@ -810,16 +840,19 @@ async fn inbox_view(
         outcomes,
         errors,
         today: today.to_string(),
-        nav: Nav::new(&a.auth, "预警核查"),
+        can_handle: auth.actor().may(Action::HandleWarnings),
+        nav: Nav::new(auth, "预警核查"),
     })
 }
 
 async fn inbox_page(
     State(state): State<AppState>,
-    a: Authorized<HandleWarnings>,
+    a: Authorized<ReadVerification>,
     Query(p): Query<InboxParams>,
 ) -> Result<Response, PageError> {
-    Ok(render(&inbox_view(&state, &a, p, vec![], vec![]).await?))
+    Ok(render(
+        &inbox_view(&state, &a.auth, &a.grant, p, vec![], vec![]).await?,
+    ))
 }
 
 /// The bulk form: checkboxes `sel` = `id:row_version`, one `note`, optional `visit_date`;
@@ -854,15 +887,18 @@ async fn bulk_page(
         }
     }
     let today = state.clock.today();
+    let read = a.actor().grant::<ReadVerification>()?;
     let result = match parse_visit_date(&visit, today) {
         Ok(visit) => bulk_close(&state, &a.grant, &items, &note, visit).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(out) => Ok(render(&inbox_view(&state, &a, p, out, vec![]).await?)),
+        Ok(out) => Ok(render(
+            &inbox_view(&state, &a.auth, &read, p, out, vec![]).await?,
+        )),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let errors = e.fields.iter().map(|f| f.message.clone()).collect();
-            let view = inbox_view(&state, &a, p, vec![], errors).await?;
+            let view = inbox_view(&state, &a.auth, &read, p, vec![], errors).await?;
             Ok(render_status(e.status, &view))
         }
         Err(e) => Err(e.into()),
@@ -900,6 +936,12 @@ struct ShowPage {
     form_note: String,
     form_visit: String,
     today: String,
+    /// The user may close the warning (else the page only reads).
+    can_handle: bool,
+    /// The evidence's value is masked and the user may reveal it (查看).
+    can_reveal: bool,
+    /// The value is shown unmasked: this page is an audited reveal.
+    revealed: bool,
 }
 
 fn evidence_rows(e: &Value) -> Vec<EvidenceRow> {
@@ -955,28 +997,43 @@ struct CloseForm {
     row_version: i64,
 }
 
+/// How the warning page shows a warning: read (masked), or one just revealed (audited).
+enum Shown {
+    Read(i64),
+    Revealed(Box<WarningRecord>),
+}
+
 async fn show_view(
     state: &AppState,
-    a: &Authorized<HandleWarnings>,
-    id: i64,
+    auth: &Auth,
+    g: &Grant<ReadVerification>,
+    shown: Shown,
     errors: Vec<String>,
     form: Option<(&str, &str, &str, Vec<i64>)>,
 ) -> Result<ShowPage, AppError> {
     let today = state.clock.today();
-    let w = state
-        .store
-        .get_warning(&a.grant, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let divs = divisions(state, a).await?;
+    let (w, revealed) = match shown {
+        Shown::Read(id) => (
+            state
+                .store
+                .get_warning(g, id)
+                .await?
+                .ok_or_else(AppError::not_found)?,
+            false,
+        ),
+        Shown::Revealed(w) => (*w, true),
+    };
+    let actor = auth.actor();
+    let divs = divisions(state, actor).await?;
     let names: HashMap<String, String> = divs
         .iter()
         .map(|d| (d.code.to_string(), d.name.clone()))
         .collect();
     // The household's (current) documents, to cite as attachments; a role that may not read
-    // the registry simply gets none offered.
-    let docs = match a.actor().grant::<ReadRegistry>() {
-        Ok(g) if w.status == "open" => {
+    // the registry or close the warning simply gets none offered.
+    let can_handle = actor.may(Action::HandleWarnings);
+    let docs = match actor.grant::<ReadRegistry>() {
+        Ok(g) if w.status == "open" && can_handle => {
             state
                 .store
                 .list_documents(
@@ -1044,17 +1101,43 @@ async fn show_view(
         form_note: note.to_string(),
         form_visit: visit.to_string(),
         today: today.to_string(),
+        can_handle,
+        can_reveal: is_masked(&w.evidence) && actor.may(Action::RevealSensitive),
+        revealed,
         w: row_of(&w, &names, today),
-        nav: Nav::new(&a.auth, "预警详情"),
+        nav: Nav::new(auth, "预警详情"),
     })
 }
 
 async fn show_page(
     State(state): State<AppState>,
-    a: Authorized<HandleWarnings>,
+    a: Authorized<ReadVerification>,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    Ok(render(&show_view(&state, &a, id, vec![], None).await?))
+    Ok(render(
+        &show_view(&state, &a.auth, &a.grant, Shown::Read(id), vec![], None).await?,
+    ))
+}
+
+/// 查看: the warning page with the evidence unmasked, recorded in the audit log.
+async fn reveal_page(
+    State(state): State<AppState>,
+    a: Authorized<RevealSensitive>,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let read = a.actor().grant::<ReadVerification>()?;
+    let w = state.store.reveal_warning(&a.grant, id).await?;
+    Ok(render(
+        &show_view(
+            &state,
+            &a.auth,
+            &read,
+            Shown::Revealed(Box::new(w)),
+            vec![],
+            None,
+        )
+        .await?,
+    ))
 }
 
 async fn close_page(
@@ -1087,7 +1170,7 @@ async fn close_page(
         let visit_date = parse_visit_date(&f.visit_date, today)?;
         // adjust/suspend/stop open a change case under the policy's procedure settings (H1's
         // store side), as the API's close does.
-        let settings = crate::changes::warning_settings(&state, &a.grant, id).await?;
+        let settings = crate::changes::warning_settings(&state, &a.actor().grant()?, id).await?;
         state
             .store
             .close_warning_with(
@@ -1116,10 +1199,12 @@ async fn close_page(
                 e.fields.iter().map(|f| f.message.clone()).collect()
             };
             let visit = f.visit_date.clone().unwrap_or_default();
+            let read = a.actor().grant::<ReadVerification>()?;
             let view = show_view(
                 &state,
-                &a,
-                id,
+                &a.auth,
+                &read,
+                Shown::Read(id),
                 errors,
                 Some((&f.result, &f.note, &visit, attachments.clone())),
             )
@@ -1154,6 +1239,8 @@ struct ZeroPage {
     filed: usize,
     errors: Vec<String>,
     notice: String,
+    /// The user may file zero reports (else the page only reads).
+    can_handle: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -1165,7 +1252,8 @@ struct ZeroPageParams {
 
 async fn zero_view(
     state: &AppState,
-    a: &Authorized<HandleWarnings>,
+    auth: &Auth,
+    g: &Grant<ReadVerification>,
     month: Option<String>,
     errors: Vec<String>,
     notice: String,
@@ -1174,10 +1262,7 @@ async fn zero_view(
         Some(m) => parse_month(&m)?,
         None => default_month(state.clock.today()),
     };
-    let list = state
-        .store
-        .zero_report_status(&a.grant, &month, None)
-        .await?;
+    let list = state.store.zero_report_status(g, &month, None).await?;
     Ok(ZeroPage {
         filed: list.iter().filter(|s| s.report.is_some()).count(),
         rows: list
@@ -1215,13 +1300,14 @@ async fn zero_view(
         month,
         errors,
         notice,
-        nav: Nav::new(&a.auth, "零报告"),
+        can_handle: auth.actor().may(Action::HandleWarnings),
+        nav: Nav::new(auth, "零报告"),
     })
 }
 
 async fn zero_page(
     State(state): State<AppState>,
-    a: Authorized<HandleWarnings>,
+    a: Authorized<ReadVerification>,
     Query(p): Query<ZeroPageParams>,
 ) -> Result<Response, PageError> {
     let notice = if p.done.is_some() {
@@ -1230,7 +1316,7 @@ async fn zero_page(
         String::new()
     };
     Ok(render(
-        &zero_view(&state, &a, p.month, vec![], notice).await?,
+        &zero_view(&state, &a.auth, &a.grant, p.month, vec![], notice).await?,
     ))
 }
 
@@ -1255,7 +1341,8 @@ async fn zero_submit_page(
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let errors = e.fields.iter().map(|f| f.message.clone()).collect();
             let month = Some(input.month.clone()).filter(|m| parse_month(m).is_ok());
-            let view = zero_view(&state, &a, month, errors, String::new()).await?;
+            let read = a.actor().grant::<ReadVerification>()?;
+            let view = zero_view(&state, &a.auth, &read, month, errors, String::new()).await?;
             Ok(render_status(e.status, &view))
         }
         Err(e) => Err(e.into()),
@@ -1287,7 +1374,7 @@ struct DashboardPage {
 
 async fn dashboard_page(
     State(state): State<AppState>,
-    a: Authorized<HandleWarnings>,
+    a: Authorized<ReadVerification>,
     Query(p): Query<DashboardParams>,
 ) -> Result<Response, PageError> {
     let today = state.clock.today();

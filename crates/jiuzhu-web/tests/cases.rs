@@ -365,6 +365,16 @@ async fn a_dibao_application_goes_from_intake_to_approval() {
     );
     assert!(!d["explanation"].as_array().unwrap().is_empty());
     assert_eq!(d["input_snapshot"]["code"], snap.household.code.as_str());
+    // The engine's input as every case reader gets it: identity numbers masked, the financial
+    // assets hidden in the input and in the asset test (they were shown in full).
+    let answer = case.to_string();
+    for m in &snap.members {
+        assert!(!answer.contains(m.person.id_number.as_str()), "{answer}");
+        assert!(answer.contains(&m.person.id_number.masked()));
+    }
+    assert_eq!(d["input_snapshot"]["assets"]["financial"], "***");
+    assert!(answer.contains("金融资产 ***"));
+    assert!(!answer.contains("金融资产 500.00"), "{answer}");
 
     // The case page shows the timeline and the decision.
     let page = app

@@ -112,8 +112,22 @@ async fn officer_pushes_and_township_closes_the_warning() {
     assert_eq!(w["township"], TOWNSHIP_A);
     assert_eq!(w["evidence"]["row"], 2);
     assert_eq!(w["evidence"]["data_date"], "2026-02-28");
-    assert_eq!(w["evidence"]["value"], "5000.00");
+    // An out-of-pocket medical cost is health data: masked in the answer, shown to a role
+    // that may reveal through the audited reveal.
+    assert_eq!(w["evidence"]["value"], "***");
+    assert_eq!(w["evidence_masked"], true);
     let id = w["id"].as_i64().unwrap();
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/warnings/{id}/reveal"),
+            Some(&reviewer),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["evidence"]["value"], "5000.00");
+    assert_eq!(r.json()["evidence_masked"], false);
     let clerk_b = app.login_as(&app.user(Role::WindowClerk, TOWNSHIP_B)).await;
     assert_eq!(
         app.get("/api/v1/warnings", Some(&clerk_b)).await.json()["total"],

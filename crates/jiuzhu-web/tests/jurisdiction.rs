@@ -130,7 +130,7 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
         .store
         .list_warnings(
             &system
-                .grant::<jiuzhu_domain::access::HandleWarnings>()
+                .grant::<jiuzhu_domain::access::ReadVerification>()
                 .unwrap(),
             &jiuzhu_store::WarningQuery {
                 run_id: Some(b_run.id),
@@ -454,4 +454,136 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
         .await
         .unwrap();
     assert_eq!(b_ledger, vec![b_fund_entry]);
+}
+
+/// The same sweep for a county medical-insurance officer, whose jurisdiction is the whole
+/// county but whose business is the cases referred to its department: every operation of the
+/// API, called with township A's records and an application that is not a medical referral,
+/// is refused or answers nothing of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_department_officer_gets_nothing_beyond_its_referrals() {
+    let app = TestApp::new().await;
+    let officer = app.login("officer_yibao", "Demo@2026-medins").await;
+    let clerk = app.login_as(&app.clerk_a()).await;
+    let system = Actor::system("test");
+    let person = app.head_of(TOWNSHIP_A).await;
+    let household = app.household_of(&person).await;
+    let members = app
+        .store
+        .household_members(&system.grant::<ReadRegistry>().unwrap(), household)
+        .await
+        .unwrap();
+    let case = app
+        .call(
+            Method::POST,
+            "/api/v1/cases",
+            Some(&clerk),
+            Some(json!({"workflow": "dibao", "household_id": household,
+                "applicant_id": person.id, "documents": ["id_card", "verification_authorisation"]})),
+        )
+        .await;
+    assert_eq!(case.status, StatusCode::CREATED, "{}", case.text());
+    let case = case.json();
+    let mut markers = vec![
+        person.id_number.to_string(),
+        person.id_number.masked(),
+        person.facts.name.clone(),
+        case["number"].as_str().unwrap().to_string(),
+    ];
+    markers.extend(members.iter().map(|m| m.person.facts.name.clone()));
+
+    let doc = app.get("/api/openapi.json", None).await.json();
+    let mut called = 0;
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        for (method, _) in item.as_object().unwrap() {
+            let m = match method.as_str() {
+                "get" => Method::GET,
+                "post" => Method::POST,
+                "put" => Method::PUT,
+                "patch" => Method::PATCH,
+                "delete" => Method::DELETE,
+                _ => continue,
+            };
+            if matches!(
+                template.as_str(),
+                "/api/v1/login" | "/api/v1/logout" | "/api/v1/me" | "/api/v1/me/password"
+            ) {
+                continue;
+            }
+            let id = if template.starts_with("/api/v1/persons") {
+                person.id
+            } else if template.starts_with("/api/v1/households") {
+                household
+            } else if template.starts_with("/api/v1/memberships") {
+                members[0].membership.id
+            } else if template.starts_with("/api/v1/cases") {
+                case["id"].as_i64().unwrap()
+            } else {
+                1
+            };
+            let mut path = template
+                .replace("{id}", &id.to_string())
+                .replace("{date}", "2025-06-01")
+                .replace("{region}", "371000")
+                .replace("{seq}", "1")
+                .replace("{township}", TOWNSHIP_A)
+                // A kind of another department.
+                .replace("{kind}", "deposits")
+                .replace("{division}", case["division_responsible"].as_str().unwrap());
+            if m == Method::GET && !template.contains('{') {
+                path = format!("{path}?q={}", person.id_number);
+            }
+            // Writes on the case get well-formed bodies, so that only access can refuse them;
+            // elsewhere an empty body may also be refused as malformed (400/422), which
+            // answers nothing about records either.
+            let body = match (method.as_str(), template.as_str()) {
+                ("get", _) => None,
+                ("post", "/api/v1/cases/{id}/actions") => Some(json!({
+                    "revision": case["revision"], "step": "verify", "action": "complete"
+                })),
+                ("post", "/api/v1/cases/{id}/changes") => Some(json!({
+                    "kind": "stop", "stop_reason": "death", "reason": "越界停保"
+                })),
+                _ => Some(json!({})),
+            };
+            let shaped = body.as_ref().is_some_and(|b| b != &json!({}));
+            let r = app.call(m.clone(), &path, Some(&officer), body).await;
+            called += 1;
+            let text = r.text();
+            for marker in &markers {
+                assert!(
+                    !text.contains(marker.as_str()),
+                    "{method} {path} revealed {marker}: {text}"
+                );
+            }
+            if r.status.is_success() {
+                // Only reads of what is its own: its cases, tasks, deliveries, policies.
+                assert_eq!(m, Method::GET, "{method} {path} was done: {text}");
+            } else {
+                let malformed = !shaped
+                    && matches!(
+                        r.status,
+                        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+                    );
+                assert!(
+                    malformed || matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+                    "{method} {path} must be refused, got {}: {text}",
+                    r.status
+                );
+                assert!(!r.error_code().is_empty(), "{method} {path}: envelope");
+            }
+        }
+    }
+    assert!(called >= 40, "called {called} operations");
+    // The case is unchanged.
+    let after = app
+        .store
+        .get_case(
+            &system.grant::<jiuzhu_domain::access::ReadCases>().unwrap(),
+            case["id"].as_i64().unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(json!(after.revision), case["revision"]);
 }

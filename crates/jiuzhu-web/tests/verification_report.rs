@@ -121,6 +121,31 @@ async fn county_generates_the_report_and_completes_verification_with_it() {
     assert_eq!(v["as_of"], "2026-03-02");
     assert_eq!(v["delivery_ids"], json!([deposits_id, wages_id]));
     assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
+    // Balances are bank data: the answer shows them masked, even to the approver who generated
+    // it; the approver reveals them, and that is in the audit log.
+    assert_eq!(v["masked"], true);
+    assert_eq!(v["report"]["totals"]["deposits"], "***");
+    assert!(!v.to_string().contains("12000.50"), "{v}");
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{path}/reveal"),
+            Some(&approver),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["masked"], false);
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{path}/reveal"),
+            Some(&village_assistant(&app).await),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
     let report = &v["report"];
     // 12000.50 + 300.25; the other person's 99999.00 is not the household's.
     assert_eq!(report["totals"]["deposits"], "12300.75");
@@ -204,7 +229,45 @@ async fn county_generates_the_report_and_completes_verification_with_it() {
     assert_eq!(page.status, StatusCode::OK);
     let html = page.text();
     assert!(html.contains("家庭经济状况核对报告"));
-    assert!(html.contains("12300.75"));
+    assert!(!html.contains("12300.75"));
+    assert!(html.contains("查看原文"));
+    let revealed = app
+        .form(
+            &format!("/cases/{id}/verification-report/reveal"),
+            Some(&approver.cookie),
+            &[("_csrf", approver.csrf.as_str())],
+        )
+        .await;
+    assert_eq!(revealed.status, StatusCode::OK, "{}", revealed.text());
+    assert!(revealed.text().contains("12300.75"));
+    // The village assistant reads the case's report masked and cannot reveal it; both reveals
+    // above are audit events.
+    let assistant = village_assistant(&app).await;
+    let got = app.get(&path, Some(&assistant)).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text());
+    assert!(!got.text().contains("12000.50") && !got.text().contains("12300.75"));
+    let page = app
+        .get(
+            &format!("/cases/{id}/verification-report"),
+            Some(&assistant),
+        )
+        .await
+        .text();
+    assert!(!page.contains("12300.75") && !page.contains("查看原文"));
+    let auditor = app
+        .login_as(&app.user(jiuzhu_domain::Role::Auditor, "371002"))
+        .await;
+    let log = app
+        .get("/api/v1/audit?action=sensitive_revealed", Some(&auditor))
+        .await
+        .json();
+    let reports = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["record_kind"] == "verification_report")
+        .count();
+    assert_eq!(reports, 2, "{log}");
     assert!(html.contains(&head.id_number.masked()));
     assert!(!html.contains(head.id_number.as_str()));
     assert!(html.contains("第 4 行"));
@@ -295,4 +358,10 @@ async fn without_the_signed_authorisation_no_report() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().contains("未见申请人签字的家庭经济状况核对授权书"));
+}
+
+/// A user of the case's village who reads cases but may not reveal (the village assistant).
+async fn village_assistant(app: &TestApp) -> Session {
+    app.login_as(&app.user(jiuzhu_domain::Role::VillageAssistant, "371002001001"))
+        .await
 }

@@ -150,9 +150,10 @@ async fn inbox_filters_bulk_close_and_detail_form() {
     assert_eq!(first["overdue"], false);
     assert_eq!(first["household_id"], a[0].id);
     assert_eq!(first["kind_label"], "家庭存款超过限额");
+    // A deposit balance is bank data: masked for everyone until an audited reveal.
     assert_eq!(
         first["evidence_summary"],
-        "95000.00(阈值 30000.00);来源:存款及金融资产;数据日期 2026-02-28"
+        "***(阈值 30000.00);来源:存款及金融资产;数据日期 2026-02-28"
     );
     let all = ids(&v);
     assert_eq!(
@@ -320,12 +321,14 @@ async fn inbox_filters_bulk_close_and_detail_form() {
         "比对依据",
         "医疗费用结算",
         "2026-02-28",
-        "95000.00",
+        "查看比对值原文",
         "提交并销号",
         "已超期",
     ] {
         assert!(html.contains(s), "detail page lacks {s}");
     }
+    // The medical cost itself is health data: not on the page, raw record included.
+    assert!(!html.contains("95000.00"));
     let path = format!("/warnings/{last}/close");
     let r = app
         .form(

@@ -315,6 +315,11 @@ impl Workflow {
     pub fn first(&self) -> &Step {
         &self.steps[0]
     }
+    /// Whether `role` acts on some step: the roles that handle the program's cases (who may
+    /// read a protected case of it, R-PR-7).
+    pub fn acts(&self, role: Role) -> bool {
+        self.steps.iter().any(|s| s.roles.contains(&role))
+    }
 
     /// Parse and validate one workflow file.
     pub fn parse(file: &str, text: &str) -> Result<Workflow, WorkflowFileError> {

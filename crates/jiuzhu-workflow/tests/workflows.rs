@@ -289,3 +289,36 @@ fn a_later_file_with_the_same_id_replaces_the_shipped_one() {
     assert_eq!(wfs.get("dibao").unwrap().steps.len(), 2);
     assert_eq!(wfs.get("dibao").unwrap().file, "区县定制/dibao.toml");
 }
+
+/// Who handles a program's cases (and so may read a protected one, R-PR-7) follows from the
+/// steps of its file: department officers act on the referrals only, and the civil-affairs
+/// roles on 低保.
+#[test]
+fn acting_roles_come_from_the_steps() {
+    let all = Workflows::builtin().unwrap();
+    let dibao = all.get("dibao").unwrap();
+    for r in [
+        Role::WindowClerk,
+        Role::VillageAssistant,
+        Role::TownshipReviewer,
+        Role::CountyApprover,
+    ] {
+        assert!(dibao.acts(r), "{r:?}");
+    }
+    for r in [
+        Role::DepartmentOfficer,
+        Role::Auditor,
+        Role::CountyManager,
+        Role::SystemAdmin,
+    ] {
+        assert!(!dibao.acts(r), "{r:?}");
+    }
+    for w in all.iter() {
+        assert_eq!(
+            w.acts(Role::DepartmentOfficer),
+            w.department.is_some(),
+            "{}",
+            w.id
+        );
+    }
+}

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::cases::{approver, event, household, new_case, reviewer_a, step};
 use super::{
-    clerk_a, code, date, staff, start_time, system, with_tree, Harness, TOWN_B, VILLAGE_A,
+    clerk_a, code, date, reads, staff, start_time, system, with_tree, Harness, TOWN_B, VILLAGE_A,
 };
 use crate::{
     AuditQuery, CaseId, CaseQuery, CaseTransition, ChangeKind, CloseWarning, NewChange,
@@ -329,7 +329,7 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
     let g = clerk_a().grant::<HandleWarnings>().unwrap();
     let list = h
         .store
-        .list_warnings(&g, &WarningQuery::default())
+        .list_warnings(&reads(&g), &WarningQuery::default())
         .await
         .unwrap();
     let find = |hh: HouseholdId, kind: &str| {
@@ -382,7 +382,7 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
     assert_eq!(c.state["open"][0]["level"], "township");
     assert_eq!(
         h.store
-            .get_warning(&g, w.id)
+            .get_warning(&reads(&g), w.id)
             .await
             .unwrap()
             .unwrap()

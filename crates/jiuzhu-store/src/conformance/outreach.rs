@@ -5,8 +5,8 @@ use jiuzhu_domain::access::{HandleWarnings, ReadAudit, RunVerification, WriteReg
 use jiuzhu_domain::{AuditAction, Money, Role};
 
 use super::{
-    clerk_a, clerk_b, code, date, facts, id_number, staff, start_time, system, with_tree, Harness,
-    VILLAGE_A,
+    clerk_a, clerk_b, code, date, facts, id_number, reads, staff, start_time, system, with_tree,
+    Harness, VILLAGE_A,
 };
 use crate::{AuditQuery, LeadQuery, LeadRun, NewLead, NewRun, Store, StoreError};
 
@@ -72,7 +72,7 @@ pub async fn outreach_leads_scoped_and_handled(h: Harness) {
     let gc = county.grant::<HandleWarnings>().unwrap();
     let all = h
         .store
-        .list_outreach_leads(&gc, &LeadQuery::default())
+        .list_outreach_leads(&reads(&gc), &LeadQuery::default())
         .await
         .unwrap();
     assert_eq!(all.total, 2);
@@ -94,7 +94,7 @@ pub async fn outreach_leads_scoped_and_handled(h: Harness) {
     let gb = clerk_b().grant::<HandleWarnings>().unwrap();
     let a = h
         .store
-        .list_outreach_leads(&ga, &LeadQuery::default())
+        .list_outreach_leads(&reads(&ga), &LeadQuery::default())
         .await
         .unwrap();
     assert_eq!(a.total, 1);
@@ -102,7 +102,7 @@ pub async fn outreach_leads_scoped_and_handled(h: Harness) {
     let id = a.items[0].id;
     let b = h
         .store
-        .list_outreach_leads(&gb, &LeadQuery::default())
+        .list_outreach_leads(&reads(&gb), &LeadQuery::default())
         .await
         .unwrap();
     assert_eq!(b.total, 0);
@@ -131,7 +131,7 @@ pub async fn outreach_leads_scoped_and_handled(h: Harness) {
     let open = h
         .store
         .list_outreach_leads(
-            &gc,
+            &reads(&gc),
             &LeadQuery {
                 status: Some("open".into()),
                 run_id: Some(run.id),
@@ -144,7 +144,7 @@ pub async fn outreach_leads_scoped_and_handled(h: Harness) {
     assert_eq!(open.items[0].person_id, None);
 
     // The run list counts the leads in the reader's scope.
-    let runs = h.store.list_runs(&r, 10).await.unwrap();
+    let runs = h.store.list_runs(&reads(&r), 10).await.unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].leads, 2);
     assert_eq!(runs[0].run.id, run.id);

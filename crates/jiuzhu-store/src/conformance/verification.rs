@@ -7,8 +7,8 @@ use jiuzhu_domain::access::{
 use jiuzhu_domain::{Area, AuditAction, HouseholdFacts, HouseholdId, Relation};
 
 use super::{
-    clerk_a, clerk_b, code, date, facts, id_number, start_time, system, with_tree, Harness, TOWN_A,
-    VILLAGE_A, VILLAGE_B,
+    all_deliveries, clerk_a, clerk_b, code, date, facts, id_number, reads, start_time, system,
+    with_tree, Harness, TOWN_A, VILLAGE_A, VILLAGE_B,
 };
 use crate::{
     AuditQuery, CloseWarning, NewDelivery, NewHousehold, NewRun, NewWarning, Rejection, RunPart,
@@ -100,16 +100,24 @@ pub async fn verification_deliveries_are_immutable(h: Harness) {
         .unwrap();
     assert_eq!(refused.status, "refused");
 
-    let all = h.store.list_deliveries(&g, None, 10).await.unwrap();
+    let all = h
+        .store
+        .list_deliveries(&all_deliveries(), None, 10)
+        .await
+        .unwrap();
     assert_eq!(all.iter().map(|d| d.id).collect::<Vec<_>>(), vec![2, 1]);
     assert_eq!(all[1], d);
     let deposits = h
         .store
-        .list_deliveries(&g, Some("deposits"), 10)
+        .list_deliveries(&all_deliveries(), Some("deposits"), 10)
         .await
         .unwrap();
     assert_eq!(deposits.len(), 1);
-    let listed = h.store.delivery_rejections(&g, 1).await.unwrap();
+    let listed = h
+        .store
+        .delivery_rejections(&all_deliveries(), 1)
+        .await
+        .unwrap();
     assert_eq!(listed[0].row, 3);
     assert_eq!(listed[0].code, "MONEY_TOO_MANY_DECIMALS");
     assert_eq!(listed[1].column, None);
@@ -138,7 +146,13 @@ pub async fn verification_deliveries_are_immutable(h: Harness) {
     ] {
         assert!(h.store.execute_raw(sql).await.is_err(), "{sql} was allowed");
     }
-    assert_eq!(h.store.delivery_rejections(&g, 1).await.unwrap(), listed);
+    assert_eq!(
+        h.store
+            .delivery_rejections(&all_deliveries(), 1)
+            .await
+            .unwrap(),
+        listed
+    );
 
     let a = system().grant::<ReadAudit>().unwrap();
     let log = h
@@ -220,7 +234,7 @@ pub async fn verification_warnings_scoped_and_closed(h: Harness) {
     assert_eq!(run.warnings, 3);
     assert_eq!(run.counts["DEPOSIT"], 2);
     assert_eq!(
-        h.store.get_run(&r, run.id).await.unwrap(),
+        h.store.get_run(&reads(&r), run.id).await.unwrap(),
         Some(run.clone())
     );
 
@@ -229,7 +243,7 @@ pub async fn verification_warnings_scoped_and_closed(h: Harness) {
     let gb = clerk_b().grant::<HandleWarnings>().unwrap();
     let a_list = h
         .store
-        .list_warnings(&ga, &WarningQuery::default())
+        .list_warnings(&reads(&ga), &WarningQuery::default())
         .await
         .unwrap();
     assert_eq!(a_list.total, 2);
@@ -240,7 +254,7 @@ pub async fn verification_warnings_scoped_and_closed(h: Harness) {
     let b_list = h
         .store
         .list_warnings(
-            &gb,
+            &reads(&gb),
             &WarningQuery {
                 kind: Some("DEPOSIT".into()),
                 status: Some("open".into()),
@@ -253,7 +267,10 @@ pub async fn verification_warnings_scoped_and_closed(h: Harness) {
     assert_eq!(b_list.total, 1);
     assert_eq!(b_list.items[0].household_id, hb);
     let target = a_list.items[0].clone();
-    assert_eq!(h.store.get_warning(&gb, target.id).await.unwrap(), None);
+    assert_eq!(
+        h.store.get_warning(&reads(&gb), target.id).await.unwrap(),
+        None
+    );
 
     // B's clerk cannot close A's warning: it is not there for them.
     let close = CloseWarning {
@@ -300,7 +317,7 @@ pub async fn verification_warnings_scoped_and_closed(h: Harness) {
     let open_a = h
         .store
         .list_warnings(
-            &ga,
+            &reads(&ga),
             &WarningQuery {
                 status: Some("open".into()),
                 ..Default::default()
@@ -377,14 +394,14 @@ pub async fn verification_streamed_run_commits_or_leaves_nothing(h: Harness) {
     );
     assert!(h
         .store
-        .list_deliveries(&g, None, 10)
+        .list_deliveries(&all_deliveries(), None, 10)
         .await
         .unwrap()
         .is_empty());
     let all = system().grant::<HandleWarnings>().unwrap();
     let none = h
         .store
-        .list_warnings(&all, &WarningQuery::default())
+        .list_warnings(&reads(&all), &WarningQuery::default())
         .await
         .unwrap();
     assert_eq!(none.total, 0);
@@ -430,12 +447,12 @@ pub async fn verification_streamed_run_commits_or_leaves_nothing(h: Harness) {
     assert_eq!(run.delivery_ids, ids);
     assert_eq!(run.run_by, "system:test");
     assert_eq!(
-        h.store.get_run(&r, run.id).await.unwrap(),
+        h.store.get_run(&reads(&r), run.id).await.unwrap(),
         Some(run.clone())
     );
     let statuses: Vec<String> = h
         .store
-        .list_deliveries(&g, None, 10)
+        .list_deliveries(&all_deliveries(), None, 10)
         .await
         .unwrap()
         .into_iter()
@@ -445,7 +462,7 @@ pub async fn verification_streamed_run_commits_or_leaves_nothing(h: Harness) {
     let kept = h
         .store
         .list_warnings(
-            &all,
+            &reads(&all),
             &WarningQuery {
                 month: Some("2026-03".into()),
                 ..Default::default()
@@ -463,7 +480,7 @@ pub async fn verification_streamed_run_commits_or_leaves_nothing(h: Harness) {
     let other = h
         .store
         .list_warnings(
-            &all,
+            &reads(&all),
             &WarningQuery {
                 month: Some("2026-04".into()),
                 ..Default::default()

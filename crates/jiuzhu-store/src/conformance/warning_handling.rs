@@ -7,8 +7,8 @@ use jiuzhu_domain::access::{HandleWarnings, ReadAudit, RunVerification, WriteReg
 use jiuzhu_domain::{Area, AuditAction, HouseholdFacts, HouseholdId, Relation, Role};
 
 use super::{
-    clerk_a, clerk_b, code, date, facts, id_number, staff, start_time, system, with_tree, Harness,
-    TOWN_A, TOWN_B, VILLAGE_A, VILLAGE_B,
+    clerk_a, clerk_b, code, date, facts, id_number, reads, staff, start_time, system, with_tree,
+    Harness, TOWN_A, TOWN_B, VILLAGE_A, VILLAGE_B,
 };
 use crate::{
     AuditQuery, CloseWarning, InboxQuery, InboxStatus, NewHousehold, NewRun, NewWarning,
@@ -96,7 +96,7 @@ fn inbox(today: chrono::NaiveDate) -> InboxQuery {
 }
 
 async fn total(h: &Harness, g: &jiuzhu_domain::Grant<HandleWarnings>, q: InboxQuery) -> i64 {
-    h.store.warning_inbox(g, &q).await.unwrap().total
+    h.store.warning_inbox(&reads(g), &q).await.unwrap().total
 }
 
 fn no_effect(note: &str) -> CloseWarning {
@@ -142,7 +142,11 @@ pub async fn warning_handling_due_inbox_and_zero_report(h: Harness) {
     .await;
     let gc = county().grant::<HandleWarnings>().unwrap();
     let today = date(2026, 3, 1);
-    let all = h.store.warning_inbox(&gc, &inbox(today)).await.unwrap();
+    let all = h
+        .store
+        .warning_inbox(&reads(&gc), &inbox(today))
+        .await
+        .unwrap();
     assert_eq!(all.total, 4);
     let dues: Vec<_> = all
         .items
@@ -249,7 +253,11 @@ pub async fn warning_handling_due_inbox_and_zero_report(h: Harness) {
     );
     // A township sees its own only.
     let gb = clerk_b().grant::<HandleWarnings>().unwrap();
-    let b_list = h.store.warning_inbox(&gb, &inbox(today)).await.unwrap();
+    let b_list = h
+        .store
+        .warning_inbox(&reads(&gb), &inbox(today))
+        .await
+        .unwrap();
     assert_eq!(b_list.total, 1);
     assert_eq!(b_list.items[0].household_id, hb);
 
@@ -358,7 +366,7 @@ pub async fn warning_handling_due_inbox_and_zero_report(h: Harness) {
     // Who has filed for February: B (all handled), not A (two open).
     let status = h
         .store
-        .zero_report_status(&gc, "2026-02", None)
+        .zero_report_status(&reads(&gc), "2026-02", None)
         .await
         .unwrap();
     let brief: Vec<_> = status
@@ -388,7 +396,7 @@ pub async fn warning_handling_due_inbox_and_zero_report(h: Harness) {
     );
     let a_only = h
         .store
-        .zero_report_status(&ga, "2026-02", None)
+        .zero_report_status(&reads(&ga), "2026-02", None)
         .await
         .unwrap();
     assert_eq!(a_only.len(), 1);
@@ -425,7 +433,7 @@ pub async fn warning_handling_due_inbox_and_zero_report(h: Harness) {
     .await;
     let status = h
         .store
-        .zero_report_status(&gc, "2026-02", None)
+        .zero_report_status(&reads(&gc), "2026-02", None)
         .await
         .unwrap();
     let b = status.iter().find(|s| s.division == VILLAGE_B).unwrap();
@@ -450,7 +458,7 @@ pub async fn warning_handling_due_inbox_and_zero_report(h: Harness) {
     let new = h
         .store
         .list_warnings(
-            &gb,
+            &reads(&gb),
             &WarningQuery {
                 status: Some("open".into()),
                 ..Default::default()
@@ -481,7 +489,7 @@ pub async fn warning_handling_due_inbox_and_zero_report(h: Harness) {
     assert_eq!(code_of(&err), "ZERO_REPORT_EXISTS");
     let status = h
         .store
-        .zero_report_status(&gc, "2026-02", None)
+        .zero_report_status(&reads(&gc), "2026-02", None)
         .await
         .unwrap();
     let b = status.iter().find(|s| s.division == VILLAGE_B).unwrap();
@@ -522,14 +530,14 @@ pub async fn warning_handling_dashboard_counts(h: Harness) {
     };
     let a_dep = h
         .store
-        .warning_inbox(&gc, &feb("DEPOSIT", TOWN_A))
+        .warning_inbox(&reads(&gc), &feb("DEPOSIT", TOWN_A))
         .await
         .unwrap()
         .items
         .remove(0);
     let b_dep = h
         .store
-        .warning_inbox(&gc, &feb("DEPOSIT", TOWN_B))
+        .warning_inbox(&reads(&gc), &feb("DEPOSIT", TOWN_B))
         .await
         .unwrap()
         .items
@@ -557,7 +565,7 @@ pub async fn warning_handling_dashboard_counts(h: Harness) {
 
     let d = h
         .store
-        .verification_dashboard(&gc, "2026-02", date(2026, 3, 10))
+        .verification_dashboard(&reads(&gc), "2026-02", date(2026, 3, 10))
         .await
         .unwrap();
     let cells: Vec<_> = d
@@ -588,7 +596,7 @@ pub async fn warning_handling_dashboard_counts(h: Harness) {
     // Before the due date nothing is overdue.
     let early = h
         .store
-        .verification_dashboard(&gc, "2026-02", date(2026, 3, 5))
+        .verification_dashboard(&reads(&gc), "2026-02", date(2026, 3, 5))
         .await
         .unwrap();
     assert_eq!(early.cells.iter().map(|c| c.overdue).sum::<i64>(), 0);
@@ -597,7 +605,7 @@ pub async fn warning_handling_dashboard_counts(h: Harness) {
     let ga = clerk_a().grant::<HandleWarnings>().unwrap();
     let a = h
         .store
-        .verification_dashboard(&ga, "2026-02", date(2026, 3, 10))
+        .verification_dashboard(&reads(&ga), "2026-02", date(2026, 3, 10))
         .await
         .unwrap();
     assert_eq!(a.cells.len(), 2);
@@ -608,7 +616,7 @@ pub async fn warning_handling_dashboard_counts(h: Harness) {
     let open_b = h
         .store
         .warning_inbox(
-            &gb,
+            &reads(&gb),
             &InboxQuery {
                 month: Some("2026-02".into()),
                 status: Some(InboxStatus::Open),
@@ -636,7 +644,7 @@ pub async fn warning_handling_dashboard_counts(h: Harness) {
         .unwrap();
     let d = h
         .store
-        .verification_dashboard(&gc, "2026-02", date(2026, 3, 10))
+        .verification_dashboard(&reads(&gc), "2026-02", date(2026, 3, 10))
         .await
         .unwrap();
     assert_eq!((d.zero_report_divisions, d.zero_reports_filed), (2, 1));

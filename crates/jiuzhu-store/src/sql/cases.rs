@@ -1,7 +1,8 @@
 //! Cases (see migrations/*/0004_cases.sql and docs/cases.md): registration, transitions with
 //! optimistic locking, the append-only timeline and decisions, queues and the 低保-anywhere
 //! check. A case is visible where its responsible division (the household's) or its filing
-//! division (the window that took it, 一门受理) lies in the actor's scope.
+//! division (the window that took it, 一门受理) lies in the actor's scope, narrowed for
+//! department officers and protected cases ([`Reach`]).
 
 use chrono::Datelike;
 use serde_json::{json, Value};
@@ -9,10 +10,12 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use jiuzhu_domain::access::{ActOnCase, ReadCases, RegisterApplication};
+use jiuzhu_domain::id_number::mask_id_str;
 use jiuzhu_domain::{AuditAction, DivisionCode, Grant, Money, PersonId, Scope};
 
+use super::reach::Reach;
 use super::rows::{self, date_text, parse_date, parse_ts};
-use super::{invalid, page_bounds, Event, Sql, SqlStore, WriteTx};
+use super::{invalid, page_bounds, workflows, Event, Sql, SqlStore, WriteTx};
 use crate::cases::{
     CaseDecision, CaseEvent, CaseFlags, CaseId, CaseQuery, CaseRecord, CaseSummary, CaseTransition,
     FilingEntry, NewCase, NewCaseEvent, NewDecision, NoticeEntry, OpenStepRow, TaskQuery, TaskRow,
@@ -20,13 +23,12 @@ use crate::cases::{
 use crate::{Page, Result, StoreError};
 
 const CASE_SELECT: &str = "c.id, c.number, c.workflow, c.program, c.household_id, \
-    h.code AS household_code, c.applicant_id, p.name AS applicant_name, c.division_filed, \
-    c.division_responsible, c.hukou_elsewhere, c.staff_relative, c.urgent, c.protected, c.status, \
-    c.state, c.revision, c.created_at, c.created_by, c.updated_at";
+    h.code AS household_code, h.address AS household_address, c.applicant_id, \
+    p.name AS applicant_name, p.id_number AS applicant_id_number, c.division_filed, \
+    c.division_responsible, c.department, c.hukou_elsewhere, c.staff_relative, c.urgent, \
+    c.protected, c.status, c.state, c.revision, c.created_at, c.created_by, c.updated_at";
 const CASE_FROM: &str = " FROM cases c JOIN households h ON h.id = c.household_id \
     JOIN persons p ON p.id = c.applicant_id";
-/// The visibility condition; binds the scope pattern twice as `$1`.
-const IN_SCOPE: &str = "(c.division_responsible LIKE $1 OR c.division_filed LIKE $1)";
 
 fn flag(row: &AnyRow, col: &str) -> Result<bool> {
     Ok(rows::get::<i64>(row, col)? != 0)
@@ -59,8 +61,11 @@ fn case(row: &AnyRow) -> Result<CaseRecord> {
         household_code: rows::get(row, "household_code")?,
         applicant_id: rows::get(row, "applicant_id")?,
         applicant_name: rows::get(row, "applicant_name")?,
+        applicant_id_masked: mask_id_str(&rows::get::<String>(row, "applicant_id_number")?),
+        household_address: rows::get(row, "household_address")?,
         division_filed: rows::get(row, "division_filed")?,
         division_responsible: rows::get(row, "division_responsible")?,
+        department: rows::get(row, "department")?,
         hukou_elsewhere: flag(row, "hukou_elsewhere")?,
         flags: CaseFlags {
             staff_relative: flag(row, "staff_relative")?,
@@ -185,6 +190,14 @@ async fn allocate_letter(
     Ok(number)
 }
 
+/// The department a case of `workflow` is referred to, from the workflow file.
+pub(super) fn department_of(workflow: &str) -> Option<&'static str> {
+    workflows()
+        .get(workflow)
+        .and_then(|w| w.department)
+        .map(|d| d.as_str())
+}
+
 pub(super) fn not_found(id: CaseId) -> StoreError {
     StoreError::NotFound {
         kind: "case",
@@ -192,17 +205,16 @@ pub(super) fn not_found(id: CaseId) -> StoreError {
     }
 }
 
+/// A case the reach allows, or `None`.
 pub(super) async fn load_case(
     conn: &mut AnyConnection,
-    scope: &Scope,
+    reach: &Reach,
     id: CaseId,
 ) -> Result<Option<CaseRecord>> {
-    let sql = format!("SELECT {CASE_SELECT}{CASE_FROM} WHERE {IN_SCOPE} AND c.id = $2");
-    let row = sqlx::query(&sql)
-        .bind(scope.like_pattern())
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let mut sql = Sql::new(&format!("SELECT {CASE_SELECT}{CASE_FROM} WHERE c.id = "));
+    sql.bind_int(id);
+    reach.and(&mut sql, "c");
+    let row = sql.query().fetch_optional(conn).await?;
     row.map(|r| case(&r)).transpose()
 }
 
@@ -389,8 +401,8 @@ impl SqlStore {
         sqlx::query(
             "INSERT INTO cases (id, number, workflow, program, household_id, applicant_id, \
              division_filed, division_responsible, hukou_elsewhere, staff_relative, urgent, \
-             protected, status, state, revision, created_at, created_by, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15, $16, $15)",
+             protected, status, state, revision, created_at, created_by, updated_at, department) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15, $16, $15, $17)",
         )
         .bind(id)
         .bind(number.as_str())
@@ -408,11 +420,12 @@ impl SqlStore {
         .bind(new.revision)
         .bind(tx.now_text.clone())
         .bind(actor.username.as_str())
+        .bind(department_of(&new.workflow))
         .execute(tx.conn())
         .await?;
         write_open_steps(&mut tx, id, &responsible, &new.open_steps).await?;
         append_events(&mut tx, actor, id, &new.events).await?;
-        let rec = load_case(tx.conn(), &Scope::new(DivisionCode::nation()), id)
+        let rec = load_case(tx.conn(), &Reach::everything(), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         let division = DivisionCode::parse(&responsible)
@@ -438,11 +451,11 @@ impl SqlStore {
 
     pub(crate) async fn get_case_impl(
         &self,
-        scope: &Scope,
+        g: &Grant<ReadCases>,
         id: CaseId,
     ) -> Result<Option<CaseRecord>> {
         let mut conn = self.pool.acquire().await?;
-        load_case(&mut conn, scope, id).await
+        load_case(&mut conn, &Reach::of(g.actor()), id).await
     }
 
     pub(crate) async fn case_events_impl(
@@ -450,15 +463,13 @@ impl SqlStore {
         g: &Grant<ReadCases>,
         id: CaseId,
     ) -> Result<Vec<CaseEvent>> {
-        let sql = format!(
-            "SELECT e.* FROM case_events e JOIN cases c ON c.id = e.case_id \
-             WHERE {IN_SCOPE} AND e.case_id = $2 ORDER BY e.seq"
+        let mut sql = Sql::new(
+            "SELECT e.* FROM case_events e JOIN cases c ON c.id = e.case_id WHERE e.case_id = ",
         );
-        let rows = sqlx::query(&sql)
-            .bind(g.scope().like_pattern())
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
+        sql.bind_int(id);
+        Reach::of(g.actor()).and(&mut sql, "c");
+        sql.push(" ORDER BY e.seq");
+        let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter().map(event).collect()
     }
 
@@ -467,16 +478,15 @@ impl SqlStore {
         g: &Grant<ReadCases>,
         id: CaseId,
     ) -> Result<Vec<CaseDecision>> {
-        let sql = format!(
+        let mut sql = Sql::new(
             "SELECT d.*, l.number AS letter_number FROM case_decisions d \
              JOIN cases c ON c.id = d.case_id LEFT JOIN case_letters l ON l.decision_id = d.id \
-             WHERE {IN_SCOPE} AND d.case_id = $2 ORDER BY d.id"
+             WHERE d.case_id = ",
         );
-        let rows = sqlx::query(&sql)
-            .bind(g.scope().like_pattern())
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
+        sql.bind_int(id);
+        Reach::of(g.actor()).and(&mut sql, "c");
+        sql.push(" ORDER BY d.id");
+        let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter().map(decision).collect()
     }
 
@@ -486,11 +496,8 @@ impl SqlStore {
         q: &CaseQuery,
     ) -> Result<Page<CaseSummary>> {
         let mut from = Sql::new(CASE_FROM);
-        from.push(" WHERE (c.division_responsible LIKE ")
-            .bind_text(g.scope().like_pattern())
-            .push(" OR c.division_filed LIKE ")
-            .bind_text(g.scope().like_pattern())
-            .push(")");
+        from.push(" WHERE 1 = 1");
+        Reach::of(g.actor()).and(&mut from, "c");
         if let Some(w) = q.workflow.as_deref().filter(|s| !s.is_empty()) {
             from.push(" AND c.workflow = ").bind_text(w);
         }
@@ -551,7 +558,7 @@ impl SqlStore {
         t: &CaseTransition,
     ) -> Result<CaseRecord> {
         let mut tx = self.write().await?;
-        let before = load_case(tx.conn(), g.scope(), id)
+        let before = load_case(tx.conn(), &Reach::of(g.actor()), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         if before.revision != expected_revision {
@@ -604,7 +611,7 @@ impl SqlStore {
                 Some(allocate_letter(&mut tx, id, did, &before.division_responsible, d).await?);
             super::changes::after_decision(&mut tx, &before, did, d).await?;
         }
-        let rec = load_case(tx.conn(), &Scope::new(DivisionCode::nation()), id)
+        let rec = load_case(tx.conn(), &Reach::everything(), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         let division = DivisionCode::parse(&rec.division_responsible)
@@ -646,21 +653,18 @@ impl SqlStore {
         division: Option<&DivisionCode>,
     ) -> Result<Vec<NoticeEntry>> {
         // Only notice steps carry `not_before` (the day a notice may be closed).
-        let sql = format!(
+        let mut sql = Sql::new(&format!(
             "SELECT {CASE_SELECT}, s.opened_on AS s_opened_on, s.not_before AS s_not_before, \
              s.due AS s_due{CASE_FROM} JOIN case_open_steps s ON s.case_id = c.id \
-             WHERE {IN_SCOPE} AND s.not_before IS NOT NULL AND c.protected = 0 \
-             AND c.division_responsible LIKE $2 \
-             ORDER BY c.division_responsible, s.opened_on, c.id"
-        );
-        let under = division
-            .map(|d| Scope::new(d.clone()).like_pattern())
-            .unwrap_or_else(|| "%".into());
-        let rows = sqlx::query(&sql)
-            .bind(g.scope().like_pattern())
-            .bind(under)
-            .fetch_all(&self.pool)
-            .await?;
+             WHERE s.not_before IS NOT NULL AND c.protected = 0"
+        ));
+        Reach::of(g.actor()).and(&mut sql, "c");
+        if let Some(d) = division {
+            sql.push(" AND c.division_responsible LIKE ")
+                .bind_text(Scope::new(d.clone()).like_pattern());
+        }
+        sql.push(" ORDER BY c.division_responsible, s.opened_on, c.id");
+        let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(NoticeEntry {
@@ -674,7 +678,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn filing_list_impl(&self, g: &Grant<ReadCases>) -> Result<Vec<FilingEntry>> {
-        let sql = format!(
+        let mut sql = Sql::new(
             "SELECT c.id, c.number, c.program, p.name AS applicant_name, c.division_responsible, \
              c.revision, d.decided_on, d.monthly_amount, l.number AS letter_number, \
              s.due AS filing_due, e.on_date AS filed_on, e.display_name AS filed_by, \
@@ -687,13 +691,14 @@ impl SqlStore {
              LEFT JOIN case_events e ON e.case_id = c.id AND e.step = 'filing' \
              LEFT JOIN case_changes x ON x.case_id = c.id \
              LEFT JOIN change_outcomes o ON o.decision_id = d.id \
-             WHERE {IN_SCOPE} AND (s.case_id IS NOT NULL OR e.case_id IS NOT NULL) \
-             ORDER BY (CASE WHEN e.case_id IS NULL THEN 0 ELSE 1 END), s.due, d.decided_on DESC, c.id"
+             WHERE (s.case_id IS NOT NULL OR e.case_id IS NOT NULL)",
         );
-        let rows = sqlx::query(&sql)
-            .bind(g.scope().like_pattern())
-            .fetch_all(&self.pool)
-            .await?;
+        Reach::of(g.actor()).and(&mut sql, "c");
+        sql.push(
+            " ORDER BY (CASE WHEN e.case_id IS NULL THEN 0 ELSE 1 END), s.due, \
+             d.decided_on DESC, c.id",
+        );
+        let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(FilingEntry {
@@ -785,6 +790,7 @@ impl SqlStore {
             p.name AS applicant_name, s.division, s.step, s.label, s.level, s.opened_on, s.due, \
             s.not_before FROM case_open_steps s JOIN cases c ON c.id = s.case_id \
             JOIN persons p ON p.id = c.applicant_id WHERE s.division LIKE ";
+        let reach = Reach::of(g.actor());
         let mut own = Sql::new(SELECT);
         own.bind_text(g.scope().like_pattern())
             .push(" AND s.roles LIKE ")
@@ -799,6 +805,7 @@ impl SqlStore {
                 .bind_text(d.as_str())
                 .push(")");
         }
+        reach.and(&mut own, "c");
         let mut out = Vec::new();
         let task = |r: &AnyRow, escalated: bool| -> Result<TaskRow> {
             Ok(TaskRow {
@@ -827,6 +834,7 @@ impl SqlStore {
                 .bind_text(below.as_str())
                 .push(" AND s.due < ")
                 .bind_text(date_text(q.overdue_before));
+            reach.and(&mut esc, "c");
             for r in esc.query().fetch_all(&self.pool).await? {
                 let t = task(&r, true)?;
                 if !out

@@ -6,8 +6,6 @@
 //! case in its own transaction; the calendar is the shipped one plus the stored edits (the same
 //! overlays the web layer's cache loads), the time limits and delegation come from the caller.
 
-use std::sync::OnceLock;
-
 use chrono::{Datelike, NaiveDate};
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -17,12 +15,13 @@ use jiuzhu_domain::access::{ActOnCase, ReadCases};
 use jiuzhu_domain::{Actor, AuditAction, DivisionCode, Grant, HouseholdId, Money, Scope};
 use jiuzhu_workflow::{
     apply, start, ActingLevel, Action, ActionError, ActorRef, CaseState, Context, StartOptions,
-    StepInput, WorkCalendar, Workflow, Workflows, CN_CALENDAR,
+    StepInput, WorkCalendar, Workflow, CN_CALENDAR,
 };
 
-use super::cases::{append_events, load_case, not_found, write_open_steps};
+use super::cases::{append_events, department_of, load_case, not_found, write_open_steps};
+use super::reach::Reach;
 use super::rows::{self, parse_date, parse_ts};
-use super::{invalid, Event, SqlStore, Who, WriteTx};
+use super::{invalid, workflows, Event, Sql, SqlStore, Who, WriteTx};
 use crate::cases::{CaseId, CaseRecord, NewCaseEvent, NewDecision, OpenStepRow};
 use crate::changes::{
     BenefitStatus, ChangeKind, ChangeOutcome, ChangeRecord, NewChange, ProcedureSettings,
@@ -30,12 +29,6 @@ use crate::changes::{
 };
 use crate::verification::{WarningRecord, WarningResult};
 use crate::{Result, StoreError};
-
-fn workflows() -> &'static Workflows {
-    static W: OnceLock<Workflows> = OnceLock::new();
-    // Embedded data validated by jiuzhu-workflow's tests: failing here is a build defect.
-    W.get_or_init(|| Workflows::builtin().expect("embedded workflows are valid"))
-}
 
 /// `YYYY-MM` of a day, and of the month after it.
 fn month_of(d: NaiveDate) -> String {
@@ -238,7 +231,7 @@ pub(super) async fn open_change_tx(
         })?),
         _ => None,
     };
-    let parent = load_case(tx.conn(), scope, new.parent_case_id)
+    let parent = load_case(tx.conn(), &Reach::of(actor), new.parent_case_id)
         .await?
         .ok_or_else(|| not_found(new.parent_case_id))?;
     if parent.status != "approved" {
@@ -301,8 +294,8 @@ pub(super) async fn open_change_tx(
     sqlx::query(
         "INSERT INTO cases (id, number, workflow, program, household_id, applicant_id, \
          division_filed, division_responsible, hukou_elsewhere, staff_relative, urgent, \
-         protected, status, state, revision, created_at, created_by, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15, $16, $15)",
+         protected, status, state, revision, created_at, created_by, updated_at, department) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15, $16, $15, $17)",
     )
     .bind(id)
     .bind(number.as_str())
@@ -320,6 +313,7 @@ pub(super) async fn open_change_tx(
     .bind(i64::from(state.revision))
     .bind(tx.now_text.clone())
     .bind(actor.username.as_str())
+    .bind(department_of(&wf.id))
     .execute(tx.conn())
     .await?;
     write_open_steps(tx, id, &parent.division_responsible, &open_rows(wf, &state)).await?;
@@ -341,7 +335,7 @@ pub(super) async fn open_change_tx(
     .bind(actor.username.as_str())
     .execute(tx.conn())
     .await?;
-    let rec = load_case(tx.conn(), &Scope::new(DivisionCode::nation()), id)
+    let rec = load_case(tx.conn(), &Reach::everything(), id)
         .await?
         .ok_or_else(|| not_found(id))?;
     let division = DivisionCode::parse(&rec.division_responsible)
@@ -593,8 +587,7 @@ const CHANGE_SELECT: &str =
     FROM case_changes x JOIN cases c ON c.id = x.case_id JOIN cases pc ON pc.id = x.parent_case_id \
     LEFT JOIN change_outcomes o ON o.case_id = x.case_id \
     LEFT JOIN case_decisions d ON d.id = o.decision_id \
-    LEFT JOIN case_letters l ON l.decision_id = o.decision_id \
-    WHERE (c.division_responsible LIKE $1 OR c.division_filed LIKE $1)";
+    LEFT JOIN case_letters l ON l.decision_id = o.decision_id WHERE 1 = 1";
 
 fn change_record(r: &AnyRow) -> Result<ChangeRecord> {
     let kind: String = rows::get(r, "kind")?;
@@ -634,8 +627,7 @@ fn change_record(r: &AnyRow) -> Result<ChangeRecord> {
 }
 
 const BENEFIT_SELECT: &str = "SELECT b.*, c.number, c.workflow FROM benefit_status b \
-    JOIN cases c ON c.id = b.case_id \
-    WHERE (c.division_responsible LIKE $1 OR c.division_filed LIKE $1)";
+    JOIN cases c ON c.id = b.case_id WHERE 1 = 1";
 
 fn benefit(r: &AnyRow) -> Result<BenefitStatus> {
     let end: Option<String> = rows::get(r, "end_reason")?;
@@ -675,11 +667,10 @@ impl SqlStore {
         g: &Grant<ReadCases>,
         case_id: CaseId,
     ) -> Result<Option<ChangeRecord>> {
-        let row = sqlx::query(&format!("{CHANGE_SELECT} AND x.case_id = $2"))
-            .bind(g.scope().like_pattern())
-            .bind(case_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let mut sql = Sql::new(CHANGE_SELECT);
+        Reach::of(g.actor()).and(&mut sql, "c");
+        sql.push(" AND x.case_id = ").bind_int(case_id);
+        let row = sql.query().fetch_optional(&self.pool).await?;
         row.map(|r| change_record(&r)).transpose()
     }
 
@@ -688,13 +679,12 @@ impl SqlStore {
         g: &Grant<ReadCases>,
         parent_case_id: CaseId,
     ) -> Result<Vec<ChangeRecord>> {
-        let rows = sqlx::query(&format!(
-            "{CHANGE_SELECT} AND x.parent_case_id = $2 ORDER BY x.case_id"
-        ))
-        .bind(g.scope().like_pattern())
-        .bind(parent_case_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let mut sql = Sql::new(CHANGE_SELECT);
+        Reach::of(g.actor()).and(&mut sql, "c");
+        sql.push(" AND x.parent_case_id = ")
+            .bind_int(parent_case_id)
+            .push(" ORDER BY x.case_id");
+        let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter().map(change_record).collect()
     }
 
@@ -703,11 +693,10 @@ impl SqlStore {
         g: &Grant<ReadCases>,
         case_id: CaseId,
     ) -> Result<Option<BenefitStatus>> {
-        let row = sqlx::query(&format!("{BENEFIT_SELECT} AND b.case_id = $2"))
-            .bind(g.scope().like_pattern())
-            .bind(case_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let mut sql = Sql::new(BENEFIT_SELECT);
+        Reach::of(g.actor()).and(&mut sql, "c");
+        sql.push(" AND b.case_id = ").bind_int(case_id);
+        let row = sql.query().fetch_optional(&self.pool).await?;
         row.map(|r| benefit(&r)).transpose()
     }
 
@@ -716,13 +705,12 @@ impl SqlStore {
         g: &Grant<ReadCases>,
         household_id: HouseholdId,
     ) -> Result<Vec<BenefitStatus>> {
-        let rows = sqlx::query(&format!(
-            "{BENEFIT_SELECT} AND b.household_id = $2 ORDER BY b.case_id"
-        ))
-        .bind(g.scope().like_pattern())
-        .bind(household_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let mut sql = Sql::new(BENEFIT_SELECT);
+        Reach::of(g.actor()).and(&mut sql, "c");
+        sql.push(" AND b.household_id = ")
+            .bind_int(household_id)
+            .push(" ORDER BY b.case_id");
+        let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter().map(benefit).collect()
     }
 }

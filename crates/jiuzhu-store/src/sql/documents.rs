@@ -2,12 +2,13 @@
 //! withdrawal is a row of `document_withdrawals`.
 
 use jiuzhu_domain::access::{ReadRegistry, RevealSensitive, WriteRegistry};
-use jiuzhu_domain::{AuditAction, DivisionCode, Grant, Scope};
+use jiuzhu_domain::{Actor, AuditAction, DivisionCode, Grant};
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use super::{invalid, page_bounds, rows, Event, SqlStore, Who};
+use super::reach::Reach;
+use super::{invalid, page_bounds, rows, Event, Sql, SqlStore, Who};
 use crate::documents::{
     document_type, Document, DocumentId, DocumentQuery, NewDocument, OwnerKind, Withdrawal,
 };
@@ -56,41 +57,55 @@ fn document(row: &AnyRow) -> Result<Document> {
     })
 }
 
-/// The owner's division if the owner exists and lies in `scope` (a case: its responsible or
-/// filing division).
+/// The owner's division if the owner exists and the actor reads it (a person or household in
+/// scope; a case as [`Reach`] says).
 async fn owner_division(
     conn: &mut AnyConnection,
-    scope: &Scope,
+    actor: &Actor,
     kind: OwnerKind,
     id: i64,
 ) -> Result<Option<String>> {
     let sql = match kind {
         OwnerKind::Person => {
-            "SELECT residence_division AS d FROM persons WHERE id = $1 AND residence_division LIKE $2"
+            let mut q = Sql::new("SELECT residence_division AS d FROM persons WHERE id = ");
+            q.bind_int(id)
+                .push(" AND residence_division LIKE ")
+                .bind_text(actor.scope.like_pattern());
+            q
         }
         OwnerKind::Household => {
-            "SELECT division AS d FROM households WHERE id = $1 AND division LIKE $2"
+            let mut q = Sql::new("SELECT division AS d FROM households WHERE id = ");
+            q.bind_int(id)
+                .push(" AND division LIKE ")
+                .bind_text(actor.scope.like_pattern());
+            q
         }
         OwnerKind::Case => {
-            "SELECT division_responsible AS d FROM cases WHERE id = $1 \
-             AND (division_responsible LIKE $2 OR division_filed LIKE $2)"
+            let mut q = Sql::new("SELECT c.division_responsible AS d FROM cases c WHERE c.id = ");
+            q.bind_int(id);
+            Reach::of(actor).and(&mut q, "c");
+            q
         }
     };
-    let row = sqlx::query(sql)
-        .bind(id)
-        .bind(scope.like_pattern())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sql.query().fetch_optional(&mut *conn).await?;
     row.map(|r| rows::get::<String>(&r, "d")).transpose()
 }
 
-async fn load(conn: &mut AnyConnection, scope: &Scope, id: DocumentId) -> Result<Option<Document>> {
-    let sql = format!("{SELECT} WHERE d.id = $1 AND d.division LIKE $2");
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .bind(scope.like_pattern())
-        .fetch_optional(&mut *conn)
-        .await?;
+/// ` AND …`: a document in the actor's scope, and a case's document only if the case is one
+/// the actor reads (a protected case's file names are as telling as the case).
+fn readable(sql: &mut Sql, actor: &Actor) {
+    sql.push(" AND d.division LIKE ")
+        .bind_text(actor.scope.like_pattern())
+        .push(" AND (d.owner_kind <> 'case' OR ");
+    Reach::of(actor).exists_case(sql, "d.owner_id");
+    sql.push(")");
+}
+
+async fn load(conn: &mut AnyConnection, actor: &Actor, id: DocumentId) -> Result<Option<Document>> {
+    let mut sql = Sql::new(&format!("{SELECT} WHERE d.id = "));
+    sql.bind_int(id);
+    readable(&mut sql, actor);
+    let row = sql.query().fetch_optional(&mut *conn).await?;
     row.map(|r| document(&r)).transpose()
 }
 
@@ -130,7 +145,7 @@ impl SqlStore {
             return Err(invalid("file", "DOCUMENT_HASH", "文件摘要无效"));
         }
         let mut w = self.write().await?;
-        let division = owner_division(w.conn(), g.scope(), new.owner_kind, new.owner_id)
+        let division = owner_division(w.conn(), g.actor(), new.owner_kind, new.owner_id)
             .await?
             .ok_or_else(|| StoreError::NotFound {
                 kind: new.owner_kind.as_str(),
@@ -159,7 +174,7 @@ impl SqlStore {
         .bind(new.note.trim())
         .execute(&mut *w.tx)
         .await?;
-        let doc = load(w.conn(), g.scope(), id)
+        let doc = load(w.conn(), g.actor(), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         w.audit(
@@ -179,8 +194,8 @@ impl SqlStore {
         g: &Grant<ReadRegistry>,
         q: &DocumentQuery,
     ) -> Result<Page<Document>> {
-        let mut filter = super::Sql::new(" WHERE d.division LIKE ");
-        filter.bind_text(g.scope().like_pattern());
+        let mut filter = Sql::new(" WHERE 1 = 1");
+        readable(&mut filter, g.actor());
         if let Some((kind, id)) = q.owner {
             filter
                 .push(" AND d.owner_kind = ")
@@ -219,7 +234,7 @@ impl SqlStore {
         id: DocumentId,
     ) -> Result<Option<Document>> {
         let mut conn = self.pool.acquire().await?;
-        load(&mut conn, g.scope(), id).await
+        load(&mut conn, g.actor(), id).await
     }
 
     pub(crate) async fn reveal_document_impl(
@@ -228,7 +243,7 @@ impl SqlStore {
         id: DocumentId,
     ) -> Result<Document> {
         let mut w = self.write().await?;
-        let doc = load(w.conn(), g.scope(), id)
+        let doc = load(w.conn(), g.actor(), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         w.audit(
@@ -251,7 +266,7 @@ impl SqlStore {
     ) -> Result<Document> {
         let mut w = self.write().await?;
         // Scope first: outside it the document does not exist, whatever the input.
-        let doc = load(w.conn(), g.scope(), id)
+        let doc = load(w.conn(), g.actor(), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         let reason = reason.trim();
@@ -277,7 +292,7 @@ impl SqlStore {
         .bind(reason)
         .execute(&mut *w.tx)
         .await?;
-        let after = load(w.conn(), g.scope(), id)
+        let after = load(w.conn(), g.actor(), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         w.audit(

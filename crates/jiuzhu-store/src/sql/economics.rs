@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Value};
 use sqlx::AnyConnection;
 
-use jiuzhu_domain::access::{ImportCaseload, ReadRegistry, WriteRegistry};
+use jiuzhu_domain::access::{ImportCaseload, ReadRegistry, RevealSensitive, WriteRegistry};
 use jiuzhu_domain::{
     AuditAction, DivisionCode, EconomicsRecord, Grant, HouseholdEconomics, HouseholdFacts,
     HouseholdId, Member, PersonFacts, PersonId, Scope, Version,
@@ -80,6 +80,31 @@ fn audit_json(e: &HouseholdEconomics, valid_from: NaiveDate) -> Value {
     v
 }
 
+/// The record in force on `date` (the household's scope is the caller's check).
+async fn as_of(
+    conn: &mut AnyConnection,
+    id: HouseholdId,
+    date: NaiveDate,
+) -> Result<Option<EconomicsRecord>> {
+    let Some(cur) = current(&mut *conn, id).await? else {
+        return Ok(None);
+    };
+    if date >= cur.valid_from {
+        return Ok(Some(cur));
+    }
+    let row = sqlx::query(
+        "SELECT household_id, facts, valid_from, row_version, recorded_by \
+         FROM household_economics_history \
+         WHERE household_id = $1 AND valid_from <= $2 AND valid_to > $2 \
+         ORDER BY valid_from DESC, id DESC LIMIT 1",
+    )
+    .bind(id)
+    .bind(date_text(date))
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| record(&r)).transpose()
+}
+
 impl SqlStore {
     pub(crate) async fn economics_as_of_impl(
         &self,
@@ -94,23 +119,31 @@ impl SqlStore {
         {
             return Err(not_found(id));
         }
-        let Some(cur) = current(&mut conn, id).await? else {
-            return Ok(None);
-        };
-        if date >= cur.valid_from {
-            return Ok(Some(cur));
-        }
-        let row = sqlx::query(
-            "SELECT household_id, facts, valid_from, row_version, recorded_by \
-             FROM household_economics_history \
-             WHERE household_id = $1 AND valid_from <= $2 AND valid_to > $2 \
-             ORDER BY valid_from DESC, id DESC LIMIT 1",
-        )
-        .bind(id)
-        .bind(date_text(date))
-        .fetch_optional(&mut *conn)
-        .await?;
-        row.map(|r| record(&r)).transpose()
+        as_of(&mut conn, id, date).await
+    }
+
+    pub(crate) async fn reveal_economics_impl(
+        &self,
+        g: &Grant<RevealSensitive>,
+        id: HouseholdId,
+        date: NaiveDate,
+    ) -> Result<Option<EconomicsRecord>> {
+        let mut tx = self.write().await?;
+        let division = household_division(tx.conn(), g.scope(), id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let rec = as_of(tx.conn(), id, date).await?;
+        let mut ev = Event::new(AuditAction::SensitiveRevealed, "household_economics")
+            .record(id)
+            .after(
+                json!({"fields": ["assets.financial"], "as_of": date_text(date),
+                "row_version": rec.as_ref().map(|r| r.row_version)}),
+            )
+            .detail("household_economics:assets.financial".to_string());
+        ev.division = Some(division);
+        tx.audit(g.actor().into(), ev).await?;
+        tx.commit().await?;
+        Ok(rec)
     }
 
     pub(crate) async fn economics_current_impl(

@@ -23,6 +23,7 @@ mod import;
 mod outreach;
 mod persons;
 mod policies;
+mod reach;
 mod reserve;
 mod rows;
 mod users;
@@ -83,6 +84,12 @@ impl SqlStore {
     /// database itself refuses to change audit events). Application code goes through [`Store`].
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The data migrations a schema migration left to do (`pending_backfills`); `connect`
+    /// runs them, tests call them after setting up an old database's state.
+    pub async fn run_data_migrations(&self) -> Result<()> {
+        run_backfills(&self.pool).await
     }
 
     /// Runs one raw SQL statement; for tests and operator tools.
@@ -183,6 +190,57 @@ impl SqlStore {
     }
 }
 
+/// The shipped workflow files: the change workflow a store-opened change case runs, the
+/// department a referral case is registered with, and the roles that read a protected case.
+pub(crate) fn workflows() -> &'static jiuzhu_workflow::Workflows {
+    static W: std::sync::OnceLock<jiuzhu_workflow::Workflows> = std::sync::OnceLock::new();
+    // Embedded data validated by jiuzhu-workflow's tests: failing here is a build defect.
+    W.get_or_init(|| jiuzhu_workflow::Workflows::builtin().expect("embedded workflows are valid"))
+}
+
+/// Data migrations that need the workflow files, which a SQL migration cannot read: a
+/// migration leaves a row in `pending_backfills`, and the first start after it does the work
+/// and removes the row, in one transaction. Each is idempotent, so two processes starting at
+/// once do no harm.
+async fn run_backfills(pool: &AnyPool) -> Result<()> {
+    let pending = sqlx::query("SELECT name FROM pending_backfills ORDER BY name")
+        .fetch_all(pool)
+        .await?;
+    for row in &pending {
+        let name: String = rows::get(row, "name")?;
+        let mut tx = pool.begin().await?;
+        match name.as_str() {
+            // Migration 0018: referral cases registered before it get their workflow's
+            // department.
+            "case_department" => {
+                for wf in workflows().iter() {
+                    if let Some(d) = wf.department {
+                        sqlx::query(
+                            "UPDATE cases SET department = $1 \
+                             WHERE workflow = $2 AND department IS NULL",
+                        )
+                        .bind(d.as_str())
+                        .bind(wf.id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+            }
+            other => {
+                return Err(StoreError::Database(format!(
+                    "unknown data migration {other:?}: this binary is older than the database"
+                )))
+            }
+        }
+        sqlx::query("DELETE FROM pending_backfills WHERE name = $1")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
 /// SQLite's page cache (KiB) on a pooled connection, and its default: checkpoint the
 /// write-ahead log when it passes 1000 pages.
 const DEFAULT_CACHE_KIB: i64 = 2000;
@@ -241,12 +299,14 @@ pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> Result<SqlStore> {
         Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await,
     };
     migrated.map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
-    Ok(SqlStore {
+    let store = SqlStore {
         pool,
         clock,
         backend,
         write_gate: Mutex::new(()),
-    })
+    };
+    store.run_data_migrations().await?;
+    Ok(store)
 }
 
 /// Creates the SQLite file and its directory, so that `sqlite://data/x.sqlite` just works.
@@ -281,6 +341,9 @@ pub(crate) struct Who<'a> {
     pub user_id: Option<i64>,
     pub name: &'a str,
     pub origin: &'a str,
+    /// The actor's jurisdiction: the division of an event about no record of one (a delivery,
+    /// an import), so that the auditors of that jurisdiction see it.
+    pub jurisdiction: Option<&'a DivisionCode>,
 }
 
 impl<'a> From<&'a Actor> for Who<'a> {
@@ -289,6 +352,7 @@ impl<'a> From<&'a Actor> for Who<'a> {
             user_id: a.user_id,
             name: &a.username,
             origin: &a.origin,
+            jurisdiction: Some(a.scope.root()),
         }
     }
 }
@@ -384,6 +448,14 @@ impl<'c, 'g> WriteTx<'c, 'g> {
 
     /// Appends an audit event in this transaction.
     pub async fn audit(&mut self, who: Who<'_>, ev: Event) -> Result<AuditRecord> {
+        // The audit log is read by division (`audit_log`): an event of no division is seen by
+        // national auditors only. One about no record in the tree takes the actor's
+        // jurisdiction; a national actor's stays without (the same readers).
+        let division = ev.division.or_else(|| {
+            who.jurisdiction
+                .filter(|d| d.level() != jiuzhu_domain::Level::Nation)
+                .map(|d| d.to_string())
+        });
         let entry = AuditEntry {
             at: self.now_text.clone(),
             actor_user_id: who.user_id,
@@ -392,7 +464,7 @@ impl<'c, 'g> WriteTx<'c, 'g> {
             action: ev.action,
             record_kind: ev.record_kind,
             record_id: ev.record_id,
-            division: ev.division,
+            division,
             before: ev.before,
             after: ev.after,
             detail: ev.detail,
@@ -761,6 +833,14 @@ impl Store for SqlStore {
     ) -> Result<Option<jiuzhu_domain::EconomicsRecord>> {
         self.economics_as_of_impl(g, household, date).await
     }
+    async fn reveal_economics(
+        &self,
+        g: &Grant<RevealSensitive>,
+        household: HouseholdId,
+        date: NaiveDate,
+    ) -> Result<Option<jiuzhu_domain::EconomicsRecord>> {
+        self.reveal_economics_impl(g, household, date).await
+    }
     async fn economics_current(
         &self,
         g: &Grant<ReadRegistry>,
@@ -962,7 +1042,7 @@ impl Store for SqlStore {
         g: &Grant<jiuzhu_domain::access::ReadCases>,
         id: crate::CaseId,
     ) -> Result<Option<crate::CaseRecord>> {
-        self.get_case_impl(g.scope(), id).await
+        self.get_case_impl(g, id).await
     }
     async fn case_events(
         &self,
@@ -1133,18 +1213,18 @@ impl Store for SqlStore {
     }
     async fn list_deliveries(
         &self,
-        _g: &Grant<jiuzhu_domain::access::ImportFeeds>,
+        r: &crate::DeliveryReader,
         kind: Option<&str>,
         limit: i64,
     ) -> Result<Vec<crate::FeedDelivery>> {
-        self.list_deliveries_impl(kind, limit).await
+        self.list_deliveries_impl(r, kind, limit).await
     }
     async fn delivery_rejections(
         &self,
-        _g: &Grant<jiuzhu_domain::access::ImportFeeds>,
+        r: &crate::DeliveryReader,
         delivery: i64,
     ) -> Result<Vec<crate::Rejection>> {
-        self.delivery_rejections_impl(delivery).await
+        self.delivery_rejections_impl(r, delivery).await
     }
     async fn deliveries_for_run(
         &self,
@@ -1166,6 +1246,15 @@ impl Store for SqlStore {
         new: &crate::verification_reports::NewVerificationReport,
     ) -> Result<crate::verification_reports::VerificationReportRecord> {
         self.record_verification_report_impl(g, new).await
+    }
+    async fn reveal_verification_report(
+        &self,
+        g: &Grant<RevealSensitive>,
+        case_id: i64,
+        report_id: i64,
+    ) -> Result<crate::verification_reports::VerificationReportRecord> {
+        self.reveal_verification_report_impl(g, case_id, report_id)
+            .await
     }
     async fn verification_reports(
         &self,
@@ -1227,24 +1316,31 @@ impl Store for SqlStore {
     }
     async fn get_run(
         &self,
-        _g: &Grant<jiuzhu_domain::access::RunVerification>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         id: i64,
     ) -> Result<Option<crate::VerificationRun>> {
-        self.get_run_impl(id).await
+        self.get_run_impl(g, id).await
     }
     async fn list_warnings(
         &self,
-        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         q: &crate::WarningQuery,
     ) -> Result<Page<crate::WarningRecord>> {
         self.list_warnings_impl(g, q).await
     }
     async fn get_warning(
         &self,
-        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         id: i64,
     ) -> Result<Option<crate::WarningRecord>> {
         self.get_warning_impl(g, id).await
+    }
+    async fn reveal_warning(
+        &self,
+        g: &Grant<RevealSensitive>,
+        id: i64,
+    ) -> Result<crate::WarningRecord> {
+        self.reveal_warning_impl(g, id).await
     }
     async fn close_warning(
         &self,
@@ -1275,7 +1371,7 @@ impl Store for SqlStore {
     }
     async fn warning_inbox(
         &self,
-        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         q: &crate::InboxQuery,
     ) -> Result<Page<crate::WarningRecord>> {
         self.warning_inbox_impl(g, q).await
@@ -1289,7 +1385,7 @@ impl Store for SqlStore {
     }
     async fn zero_report_status(
         &self,
-        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         month: &str,
         under: Option<&DivisionCode>,
     ) -> Result<Vec<crate::ZeroReportStatus>> {
@@ -1297,7 +1393,7 @@ impl Store for SqlStore {
     }
     async fn verification_dashboard(
         &self,
-        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         month: &str,
         today: NaiveDate,
     ) -> Result<crate::Dashboard> {
@@ -1306,14 +1402,14 @@ impl Store for SqlStore {
 
     async fn get_delivery(
         &self,
-        _g: &Grant<jiuzhu_domain::access::ImportFeeds>,
+        r: &crate::DeliveryReader,
         id: i64,
     ) -> Result<Option<crate::FeedDelivery>> {
-        self.get_delivery_impl(id).await
+        self.get_delivery_impl(r, id).await
     }
     async fn list_runs(
         &self,
-        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         limit: i64,
     ) -> Result<Vec<crate::RunSummary>> {
         self.list_runs_impl(g, limit).await
@@ -1328,7 +1424,7 @@ impl Store for SqlStore {
     }
     async fn list_outreach_leads(
         &self,
-        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
+        g: &Grant<jiuzhu_domain::access::ReadVerification>,
         q: &crate::LeadQuery,
     ) -> Result<Page<crate::LeadRecord>> {
         self.list_outreach_leads_impl(g, q).await

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::json;
 use sqlx::any::AnyRow;
 
-use jiuzhu_domain::access::{HandleWarnings, RunVerification};
+use jiuzhu_domain::access::{HandleWarnings, ReadVerification, RunVerification};
 use jiuzhu_domain::{AuditAction, DivisionCode, Grant, Money};
 
 use super::rows::{self, date_text, get};
@@ -163,7 +163,7 @@ impl SqlStore {
 
     pub(crate) async fn list_outreach_leads_impl(
         &self,
-        g: &Grant<HandleWarnings>,
+        g: &Grant<ReadVerification>,
         q: &LeadQuery,
     ) -> Result<Page<LeadRecord>> {
         let mut filter = Sql::new(LEAD_FROM);
@@ -272,7 +272,7 @@ impl SqlStore {
 
     pub(crate) async fn list_runs_impl(
         &self,
-        g: &Grant<RunVerification>,
+        g: &Grant<ReadVerification>,
         limit: i64,
     ) -> Result<Vec<RunSummary>> {
         let (limit, _) = page_bounds(limit, 0);
@@ -315,18 +315,5 @@ impl SqlStore {
             });
         }
         Ok(out)
-    }
-
-    pub(crate) async fn get_delivery_impl(&self, id: i64) -> Result<Option<crate::FeedDelivery>> {
-        let sql = format!(
-            "SELECT {} FROM feed_deliveries WHERE id = $1",
-            super::verification::DELIVERY_SELECT
-        );
-        sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| super::verification::delivery_of(&r))
-            .transpose()
     }
 }

@@ -4,7 +4,7 @@
 //! the first's balance.
 
 use jiuzhu_domain::access::{ManageReserveFund, ReadCases};
-use jiuzhu_domain::{AuditAction, DivisionCode, Grant, Level, Money};
+use jiuzhu_domain::{AuditAction, CaseReach, DivisionCode, Grant, Level, Money};
 use serde_json::json;
 use sqlx::any::AnyRow;
 
@@ -43,6 +43,18 @@ fn entry(row: &AnyRow) -> Result<ReserveEntry> {
     })
 }
 
+/// The fund pays the township's cases of every program: an actor bound to one department
+/// (docs/roles.md) reads none of it.
+fn bound_to_department(g: &Grant<ReadCases>) -> Result<()> {
+    match g.actor().case_reach() {
+        CaseReach::Jurisdiction => Ok(()),
+        _ => Err(StoreError::NotFound {
+            kind: "reserve_fund",
+            id: g.scope().root().to_string(),
+        }),
+    }
+}
+
 fn yuan(m: Money) -> String {
     m.to_string()
 }
@@ -52,6 +64,7 @@ impl SqlStore {
         &self,
         g: &Grant<ReadCases>,
     ) -> Result<Vec<ReserveFund>> {
+        bound_to_department(g)?;
         // Every township in scope, with or without a ledger: a township that never had a fund
         // is exactly the one the county must see (balance 0, below any minimum).
         let rows = sqlx::query(
@@ -89,6 +102,7 @@ impl SqlStore {
         township: &DivisionCode,
         limit: i64,
     ) -> Result<Vec<ReserveEntry>> {
+        bound_to_department(g)?;
         if township.level() != Level::Township || !g.scope().contains(township) {
             return Err(not_found(township));
         }

@@ -351,6 +351,7 @@ impl SqlStore {
             user_id: Some(u.id),
             name: &u.username,
             origin,
+            jurisdiction: Some(&u.division),
         };
         match outcome {
             LoginOutcome::Succeeded => {
@@ -391,10 +392,12 @@ impl SqlStore {
         let ev = Event::new(AuditAction::LoginFailed, "user")
             .detail(json!({ "unknown_username": attempted, "attempts": attempts }).to_string());
         tx.audit(
+            // No account, no jurisdiction: national auditors see guessing at user names.
             Who {
                 user_id: None,
                 name: "(unknown)",
                 origin,
+                jurisdiction: None,
             },
             ev,
         )

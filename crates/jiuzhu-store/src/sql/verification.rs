@@ -8,15 +8,17 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use jiuzhu_domain::access::{HandleWarnings, ImportFeeds, RunVerification};
+use jiuzhu_domain::access::{
+    HandleWarnings, ImportFeeds, ReadVerification, RevealSensitive, RunVerification,
+};
 use jiuzhu_domain::{Actor, AuditAction, DivisionCode, Grant};
 
 use super::rows::{self, date_text, get};
 use super::{page_bounds, Backend, Event, Sql, SqlStore, Who, WriteTx};
 use crate::verification::{
-    CaseloadHouseholdRow, CloseWarning, FeedDelivery, NewDelivery, NewRun, NewWarning, Rejection,
-    RunPart, RunStart, VerificationRun, WarningQuery, WarningRecord, WarningResult,
-    MAX_STORED_REJECTIONS,
+    CaseloadHouseholdRow, CloseWarning, DeliveryReader, FeedDelivery, NewDelivery, NewRun,
+    NewWarning, Rejection, RunPart, RunStart, VerificationRun, WarningQuery, WarningRecord,
+    WarningResult, MAX_STORED_REJECTIONS,
 };
 use crate::{Page, Result, StoreError};
 
@@ -79,7 +81,15 @@ pub(super) fn delivery_of(r: &AnyRow) -> Result<FeedDelivery> {
     })
 }
 
+/// A warning as readers get it: sensitive evidence masked.
 pub(super) fn warning_of(r: &AnyRow) -> Result<WarningRecord> {
+    let mut w = warning_unmasked(r)?;
+    crate::warning_handling::mask_evidence(&mut w.evidence);
+    Ok(w)
+}
+
+/// A warning with its evidence as stored: only for an audited reveal.
+fn warning_unmasked(r: &AnyRow) -> Result<WarningRecord> {
     let evidence: String = get(r, "evidence")?;
     let result: Option<String> = get(r, "result")?;
     Ok(WarningRecord {
@@ -131,6 +141,23 @@ pub(super) fn run_of(r: &AnyRow) -> Result<VerificationRun> {
     })
 }
 
+/// ` AND <col> IN (…)` when the reader is limited to some kinds.
+fn readable_kinds(sql: &mut Sql, r: &DeliveryReader, col: &str) {
+    let Some(kinds) = r.kinds() else { return };
+    if kinds.is_empty() {
+        sql.push(" AND 1 = 0");
+        return;
+    }
+    sql.push(&format!(" AND {col} IN ("));
+    for (i, k) in kinds.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind_text(k.as_str());
+    }
+    sql.push(")");
+}
+
 /// The township a warning goes to: the household's township, or its own node above that level.
 fn township_of(d: &DivisionCode) -> String {
     d.township()
@@ -143,17 +170,24 @@ async fn load_warning(
     scope: &str,
     id: i64,
 ) -> Result<Option<WarningRecord>> {
+    let row = load_warning_row(conn, scope, id).await?;
+    row.map(|r| warning_of(&r)).transpose()
+}
+
+async fn load_warning_row(
+    conn: &mut AnyConnection,
+    scope: &str,
+    id: i64,
+) -> Result<Option<AnyRow>> {
     let sql = format!(
         "SELECT {WARNING_SELECT} FROM warnings w JOIN households h ON h.id = w.household_id \
          WHERE w.id = $1 AND w.division LIKE $2"
     );
-    sqlx::query(&sql)
+    Ok(sqlx::query(&sql)
         .bind(id)
         .bind(scope)
         .fetch_optional(conn)
-        .await?
-        .map(|r| warning_of(&r))
-        .transpose()
+        .await?)
 }
 
 impl SqlStore {
@@ -170,27 +204,50 @@ impl SqlStore {
 
     pub(crate) async fn list_deliveries_impl(
         &self,
+        r: &DeliveryReader,
         kind: Option<&str>,
         limit: i64,
     ) -> Result<Vec<FeedDelivery>> {
         let (limit, _) = page_bounds(limit, 0);
-        let mut sql = Sql::new(&format!("SELECT {DELIVERY_SELECT} FROM feed_deliveries"));
+        let mut sql = Sql::new(&format!(
+            "SELECT {DELIVERY_SELECT} FROM feed_deliveries WHERE 1 = 1"
+        ));
+        readable_kinds(&mut sql, r, "kind");
         if let Some(k) = kind {
-            sql.push(" WHERE kind = ").bind_text(k);
+            sql.push(" AND kind = ").bind_text(k);
         }
         sql.push(" ORDER BY id DESC LIMIT ").bind_int(limit);
         let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter().map(delivery_of).collect()
     }
 
-    pub(crate) async fn delivery_rejections_impl(&self, id: i64) -> Result<Vec<Rejection>> {
-        let rows = sqlx::query(
-            "SELECT row_number, column_name, code, reason FROM delivery_rejections \
-             WHERE delivery_id = $1 ORDER BY seq",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
+    pub(crate) async fn get_delivery_impl(
+        &self,
+        r: &DeliveryReader,
+        id: i64,
+    ) -> Result<Option<FeedDelivery>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {DELIVERY_SELECT} FROM feed_deliveries WHERE id = "
+        ));
+        sql.bind_int(id);
+        readable_kinds(&mut sql, r, "kind");
+        let row = sql.query().fetch_optional(&self.pool).await?;
+        row.map(|r| delivery_of(&r)).transpose()
+    }
+
+    pub(crate) async fn delivery_rejections_impl(
+        &self,
+        r: &DeliveryReader,
+        id: i64,
+    ) -> Result<Vec<Rejection>> {
+        let mut sql = Sql::new(
+            "SELECT x.row_number, x.column_name, x.code, x.reason FROM delivery_rejections x \
+             JOIN feed_deliveries d ON d.id = x.delivery_id WHERE x.delivery_id = ",
+        );
+        sql.bind_int(id);
+        readable_kinds(&mut sql, r, "d.kind");
+        sql.push(" ORDER BY x.seq");
+        let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(Rejection {
@@ -361,9 +418,14 @@ impl SqlStore {
         ))
     }
 
-    pub(crate) async fn get_run_impl(&self, id: i64) -> Result<Option<VerificationRun>> {
-        sqlx::query("SELECT * FROM verification_runs WHERE id = $1")
+    pub(crate) async fn get_run_impl(
+        &self,
+        g: &Grant<ReadVerification>,
+        id: i64,
+    ) -> Result<Option<VerificationRun>> {
+        sqlx::query("SELECT * FROM verification_runs WHERE id = $1 AND division LIKE $2")
             .bind(id)
+            .bind(g.scope().like_pattern())
             .fetch_optional(&self.pool)
             .await?
             .map(|r| run_of(&r))
@@ -372,7 +434,7 @@ impl SqlStore {
 
     pub(crate) async fn list_warnings_impl(
         &self,
-        g: &Grant<HandleWarnings>,
+        g: &Grant<ReadVerification>,
         q: &WarningQuery,
     ) -> Result<Page<WarningRecord>> {
         let mut filter = Sql::new(" FROM warnings w JOIN households h ON h.id = w.household_id");
@@ -426,11 +488,40 @@ impl SqlStore {
 
     pub(crate) async fn get_warning_impl(
         &self,
-        g: &Grant<HandleWarnings>,
+        g: &Grant<ReadVerification>,
         id: i64,
     ) -> Result<Option<WarningRecord>> {
         let mut conn = self.pool.acquire().await?;
         load_warning(&mut conn, &g.scope().like_pattern(), id).await
+    }
+
+    pub(crate) async fn reveal_warning_impl(
+        &self,
+        g: &Grant<RevealSensitive>,
+        id: i64,
+    ) -> Result<WarningRecord> {
+        let mut tx = self.write().await?;
+        let row = load_warning_row(tx.conn(), &g.scope().like_pattern(), id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "warning",
+                id: id.to_string(),
+            })?;
+        let w = warning_unmasked(&row)?;
+        let division = DivisionCode::parse(&w.division)
+            .map_err(|_| StoreError::Database("unreadable warning division".into()))?;
+        tx.audit(
+            Who::from(g.actor()),
+            Event::new(AuditAction::SensitiveRevealed, "warning")
+                .record(id)
+                .division(&division)
+                .after(json!({"fields": ["evidence.value"], "kind": w.kind,
+                    "household_id": w.household_id}))
+                .detail(format!("warning:{} evidence.value", w.kind)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(w)
     }
 
     pub(crate) async fn close_warning_impl(

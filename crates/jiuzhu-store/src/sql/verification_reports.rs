@@ -1,13 +1,14 @@
 //! Verification reports of cases (核对报告): append-only rows, scoped through their case.
 
-use jiuzhu_domain::access::{ActOnCase, ReadCases};
+use jiuzhu_domain::access::{ActOnCase, ReadCases, RevealSensitive};
 use jiuzhu_domain::{AuditAction, DivisionCode, Grant};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 
+use super::reach::Reach;
 use super::rows::{self, date_text, get};
-use super::{invalid, Event, SqlStore, Who};
+use super::{invalid, Event, Sql, SqlStore, Who};
 use crate::verification_reports::{NewVerificationReport, VerificationReportRecord};
 use crate::{Result, StoreError};
 
@@ -56,18 +57,18 @@ impl SqlStore {
         let ids = serde_json::to_string(&new.delivery_ids)
             .map_err(|e| StoreError::Database(format!("report deliveries: {e}")))?;
         let mut w = self.write().await?;
-        let case = sqlx::query(
-            "SELECT household_id, division_responsible FROM cases WHERE id = $1 \
-             AND (division_responsible LIKE $2 OR division_filed LIKE $2)",
-        )
-        .bind(new.case_id)
-        .bind(g.scope().like_pattern())
-        .fetch_optional(&mut *w.tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound {
-            kind: "case",
-            id: new.case_id.to_string(),
-        })?;
+        let mut find =
+            Sql::new("SELECT c.household_id, c.division_responsible FROM cases c WHERE c.id = ");
+        find.bind_int(new.case_id);
+        Reach::of(g.actor()).and(&mut find, "c");
+        let case = find
+            .query()
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "case",
+                id: new.case_id.to_string(),
+            })?;
         let household_id: i64 = get(&case, "household_id")?;
         let division: String = get(&case, "division_responsible")?;
         let id = w.next_id("verification_reports").await?;
@@ -119,19 +120,49 @@ impl SqlStore {
         Ok(rec)
     }
 
+    pub(crate) async fn reveal_verification_report_impl(
+        &self,
+        g: &Grant<RevealSensitive>,
+        case_id: i64,
+        report_id: i64,
+    ) -> Result<VerificationReportRecord> {
+        let mut w = self.write().await?;
+        let mut sql = Sql::new(&format!("{SELECT} WHERE r.case_id = "));
+        sql.bind_int(case_id)
+            .push(" AND r.id = ")
+            .bind_int(report_id);
+        Reach::of(g.actor()).and(&mut sql, "c");
+        let row = sql
+            .query()
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "verification_report",
+                id: report_id.to_string(),
+            })?;
+        let rec = record(&row)?;
+        let mut ev = Event::new(AuditAction::SensitiveRevealed, "verification_report")
+            .record(report_id)
+            .after(json!({"case_id": case_id, "fields": ["deposits", "medical_claims"]}))
+            .detail(format!("verification_report:{report_id}"));
+        if let Ok(d) = DivisionCode::parse(&rec.division) {
+            ev = ev.division(&d);
+        }
+        w.audit(Who::from(g.actor()), ev).await?;
+        w.commit().await?;
+        Ok(rec)
+    }
+
     pub(crate) async fn verification_reports_impl(
         &self,
         g: &Grant<ReadCases>,
         case_id: i64,
     ) -> Result<Vec<VerificationReportRecord>> {
-        let rows = sqlx::query(&format!(
-            "{SELECT} WHERE r.case_id = $1 AND (c.division_responsible LIKE $2 \
-             OR c.division_filed LIKE $2) ORDER BY r.id DESC"
-        ))
-        .bind(case_id)
-        .bind(g.scope().like_pattern())
-        .fetch_all(&self.pool)
-        .await?;
+        let mut sql = Sql::new(&format!("{SELECT} WHERE r.case_id = "));
+        sql.bind_int(case_id);
+        Reach::of(g.actor()).and(&mut sql, "c");
+        sql.push(" ORDER BY r.id DESC");
+        let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter().map(record).collect()
     }
 }

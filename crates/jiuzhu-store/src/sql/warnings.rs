@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use jiuzhu_domain::access::HandleWarnings;
+use jiuzhu_domain::access::{HandleWarnings, ReadVerification};
 use jiuzhu_domain::{AuditAction, DivisionCode, Grant, IdNumber, Level};
 
 use super::rows::{self, date_text, get};
@@ -119,7 +119,7 @@ async fn month_counts(
 impl SqlStore {
     pub(crate) async fn warning_inbox_impl(
         &self,
-        g: &Grant<HandleWarnings>,
+        g: &Grant<ReadVerification>,
         q: &InboxQuery,
     ) -> Result<Page<WarningRecord>> {
         let mut filter = Sql::new(" FROM warnings w JOIN households h ON h.id = w.household_id");
@@ -300,7 +300,7 @@ impl SqlStore {
 
     pub(crate) async fn zero_report_status_impl(
         &self,
-        g: &Grant<HandleWarnings>,
+        g: &Grant<ReadVerification>,
         month: &str,
         under: Option<&DivisionCode>,
     ) -> Result<Vec<ZeroReportStatus>> {
@@ -375,7 +375,7 @@ impl SqlStore {
 
     pub(crate) async fn verification_dashboard_impl(
         &self,
-        g: &Grant<HandleWarnings>,
+        g: &Grant<ReadVerification>,
         month: &str,
         today: NaiveDate,
     ) -> Result<Dashboard> {
