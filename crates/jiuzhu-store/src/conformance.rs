@@ -28,6 +28,11 @@ use jiuzhu_domain::{
     IdNumber, Level, NewUser, PersonFacts, Relation, Role, Scope, Session,
 };
 
+pub mod at_rest;
+pub use at_rest::{
+    moved_ciphertext_does_not_decrypt, plaintext_from_before_is_encrypted_at_start,
+    sensitive_fields_are_encrypted_at_rest,
+};
 mod audit_seal;
 pub use audit_seal::audit_checkpoints_catch_truncation_and_rebuild;
 mod calendar;
@@ -132,6 +137,9 @@ macro_rules! conformance_tests {
             reserve_fund_case_link,
             calendar_edits_record_list_conflict,
             outreach_leads_scoped_and_handled,
+            sensitive_fields_are_encrypted_at_rest,
+            moved_ciphertext_does_not_decrypt,
+            plaintext_from_before_is_encrypted_at_start,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {

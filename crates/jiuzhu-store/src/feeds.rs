@@ -105,10 +105,23 @@ impl FeedFiles {
         }
     }
 
+    /// `<data-dir>/feeds`, made (mode 0700, and the data directory too) if missing.
     fn feeds_dir(&self) -> Result<PathBuf, FeedError> {
         let dir = self.root.join("feeds");
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        if !dir.is_dir() {
+            crate::private_fs::create_dir(&self.root).map_err(io(&self.root))?;
+            crate::private_fs::create_dir(&dir).map_err(io(&dir))?;
+        }
         Ok(dir)
+    }
+
+    /// Brings the data directory, the kept deliveries and staged files to modes 0700 (folders)
+    /// and 0600 (files), for a data directory made before they were created private or changed
+    /// by hand; at start. Returns how many modes were changed.
+    pub fn tighten(&self) -> Result<usize, FeedError> {
+        crate::private_fs::tighten_one(&self.root).map_err(io(&self.root))?;
+        let dir = self.root.join("feeds");
+        crate::private_fs::tighten(&dir).map_err(io(&dir))
     }
 
     /// The kept file of a delivery.
@@ -162,12 +175,17 @@ impl FeedFiles {
         Ok(removed)
     }
 
-    /// Stages a copy of `src`: a hard link when it is on the same file system (a delivery is
-    /// never modified in place, and the link costs nothing however big the file), else a copy.
+    /// Stages a copy of `src`: a hard link when it is on the same file system and only its
+    /// owner may read it (a delivery is never modified in place, and the link costs nothing
+    /// however big the file), else a copy of mode 0600 — a link to a file others may read
+    /// would keep it readable to them, and changing its mode would change the operator's file.
     pub fn stage_copy(&self, src: &Path) -> Result<Staged, FeedError> {
         let staged = self.stage_new()?;
-        if std::fs::hard_link(src, &staged.path).is_err() {
-            std::fs::copy(src, &staged.path).map_err(io(src))?;
+        let private = crate::private_fs::is_private(src).map_err(io(src))?;
+        if !private || std::fs::hard_link(src, &staged.path).is_err() {
+            let mut from = std::fs::File::open(src).map_err(io(src))?;
+            let mut to = crate::private_fs::create_file(&staged.path).map_err(io(&staged.path))?;
+            std::io::copy(&mut from, &mut to).map_err(io(&staged.path))?;
         }
         Ok(staged)
     }

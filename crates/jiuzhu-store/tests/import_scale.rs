@@ -86,9 +86,13 @@ async fn import_into(store: &SqlStore, label: &str) {
 async fn province_scale_import() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("scale.sqlite").display());
-    let store = jiuzhu_store::connect(&url, Arc::new(FixedClock::new(start_time())))
-        .await
-        .unwrap();
+    let store = jiuzhu_store::connect(
+        &url,
+        Arc::new(FixedClock::new(start_time())),
+        jiuzhu_store::data_key::DataKeys::generate(),
+    )
+    .await
+    .unwrap();
     import_into(&store, "sqlite").await;
     drop(store);
 
@@ -104,6 +108,7 @@ async fn province_scale_import() {
         let store = jiuzhu_store::connect(
             &format!("{base}/{name}"),
             Arc::new(FixedClock::new(start_time())),
+            jiuzhu_store::data_key::DataKeys::generate(),
         )
         .await
         .unwrap();

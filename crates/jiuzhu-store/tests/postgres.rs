@@ -58,9 +58,13 @@ async fn fresh() -> Harness {
         .expect("create test database");
     admin.close().await.ok();
     let clock = FixedClock::new(start_time());
-    let store = jiuzhu_store::connect(&with_database(&server, &name), Arc::new(clock.clone()))
-        .await
-        .expect("open PostgreSQL store");
+    let store = jiuzhu_store::connect(
+        &with_database(&server, &name),
+        Arc::new(clock.clone()),
+        jiuzhu_store::data_key::DataKeys::generate(),
+    )
+    .await
+    .expect("open PostgreSQL store");
     Harness {
         store: Arc::new(store),
         clock,

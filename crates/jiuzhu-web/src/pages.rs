@@ -1269,6 +1269,8 @@ const AUDIT_ACTIONS: &[AuditAction] = &[
     AuditAction::AuditVerified,
     AuditAction::AuditKeysCreated,
     AuditAction::AuditExported,
+    AuditAction::DataKeyAdded,
+    AuditAction::SensitiveDataEncrypted,
     AuditAction::PolicyRevised,
     AuditAction::PolicyRevisionWithdrawn,
     AuditAction::CaseRegistered,

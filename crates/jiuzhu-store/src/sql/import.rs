@@ -214,9 +214,12 @@ impl SqlStore {
             let full = make(PERSON_ROWS);
             let mut partial = String::new();
             for (c, chunk) in batch.members.chunks(PERSON_ROWS).enumerate() {
-                let values: Vec<PersonFactValues> = chunk
-                    .iter()
-                    .map(|m| PersonFactValues::of(&member_facts(batch, m)))
+                let first = base_p + (c * PERSON_ROWS) as i64;
+                let values: Vec<PersonFactValues> = (first..)
+                    .zip(chunk)
+                    .map(|(id, m)| {
+                        PersonFactValues::of(&member_facts(batch, m), self.keys(), id, 1)
+                    })
                     .collect();
                 let sql = chunk_sql(&full, PERSON_ROWS, chunk.len(), &make, &mut partial);
                 let mut q = sqlx::query(sql);

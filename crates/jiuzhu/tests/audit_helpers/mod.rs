@@ -74,9 +74,12 @@ pub fn checkpoints(dir: &Path) -> Vec<serde_json::Value> {
 }
 
 pub async fn open(dir: &Path, clock: Arc<dyn Clock>) -> SqlStore {
-    jiuzhu_store::connect(&db_url(dir), clock)
+    // The key file the binary uses: the test and the binary open the same database.
+    let url = db_url(dir);
+    jiuzhu_store::connect_with_key_file(&url, clock, &jiuzhu_store::data_key::default_path(&url))
         .await
         .expect("open store")
+        .0
 }
 
 /// Writes `n` events through the Store API (as a running platform would).
