@@ -187,7 +187,10 @@ impl DataKeys {
     /// Encrypts `plain` for `slot` with the newest key and a fresh random nonce.
     pub fn encrypt(&self, slot: Slot<'_>, plain: &str) -> String {
         let key = self.active();
-        let nonce: [u8; NONCE_LEN] = random();
+        // The thread's CSPRNG (ChaCha, seeded and reseeded from the OS): a system call per
+        // value would cost a bulk import more than the encryption itself.
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::thread_rng().fill_bytes(&mut nonce);
         let sealed = key
             .cipher
             .encrypt(

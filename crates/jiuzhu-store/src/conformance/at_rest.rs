@@ -11,10 +11,12 @@ use jiuzhu_domain::{AuditAction, PersonFacts};
 use super::{all_events, clerk_a, date, facts, id_number, with_tree, Harness, VILLAGE_A};
 use crate::{AuditQuery, Backend, PersonQuery, SqlStore, Store, StoreError};
 
-/// The test's bank account and illness note (the brief of the security test), and a phone.
+/// The test's bank account and illness note (the brief of the security test), and a phone that
+/// is superseded (the current phone is kept in plaintext; a superseded one is encrypted).
 pub const ACCOUNT: &str = "6222020200112233445";
 pub const ILLNESS: &str = "慢性肾功能衰竭尿毒症期";
 pub const PHONE: &str = "13905318866";
+pub const NEW_PHONE: &str = "13905318877";
 
 /// Every (table, column) of the database, as text-castable names.
 async fn columns(store: &SqlStore) -> Vec<(String, String)> {
@@ -55,8 +57,8 @@ pub async fn columns_containing(store: &SqlStore, needle: &str) -> Vec<String> {
     found
 }
 
-/// Creates a person with the account, illness note and phone, updates them (a history row
-/// with the old values), reveals them, and returns the person's id.
+/// Creates a person with the account, illness note and phone, updates all three (a history
+/// row with the old values), reveals them, and returns the person's id.
 pub async fn sensitive_person(h: &Harness) -> i64 {
     with_tree(h).await;
     let w = clerk_a().grant::<WriteRegistry>().unwrap();
@@ -75,6 +77,7 @@ pub async fn sensitive_person(h: &Harness) -> i64 {
     let mut g = f.clone();
     g.bank_account = Some("6222020200112233999".into());
     g.illness_note = Some(format!("{ILLNESS},透析中"));
+    g.phone = Some(NEW_PHONE.into());
     let p = h
         .store
         .update_person(&w, p.id, p.row_version, &g, date(2025, 6, 1))
@@ -115,6 +118,11 @@ pub async fn sensitive_fields_are_encrypted_at_rest(h: Harness) {
         let found = columns_containing(&h.store, needle).await;
         assert!(found.is_empty(), "{needle:?} found in {found:?}");
     }
+    // The current phone is plaintext in the current row only (docs/security.md).
+    assert_eq!(
+        columns_containing(&h.store, NEW_PHONE).await,
+        ["persons.phone"]
+    );
     // The audit copies say that the fields changed, not their values.
     let audit = h
         .store
@@ -133,7 +141,11 @@ pub async fn sensitive_fields_are_encrypted_at_rest(h: Harness) {
     let after = audit.items[0].entry.after.as_ref().unwrap();
     assert_eq!(after["bank_account"], "***");
     assert_eq!(after["illness_note"], "***");
-    assert_eq!(after["phone"], "139****8866");
+    assert_eq!(after["phone"], "139****8877");
+    assert_eq!(
+        audit.items[0].entry.before.as_ref().unwrap()["phone"],
+        "139****8866"
+    );
 
     // Found by the exact account through its blind index, with or without spaces.
     for text in ["6222020200112233999", "6222 0202 0011 2233 999"] {
@@ -211,7 +223,7 @@ pub async fn plaintext_from_before_is_encrypted_at_start(h: Harness) {
     h.store
         .execute_raw(&format!(
             "UPDATE persons SET bank_account = '{}', bank_account_bidx = NULL, \
-             illness_note = '{ILLNESS}', phone = '{PHONE}' WHERE id = {id}",
+             illness_note = '{ILLNESS}' WHERE id = {id}",
             "6222020200112233999"
         ))
         .await

@@ -9,7 +9,7 @@ use sqlx::AnyPool;
 
 use jiuzhu_domain::AuditAction;
 
-use super::rows::{get, person_row, SEALED_PERSON_FIELDS};
+use super::rows::{get, person_row, SEALED_HISTORY_FIELDS, SEALED_PERSON_FIELDS};
 use super::{Backend, Event, SqlStore, Who, WriteTx};
 use crate::data_key::{DataKeyError, DataKeys, Slot, PREFIX};
 use crate::{Result, StoreError};
@@ -17,8 +17,7 @@ use crate::{Result, StoreError};
 /// Values encrypted (or re-encrypted) at a start, by table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AtRestCounts {
-    /// `persons` rows whose phone, illness note or bank account (or its blind index) was
-    /// written.
+    /// `persons` rows whose illness note or bank account (or its blind index) was written.
     pub persons: u64,
     /// `person_history` rows whose facts were rewritten.
     pub person_history: u64,
@@ -166,10 +165,8 @@ fn plain_of(keys: &DataKeys, slot: Slot<'_>, stored: String) -> Result<String> {
 async fn encrypt_persons(tx: &mut WriteTx<'_, '_>, keys: &DataKeys) -> Result<u64> {
     let current = format!("{PREFIX}{}:%", keys.active_id());
     let rows = sqlx::query(
-        "SELECT id, row_version, phone, illness_note, bank_account, bank_account_bidx \
-         FROM persons \
-         WHERE (phone IS NOT NULL AND phone NOT LIKE $1) \
-            OR (illness_note IS NOT NULL AND illness_note NOT LIKE $1) \
+        "SELECT id, row_version, illness_note, bank_account, bank_account_bidx FROM persons \
+         WHERE (illness_note IS NOT NULL AND illness_note NOT LIKE $1) \
             OR (bank_account IS NOT NULL AND (bank_account NOT LIKE $1 \
                                               OR bank_account_bidx IS NULL))",
     )
@@ -179,7 +176,7 @@ async fn encrypt_persons(tx: &mut WriteTx<'_, '_>, keys: &DataKeys) -> Result<u6
     for r in &rows {
         let id: i64 = get(r, "id")?;
         let ident = person_row(id, get(r, "row_version")?);
-        let mut sealed = Vec::with_capacity(3);
+        let mut sealed = Vec::with_capacity(2);
         let mut bidx = None;
         for column in SEALED_PERSON_FIELDS {
             let slot = Slot {
@@ -200,12 +197,11 @@ async fn encrypt_persons(tx: &mut WriteTx<'_, '_>, keys: &DataKeys) -> Result<u6
             sealed.push(value);
         }
         sqlx::query(
-            "UPDATE persons SET phone = $1, illness_note = $2, bank_account = $3, \
-             bank_account_bidx = $4 WHERE id = $5",
+            "UPDATE persons SET illness_note = $1, bank_account = $2, bank_account_bidx = $3 \
+             WHERE id = $4",
         )
         .bind(sealed[0].as_deref())
         .bind(sealed[1].as_deref())
-        .bind(sealed[2].as_deref())
         .bind(bidx)
         .bind(id)
         .execute(tx.conn())
@@ -218,7 +214,7 @@ async fn encrypt_person_history(tx: &mut WriteTx<'_, '_>, keys: &DataKeys) -> Re
     // A row needs work when one of the sealed fields holds a string that is not a ciphertext
     // of the newest key (serde_json writes `"field":"value"` without spaces).
     let mut filter = Vec::new();
-    for (i, column) in SEALED_PERSON_FIELDS.iter().enumerate() {
+    for (i, column) in SEALED_HISTORY_FIELDS.iter().enumerate() {
         filter.push(format!(
             "(facts LIKE '%\"{column}\":\"%' AND facts NOT LIKE ${})",
             i + 1
@@ -229,7 +225,7 @@ async fn encrypt_person_history(tx: &mut WriteTx<'_, '_>, keys: &DataKeys) -> Re
         filter.join(" OR ")
     );
     let mut q = sqlx::query(&sql);
-    for column in SEALED_PERSON_FIELDS {
+    for column in SEALED_HISTORY_FIELDS {
         q = q.bind(format!("%\"{column}\":\"{PREFIX}{}:%", keys.active_id()));
     }
     let rows = q.fetch_all(tx.conn()).await?;
@@ -240,7 +236,7 @@ async fn encrypt_person_history(tx: &mut WriteTx<'_, '_>, keys: &DataKeys) -> Re
         let mut v: Value = serde_json::from_str(&text)
             .map_err(|_| StoreError::Database("unreadable person_history facts".into()))?;
         let mut touched = false;
-        for column in SEALED_PERSON_FIELDS {
+        for column in SEALED_HISTORY_FIELDS {
             let Some(stored) = v[column].as_str().map(str::to_string) else {
                 continue;
             };

@@ -89,9 +89,13 @@ pub(crate) const PERSON_SELECT: &str = "p.id, p.id_number, p.name, p.sex, p.birt
     p.serious_illness, p.illness_note, p.education, p.employment, p.work_ability, p.self_care, \
     p.bank_account, p.valid_from, p.row_version, p.created_at, p.updated_at, p.recorded_by";
 
-/// The person facts stored encrypted (docs/security.md, "Encryption at rest"), in `persons`
-/// and inside the JSON of `person_history`.
-pub(crate) const SEALED_PERSON_FIELDS: [&str; 3] = ["phone", "illness_note", "bank_account"];
+/// The person facts stored encrypted in `persons` (docs/security.md, "Encryption at rest"):
+/// the bank account and the illness note.
+pub(crate) const SEALED_PERSON_FIELDS: [&str; 2] = ["illness_note", "bank_account"];
+
+/// The person facts stored encrypted inside the JSON of `person_history`: the phone as well,
+/// since a superseded phone has no use in plaintext (the current one is called).
+pub(crate) const SEALED_HISTORY_FIELDS: [&str; 3] = ["phone", "illness_note", "bank_account"];
 
 /// A person version's row identity in the ciphertexts' associated data: id and row version.
 pub(crate) fn person_row(id: i64, row_version: i64) -> String {
@@ -116,8 +120,8 @@ pub(crate) fn unseal(
     .transpose()
 }
 
-/// `PersonFacts` as column values, in the order of [`PERSON_FACT_COLS`]: phone, illness note
-/// and bank account encrypted for the row (`persons`, id, row version).
+/// `PersonFacts` as column values, in the order of [`PERSON_FACT_COLS`]: illness note and bank
+/// account encrypted for the row (`persons`, id, row version).
 pub(crate) struct PersonFactValues {
     name: String,
     sex: &'static str,
@@ -147,7 +151,7 @@ impl PersonFactValues {
             birth_date: date_text(f.birth_date),
             hukou_division: f.hukou_division.as_ref().map(|d| d.to_string()),
             residence_division: f.residence_division.to_string(),
-            phone: sealed("phone", &f.phone),
+            phone: f.phone.clone(),
             disability_kind: f.disability.map(|d| d.kind.as_str()),
             disability_grade: f.disability.map(|d| i64::from(d.grade)),
             serious_illness: i64::from(f.serious_illness),
@@ -218,7 +222,7 @@ pub(crate) fn person_facts(row: &AnyRow, keys: &DataKeys, ident: &str) -> Result
             .map(|s| division(&s))
             .transpose()?,
         residence_division: division(&get::<String>(row, "residence_division")?)?,
-        phone: opened("phone")?,
+        phone: get(row, "phone")?,
         disability,
         serious_illness: flag(row, "serious_illness")?,
         illness_note: opened("illness_note")?,
@@ -255,7 +259,7 @@ pub(crate) fn person_history_text(
 ) -> String {
     let mut v = serde_json::to_value(f).expect("domain types serialize");
     let row = person_row(person_id, row_version);
-    for column in SEALED_PERSON_FIELDS {
+    for column in SEALED_HISTORY_FIELDS {
         if let Some(plain) = v[column].as_str() {
             let sealed = seal(keys, "person_history", column, &row, Some(plain));
             v[column] = json!(sealed);
@@ -270,7 +274,7 @@ pub(crate) fn person_history_facts(row: &AnyRow, keys: &DataKeys) -> Result<Pers
     let ident = person_row(get(row, "person_id")?, get(row, "row_version")?);
     let mut v: Value =
         serde_json::from_str(&text).map_err(|_| corrupt("history facts", "invalid JSON"))?;
-    for column in SEALED_PERSON_FIELDS {
+    for column in SEALED_HISTORY_FIELDS {
         if let Some(stored) = v[column].as_str() {
             let plain = unseal(
                 keys,
