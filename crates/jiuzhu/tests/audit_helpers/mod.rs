@@ -25,6 +25,7 @@ pub fn jiuzhu(dir: &Path, args: &[&str]) -> Output {
         .env_remove("JIUZHU_AUDIT_KEY")
         .env_remove("JIUZHU_AUDIT_CHECKPOINTS")
         .env_remove("JIUZHU_DATA_DIR")
+        .env_remove("JIUZHU_DATA_KEY")
         .output()
         .expect("run jiuzhu")
 }
