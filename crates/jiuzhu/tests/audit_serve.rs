@@ -88,15 +88,16 @@ async fn serve_makes_its_keys_on_first_start_and_checkpoints_at_start_and_gracef
         std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    // The start is checkpointed: the keys' creation and the first administrator.
+    // The start is checkpointed: the data key's and the audit keys' creation and the first
+    // administrator.
     assert_eq!(newest_checkpoint_seq(d), head_seq(d).await);
-    assert_eq!(head_seq(d).await, 2);
+    assert_eq!(head_seq(d).await, 3);
 
     // Events written while it runs (as its requests would) are covered when it stops.
     append_events(d, 3).await;
     stop(child).await;
-    assert_eq!(head_seq(d).await, 5);
-    assert_eq!(newest_checkpoint_seq(d), 5);
+    assert_eq!(head_seq(d).await, 6);
+    assert_eq!(newest_checkpoint_seq(d), 6);
     let out = ok(d, &["audit", "verify"]);
     assert!(
         out.contains(

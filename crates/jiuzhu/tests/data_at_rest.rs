@@ -226,6 +226,10 @@ async fn everything_a_command_keeps_is_private() {
 
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&feeds), 0o700);
+    // Open, so that the write-ahead log and shared memory exist (the last connection to close
+    // removes them); SQLite makes them with the database file's mode.
+    let store = open(&dir, Arc::new(SystemClock)).await;
+    store.ping().await.unwrap();
     for f in [
         dir.join("t.sqlite"),
         dir.join("t.sqlite-wal"),
