@@ -8,9 +8,11 @@ CREATE INDEX persons_bank_account_bidx ON persons (bank_account_bidx);
 
 -- The keys this database's values were encrypted with (ids only, never key material), and a
 -- check value of the blind-index key: a start with a key file that lacks one of these keys, or
--- has another blind-index key, is refused instead of failing on every read.
+-- has another blind-index key, is refused instead of failing on every read. `complete` (0/1):
+-- every stored value is a ciphertext of this key, so a start need not look for plaintext.
 CREATE TABLE data_keys (
     key_id         TEXT PRIMARY KEY NOT NULL,
     index_check    TEXT NOT NULL,
-    registered_at  TEXT NOT NULL
+    registered_at  TEXT NOT NULL,
+    complete       INTEGER NOT NULL
 );

@@ -47,11 +47,12 @@ fn mismatch(reason: String) -> DataKeyError {
 }
 
 impl SqlStore {
-    /// What every start runs after the key check: encrypts the stored values that are not yet
-    /// ciphertexts of the newest key (idempotent, audited when it changed anything). Public for
-    /// tools and tests that put plaintext into a database behind the store's back.
+    /// What a start runs after the key check until the newest key is marked complete: encrypts
+    /// the stored values that are not yet ciphertexts of the newest key (idempotent, audited
+    /// when it changed anything). Here it always looks; public for tools and tests that put
+    /// plaintext into a database behind the store's back.
     pub async fn encrypt_stored_values(&self) -> Result<AtRestCounts> {
-        self.adopt_keys().await.map_err(|e| match e {
+        self.adopt(true).await.map_err(|e| match e {
             DataKeyError::Store(e) => e,
             e => StoreError::Database(e.to_string()),
         })
@@ -59,13 +60,21 @@ impl SqlStore {
 
     /// Checks the keys against the database (every key it used is held, the same blind-index
     /// key), records the newest key, and encrypts what needs it — in one write transaction.
+    /// Once every value is the newest key's, the key is marked `complete` and later starts only
+    /// read `data_keys` (every write encrypts with the newest key, so it stays complete until a
+    /// rotation adds a key).
     pub(crate) async fn adopt_keys(&self) -> std::result::Result<AtRestCounts, DataKeyError> {
+        self.adopt(false).await
+    }
+
+    async fn adopt(&self, always: bool) -> std::result::Result<AtRestCounts, DataKeyError> {
         let keys = self.keys();
-        let rows = sqlx::query("SELECT key_id, index_check FROM data_keys")
+        let rows = sqlx::query("SELECT key_id, index_check, complete FROM data_keys")
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::from)?;
         let mut active_known = false;
+        let mut complete = false;
         for r in &rows {
             let id: String = get(r, "key_id")?;
             let check: String = get(r, "index_check")?;
@@ -79,12 +88,19 @@ impl SqlStore {
                     "盲索引密钥不同 (another blind-index key)".to_string(),
                 ));
             }
-            active_known |= id == keys.active_id();
+            if id == keys.active_id() {
+                active_known = true;
+                complete = get::<i64>(r, "complete")? != 0;
+            }
+        }
+        if complete && !always {
+            return Ok(AtRestCounts::default());
         }
         let mut tx = self.write().await?;
         if !active_known {
             sqlx::query(
-                "INSERT INTO data_keys (key_id, index_check, registered_at) VALUES ($1, $2, $3)",
+                "INSERT INTO data_keys (key_id, index_check, registered_at, complete) \
+                 VALUES ($1, $2, $3, 0)",
             )
             .bind(keys.active_id())
             .bind(keys.index_check())
@@ -112,6 +128,11 @@ impl SqlStore {
                 .await
                 .map_err(StoreError::from)?;
         }
+        sqlx::query("UPDATE data_keys SET complete = 1 WHERE key_id = $1")
+            .bind(keys.active_id())
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from)?;
         if !counts.is_empty() {
             let ev = Event::new(AuditAction::SensitiveDataEncrypted, "data_key")
                 .record(keys.active_id())
