@@ -1,6 +1,8 @@
-//! What the platform keeps on disk is the service account's alone (docs/security.md, "File
-//! permissions"): an uploaded document and a pushed delivery, with every folder made for them.
-//! This test process keeps the ordinary umask (0022), so only explicit modes pass it.
+//! Data at rest through HTTP (docs/security.md): what the platform keeps on disk is the service
+//! account's alone ("File permissions": an uploaded document and a pushed delivery, with every
+//! folder made for them; this test process keeps the ordinary umask 0022, so only explicit modes
+//! pass it), and a bank account stored encrypted is still found by its exact number ("The blind
+//! index").
 
 mod common;
 
@@ -84,4 +86,49 @@ async fn uploads_and_deliveries_are_kept_private() {
         let want = if *dir { 0o700 } else { 0o600 };
         assert_eq!(*m, want, "{path} is {m:o}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encrypted_bank_account_is_found_by_its_number_and_shown_masked() {
+    use jiuzhu_domain::access::WriteRegistry;
+    let app = TestApp::new().await;
+    let head = app.head_of(TOWNSHIP_A).await;
+    let mut facts = head.facts.clone();
+    facts.bank_account = Some("6222020200112233445".into());
+    let w = jiuzhu_domain::Actor::system("test")
+        .grant::<WriteRegistry>()
+        .unwrap();
+    app.store
+        .update_person(&w, head.id, head.row_version, &facts, head.valid_from)
+        .await
+        .unwrap();
+    let clerk = app.login_as(&app.clerk_a()).await;
+    for q in ["6222020200112233445", "6222%200202%200011%202233%20445"] {
+        let r = app
+            .get(&format!("/api/v1/persons?q={q}"), Some(&clerk))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let v = r.json();
+        let ids: Vec<i64> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, [head.id], "{q}: {v}");
+    }
+    // Another township's clerk does not find it: the blind index is searched in scope.
+    let other = app
+        .login_as(&app.user(jiuzhu_domain::Role::WindowClerk, TOWNSHIP_B))
+        .await;
+    let r = app
+        .get("/api/v1/persons?q=6222020200112233445", Some(&other))
+        .await;
+    assert_eq!(r.json()["total"], 0);
+    // Shown masked until revealed.
+    let r = app
+        .get(&format!("/api/v1/persons/{}", head.id), Some(&clerk))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(!r.text().contains("6222020200112233445"), "{}", r.text());
 }
