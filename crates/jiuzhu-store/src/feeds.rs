@@ -175,14 +175,23 @@ impl FeedFiles {
         Ok(removed)
     }
 
-    /// Stages a copy of `src`: a hard link when it is on the same file system and only its
-    /// owner may read it (a delivery is never modified in place, and the link costs nothing
-    /// however big the file), else a copy of mode 0600 — a link to a file others may read
-    /// would keep it readable to them, and changing its mode would change the operator's file.
+    /// Stages a copy of `src`: a hard link when it is on the same file system (a delivery is
+    /// never modified in place, and the link costs nothing however big the file), else a copy.
+    /// The kept file is made 0600; a link is the operator's file itself, so that file becomes
+    /// 0600 as well (a department's delivery holds every identity number of its rows), which is
+    /// logged when it was wider.
     pub fn stage_copy(&self, src: &Path) -> Result<Staged, FeedError> {
         let staged = self.stage_new()?;
-        let private = crate::private_fs::is_private(src).map_err(io(src))?;
-        if !private || std::fs::hard_link(src, &staged.path).is_err() {
+        if std::fs::hard_link(src, &staged.path).is_ok() {
+            let wide = !crate::private_fs::is_private(&staged.path).map_err(io(src))?;
+            crate::private_fs::tighten_one(&staged.path).map_err(io(src))?;
+            if wide {
+                tracing::info!(
+                    file = %src.display(),
+                    "数据文件的权限已改为 0600 (the delivered file was made private: it is the kept copy)"
+                );
+            }
+        } else {
             let mut from = std::fs::File::open(src).map_err(io(src))?;
             let mut to = crate::private_fs::create_file(&staged.path).map_err(io(&staged.path))?;
             std::io::copy(&mut from, &mut to).map_err(io(&staged.path))?;

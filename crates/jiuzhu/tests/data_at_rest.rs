@@ -188,8 +188,8 @@ async fn everything_a_command_keeps_is_private() {
     chmod(&dir, 0o755);
     first_command(&dir);
     person_with_account(&dir).await;
-    // A department's delivery that others may read: kept as a private copy, not a link, and
-    // the operator's file keeps its mode.
+    // A department's delivery that others may read: kept as a link (no copy of a large file),
+    // and the one file is made private.
     let delivery = tmp.path().join("deaths.csv");
     std::fs::write(
         &delivery,
@@ -211,17 +211,17 @@ async fn everything_a_command_keeps_is_private() {
             delivery.to_str().unwrap(),
         ],
     );
-    assert_eq!(mode(&delivery), 0o644);
+    assert_eq!(mode(&delivery), 0o600);
     let feeds = dir.join("feeds");
     let kept: Vec<_> = std::fs::read_dir(&feeds)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(kept.len(), 1, "{kept:?}");
-    assert_ne!(
+    assert_eq!(
         std::fs::metadata(&kept[0]).unwrap().ino(),
         std::fs::metadata(&delivery).unwrap().ino(),
-        "a copy, not a link to the operator's file"
+        "a link to the operator's file"
     );
 
     assert_eq!(mode(&dir), 0o700);
