@@ -143,8 +143,21 @@ pub(crate) struct PersonFactValues {
 
 impl PersonFactValues {
     pub fn of(f: &PersonFacts, keys: &DataKeys, id: i64, row_version: i64) -> PersonFactValues {
-        let row = person_row(id, row_version);
-        let sealed = |column, v: &Option<String>| seal(keys, "persons", column, &row, v.as_deref());
+        // Formatted only for a person with something to encrypt (an import of a million
+        // persons without accounts or notes should not pay for it).
+        let sealed = |column, v: &Option<String>| {
+            v.as_deref().map(|plain| {
+                let row = person_row(id, row_version);
+                keys.encrypt(
+                    Slot {
+                        table: "persons",
+                        column,
+                        row: &row,
+                    },
+                    plain,
+                )
+            })
+        };
         PersonFactValues {
             name: f.name.clone(),
             sex: f.sex.as_str(),
