@@ -56,7 +56,12 @@ async fn run(dir: PathBuf, month: YearMonth, out: PathBuf) -> anyhow::Result<()>
     let tmp = tempfile::tempdir().context("temporary directory")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let url = format!("sqlite://{}", tmp.path().join("bench.sqlite").display());
-    let store = jiuzhu_store::connect(&url, clock.clone()).await?;
+    let store = jiuzhu_store::connect(
+        &url,
+        clock.clone(),
+        jiuzhu_store::data_key::DataKeys::generate(),
+    )
+    .await?;
     let actor = Actor::system("bench");
     // SQLite's page cache is process-wide memory: the caseload import asks for a large cache
     // (fast, for a one-off), and the bench's peak memory would be that cache. A soft heap limit

@@ -45,6 +45,11 @@ pub enum AuditAction {
     AuditKeysCreated,
     /// A period of the audit log was exported and signed (period, seqs and digest in `detail`).
     AuditExported,
+    /// A data encryption key was created or added (its id in `detail`; never the key).
+    DataKeyAdded,
+    /// Stored sensitive fields were encrypted, or re-encrypted with a newer key, at start-up
+    /// (counts per table in `detail`).
+    SensitiveDataEncrypted,
     /// A dated policy parameter value was recorded (before: the value in force on that date).
     PolicyRevised,
     /// A recorded, not yet effective policy revision was withdrawn.
@@ -114,6 +119,8 @@ impl AuditAction {
             AuditAction::AuditVerified => "audit_verified",
             AuditAction::AuditKeysCreated => "audit_keys_created",
             AuditAction::AuditExported => "audit_exported",
+            AuditAction::DataKeyAdded => "data_key_added",
+            AuditAction::SensitiveDataEncrypted => "sensitive_data_encrypted",
             AuditAction::PolicyRevised => "policy_revised",
             AuditAction::PolicyRevisionWithdrawn => "policy_revision_withdrawn",
             AuditAction::CaseRegistered => "case_registered",
@@ -167,6 +174,8 @@ impl AuditAction {
             AuditAction::AuditVerified => "校验审计链",
             AuditAction::AuditKeysCreated => "生成审计签名密钥",
             AuditAction::AuditExported => "导出审计日志",
+            AuditAction::DataKeyAdded => "启用数据加密密钥",
+            AuditAction::SensitiveDataEncrypted => "加密存量敏感数据",
             AuditAction::PolicyRevised => "调整政策参数",
             AuditAction::PolicyRevisionWithdrawn => "撤回政策参数调整",
             AuditAction::CaseRegistered => "受理救助申请",

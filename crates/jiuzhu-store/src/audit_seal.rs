@@ -482,6 +482,7 @@ impl LockedLog {
                 .read(true)
                 .append(true)
                 .create(true)
+                .mode(crate::private_fs::FILE_MODE)
                 .open(&owned)?;
             rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
             Ok(file)

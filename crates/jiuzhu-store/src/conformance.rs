@@ -29,6 +29,11 @@ use jiuzhu_domain::{
 
 mod accounts;
 pub use accounts::accounts_wait_for_a_security_administrator;
+pub mod at_rest;
+pub use at_rest::{
+    moved_ciphertext_does_not_decrypt, plaintext_from_before_is_encrypted_at_start,
+    sensitive_fields_are_encrypted_at_rest,
+};
 mod audit_seal;
 pub use audit_seal::audit_checkpoints_catch_truncation_and_rebuild;
 mod calendar;
@@ -151,6 +156,9 @@ macro_rules! conformance_tests {
             privacy_financial_assets_revealed_with_audit,
             privacy_deliveries_by_reader_and_audited_in_the_county,
             privacy_verification_report_revealed_with_audit,
+            sensitive_fields_are_encrypted_at_rest,
+            moved_ciphertext_does_not_decrypt,
+            plaintext_from_before_is_encrypted_at_start,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {

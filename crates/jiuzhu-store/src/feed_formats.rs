@@ -174,7 +174,7 @@ fn gbk_to_utf8(src: &Path, dst: &Path) -> Result<(), FeedError> {
     // Malformed bytes become U+FFFD: the parser then rejects that row's field, with its line,
     // instead of the whole delivery.
     let mut decoded = DecodeReader::new(input, TextEncoding::Gb18030, Malformed::Replace);
-    let mut out = std::io::BufWriter::new(std::fs::File::create(dst).map_err(io_dst)?);
+    let mut out = std::io::BufWriter::new(crate::private_fs::create_file(dst).map_err(io_dst)?);
     let mut buf = vec![0u8; 256 << 10];
     loop {
         let n = decoded.read(&mut buf).map_err(io_src)?;
@@ -222,7 +222,7 @@ fn xlsx_to_csv(src: &Path, dst: &Path) -> Result<Result<u64, FormatError>, FeedE
         Err(XlsxError::Io(e)) => return Err(io_src(e)),
         Err(e) => return Ok(Err(refused(e))),
     };
-    let mut out = std::io::BufWriter::new(std::fs::File::create(dst).map_err(io_dst)?);
+    let mut out = std::io::BufWriter::new(crate::private_fs::create_file(dst).map_err(io_dst)?);
     let (mut header_row, mut last_row) = (None::<u64>, 0u64);
     let mut line = String::new();
     let mut write_error = None;

@@ -105,10 +105,23 @@ impl FeedFiles {
         }
     }
 
+    /// `<data-dir>/feeds`, made (mode 0700, and the data directory too) if missing.
     fn feeds_dir(&self) -> Result<PathBuf, FeedError> {
         let dir = self.root.join("feeds");
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        if !dir.is_dir() {
+            crate::private_fs::create_dir(&self.root).map_err(io(&self.root))?;
+            crate::private_fs::create_dir(&dir).map_err(io(&dir))?;
+        }
         Ok(dir)
+    }
+
+    /// Brings the data directory, the kept deliveries and staged files to modes 0700 (folders)
+    /// and 0600 (files), for a data directory made before they were created private or changed
+    /// by hand; at start. Returns how many modes were changed.
+    pub fn tighten(&self) -> Result<usize, FeedError> {
+        crate::private_fs::tighten_one(&self.root).map_err(io(&self.root))?;
+        let dir = self.root.join("feeds");
+        crate::private_fs::tighten(&dir).map_err(io(&dir))
     }
 
     /// The kept file of a delivery.
@@ -164,10 +177,24 @@ impl FeedFiles {
 
     /// Stages a copy of `src`: a hard link when it is on the same file system (a delivery is
     /// never modified in place, and the link costs nothing however big the file), else a copy.
+    /// The kept file is made 0600; a link is the operator's file itself, so that file becomes
+    /// 0600 as well (a department's delivery holds every identity number of its rows), which is
+    /// logged when it was wider.
     pub fn stage_copy(&self, src: &Path) -> Result<Staged, FeedError> {
         let staged = self.stage_new()?;
-        if std::fs::hard_link(src, &staged.path).is_err() {
-            std::fs::copy(src, &staged.path).map_err(io(src))?;
+        if std::fs::hard_link(src, &staged.path).is_ok() {
+            let wide = !crate::private_fs::is_private(&staged.path).map_err(io(src))?;
+            crate::private_fs::tighten_one(&staged.path).map_err(io(src))?;
+            if wide {
+                tracing::info!(
+                    file = %src.display(),
+                    "数据文件的权限已改为 0600 (the delivered file was made private: it is the kept copy)"
+                );
+            }
+        } else {
+            let mut from = std::fs::File::open(src).map_err(io(src))?;
+            let mut to = crate::private_fs::create_file(&staged.path).map_err(io(&staged.path))?;
+            std::io::copy(&mut from, &mut to).map_err(io(&staged.path))?;
         }
         Ok(staged)
     }

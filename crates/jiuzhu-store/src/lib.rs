@@ -30,11 +30,13 @@ pub mod calendar;
 pub mod cases;
 pub mod changes;
 pub mod conformance;
+pub mod data_key;
 pub mod documents;
 pub mod feed_formats;
 pub mod feeds;
 mod month;
 pub mod outreach;
+pub mod private_fs;
 mod sql;
 pub mod verification;
 pub mod verification_reports;
@@ -58,7 +60,7 @@ pub use outreach::{LeadQuery, LeadRecord, LeadRun, NewLead, RunSummary};
 
 pub use jiuzhu_domain::policy_revision::{NewPolicyRevision, PolicyRevision, RevisionKind};
 
-pub use sql::{connect, Backend, SqlStore};
+pub use sql::{connect, connect_with_key_file, AtRestCounts, Backend, KeyFileOpened, SqlStore};
 pub use verification::{
     CaseloadHouseholdRow, CloseWarning, DeliveryReader, FeedDelivery, NewDelivery, NewRun,
     NewWarning, Rejection, RunPart, RunStart, VerificationRun, WarningQuery, WarningRecord,
@@ -122,7 +124,8 @@ pub struct Page<T> {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonQuery {
-    /// Matches a name (substring), a full identity number, or a household code.
+    /// Matches a name (substring), a full identity number, a household code, or a full bank
+    /// account number (through its blind index).
     pub text: Option<String>,
     /// Identity numbers starting with these digits (at least six). The store applies it as
     /// given: the web layer offers it only to roles that may reveal, and audits it.

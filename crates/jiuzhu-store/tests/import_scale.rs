@@ -86,9 +86,13 @@ async fn import_into(store: &SqlStore, label: &str) {
 async fn province_scale_import() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("scale.sqlite").display());
-    let store = jiuzhu_store::connect(&url, Arc::new(FixedClock::new(start_time())))
-        .await
-        .unwrap();
+    let store = jiuzhu_store::connect(
+        &url,
+        Arc::new(FixedClock::new(start_time())),
+        jiuzhu_store::data_key::DataKeys::generate(),
+    )
+    .await
+    .unwrap();
     import_into(&store, "sqlite").await;
     drop(store);
 
@@ -104,9 +108,98 @@ async fn province_scale_import() {
         let store = jiuzhu_store::connect(
             &format!("{base}/{name}"),
             Arc::new(FixedClock::new(start_time())),
+            jiuzhu_store::data_key::DataKeys::generate(),
         )
         .await
         .unwrap();
         import_into(&store, "postgres").await;
     }
+}
+
+/// The demo county's caseload import (about 5,000 households, 12,000 persons, with phones,
+/// illness notes and bank accounts), the figure docs/security.md gives for encryption at rest:
+///
+/// ```text
+/// cargo test --release -p jiuzhu-store --test import_scale demo_county -- --ignored --nocapture
+/// ```
+#[tokio::test]
+#[ignore = "a timing, run by hand"]
+async fn demo_county_import() {
+    let demo = jiuzhu_import::demo::generate(20261123);
+    let actor = Actor::system("bench");
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("demo.sqlite").display());
+        let store = jiuzhu_store::connect(
+            &url,
+            Arc::new(FixedClock::new(start_time())),
+            jiuzhu_store::data_key::DataKeys::generate(),
+        )
+        .await
+        .unwrap();
+        store
+            .import_divisions(&actor.grant::<ManageDivisions>().unwrap(), &demo.divisions)
+            .await
+            .unwrap();
+        let t = Instant::now();
+        store
+            .import_caseload(
+                &actor.grant::<ImportCaseload>().unwrap(),
+                &demo.batch,
+                &|_, _| {},
+            )
+            .await
+            .unwrap();
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let facts = || demo.batch.members.iter().filter_map(|m| m.facts.as_ref());
+    let accounts = facts().filter(|f| f.bank_account.is_some()).count();
+    let notes = facts().filter(|f| f.illness_note.is_some()).count();
+    println!("demo county: {accounts} bank accounts and {notes} illness notes encrypted");
+    println!(
+        "demo county: {} households / {} members; import in {:.3} s (median of 5; min {:.3}, max {:.3})",
+        demo.batch.households.len(),
+        demo.batch.members.len(),
+        times[2],
+        times[0],
+        times[4]
+    );
+}
+
+/// What one value costs: SM4-GCM encryption and decryption of a 19-digit account, and its
+/// HMAC-SM3 blind index (docs/security.md):
+///
+/// ```text
+/// cargo test --release -p jiuzhu-store --test import_scale field_crypto -- --ignored --nocapture
+/// ```
+#[test]
+#[ignore = "a timing, run by hand"]
+fn field_crypto_cost() {
+    use jiuzhu_store::data_key::{DataKeys, Slot};
+    let keys = DataKeys::generate();
+    let slot = Slot {
+        table: "persons",
+        column: "bank_account",
+        row: "123456/1",
+    };
+    const N: u32 = 100_000;
+    let t = Instant::now();
+    let mut sealed = String::new();
+    for _ in 0..N {
+        sealed = keys.encrypt(slot, "6222020200112233445");
+    }
+    let enc = t.elapsed() / N;
+    let t = Instant::now();
+    for _ in 0..N {
+        assert_eq!(keys.decrypt(slot, &sealed).unwrap().len(), 19);
+    }
+    let dec = t.elapsed() / N;
+    let t = Instant::now();
+    for _ in 0..N {
+        assert_eq!(keys.bank_account_index("6222020200112233445").len(), 32);
+    }
+    let idx = t.elapsed() / N;
+    println!("per value: encrypt {enc:?}, decrypt {dec:?}, blind index {idx:?}");
 }

@@ -63,9 +63,13 @@ async fn fresh_database() -> String {
 
 async fn fresh() -> Harness {
     let clock = FixedClock::new(start_time());
-    let store = jiuzhu_store::connect(&fresh_database().await, Arc::new(clock.clone()))
-        .await
-        .expect("open PostgreSQL store");
+    let store = jiuzhu_store::connect(
+        &fresh_database().await,
+        Arc::new(clock.clone()),
+        jiuzhu_store::data_key::DataKeys::generate(),
+    )
+    .await
+    .expect("open PostgreSQL store");
     Harness {
         store: Arc::new(store),
         clock,

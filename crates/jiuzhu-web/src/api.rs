@@ -217,7 +217,8 @@ pub struct PersonVersionOut {
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// Name, identity number, household code, address, or a division code.
+    /// Name, identity number, bank account number (exact, through its blind index), household
+    /// code, address, or a division code.
     pub q: Option<String>,
     /// Restrict to this division and below.
     pub division: Option<String>,

@@ -320,7 +320,7 @@ async fn read_upload(
         let name = field.name().unwrap_or_default().to_string();
         if let Some(file_name) = field.file_name().map(str::to_string) {
             let staged = files.stage_new().map_err(crate::feeds_api::feed_error)?;
-            let mut out = tokio::fs::File::create(staged.path())
+            let mut out = jiuzhu_store::private_fs::create_file_async(staged.path())
                 .await
                 .map_err(AppError::internal)?;
             let mut n = 0usize;

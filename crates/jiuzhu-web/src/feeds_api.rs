@@ -112,7 +112,7 @@ pub async fn push_feed(
     let files = FeedFiles::new(&state.config.feeds_dir);
     let staged = files.stage_new().map_err(feed_error)?;
     // The body goes to disk as it arrives: a delivery is never held in memory.
-    let mut out = tokio::fs::File::create(staged.path())
+    let mut out = jiuzhu_store::private_fs::create_file_async(staged.path())
         .await
         .map_err(AppError::internal)?;
     let mut stream = body.into_data_stream();

@@ -121,10 +121,16 @@ impl FileStore {
             return Ok(Stored { sha256: sha, key });
         }
         let dir = path.parent().expect("key has a directory");
-        std::fs::create_dir_all(dir)?;
+        if !dir.is_dir() {
+            // Every level the store makes is the service's alone (0700), the root included.
+            jiuzhu_store::private_fs::create_dir(&self.root)?;
+            jiuzhu_store::private_fs::create_dir(&self.root.join("sha256"))?;
+            jiuzhu_store::private_fs::create_dir(dir)?;
+        }
         let tmp = dir.join(format!(".{sha}.{}.tmp", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
         {
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = jiuzhu_store::private_fs::create_file(&tmp)?;
             f.write_all(bytes)?;
             f.sync_all()?;
         }

@@ -1166,6 +1166,8 @@ const AUDIT_ACTIONS: &[AuditAction] = &[
     AuditAction::AuditVerified,
     AuditAction::AuditKeysCreated,
     AuditAction::AuditExported,
+    AuditAction::DataKeyAdded,
+    AuditAction::SensitiveDataEncrypted,
     AuditAction::PolicyRevised,
     AuditAction::PolicyRevisionWithdrawn,
     AuditAction::CaseRegistered,

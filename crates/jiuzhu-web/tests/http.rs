@@ -797,8 +797,15 @@ async fn first_admin_is_created_once_and_must_change_password() {
             .to_utc(),
     ));
     let url = format!("sqlite://{}", dir.path().join("first.sqlite").display());
-    let store: Arc<dyn jiuzhu_store::Store> =
-        Arc::new(jiuzhu_store::connect(&url, clock.clone()).await.unwrap());
+    let store: Arc<dyn jiuzhu_store::Store> = Arc::new(
+        jiuzhu_store::connect(
+            &url,
+            clock.clone(),
+            jiuzhu_store::data_key::DataKeys::generate(),
+        )
+        .await
+        .unwrap(),
+    );
     let first = jiuzhu_web::ensure_first_admins(store.clone(), clock.clone())
         .await
         .unwrap();

@@ -235,7 +235,7 @@ pub enum Out {
 }
 
 impl Out {
-    fn line(self, s: &str) {
+    pub(crate) fn line(self, s: &str) {
         match self {
             Out::Stdout => println!("{s}"),
             Out::Stderr => eprintln!("{s}"),

@@ -5,6 +5,7 @@ mod bounded_input;
 mod cmd_audit;
 mod cmd_calc;
 mod cmd_calendar;
+mod cmd_data_key;
 mod cmd_month;
 mod cmd_policy;
 mod cmd_verify;
@@ -55,6 +56,12 @@ struct Cli {
     /// directory.
     #[arg(long, global = true, env = "JIUZHU_AUDIT_CHECKPOINTS")]
     audit_checkpoints: Option<PathBuf>,
+
+    /// The data encryption key file (SM4 keys and the blind-index key, mode 0600), kept outside
+    /// the database; created on the first start. Default: `data-encryption.key` in the data
+    /// directory.
+    #[arg(long, global = true, env = "JIUZHU_DATA_KEY")]
+    data_key: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -151,6 +158,9 @@ enum Command {
     /// Economic-status verification: the monthly comparison (一月一比对).
     #[command(subcommand)]
     Verify(cmd_verify::VerifyCommand),
+    /// The data encryption key (docs/security.md): rotate.
+    #[command(subcommand)]
+    DataKey(cmd_data_key::DataKeyCommand),
     /// Set a county's decision-letter number prefix (e.g. `371002 环民救` gives
     /// 环民救〔2026〕12号); without one the first character of the county's name + 民救 is used.
     LetterPrefix {
@@ -207,6 +217,8 @@ enum UserCommand {
 }
 
 fn main() -> ExitCode {
+    // Whatever the process creates is the service account's alone (docs/security.md).
+    jiuzhu_store::private_fs::restrict_umask();
     init_tracing();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -254,24 +266,8 @@ fn default_files_dir(database: &str) -> PathBuf {
     }
 }
 
-async fn open_store(url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let path = path.split('?').next().unwrap_or(path);
-        if let Some(dir) = Path::new(path).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-            }
-        }
-    }
-    let store = jiuzhu_store::connect(url, clock)
-        .await
-        .with_context(|| format!("opening database {}", redact_url(url)))?;
-    Ok(Arc::new(store))
-}
-
 /// Database URLs may carry passwords; never print them.
-fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
         _ => url.to_string(),
@@ -315,6 +311,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         cli.audit_key.clone(),
         cli.audit_checkpoints.clone(),
     );
+    let data_key = cli
+        .data_key
+        .clone()
+        .unwrap_or_else(|| data_dir.join(jiuzhu_store::data_key::DATA_KEY_FILE));
     match &cli.command {
         Command::Calc(args) => {
             cmd_calc::run(args, clock.as_ref())?;
@@ -328,9 +328,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let public_key = public_key.as_deref().unwrap_or(&seal_paths.public_key);
             return Ok(cmd_audit::verify_export_file(file, public_key));
         }
+        Command::DataKey(cmd_data_key::DataKeyCommand::Rotate) => {
+            cmd_data_key::rotate(&cli.database, clock, &data_key).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
         _ => {}
     }
-    let store = open_store(&cli.database, clock.clone()).await?;
+    // serve and demo print beside the accounts; other commands' stdout is their result.
+    let out = match &cli.command {
+        Command::Serve { .. } | Command::Demo => Out::Stdout,
+        _ => Out::Stderr,
+    };
+    let store = cmd_data_key::open_store(&cli.database, clock.clone(), &data_key, out).await?;
     match cli.command {
         Command::Serve {
             listen,
@@ -363,6 +372,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (Some(cert), Some(key)) => Some(jiuzhu_web::load_tls(cert, key)?),
                 _ => None,
             };
+            let files_dir = files_dir.unwrap_or_else(|| default_files_dir(&cli.database));
+            cmd_data_key::tighten(
+                &data_dir,
+                &files_dir,
+                &[
+                    seal_paths.key.clone(),
+                    seal_paths.public_key.clone(),
+                    seal_paths.checkpoints.clone(),
+                    data_key.clone(),
+                ],
+            )?;
             if demo {
                 demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
                 demo::seed_cases(store.clone(), clock.clone()).await?;
@@ -414,7 +434,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ..defaults.body_limits.clone()
                 },
                 font: font.clone(),
-                files_dir: files_dir.unwrap_or_else(|| default_files_dir(&cli.database)),
+                files_dir,
                 max_document_bytes: max_document_mb * 1024 * 1024,
                 feeds_dir: data_dir.clone(),
                 audit_seal: Some(seal_paths.clone()),
@@ -593,7 +613,11 @@ async fn store_command(
             return cmd_verify::run(&cmd, store.as_ref(), &cli_actor, clock.as_ref(), data_dir)
                 .await
         }
-        Command::Calc(_) | Command::Serve { .. } | Command::Demo | Command::Audit(_) => {
+        Command::Calc(_)
+        | Command::Serve { .. }
+        | Command::Demo
+        | Command::Audit(_)
+        | Command::DataKey(_) => {
             unreachable!("handled by run")
         }
     }

@@ -20,28 +20,28 @@ async fn truncating_the_log_is_caught_however_much_is_removed() {
     let d = dir.path();
     sealed_log(d).await;
     let out = ok(d, &["audit", "verify"]);
-    // The divisions, the keys' creation and 60 events.
+    // The divisions, the data key's and the audit keys' creation and 60 events.
     assert!(
-        out.contains("审计链完好 (audit chain intact): 62 条事件"),
+        out.contains("审计链完好 (audit chain intact): 63 条事件"),
         "{out}"
     );
     // The verify itself is an event, checkpointed at once.
-    assert_eq!(checkpoints(d).last().unwrap()["seq"], 63);
+    assert_eq!(checkpoints(d).last().unwrap()["seq"], 64);
 
     cut_tail(d, 1).await;
     let t = fails(d, &["audit", "verify"]);
     assert!(t.contains("审计日志被截断 (audit log truncated)"), "{t}");
-    assert!(t.contains("记录了 63 条事件,数据库中只有 62 条"), "{t}");
+    assert!(t.contains("记录了 64 条事件,数据库中只有 63 条"), "{t}");
 
     cut_tail(d, 50).await;
     let t = fails(d, &["audit", "verify"]);
-    assert!(t.contains("记录了 63 条事件,数据库中只有 12 条"), "{t}");
+    assert!(t.contains("记录了 64 条事件,数据库中只有 13 条"), "{t}");
 
-    cut_tail(d, 12).await;
+    cut_tail(d, 13).await;
     let t = fails(d, &["audit", "verify"]);
-    assert!(t.contains("记录了 63 条事件,数据库中只有 0 条"), "{t}");
+    assert!(t.contains("记录了 64 条事件,数据库中只有 0 条"), "{t}");
     // A failed verify writes no checkpoint (it would bless the truncated log).
-    assert_eq!(checkpoints(d).last().unwrap()["seq"], 63);
+    assert_eq!(checkpoints(d).last().unwrap()["seq"], 64);
 }
 
 #[tokio::test]
@@ -51,7 +51,7 @@ async fn a_tail_cut_with_audit_head_set_to_match_stays_caught_after_later_writes
     sealed_log(d).await;
     cut_tail(d, 3).await;
     let t = fails(d, &["audit", "verify"]);
-    assert!(t.contains("记录了 62 条事件,数据库中只有 59 条"), "{t}");
+    assert!(t.contains("记录了 63 条事件,数据库中只有 60 条"), "{t}");
 
     // The platform goes on writing from the shortened chain (seqs 60… again, no gap). Those
     // commands refuse to sign the new head, so the cut is never blessed.
@@ -73,12 +73,12 @@ async fn a_tail_cut_with_audit_head_set_to_match_stays_caught_after_later_writes
     assert!(out.contains("审计检查点未写入"), "{out}");
     let t = fails(d, &["audit", "checkpoint"]);
     assert!(t.contains("审计链与最新检查点不符"), "{t}");
-    assert!(t.contains("记录了 62 条事件,数据库中只有 60 条"), "{t}");
+    assert!(t.contains("记录了 63 条事件,数据库中只有 61 条"), "{t}");
     // Past the signed seq the cut shows as a rewritten chain.
     append_events(d, 5).await;
     let t = fails(d, &["audit", "verify"]);
     assert!(t.contains("审计链被重写 (audit chain rewritten)"), "{t}");
-    assert!(t.contains("事件 seq 62 的哈希与检查点 #2"), "{t}");
+    assert!(t.contains("事件 seq 63 的哈希与检查点 #2"), "{t}");
 }
 
 #[tokio::test]
@@ -97,7 +97,7 @@ async fn a_row_edited_and_every_later_hash_recomputed_is_caught() {
 
     let t = fails(d, &["audit", "verify"]);
     assert!(t.contains("审计链被重写 (audit chain rewritten)"), "{t}");
-    assert!(t.contains("事件 seq 62 的哈希与检查点 #2"), "{t}");
+    assert!(t.contains("事件 seq 63 的哈希与检查点 #2"), "{t}");
 }
 
 /// A window clerk of 环翠楼街道 who reveals identity numbers.
@@ -293,7 +293,7 @@ async fn a_torn_last_checkpoint_line_is_recognised_and_cut_off() {
             .collect::<Vec<_>>(),
         [1, 2, 3]
     );
-    assert_eq!(records[2]["seq"], 63);
+    assert_eq!(records[2]["seq"], 64);
     let out = ok(d, &["audit", "verify"]);
     assert!(!out.contains("末行写入时中断"), "{out}");
 }

@@ -102,15 +102,16 @@ async fn serve_makes_its_keys_on_first_start_and_checkpoints_at_start_and_gracef
             "{printed}"
         );
     }
-    // The start is checkpointed: the keys' creation and the three administrators.
+    // The start is checkpointed: the data key's and the audit keys' creation and the three
+    // administrators.
     assert_eq!(newest_checkpoint_seq(d), head_seq(d).await);
-    assert_eq!(head_seq(d).await, 4);
+    assert_eq!(head_seq(d).await, 5);
 
     // Events written while it runs (as its requests would) are covered when it stops.
     append_events(d, 3).await;
     stop(child).await;
-    assert_eq!(head_seq(d).await, 7);
-    assert_eq!(newest_checkpoint_seq(d), 7);
+    assert_eq!(head_seq(d).await, 8);
+    assert_eq!(newest_checkpoint_seq(d), 8);
     let out = ok(d, &["audit", "verify"]);
     assert!(
         out.contains(

@@ -33,8 +33,16 @@ async fn eligible_household(db_url: &str, under: &str) -> (String, String) {
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
         day(DAY0).and_hms_opt(4, 0, 0).unwrap().and_utc(),
     ));
-    let store: Arc<dyn jiuzhu_store::Store> =
-        Arc::new(jiuzhu_store::connect(db_url, clock.clone()).await.unwrap());
+    let store: Arc<dyn jiuzhu_store::Store> = Arc::new(
+        jiuzhu_store::connect_with_key_file(
+            db_url,
+            clock.clone(),
+            &jiuzhu_store::data_key::default_path(db_url),
+        )
+        .await
+        .unwrap()
+        .0,
+    );
     let sys = Actor::system("test");
     let read = sys.grant::<ReadRegistry>().unwrap();
     let cases = store

@@ -47,7 +47,14 @@ async fn head_id_number(db_url: &str, household: i64) -> String {
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
         day(AFTER_NOTICE).and_hms_opt(4, 0, 0).unwrap().and_utc(),
     ));
-    let store = jiuzhu_store::connect(db_url, clock).await.unwrap();
+    let store = jiuzhu_store::connect_with_key_file(
+        db_url,
+        clock,
+        &jiuzhu_store::data_key::default_path(db_url),
+    )
+    .await
+    .unwrap()
+    .0;
     let read = Actor::system("test").grant::<ReadRegistry>().unwrap();
     let entries = jiuzhu_store::Store::caseload_as_of(
         &store,

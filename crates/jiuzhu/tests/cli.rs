@@ -504,9 +504,14 @@ async fn the_console_creates_and_resets_administrators_only() {
     {
         use jiuzhu_domain::access::ManageUsers;
         use jiuzhu_domain::{Actor, DivisionCode, NewUser, Role, SystemClock};
-        let store = jiuzhu_store::connect(&db, std::sync::Arc::new(SystemClock))
-            .await
-            .unwrap();
+        let store = jiuzhu_store::connect_with_key_file(
+            &db,
+            std::sync::Arc::new(SystemClock),
+            &jiuzhu_store::data_key::default_path(&db),
+        )
+        .await
+        .unwrap()
+        .0;
         jiuzhu_store::Store::create_user(
             &store,
             &Actor::system("test").grant::<ManageUsers>().unwrap(),

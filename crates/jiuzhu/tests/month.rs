@@ -37,9 +37,14 @@ async fn month_on_the_demo_store_matches_household_by_household_computation() {
     let report = json(&jiuzhu(&db, &["month", "--month", "2026-11", "--json"]));
 
     // Independently: the same households, each through calc_json.
-    let store = jiuzhu_store::connect(&db, Arc::new(SystemClock))
-        .await
-        .unwrap();
+    let store = jiuzhu_store::connect_with_key_file(
+        &db,
+        Arc::new(SystemClock),
+        &jiuzhu_store::data_key::default_path(&db),
+    )
+    .await
+    .unwrap()
+    .0;
     let g = Actor::system("test").grant::<ReadRegistry>().unwrap();
     let month = Month::parse("2026-11").unwrap();
     let as_of: chrono::NaiveDate = report["as_of"].as_str().unwrap().parse().unwrap();

@@ -490,7 +490,7 @@ impl SqlStore {
 
         // Person facts superseded since the date, for the members on the date.
         let old_persons = sqlx::query(&format!(
-            "SELECT ph.person_id, ph.valid_from, ph.facts FROM person_history ph \
+            "SELECT ph.person_id, ph.row_version, ph.valid_from, ph.facts FROM person_history ph \
              JOIN persons p ON p.id = ph.person_id \
              JOIN memberships m ON m.person_id = p.id \
              JOIN households h ON h.id = m.household_id \
@@ -509,7 +509,7 @@ impl SqlStore {
                 get(r, "person_id")?,
                 (
                     rows::parse_date(&get::<String>(r, "valid_from")?)?,
-                    rows::json_facts(r)?,
+                    rows::person_history_facts(r, self.keys())?,
                 ),
             );
         }
@@ -547,7 +547,7 @@ impl SqlStore {
         let mut by_household: HashMap<HouseholdId, Vec<Member>> = HashMap::new();
         for r in &members {
             let membership = rows::membership(r)?;
-            let mut person = rows::person(r)?;
+            let mut person = rows::person(r, self.keys())?;
             if let Some((from, facts)) = persons_then.get(&person.id) {
                 person.valid_from = *from;
                 person.facts = facts.clone();

@@ -7,12 +7,13 @@ use sqlx::AnyConnection;
 use jiuzhu_domain::access::{ReadRegistry, WriteRegistry};
 use jiuzhu_domain::{
     AuditAction, DivisionCode, Grant, Household, HouseholdFacts, HouseholdId, Member, Membership,
-    MembershipId, PersonFacts, PersonId, Relation, Scope, Version,
+    MembershipId, PersonId, Relation, Scope, Version,
 };
 
 use super::persons::{check_division, load_person};
 use super::rows::{self, date_text, get, HOUSEHOLD_SELECT, MEMBERSHIP_SELECT, PERSON_SELECT};
 use super::{invalid, like_escape, page_bounds, Event, Sql, SqlStore, WriteTx};
+use crate::data_key::DataKeys;
 use crate::{
     HouseholdQuery, HouseholdSnapshot, HouseholdSummary, NewHousehold, Page, Result, StoreError,
 };
@@ -82,6 +83,7 @@ pub(crate) async fn set_code_seq(
 /// Members active on `date`, with the person facts in force on that date where known.
 async fn members_on(
     conn: &mut AnyConnection,
+    keys: &DataKeys,
     household: HouseholdId,
     date: NaiveDate,
 ) -> Result<Vec<Member>> {
@@ -99,10 +101,10 @@ async fn members_on(
         .await?;
     let mut members = Vec::with_capacity(found.len());
     for r in &found {
-        let mut person = rows::person(r)?;
+        let mut person = rows::person(r, keys)?;
         if date < person.valid_from {
             let old = sqlx::query(
-                "SELECT valid_from, facts FROM person_history \
+                "SELECT person_id, row_version, valid_from, facts FROM person_history \
                  WHERE person_id = $1 AND valid_from <= $2 AND valid_to > $2 \
                  ORDER BY valid_from DESC, id DESC LIMIT 1",
             )
@@ -111,7 +113,7 @@ async fn members_on(
             .fetch_optional(&mut *conn)
             .await?;
             if let Some(old) = old {
-                person.facts = rows::json_facts::<PersonFacts>(&old)?;
+                person.facts = rows::person_history_facts(&old, keys)?;
                 person.valid_from = rows::parse_date(&get::<String>(&old, "valid_from")?)?;
             }
         }
@@ -260,7 +262,7 @@ impl SqlStore {
             .map(|r| {
                 Ok(Member {
                     membership: rows::membership(r)?,
-                    person: rows::person(r)?,
+                    person: rows::person(r, self.keys())?,
                 })
             })
             .collect()
@@ -294,7 +296,7 @@ impl SqlStore {
                 None => return Ok(None),
             }
         };
-        let members = members_on(&mut conn, id, date).await?;
+        let members = members_on(&mut conn, self.keys(), id, date).await?;
         Ok(Some(HouseholdSnapshot {
             household,
             as_of: date,
@@ -489,7 +491,7 @@ impl SqlStore {
         let (h, _) = load_household(tx.conn(), g.scope(), household)
             .await?
             .ok_or_else(|| not_found("household", household))?;
-        load_person(tx.conn(), g.scope(), person)
+        load_person(tx.conn(), self.keys(), g.scope(), person)
             .await?
             .ok_or_else(|| not_found("person", person))?;
         let day = date_text(joined_on);

@@ -21,6 +21,7 @@ use super::divisions::{common_division, existing_codes, insert_divisions};
 use super::households::generated_code;
 use super::rows::{date_text, get, PersonFactValues, PERSON_FACT_COLS, PERSON_FACT_COUNT};
 use super::{values_sql, Backend, Event, SqlStore, WriteTx};
+use crate::data_key::DataKeys;
 use crate::{CaseloadBatch, ImportSummary, Progress, Result, StoreError};
 
 /// Row errors listed before the rest are only counted (as the importer does).
@@ -214,10 +215,8 @@ impl SqlStore {
             let full = make(PERSON_ROWS);
             let mut partial = String::new();
             for (c, chunk) in batch.members.chunks(PERSON_ROWS).enumerate() {
-                let values: Vec<PersonFactValues> = chunk
-                    .iter()
-                    .map(|m| PersonFactValues::of(&member_facts(batch, m)))
-                    .collect();
+                let first = base_p + (c * PERSON_ROWS) as i64;
+                let values = chunk_values(self.keys(), batch, chunk, first);
                 let sql = chunk_sql(&full, PERSON_ROWS, chunk.len(), &make, &mut partial);
                 let mut q = sqlx::query(sql);
                 for (i, (m, v)) in chunk.iter().zip(&values).enumerate() {
@@ -310,6 +309,20 @@ fn member_facts<'a>(batch: &CaseloadBatch, m: &'a ImportMember) -> Cow<'a, Perso
             batch.households[m.household].division.clone(),
         )),
     }
+}
+
+/// The column values of a chunk of members (ids from `first`), bank accounts and illness notes
+/// encrypted (about 2.6 µs a value, and 1.5 µs for an account's blind index).
+fn chunk_values(
+    keys: &DataKeys,
+    batch: &CaseloadBatch,
+    chunk: &[ImportMember],
+    first: i64,
+) -> Vec<PersonFactValues> {
+    (first..)
+        .zip(chunk)
+        .map(|(id, m)| PersonFactValues::of(&member_facts(batch, m), keys, id, 1))
+        .collect()
 }
 
 /// Checks every division the batch uses (scope, existence) and returns the nodes to create.

@@ -11,6 +11,7 @@
 //! `MAX(id) + 1` under that lock.
 
 mod accounts;
+mod at_rest;
 mod audit;
 mod calendar;
 mod cases;
@@ -31,6 +32,7 @@ mod verification;
 mod verification_reports;
 mod warnings;
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -54,6 +56,10 @@ use jiuzhu_domain::{
     PersonFacts, PersonId, Relation, Session, User, UserId, ValidationErrors, Version,
 };
 
+pub use at_rest::AtRestCounts;
+
+use crate::data_key::{DataKeyError, DataKeys};
+use crate::private_fs;
 use crate::{
     AccessPatch, AuditQuery, CaseloadBatch, HouseholdQuery, HouseholdSnapshot, HouseholdSummary,
     ImportSummary, LoginOutcome, NewHousehold, Page, PersonQuery, PersonSummary, Progress, Result,
@@ -73,6 +79,8 @@ pub struct SqlStore {
     /// SQLite allows one writer at a time. Queuing writers here (instead of letting them wait in
     /// SQLite's busy handler) means a long import delays other writes instead of failing them.
     write_gate: Mutex<()>,
+    /// The field-encryption keys (docs/security.md, "Encryption at rest").
+    keys: Arc<DataKeys>,
 }
 
 impl SqlStore {
@@ -184,6 +192,10 @@ impl SqlStore {
         }
     }
 
+    pub(crate) fn keys(&self) -> &DataKeys {
+        &self.keys
+    }
+
     /// Today in China Standard Time, from the injected clock.
     fn today(&self) -> NaiveDate {
         self.clock.today()
@@ -246,9 +258,84 @@ async fn run_backfills(pool: &AnyPool) -> Result<()> {
 const DEFAULT_CACHE_KIB: i64 = 2000;
 const DEFAULT_WAL_AUTOCHECKPOINT: i64 = 1000;
 
-/// Opens (creating if needed) the database at `url` (`sqlite://PATH` or `postgres://…`) and
-/// applies the migrations.
-pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> Result<SqlStore> {
+/// Opens (creating if needed) the database at `url` (`sqlite://PATH` or `postgres://…`),
+/// applies the migrations and takes `keys` as its data keys: they must hold every key the
+/// database's values were encrypted with, and values not yet encrypted with the newest one are
+/// encrypted now (see [`connect_with_key_file`] for the binary's key file).
+pub async fn connect(url: &str, clock: Arc<dyn Clock>, keys: DataKeys) -> Result<SqlStore> {
+    let (pool, backend) = open_pool(url).await?;
+    let store = SqlStore::new(pool, clock, backend, keys);
+    store
+        .adopt_keys()
+        .await
+        .map_err(|e| StoreError::Database(e.to_string()))?;
+    Ok(store)
+}
+
+/// What [`connect_with_key_file`] did with the key file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFileOpened {
+    /// A new key file was made (a database without encrypted data and no key file).
+    pub created: bool,
+    /// The id of the key that encrypts.
+    pub active_id: String,
+    /// Values encrypted (or re-encrypted with the newest key) at this start.
+    pub encrypted: AtRestCounts,
+}
+
+/// [`connect`] with the data keys of the key file at `key_path`. Without the file, a new one is
+/// made only for a database that holds nothing encrypted; a database that does gets
+/// [`DataKeyError::Missing`], never a new key.
+pub async fn connect_with_key_file(
+    url: &str,
+    clock: Arc<dyn Clock>,
+    key_path: &Path,
+) -> std::result::Result<(SqlStore, KeyFileOpened), DataKeyError> {
+    let (pool, backend) = open_pool(url).await?;
+    let registered = at_rest::registered_keys(&pool).await?;
+    let (keys, created) = match DataKeys::load(key_path) {
+        Ok(keys) => (keys, false),
+        Err(e) if e.is_not_found() && registered.is_empty() => (DataKeys::create(key_path)?, true),
+        Err(e) if e.is_not_found() => {
+            return Err(DataKeyError::Missing {
+                path: key_path.to_path_buf(),
+                ids: registered.join(", "),
+            })
+        }
+        Err(e) => return Err(e),
+    };
+    let store = SqlStore::new(pool, clock, backend, keys);
+    let encrypted = store.adopt_keys().await.map_err(|e| match e {
+        DataKeyError::Mismatch { reason, .. } => DataKeyError::Mismatch {
+            path: key_path.to_path_buf(),
+            reason,
+        },
+        e => e,
+    })?;
+    let active_id = store.keys.active_id().to_string();
+    Ok((
+        store,
+        KeyFileOpened {
+            created,
+            active_id,
+            encrypted,
+        },
+    ))
+}
+
+impl SqlStore {
+    fn new(pool: AnyPool, clock: Arc<dyn Clock>, backend: Backend, keys: DataKeys) -> SqlStore {
+        SqlStore {
+            pool,
+            clock,
+            backend,
+            write_gate: Mutex::new(()),
+            keys: Arc::new(keys),
+        }
+    }
+}
+
+async fn open_pool(url: &str) -> Result<(AnyPool, Backend)> {
     sqlx::any::install_default_drivers();
     let backend = if url.starts_with("sqlite:") {
         Backend::Sqlite
@@ -299,20 +386,35 @@ pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> Result<SqlStore> {
         Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await,
     };
     migrated.map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
-    let store = SqlStore {
-        pool,
-        clock,
-        backend,
-        write_gate: Mutex::new(()),
-    };
-    store.run_data_migrations().await?;
-    Ok(store)
+    run_backfills(&pool).await?;
+    if backend == Backend::Sqlite {
+        // Made before this version, or by SQLite under a wide umask: the database, its
+        // write-ahead log and shared memory are the service's alone.
+        for path in sqlite_files(url) {
+            private_fs::tighten_one(&path)
+                .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
+        }
+    }
+    Ok((pool, backend))
+}
+
+/// The SQLite database file of `url` with its `-wal` and `-shm`.
+fn sqlite_files(url: &str) -> Vec<std::path::PathBuf> {
+    let path = sqlite_path(url);
+    ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| std::path::PathBuf::from(format!("{path}{suffix}")))
+        .collect()
+}
+
+fn sqlite_path(url: &str) -> &str {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    rest.split('?').next().unwrap_or(rest)
 }
 
 /// Creates the SQLite file and its directory, so that `sqlite://data/x.sqlite` just works.
 fn create_sqlite_file(url: &str) -> Result<()> {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let path = rest.split('?').next().unwrap_or(rest);
+    let path = sqlite_path(url);
     if path.is_empty() || path.starts_with(":memory:") {
         return Err(StoreError::Database(
             "an in-memory SQLite database is not supported (each pool connection would get its own); use a file".into(),
@@ -322,12 +424,14 @@ fn create_sqlite_file(url: &str) -> Result<()> {
     let io = |e: std::io::Error| StoreError::Database(format!("creating {}: {e}", path.display()));
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).map_err(io)?;
+            private_fs::create_dir(dir).map_err(io)?;
         }
     }
+    // SQLite gives its -wal and -shm the database file's mode.
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(private_fs::FILE_MODE)
         .open(path)
         .map_err(io)?;
     Ok(())

@@ -16,6 +16,7 @@ use super::rows::{
     PERSON_SELECT,
 };
 use super::{like_escape, page_bounds, Event, Sql, SqlStore, WriteTx};
+use crate::data_key::DataKeys;
 use crate::{Page, PersonQuery, PersonSummary, Result, StoreError};
 
 /// Longest accepted name, in characters (as the importer).
@@ -31,6 +32,7 @@ pub(crate) fn placeholders(from: usize, n: usize) -> String {
 
 pub(crate) async fn load_person(
     conn: &mut AnyConnection,
+    keys: &DataKeys,
     scope: &Scope,
     id: PersonId,
 ) -> Result<Option<(Person, String)>> {
@@ -42,7 +44,7 @@ pub(crate) async fn load_person(
         .bind(scope.like_pattern())
         .fetch_optional(conn)
         .await?;
-    row.map(|r| Ok((rows::person(&r)?, get::<String>(&r, "recorded_by")?)))
+    row.map(|r| Ok((rows::person(&r, keys)?, get::<String>(&r, "recorded_by")?)))
         .transpose()
 }
 
@@ -124,12 +126,14 @@ impl SqlStore {
         id: PersonId,
     ) -> Result<Option<Person>> {
         let mut conn = self.pool.acquire().await?;
-        Ok(load_person(&mut conn, scope, id).await?.map(|(p, _)| p))
+        Ok(load_person(&mut conn, self.keys(), scope, id)
+            .await?
+            .map(|(p, _)| p))
     }
 
     async fn visible_person_or_404(&self, scope: &Scope, id: PersonId) -> Result<(Person, String)> {
         let mut conn = self.pool.acquire().await?;
-        load_person(&mut conn, scope, id)
+        load_person(&mut conn, self.keys(), scope, id)
             .await?
             .ok_or_else(|| not_found(id))
     }
@@ -148,7 +152,7 @@ impl SqlStore {
             .bind(g.scope().like_pattern())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| rows::person(&r)).transpose()
+        row.map(|r| rows::person(&r, self.keys())).transpose()
     }
 
     pub(crate) async fn search_persons_impl(
@@ -188,8 +192,13 @@ impl SqlStore {
                 .push(" ESCAPE '\\' OR p.id_number = ")
                 .bind_text(exact)
                 .push(" OR h.code = ")
-                .bind_text(text)
-                .push(")");
+                .bind_text(text);
+            if is_account_number(text) {
+                // Found by its blind index: the account itself is stored encrypted.
+                from.push(" OR p.bank_account_bidx = ")
+                    .bind_text(self.keys().bank_account_index(text));
+            }
+            from.push(")");
         }
         let mut count = Sql::new("SELECT COUNT(*)");
         count.text.push_str(&from.text);
@@ -243,14 +252,14 @@ impl SqlStore {
             data: current.facts,
         }];
         let rows = sqlx::query(
-            "SELECT valid_from, valid_to, facts, recorded_at, recorded_by FROM person_history \
-             WHERE person_id = $1 ORDER BY valid_from DESC, id DESC",
+            "SELECT person_id, row_version, valid_from, valid_to, facts, recorded_at, recorded_by \
+             FROM person_history WHERE person_id = $1 ORDER BY valid_from DESC, id DESC",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
         for r in &rows {
-            out.push(rows::history_version(r)?);
+            out.push(rows::person_history_version(r, self.keys())?);
         }
         Ok(out)
     }
@@ -268,7 +277,7 @@ impl SqlStore {
             return Ok(Some(current.facts));
         }
         let row = sqlx::query(
-            "SELECT facts FROM person_history \
+            "SELECT person_id, row_version, facts FROM person_history \
              WHERE person_id = $1 AND valid_from <= $2 AND valid_to > $2 \
              ORDER BY valid_from DESC, id DESC LIMIT 1",
         )
@@ -276,7 +285,8 @@ impl SqlStore {
         .bind(date_text(date))
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| rows::json_facts(&r)).transpose()
+        row.map(|r| rows::person_history_facts(&r, self.keys()))
+            .transpose()
     }
 
     pub(crate) async fn create_person_impl(
@@ -314,7 +324,7 @@ impl SqlStore {
              created_at, updated_at, recorded_by) VALUES ({})",
             placeholders(1, PERSON_FACT_COUNT + 7)
         );
-        let values = PersonFactValues::of(facts);
+        let values = PersonFactValues::of(facts, self.keys(), id, 1);
         let now = tx.now_text.clone();
         let q = sqlx::query(&sql).bind(id).bind(id_number.as_str());
         values
@@ -353,7 +363,7 @@ impl SqlStore {
         valid_from: NaiveDate,
     ) -> Result<Person> {
         let mut tx = self.write().await?;
-        let (current, recorded_by) = load_person(tx.conn(), g.scope(), id)
+        let (current, recorded_by) = load_person(tx.conn(), self.keys(), g.scope(), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         if current.row_version != expected_version {
@@ -389,7 +399,12 @@ impl SqlStore {
         .bind(id)
         .bind(date_text(current.valid_from))
         .bind(date_text(valid_from))
-        .bind(rows::to_json_text(&current.facts))
+        .bind(rows::person_history_text(
+            &current.facts,
+            self.keys(),
+            id,
+            current.row_version,
+        ))
         .bind(current.row_version)
         .bind(rows::ts_text(current.updated_at))
         .bind(recorded_by)
@@ -411,7 +426,7 @@ impl SqlStore {
             n + 4,
             n + 5
         );
-        let values = PersonFactValues::of(facts);
+        let values = PersonFactValues::of(facts, self.keys(), id, expected_version + 1);
         let now = tx.now_text.clone();
         let done = values
             .bind(sqlx::query(&sql))
@@ -451,7 +466,7 @@ impl SqlStore {
         fields: &[&str],
     ) -> Result<Person> {
         let mut tx = self.write().await?;
-        let (person, _) = load_person(tx.conn(), g.scope(), id)
+        let (person, _) = load_person(tx.conn(), self.keys(), g.scope(), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         let ev = Event::new(AuditAction::SensitiveRevealed, "person")
@@ -481,6 +496,16 @@ impl SqlStore {
             .map(rows::membership)
             .collect()
     }
+}
+
+/// Whether a search text looks like a bank account number: 10 to 32 digits, spaces and dashes
+/// allowed between them.
+fn is_account_number(text: &str) -> bool {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    (10..=32).contains(&digits)
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
 }
 
 fn not_found(id: PersonId) -> StoreError {

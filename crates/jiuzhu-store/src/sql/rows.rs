@@ -13,6 +13,7 @@ use jiuzhu_domain::{
     WorkAbility,
 };
 
+use crate::data_key::{DataKeys, Slot};
 use crate::{Result, StoreError};
 
 pub(crate) fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T>
@@ -75,11 +76,12 @@ macro_rules! parse_code {
 
 // ---- persons -----------------------------------------------------------------------------------
 
-/// The columns of `persons` that hold [`PersonFacts`], in binding order.
+/// The columns of `persons` that hold [`PersonFacts`], in binding order (with the bank
+/// account's blind index).
 pub(crate) const PERSON_FACT_COLS: &str = "name, sex, birth_date, hukou_division, \
     residence_division, phone, disability_kind, disability_grade, serious_illness, illness_note, \
-    education, employment, work_ability, self_care, bank_account";
-pub(crate) const PERSON_FACT_COUNT: usize = 15;
+    education, employment, work_ability, self_care, bank_account, bank_account_bidx";
+pub(crate) const PERSON_FACT_COUNT: usize = 16;
 
 /// Every column of `persons`, qualified with the alias `p`.
 pub(crate) const PERSON_SELECT: &str = "p.id, p.id_number, p.name, p.sex, p.birth_date, \
@@ -87,7 +89,39 @@ pub(crate) const PERSON_SELECT: &str = "p.id, p.id_number, p.name, p.sex, p.birt
     p.serious_illness, p.illness_note, p.education, p.employment, p.work_ability, p.self_care, \
     p.bank_account, p.valid_from, p.row_version, p.created_at, p.updated_at, p.recorded_by";
 
-/// `PersonFacts` as column values, in the order of [`PERSON_FACT_COLS`].
+/// The person facts stored encrypted in `persons` (docs/security.md, "Encryption at rest"):
+/// the bank account and the illness note.
+pub(crate) const SEALED_PERSON_FIELDS: [&str; 2] = ["illness_note", "bank_account"];
+
+/// The person facts stored encrypted inside the JSON of `person_history`: the phone as well,
+/// since a superseded phone has no use in plaintext (the current one is called).
+pub(crate) const SEALED_HISTORY_FIELDS: [&str; 3] = ["phone", "illness_note", "bank_account"];
+
+/// A person version's row identity in the ciphertexts' associated data: id and row version.
+pub(crate) fn person_row(id: i64, row_version: i64) -> String {
+    format!("{id}/{row_version}")
+}
+
+fn seal(keys: &DataKeys, table: &str, column: &str, row: &str, v: Option<&str>) -> Option<String> {
+    v.map(|plain| keys.encrypt(Slot { table, column, row }, plain))
+}
+
+pub(crate) fn unseal(
+    keys: &DataKeys,
+    table: &str,
+    column: &str,
+    row: &str,
+    v: Option<String>,
+) -> Result<Option<String>> {
+    v.map(|stored| {
+        keys.decrypt(Slot { table, column, row }, &stored)
+            .map_err(|e| StoreError::Database(e.to_string()))
+    })
+    .transpose()
+}
+
+/// `PersonFacts` as column values, in the order of [`PERSON_FACT_COLS`]: illness note and bank
+/// account encrypted for the row (`persons`, id, row version).
 pub(crate) struct PersonFactValues {
     name: String,
     sex: &'static str,
@@ -104,10 +138,26 @@ pub(crate) struct PersonFactValues {
     work_ability: &'static str,
     self_care: Option<String>,
     bank_account: Option<String>,
+    bank_account_bidx: Option<String>,
 }
 
 impl PersonFactValues {
-    pub fn of(f: &PersonFacts) -> PersonFactValues {
+    pub fn of(f: &PersonFacts, keys: &DataKeys, id: i64, row_version: i64) -> PersonFactValues {
+        // Formatted only for a person with something to encrypt (an import of a million
+        // persons without accounts or notes should not pay for it).
+        let sealed = |column, v: &Option<String>| {
+            v.as_deref().map(|plain| {
+                let row = person_row(id, row_version);
+                keys.encrypt(
+                    Slot {
+                        table: "persons",
+                        column,
+                        row: &row,
+                    },
+                    plain,
+                )
+            })
+        };
         PersonFactValues {
             name: f.name.clone(),
             sex: f.sex.as_str(),
@@ -118,7 +168,7 @@ impl PersonFactValues {
             disability_kind: f.disability.map(|d| d.kind.as_str()),
             disability_grade: f.disability.map(|d| i64::from(d.grade)),
             serious_illness: i64::from(f.serious_illness),
-            illness_note: f.illness_note.clone(),
+            illness_note: sealed("illness_note", &f.illness_note),
             education: f.education.as_str(),
             employment: f.employment.as_str(),
             work_ability: f.work_ability.as_str(),
@@ -126,7 +176,11 @@ impl PersonFactValues {
                 .self_care
                 .as_ref()
                 .map(|s| serde_json::to_string(s).expect("plain struct serializes")),
-            bank_account: f.bank_account.clone(),
+            bank_account: sealed("bank_account", &f.bank_account),
+            bank_account_bidx: f
+                .bank_account
+                .as_deref()
+                .map(|a| keys.bank_account_index(a)),
         }
     }
 
@@ -149,10 +203,12 @@ impl PersonFactValues {
             .bind(self.work_ability)
             .bind(self.self_care.as_deref())
             .bind(self.bank_account.as_deref())
+            .bind(self.bank_account_bidx.as_deref())
     }
 }
 
-pub(crate) fn person_facts(row: &AnyRow) -> Result<PersonFacts> {
+/// The facts of a `persons` row (`row`: its [`person_row`]).
+pub(crate) fn person_facts(row: &AnyRow, keys: &DataKeys, ident: &str) -> Result<PersonFacts> {
     let disability = match get::<Option<String>>(row, "disability_kind")? {
         Some(kind) => Some(Disability {
             kind: DisabilityKind::parse(&kind).ok_or_else(|| corrupt("disability_kind", &kind))?,
@@ -167,6 +223,7 @@ pub(crate) fn person_facts(row: &AnyRow) -> Result<PersonFacts> {
         ),
         None => None,
     };
+    let opened = |column| unseal(keys, "persons", column, ident, get(row, column)?);
     Ok(PersonFacts {
         name: get(row, "name")?,
         sex: {
@@ -181,25 +238,82 @@ pub(crate) fn person_facts(row: &AnyRow) -> Result<PersonFacts> {
         phone: get(row, "phone")?,
         disability,
         serious_illness: flag(row, "serious_illness")?,
-        illness_note: get(row, "illness_note")?,
+        illness_note: opened("illness_note")?,
         education: parse_code!(EducationStage, row, "education"),
         employment: parse_code!(Employment, row, "employment"),
         work_ability: parse_code!(WorkAbility, row, "work_ability"),
         self_care,
-        bank_account: get(row, "bank_account")?,
+        bank_account: opened("bank_account")?,
     })
 }
 
-pub(crate) fn person(row: &AnyRow) -> Result<Person> {
+pub(crate) fn person(row: &AnyRow, keys: &DataKeys) -> Result<Person> {
     let id_number: String = get(row, "id_number")?;
+    let id: i64 = get(row, "id")?;
+    let row_version: i64 = get(row, "row_version")?;
     Ok(Person {
-        id: get(row, "id")?,
+        id,
         id_number: IdNumber::parse(&id_number).map_err(|_| corrupt("id_number", "invalid"))?,
-        facts: person_facts(row)?,
+        facts: person_facts(row, keys, &person_row(id, row_version))?,
         valid_from: date_col(row, "valid_from")?,
-        row_version: get(row, "row_version")?,
+        row_version,
         created_at: ts_col(row, "created_at")?,
         updated_at: ts_col(row, "updated_at")?,
+    })
+}
+
+/// A superseded version of a person's facts as `person_history.facts` stores it: JSON whose
+/// sealed fields are ciphertexts for (`person_history`, person id, the version's row version).
+pub(crate) fn person_history_text(
+    f: &PersonFacts,
+    keys: &DataKeys,
+    person_id: i64,
+    row_version: i64,
+) -> String {
+    let mut v = serde_json::to_value(f).expect("domain types serialize");
+    let row = person_row(person_id, row_version);
+    for column in SEALED_HISTORY_FIELDS {
+        if let Some(plain) = v[column].as_str() {
+            let sealed = seal(keys, "person_history", column, &row, Some(plain));
+            v[column] = json!(sealed);
+        }
+    }
+    v.to_string()
+}
+
+/// The facts of a `person_history` row (columns `person_id`, `row_version`, `facts`).
+pub(crate) fn person_history_facts(row: &AnyRow, keys: &DataKeys) -> Result<PersonFacts> {
+    let text: String = get(row, "facts")?;
+    let ident = person_row(get(row, "person_id")?, get(row, "row_version")?);
+    let mut v: Value =
+        serde_json::from_str(&text).map_err(|_| corrupt("history facts", "invalid JSON"))?;
+    for column in SEALED_HISTORY_FIELDS {
+        if let Some(stored) = v[column].as_str() {
+            let plain = unseal(
+                keys,
+                "person_history",
+                column,
+                &ident,
+                Some(stored.to_string()),
+            )?;
+            v[column] = json!(plain);
+        }
+    }
+    serde_json::from_value(v).map_err(|_| corrupt("history facts", "invalid facts"))
+}
+
+/// A superseded version of a person (columns of [`history_version`] plus `person_id` and
+/// `row_version`).
+pub(crate) fn person_history_version(
+    row: &AnyRow,
+    keys: &DataKeys,
+) -> Result<Version<PersonFacts>> {
+    Ok(Version {
+        valid_from: parse_date(&get::<String>(row, "valid_from")?)?,
+        valid_to: Some(parse_date(&get::<String>(row, "valid_to")?)?),
+        recorded_at: parse_ts(&get::<String>(row, "recorded_at")?)?,
+        recorded_by: get(row, "recorded_by")?,
+        data: person_history_facts(row, keys)?,
     })
 }
 

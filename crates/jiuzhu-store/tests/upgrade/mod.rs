@@ -59,9 +59,13 @@ pub async fn administrators_become_system_administrators(url: &str, backend: &st
     }
     pool.close().await;
 
-    let store = jiuzhu_store::connect(url, Arc::new(FixedClock::new(start_time())))
-        .await
-        .expect("the upgrade applies");
+    let store = jiuzhu_store::connect(
+        url,
+        Arc::new(FixedClock::new(start_time())),
+        jiuzhu_store::data_key::DataKeys::generate(),
+    )
+    .await
+    .expect("the upgrade applies");
     let admin = store.user_by_username("admin").await.unwrap().unwrap();
     assert_eq!(
         (admin.role, admin.approval),

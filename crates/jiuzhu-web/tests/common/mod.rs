@@ -133,9 +133,13 @@ impl TestApp {
         let clock_arc: Arc<dyn Clock> = Arc::new(clock.clone());
         let url = format!("sqlite://{}", dir.path().join("t.sqlite").display());
         let store: Arc<dyn Store> = Arc::new(
-            jiuzhu_store::connect(&url, clock_arc.clone())
-                .await
-                .expect("store opens"),
+            jiuzhu_store::connect(
+                &url,
+                clock_arc.clone(),
+                jiuzhu_store::data_key::DataKeys::generate(),
+            )
+            .await
+            .expect("store opens"),
         );
         let demo = jiuzhu_import::demo::generate(20261123);
         let (batch, unused) = take(&demo.batch, &[TOWNSHIP_A, TOWNSHIP_B], PER_TOWNSHIP);

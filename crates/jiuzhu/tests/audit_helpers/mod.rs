@@ -25,6 +25,7 @@ pub fn jiuzhu(dir: &Path, args: &[&str]) -> Output {
         .env_remove("JIUZHU_AUDIT_KEY")
         .env_remove("JIUZHU_AUDIT_CHECKPOINTS")
         .env_remove("JIUZHU_DATA_DIR")
+        .env_remove("JIUZHU_DATA_KEY")
         .output()
         .expect("run jiuzhu")
 }
@@ -74,9 +75,12 @@ pub fn checkpoints(dir: &Path) -> Vec<serde_json::Value> {
 }
 
 pub async fn open(dir: &Path, clock: Arc<dyn Clock>) -> SqlStore {
-    jiuzhu_store::connect(&db_url(dir), clock)
+    // The key file the binary uses: the test and the binary open the same database.
+    let url = db_url(dir);
+    jiuzhu_store::connect_with_key_file(&url, clock, &jiuzhu_store::data_key::default_path(&url))
         .await
         .expect("open store")
+        .0
 }
 
 /// Writes `n` events through the Store API (as a running platform would).
