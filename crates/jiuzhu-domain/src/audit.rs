@@ -151,7 +151,7 @@ impl AuditAction {
         match self {
             AuditAction::LoginSucceeded => "登录成功",
             AuditAction::LoginFailed => "登录失败",
-            AuditAction::AccountLocked => "账户锁定",
+            AuditAction::AccountLocked => "账户锁定(旧版本)",
             AuditAction::Logout => "退出登录",
             AuditAction::PasswordChanged => "修改密码",
             AuditAction::UserCreated => "创建用户",

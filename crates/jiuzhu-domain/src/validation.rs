@@ -31,6 +31,20 @@ impl FieldError {
         self.row = Some(row);
         self
     }
+
+    /// The error as a page shows it to people: the row and column of a file (the column as the
+    /// file's own header names it) and the Chinese reason, without the code for programs; a
+    /// form's internal field name (ASCII, e.g. `new_password`) is left out, since the reason
+    /// names the field in Chinese.
+    pub fn for_people(&self) -> String {
+        let internal = self.field.is_ascii();
+        match (self.row, internal) {
+            (Some(r), _) if self.field.is_empty() => format!("第{r}行:{}", self.message),
+            (Some(r), _) => format!("第{r}行 {}:{}", self.field, self.message),
+            (None, true) => self.message.clone(),
+            (None, false) => format!("{}:{}", self.field, self.message),
+        }
+    }
 }
 
 impl std::fmt::Display for FieldError {

@@ -270,7 +270,10 @@ fn messages(e: &AppError) -> Vec<String> {
     if e.fields.is_empty() {
         vec![e.message.clone()]
     } else {
-        e.fields.iter().map(|f| f.to_string()).collect()
+        e.fields
+            .iter()
+            .map(jiuzhu_domain::FieldError::for_people)
+            .collect()
     }
 }
 

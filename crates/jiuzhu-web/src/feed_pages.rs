@@ -420,7 +420,9 @@ async fn upload(
                 jobs.finish(id, |s| {
                     s.phase = "done".into();
                     s.percent = 100;
-                    s.message = if d.status == "refused" {
+                    s.message = if let Some(reason) = unreadable_reason(&imported) {
+                        format!("文件未能读取,整批退回:{reason}")
+                    } else if d.status == "refused" {
                         format!(
                             "数据已登记,但按来源规则整批退回:共 {} 行,拒收 {} 行",
                             d.rows_total, d.rows_rejected
@@ -491,9 +493,9 @@ async fn job_progress(
 }
 
 struct RejectionRow {
-    row: i64,
+    /// The line of the department's file, or 整个文件 for a file that could not be read.
+    row: String,
     column: String,
-    code: String,
     reason: String,
 }
 
@@ -530,6 +532,9 @@ async fn delivery_page(
         .await?
         .ok_or_else(AppError::not_found)?;
     let all = state.store.delivery_rejections(&reader, id).await?;
+    // Refused before a single row was read (not a table of this kind, or over a reader's
+    // limit): the one rejection is about the file, not a line of it.
+    let whole_file = d.status == "refused" && d.rows_total == 0;
     let pages = all.len().div_ceil(REJECTIONS_PER_PAGE).max(1);
     let page = p.page.unwrap_or(1).clamp(1, pages);
     let rejections = all
@@ -537,9 +542,12 @@ async fn delivery_page(
         .skip((page - 1) * REJECTIONS_PER_PAGE)
         .take(REJECTIONS_PER_PAGE)
         .map(|r| RejectionRow {
-            row: r.row,
+            row: if whole_file {
+                "整个文件".into()
+            } else {
+                r.row.to_string()
+            },
             column: r.column.clone().unwrap_or_else(|| "整行".into()),
-            code: r.code.clone(),
             reason: r.reason.clone(),
         })
         .collect();
@@ -547,12 +555,10 @@ async fn delivery_page(
         nav: Nav::new(&a, "核对数据"),
         sha256: d.sha256.clone(),
         bytes: d.bytes,
-        rejection_policy: match d.rejection_policy.as_str() {
-            "keep_good_rows" => "拒收错误行,采用其余行".to_string(),
-            p => match p.strip_prefix("refuse_above:") {
-                Some(n) => format!("错误行超过 {n} 行则整批退回"),
-                None => p.to_string(),
-            },
+        rejection_policy: if whole_file {
+            "文件无法按该数据类型读取,整批退回".to_string()
+        } else {
+            rejection_policy_zh(&d.rejection_policy)
         },
         d: delivery_row(&d),
         rejections,
@@ -560,6 +566,24 @@ async fn delivery_page(
         page,
         pages,
     }))
+}
+
+fn rejection_policy_zh(policy: &str) -> String {
+    match policy {
+        "keep_good_rows" => "拒收错误行,采用其余行".to_string(),
+        p => match p.strip_prefix("refuse_above:") {
+            Some(n) => format!("错误行超过 {n} 行则整批退回"),
+            None => p.to_string(),
+        },
+    }
+}
+
+/// Why a delivery was refused as a whole before any row was read, if it was.
+fn unreadable_reason(imported: &feeds::ImportedFeed) -> Option<&str> {
+    let d = &imported.delivery;
+    (d.status == "refused" && d.rows_total == 0)
+        .then(|| imported.rejections.first().map(|r| r.reason.as_str()))
+        .flatten()
 }
 
 // ---- runs --------------------------------------------------------------------------------------

@@ -168,6 +168,9 @@ pub struct SearchTerms {
     pub household_text: Option<String>,
     /// What to audit once the search has run.
     pub query: IdQuery,
+    /// The text was the start of a number, which this user may not search by: the page says
+    /// so instead of only finding nothing.
+    pub prefix_refused: bool,
 }
 
 /// Admits `text` for `actor` (see [`IdLookups::admit`]) and splits it for the stores' queries.
@@ -182,23 +185,27 @@ pub fn search_terms(
             id_prefix: None,
             household_text: None,
             query: IdQuery::None,
+            prefix_refused: false,
         });
     };
-    let query = state
-        .id_lookups
-        .admit(actor, IdQuery::of(&t), state.clock.now())?;
+    let asked = IdQuery::of(&t);
+    let prefix_asked = matches!(asked, IdQuery::Prefix(_));
+    let query = state.id_lookups.admit(actor, asked, state.clock.now())?;
+    let prefix_refused = prefix_asked && query == IdQuery::None;
     Ok(match &query {
         IdQuery::Prefix(p) => SearchTerms {
             text: None,
             id_prefix: Some(p.clone()),
             household_text: Some(t),
             query,
+            prefix_refused,
         },
         _ => SearchTerms {
             text: Some(t.clone()),
             id_prefix: None,
             household_text: Some(t),
             query,
+            prefix_refused,
         },
     })
 }

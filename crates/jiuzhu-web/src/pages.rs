@@ -81,7 +81,7 @@ fn messages(e: &AppError) -> Vec<String> {
     if e.fields.is_empty() {
         vec![e.message.clone()]
     } else {
-        e.fields.iter().map(|f| f.to_string()).collect()
+        e.fields.iter().map(FieldError::for_people).collect()
     }
 }
 
@@ -329,8 +329,10 @@ async fn search(
     let searched = text.is_some() || division.is_some();
     let (mut persons, mut persons_total, mut households, mut households_total) =
         (vec![], 0, vec![], 0);
+    let mut prefix_refused = false;
     if searched {
         let terms = crate::id_lookup::search_terms(&state, a.auth.actor(), text)?;
+        prefix_refused = terms.prefix_refused;
         let p = state
             .store
             .search_persons(
@@ -375,6 +377,7 @@ async fn search(
         nav: Nav::new(&a.auth, "查询"),
         q: q.q,
         searched,
+        prefix_refused,
         persons,
         persons_total,
         households,
@@ -1210,7 +1213,10 @@ async fn audit_page(
             AuditAction::label_zh,
         ),
         actor: f.actor.clone(),
-        kind: f.kind.clone(),
+        kinds: crate::views::AUDIT_RECORD_KINDS
+            .iter()
+            .map(|(k, zh)| (k.to_string(), zh.to_string(), f.kind.trim() == *k))
+            .collect(),
         record: f.record.clone(),
         from: f.from.clone(),
         to: f.to.clone(),

@@ -109,7 +109,11 @@ pub fn error_page(e: AppError) -> Response {
         nav: Nav::anonymous("出错了"),
         status: e.status.as_u16(),
         message: e.message.clone(),
-        fields: e.fields.iter().map(|f| f.to_string()).collect(),
+        fields: e
+            .fields
+            .iter()
+            .map(jiuzhu_domain::FieldError::for_people)
+            .collect(),
         request_id: current_request_id(),
     };
     let mut response = match page.render() {
@@ -218,6 +222,8 @@ pub struct SearchPage {
     pub nav: Nav,
     pub q: String,
     pub searched: bool,
+    /// The text was the start of an identity number, which this user may not search by.
+    pub prefix_refused: bool,
     pub persons: Vec<PersonRow>,
     pub persons_total: i64,
     pub households: Vec<HouseholdRow>,
@@ -497,6 +503,41 @@ pub struct DivisionsPage {
     pub notice: String,
 }
 
+/// The kinds of record audit events are about, as the audit page names them.
+pub const AUDIT_RECORD_KINDS: &[(&str, &str)] = &[
+    ("person", "人员"),
+    ("household", "家庭"),
+    ("membership", "家庭成员关系"),
+    ("household_economics", "家庭经济状况"),
+    ("case", "案件"),
+    ("document", "档案材料"),
+    ("letter_prefix", "文书编号"),
+    ("reserve_fund", "备用金"),
+    ("caseload", "存量数据导入"),
+    ("division", "行政区划"),
+    ("feed_delivery", "部门核对数据"),
+    ("verification_run", "比对批次"),
+    ("verification_report", "核对报告"),
+    ("warning", "预警"),
+    ("zero_report", "零报告"),
+    ("outreach_lead", "主动发现线索"),
+    ("policy_revision", "政策参数修订"),
+    ("calendar_edit", "工作日历调整"),
+    ("user", "账户"),
+    ("session", "登录会话"),
+    ("audit", "审计日志"),
+    ("data_key", "数据加密密钥"),
+    ("demo", "演示数据"),
+];
+
+/// A record kind's Chinese name (a kind unknown to this version is shown as stored).
+pub fn record_kind_zh(kind: &str) -> String {
+    AUDIT_RECORD_KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or_else(|| kind.to_string(), |(_, zh)| zh.to_string())
+}
+
 pub struct AuditRow {
     pub seq: i64,
     pub at: String,
@@ -521,13 +562,13 @@ impl From<&AuditRecord> for AuditRow {
         }
         AuditRow {
             seq: r.seq,
-            at: e.at.replace('T', " ").chars().take(19).collect(),
+            at: jiuzhu_domain::audit::beijing_time(&e.at),
             actor: e.actor_name.clone(),
             origin: e.origin.clone(),
             action: e.action.label_zh().into(),
             record: format!(
                 "{} {}",
-                e.record_kind,
+                record_kind_zh(&e.record_kind),
                 e.record_id.clone().unwrap_or_default()
             ),
             division: e.division.clone().unwrap_or_default(),
@@ -544,7 +585,8 @@ pub struct AuditPage {
     pub total: i64,
     pub actions: Options,
     pub actor: String,
-    pub kind: String,
+    /// The record kinds to filter by, the chosen one selected.
+    pub kinds: Options,
     pub record: String,
     pub from: String,
     pub to: String,
@@ -563,6 +605,19 @@ pub struct ImportPage {
     pub max_upload: String,
     pub today: String,
     pub errors: Vec<String>,
+}
+
+impl ImportPage {
+    /// The importer's own limits of a web upload, as the form states them.
+    pub fn per_file(&self) -> String {
+        let limits = jiuzhu_import::caseload::Limits::UPLOAD;
+        format!(
+            "每个文件不超过 {},家庭表最多 {} 户、成员表最多 {} 人;更大的存量数据请拆分后分批导入,或在服务器上用命令行导入。",
+            crate::files::human_size(limits.file_bytes),
+            limits.households,
+            limits.members
+        )
+    }
 }
 
 #[derive(Template)]

@@ -128,7 +128,8 @@ async fn xlsx_and_gbk_uploads_show_rejected_rows_at_the_departments_row_numbers(
     assert_eq!(page.status, StatusCode::OK);
     let html = page.text();
     assert!(html.contains("<td>4</td>"), "{html}");
-    assert!(html.contains("MONEY_NOT_A_NUMBER"), "{html}");
+    assert!(html.contains("不是数字"), "{html}");
+    assert!(!html.contains("MONEY_NOT_A_NUMBER"), "people read the reason, not the code");
     assert!(html.contains("Excel(xlsx)"), "{html}");
     assert!(html.contains(&sha(&xlsx)), "{html}");
 
@@ -167,7 +168,7 @@ async fn xlsx_and_gbk_uploads_show_rejected_rows_at_the_departments_row_numbers(
         .await
         .text();
     assert!(html.contains("<td>3</td>"), "{html}");
-    assert!(html.contains("DATE_INVALID"), "{html}");
+    assert!(html.contains("日期“2026-13-01”无效"), "{html}");
     assert!(html.contains("CSV(GBK)"), "{html}");
 
     // A delivery of a kind the officer may not push is neither listed nor shown to them.

@@ -170,8 +170,21 @@ async fn page_uploads_of_hostile_files_fail_with_the_limit_named() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let st = finished(&app, &manager, &r.location()).await;
     assert_eq!(st["result"]["status"], "refused", "{st}");
+    // The progress names the limit, not "0 rows, 0 rejected".
+    let message = st["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("文件未能读取,整批退回:") && message.contains("列数上限 256 列"),
+        "{message}"
+    );
     let page = app.get(st["link"].as_str().unwrap(), Some(&manager)).await;
-    assert!(page.text().contains("列数上限 256 列"), "{}", page.text());
+    let text = page.text();
+    assert!(text.contains("列数上限 256 列"), "{text}");
+    // The refusal is about the file (no line "1", no rule about keeping good rows), and people
+    // are not shown the program's code.
+    assert!(text.contains("<td>整个文件</td>"), "{text}");
+    assert!(text.contains("文件无法按该数据类型读取,整批退回"), "{text}");
+    assert!(!text.contains("拒收错误行,采用其余行"), "{text}");
+    assert!(!text.contains("LIMIT_COLUMNS"), "{text}");
 
     still_serving(&app, &approver).await;
 }

@@ -306,7 +306,18 @@ async fn identity_numbers_are_masked_and_reveals_are_audited() {
         .get("/audit?action=sensitive_revealed", Some(&auditor))
         .await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.text().contains("查看敏感信息"));
+    let text = page.text();
+    assert!(text.contains("查看敏感信息"));
+    // People read Beijing time and the record's kind in Chinese, not UTC and a code.
+    let at = mine[0]["at"].as_str().unwrap();
+    assert_eq!(&at[..19], "2026-03-02T02:00:00", "{at}");
+    assert!(text.contains("<th>时间(北京时间)</th>"), "{text}");
+    assert!(text.contains("<td>2026-03-02 10:00:00</td>"), "{text}");
+    assert!(!text.contains("2026-03-02 02:00:00"), "{text}");
+    assert!(
+        text.contains(&format!("<td>人员 {}</td>", person.id)),
+        "{text}"
+    );
 
     // Roles that may not reveal are refused.
     let assistant = app

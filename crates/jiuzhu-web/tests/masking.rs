@@ -310,6 +310,16 @@ async fn no_role_without_reveal_recovers_an_identity_number() {
             .await;
         if r.status == StatusCode::OK {
             assert_eq!(r.json()["total"], 0, "{:?} searched by a prefix", user.role);
+            // … and the search page says why, instead of only finding nobody.
+            let page = app.get(&format!("/search?q={}", &id[..14]), Some(&s)).await;
+            assert!(
+                page.text().contains(
+                    "按身份证号码查询须输入完整的 18 位号码;您的岗位不能按号码的前几位查询"
+                ),
+                "{:?}: {}",
+                user.role,
+                page.text()
+            );
         }
     }
 
