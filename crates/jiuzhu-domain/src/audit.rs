@@ -92,6 +92,56 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    /// Every action, in the order of the enum (the audit page's filter offers them all).
+    pub const ALL: &'static [AuditAction] = &[
+        AuditAction::LoginSucceeded,
+        AuditAction::LoginFailed,
+        AuditAction::AccountLocked,
+        AuditAction::Logout,
+        AuditAction::PasswordChanged,
+        AuditAction::UserCreated,
+        AuditAction::UserUpdated,
+        AuditAction::UserApproved,
+        AuditAction::UserAccessChanged,
+        AuditAction::DivisionCreated,
+        AuditAction::DivisionUpdated,
+        AuditAction::DivisionsImported,
+        AuditAction::PersonCreated,
+        AuditAction::PersonUpdated,
+        AuditAction::HouseholdCreated,
+        AuditAction::HouseholdUpdated,
+        AuditAction::EconomicsRecorded,
+        AuditAction::MemberAdded,
+        AuditAction::MemberLeft,
+        AuditAction::CaseloadImported,
+        AuditAction::DemoSeeded,
+        AuditAction::SensitiveRevealed,
+        AuditAction::AuditVerified,
+        AuditAction::AuditKeysCreated,
+        AuditAction::AuditExported,
+        AuditAction::DataKeyAdded,
+        AuditAction::SensitiveDataEncrypted,
+        AuditAction::PolicyRevised,
+        AuditAction::PolicyRevisionWithdrawn,
+        AuditAction::CaseRegistered,
+        AuditAction::CaseStepRecorded,
+        AuditAction::CaseDecided,
+        AuditAction::CaseChangeOpened,
+        AuditAction::LetterPrefixSet,
+        AuditAction::DocumentUploaded,
+        AuditAction::DocumentWithdrawn,
+        AuditAction::ReserveFundEntryRecorded,
+        AuditAction::CalendarEdited,
+        AuditAction::FeedDelivered,
+        AuditAction::VerificationRun,
+        AuditAction::WarningClosed,
+        AuditAction::VerificationReportGenerated,
+        AuditAction::ZeroReportFiled,
+        AuditAction::OutreachLeadsStored,
+        AuditAction::OutreachLeadHandled,
+        AuditAction::PersonLookedUpById,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::LoginSucceeded => "login_succeeded",
@@ -438,5 +488,74 @@ mod tests {
             AuditAction::SensitiveRevealed.as_str(),
             "sensitive_revealed"
         );
+    }
+}
+
+#[cfg(test)]
+mod all_actions {
+    use super::AuditAction;
+
+    /// Fails to compile when a variant is added without a place here: add it to `ALL` as well
+    /// (and count it below).
+    #[allow(dead_code)]
+    fn every_variant(a: AuditAction) {
+        use AuditAction::*;
+        match a {
+            LoginSucceeded => {}
+            LoginFailed => {}
+            AccountLocked => {}
+            Logout => {}
+            PasswordChanged => {}
+            UserCreated => {}
+            UserUpdated => {}
+            UserApproved => {}
+            UserAccessChanged => {}
+            DivisionCreated => {}
+            DivisionUpdated => {}
+            DivisionsImported => {}
+            PersonCreated => {}
+            PersonUpdated => {}
+            HouseholdCreated => {}
+            HouseholdUpdated => {}
+            EconomicsRecorded => {}
+            MemberAdded => {}
+            MemberLeft => {}
+            CaseloadImported => {}
+            DemoSeeded => {}
+            SensitiveRevealed => {}
+            AuditVerified => {}
+            AuditKeysCreated => {}
+            AuditExported => {}
+            DataKeyAdded => {}
+            SensitiveDataEncrypted => {}
+            PolicyRevised => {}
+            PolicyRevisionWithdrawn => {}
+            CaseRegistered => {}
+            CaseStepRecorded => {}
+            CaseDecided => {}
+            CaseChangeOpened => {}
+            LetterPrefixSet => {}
+            DocumentUploaded => {}
+            DocumentWithdrawn => {}
+            ReserveFundEntryRecorded => {}
+            CalendarEdited => {}
+            FeedDelivered => {}
+            VerificationRun => {}
+            WarningClosed => {}
+            VerificationReportGenerated => {}
+            ZeroReportFiled => {}
+            OutreachLeadsStored => {}
+            OutreachLeadHandled => {}
+            PersonLookedUpById => {}
+        }
+    }
+
+    #[test]
+    fn all_lists_every_action_once_and_each_round_trips() {
+        for (i, a) in AuditAction::ALL.iter().enumerate() {
+            assert_eq!(AuditAction::parse(a.as_str()), Some(*a));
+            assert!(!AuditAction::ALL[..i].contains(a), "{a:?} twice");
+        }
+        assert_eq!(AuditAction::ALL.len(), 46);
     }
 }

@@ -129,7 +129,10 @@ async fn xlsx_and_gbk_uploads_show_rejected_rows_at_the_departments_row_numbers(
     let html = page.text();
     assert!(html.contains("<td>4</td>"), "{html}");
     assert!(html.contains("不是数字"), "{html}");
-    assert!(!html.contains("MONEY_NOT_A_NUMBER"), "people read the reason, not the code");
+    assert!(
+        !html.contains("MONEY_NOT_A_NUMBER"),
+        "people read the reason, not the code"
+    );
     assert!(html.contains("Excel(xlsx)"), "{html}");
     assert!(html.contains(&sha(&xlsx)), "{html}");
 
