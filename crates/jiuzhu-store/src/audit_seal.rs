@@ -25,6 +25,7 @@ use jiuzhu_domain::audit_seal::{
 };
 use jiuzhu_domain::{AuditRecord, ChainHead, Clock};
 
+use crate::private_fs;
 use crate::{Store, StoreError};
 
 pub const KEY_FILE: &str = "audit-signing.key";
@@ -402,32 +403,15 @@ fn load_key(path: &Path) -> Result<SealKey, SealError> {
     })
 }
 
-/// Writes a new file of mode 0600 in one piece: to a temporary name, synced, then linked to
-/// its name, which fails if the name exists (a key is never overwritten).
+/// Writes a new file of mode 0600 in one piece; fails if the name exists (a key is never
+/// overwritten).
 fn write_new(path: &Path, bytes: &[u8]) -> Result<(), SealError> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::hard_link(&tmp, path)
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result.map_err(io(path))?;
-    sync_dir(path)
+    private_fs::write_whole(path, bytes, private_fs::Existing::Keep).map_err(io(path))
 }
 
 /// Makes a new directory entry durable.
 fn sync_dir(path: &Path) -> Result<(), SealError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+    private_fs::sync_parent(path).map_err(io(path))
 }
 
 /// Whether the chain still holds `last` (its seq, with exactly its hash).

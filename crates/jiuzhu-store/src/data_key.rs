@@ -20,9 +20,7 @@
 //!
 //! with one `key` line per key, the last one encrypting.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use aes_gcm::aead::consts::U12;
@@ -34,6 +32,8 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sm3::{Digest, Sm3};
 use sm4::Sm4;
+
+use crate::private_fs;
 
 /// The default name of the key file, in the data directory.
 pub const DATA_KEY_FILE: &str = "data-encryption.key";
@@ -381,33 +381,14 @@ fn io(path: &Path, source: std::io::Error) -> DataKeyError {
     }
 }
 
-/// Writes the key file (mode 0600) under a temporary name, synced, then linked to its name
-/// (`replace`: renamed over it).
+/// Writes the key file (mode 0600) in one piece (`replace`: over the existing one).
 fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), DataKeyError> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        if replace {
-            std::fs::rename(&tmp, path)
-        } else {
-            std::fs::hard_link(&tmp, path)
-        }
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result.map_err(|e| io(path, e))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+    let existing = if replace {
+        private_fs::Existing::Replace
+    } else {
+        private_fs::Existing::Keep
     };
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io(dir, e))
+    private_fs::write_whole(path, bytes, existing).map_err(|e| io(path, e))
 }
 
 #[cfg(test)]

@@ -29,6 +29,44 @@ pub fn create_file(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
+/// Whether [`write_whole`] may replace a file of that name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Fail if the name exists (a key is never overwritten).
+    Keep,
+    /// Rename over it (a key file with a key added).
+    Replace,
+}
+
+/// Writes a whole small file of mode 0600 so that a crash leaves the old file or the new one,
+/// never a part: to a temporary name, synced, then linked or renamed to `path`, and the folder
+/// synced so that the new name is durable.
+pub fn write_whole(path: &Path, bytes: &[u8], existing: Existing) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let result = (|| {
+        let mut f = create_file(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        match existing {
+            Existing::Keep => std::fs::hard_link(&tmp, path),
+            Existing::Replace => std::fs::rename(&tmp, path),
+        }
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result?;
+    sync_parent(path)
+}
+
+/// Makes a new directory entry of `path` durable.
+pub fn sync_parent(path: &Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
+}
+
 /// [`create_file`] for async writers (uploads streamed to a staged file).
 pub async fn create_file_async(path: &Path) -> std::io::Result<tokio::fs::File> {
     tokio::fs::OpenOptions::new()
