@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use jiuzhu_domain::access::{ActOnCase, ReadCases, ReadRegistry, RevealSensitive};
 use jiuzhu_domain::{DivisionCode, FieldError, Grant};
+use jiuzhu_store::feed_formats::{self, FeedFormat};
 use jiuzhu_store::feeds::FeedFiles;
 use jiuzhu_store::verification_reports::{NewVerificationReport, VerificationReportRecord};
 use jiuzhu_store::{CaseId, DocumentQuery, OwnerKind};
@@ -219,7 +220,7 @@ pub async fn generate(
         crate::verify_params::report_income_months(&lib, &division, today).map_err(missing)?;
     let deliveries = state.store.deliveries_for_report(g, today).await?;
     let files = FeedFiles::new(&state.config.feeds_dir);
-    let kept: Vec<(SourceRef, std::path::PathBuf)> = deliveries
+    let kept: Vec<(SourceRef, std::path::PathBuf, FeedFormat)> = deliveries
         .iter()
         .filter_map(|d| {
             let kind = FeedKind::parse(&d.kind)?;
@@ -232,18 +233,28 @@ pub async fn generate(
                     sha256: d.sha256.clone(),
                 },
                 files.path_of(&d.content_key),
+                FeedFormat::of_content_key(&d.content_key),
             ))
         })
         .collect();
     let ids: Vec<_> = members.iter().map(|m| m.id.clone()).collect();
-    // The kept files may be large (a province's deposits): read them off the async workers.
+    // The kept files may be large (a province's deposits): read them off the async workers,
+    // each through the conversion its import used (an xlsx or GBK delivery is kept as sent).
     let sources = tokio::task::spawn_blocking(move || {
         kept.into_iter()
-            .map(|(src, path)| {
-                let file =
-                    std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                let rows = scan_reader(src.kind, &ids, std::io::BufReader::new(file))
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map(|(src, path, format)| {
+                let failed = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+                let readable = feed_formats::readable(&files, &path, format)
+                    .map_err(|e| failed(&e))?
+                    .map_err(|e| failed(&e.message_zh))?;
+                let read_path = readable.path(&path);
+                let file = std::fs::File::open(read_path).map_err(|e| failed(&e))?;
+                let mut rows = scan_reader(src.kind, &ids, std::io::BufReader::new(file))
+                    .map_err(|e| failed(&e))?;
+                // Cite the department's own sheet row, as the delivery's rejected rows do.
+                for r in &mut rows {
+                    r.row += readable.row_offset;
+                }
                 Ok((src, rows))
             })
             .collect::<Result<Vec<_>, String>>()

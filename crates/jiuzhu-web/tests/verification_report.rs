@@ -360,6 +360,123 @@ async fn without_the_signed_authorisation_no_report() {
     assert!(r.text().contains("未见申请人签字的家庭经济状况核对授权书"));
 }
 
+/// Deliveries kept as the departments sent them — an xlsx with a blank row between its rows, a
+/// GBK CSV — are read for the report through the same conversion as their import (they made
+/// the report fail with HTTP 500, "the header is not UTF-8"), and findings cite the sheet's
+/// own rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xlsx_and_gbk_deliveries_are_read_for_the_report() {
+    let data = tempfile::tempdir().unwrap();
+    let app = TestApp::with_config(jiuzhu_web::WebConfig {
+        feeds_dir: data.path().to_path_buf(),
+        ..Default::default()
+    })
+    .await;
+    let head = app.head_of(TOWNSHIP_A).await;
+    let hh = app.household_of(&head).await;
+    let approver = app
+        .login_as(&app.user(Role::CountyApprover, "371002"))
+        .await;
+
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["身份证号码", "机构代码", "账户类型", "余额", "余额日期"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, balance) in [(1, 12000.5), (3, 300.25)] {
+        sheet.write_string(r, 0, head.id_number.as_str()).unwrap();
+        sheet.write_string(r, 1, "B001").unwrap();
+        sheet.write_string(r, 2, "savings").unwrap();
+        sheet.write_number(r, 3, balance).unwrap();
+        sheet.write_string(r, 4, "2026-02-28").unwrap();
+    }
+    let xlsx = book.save_to_buffer().unwrap();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/feeds/deposits?source=%E5%A8%81%E6%B5%B7%E9%93%B6%E8%A1%8C&data_date=2026-02-28")
+        .header(header::COOKIE, &approver.cookie)
+        .header("x-csrf-token", &approver.csrf)
+        .header(
+            header::CONTENT_TYPE,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .body(Body::from(xlsx))
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let deposits_id = r.json()["delivery"]["id"].as_i64().unwrap();
+
+    let text = format!(
+        "身份证号码,单位编号,缴费月份,缴费工资\r\n{h},E1,2026-01,1200.00\r\n{h},E1,2026-02,1200.00\r\n",
+        h = head.id_number
+    );
+    let (gbk, _, bad) = encoding_rs::GBK.encode(&text);
+    assert!(!bad);
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/feeds/social_insurance?source=%E7%A4%BE%E4%BF%9D%E5%B1%80&data_date=2026-02-28")
+        .header(header::COOKIE, &approver.cookie)
+        .header("x-csrf-token", &approver.csrf)
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(gbk.into_owned()))
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+
+    let clerk = app.login_as(&app.clerk_a()).await;
+    let case = register(
+        &app,
+        &clerk,
+        "dibao",
+        hh,
+        head.id,
+        json!(["id_card", "verification_authorisation"]),
+    )
+    .await;
+    let path = format!(
+        "/api/v1/cases/{}/verification-report",
+        case["id"].as_i64().unwrap()
+    );
+    let r = app.call(Method::POST, &path, Some(&approver), None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{path}/reveal"),
+            Some(&approver),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let report = &r.json()["report"];
+    assert_eq!(report["totals"]["deposits"], "12300.75", "{report}");
+    assert_eq!(report["totals"]["wages_monthly"], "200.00", "{report}");
+    let me = report["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id_masked"] == head.id_number.masked())
+        .expect("the head is listed")
+        .clone();
+    let rows: Vec<(i64, i64)> = me["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["cite"]["kind"] == "deposits")
+        .map(|f| {
+            (
+                f["cite"]["delivery_id"].as_i64().unwrap(),
+                f["cite"]["row"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // The sheet's rows 2 and 4 (row 3 is blank).
+    assert_eq!(rows, [(deposits_id, 2), (deposits_id, 4)]);
+}
+
 /// A user of the case's village who reads cases but may not reveal (the village assistant).
 async fn village_assistant(app: &TestApp) -> Session {
     app.login_as(&app.user(jiuzhu_domain::Role::VillageAssistant, "371002001001"))
