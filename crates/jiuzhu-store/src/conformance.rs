@@ -64,8 +64,9 @@ pub use economics::{
     economics_scope,
 };
 pub use verification::{
-    verification_deliveries_are_immutable, verification_streamed_run_commits_or_leaves_nothing,
-    verification_warnings_scoped_and_closed,
+    verification_deliveries_are_immutable,
+    verification_deliveries_refuse_redelivery_and_future_dates,
+    verification_streamed_run_commits_or_leaves_nothing, verification_warnings_scoped_and_closed,
 };
 pub use warning_handling::{
     warning_handling_dashboard_counts, warning_handling_due_inbox_and_zero_report,
@@ -135,6 +136,7 @@ macro_rules! conformance_tests {
             cases_events_are_append_only,
             cases_dibao_anywhere,
             verification_deliveries_are_immutable,
+            verification_deliveries_refuse_redelivery_and_future_dates,
             verification_warnings_scoped_and_closed,
             verification_streamed_run_commits_or_leaves_nothing,
             verification_reports_kept_scoped_and_append_only,

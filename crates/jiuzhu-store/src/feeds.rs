@@ -261,6 +261,16 @@ fn new_delivery(
     original: Option<(String, u64)>,
 ) -> Result<NewDelivery, FeedError> {
     Ok(match outcome {
+        // A header and nothing under it is no delivery of the month: the department's export
+        // went wrong, and an accepted empty file would replace real data.
+        Ok(r) if r.rows == 0 => refused_delivery(
+            f,
+            content_key,
+            original.unwrap_or_else(|| (r.sha256.clone(), r.bytes)),
+            1 + row_offset as i64,
+            "NO_DATA_ROWS",
+            "文件只有表头,没有数据行;请报送包含数据的文件".into(),
+        ),
         Ok(r) => {
             let (sha256, bytes) = original.unwrap_or_else(|| (r.sha256.clone(), r.bytes));
             NewDelivery {

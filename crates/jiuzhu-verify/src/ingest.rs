@@ -46,8 +46,9 @@ pub enum DeliveryError {
     Empty,
     #[error("the header is not UTF-8")]
     HeaderNotUtf8,
-    #[error("the header lacks required column {0}")]
-    MissingColumn(&'static str),
+    /// Every required column the header lacks: name and Chinese label.
+    #[error("the header lacks required columns {0:?}")]
+    MissingColumns(Vec<(&'static str, &'static str)>),
     #[error("the header has more than {MAX_FILE_COLUMNS} columns")]
     TooManyColumns,
     #[error("the delivery changed while it was read")]
@@ -61,7 +62,7 @@ impl DeliveryError {
         match self {
             DeliveryError::Empty => "DELIVERY_EMPTY",
             DeliveryError::HeaderNotUtf8 => "HEADER_NOT_UTF8",
-            DeliveryError::MissingColumn(_) => "HEADER_MISSING_COLUMN",
+            DeliveryError::MissingColumns(_) => "HEADER_MISSING_COLUMN",
             DeliveryError::TooManyColumns => "HEADER_TOO_MANY_COLUMNS",
             DeliveryError::ChangedWhileRead => "DELIVERY_CHANGED",
             DeliveryError::Limit(e) => e.code(),
@@ -71,7 +72,13 @@ impl DeliveryError {
         match self {
             DeliveryError::Empty => "文件为空,缺少表头行".into(),
             DeliveryError::HeaderNotUtf8 => "表头不是UTF-8编码".into(),
-            DeliveryError::MissingColumn(c) => format!("表头缺少必需的列“{c}”"),
+            DeliveryError::MissingColumns(cols) => {
+                let named: Vec<String> = cols
+                    .iter()
+                    .map(|(name, zh)| format!("“{zh}”({name})"))
+                    .collect();
+                format!("表头缺少必需的列:{}", named.join("、"))
+            }
             DeliveryError::TooManyColumns => {
                 format!("表头超过{MAX_FILE_COLUMNS}列")
             }
@@ -593,15 +600,19 @@ impl<'a> FeedIngest<'a> {
             let s = std::str::from_utf8(f).map_err(|_| DeliveryError::HeaderNotUtf8)?;
             names.push(s.trim());
         }
+        let mut missing = Vec::new();
         for (c, col) in self.schema.columns.iter().enumerate() {
             match names
                 .iter()
                 .position(|h| *h == col.name || *h == col.label_zh)
             {
                 Some(p) => self.pos[c] = p,
-                None if col.required => return Err(DeliveryError::MissingColumn(col.name)),
+                None if col.required => missing.push((col.name, col.label_zh)),
                 None => self.pos[c] = ABSENT,
             }
+        }
+        if !missing.is_empty() {
+            return Err(DeliveryError::MissingColumns(missing));
         }
         self.file_columns = n;
         self.header_seen = true;

@@ -317,8 +317,9 @@ pub fn field(ty: ColumnType, b: &[u8]) -> Result<i64, Fault> {
         ColumnType::IdNumber => id_key(b).map(|k| k as i64),
         ColumnType::Date => date(b).map(i64::from),
         ColumnType::Month => month(b).map(i64::from),
-        ColumnType::Money => fen(b),
-        ColumnType::Decimal2 => match fen(b) {
+        // No delivered amount is negative: a balance, a cost or a wage below zero is an error
+        // of the department's export (a reversal is a correction the department makes).
+        ColumnType::Money | ColumnType::Decimal2 => match fen(b) {
             Ok(v) if v < 0 => Err(Fault::Negative),
             r => r,
         },
@@ -371,6 +372,9 @@ mod tests {
         assert_eq!(fen(b"0.5"), Ok(50));
         assert_eq!(fen(b"12"), Ok(1200));
         assert_eq!(fen(b"-3.20"), Ok(-320));
+        // … but no delivered amount may be negative (a −900.00 medical cost was accepted).
+        assert_eq!(field(ColumnType::Money, b"-900.00"), Err(Fault::Negative));
+        assert_eq!(field(ColumnType::Money, b"0.00"), Ok(0));
         assert_eq!(fen(b"1.005"), Err(Fault::TooManyDecimals));
         // 19 fraction digits once overflowed the accumulator (a panic with overflow checks).
         assert_eq!(fen(b"0.9999999999999999999"), Err(Fault::TooManyDecimals));

@@ -186,15 +186,19 @@ impl RecordScanner {
             let s = std::str::from_utf8(f).map_err(|_| DeliveryError::HeaderNotUtf8)?;
             names.push(s.trim().to_string());
         }
+        let mut missing = Vec::new();
         for (c, col) in self.schema.columns.iter().enumerate() {
             match names
                 .iter()
                 .position(|h| h == col.name || h == col.label_zh)
             {
                 Some(p) => self.pos[c] = p,
-                None if col.required => return Err(DeliveryError::MissingColumn(col.name)),
+                None if col.required => missing.push((col.name, col.label_zh)),
                 None => self.pos[c] = ABSENT,
             }
+        }
+        if !missing.is_empty() {
+            return Err(DeliveryError::MissingColumns(missing));
         }
         self.file_columns = fields.len();
         self.header_seen = true;

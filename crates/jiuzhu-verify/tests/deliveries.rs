@@ -200,8 +200,26 @@ fn a_header_without_a_required_column_refuses_the_delivery() {
     .unwrap_err();
     match err {
         IngestError::Delivery(e) => {
-            assert_eq!(e, DeliveryError::MissingColumn("vehicle_type"));
-            assert_eq!(e.message_zh(), "表头缺少必需的列“vehicle_type”");
+            assert_eq!(e.code(), "HEADER_MISSING_COLUMN");
+            assert_eq!(e.message_zh(), "表头缺少必需的列:“车辆类型”(vehicle_type)");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Every missing column is named at once, not only the first.
+    let err = ingest_reader(
+        FeedKind::Vehicles,
+        "id_number,plate\n".as_bytes(),
+        &idx,
+        &VerifyPolicy::bench_default(),
+        june(),
+        IngestOptions::default(),
+    )
+    .unwrap_err();
+    match err {
+        IngestError::Delivery(DeliveryError::MissingColumns(cols)) => {
+            let names: Vec<&str> = cols.iter().map(|(n, _)| *n).collect();
+            assert!(names.len() >= 2, "{names:?}");
+            assert!(names.contains(&"vehicle_type"), "{names:?}");
         }
         other => panic!("{other:?}"),
     }

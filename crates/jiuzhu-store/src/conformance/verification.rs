@@ -169,6 +169,63 @@ pub async fn verification_deliveries_are_immutable(h: Harness) {
     assert_eq!(log.total, 2);
 }
 
+/// What a department must correct is refused, not kept: the same file again from the same
+/// source (accepted three times before), and a data date after today (2027-06-30 was accepted).
+pub async fn verification_deliveries_refuse_redelivery_and_future_dates(h: Harness) {
+    let g = system().grant::<ImportFeeds>().unwrap();
+    let (first, _) = h
+        .store
+        .record_delivery(&g, &delivery("deposits", false))
+        .await
+        .unwrap();
+    let again = h
+        .store
+        .record_delivery(&g, &delivery("deposits", false))
+        .await
+        .unwrap_err();
+    match again {
+        StoreError::Invalid(v) => {
+            assert_eq!(v.0[0].code, "ALREADY_DELIVERED");
+            assert!(
+                v.0[0].message.contains(&format!("第 {} 号报送", first.id)),
+                "{}",
+                v.0[0].message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Another source's identical bytes, or the same source for another kind, are their own.
+    let mut other_bank = delivery("deposits", false);
+    other_bank.source = "YY银行".into();
+    h.store.record_delivery(&g, &other_bank).await.unwrap();
+    // A refused copy may be sent again once corrected (here: the same bytes, refused before).
+    let mut refused = delivery("civil_deaths", true);
+    h.store.record_delivery(&g, &refused).await.unwrap();
+    refused.refused = false;
+    h.store.record_delivery(&g, &refused).await.unwrap();
+
+    // Today is 2026-03-01 (Beijing): data of tomorrow does not exist yet.
+    let mut future = delivery("medical_claims", false);
+    future.sha256 = "cd".repeat(32);
+    future.data_date = date(2026, 3, 2);
+    match h.store.record_delivery(&g, &future).await.unwrap_err() {
+        StoreError::Invalid(v) => {
+            assert_eq!(v.0[0].field, "data_date");
+            assert_eq!(v.0[0].code, "DATA_DATE_IN_FUTURE");
+            assert!(v.0[0].message.contains("2026-03-02"), "{}", v.0[0].message);
+        }
+        other => panic!("{other:?}"),
+    }
+    future.data_date = date(2026, 3, 1);
+    h.store.record_delivery(&g, &future).await.unwrap();
+    let all = h
+        .store
+        .list_deliveries(&all_deliveries(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
+}
+
 pub async fn verification_warnings_scoped_and_closed(h: Harness) {
     with_tree(&h).await;
     let ha = household(&h, VILLAGE_A, 1).await;

@@ -11,7 +11,7 @@ use sqlx::AnyConnection;
 use jiuzhu_domain::access::{
     HandleWarnings, ImportFeeds, ReadVerification, RevealSensitive, RunVerification,
 };
-use jiuzhu_domain::{Actor, AuditAction, DivisionCode, Grant};
+use jiuzhu_domain::{Actor, AuditAction, DivisionCode, FieldError, Grant, ValidationErrors};
 
 use super::rows::{self, date_text, get};
 use super::{page_bounds, Backend, Event, Sql, SqlStore, Who, WriteTx};
@@ -197,6 +197,7 @@ impl SqlStore {
         d: &NewDelivery,
     ) -> Result<(FeedDelivery, Vec<Rejection>)> {
         let mut tx = self.write().await?;
+        refuse_redelivery(&mut tx, d).await?;
         let recorded = insert_delivery(&mut tx, g.actor(), d).await?;
         tx.commit().await?;
         Ok(recorded)
@@ -722,11 +723,60 @@ fn warnings_json(chunk: &[NewWarning]) -> String {
 use sqlx::Row as _;
 
 /// Inserts a delivery, its first rejected rows and its `feed_delivered` event in `tx`.
+/// A delivery describes what has happened: its data date is not after today (Beijing time).
+fn refuse_future_data_date(tx: &WriteTx<'_, '_>, d: &NewDelivery) -> Result<()> {
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    let today = tx.now.with_timezone(&cst).date_naive();
+    if d.data_date <= today {
+        return Ok(());
+    }
+    Err(StoreError::Invalid(ValidationErrors(vec![FieldError::new(
+        "data_date",
+        "DATA_DATE_IN_FUTURE",
+        format!(
+            "数据日期 {} 晚于今天({today}):报送的数据只能反映已经发生的情况,请核对数据日期后重新报送",
+            d.data_date
+        ),
+    )])))
+}
+
+/// The same file from the same source for the same kind, already kept and used, is not a new
+/// delivery: the department is told which one it was (a refused earlier copy may be sent again).
+async fn refuse_redelivery(tx: &mut WriteTx<'_, '_>, d: &NewDelivery) -> Result<()> {
+    let earlier = sqlx::query(
+        "SELECT id, imported_at FROM feed_deliveries \
+         WHERE kind = $1 AND source = $2 AND sha256 = $3 AND status = 'accepted' \
+         ORDER BY id LIMIT 1",
+    )
+    .bind(d.kind.as_str())
+    .bind(d.source.as_str())
+    .bind(d.sha256.as_str())
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(row) = earlier else {
+        return Ok(());
+    };
+    let id: i64 = get(&row, "id")?;
+    let at: String = get(&row, "imported_at")?;
+    Err(StoreError::Invalid(ValidationErrors(vec![
+        FieldError::new(
+            "file",
+            "ALREADY_DELIVERED",
+            format!(
+            "“{}”已于 {} 报送过同一文件(第 {id} 号报送),不再重复登记;如需更正,请报送更正后的文件",
+            d.source,
+            jiuzhu_domain::audit::beijing_time(&at)
+        ),
+        ),
+    ])))
+}
+
 async fn insert_delivery(
     tx: &mut WriteTx<'_, '_>,
     actor: &Actor,
     d: &NewDelivery,
 ) -> Result<(FeedDelivery, Vec<Rejection>)> {
+    refuse_future_data_date(tx, d)?;
     let id = tx.next_id("feed_deliveries").await?;
     let status = if d.refused { "refused" } else { "accepted" };
     sqlx::query(&format!(
