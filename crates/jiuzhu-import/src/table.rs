@@ -397,19 +397,21 @@ impl<'a> Table<'a> {
     fn check_rows(&mut self, max: u64) -> Result<(), TableError> {
         let name = self.input.name.as_str();
         match &mut self.format {
-            Format::Csv { .. } => {
+            Format::Csv {
+                encoding,
+                delimiter,
+            } => {
                 if max == u64::MAX {
                     return Ok(());
                 }
-                let (mut reader, _) = self.csv_reader(max)?;
-                let mut record = csv::ByteRecord::new();
-                loop {
-                    match reader.read_byte_record(&mut record) {
-                        Ok(true) => {}
-                        Ok(false) => return Ok(()),
-                        Err(e) => return Err(csv_error(name, e, 0)),
-                    }
-                }
+                // The guard counts records under CSV quoting rules by itself: draining it is
+                // the whole counting pass, without parsing the fields.
+                let source = open(self.input).map_err(|e| io_error(name, e))?;
+                let decoded = DecodeReader::new(source, *encoding, Malformed::Refuse);
+                let mut guarded = RecordGuard::new(decoded, *delimiter).max_data_rows(max);
+                std::io::copy(&mut guarded, &mut std::io::sink())
+                    .map_err(|e| csv_io_error(name, e))?;
+                Ok(())
             }
             Format::Sheet { book, header_row } => {
                 // A sheet cannot hold more rows than Excel's grid.
