@@ -766,6 +766,24 @@ pub struct MonthRequest<'a> {
     pub due: NaiveDate,
 }
 
+/// A month after the current one (Beijing time) has no data yet: its comparison is refused
+/// instead of comparing against whatever is newest.
+fn refuse_future_month(req: &MonthRequest<'_>) -> Result<(), FeedError> {
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    let today = req.started_at.with_timezone(&cst).date_naive();
+    let current = YearMonth {
+        year: chrono::Datelike::year(&today) as u32,
+        month: chrono::Datelike::month(&today),
+    };
+    if (req.month.year, req.month.month) > (current.year, current.month) {
+        return Err(FeedError::Invalid(format!(
+            "{} 尚未到来,不能比对(今天是 {today}):只能比对当月及以前的月份",
+            req.month
+        )));
+    }
+    Ok(())
+}
+
 pub fn month_end(m: YearMonth) -> NaiveDate {
     let first = NaiveDate::from_ymd_opt(m.year as i32, m.month, 1).expect("valid month");
     let next = first
@@ -785,6 +803,7 @@ pub async fn run_from_store(
     req: &MonthRequest<'_>,
     feeds: Vec<RunFeed>,
 ) -> Result<RunReport, FeedError> {
+    refuse_future_month(req)?;
     let end = month_end(req.month);
     let timing = Phases::new();
     timing.mark("start");

@@ -597,6 +597,13 @@ pub struct RunInput {
     division: Option<String>,
 }
 
+fn this_month(today: chrono::NaiveDate) -> YearMonth {
+    YearMonth {
+        year: chrono::Datelike::year(&today) as u32,
+        month: chrono::Datelike::month(&today),
+    }
+}
+
 /// Checks the request and starts the month's comparison in the background; the job's id.
 async fn start_run(
     state: &AppState,
@@ -605,12 +612,21 @@ async fn start_run(
 ) -> Result<u64, AppError> {
     let mut errors = Vec::new();
     let month = YearMonth::parse(&input.month);
-    if month.is_none() {
-        errors.push(FieldError::new(
+    let today = state.clock.today();
+    match month {
+        None => errors.push(FieldError::new(
             "month",
             "MONTH_INVALID",
             "比对月份应为 YYYY-MM",
-        ));
+        )),
+        Some(m) if feeds::month_end(m) > feeds::month_end(this_month(today)) => {
+            errors.push(FieldError::new(
+                "month",
+                "MONTH_IN_FUTURE",
+                format!("{m} 尚未到来,不能比对(今天是 {today}):只能比对当月及以前的月份"),
+            ))
+        }
+        Some(_) => {}
     }
     let scope = a.grant.scope().root().clone();
     let division = match input.division.as_deref().map(str::trim) {

@@ -310,6 +310,17 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    // A month after the current one (today is 2026-03-02) cannot be run; the current one can.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/verification/runs",
+            Some(&approver),
+            Some(json!({"month": "2026-04"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["error"]["fields"][0]["code"], "MONTH_IN_FUTURE");
 
     let r = app
         .call(

@@ -189,6 +189,15 @@ fn feeds_are_kept_and_the_month_raises_warnings() {
     let o = jiuzhu(&db, &data, &["verify", "run", "--month", "2024-05"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 
+    // A month that has not come yet is not compared against the newest data.
+    let o = jiuzhu(&db, &data, &["verify", "run", "--month", "2099-01"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("2099-01 尚未到来,不能比对"),
+        "{}",
+        text(&o)
+    );
+
     // Only township 371002002's households.
     let o = jiuzhu(
         &db,
