@@ -67,6 +67,31 @@ fn region_name(lib: &PolicyLibrary, code: &DivisionCode) -> String {
     named_region(lib, code, None)
 }
 
+/// A division's name from the jurisdiction tree: within the reader's scope, or one of the
+/// nodes above the reader's own (the reader's own township's county and city are no secret to
+/// it, though outside its scope); `None` for anything else or a code not in the tree.
+async fn division_name(
+    state: &AppState,
+    a: &Authorized<ReadRegistry>,
+    code: &DivisionCode,
+) -> Result<Option<String>, AppError> {
+    if let Some(d) = state.store.get_division(&a.grant, code).await? {
+        return Ok(Some(d.name));
+    }
+    let own = a.auth.actor().scope.root();
+    if !own.as_str().starts_with(code.as_str()) {
+        return Ok(None);
+    }
+    let names = jiuzhu_domain::Actor::system("policy-pages")
+        .grant::<ReadRegistry>()
+        .map_err(AppError::internal)?;
+    Ok(state
+        .store
+        .get_division(&names, code)
+        .await?
+        .map(|d| d.name))
+}
+
 /// The region's name: its policy file's, else the jurisdiction tree's (`known`), else the code.
 fn named_region(lib: &PolicyLibrary, code: &DivisionCode, known: Option<&str>) -> String {
     match lib.file(code) {
@@ -298,9 +323,8 @@ impl RegionData {
         let lib = state.policies.get(state.store.as_ref()).await?;
         let code = policy_region(&lib, region)?;
         let revisions = state.store.policy_revisions(&a.grant, Some(&code)).await?;
-        // Regions above the reader's own node are not in its tree; the code stands in then.
-        let known = state.store.get_division(&a.grant, &code).await?;
-        let name = named_region(&lib, &code, known.as_ref().map(|d| d.name.as_str()));
+        let known = division_name(state, a, &code).await?;
+        let name = named_region(&lib, &code, known.as_deref());
         Ok(RegionData {
             lib,
             code,
@@ -466,6 +490,9 @@ struct RegionsPage {
     nav: Nav,
     rows: Vec<RegionRow>,
     revision_level: i64,
+    /// The user's own county when it has no policy file of its own (it inherits, and its
+    /// page is where its own revisions are made): (code, name).
+    own_county: Option<(String, String)>,
 }
 
 async fn regions_page(
@@ -483,13 +510,23 @@ async fn regions_page(
             level: r.level,
             version: r.version,
         })
-        .collect();
+        .collect::<Vec<RegionRow>>();
+    let own_county = match a.auth.actor().scope.root().county() {
+        Some(c) if !rows.iter().any(|r| r.code == c.as_str()) => {
+            let name = division_name(&state, &a, &c)
+                .await?
+                .unwrap_or_else(|| c.to_string());
+            Some((c.to_string(), name))
+        }
+        _ => None,
+    };
     Ok(render_status(
         StatusCode::OK,
         &RegionsPage {
             nav: Nav::new(&a.auth, "政策参数"),
             rows,
             revision_level: out.revision_level,
+            own_county,
         },
     ))
 }

@@ -289,6 +289,11 @@ async fn the_policy_pages_show_values_and_let_only_managers_change_them() {
         assert!(t.contains(name), "{name}: {t}");
     }
     assert!(t.contains("href=\"/policies\">政策参数</a>"));
+    // The user's own county has no file of its own, and is reachable all the same.
+    assert!(
+        t.contains("本辖区:<a href=\"/policies/371002\">环翠区</a>"),
+        "{t}"
+    );
 
     let r = app.get("/policies/371000", Some(&clerk)).await;
     assert_eq!(r.status, StatusCode::OK);
