@@ -287,10 +287,9 @@ pub fn format_time(t: chrono::DateTime<chrono::Utc>) -> String {
 /// A stored audit timestamp (RFC 3339 UTC) as people read it: Beijing time,
 /// `2026-11-23 15:08:09`. Text that is not a timestamp is shown as it is.
 pub fn beijing_time(at: &str) -> String {
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
     match chrono::DateTime::parse_from_rfc3339(at) {
         Ok(t) => t
-            .with_timezone(&cst)
+            .with_timezone(&crate::clock::beijing())
             .format("%Y-%m-%d %H:%M:%S")
             .to_string(),
         Err(_) => at.to_string(),

@@ -6,13 +6,22 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
+/// China Standard Time (UTC+8), the time the offices work by.
+pub fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}
+
+/// The date of an instant in China Standard Time.
+pub fn beijing_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&beijing()).date_naive()
+}
+
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 
     /// Today's date in China Standard Time (UTC+8), the calendar the offices work by.
     fn today(&self) -> NaiveDate {
-        let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-        self.now().with_timezone(&cst).date_naive()
+        beijing_date(self.now())
     }
 }
 

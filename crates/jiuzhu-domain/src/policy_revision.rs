@@ -3,7 +3,7 @@
 //! that has not taken effect yet is taken back by a `withdraw` revision naming it. The store keeps
 //! them; `jiuzhu_policy` applies them (in `seq` order) to the built-in library.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::division::DivisionCode;
@@ -85,7 +85,6 @@ pub struct PolicyRevision {
 impl PolicyRevision {
     /// The date it was recorded, in China Standard Time.
     pub fn recorded_on(&self) -> NaiveDate {
-        let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-        self.recorded_at.with_timezone(&cst).date_naive()
+        crate::clock::beijing_date(self.recorded_at)
     }
 }

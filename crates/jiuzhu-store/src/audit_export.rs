@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, NaiveDate};
 use sm3::{Digest, Sm3};
 
 use jiuzhu_domain::audit::{format_time, ChainVerifier};
@@ -49,10 +49,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SealError + '_ {
 
 /// The Beijing date of a stored timestamp.
 fn beijing_date(at: &str) -> Option<NaiveDate> {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
     DateTime::parse_from_rfc3339(at)
         .ok()
-        .map(|t| t.with_timezone(&cst).date_naive())
+        .map(|t| jiuzhu_domain::clock::beijing_date(t.to_utc()))
 }
 
 /// Verifies the log, then writes the events of `from..=to` (Beijing dates) with their header

@@ -428,10 +428,7 @@ pub async fn import_feed_with_progress(
     };
     let path = readable.path(&original).to_path_buf();
     let kind = f.kind;
-    let month = YearMonth {
-        year: chrono::Datelike::year(&f.data_date) as u32,
-        month: chrono::Datelike::month(&f.data_date),
-    };
+    let month = YearMonth::of(f.data_date);
     let outcome = tokio::task::spawn_blocking(move || {
         // No caseload: this pass is for provenance and bad rows; matching is the run's.
         let index = CaseloadBuilder::new(0).build();
@@ -767,19 +764,14 @@ pub struct MonthRequest<'a> {
 }
 
 /// A month after the current one (Beijing time) has no data yet: its comparison is refused
-/// instead of comparing against whatever is newest.
-fn refuse_future_month(req: &MonthRequest<'_>) -> Result<(), FeedError> {
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    let today = req.started_at.with_timezone(&cst).date_naive();
-    let current = YearMonth {
-        year: chrono::Datelike::year(&today) as u32,
-        month: chrono::Datelike::month(&today),
-    };
-    if (req.month.year, req.month.month) > (current.year, current.month) {
-        return Err(FeedError::Invalid(format!(
-            "{} 尚未到来,不能比对(今天是 {today}):只能比对当月及以前的月份",
-            req.month
-        )));
+/// instead of comparing against whatever is newest. The reason in Chinese, for the run itself
+/// and for the forms that start one.
+pub fn refuse_future_month(month: YearMonth, now: DateTime<Utc>) -> Result<(), String> {
+    let today = jiuzhu_domain::clock::beijing_date(now);
+    if month > YearMonth::of(today) {
+        return Err(format!(
+            "{month} 尚未到来,不能比对(今天是 {today}):只能比对当月及以前的月份"
+        ));
     }
     Ok(())
 }
@@ -803,7 +795,7 @@ pub async fn run_from_store(
     req: &MonthRequest<'_>,
     feeds: Vec<RunFeed>,
 ) -> Result<RunReport, FeedError> {
-    refuse_future_month(req)?;
+    refuse_future_month(req.month, req.started_at).map_err(FeedError::Invalid)?;
     let end = month_end(req.month);
     let timing = Phases::new();
     timing.mark("start");

@@ -26,6 +26,14 @@ impl YearMonth {
             month: v % 100,
         })
     }
+    /// The month a date falls in.
+    pub fn of(date: chrono::NaiveDate) -> YearMonth {
+        use chrono::Datelike;
+        YearMonth {
+            year: date.year() as u32,
+            month: date.month(),
+        }
+    }
     pub(crate) fn yyyymm(self) -> u32 {
         self.year * 100 + self.month
     }

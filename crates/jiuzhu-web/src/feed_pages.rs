@@ -532,9 +532,7 @@ async fn delivery_page(
         .await?
         .ok_or_else(AppError::not_found)?;
     let all = state.store.delivery_rejections(&reader, id).await?;
-    // Refused before a single row was read (not a table of this kind, or over a reader's
-    // limit): the one rejection is about the file, not a line of it.
-    let whole_file = d.status == "refused" && d.rows_total == 0;
+    let whole_file = refused_unread(&d);
     let pages = all.len().div_ceil(REJECTIONS_PER_PAGE).max(1);
     let page = p.page.unwrap_or(1).clamp(1, pages);
     let rejections = all
@@ -578,10 +576,15 @@ fn rejection_policy_zh(policy: &str) -> String {
     }
 }
 
+/// Refused before a single row was read (not a table of this kind, over a reader's limit, no
+/// rows): its one rejection is about the file, not a line of it.
+fn refused_unread(d: &FeedDelivery) -> bool {
+    d.status == "refused" && d.rows_total == 0
+}
+
 /// Why a delivery was refused as a whole before any row was read, if it was.
 fn unreadable_reason(imported: &feeds::ImportedFeed) -> Option<&str> {
-    let d = &imported.delivery;
-    (d.status == "refused" && d.rows_total == 0)
+    refused_unread(&imported.delivery)
         .then(|| imported.rejections.first().map(|r| r.reason.as_str()))
         .flatten()
 }
@@ -597,13 +600,6 @@ pub struct RunInput {
     division: Option<String>,
 }
 
-fn this_month(today: chrono::NaiveDate) -> YearMonth {
-    YearMonth {
-        year: chrono::Datelike::year(&today) as u32,
-        month: chrono::Datelike::month(&today),
-    }
-}
-
 /// Checks the request and starts the month's comparison in the background; the job's id.
 async fn start_run(
     state: &AppState,
@@ -612,21 +608,17 @@ async fn start_run(
 ) -> Result<u64, AppError> {
     let mut errors = Vec::new();
     let month = YearMonth::parse(&input.month);
-    let today = state.clock.today();
     match month {
         None => errors.push(FieldError::new(
             "month",
             "MONTH_INVALID",
             "比对月份应为 YYYY-MM",
         )),
-        Some(m) if feeds::month_end(m) > feeds::month_end(this_month(today)) => {
-            errors.push(FieldError::new(
-                "month",
-                "MONTH_IN_FUTURE",
-                format!("{m} 尚未到来,不能比对(今天是 {today}):只能比对当月及以前的月份"),
-            ))
+        Some(m) => {
+            if let Err(reason) = feeds::refuse_future_month(m, state.clock.now()) {
+                errors.push(FieldError::new("month", "MONTH_IN_FUTURE", reason));
+            }
         }
-        Some(_) => {}
     }
     let scope = a.grant.scope().root().clone();
     let division = match input.division.as_deref().map(str::trim) {

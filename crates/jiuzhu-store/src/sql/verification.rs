@@ -725,8 +725,7 @@ use sqlx::Row as _;
 /// Inserts a delivery, its first rejected rows and its `feed_delivered` event in `tx`.
 /// A delivery describes what has happened: its data date is not after today (Beijing time).
 fn refuse_future_data_date(tx: &WriteTx<'_, '_>, d: &NewDelivery) -> Result<()> {
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    let today = tx.now.with_timezone(&cst).date_naive();
+    let today = jiuzhu_domain::clock::beijing_date(tx.now);
     if d.data_date <= today {
         return Ok(());
     }
