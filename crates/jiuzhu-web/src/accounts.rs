@@ -262,18 +262,7 @@ async fn user_create(
             &password,
             "已创建用户",
         )),
-        Err(e) => users_render(&state, &read, messages(&e), e.status).await,
-    }
-}
-
-fn messages(e: &AppError) -> Vec<String> {
-    if e.fields.is_empty() {
-        vec![e.message.clone()]
-    } else {
-        e.fields
-            .iter()
-            .map(jiuzhu_domain::FieldError::for_people)
-            .collect()
+        Err(e) => users_render(&state, &read, e.messages_for_people(), e.status).await,
     }
 }
 
@@ -361,7 +350,7 @@ async fn after(
     match result {
         Ok(()) => Ok(crate::pages::see_other(&format!("/users/{id}"))),
         Err(e) if e.status == StatusCode::NOT_FOUND => Err(e.into()),
-        Err(e) => user_render(state, read, id, messages(&e), e.status).await,
+        Err(e) => user_render(state, read, id, e.messages_for_people(), e.status).await,
     }
 }
 

@@ -92,6 +92,15 @@ impl AppError {
             retry_after: None,
         }
     }
+    /// What a page lists of a refused form: each field's error as people read it, or the
+    /// message when no field is named.
+    pub fn messages_for_people(&self) -> Vec<String> {
+        if self.fields.is_empty() {
+            vec![self.message.clone()]
+        } else {
+            self.fields.iter().map(FieldError::for_people).collect()
+        }
+    }
     pub fn bad_request(message: impl Into<String>) -> AppError {
         AppError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
     }

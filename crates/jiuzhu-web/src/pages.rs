@@ -77,14 +77,6 @@ pub(crate) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-fn messages(e: &AppError) -> Vec<String> {
-    if e.fields.is_empty() {
-        vec![e.message.clone()]
-    } else {
-        e.fields.iter().map(FieldError::for_people).collect()
-    }
-}
-
 // ---- login, logout, password ------------------------------------------------------------------
 
 #[derive(Deserialize, Default)]
@@ -193,7 +185,7 @@ async fn password_submit(
             &PasswordPage {
                 forced: a.user().must_change_password,
                 nav: Nav::new(&a, "修改密码"),
-                errors: messages(&e),
+                errors: e.messages_for_people(),
                 done: false,
             },
         ),
@@ -557,7 +549,7 @@ async fn person_new_submit(
                     input.residence_division.clone().unwrap_or_default(),
                     today,
                     0,
-                    messages(&e),
+                    e.messages_for_people(),
                 )
             },
         ),
@@ -633,7 +625,7 @@ async fn person_edit_submit(
                     String::new(),
                     today,
                     current.row_version,
-                    messages(&e),
+                    e.messages_for_people(),
                 ),
             ))
         }
@@ -814,7 +806,7 @@ async fn household_new_submit(
                 None,
                 &input,
                 today,
-                messages(&e),
+                e.messages_for_people(),
             ),
         ),
     }
@@ -889,7 +881,7 @@ async fn household_edit_submit(
                     Some(id),
                     &input,
                     today,
-                    messages(&e),
+                    e.messages_for_people(),
                 ),
             ))
         }
@@ -1026,7 +1018,16 @@ async fn division_save(
             let notice = format!("已保存:{} {}", d.code, d.name);
             divisions_render(&state, &read, notice, vec![], StatusCode::OK).await
         }
-        Err(e) => divisions_render(&state, &read, String::new(), messages(&e), e.status).await,
+        Err(e) => {
+            divisions_render(
+                &state,
+                &read,
+                String::new(),
+                e.messages_for_people(),
+                e.status,
+            )
+            .await
+        }
     }
 }
 
@@ -1098,7 +1099,16 @@ async fn divisions_import(
             )
             .await
         }
-        Err(e) => divisions_render(&state, &read, String::new(), messages(&e), e.status).await,
+        Err(e) => {
+            divisions_render(
+                &state,
+                &read,
+                String::new(),
+                e.messages_for_people(),
+                e.status,
+            )
+            .await
+        }
     }
 }
 
@@ -1258,7 +1268,7 @@ async fn import_submit(
                     crate::limits::upload_limit(&state.config, "/import").stated,
                 ),
                 today: today.to_string(),
-                errors: messages(&e),
+                errors: e.messages_for_people(),
             },
         ),
     }
