@@ -177,6 +177,9 @@ pub enum Action {
     ManageReserveFund,
     /// Deliver a department's data file (核对数据) and list deliveries.
     ImportFeeds,
+    /// Register the data providers (数据来源) of each kind and the accounts that deliver for
+    /// them; retire one that no longer delivers.
+    ManageFeedSources,
     /// Read the monthly comparison in one's jurisdiction: deliveries and their rejected rows,
     /// runs, warnings, outreach leads, zero reports and the month's dashboard (read only).
     ReadVerification,
@@ -206,6 +209,7 @@ impl Action {
         Action::ReadCases,
         Action::ManageReserveFund,
         Action::ImportFeeds,
+        Action::ManageFeedSources,
         Action::ReadVerification,
         Action::HandleWarnings,
         Action::RunVerification,
@@ -228,6 +232,7 @@ impl Action {
             Action::ActOnCase => "办理案件环节",
             Action::ReadCases => "查看案件",
             Action::ImportFeeds => "报送核对数据",
+            Action::ManageFeedSources => "登记核对数据来源",
             Action::ReadVerification => "查看比对核查结果",
             Action::HandleWarnings => "核查处置预警",
             Action::RunVerification => "开展比对核查",
@@ -270,7 +275,9 @@ pub fn allows(role: Role, action: Action) -> bool {
         ImportCaseload => matches!(role, CountyApprover | CountyManager),
         // Reference data of the county: kept by the county manager, not by whoever decides
         // cases with it.
-        ManageDivisions | ManagePolicies | ManageCalendar => role == CountyManager,
+        ManageDivisions | ManagePolicies | ManageCalendar | ManageFeedSources => {
+            role == CountyManager
+        }
         ManageUsers | ReadUsers | AssignRoles => false,
         // The business auditor checks the log as well as the cases; verifying and exporting it
         // is the audit administrator's.
@@ -485,6 +492,7 @@ permissions!(
     ReadCases,
     ManageReserveFund,
     ImportFeeds,
+    ManageFeedSources,
     ReadVerification,
     HandleWarnings,
     RunVerification,

@@ -74,6 +74,8 @@ pub enum AuditAction {
     CalendarEdited,
     /// A department's data file was delivered (provenance: source, data date, SHA-256, rows).
     FeedDelivered,
+    /// A data provider (数据来源) was registered, renamed, bound to accounts or retired.
+    FeedSourceChanged,
     /// The monthly comparison ran and stored its warnings.
     VerificationRun,
     /// A warning was checked and closed (销号) with its result.
@@ -133,6 +135,7 @@ impl AuditAction {
         AuditAction::ReserveFundEntryRecorded,
         AuditAction::CalendarEdited,
         AuditAction::FeedDelivered,
+        AuditAction::FeedSourceChanged,
         AuditAction::VerificationRun,
         AuditAction::WarningClosed,
         AuditAction::VerificationReportGenerated,
@@ -179,6 +182,7 @@ impl AuditAction {
             AuditAction::CaseChangeOpened => "case_change_opened",
             AuditAction::LetterPrefixSet => "letter_prefix_set",
             AuditAction::FeedDelivered => "feed_delivered",
+            AuditAction::FeedSourceChanged => "feed_source_changed",
             AuditAction::VerificationRun => "verification_run",
             AuditAction::WarningClosed => "warning_closed",
             AuditAction::VerificationReportGenerated => "verification_report_generated",
@@ -234,6 +238,7 @@ impl AuditAction {
             AuditAction::CaseChangeOpened => "发起救助变更",
             AuditAction::LetterPrefixSet => "设置决定书文号",
             AuditAction::FeedDelivered => "报送核对数据",
+            AuditAction::FeedSourceChanged => "登记核对数据来源",
             AuditAction::VerificationRun => "开展比对核查",
             AuditAction::WarningClosed => "预警核查销号",
             AuditAction::VerificationReportGenerated => "生成核对报告",
@@ -539,6 +544,7 @@ mod all_actions {
             ReserveFundEntryRecorded => {}
             CalendarEdited => {}
             FeedDelivered => {}
+            FeedSourceChanged => {}
             VerificationRun => {}
             WarningClosed => {}
             VerificationReportGenerated => {}
@@ -555,6 +561,6 @@ mod all_actions {
             assert_eq!(AuditAction::parse(a.as_str()), Some(*a));
             assert!(!AuditAction::ALL[..i].contains(a), "{a:?} twice");
         }
-        assert_eq!(AuditAction::ALL.len(), 46);
+        assert_eq!(AuditAction::ALL.len(), 47);
     }
 }

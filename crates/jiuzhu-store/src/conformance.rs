@@ -66,6 +66,7 @@ pub use economics::{
 pub use verification::{
     verification_deliveries_are_immutable,
     verification_deliveries_refuse_redelivery_and_future_dates,
+    verification_sources_registered_and_latest_per_source,
     verification_streamed_run_commits_or_leaves_nothing, verification_warnings_scoped_and_closed,
 };
 pub use warning_handling::{
@@ -137,6 +138,7 @@ macro_rules! conformance_tests {
             cases_dibao_anywhere,
             verification_deliveries_are_immutable,
             verification_deliveries_refuse_redelivery_and_future_dates,
+            verification_sources_registered_and_latest_per_source,
             verification_warnings_scoped_and_closed,
             verification_streamed_run_commits_or_leaves_nothing,
             verification_reports_kept_scoped_and_append_only,
@@ -224,6 +226,32 @@ fn reads<P: jiuzhu_domain::Permission>(
 }
 
 /// Every delivery (what the comparison's readers see).
+/// Registers a national source of `kind` with `code` (deliveries must name a registered source).
+async fn register_source(store: &dyn Store, kind: &str, code: &str) -> crate::FeedSource {
+    store
+        .register_feed_source(
+            &system().grant().expect("system"),
+            &crate::NewFeedSource {
+                kind: kind.into(),
+                code: code.into(),
+                name: format!("{code}(测试)"),
+                division: jiuzhu_domain::DivisionCode::nation(),
+                accounts: Vec::new(),
+            },
+        )
+        .await
+        .expect("source registers")
+}
+
+/// The sources the conformance cases deliver for: `XX银行`, `YY银行` and `数据来源` of every kind.
+async fn register_test_sources(store: &dyn Store) {
+    for kind in jiuzhu_verify::FeedKind::ALL {
+        for code in ["XX银行", "YY银行", "数据来源"] {
+            register_source(store, kind.as_str(), code).await;
+        }
+    }
+}
+
 fn all_deliveries() -> crate::DeliveryReader {
     crate::DeliveryReader::Verification(system().grant().expect("system"))
 }

@@ -25,8 +25,11 @@ use jiuzhu_verify::{
 };
 
 use crate::feed_formats::{self, FeedFormat, FormatError, Readable};
+use crate::feed_sources::SourceLatest;
 use crate::outreach::{LeadRun, NewLead};
-use crate::verification::{FeedDelivery, NewDelivery, NewWarning, Rejection, RunPart, RunStart};
+use crate::verification::{
+    FeedDelivery, NewDelivery, NewWarning, Rejection, RunPart, RunStart, SourceStatus, SourceUse,
+};
 use crate::{Store, StoreError, VerificationRun};
 
 #[derive(Debug, thiserror::Error)]
@@ -730,6 +733,56 @@ fn decode_snapshot(data: &[u8]) -> Option<RunCaseload> {
     })
 }
 
+/// What a month's run reads: per registered source, its latest delivery when the data date
+/// is within the policy's window for the kind, and every source with what the run makes of it.
+#[derive(Debug, Clone, Default)]
+pub struct RunPlan {
+    /// The deliveries to compare, by kind then source code.
+    pub kept: Vec<FeedDelivery>,
+    pub sources: Vec<SourceStatus>,
+}
+
+/// Plans a month's run from the sources serving its region and their latest deliveries up to
+/// the month's end: a delivery is used when its data date is no more than `window_days(kind)`
+/// days before the month's end (the policy's `verify.window_days.<kind>`), else its source is
+/// stale; a source that delivered nothing is missing.
+pub fn plan_sources(
+    latest: Vec<SourceLatest>,
+    month: YearMonth,
+    window_days: &dyn Fn(FeedKind) -> u32,
+) -> RunPlan {
+    let end = month_end(month);
+    let mut plan = RunPlan::default();
+    for SourceLatest { source, latest } in latest {
+        let Some(kind) = FeedKind::parse(&source.kind) else {
+            continue;
+        };
+        let oldest_accepted = end - chrono::Days::new(u64::from(window_days(kind)));
+        let status = match &latest {
+            None => SourceUse::Missing,
+            Some(d) if d.data_date < oldest_accepted => SourceUse::Stale,
+            Some(_) => SourceUse::Used,
+        };
+        plan.sources.push(SourceStatus {
+            kind: source.kind.clone(),
+            code: source.code.clone(),
+            name: source.name.clone(),
+            status,
+            delivery_id: latest.as_ref().map(|d| d.id),
+            data_date: latest.as_ref().map(|d| d.data_date),
+            oldest_accepted,
+        });
+        if let (SourceUse::Used, Some(d)) = (status, latest) {
+            plan.kept.push(d);
+        }
+    }
+    plan.sources
+        .sort_by(|a, b| (&a.kind, &a.code).cmp(&(&b.kind, &b.code)));
+    plan.kept
+        .sort_by(|a, b| (&a.kind, &a.source).cmp(&(&b.kind, &b.source)));
+    plan
+}
+
 /// What a run compares a month against: deliveries already kept, and new files delivered with
 /// the run (the benchmark's job, or an operator's "deliver and compare" in one pass).
 pub enum RunFeed {
@@ -761,6 +814,9 @@ pub struct MonthRequest<'a> {
     /// The warnings' due date: the run's day plus the policy's `verify.handling.working_days`
     /// on the working-day calendar, computed by the caller (the store knows no calendars).
     pub due: NaiveDate,
+    /// The registered sources as planned ([`plan_sources`]); a new file delivered with the run
+    /// adds its source as used.
+    pub sources: Vec<SourceStatus>,
 }
 
 /// A month after the current one (Beijing time) has no data yet: its comparison is refused
@@ -878,9 +934,9 @@ pub async fn run_from_store(
         let policy = req.policy.clone();
         let (month, threads) = (req.month, req.threads);
         tokio::task::spawn_blocking(move || {
-            run_month_each(&caseload.index, &policy, month, opened, threads, |i, r| {
+            run_month_each(&caseload.index, &policy, month, opened, threads, |o| {
                 // A closed channel means the run failed elsewhere; the reading just ends.
-                let _ = done_tx.send((i, r));
+                let _ = done_tx.send(o);
             });
         })
     };
@@ -922,90 +978,121 @@ pub async fn run_from_store(
             (0..pending.len()).map(|_| None).collect();
         let mut warnings: Vec<Warning> = Vec::new();
         let mut leads: Vec<NewLead> = Vec::new();
-        for _ in 0..pending.len() {
-            let (i, outcome) = done_rx.recv().await.ok_or_else(|| {
+        let mut row_offsets = vec![0u64; pending.len()];
+        let mut kinds_left = paths
+            .iter()
+            .map(|(k, _)| *k)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        while kinds_left > 0 {
+            kinds_left -= 1;
+            let outcome = done_rx.recv().await.ok_or_else(|| {
                 RunStop::Failed(FeedError::Invalid("the comparison stopped".into()))
             })?;
-            let ((f, s), (format, readable)) = pending[i].take().expect("each delivery once");
-            timing.mark(&format!("  {} read", paths[i].0.as_str()));
-            let (report, found, found_leads) = match outcome {
-                Ok(o) => (Ok(o.report), o.warnings, o.leads),
-                Err(e) => (Err(e), Vec::new(), Vec::new()),
-            };
-            let delivery = match f {
-                RunFeed::Kept(d) => {
-                    if let Err(e) = report {
-                        return Err(RunStop::Failed(FeedError::Invalid(format!(
-                            "kept delivery {} ({}) unreadable: {}",
-                            d.id,
-                            d.kind,
-                            e.message_zh()
-                        ))));
+            let kind = outcome.kind;
+            timing.mark(&format!("  {} read", kind.as_str()));
+            for (i, report) in outcome.deliveries {
+                let ((f, s), (format, readable)) = pending[i].take().expect("each delivery once");
+                row_offsets[i] = readable.row_offset;
+                let delivery = match f {
+                    RunFeed::Kept(d) => {
+                        if let Err(e) = report {
+                            return Err(RunStop::Failed(FeedError::Invalid(format!(
+                                "kept delivery {} ({}) unreadable: {}",
+                                d.id,
+                                d.kind,
+                                e.message_zh()
+                            ))));
+                        }
+                        d
                     }
-                    d
-                }
-                RunFeed::New(n) => {
-                    let s = s.expect("staged");
-                    let original = if readable.converted.is_some() || report.is_err() {
-                        Some(sha_file(s.path())?)
-                    } else {
-                        None
-                    };
-                    let sha = match (&original, &report) {
-                        (Some((sha, _)), _) => sha.clone(),
-                        (None, Ok(r)) => r.sha256.clone(),
-                        (None, Err(_)) => sha_file(s.path())?.0,
-                    };
-                    let key = files.commit_as(s, &sha, format)?;
-                    let d = new_delivery(&n, &report, key, readable.row_offset, original)?;
-                    let (delivery, rejections) = record_in_run(&parts, d).await?;
-                    imported_in_order[i] = Some(ImportedFeed {
-                        delivery: delivery.clone(),
-                        rejections,
-                    });
-                    delivery
-                }
+                    RunFeed::New(n) => {
+                        let s = s.expect("staged");
+                        let original = if readable.converted.is_some() || report.is_err() {
+                            Some(sha_file(s.path())?)
+                        } else {
+                            None
+                        };
+                        let sha = match (&original, &report) {
+                            (Some((sha, _)), _) => sha.clone(),
+                            (None, Ok(r)) => r.sha256.clone(),
+                            (None, Err(_)) => sha_file(s.path())?.0,
+                        };
+                        let key = files.commit_as(s, &sha, format)?;
+                        let d = new_delivery(&n, &report, key, readable.row_offset, original)?;
+                        let (delivery, rejections) = record_in_run(&parts, d).await?;
+                        imported_in_order[i] = Some(ImportedFeed {
+                            delivery: delivery.clone(),
+                            rejections,
+                        });
+                        delivery
+                    }
+                };
+                used[i] = Some(delivery);
+            }
+            // Refused deliveries are recorded and add nothing (the pass left them out), so
+            // every finding cites an accepted delivery of this run.
+            let cited = |at: u32| {
+                let at = at as usize;
+                (used[at].as_ref().expect("recorded above"), row_offsets[at])
             };
-            // A refused delivery is recorded, but nothing is concluded from it.
-            if delivery.status != "refused" {
-                let new: Vec<NewWarning> = found
-                    .iter()
-                    .map(|w| NewWarning {
+            let new: Vec<NewWarning> = outcome
+                .warnings
+                .iter()
+                .map(|w| {
+                    let (d, offset) = cited(w.evidence.delivery);
+                    NewWarning {
                         household_id: w.household_ref,
                         kind: w.kind.as_str().into(),
                         division: caseload.division(w.household).clone(),
-                        evidence: evidence_json(w, Some(&delivery), readable.row_offset),
-                    })
-                    .collect();
-                if !new.is_empty() {
-                    parts
-                        .send(RunPart::Warnings(new))
-                        .await
-                        .map_err(|_| RunStop::WriterGone)?;
-                }
-                timing.mark(&format!(
-                    "  {} warnings handed to the store",
-                    paths[i].0.as_str()
-                ));
-                warnings.extend(found);
-                leads.extend(found_leads.iter().filter_map(|l| {
-                    Some(NewLead {
-                        id_number: l.person.clone(),
-                        delivery_id: Some(delivery.id),
-                        row: (l.row + readable.row_offset) as i64,
-                        settlement_date: l.settlement_date.to_naive()?,
-                        out_of_pocket: l.out_of_pocket,
-                        threshold: l.threshold,
-                    })
-                }));
+                        evidence: evidence_json(w, Some(d), offset),
+                    }
+                })
+                .collect();
+            if !new.is_empty() {
+                parts
+                    .send(RunPart::Warnings(new))
+                    .await
+                    .map_err(|_| RunStop::WriterGone)?;
             }
-            used[i] = Some(delivery);
+            timing.mark(&format!("  {} warnings handed to the store", kind.as_str()));
+            warnings.extend(outcome.warnings);
+            leads.extend(outcome.leads.iter().filter_map(|l| {
+                let (d, offset) = cited(l.delivery);
+                Some(NewLead {
+                    id_number: l.person.clone(),
+                    delivery_id: Some(d.id),
+                    row: (l.row + offset) as i64,
+                    settlement_date: l.settlement_date.to_naive()?,
+                    out_of_pocket: l.out_of_pocket,
+                    threshold: l.threshold,
+                })
+            }));
         }
         let used: Vec<FeedDelivery> = used.into_iter().flatten().collect();
         imported.extend(imported_in_order.into_iter().flatten());
+        let mut sources = req.sources.clone();
+        for f in imported.iter().map(|f| &f.delivery) {
+            sources.retain(|s| (&s.kind, &s.code) != (&f.kind, &f.source));
+            sources.push(SourceStatus {
+                kind: f.kind.clone(),
+                code: f.source.clone(),
+                name: f.source.clone(),
+                status: if f.status == "accepted" {
+                    SourceUse::Used
+                } else {
+                    SourceUse::Missing
+                },
+                delivery_id: Some(f.id),
+                data_date: Some(f.data_date),
+                oldest_accepted: f.data_date,
+            });
+        }
+        sources.sort_by(|a, b| (&a.kind, &a.code).cmp(&(&b.kind, &b.code)));
         parts
             .send(RunPart::Finish {
                 delivery_ids: used.iter().map(|d| d.id).collect(),
+                sources,
             })
             .await
             .map_err(|_| RunStop::WriterGone)?;

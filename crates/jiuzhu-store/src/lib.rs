@@ -33,6 +33,7 @@ pub mod conformance;
 pub mod data_key;
 pub mod documents;
 pub mod feed_formats;
+pub mod feed_sources;
 pub mod feeds;
 mod month;
 pub mod outreach;
@@ -60,11 +61,12 @@ pub use outreach::{LeadQuery, LeadRecord, LeadRun, NewLead, RunSummary};
 
 pub use jiuzhu_domain::policy_revision::{NewPolicyRevision, PolicyRevision, RevisionKind};
 
+pub use feed_sources::{FeedSource, FeedSourceChange, NewFeedSource, SourceAccount, SourceLatest};
 pub use sql::{connect, connect_with_key_file, AtRestCounts, Backend, KeyFileOpened, SqlStore};
 pub use verification::{
     CaseloadHouseholdRow, CloseWarning, DeliveryReader, FeedDelivery, NewDelivery, NewRun,
-    NewWarning, Rejection, RunPart, RunStart, VerificationRun, WarningQuery, WarningRecord,
-    WarningResult,
+    NewWarning, Rejection, RunPart, RunStart, SourceStatus, SourceUse, VerificationRun,
+    WarningQuery, WarningRecord, WarningResult,
 };
 pub use warning_handling::{
     Dashboard, DashboardCell, InboxQuery, InboxStatus, NewZeroReport, ZeroReport, ZeroReportKind,
@@ -756,8 +758,9 @@ pub trait Store: Send + Sync + 'static {
     // ---- verification (docs/feeds.md) --------------------------------------------------------
 
     /// Records a delivery and its first rejected rows (immutable from then on) with a
-    /// `feed_delivered` audit event, in one transaction. Which kinds a department may deliver
-    /// is the caller's check (it knows the feed catalogue).
+    /// `feed_delivered` audit event, in one transaction. Its source must be registered for its
+    /// kind, in service and one the actor delivers for (`SOURCE_UNREGISTERED`, `SOURCE_RETIRED`,
+    /// `SOURCE_NOT_YOURS`).
     async fn record_delivery(
         &self,
         g: &Grant<jiuzhu_domain::access::ImportFeeds>,
@@ -776,19 +779,44 @@ pub trait Store: Send + Sync + 'static {
         r: &DeliveryReader,
         delivery: i64,
     ) -> Result<Vec<Rejection>>;
-    /// The latest accepted delivery of each kind with a data date on or before `up_to`.
+    /// Every registered source in service that serves `region` (kept at it, above or below
+    /// it), with its latest accepted delivery whose data date is on or before `up_to`; which of
+    /// them a run uses is the policy's window (`feeds::plan_sources`). `OutOfScope` for a
+    /// region outside the grant.
     async fn deliveries_for_run(
         &self,
         g: &Grant<jiuzhu_domain::access::RunVerification>,
+        region: &DivisionCode,
         up_to: NaiveDate,
-    ) -> Result<Vec<FeedDelivery>>;
-    /// The same deliveries for a case's verification report (核对报告), read by whoever acts on
+    ) -> Result<Vec<SourceLatest>>;
+    /// The same sources for a case's verification report (核对报告), read by whoever acts on
     /// the case's verification step.
     async fn deliveries_for_report(
         &self,
         g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        region: &DivisionCode,
         up_to: NaiveDate,
-    ) -> Result<Vec<FeedDelivery>>;
+    ) -> Result<Vec<SourceLatest>>;
+    /// The registered data providers a reader reads: a department officer those it delivers
+    /// for, a reader of the comparison every one serving its jurisdiction (retired ones too).
+    async fn feed_sources(&self, r: &DeliveryReader) -> Result<Vec<FeedSource>>;
+    /// Registers a data provider of a kind, with the accounts that deliver for it, and a
+    /// `feed_source_changed` audit event. Every field's problem at once (`Invalid`): unknown
+    /// kind, bad or taken code (`SOURCE_CODE_TAKEN`), empty name, division out of scope, an
+    /// account that cannot deliver.
+    async fn register_feed_source(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageFeedSources>,
+        new: &NewFeedSource,
+    ) -> Result<FeedSource>;
+    /// Renames a source, replaces its accounts or retires it (`Conflict` when it changed since
+    /// it was read).
+    async fn change_feed_source(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageFeedSources>,
+        id: i64,
+        change: &FeedSourceChange,
+    ) -> Result<FeedSource>;
     /// Keeps a case's verification report (append-only) with the SHA-256 of its JSON and a
     /// `verification_report_generated` audit event, in one transaction. The case must be in
     /// scope (else `NotFound`).

@@ -152,7 +152,11 @@ pub enum RunPart {
     Warnings(Vec<NewWarning>),
     /// The end of the run: the deliveries it read, in order. The transaction commits; a run
     /// whose sender is dropped without `Finish` is rolled back, deliveries and all.
-    Finish { delivery_ids: Vec<i64> },
+    Finish {
+        delivery_ids: Vec<i64>,
+        /// Every registered source with what the run made of it.
+        sources: Vec<SourceStatus>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +171,47 @@ pub struct VerificationRun {
     pub households: i64,
     pub warnings: i64,
     pub run_by: String,
+    /// Every registered source of the run's region with what the run made of it (runs before
+    /// sources were registered have none).
+    #[serde(default)]
+    pub sources: Vec<SourceStatus>,
+}
+
+/// What a run made of a registered source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceUse {
+    /// Its latest delivery is within the policy's window: compared.
+    Used,
+    /// Its latest delivery is older than the window: not compared.
+    Stale,
+    /// It has delivered nothing up to the month's end.
+    Missing,
+}
+
+impl SourceUse {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            SourceUse::Used => "已采用",
+            SourceUse::Stale => "数据过期,未采用",
+            SourceUse::Missing => "本月未报送",
+        }
+    }
+}
+
+/// A registered source as a run saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    /// Feed kind code.
+    pub kind: String,
+    pub code: String,
+    pub name: String,
+    pub status: SourceUse,
+    /// Its latest delivery up to the month's end (used or stale).
+    pub delivery_id: Option<i64>,
+    pub data_date: Option<NaiveDate>,
+    /// The oldest data date the policy's window accepts for the kind in the run's month.
+    pub oldest_accepted: NaiveDate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

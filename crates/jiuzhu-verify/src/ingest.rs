@@ -128,7 +128,8 @@ pub struct FeedOutcome {
     pub leads: Vec<OutreachLead>,
 }
 
-/// Per-household running state of one delivery.
+/// Per-household running state of one delivery (or of every delivery of a kind, once
+/// [`Tally::absorb`]ed).
 #[derive(Debug, Clone, Copy, Default)]
 struct Acc {
     sum: i64,
@@ -137,7 +138,139 @@ struct Acc {
     member: MemberIx,
     n: u32,
     m: u32,
+    /// Which delivery of the run `row` is in (see [`Tally::absorb`]).
+    delivery: u32,
     hit: bool,
+}
+
+/// What the good rows of one kind's deliveries add up to per household, before the thresholds
+/// are applied: one delivery's, or the sum over the deliveries of several sources of the kind
+/// (30 banks' deposits are one household total). [`Tally::warnings`] applies the policy.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    kind: FeedKind,
+    acc: Vec<Acc>,
+}
+
+impl Tally {
+    /// Adds another delivery's tally of the same kind, found in delivery `delivery` of the run.
+    /// Sums and counts add up; for a fact found once (a death, a vehicle, one settlement over
+    /// the line) the first delivery that holds it is cited.
+    pub fn absorb(&mut self, other: Tally, delivery: u32) {
+        debug_assert_eq!(self.kind, other.kind, "tallies of one kind");
+        for (a, b) in self.acc.iter_mut().zip(other.acc) {
+            if b.row == 0 {
+                continue;
+            }
+            if a.row == 0 {
+                *a = Acc { delivery, ..b };
+                continue;
+            }
+            a.sum += b.sum;
+            a.n += b.n;
+            a.m += b.m;
+            if !a.hit && b.hit {
+                a.hit = true;
+                a.value = b.value;
+                a.row = b.row;
+                a.member = b.member;
+                a.delivery = delivery;
+            }
+        }
+    }
+
+    /// This tally as found in delivery `delivery` of the run (the first of its kind).
+    pub fn in_delivery(mut self, delivery: u32) -> Tally {
+        if delivery != 0 {
+            for a in self.acc.iter_mut().filter(|a| a.row != 0) {
+                a.delivery = delivery;
+            }
+        }
+        self
+    }
+
+    /// The warnings of the policy's thresholds, one per household at most, in household order.
+    pub fn warnings(&self, index: &CaseloadIndex, policy: &VerifyPolicy) -> Vec<Warning> {
+        let kind = self.kind;
+        let wkind = WarningKind::of_feed(kind);
+        let mut out = Vec::new();
+        for (h, a) in self.acc.iter().enumerate() {
+            if a.row == 0 {
+                continue;
+            }
+            let h = h as HouseholdIx;
+            let members = i64::from(index.member_count(h));
+            let standard = policy.standard(index.area(h)).fen() * members;
+            let (value, threshold) = match kind {
+                FeedKind::Deposits => {
+                    let limit = policy.deposit_limit_per_member.fen() * members;
+                    if a.sum <= limit {
+                        continue;
+                    }
+                    (EvidenceValue::Money(Money::from_fen(a.sum)), Some(limit))
+                }
+                FeedKind::SocialInsurance | FeedKind::Pensions => {
+                    if a.sum < standard {
+                        continue;
+                    }
+                    (EvidenceValue::Money(Money::from_fen(a.sum)), Some(standard))
+                }
+                // Counted over every source, then judged: one residence in each of two
+                // registries' deliveries is two.
+                FeedKind::RealEstate => {
+                    if a.n <= policy.residential_allowed && a.m == 0 {
+                        continue;
+                    }
+                    (
+                        EvidenceValue::Properties {
+                            residential: a.n,
+                            commercial: a.m,
+                        },
+                        None,
+                    )
+                }
+                _ if !a.hit => continue,
+                FeedKind::CivilDeaths | FeedKind::Imprisonment => {
+                    (EvidenceValue::Date(Ymd(a.value as u32)), None)
+                }
+                FeedKind::HukouMoves => (EvidenceValue::Code(MOVE_TYPES[a.value as usize].0), None),
+                FeedKind::Vehicles => {
+                    (EvidenceValue::Code(VEHICLE_TYPES[a.value as usize].0), None)
+                }
+                FeedKind::Business => (
+                    EvidenceValue::Code(BUSINESS_ROLES[a.value as usize].0),
+                    None,
+                ),
+                FeedKind::MedicalClaims => (
+                    EvidenceValue::Money(Money::from_fen(a.value)),
+                    Some(policy.medical_line.fen()),
+                ),
+                FeedKind::HousingFund => (EvidenceValue::Money(Money::from_fen(a.value)), None),
+            };
+            out.push(Warning {
+                household: h,
+                household_ref: index.household_ref(h),
+                kind: wkind,
+                evidence: Evidence {
+                    source: kind,
+                    delivery: a.delivery,
+                    row: a.row,
+                    member: a.member,
+                    person: index.member_id(a.member),
+                    value,
+                    threshold: threshold.map(Money::from_fen),
+                    records: match kind {
+                        FeedKind::Deposits
+                        | FeedKind::SocialInsurance
+                        | FeedKind::Pensions
+                        | FeedKind::RealEstate => a.n + a.m,
+                        _ => 1,
+                    },
+                },
+            });
+        }
+        out
+    }
 }
 
 /// Options of one ingestion beyond the policy.
@@ -395,7 +528,22 @@ impl<'a> FeedIngest<'a> {
     }
 
     /// Ends the delivery: the last line, the source policy, the warnings.
-    pub fn finish(mut self) -> Result<FeedOutcome, DeliveryError> {
+    pub fn finish(self) -> Result<FeedOutcome, DeliveryError> {
+        let (index, policy) = (self.index, self.policy);
+        let (report, tally, leads) = self.finish_tally()?;
+        Ok(FeedOutcome {
+            warnings: tally.map_or_else(Vec::new, |t| t.warnings(index, policy)),
+            report,
+            leads,
+        })
+    }
+
+    /// Ends the delivery without judging it: its report, its tally (`None` when the source's
+    /// policy refused it: none of its rows counts) and its outreach leads, for a caller that
+    /// adds up several deliveries of the kind first.
+    pub fn finish_tally(
+        mut self,
+    ) -> Result<(DeliveryReport, Option<Tally>, Vec<OutreachLead>), DeliveryError> {
         if !self.carry.is_empty() {
             let line = std::mem::take(&mut self.carry);
             self.line_in(&line)?;
@@ -426,92 +574,13 @@ impl<'a> FeedIngest<'a> {
             rejection: self.rejection,
         };
         if refused {
-            return Ok(FeedOutcome {
-                report,
-                warnings: Vec::new(),
-                leads: Vec::new(),
-            });
+            return Ok((report, None, Vec::new()));
         }
-        let warnings = self.warnings();
-        Ok(FeedOutcome {
-            report,
-            warnings,
-            leads: std::mem::take(&mut self.leads),
-        })
-    }
-
-    fn warnings(&self) -> Vec<Warning> {
-        let kind = self.schema.kind;
-        let wkind = WarningKind::of_feed(kind);
-        let mut out = Vec::new();
-        for (h, a) in self.acc.iter().enumerate() {
-            if a.row == 0 {
-                continue;
-            }
-            let h = h as HouseholdIx;
-            let members = i64::from(self.index.member_count(h));
-            let standard = self.policy.standard(self.index.area(h)).fen() * members;
-            let (value, threshold) = match kind {
-                FeedKind::Deposits => {
-                    let limit = self.policy.deposit_limit_per_member.fen() * members;
-                    if a.sum <= limit {
-                        continue;
-                    }
-                    (EvidenceValue::Money(Money::from_fen(a.sum)), Some(limit))
-                }
-                FeedKind::SocialInsurance | FeedKind::Pensions => {
-                    if a.sum < standard {
-                        continue;
-                    }
-                    (EvidenceValue::Money(Money::from_fen(a.sum)), Some(standard))
-                }
-                _ if !a.hit => continue,
-                FeedKind::CivilDeaths | FeedKind::Imprisonment => {
-                    (EvidenceValue::Date(Ymd(a.value as u32)), None)
-                }
-                FeedKind::HukouMoves => (EvidenceValue::Code(MOVE_TYPES[a.value as usize].0), None),
-                FeedKind::Vehicles => {
-                    (EvidenceValue::Code(VEHICLE_TYPES[a.value as usize].0), None)
-                }
-                FeedKind::Business => (
-                    EvidenceValue::Code(BUSINESS_ROLES[a.value as usize].0),
-                    None,
-                ),
-                FeedKind::RealEstate => (
-                    EvidenceValue::Properties {
-                        residential: a.n,
-                        commercial: a.m,
-                    },
-                    None,
-                ),
-                FeedKind::MedicalClaims => (
-                    EvidenceValue::Money(Money::from_fen(a.value)),
-                    Some(self.medical_line),
-                ),
-                FeedKind::HousingFund => (EvidenceValue::Money(Money::from_fen(a.value)), None),
-            };
-            out.push(Warning {
-                household: h,
-                household_ref: self.index.household_ref(h),
-                kind: wkind,
-                evidence: Evidence {
-                    source: kind,
-                    row: a.row,
-                    member: a.member,
-                    person: self.index.member_id(a.member),
-                    value,
-                    threshold: threshold.map(Money::from_fen),
-                    records: match kind {
-                        FeedKind::Deposits
-                        | FeedKind::SocialInsurance
-                        | FeedKind::Pensions
-                        | FeedKind::RealEstate => a.n + a.m,
-                        _ => 1,
-                    },
-                },
-            });
-        }
-        out
+        let tally = Tally {
+            kind,
+            acc: std::mem::take(&mut self.acc),
+        };
+        Ok((report, Some(tally), std::mem::take(&mut self.leads)))
     }
 
     /// A line that may contain quotes (RFC 4180 fields on one line).
@@ -753,15 +822,18 @@ impl<'a> FeedIngest<'a> {
                 a.sum += v[cols::DEPOSIT_BALANCE];
                 sum_row(a, row, member);
             }
+            // Counted here, judged in `Tally::warnings` (over every source of the kind); the
+            // household's first property is cited.
             FeedKind::RealEstate => {
                 if v[cols::RE_REGISTERED] <= self.last_day {
+                    if a.row == 0 {
+                        a.row = row;
+                        a.member = member;
+                    }
                     if v[cols::RE_USAGE] == 0 {
                         a.n += 1;
                     } else {
                         a.m += 1;
-                    }
-                    if a.n > self.policy.residential_allowed || a.m > 0 {
-                        first(a, 0);
                     }
                 }
             }
@@ -824,6 +896,7 @@ impl<'a> FeedIngest<'a> {
                 IdNumber::parse(std::str::from_utf8(&chars).expect("ascii")).expect("validated id");
             self.leads.push(OutreachLead {
                 person,
+                delivery: 0,
                 row,
                 settlement_date: Ymd(d as u32),
                 out_of_pocket: Money::from_fen(oop),

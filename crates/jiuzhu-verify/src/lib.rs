@@ -18,7 +18,7 @@ pub mod schema;
 
 pub use caseload::{CaseloadBuilder, CaseloadError, CaseloadIndex, HouseholdIx, MemberIx};
 pub use ingest::{
-    BadRow, DeliveryError, DeliveryReport, FeedIngest, FeedOutcome, IngestOptions, Prehash,
+    BadRow, DeliveryError, DeliveryReport, FeedIngest, FeedOutcome, IngestOptions, Prehash, Tally,
 };
 pub use report::{
     build_report, scan_reader, Citation, Finding, FindingStatus, MatchedRecord, MemberSection,
@@ -30,6 +30,6 @@ pub use rules::{
 };
 pub use run::{
     ingest_reader, ingest_reader_prehashed, run_month, run_month_each, stream_file, Delivery,
-    IngestError, MonthRun,
+    IngestError, KindOutcome, MonthRun,
 };
 pub use schema::{Column, ColumnType, FeedKind, FeedSchema, RejectionPolicy};

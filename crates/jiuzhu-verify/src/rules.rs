@@ -222,6 +222,9 @@ impl fmt::Display for EvidenceValue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
     pub source: FeedKind,
+    /// Which delivery of the run holds `row`: its position in the deliveries given to
+    /// [`crate::run_month_each`] (0 for a single delivery).
+    pub delivery: u32,
     pub row: u64,
     pub member: MemberIx,
     pub person: IdNumber,
@@ -243,6 +246,8 @@ pub struct Warning {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutreachLead {
     pub person: IdNumber,
+    /// Which delivery of the run holds `row` (as [`Evidence::delivery`]).
+    pub delivery: u32,
     pub row: u64,
     pub settlement_date: Ymd,
     pub out_of_pocket: Money,

@@ -7,7 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::caseload::CaseloadIndex;
-use crate::ingest::{DeliveryError, FeedIngest, FeedOutcome, IngestOptions, Prehash};
+use jiuzhu_domain::IdNumber;
+
+use crate::ingest::{
+    DeliveryError, DeliveryReport, FeedIngest, FeedOutcome, IngestOptions, Prehash, Tally,
+};
 use crate::rules::{OutreachLead, VerifyPolicy, Warning, YearMonth};
 use crate::schema::FeedKind;
 
@@ -53,7 +57,7 @@ pub fn ingest_reader<R: Read>(
 /// [`ingest_reader`] continuing from a hash of the reader's first bytes.
 pub fn ingest_reader_prehashed<R: Read>(
     kind: FeedKind,
-    mut reader: R,
+    reader: R,
     index: &CaseloadIndex,
     policy: &VerifyPolicy,
     month: YearMonth,
@@ -64,17 +68,21 @@ pub fn ingest_reader_prehashed<R: Read>(
     if let Some(p) = prehash {
         engine.resume_hash(p);
     }
+    feed(&mut engine, reader)?;
+    Ok(engine.finish()?)
+}
+
+fn feed<R: Read>(engine: &mut FeedIngest<'_>, mut reader: R) -> Result<(), IngestError> {
     let mut buf = vec![0u8; CHUNK];
     loop {
         let n = match reader.read(&mut buf) {
-            Ok(0) => break,
+            Ok(0) => return Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e.into()),
         };
         engine.push(&buf[..n])?;
     }
-    Ok(engine.finish()?)
 }
 
 /// Opens a delivery file given by the caller.
@@ -96,7 +104,7 @@ pub struct Delivery<R> {
 #[derive(Debug)]
 pub struct MonthRun {
     /// Per delivery, in the order given.
-    pub outcomes: Vec<(FeedKind, Result<crate::ingest::DeliveryReport, IngestError>)>,
+    pub outcomes: Vec<(FeedKind, Result<DeliveryReport, IngestError>)>,
     /// Sorted by household store identifier, then kind code; one per kind per household.
     pub warnings: Vec<Warning>,
     pub leads: Vec<OutreachLead>,
@@ -116,8 +124,23 @@ impl MonthRun {
     }
 }
 
+/// What a run found in every delivery of one kind.
+#[derive(Debug)]
+pub struct KindOutcome {
+    pub kind: FeedKind,
+    /// Per delivery of the kind, its position among the run's deliveries and its report, in
+    /// the order given.
+    pub deliveries: Vec<(usize, Result<DeliveryReport, IngestError>)>,
+    /// Judged on the good rows of every accepted delivery of the kind added up, one per
+    /// household at most, in household order; each cites the delivery that holds its record
+    /// ([`crate::Evidence::delivery`]).
+    pub warnings: Vec<Warning>,
+    /// One per person: the first delivery that holds them.
+    pub leads: Vec<OutreachLead>,
+}
+
 /// Runs the month's comparison over the deliveries on `threads` threads (each delivery is one
-/// sequential stream; threads take the next-biggest delivery).
+/// sequential stream; threads take the next-biggest kind) and collects the outcomes.
 pub fn run_month<R: Read + Send>(
     index: &CaseloadIndex,
     policy: &VerifyPolicy,
@@ -127,25 +150,23 @@ pub fn run_month<R: Read + Send>(
 ) -> MonthRun {
     let n = deliveries.len();
     let kinds: Vec<FeedKind> = deliveries.iter().map(|d| d.kind).collect();
-    let results: Vec<Mutex<Option<Result<FeedOutcome, IngestError>>>> =
+    let reports: Vec<Mutex<Option<Result<DeliveryReport, IngestError>>>> =
         (0..n).map(|_| Mutex::new(None)).collect();
-    run_month_each(index, policy, month, deliveries, threads, |i, r| {
-        *results[i].lock().expect("unpoisoned") = Some(r);
+    let found = Mutex::new((Vec::new(), Vec::new()));
+    run_month_each(index, policy, month, deliveries, threads, |o| {
+        for (i, r) in o.deliveries {
+            *reports[i].lock().expect("unpoisoned") = Some(r);
+        }
+        let mut f = found.lock().expect("unpoisoned");
+        f.0.extend(o.warnings);
+        f.1.extend(o.leads);
     });
-    let mut outcomes = Vec::with_capacity(n);
-    let mut warnings = Vec::new();
-    let mut leads = Vec::new();
-    for (kind, r) in kinds.into_iter().zip(results) {
-        let r = r.into_inner().expect("unpoisoned").expect("ran");
-        outcomes.push((
-            kind,
-            r.map(|o| {
-                warnings.extend(o.warnings);
-                leads.extend(o.leads);
-                o.report
-            }),
-        ));
-    }
+    let outcomes = kinds
+        .into_iter()
+        .zip(reports)
+        .map(|(kind, r)| (kind, r.into_inner().expect("unpoisoned").expect("ran")))
+        .collect();
+    let (mut warnings, leads) = found.into_inner().expect("unpoisoned");
     warnings.sort_by(|a, b| {
         (a.household_ref, a.kind.as_str()).cmp(&(b.household_ref, b.kind.as_str()))
     });
@@ -156,9 +177,13 @@ pub fn run_month<R: Read + Send>(
     }
 }
 
-/// [`run_month`] handing each delivery's outcome to `on_done` (with the delivery's position in
-/// `deliveries`) on the thread that read it, as soon as that delivery is read, so a caller can
-/// store one delivery's findings while the others are still being read.
+/// [`run_month`] handing each kind's outcome to `on_done` on the thread that read it, as soon as
+/// every delivery of that kind is read, so a caller can store one kind's findings while the
+/// others are still being read.
+///
+/// The deliveries of one kind (one per source: each bank's deposits) are read one after the
+/// other by one thread and added up before the thresholds are applied; a delivery refused by
+/// its source's policy or unreadable adds nothing.
 pub fn run_month_each<R, F>(
     index: &CaseloadIndex,
     policy: &VerifyPolicy,
@@ -168,27 +193,94 @@ pub fn run_month_each<R, F>(
     on_done: F,
 ) where
     R: Read + Send,
-    F: Fn(usize, Result<FeedOutcome, IngestError>) + Sync,
+    F: Fn(KindOutcome) + Sync,
 {
-    let n = deliveries.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(deliveries[i].size_hint));
+    let mut groups: Vec<(FeedKind, Vec<usize>, u64)> = Vec::new();
+    for (i, d) in deliveries.iter().enumerate() {
+        match groups.iter_mut().find(|g| g.0 == d.kind) {
+            Some(g) => {
+                g.1.push(i);
+                g.2 += d.size_hint;
+            }
+            None => groups.push((d.kind, vec![i], d.size_hint)),
+        }
+    }
+    groups.sort_by_key(|g| std::cmp::Reverse(g.2));
     let slots: Vec<Mutex<Option<Delivery<R>>>> = deliveries
         .into_iter()
         .map(|d| Mutex::new(Some(d)))
         .collect();
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        for _ in 0..threads.max(1).min(n.max(1)) {
+        for _ in 0..threads.max(1).min(groups.len().max(1)) {
             scope.spawn(|| loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&i) = order.get(k) else { break };
-                let d = slots[i].lock().expect("unpoisoned").take().expect("once");
-                let r = ingest_reader_prehashed(
-                    d.kind, d.reader, index, policy, month, d.options, d.prehash,
-                );
-                on_done(i, r);
+                let Some((kind, members, _)) = groups.get(k) else {
+                    break;
+                };
+                let taken = members.iter().map(|&i| {
+                    let d = slots[i].lock().expect("unpoisoned").take().expect("once");
+                    (i, d)
+                });
+                on_done(read_kind(*kind, taken, index, policy, month));
             });
         }
     });
+}
+
+/// Reads the deliveries of one kind in order and adds their tallies up.
+fn read_kind<R: Read>(
+    kind: FeedKind,
+    deliveries: impl Iterator<Item = (usize, Delivery<R>)>,
+    index: &CaseloadIndex,
+    policy: &VerifyPolicy,
+    month: YearMonth,
+) -> KindOutcome {
+    let mut reports = Vec::new();
+    let mut total: Option<Tally> = None;
+    let mut leads: Vec<OutreachLead> = Vec::new();
+    let mut led: std::collections::HashSet<IdNumber> = std::collections::HashSet::new();
+    for (i, d) in deliveries {
+        let at = i as u32;
+        match read_one(d, index, policy, month) {
+            Ok((report, tally, found)) => {
+                if let Some(t) = tally {
+                    match &mut total {
+                        Some(total) => total.absorb(t, at),
+                        None => total = Some(t.in_delivery(at)),
+                    }
+                }
+                for mut l in found {
+                    if led.insert(l.person.clone()) {
+                        l.delivery = at;
+                        leads.push(l);
+                    }
+                }
+                reports.push((i, Ok(report)));
+            }
+            Err(e) => reports.push((i, Err(e))),
+        }
+    }
+    KindOutcome {
+        kind,
+        deliveries: reports,
+        warnings: total.map_or_else(Vec::new, |t| t.warnings(index, policy)),
+        leads,
+    }
+}
+
+type ReadOne = (DeliveryReport, Option<Tally>, Vec<OutreachLead>);
+
+fn read_one<R: Read>(
+    d: Delivery<R>,
+    index: &CaseloadIndex,
+    policy: &VerifyPolicy,
+    month: YearMonth,
+) -> Result<ReadOne, IngestError> {
+    let mut engine = FeedIngest::new(d.kind, index, policy, month, d.options);
+    if let Some(p) = d.prehash {
+        engine.resume_hash(p);
+    }
+    feed(&mut engine, d.reader)?;
+    Ok(engine.finish_tally()?)
 }

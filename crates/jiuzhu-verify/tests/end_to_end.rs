@@ -75,3 +75,56 @@ fn a_month_over_seven_feeds() {
     assert_eq!(medical.evidence.person.as_str(), id(2));
     assert_eq!(medical.evidence.row, 2);
 }
+
+/// Two banks' deposits are one household total; two insurers' claims both count; a refused
+/// delivery adds nothing; each warning cites the delivery that holds its record.
+#[test]
+fn the_deliveries_of_several_sources_of_a_kind_add_up() {
+    let households =
+        "household_id,division_code,area\n10,371002001201,urban\n20,371002001202,rural\n";
+    let members = format!(
+        "household_id,id_number,name,relation\n10,{},甲,head\n10,{},乙,spouse\n20,{},丙,head\n",
+        id(1),
+        id(2),
+        id(3)
+    );
+    let index = load::caseload_csv(households.as_bytes(), members.as_bytes()).unwrap();
+    let header = "id_number,institution_code,account_type,balance,as_of\n";
+    let bank_a = format!("{header}{},B1,savings,40000.00,2024-06-30\n", id(1));
+    let bank_b = format!("{header}{},B2,savings,20000.01,2024-06-30\n", id(2));
+    let medical_header = "id_number,settlement_date,total_cost,out_of_pocket\n";
+    let insurer_a = format!("{medical_header}{},2024-06-01,100.00,10.00\n", id(1));
+    let insurer_b = format!("{medical_header}{},2024-06-02,9000.00,4500.00\n", id(3));
+    let feeds = [
+        (FeedKind::Deposits, bank_a.as_str()),
+        (FeedKind::MedicalClaims, insurer_a.as_str()),
+        (FeedKind::Deposits, bank_b.as_str()),
+        (FeedKind::MedicalClaims, insurer_b.as_str()),
+    ];
+    let deliveries = feeds
+        .iter()
+        .map(|(kind, csv)| Delivery {
+            kind: *kind,
+            reader: csv.as_bytes(),
+            size_hint: csv.len() as u64,
+            options: IngestOptions::default(),
+            prehash: None,
+        })
+        .collect();
+    let run = run_month(
+        &index,
+        &VerifyPolicy::bench_default(),
+        YearMonth::parse("2024-06").unwrap(),
+        deliveries,
+        2,
+    );
+    // 10: 40000.00 + 20000.01 > 2 × 30000.00, though neither bank alone is over the limit.
+    assert_eq!(run.warning_lines(), "10,DEPOSIT\n20,MEDICAL\n");
+    let deposit = &run.warnings[0].evidence;
+    assert_eq!(deposit.value.to_string(), "60000.01");
+    assert_eq!((deposit.delivery, deposit.row, deposit.records), (0, 2, 2));
+    assert_eq!(
+        run.warnings[1].evidence.delivery, 3,
+        "the second insurer's file"
+    );
+}

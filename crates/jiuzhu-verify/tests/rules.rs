@@ -226,7 +226,10 @@ fn property_two_residential_or_any_commercial() {
         vec![1],
         "two homes across the household's members"
     );
-    assert_eq!(o.warnings[0].evidence.row, 4, "the second home triggers");
+    // Homes are counted over every source of the kind before judging, so the household's first
+    // home is cited, with how many records were counted.
+    assert_eq!(o.warnings[0].evidence.row, 2, "the household's first home");
+    assert_eq!(o.warnings[0].evidence.records, 2);
     assert_eq!(
         o.warnings[0].evidence.value,
         EvidenceValue::Properties {

@@ -516,6 +516,7 @@ pub const AUDIT_RECORD_KINDS: &[(&str, &str)] = &[
     ("caseload", "存量数据导入"),
     ("division", "行政区划"),
     ("feed_delivery", "部门核对数据"),
+    ("feed_source", "核对数据来源"),
     ("verification_run", "比对批次"),
     ("verification_report", "核对报告"),
     ("warning", "预警"),

@@ -12,8 +12,8 @@ use serde_json::json;
 
 use super::cases::{household, new_case, step};
 use super::{
-    all_deliveries, clerk_a, clerk_b, date, staff, system, with_tree, Harness, TOWN_A, VILLAGE_A,
-    VILLAGE_B,
+    all_deliveries, clerk_a, clerk_b, date, new_user, register_test_sources, staff, system,
+    with_tree, Harness, TOWN_A, VILLAGE_A, VILLAGE_B,
 };
 use crate::{
     AuditQuery, CaseId, CaseQuery, CaseRecord, DeliveryReader, DocumentQuery, NewDelivery,
@@ -480,9 +480,51 @@ fn delivery(kind: &str) -> NewDelivery {
 
 pub async fn privacy_deliveries_by_reader_and_audited_in_the_county(h: Harness) {
     with_tree(&h).await;
-    // The county approver delivers deposits, the medical officer claims.
+    register_test_sources(h.store.as_ref()).await;
+    // The county approver delivers deposits, the medical officer claims for the source its
+    // account is bound to.
     let approver = staff(912, "approver", Role::CountyApprover, "371002");
-    let med = officer(Some(Department::MedicalInsurance));
+    let user = h
+        .store
+        .create_user(
+            &system().grant().unwrap(),
+            &crate::NewUser {
+                department: Some(Department::MedicalInsurance),
+                ..new_user("officer", Role::DepartmentOfficer, "371002")
+            },
+        )
+        .await
+        .unwrap();
+    let mut med = officer(Some(Department::MedicalInsurance));
+    med.user_id = Some(user.id);
+    let sources = h.store.feed_sources(&all_deliveries()).await.unwrap();
+    let claims_source = sources
+        .iter()
+        .find(|s| s.kind == "medical_claims" && s.code == "数据来源")
+        .unwrap();
+    h.store
+        .change_feed_source(
+            &system().grant().unwrap(),
+            claims_source.id,
+            &crate::FeedSourceChange {
+                name: claims_source.name.clone(),
+                accounts: vec![user.id],
+                retired: false,
+                row_version: claims_source.row_version,
+            },
+        )
+        .await
+        .unwrap();
+    // An officer delivers for its own sources only.
+    match h
+        .store
+        .record_delivery(&med.grant().unwrap(), &delivery("deposits"))
+        .await
+        .unwrap_err()
+    {
+        StoreError::Invalid(v) => assert_eq!(v.0[0].code, "SOURCE_NOT_YOURS"),
+        other => panic!("{other:?}"),
+    }
     let (deposits, _) = h
         .store
         .record_delivery(

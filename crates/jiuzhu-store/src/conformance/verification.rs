@@ -7,8 +7,8 @@ use jiuzhu_domain::access::{
 use jiuzhu_domain::{Area, AuditAction, HouseholdFacts, HouseholdId, Relation};
 
 use super::{
-    all_deliveries, clerk_a, clerk_b, code, date, facts, id_number, reads, start_time, system,
-    with_tree, Harness, TOWN_A, VILLAGE_A, VILLAGE_B,
+    all_deliveries, clerk_a, clerk_b, code, date, facts, id_number, reads, register_test_sources,
+    start_time, system, with_tree, Harness, TOWN_A, VILLAGE_A, VILLAGE_B,
 };
 use crate::{
     AuditQuery, CloseWarning, NewDelivery, NewHousehold, NewRun, NewWarning, Rejection, RunPart,
@@ -82,6 +82,7 @@ async fn household(h: &Harness, division: &str, seq: u32) -> HouseholdId {
 }
 
 pub async fn verification_deliveries_are_immutable(h: Harness) {
+    register_test_sources(h.store.as_ref()).await;
     let g = system().grant::<ImportFeeds>().unwrap();
     let (d, rejections) = h
         .store
@@ -122,20 +123,25 @@ pub async fn verification_deliveries_are_immutable(h: Harness) {
     assert_eq!(listed[0].code, "MONEY_TOO_MANY_DECIMALS");
     assert_eq!(listed[1].column, None);
 
-    // The run uses accepted deliveries only.
+    // The run reads each source's latest accepted delivery.
     let r = system().grant::<RunVerification>().unwrap();
-    let usable = h
-        .store
-        .deliveries_for_run(&r, date(2026, 3, 31))
-        .await
-        .unwrap();
-    assert_eq!(usable.iter().map(|d| d.id).collect::<Vec<_>>(), vec![1]);
-    assert!(h
-        .store
-        .deliveries_for_run(&r, date(2026, 2, 27))
-        .await
-        .unwrap()
-        .is_empty());
+    let latest = |up_to| {
+        let (store, r) = (h.store.clone(), &r);
+        async move {
+            store
+                .deliveries_for_run(r, &code("371002"), up_to)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter_map(|s| s.latest.map(|d| (s.source.kind, s.source.code, d.id)))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        latest(date(2026, 3, 31)).await,
+        vec![("deposits".to_string(), "XX银行".to_string(), 1)]
+    );
+    assert!(latest(date(2026, 2, 27)).await.is_empty());
 
     // Provenance is append-only in the database itself.
     for sql in [
@@ -172,6 +178,7 @@ pub async fn verification_deliveries_are_immutable(h: Harness) {
 /// What a department must correct is refused, not kept: the same file again from the same
 /// source (accepted three times before), and a data date after today (2027-06-30 was accepted).
 pub async fn verification_deliveries_refuse_redelivery_and_future_dates(h: Harness) {
+    register_test_sources(h.store.as_ref()).await;
     let g = system().grant::<ImportFeeds>().unwrap();
     let (first, _) = h
         .store
@@ -403,6 +410,7 @@ pub async fn verification_warnings_scoped_and_closed(h: Harness) {
 /// A run written while it reads: deliveries and warnings arrive as parts and are kept only when
 /// the run finishes; a run abandoned half way leaves nothing behind.
 pub async fn verification_streamed_run_commits_or_leaves_nothing(h: Harness) {
+    register_test_sources(h.store.as_ref()).await;
     with_tree(&h).await;
     let ha = household(&h, VILLAGE_A, 11).await;
     let hb = household(&h, VILLAGE_B, 12).await;
@@ -492,6 +500,7 @@ pub async fn verification_streamed_run_commits_or_leaves_nothing(h: Harness) {
         .unwrap();
         tx.send(RunPart::Finish {
             delivery_ids: ids.clone(),
+            sources: Vec::new(),
         })
         .await
         .unwrap();
@@ -566,4 +575,173 @@ pub async fn verification_streamed_run_commits_or_leaves_nothing(h: Harness) {
             .unwrap();
         assert_eq!(log.total, n, "{action:?}");
     }
+}
+
+/// Data providers are registered per kind (issue: a second bank's deposits replaced the first
+/// bank's): a delivery must name a registered source in service, each source's latest
+/// delivery is what a run reads, and the registry refuses a taken code with every error at once.
+pub async fn verification_sources_registered_and_latest_per_source(h: Harness) {
+    with_tree(&h).await;
+    let manager = super::staff(930, "manager", jiuzhu_domain::Role::CountyManager, "371002");
+    let m = manager.grant().unwrap();
+    let bank = |source: &str, name: &str, division: &str| crate::NewFeedSource {
+        kind: "deposits".into(),
+        code: source.into(),
+        name: name.into(),
+        division: code(division),
+        accounts: Vec::new(),
+    };
+    let a = h
+        .store
+        .register_feed_source(&m, &bank("WHBANK", "威海市商业银行", "371002"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (a.kind.as_str(), a.row_version, a.retired),
+        ("deposits", 1, false)
+    );
+    let b = h
+        .store
+        .register_feed_source(&m, &bank("ICBC", "工商银行", "371002"))
+        .await
+        .unwrap();
+    // A taken code, a bad kind, an empty name and a division outside the county: all at once.
+    let mut wrong = bank("WHBANK", " ", "371003");
+    wrong.kind = "savings".into();
+    let mut wrong2 = bank("WHBANK", " ", "371003");
+    wrong2.accounts = vec![99999];
+    for (new, codes) in [
+        (
+            wrong,
+            vec![
+                "SOURCE_KIND_UNKNOWN",
+                "SOURCE_NAME_INVALID",
+                "SOURCE_DIVISION_OUT_OF_SCOPE",
+            ],
+        ),
+        (
+            wrong2,
+            vec![
+                "SOURCE_NAME_INVALID",
+                "SOURCE_DIVISION_OUT_OF_SCOPE",
+                "SOURCE_CODE_TAKEN",
+                "SOURCE_ACCOUNT_INVALID",
+            ],
+        ),
+    ] {
+        match h.store.register_feed_source(&m, &new).await.unwrap_err() {
+            StoreError::Invalid(v) => {
+                assert_eq!(
+                    v.0.iter().map(|e| e.code.as_str()).collect::<Vec<_>>(),
+                    codes
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // A clerk registers nothing.
+    assert!(clerk_a()
+        .grant::<jiuzhu_domain::access::ManageFeedSources>()
+        .is_err());
+
+    // Deliveries: an unregistered spelling is refused; both banks' files are kept.
+    let g = system().grant::<ImportFeeds>().unwrap();
+    let mut d = delivery("deposits", false);
+    d.source = "威海商行".into();
+    match h.store.record_delivery(&g, &d).await.unwrap_err() {
+        StoreError::Invalid(v) => assert_eq!(v.0[0].code, "SOURCE_UNREGISTERED"),
+        other => panic!("{other:?}"),
+    }
+    let deliver = |source: &str, day: u32, sha: &str| {
+        let mut d = delivery("deposits", false);
+        d.source = source.into();
+        d.data_date = date(2026, 2, day);
+        d.sha256 = sha.repeat(32);
+        d
+    };
+    let (a1, _) = h
+        .store
+        .record_delivery(&g, &deliver("WHBANK", 1, "a1"))
+        .await
+        .unwrap();
+    let (a2, _) = h
+        .store
+        .record_delivery(&g, &deliver("WHBANK", 20, "a2"))
+        .await
+        .unwrap();
+    let (b1, _) = h
+        .store
+        .record_delivery(&g, &deliver("ICBC", 10, "b1"))
+        .await
+        .unwrap();
+    assert!(a1.id < a2.id);
+    let r = system().grant::<RunVerification>().unwrap();
+    let latest = h
+        .store
+        .deliveries_for_run(&r, &code("371002"), date(2026, 2, 28))
+        .await
+        .unwrap();
+    let got: Vec<(String, Option<i64>)> = latest
+        .iter()
+        .map(|s| (s.source.code.clone(), s.latest.as_ref().map(|d| d.id)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("ICBC".to_string(), Some(b1.id)),
+            ("WHBANK".to_string(), Some(a2.id))
+        ]
+    );
+    // The neighbouring county's run does not count this county's banks.
+    assert!(h
+        .store
+        .deliveries_for_run(&r, &code("371003"), date(2026, 2, 28))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Retired: not read, not delivered to; a stale change is a conflict.
+    let change = crate::FeedSourceChange {
+        name: "工商银行威海分行".into(),
+        accounts: Vec::new(),
+        retired: true,
+        row_version: b.row_version,
+    };
+    let retired = h.store.change_feed_source(&m, b.id, &change).await.unwrap();
+    assert!(retired.retired);
+    assert_eq!(retired.name, "工商银行威海分行");
+    assert!(matches!(
+        h.store.change_feed_source(&m, b.id, &change).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    match h
+        .store
+        .record_delivery(&g, &deliver("ICBC", 21, "b2"))
+        .await
+        .unwrap_err()
+    {
+        StoreError::Invalid(v) => assert_eq!(v.0[0].code, "SOURCE_RETIRED"),
+        other => panic!("{other:?}"),
+    }
+    let latest = h
+        .store
+        .deliveries_for_run(&r, &code("371002"), date(2026, 2, 28))
+        .await
+        .unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!(latest[0].source.code, "WHBANK");
+
+    let a = system().grant::<ReadAudit>().unwrap();
+    let log = h
+        .store
+        .audit_log(
+            &a,
+            &AuditQuery {
+                action: Some(AuditAction::FeedSourceChanged),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(log.total, 3);
 }

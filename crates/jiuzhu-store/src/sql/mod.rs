@@ -19,6 +19,7 @@ mod changes;
 mod divisions;
 mod documents;
 mod economics;
+mod feed_sources;
 mod households;
 mod import;
 mod outreach;
@@ -1332,17 +1333,43 @@ impl Store for SqlStore {
     }
     async fn deliveries_for_run(
         &self,
-        _g: &Grant<jiuzhu_domain::access::RunVerification>,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        region: &DivisionCode,
         up_to: NaiveDate,
-    ) -> Result<Vec<crate::FeedDelivery>> {
-        self.deliveries_for_run_impl(up_to).await
+    ) -> Result<Vec<crate::SourceLatest>> {
+        if !g.scope().contains(region) {
+            return Err(StoreError::OutOfScope(region.to_string()));
+        }
+        self.sources_latest_impl(region, up_to).await
     }
     async fn deliveries_for_report(
         &self,
-        _g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        region: &DivisionCode,
         up_to: NaiveDate,
-    ) -> Result<Vec<crate::FeedDelivery>> {
-        self.deliveries_for_run_impl(up_to).await
+    ) -> Result<Vec<crate::SourceLatest>> {
+        if !g.scope().contains(region) {
+            return Err(StoreError::OutOfScope(region.to_string()));
+        }
+        self.sources_latest_impl(region, up_to).await
+    }
+    async fn feed_sources(&self, r: &crate::DeliveryReader) -> Result<Vec<crate::FeedSource>> {
+        self.feed_sources_impl(r).await
+    }
+    async fn register_feed_source(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageFeedSources>,
+        new: &crate::NewFeedSource,
+    ) -> Result<crate::FeedSource> {
+        self.register_feed_source_impl(g, new).await
+    }
+    async fn change_feed_source(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageFeedSources>,
+        id: i64,
+        change: &crate::FeedSourceChange,
+    ) -> Result<crate::FeedSource> {
+        self.change_feed_source_impl(g, id, change).await
     }
     async fn record_verification_report(
         &self,

@@ -17,8 +17,8 @@ use super::rows::{self, date_text, get};
 use super::{page_bounds, Backend, Event, Sql, SqlStore, Who, WriteTx};
 use crate::verification::{
     CaseloadHouseholdRow, CloseWarning, DeliveryReader, FeedDelivery, NewDelivery, NewRun,
-    NewWarning, Rejection, RunPart, RunStart, VerificationRun, WarningQuery, WarningRecord,
-    WarningResult, MAX_STORED_REJECTIONS,
+    NewWarning, Rejection, RunPart, RunStart, SourceStatus, SourceUse, VerificationRun,
+    WarningQuery, WarningRecord, WarningResult, MAX_STORED_REJECTIONS,
 };
 use crate::{Page, Result, StoreError};
 
@@ -61,7 +61,7 @@ pub(super) fn and_in_month(filter: &mut Sql, month: &str) {
         .push(")");
 }
 
-pub(super) fn delivery_of(r: &AnyRow) -> Result<FeedDelivery> {
+pub(crate) fn delivery_of(r: &AnyRow) -> Result<FeedDelivery> {
     Ok(FeedDelivery {
         id: get(r, "id")?,
         kind: get(r, "kind")?,
@@ -138,12 +138,24 @@ pub(super) fn run_of(r: &AnyRow) -> Result<VerificationRun> {
         households: get(r, "households")?,
         warnings: get(r, "warnings")?,
         run_by: get(r, "run_by")?,
+        sources: serde_json::from_str(&get::<String>(r, "sources")?).map_err(bad)?,
     })
 }
 
 /// ` AND <col> IN (…)` when the reader is limited to some kinds.
 fn readable_kinds(sql: &mut Sql, r: &DeliveryReader, col: &str) {
     let Some(kinds) = r.kinds() else { return };
+    // A department officer reads the deliveries of the sources it delivers for (its own
+    // department's), through every route.
+    if let DeliveryReader::Deliverer { grant, .. } = r {
+        let source_col = col.replace("kind", "source");
+        sql.push(&format!(
+            " AND EXISTS (SELECT 1 FROM feed_sources s JOIN feed_source_accounts a \
+             ON a.source_id = s.id WHERE s.kind = {col} AND s.code = {source_col} AND a.user_id = "
+        ));
+        sql.bind_int(grant.actor().user_id.unwrap_or(-1));
+        sql.push(")");
+    }
     if kinds.is_empty() {
         sql.push(" AND 1 = 0");
         return;
@@ -263,28 +275,6 @@ impl SqlStore {
 
     /// The latest accepted delivery of each kind whose data date is on or before `up_to`
     /// (a later import of the same data date wins).
-    pub(crate) async fn deliveries_for_run_impl(
-        &self,
-        up_to: NaiveDate,
-    ) -> Result<Vec<FeedDelivery>> {
-        let sql = format!(
-            "SELECT {DELIVERY_SELECT} FROM feed_deliveries WHERE status = 'accepted' \
-             AND data_date <= $1 ORDER BY kind, data_date DESC, id DESC"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(date_text(up_to))
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out: Vec<FeedDelivery> = Vec::new();
-        for r in &rows {
-            let d = delivery_of(r)?;
-            if out.last().map(|l| l.kind != d.kind).unwrap_or(true) {
-                out.push(d);
-            }
-        }
-        Ok(out)
-    }
-
     pub(crate) async fn caseload_for_verification_impl(
         &self,
         g: &Grant<RunVerification>,
@@ -359,7 +349,7 @@ impl SqlStore {
         let mut writer = RunWriter::start(&mut tx, &start).await?;
         writer.write(&mut tx, warnings).await?;
         let stored = writer
-            .finish(&mut tx, g.actor(), &start, &run.delivery_ids)
+            .finish(&mut tx, g.actor(), &start, &run.delivery_ids, Vec::new())
             .await?;
         tx.commit().await?;
         Ok(stored)
@@ -405,9 +395,12 @@ impl SqlStore {
                     let _ = reply.send(recorded);
                 }
                 RunPart::Warnings(w) => writer.write(&mut tx, &w).await?,
-                RunPart::Finish { delivery_ids } => {
+                RunPart::Finish {
+                    delivery_ids,
+                    sources,
+                } => {
                     let stored = writer
-                        .finish(&mut tx, g_run.actor(), run, &delivery_ids)
+                        .finish(&mut tx, g_run.actor(), run, &delivery_ids, sources)
                         .await?;
                     tx.commit().await?;
                     return Ok(stored);
@@ -776,6 +769,7 @@ async fn insert_delivery(
     d: &NewDelivery,
 ) -> Result<(FeedDelivery, Vec<Rejection>)> {
     refuse_future_data_date(tx, d)?;
+    super::feed_sources::check_delivery_source(tx, actor, &d.kind, &d.source).await?;
     let id = tx.next_id("feed_deliveries").await?;
     let status = if d.refused { "refused" } else { "accepted" };
     sqlx::query(&format!(
@@ -964,12 +958,14 @@ impl RunWriter {
         actor: &Actor,
         run: &RunStart,
         delivery_ids: &[i64],
+        sources: Vec<SourceStatus>,
     ) -> Result<VerificationRun> {
         let deliveries = serde_json::to_string(delivery_ids).expect("ids serialize");
         let counts_text = serde_json::to_string(&self.counts).expect("counts serialize");
+        let sources_text = serde_json::to_string(&sources).expect("sources serialize");
         sqlx::query(
             "UPDATE verification_runs SET finished_at = $1, deliveries = $2, counts = $3, \
-             warnings = $4, run_by_id = $5, run_by = $6 WHERE id = $7",
+             warnings = $4, run_by_id = $5, run_by = $6, sources = $8 WHERE id = $7",
         )
         .bind(tx.now_text.clone())
         .bind(deliveries.as_str())
@@ -978,8 +974,14 @@ impl RunWriter {
         .bind(actor.user_id)
         .bind(actor.username.as_str())
         .bind(self.id)
+        .bind(sources_text.as_str())
         .execute(tx.conn())
         .await?;
+        let missing: Vec<&str> = sources
+            .iter()
+            .filter(|s| s.status != SourceUse::Used)
+            .map(|s| s.code.as_str())
+            .collect();
         tx.audit(
             Who::from(actor),
             Event::new(AuditAction::VerificationRun, "verification_run")
@@ -987,7 +989,7 @@ impl RunWriter {
                 .division(&run.division)
                 .after(json!({
                     "month": run.month, "deliveries": delivery_ids, "counts": self.counts,
-                    "households": run.households,
+                    "households": run.households, "sources_not_used": missing,
                 }))
                 .detail(format!(
                     "{} 一月一比对:{} 户,预警 {} 条",
@@ -1006,6 +1008,7 @@ impl RunWriter {
             households: run.households,
             warnings: self.written,
             run_by: actor.username.clone(),
+            sources,
         })
     }
 }
