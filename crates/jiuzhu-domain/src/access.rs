@@ -105,6 +105,18 @@ pub enum Department {
     Education,
     Housing,
     HumanResources,
+    /// 公安 (户籍、死亡注销、机动车登记)
+    PublicSecurity,
+    /// 金融机构 (银行存款)
+    Finance,
+    /// 自然资源 (不动产登记)
+    NaturalResources,
+    /// 市场监管 (工商登记)
+    MarketRegulation,
+    /// 住房公积金管理中心
+    HousingFund,
+    /// 司法行政 (服刑人员)
+    Justice,
 }
 
 impl Department {
@@ -113,6 +125,12 @@ impl Department {
         Department::Education,
         Department::Housing,
         Department::HumanResources,
+        Department::PublicSecurity,
+        Department::Finance,
+        Department::NaturalResources,
+        Department::MarketRegulation,
+        Department::HousingFund,
+        Department::Justice,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -120,6 +138,12 @@ impl Department {
             Department::Education => "education",
             Department::Housing => "housing",
             Department::HumanResources => "human_resources",
+            Department::PublicSecurity => "public_security",
+            Department::Finance => "finance",
+            Department::NaturalResources => "natural_resources",
+            Department::MarketRegulation => "market_regulation",
+            Department::HousingFund => "housing_fund",
+            Department::Justice => "justice",
         }
     }
     pub fn label_zh(self) -> &'static str {
@@ -128,6 +152,12 @@ impl Department {
             Department::Education => "教育",
             Department::Housing => "住房城乡建设",
             Department::HumanResources => "人力资源社会保障",
+            Department::PublicSecurity => "公安",
+            Department::Finance => "金融机构",
+            Department::NaturalResources => "自然资源(不动产登记)",
+            Department::MarketRegulation => "市场监督管理",
+            Department::HousingFund => "住房公积金管理中心",
+            Department::Justice => "司法行政",
         }
     }
     pub fn parse(s: &str) -> Option<Department> {

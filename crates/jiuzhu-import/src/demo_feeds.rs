@@ -21,12 +21,90 @@ pub const WARNING_TOWNSHIP: &str = "371002001";
 /// in 371002001.
 pub const DEATH_TOWNSHIP: &str = "371002002";
 
-/// One delivery: feed kind code, delivering department, the CSV text.
+/// One delivery: feed kind code, the registered source's code ([`sources`]), the CSV text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoFeed {
     pub kind: &'static str,
     pub source: &'static str,
     pub csv: String,
+}
+
+/// A registered data provider of the demo county, with the demo account that delivers for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoSource {
+    pub kind: &'static str,
+    pub code: &'static str,
+    pub name: &'static str,
+    pub account: Option<&'static str>,
+}
+
+/// The demo county's registered sources: one per kind delivered, and a second bank and a
+/// second insurer (大病保险承办机构) that deliver their own files.
+pub fn sources() -> Vec<DemoSource> {
+    let s = |kind, code, name, account| DemoSource {
+        kind,
+        code,
+        name,
+        account,
+    };
+    vec![
+        s(
+            "civil_deaths",
+            "HC-BZ",
+            "威海市环翠区民政局殡葬管理所",
+            None,
+        ),
+        s(
+            "vehicles",
+            "WH-JJ",
+            "威海市公安局交通警察支队车辆管理所",
+            None,
+        ),
+        s("deposits", "WHCCB-HC", "威海市商业银行环翠支行", None),
+        s("deposits", "ICBC-HC", "中国工商银行威海环翠支行", None),
+        s(
+            "real_estate",
+            "WH-BDC",
+            "威海市不动产登记中心环翠分中心",
+            None,
+        ),
+        s("business", "HC-SCJG", "威海市环翠区市场监督管理局", None),
+        s(
+            "social_insurance",
+            "HC-SB",
+            "威海市环翠区社会保险事业中心",
+            None,
+        ),
+        s(
+            "medical_claims",
+            "HC-YB",
+            "威海市医疗保障局环翠分局",
+            Some("officer_yibao"),
+        ),
+        s(
+            "medical_claims",
+            "PICC-WH",
+            "中国人民财产保险威海市分公司(大病保险)",
+            None,
+        ),
+        s(
+            "pensions",
+            "HC-YL",
+            "威海市环翠区社会保险事业中心(养老金发放)",
+            None,
+        ),
+        s("housing_fund", "WH-GJJ", "威海市住房公积金管理中心", None),
+        s("imprisonment", "WH-SF", "威海市司法局", None),
+        s("hukou_moves", "WH-HZ", "威海市公安局户政管理支队", None),
+    ]
+}
+
+/// The code of the demo county's first registered source of `kind`.
+pub fn source_of(kind: &str) -> Option<&'static str> {
+    sources()
+        .into_iter()
+        .find(|s| s.kind == kind)
+        .map(|s| s.code)
 }
 
 /// The seven deliveries, all describing `data_date` (the last day of the compared month).
@@ -96,7 +174,7 @@ pub fn generate(demo: &DemoData, data_date: NaiveDate) -> Vec<DemoFeed> {
     // Deaths: two recipients (other township) and one non-recipient.
     feeds.push(DemoFeed {
         kind: "civil_deaths",
-        source: "威海市环翠区民政局殡葬管理所",
+        source: "HC-BZ",
         csv: format!(
             "身份证号码,死亡日期\n{},{}\n{},{}\n{},{}\n",
             dead[0][0],
@@ -110,7 +188,7 @@ pub fn generate(demo: &DemoData, data_date: NaiveDate) -> Vec<DemoFeed> {
     // Vehicles: a car and a motorcycle warn; a vehicle for the disabled does not.
     feeds.push(DemoFeed {
         kind: "vehicles",
-        source: "威海市公安局交通警察支队车辆管理所",
+        source: "WH-JJ",
         csv: format!(
             "身份证号码,号牌号码,车辆类型,登记日期,购置价格\n\
              {},鲁K·D3K21,car,2025-06-18,86800.00\n\
@@ -126,7 +204,7 @@ pub fn generate(demo: &DemoData, data_date: NaiveDate) -> Vec<DemoFeed> {
     // Deposits: two households above the limit (one by two accounts), one below; two bad rows.
     feeds.push(DemoFeed {
         kind: "deposits",
-        source: "威海市商业银行环翠支行",
+        source: "WHCCB-HC",
         csv: format!(
             "身份证号码,机构代码,账户类型,余额,余额日期\n\
              {},C1371000001,time,{}.00,{d}\n\
@@ -148,7 +226,7 @@ pub fn generate(demo: &DemoData, data_date: NaiveDate) -> Vec<DemoFeed> {
     // Real estate: two dwellings, and a shop, warn; one dwelling does not.
     feeds.push(DemoFeed {
         kind: "real_estate",
-        source: "威海市不动产登记中心环翠分中心",
+        source: "WH-BDC",
         csv: format!(
             "身份证号码,不动产权证号,用途,建筑面积(平方米),登记日期\n\
              {},鲁(2019)威海市不动产权第0031527号,residential,68.40,2019-05-20\n\
@@ -164,7 +242,7 @@ pub fn generate(demo: &DemoData, data_date: NaiveDate) -> Vec<DemoFeed> {
     // Business: an active legal representative warns; a cancelled firm's shareholder does not.
     feeds.push(DemoFeed {
         kind: "business",
-        source: "威海市环翠区市场监督管理局",
+        source: "HC-SCJG",
         csv: format!(
             "身份证号码,统一社会信用代码,任职或出资类型,注册资本,登记状态\n\
              {},91371002MA3C8K2P1X,legal_rep,500000.00,active\n\
@@ -176,7 +254,7 @@ pub fn generate(demo: &DemoData, data_date: NaiveDate) -> Vec<DemoFeed> {
     // Wages of the month: one household at 2,000 per member (above any standard), one low wage.
     feeds.push(DemoFeed {
         kind: "social_insurance",
-        source: "威海市环翠区社会保险事业中心",
+        source: "HC-SB",
         csv: format!(
             "身份证号码,单位编号,缴费月份,缴费工资\n\
              {},37100200381,{month},{}.00\n\
@@ -190,7 +268,7 @@ pub fn generate(demo: &DemoData, data_date: NaiveDate) -> Vec<DemoFeed> {
     // ordinary line (leads) and one below it.
     feeds.push(DemoFeed {
         kind: "medical_claims",
-        source: "威海市医疗保障局环翠分局",
+        source: "HC-YB",
         csv: format!(
             "身份证号码,结算日期,医疗总费用,个人自付\n\
              {},{},21860.40,6530.20\n\

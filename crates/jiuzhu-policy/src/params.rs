@@ -148,6 +148,17 @@ defs! {
     "verify.property.residential_allowed": Int { min: 0, max: 20 } => "一月一比对住房预警:住宅套数上限(超过即预警)",
     "verify.report.income_months": Int { min: 1, max: 36 } => "核对报告收入估算月数(工资、公积金、医疗费用按最近N个月平均)",
     "verify.handling.working_days": Int { min: 1, max: 60 } => "一月一比对预警核查处置时限(工作日,自比对之日起算)",
+    "verify.window_days.civil_deaths": Int { min: 1, max: 400 } => "一月一比对死亡数据有效期(天:数据日期早于比对月末此天数以上即为过期,不采用)",
+    "verify.window_days.vehicles": Int { min: 1, max: 400 } => "一月一比对车辆数据有效期(天:数据日期早于比对月末此天数以上即为过期,不采用)",
+    "verify.window_days.deposits": Int { min: 1, max: 400 } => "一月一比对存款数据有效期(天:数据日期早于比对月末此天数以上即为过期,不采用)",
+    "verify.window_days.real_estate": Int { min: 1, max: 400 } => "一月一比对不动产数据有效期(天:数据日期早于比对月末此天数以上即为过期,不采用)",
+    "verify.window_days.business": Int { min: 1, max: 400 } => "一月一比对工商登记数据有效期(天:数据日期早于比对月末此天数以上即为过期,不采用)",
+    "verify.window_days.social_insurance": Int { min: 1, max: 400 } => "一月一比对社保缴费数据有效期(天:数据日期早于比对月末此天数以上即为过期,不采用)",
+    "verify.window_days.medical_claims": Int { min: 1, max: 400 } => "一月一比对医疗费用数据有效期(天:数据日期早于比对月末此天数以上即为过期,不采用)",
+    "verify.window_days.pensions": Int { min: 1, max: 400 } => "一月一比对养老金数据有效期(天:数据日期早于比对月末此天数以上即为过期,不采用)",
+    "verify.window_days.housing_fund": Int { min: 1, max: 400 } => "一月一比对住房公积金数据有效期(天:数据日期早于比对月末此天数以上即为过期,不采用)",
+    "verify.window_days.imprisonment": Int { min: 1, max: 400 } => "一月一比对服刑数据有效期(天:数据日期早于比对月末此天数以上即为过期,不采用)",
+    "verify.window_days.hukou_moves": Int { min: 1, max: 400 } => "一月一比对户籍迁移数据有效期(天:数据日期早于比对月末此天数以上即为过期,不采用)",
 }
 
 pub fn param_def(name: &str) -> Option<&'static ParamDef> {

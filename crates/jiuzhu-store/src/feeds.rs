@@ -783,6 +783,23 @@ pub fn plan_sources(
     plan
 }
 
+/// Why a month has nothing to compare, in Chinese: no source registered, or each one's data is
+/// stale or missing.
+pub fn nothing_to_compare(month: YearMonth, plan: &RunPlan) -> String {
+    if plan.sources.is_empty() {
+        return format!(
+            "{month} 无法比对:本辖区尚未登记任何核对数据来源,请县级业务管理员先在“数据来源”中登记"
+        );
+    }
+    let count = |u: SourceUse| plan.sources.iter().filter(|s| s.status == u).count();
+    format!(
+        "{month} 无法比对:已登记的 {} 个数据来源中,{} 个数据已过期,{} 个至月底未报送",
+        plan.sources.len(),
+        count(SourceUse::Stale),
+        count(SourceUse::Missing)
+    )
+}
+
 /// What a run compares a month against: deliveries already kept, and new files delivered with
 /// the run (the benchmark's job, or an operator's "deliver and compare" in one pass).
 pub enum RunFeed {
@@ -979,6 +996,11 @@ pub async fn run_from_store(
         let mut warnings: Vec<Warning> = Vec::new();
         let mut leads: Vec<NewLead> = Vec::new();
         let mut row_offsets = vec![0u64; pending.len()];
+        let source_names: HashMap<(&str, &str), &str> = req
+            .sources
+            .iter()
+            .map(|s| ((s.kind.as_str(), s.code.as_str()), s.name.as_str()))
+            .collect();
         let mut kinds_left = paths
             .iter()
             .map(|(k, _)| *k)
@@ -1031,7 +1053,7 @@ pub async fn run_from_store(
                 used[i] = Some(delivery);
             }
             // Refused deliveries are recorded and add nothing (the pass left them out), so
-            // every finding cites an accepted delivery of this run.
+            // every finding cites an accepted delivery of this run, by its source's name.
             let cited = |at: u32| {
                 let at = at as usize;
                 (used[at].as_ref().expect("recorded above"), row_offsets[at])
@@ -1045,7 +1067,7 @@ pub async fn run_from_store(
                         household_id: w.household_ref,
                         kind: w.kind.as_str().into(),
                         division: caseload.division(w.household).clone(),
-                        evidence: evidence_json(w, Some(d), offset),
+                        evidence: evidence_json(w, Some(d), offset, &source_names),
                     }
                 })
                 .collect();
@@ -1240,14 +1262,23 @@ impl Prehashing {
 
 /// R-VF-2: the finding with its source record (delivery, file line) and data date; the member's
 /// identity number masked (the full number is one reveal away, audited).
-fn evidence_json(w: &Warning, d: Option<&FeedDelivery>, row_offset: u64) -> String {
+fn evidence_json(
+    w: &Warning,
+    d: Option<&FeedDelivery>,
+    row_offset: u64,
+    names: &HashMap<(&str, &str), &str>,
+) -> String {
     let e = &w.evidence;
     // Written directly as text: every value is a number, a code, a date, a masked number or a
     // money amount, except `value` (a display string), which goes through serde_json.
     let value = serde_json::Value::String(e.value.to_string());
     // The delivering department, as the finding's citation names it (R-VF-2).
     let department = d.map_or("null".to_string(), |d| {
-        serde_json::Value::String(d.source.clone()).to_string()
+        let name = names
+            .get(&(d.kind.as_str(), d.source.as_str()))
+            .copied()
+            .unwrap_or(d.source.as_str());
+        serde_json::Value::String(name.to_string()).to_string()
     });
     format!(
         "{{\"source\":\"{}\",\"department\":{department},\"delivery\":{},\"data_date\":{},\

@@ -33,6 +33,8 @@ pub struct MatchedRecord {
     pub member: usize,
     /// 1-based line of the file (the header is line 1), as the import numbers rows.
     pub row: u64,
+    /// Which of its kind's sources the row is in (set by [`build_report`]).
+    pub source: usize,
     /// Parsed values in schema order ([`crate::parse::field`]); `i64::MIN` for an empty optional.
     pub values: [i64; MAX_COLUMNS],
     /// The fields' text in schema order (trimmed, unquoted), for what the report quotes.
@@ -164,6 +166,7 @@ impl RecordScanner {
             self.records.push(MatchedRecord {
                 member,
                 row: self.line,
+                source: 0,
                 values,
                 text,
             });
@@ -486,9 +489,11 @@ fn code_of(kind: FeedKind, col: usize, v: i64) -> &'static str {
     }
 }
 
+/// A kind's sources (one per registered provider: each bank's deposits) and their rows about
+/// the household, each row knowing its source.
 struct KindState<'a> {
-    src: Option<&'a SourceRef>,
-    records: &'a [MatchedRecord],
+    srcs: Vec<&'a SourceRef>,
+    records: Vec<MatchedRecord>,
 }
 
 /// Builds the report: per member and kind the findings, the household's totals and the tests.
@@ -500,23 +505,35 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
     let by_kind: BTreeMap<FeedKind, KindState<'_>> = FeedKind::ALL
         .iter()
         .map(|k| {
-            let found = input.sources.iter().find(|(s, _)| s.kind == *k);
-            (
-                *k,
-                KindState {
-                    src: found.map(|(s, _)| s),
-                    records: found.map(|(_, r)| r.as_slice()).unwrap_or(&[]),
-                },
-            )
+            let mut st = KindState {
+                srcs: Vec::new(),
+                records: Vec::new(),
+            };
+            for (s, records) in input.sources.iter().filter(|(s, _)| s.kind == *k) {
+                let at = st.srcs.len();
+                st.srcs.push(s);
+                st.records.extend(records.iter().map(|r| MatchedRecord {
+                    source: at,
+                    ..r.clone()
+                }));
+            }
+            (*k, st)
         })
         .collect();
+    // The months counted end with the newest data date among the kind's sources.
     let window = |k: FeedKind| -> Option<(i64, i64)> {
-        let s = by_kind[&k].src?;
-        let last = i64::from(s.data_date.year()) * 12 + i64::from(s.data_date.month()) - 1;
+        let d = by_kind[&k].srcs.iter().map(|s| s.data_date).max()?;
+        let last = i64::from(d.year()) * 12 + i64::from(d.month()) - 1;
         Some((last - i64::from(months) + 1, last))
     };
-    let cite = |k: FeedKind, row: Option<u64>| -> Citation {
-        let s = by_kind[&k].src;
+    // A row cites its own source; a finding about no row cites the kind's first source.
+    let cite_in = |k: FeedKind, record: Option<&MatchedRecord>| -> Citation {
+        let srcs = &by_kind[&k].srcs;
+        let s = record
+            .and_then(|r| srcs.get(r.source))
+            .or_else(|| srcs.first())
+            .copied();
+        let row = record.map(|r| r.row);
         Citation {
             kind: k,
             kind_label: k.label_zh().into(),
@@ -532,7 +549,7 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
     // The latest pension month delivered per member within the window.
     let mut pension_month: BTreeMap<usize, i64> = BTreeMap::new();
     if let Some((from, to)) = window(FeedKind::Pensions) {
-        for r in by_kind[&FeedKind::Pensions].records {
+        for r in &by_kind[&FeedKind::Pensions].records {
             let m = month_ix(r.values[cols::PEN_MONTH]);
             if m >= from && m <= to {
                 let e = pension_month.entry(r.member).or_insert(m);
@@ -551,13 +568,13 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
         let mut findings = Vec::new();
         for &k in FeedKind::ALL {
             let st = &by_kind[&k];
-            if st.src.is_none() {
+            if st.srcs.is_empty() {
                 findings.push(Finding {
                     status: FindingStatus::NoData,
                     text: "无数据(未收到该类核对数据)".into(),
                     amount: None,
                     counted: false,
-                    cite: cite(k, None),
+                    cite: cite_in(k, None),
                 });
                 continue;
             }
@@ -702,7 +719,7 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
                         if c {
                             medical += oop;
                             if max_medical.as_ref().is_none_or(|(x, _)| oop > *x) {
-                                max_medical = Some((oop, cite(k, Some(r.row))));
+                                max_medical = Some((oop, cite_in(k, Some(r))));
                             }
                         }
                         (
@@ -812,7 +829,7 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
                         )
                     }
                 };
-                let c = cite(k, Some(r.row));
+                let c = cite_in(k, Some(r));
                 if counted {
                     counted_cites.entry(k).or_default().push(c.clone());
                 }
@@ -830,7 +847,7 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
                     text: "未发现记录".into(),
                     amount: None,
                     counted: false,
-                    cite: cite(k, None),
+                    cite: cite_in(k, None),
                 });
             }
         }
@@ -849,13 +866,13 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
     totals.medical_monthly = average(medical, months);
     totals.income_monthly = totals.wages_monthly + totals.pensions_monthly;
 
-    let has = |k: FeedKind| by_kind[&k].src.is_some();
+    let has = |k: FeedKind| !by_kind[&k].srcs.is_empty();
     let cites_of = |ks: &[FeedKind]| -> Vec<Citation> {
         let mut v = Vec::new();
         for k in ks {
             match counted_cites.get(k) {
                 Some(c) => v.extend(c.iter().cloned()),
-                None => v.push(cite(*k, None)),
+                None => v.push(cite_in(*k, None)),
             }
         }
         v
@@ -1067,7 +1084,7 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
 
     let sources = FeedKind::ALL
         .iter()
-        .map(|&k| {
+        .flat_map(|&k| {
             let st = &by_kind[&k];
             let monthly = matches!(
                 k,
@@ -1077,22 +1094,32 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
                     | FeedKind::Pensions
                     | FeedKind::HukouMoves
             );
-            SourceSummary {
+            let months = window(k)
+                .filter(|_| monthly)
+                .map(|(f, l)| (month_text(f), month_text(l)));
+            let used = st.srcs.iter().enumerate().map(move |(i, s)| SourceSummary {
                 kind: k,
                 kind_label: k.label_zh().into(),
-                source: st
-                    .src
-                    .map(|s| s.source.clone())
-                    .unwrap_or_else(|| k.schema().source_zh.into()),
-                status: if st.src.is_some() { "used" } else { "no_data" }.into(),
-                delivery_id: st.src.map(|s| s.delivery_id),
-                data_date: st.src.map(|s| s.data_date),
-                sha256: st.src.map(|s| s.sha256.clone()),
-                records: st.records.len() as u32,
-                months: window(k)
-                    .filter(|_| monthly)
-                    .map(|(f, l)| (month_text(f), month_text(l))),
-            }
+                source: s.source.clone(),
+                status: "used".into(),
+                delivery_id: Some(s.delivery_id),
+                data_date: Some(s.data_date),
+                sha256: Some(s.sha256.clone()),
+                records: st.records.iter().filter(|r| r.source == i).count() as u32,
+                months: months.clone(),
+            });
+            let none = st.srcs.is_empty().then(|| SourceSummary {
+                kind: k,
+                kind_label: k.label_zh().into(),
+                source: k.schema().source_zh.into(),
+                status: "no_data".into(),
+                delivery_id: None,
+                data_date: None,
+                sha256: None,
+                records: 0,
+                months: None,
+            });
+            used.collect::<Vec<_>>().into_iter().chain(none)
         })
         .collect();
 

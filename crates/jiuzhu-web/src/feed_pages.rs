@@ -36,7 +36,6 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::JsonBody;
 use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, AppError, PageError};
-use crate::feeds_api::department_of;
 use crate::pages::see_other;
 use crate::views::{fmt_time, render, render_status, Nav};
 use crate::AppState;
@@ -66,8 +65,7 @@ const REJECTIONS_PER_PAGE: usize = 100;
 /// Whether the actor may deliver `kind`: the rule of `POST /api/v1/feeds/{kind}` (department
 /// officers their own department's kinds; county approvers and administrators any).
 pub fn may_push(actor: &Actor, kind: FeedKind) -> bool {
-    actor.role != Role::DepartmentOfficer
-        || (actor.department.is_some() && department_of(kind) == actor.department)
+    actor.role != Role::DepartmentOfficer || crate::feeds_api::delivers(actor.department, kind)
 }
 
 fn kinds_for(actor: &Actor) -> Vec<FeedKind> {
@@ -639,18 +637,24 @@ async fn start_run(
         return Err(AppError::invalid(errors));
     };
     let end = feeds::month_end(month);
-    let kept = state.store.deliveries_for_run(&a.grant, end).await?;
-    if kept.is_empty() {
+    let region = division.clone().unwrap_or_else(|| scope.clone());
+    let lib = state.policies.get(state.store.as_ref()).await?;
+    let unreadable =
+        |e: jiuzhu_policy::PolicyError| AppError::bad_request(format!("政策参数无法读取:{e}"));
+    let policy = crate::verify_params::verify_policy(&lib, &region, end).map_err(unreadable)?;
+    let windows = crate::verify_params::source_windows(&lib, &region, end).map_err(unreadable)?;
+    let latest = state
+        .store
+        .deliveries_for_run(&a.grant, &region, end)
+        .await?;
+    let plan = feeds::plan_sources(latest, month, &|k| windows.get(&k).copied().unwrap_or(1));
+    if plan.kept.is_empty() {
         return Err(AppError::invalid(vec![FieldError::new(
             "month",
             "NO_DELIVERIES",
-            format!("{month} 月底前没有已采用的核对数据,无法比对"),
+            feeds::nothing_to_compare(month, &plan),
         )]));
     }
-    let region = division.clone().unwrap_or_else(|| scope.clone());
-    let lib = state.policies.get(state.store.as_ref()).await?;
-    let policy = crate::verify_params::verify_policy(&lib, &region, end)
-        .map_err(|e| AppError::bad_request(format!("政策参数无法读取:{e}")))?;
     let due = crate::warnings::run_due(state, Some(&region)).await?;
     let owner = a.auth.user().id;
     let (id, _) = state
@@ -674,8 +678,9 @@ async fn start_run(
                 threads: 2,
                 started_at,
                 due,
+                sources: plan.sources,
             },
-            kept.into_iter().map(RunFeed::Kept).collect(),
+            plan.kept.into_iter().map(RunFeed::Kept).collect(),
         )
         .await;
         match r {

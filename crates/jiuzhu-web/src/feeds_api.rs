@@ -37,12 +37,29 @@ pub fn api_routes() -> Router<AppState> {
 /// The department that delivers a kind, if a department account may push it; other kinds come
 /// from outside institutions (banks, public security) through the county.
 pub fn department_of(kind: FeedKind) -> Option<Department> {
+    departments_of(kind).first().copied()
+}
+
+/// The departments whose officers deliver `kind` (which source an officer delivers for is the
+/// source's binding, checked by the store).
+pub fn departments_of(kind: FeedKind) -> &'static [Department] {
     match kind {
-        FeedKind::MedicalClaims => Some(Department::MedicalInsurance),
-        FeedKind::SocialInsurance | FeedKind::Pensions => Some(Department::HumanResources),
-        FeedKind::RealEstate | FeedKind::HousingFund => Some(Department::Housing),
-        _ => None,
+        FeedKind::MedicalClaims => &[Department::MedicalInsurance],
+        FeedKind::SocialInsurance | FeedKind::Pensions => &[Department::HumanResources],
+        FeedKind::RealEstate => &[Department::NaturalResources, Department::Housing],
+        FeedKind::HousingFund => &[Department::HousingFund, Department::Housing],
+        FeedKind::CivilDeaths | FeedKind::Vehicles | FeedKind::HukouMoves => {
+            &[Department::PublicSecurity]
+        }
+        FeedKind::Deposits => &[Department::Finance],
+        FeedKind::Business => &[Department::MarketRegulation],
+        FeedKind::Imprisonment => &[Department::Justice],
     }
+}
+
+/// Whether an officer of `department` delivers `kind`.
+pub fn delivers(department: Option<Department>, kind: FeedKind) -> bool {
+    department.is_some_and(|d| departments_of(kind).contains(&d))
 }
 
 pub(crate) fn feed_error(e: FeedError) -> AppError {
@@ -90,9 +107,7 @@ pub async fn push_feed(
 ) -> Result<Response, ApiError> {
     let kind = FeedKind::parse(&kind).ok_or_else(AppError::not_found)?;
     let actor = a.grant.actor();
-    if actor.role == Role::DepartmentOfficer
-        && (actor.department.is_none() || department_of(kind) != actor.department)
-    {
+    if actor.role == Role::DepartmentOfficer && !delivers(actor.department, kind) {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
             "FEED_NOT_YOUR_DEPARTMENT",

@@ -38,6 +38,7 @@ mod case_attachments;
 pub mod cases;
 pub mod changes;
 pub mod client_ip;
+pub mod demo_sources;
 mod documents;
 mod economics_page;
 pub mod error;

@@ -24,7 +24,7 @@ use jiuzhu_store::verification_reports::{NewVerificationReport, VerificationRepo
 use jiuzhu_store::{CaseId, DocumentQuery, OwnerKind};
 use jiuzhu_verify::{
     build_report, scan_reader, FeedKind, FindingStatus, ReportInput, ReportMember, SourceRef,
-    VerificationReport,
+    VerificationReport, YearMonth,
 };
 use jiuzhu_workflow::{Attachment, CaseState};
 use serde::Deserialize;
@@ -218,7 +218,23 @@ pub async fn generate(
     policy.medical_outreach_line = None;
     let income_months =
         crate::verify_params::report_income_months(&lib, &division, today).map_err(missing)?;
-    let deliveries = state.store.deliveries_for_report(g, today).await?;
+    // Every registered source's latest delivery within the policy's window, as the month's
+    // run reads them.
+    let windows = crate::verify_params::source_windows(&lib, &division, today).map_err(missing)?;
+    let latest = state
+        .store
+        .deliveries_for_report(g, &division, today)
+        .await?;
+    let plan = jiuzhu_store::feeds::plan_sources(latest, YearMonth::of(today), &|k| {
+        windows.get(&k).copied().unwrap_or(1)
+    });
+    // People read the source's registered name, not its code.
+    let names: std::collections::HashMap<(String, String), String> = plan
+        .sources
+        .iter()
+        .map(|s| ((s.kind.clone(), s.code.clone()), s.name.clone()))
+        .collect();
+    let deliveries = plan.kept;
     let files = FeedFiles::new(&state.config.feeds_dir);
     let kept: Vec<(SourceRef, std::path::PathBuf, FeedFormat)> = deliveries
         .iter()
@@ -228,7 +244,10 @@ pub async fn generate(
                 SourceRef {
                     kind,
                     delivery_id: d.id,
-                    source: d.source.clone(),
+                    source: names
+                        .get(&(d.kind.clone(), d.source.clone()))
+                        .cloned()
+                        .unwrap_or_else(|| d.source.clone()),
                     data_date: d.data_date,
                     sha256: d.sha256.clone(),
                 },

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use jiuzhu_domain::DivisionCode;
 use jiuzhu_policy::{PolicyError, PolicyLibrary};
-use jiuzhu_verify::VerifyPolicy;
+use jiuzhu_verify::{FeedKind, VerifyPolicy};
 
 /// Thresholds of `region` (its county's chain) on `date`, with the R-LI-4 ordinary medical line
 /// switched on for outreach leads (政策找人).
@@ -38,4 +38,22 @@ pub fn report_income_months(
     let set = lib.for_region(region)?;
     let months = set.at(date).int("verify.report.income_months")?.value;
     Ok(u32::try_from(months).unwrap_or(12).max(1))
+}
+
+/// Per kind, how many days before a month's end a source's data may be dated and still be
+/// compared (`verify.window_days.<kind>`): a bank that delivers quarterly, a registry monthly.
+pub fn source_windows(
+    lib: &PolicyLibrary,
+    region: &DivisionCode,
+    date: NaiveDate,
+) -> Result<std::collections::BTreeMap<FeedKind, u32>, PolicyError> {
+    let set = lib.for_region(region)?;
+    let v = set.at(date);
+    FeedKind::ALL
+        .iter()
+        .map(|k| {
+            let days = v.int(&format!("verify.window_days.{}", k.as_str()))?.value;
+            Ok((*k, u32::try_from(days).unwrap_or(1)))
+        })
+        .collect()
 }

@@ -66,7 +66,7 @@ async fn uploads_and_deliveries_are_kept_private() {
     );
     let req = Request::builder()
         .method(Method::POST)
-        .uri("/api/v1/feeds/medical_claims?source=%E5%8C%BB%E4%BF%9D%E5%B1%80&data_date=2026-02-28")
+        .uri("/api/v1/feeds/medical_claims?source=HC-YB&data_date=2026-02-28")
         .header(header::COOKIE, &officer.cookie)
         .header("x-csrf-token", &officer.csrf)
         .header(header::CONTENT_TYPE, "text/csv")

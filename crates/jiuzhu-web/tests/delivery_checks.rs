@@ -15,7 +15,7 @@ async fn push(app: &TestApp, s: &Session, data_date: &str, csv: &str) -> (Status
     let req = Request::builder()
         .method(Method::POST)
         .uri(format!(
-            "/api/v1/feeds/medical_claims?source=%E5%8C%BB%E4%BF%9D%E5%B1%80&data_date={data_date}"
+            "/api/v1/feeds/medical_claims?source=HC-YB&data_date={data_date}"
         ))
         .header(header::COOKIE, &s.cookie)
         .header("x-csrf-token", &s.csrf)

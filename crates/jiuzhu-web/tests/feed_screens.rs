@@ -51,7 +51,7 @@ async fn upload(app: &TestApp, s: &Session, kind: &str, file: (&str, &str, &[u8]
             s,
             &[
                 ("kind", kind),
-                ("source", "市医疗保障局"),
+                ("source", "HC-YB"),
                 ("data_date", "2026-02-28"),
             ],
             Some(file),
@@ -178,7 +178,7 @@ async fn xlsx_and_gbk_uploads_show_rejected_rows_at_the_departments_row_numbers(
     let approver = app.login("approver_huancui", "Demo@2026-approve").await;
     let req = Request::builder()
         .method(Method::POST)
-        .uri("/api/v1/feeds/deposits?source=XX%E9%93%B6%E8%A1%8C&data_date=2026-02-28")
+        .uri("/api/v1/feeds/deposits?source=WHCCB-HC&data_date=2026-02-28")
         .header(header::COOKIE, &approver.cookie)
         .header("x-csrf-token", &approver.csrf)
         .header(header::CONTENT_TYPE, "text/csv")
@@ -269,7 +269,7 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
     );
     let req = Request::builder()
         .method(Method::POST)
-        .uri("/api/v1/feeds/medical_claims?source=%E5%8C%BB%E4%BF%9D&data_date=2026-02-28")
+        .uri("/api/v1/feeds/medical_claims?source=HC-YB&data_date=2026-02-28")
         .header(header::COOKIE, &officer.cookie)
         .header("x-csrf-token", &officer.csrf)
         .header(header::CONTENT_TYPE, "text/csv")

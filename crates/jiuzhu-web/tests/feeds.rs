@@ -15,7 +15,8 @@ async fn push(app: &TestApp, s: &Session, kind: &str, csv: &str) -> Resp {
     let req = Request::builder()
         .method(Method::POST)
         .uri(format!(
-            "/api/v1/feeds/{kind}?source=%E5%8C%BB%E4%BF%9D%E5%B1%80&data_date=2026-02-28"
+            "/api/v1/feeds/{kind}?source={}&data_date=2026-02-28",
+            jiuzhu_import::demo_feeds::source_of(kind).unwrap_or("x")
         ))
         .header(header::COOKIE, &s.cookie)
         .header("x-csrf-token", &s.csrf)
@@ -72,11 +73,12 @@ async fn officer_pushes_and_township_closes_the_warning() {
     let system = Actor::system("test");
     let g = system.grant::<RunVerification>().unwrap();
     let month = YearMonth::parse("2026-02").unwrap();
-    let kept = app
+    let latest = app
         .store
-        .deliveries_for_run(&g, feeds::month_end(month))
+        .deliveries_for_run(&g, g.scope().root(), feeds::month_end(month))
         .await
         .unwrap();
+    let plan = feeds::plan_sources(latest, month, &|_| 31);
     let report = feeds::run_from_store(
         app.store.as_ref(),
         &g,
@@ -89,8 +91,9 @@ async fn officer_pushes_and_township_closes_the_warning() {
             threads: 2,
             started_at: chrono::DateTime::from_timestamp(1_772_420_000, 0).unwrap(),
             due: chrono::NaiveDate::from_ymd_opt(2026, 3, 23).unwrap(),
+            sources: plan.sources,
         },
-        kept.into_iter().map(RunFeed::Kept).collect(),
+        plan.kept.into_iter().map(RunFeed::Kept).collect(),
     )
     .await
     .unwrap();

@@ -89,7 +89,7 @@ async fn an_officer_push_of_the_corner_workbook_is_refused_by_its_column() {
     ] {
         let req = Request::builder()
             .method(Method::POST)
-            .uri("/api/v1/feeds/medical_claims?source=%E5%8C%BB%E4%BF%9D%E5%B1%80&data_date=2026-02-28")
+            .uri("/api/v1/feeds/medical_claims?source=HC-YB&data_date=2026-02-28")
             .header(header::COOKIE, &officer.cookie)
             .header("x-csrf-token", &officer.csrf)
             .header(header::CONTENT_TYPE, XLSX)
@@ -160,7 +160,7 @@ async fn page_uploads_of_hostile_files_fail_with_the_limit_named() {
         form(
             &[
                 ("kind", "deposits"),
-                ("source", "某银行"),
+                ("source", "WHCCB-HC"),
                 ("data_date", "2026-02-28"),
             ],
             &[("file", "存款.xlsx", &corner)],

@@ -69,7 +69,8 @@ async fn push(app: &TestApp, s: &Session, kind: &str, id: &str) -> i64 {
     let req = axum::http::Request::builder()
         .method(Method::POST)
         .uri(format!(
-            "/api/v1/feeds/{kind}?source=x&data_date=2026-02-28"
+            "/api/v1/feeds/{kind}?source={}&data_date=2026-02-28",
+            jiuzhu_import::demo_feeds::source_of(kind).unwrap_or("x")
         ))
         .header(axum::http::header::COOKIE, &s.cookie)
         .header("x-csrf-token", &s.csrf)
@@ -660,7 +661,7 @@ async fn auditors_read_the_comparison_and_change_nothing() {
     let r = app
         .call(
             Method::POST,
-            "/api/v1/feeds/deposits?source=x&data_date=2026-02-28",
+            "/api/v1/feeds/deposits?source=WHCCB-HC&data_date=2026-02-28",
             Some(&auditor),
             None,
         )

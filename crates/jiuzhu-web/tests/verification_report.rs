@@ -15,7 +15,8 @@ async fn push(app: &TestApp, s: &Session, kind: &str, csv: &str) -> Value {
     let req = Request::builder()
         .method(Method::POST)
         .uri(format!(
-            "/api/v1/feeds/{kind}?source=%E5%A8%81%E6%B5%B7%E9%93%B6%E8%A1%8C&data_date=2026-02-28"
+            "/api/v1/feeds/{kind}?source={}&data_date=2026-02-28",
+            jiuzhu_import::demo_feeds::source_of(kind).unwrap_or("x")
         ))
         .header(header::COOKIE, &s.cookie)
         .header("x-csrf-token", &s.csrf)
@@ -174,7 +175,7 @@ async fn county_generates_the_report_and_completes_verification_with_it() {
     assert_eq!(dep[1]["cite"]["row"], 4);
     assert_eq!(dep[1]["cite"]["delivery_id"], deposits_id);
     assert_eq!(dep[1]["cite"]["data_date"], "2026-02-28");
-    assert_eq!(dep[1]["cite"]["source"], "威海银行");
+    assert_eq!(dep[1]["cite"]["source"], "威海市商业银行环翠支行");
     let old_wage = me["findings"]
         .as_array()
         .unwrap()
@@ -396,7 +397,7 @@ async fn xlsx_and_gbk_deliveries_are_read_for_the_report() {
     let xlsx = book.save_to_buffer().unwrap();
     let req = Request::builder()
         .method(Method::POST)
-        .uri("/api/v1/feeds/deposits?source=%E5%A8%81%E6%B5%B7%E9%93%B6%E8%A1%8C&data_date=2026-02-28")
+        .uri("/api/v1/feeds/deposits?source=WHCCB-HC&data_date=2026-02-28")
         .header(header::COOKIE, &approver.cookie)
         .header("x-csrf-token", &approver.csrf)
         .header(
@@ -417,7 +418,7 @@ async fn xlsx_and_gbk_deliveries_are_read_for_the_report() {
     assert!(!bad);
     let req = Request::builder()
         .method(Method::POST)
-        .uri("/api/v1/feeds/social_insurance?source=%E7%A4%BE%E4%BF%9D%E5%B1%80&data_date=2026-02-28")
+        .uri("/api/v1/feeds/social_insurance?source=HC-SB&data_date=2026-02-28")
         .header(header::COOKIE, &approver.cookie)
         .header("x-csrf-token", &approver.csrf)
         .header(header::CONTENT_TYPE, "text/csv")

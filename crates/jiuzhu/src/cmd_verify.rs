@@ -40,6 +40,24 @@ pub enum VerifyCommand {
         #[arg(long)]
         division: Option<String>,
     },
+    /// Registers a data provider (数据来源) of a kind: every delivery names a registered source,
+    /// and a run reads the latest delivery of each one.
+    AddSource {
+        /// Feed kind (as for `import feed --kind`).
+        #[arg(long)]
+        kind: String,
+        /// Its code within the kind (letters, digits, `-`, `_`), e.g. ICBC-WH.
+        #[arg(long)]
+        code: String,
+        /// Its name, e.g. 中国工商银行威海分行.
+        #[arg(long)]
+        name: String,
+        /// The region that keeps it (its runs and those above and below count it).
+        #[arg(long)]
+        division: String,
+    },
+    /// Lists the registered data providers.
+    Sources,
 }
 
 pub async fn import_feed(
@@ -102,7 +120,16 @@ pub async fn run(
     clock: &dyn Clock,
     data_dir: &Path,
 ) -> anyhow::Result<ExitCode> {
-    let VerifyCommand::Run { month, division } = cmd;
+    let (month, division) = match cmd {
+        VerifyCommand::Run { month, division } => (month, division),
+        VerifyCommand::AddSource {
+            kind,
+            code,
+            name,
+            division,
+        } => return add_source(store, actor, kind, code, name, division).await,
+        VerifyCommand::Sources => return list_sources(store, actor).await,
+    };
     let month = YearMonth::parse(month).ok_or_else(|| anyhow!("--month {month:?} 应为 YYYY-MM"))?;
     let division = division
         .as_deref()
@@ -148,10 +175,29 @@ pub async fn run_month(
     division: Option<DivisionCode>,
 ) -> anyhow::Result<Option<feeds::RunReport>> {
     let g = actor.grant::<RunVerification>()?;
-    let kept = store
-        .deliveries_for_run(&g, feeds::month_end(month))
-        .await?;
-    if kept.is_empty() {
+    feeds::refuse_future_month(month, clock.now()).map_err(|m| anyhow!(m))?;
+    let end = feeds::month_end(month);
+    let region = division
+        .clone()
+        .unwrap_or_else(|| actor.scope.root().clone());
+    let lib = crate::cmd_policy::effective_library(store, actor).await?;
+    // The policy's data windows are a county's; a run over several counties without
+    // `--division` (like its demo thresholds below) takes every source's latest delivery.
+    let windows = match &division {
+        Some(d) => jiuzhu_web::verify_params::source_windows(&lib, d, end)?,
+        None => FeedKind::ALL.iter().map(|k| (*k, 400)).collect(),
+    };
+    let latest = store.deliveries_for_run(&g, &region, end).await?;
+    let plan = feeds::plan_sources(latest, month, &|k| windows.get(&k).copied().unwrap_or(1));
+    for s in plan
+        .sources
+        .iter()
+        .filter(|s| s.status != jiuzhu_store::SourceUse::Used)
+    {
+        eprintln!("数据来源 {}({}):{}", s.name, s.code, s.status.label_zh());
+    }
+    if plan.kept.is_empty() {
+        eprintln!("{}", feeds::nothing_to_compare(month, &plan));
         return Ok(None);
     }
     // One policy per run: a run over several counties takes the thresholds of `--division`, or
@@ -168,7 +214,6 @@ pub async fn run_month(
     };
     // Warnings are due the policy's working days after today, on the effective calendar
     // (shipped file plus the administrators' stored edits).
-    let lib = crate::cmd_policy::effective_library(store, actor).await?;
     let edits = store
         .calendar_edits(&actor.grant::<jiuzhu_domain::access::ReadRegistry>()?)
         .await?;
@@ -189,10 +234,61 @@ pub async fn run_month(
             threads: 2,
             started_at: clock.now(),
             due,
+            sources: plan.sources,
         },
-        kept.into_iter().map(RunFeed::Kept).collect(),
+        plan.kept.into_iter().map(RunFeed::Kept).collect(),
     )
     .await
     .context("monthly comparison")?;
     Ok(Some(report))
+}
+
+async fn add_source(
+    store: &dyn Store,
+    actor: &Actor,
+    kind: &str,
+    code: &str,
+    name: &str,
+    division: &str,
+) -> anyhow::Result<ExitCode> {
+    let division =
+        DivisionCode::parse(division).map_err(|e| anyhow!("--division {division:?}: {e}"))?;
+    let new = jiuzhu_store::NewFeedSource {
+        kind: FeedKind::parse(kind)
+            .map(|k| k.as_str().to_string())
+            .unwrap_or_else(|| kind.to_string()),
+        code: code.to_string(),
+        name: name.to_string(),
+        division,
+        accounts: Vec::new(),
+    };
+    match store.register_feed_source(&actor.grant()?, &new).await {
+        Ok(s) => {
+            println!("已登记数据来源:{}({},{})", s.name, s.code, s.kind);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(jiuzhu_store::StoreError::Invalid(errors)) => {
+            eprintln!("数据来源未登记,共 {} 处错误:", errors.0.len());
+            for e in &errors.0 {
+                eprintln!("  {}:{}({})", e.field, e.message, e.code);
+            }
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn list_sources(store: &dyn Store, actor: &Actor) -> anyhow::Result<ExitCode> {
+    let reader = jiuzhu_store::DeliveryReader::Verification(actor.grant()?);
+    for s in store.feed_sources(&reader).await? {
+        let kind = FeedKind::parse(&s.kind).map_or(s.kind.as_str(), |k| k.label_zh());
+        println!(
+            "{kind}\t{}\t{}\t{}{}",
+            s.code,
+            s.name,
+            s.division,
+            if s.retired { "\t已停用" } else { "" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -182,6 +182,7 @@ pub async fn seed_verification(
     let actor = Actor::system("demo");
     let g = actor.grant::<jiuzhu_domain::access::ImportFeeds>()?;
     let all = jiuzhu_store::DeliveryReader::Verification(actor.grant()?);
+    jiuzhu_web::demo_sources::register(store).await?;
     if !store.list_deliveries(&all, None, 1).await?.is_empty() {
         return Ok(());
     }

@@ -169,7 +169,7 @@ async fn a_death_warning_is_handled_to_a_stop_and_the_ended_case_is_filed() {
     c.find(Locator::Css("form[action='/feeds'] input[name=source]"))
         .await
         .unwrap()
-        .send_keys("环翠区殡葬管理所")
+        .send_keys("HC-BZ")
         .await
         .unwrap();
     c.find(Locator::Css("form[action='/feeds'] input[type=file]"))
@@ -195,7 +195,7 @@ async fn a_death_warning_is_handled_to_a_stop_and_the_ended_case_is_filed() {
         .unwrap();
     c.goto(&format!("{base}{result}")).await.unwrap();
     let page = page_text(c).await;
-    assert!(page.contains("环翠区殡葬管理所"), "{page}");
+    assert!(page.contains("HC-BZ"), "{page}");
     assert!(page.contains("已采用"), "delivery accepted: {page}");
 
     // The month's comparison, started from the page.
@@ -235,8 +235,8 @@ async fn a_death_warning_is_handled_to_a_stop_and_the_ended_case_is_filed() {
     c.goto(&format!("{base}{warning_href}")).await.unwrap();
     let page = page_text(c).await;
     assert!(
-        page.contains("环翠区殡葬管理所"),
-        "evidence cites the source: {page}"
+        page.contains("威海市环翠区民政局殡葬管理所"),
+        "evidence cites the source by its registered name: {page}"
     );
     assert!(page.contains("2027-01-05"), "{page}");
     c.find(Locator::Css("select[name=result] option[value=stop]"))

@@ -200,6 +200,21 @@ async fn everything_a_command_keeps_is_private() {
     ok(
         &dir,
         &[
+            "verify",
+            "add-source",
+            "--kind",
+            "civil_deaths",
+            "--code",
+            "民政殡葬",
+            "--name",
+            "殡葬管理所",
+            "--division",
+            "371002",
+        ],
+    );
+    ok(
+        &dir,
+        &[
             "import",
             "feed",
             "--kind",

@@ -59,6 +59,22 @@ fn hostile_files_are_refused_by_every_importer_with_little_memory() {
     .unwrap();
     let ok = jiuzhu(dir.path(), &["import", "divisions", &s("d.csv")]);
     assert!(ok.status.success(), "{}", text(&ok));
+    let ok = jiuzhu(
+        dir.path(),
+        &[
+            "verify",
+            "add-source",
+            "--kind",
+            "deposits",
+            "--code",
+            "某银行",
+            "--name",
+            "某银行环翠支行",
+            "--division",
+            "371002",
+        ],
+    );
+    assert!(ok.status.success(), "{}", text(&ok));
     let idle = children_peak_rss();
 
     std::fs::write(p("corner.xlsx"), testing::corner_cells()).unwrap();

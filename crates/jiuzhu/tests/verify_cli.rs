@@ -83,6 +83,47 @@ fn feeds_are_kept_and_the_month_raises_warnings() {
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
+    // The county registers who delivers; an unregistered spelling is refused.
+    for (kind, code, name) in [
+        ("civil_deaths", "民政殡葬", "环翠区殡葬管理所"),
+        ("deposits", "XX银行", "XX银行环翠支行"),
+    ] {
+        let o = jiuzhu(
+            &db,
+            &data,
+            &[
+                "verify",
+                "add-source",
+                "--kind",
+                kind,
+                "--code",
+                code,
+                "--name",
+                name,
+                "--division",
+                "371002",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = jiuzhu(
+        &db,
+        &data,
+        &[
+            "verify",
+            "add-source",
+            "--kind",
+            "deposits",
+            "--code",
+            "XX银行",
+            "--name",
+            "重复",
+            "--division",
+            "371002",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("SOURCE_CODE_TAKEN"), "{}", text(&o));
 
     // Deaths refuse on any bad row: the whole delivery goes back, with the row and reason.
     let bad_deaths = w(

@@ -184,6 +184,9 @@ impl TestApp {
                 .await
                 .unwrap();
         }
+        jiuzhu_web::demo_sources::register(store.as_ref())
+            .await
+            .unwrap();
         let mut demo = demo;
         demo.batch = batch;
         let state = AppState::new(store.clone(), clock_arc, config);
