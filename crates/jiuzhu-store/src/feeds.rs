@@ -743,13 +743,13 @@ pub struct RunPlan {
 }
 
 /// Plans a month's run from the sources serving its region and their latest deliveries up to
-/// the month's end: a delivery is used when its data date is no more than `window_days(kind)`
-/// days before the month's end (the policy's `verify.window_days.<kind>`), else its source is
-/// stale; a source that delivered nothing is missing.
+/// the month's end: a delivery is used when its data date is no more than `window_days[kind]`
+/// days before the month's end (the policy's `verify.window_days.<kind>`; one day for a kind
+/// not given), else its source is stale; a source that delivered nothing is missing.
 pub fn plan_sources(
     latest: Vec<SourceLatest>,
     month: YearMonth,
-    window_days: &dyn Fn(FeedKind) -> u32,
+    window_days: &BTreeMap<FeedKind, u32>,
 ) -> RunPlan {
     let end = month_end(month);
     let mut plan = RunPlan::default();
@@ -757,7 +757,8 @@ pub fn plan_sources(
         let Some(kind) = FeedKind::parse(&source.kind) else {
             continue;
         };
-        let oldest_accepted = end - chrono::Days::new(u64::from(window_days(kind)));
+        let days = window_days.get(&kind).copied().unwrap_or(1);
+        let oldest_accepted = end - chrono::Days::new(u64::from(days));
         let status = match &latest {
             None => SourceUse::Missing,
             Some(d) if d.data_date < oldest_accepted => SourceUse::Stale,
@@ -1001,16 +1002,8 @@ pub async fn run_from_store(
             .iter()
             .map(|s| ((s.kind.as_str(), s.code.as_str()), s.name.as_str()))
             .collect();
-        let mut kinds_left = paths
-            .iter()
-            .map(|(k, _)| *k)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        while kinds_left > 0 {
-            kinds_left -= 1;
-            let outcome = done_rx.recv().await.ok_or_else(|| {
-                RunStop::Failed(FeedError::Invalid("the comparison stopped".into()))
-            })?;
+        // One outcome per kind, until the pass is over and drops its sender.
+        while let Some(outcome) = done_rx.recv().await {
             let kind = outcome.kind;
             timing.mark(&format!("  {} read", kind.as_str()));
             for (i, report) in outcome.deliveries {
@@ -1090,6 +1083,11 @@ pub async fn run_from_store(
                     threshold: l.threshold,
                 })
             }));
+        }
+        if pending.iter().any(Option::is_some) {
+            return Err(RunStop::Failed(FeedError::Invalid(
+                "the comparison stopped".into(),
+            )));
         }
         let used: Vec<FeedDelivery> = used.into_iter().flatten().collect();
         imported.extend(imported_in_order.into_iter().flatten());

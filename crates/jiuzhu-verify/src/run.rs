@@ -64,12 +64,35 @@ pub fn ingest_reader_prehashed<R: Read>(
     options: IngestOptions,
     prehash: Option<Prehash>,
 ) -> Result<FeedOutcome, IngestError> {
-    let mut engine = FeedIngest::new(kind, index, policy, month, options);
-    if let Some(p) = prehash {
+    let engine = read_through(
+        Delivery {
+            kind,
+            reader,
+            size_hint: 0,
+            options,
+            prehash,
+        },
+        index,
+        policy,
+        month,
+    )?;
+    Ok(engine.finish()?)
+}
+
+/// The engine after the whole delivery went through it (continuing from its prehash), not yet
+/// finished.
+fn read_through<'a, R: Read>(
+    d: Delivery<R>,
+    index: &'a CaseloadIndex,
+    policy: &'a VerifyPolicy,
+    month: YearMonth,
+) -> Result<FeedIngest<'a>, IngestError> {
+    let mut engine = FeedIngest::new(d.kind, index, policy, month, d.options);
+    if let Some(p) = d.prehash {
         engine.resume_hash(p);
     }
-    feed(&mut engine, reader)?;
-    Ok(engine.finish()?)
+    feed(&mut engine, d.reader)?;
+    Ok(engine)
 }
 
 fn feed<R: Read>(engine: &mut FeedIngest<'_>, mut reader: R) -> Result<(), IngestError> {
@@ -277,10 +300,5 @@ fn read_one<R: Read>(
     policy: &VerifyPolicy,
     month: YearMonth,
 ) -> Result<ReadOne, IngestError> {
-    let mut engine = FeedIngest::new(d.kind, index, policy, month, d.options);
-    if let Some(p) = d.prehash {
-        engine.resume_hash(p);
-    }
-    feed(&mut engine, d.reader)?;
-    Ok(engine.finish_tally()?)
+    Ok(read_through(d, index, policy, month)?.finish_tally()?)
 }

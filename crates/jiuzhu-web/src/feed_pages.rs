@@ -647,7 +647,7 @@ async fn start_run(
         .store
         .deliveries_for_run(&a.grant, &region, end)
         .await?;
-    let plan = feeds::plan_sources(latest, month, &|k| windows.get(&k).copied().unwrap_or(1));
+    let plan = feeds::plan_sources(latest, month, &windows);
     if plan.kept.is_empty() {
         return Err(AppError::invalid(vec![FieldError::new(
             "month",

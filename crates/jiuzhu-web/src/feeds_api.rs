@@ -34,12 +34,6 @@ pub fn api_routes() -> Router<AppState> {
         .route("/warnings/{id}/close", post(close_warning))
 }
 
-/// The department that delivers a kind, if a department account may push it; other kinds come
-/// from outside institutions (banks, public security) through the county.
-pub fn department_of(kind: FeedKind) -> Option<Department> {
-    departments_of(kind).first().copied()
-}
-
 /// The departments whose officers deliver `kind` (which source an officer delivers for is the
 /// source's binding, checked by the store).
 pub fn departments_of(kind: FeedKind) -> &'static [Department] {

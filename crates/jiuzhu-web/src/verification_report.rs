@@ -225,9 +225,7 @@ pub async fn generate(
         .store
         .deliveries_for_report(g, &division, today)
         .await?;
-    let plan = jiuzhu_store::feeds::plan_sources(latest, YearMonth::of(today), &|k| {
-        windows.get(&k).copied().unwrap_or(1)
-    });
+    let plan = jiuzhu_store::feeds::plan_sources(latest, YearMonth::of(today), &windows);
     // People read the source's registered name, not its code.
     let names: std::collections::HashMap<(String, String), String> = plan
         .sources

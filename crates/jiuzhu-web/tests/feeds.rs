@@ -78,7 +78,11 @@ async fn officer_pushes_and_township_closes_the_warning() {
         .deliveries_for_run(&g, g.scope().root(), feeds::month_end(month))
         .await
         .unwrap();
-    let plan = feeds::plan_sources(latest, month, &|_| 31);
+    let windows = jiuzhu_verify::FeedKind::ALL
+        .iter()
+        .map(|k| (*k, 31))
+        .collect();
+    let plan = feeds::plan_sources(latest, month, &windows);
     let report = feeds::run_from_store(
         app.store.as_ref(),
         &g,

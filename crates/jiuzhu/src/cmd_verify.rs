@@ -188,7 +188,7 @@ pub async fn run_month(
         None => FeedKind::ALL.iter().map(|k| (*k, 400)).collect(),
     };
     let latest = store.deliveries_for_run(&g, &region, end).await?;
-    let plan = feeds::plan_sources(latest, month, &|k| windows.get(&k).copied().unwrap_or(1));
+    let plan = feeds::plan_sources(latest, month, &windows);
     for s in plan
         .sources
         .iter()

@@ -744,4 +744,24 @@ pub async fn verification_sources_registered_and_latest_per_source(h: Harness) {
         .await
         .unwrap();
     assert_eq!(log.total, 3);
+
+    // Back in service: read again.
+    let back = crate::FeedSourceChange {
+        retired: false,
+        row_version: retired.row_version,
+        ..change
+    };
+    assert!(
+        !h.store
+            .change_feed_source(&m, b.id, &back)
+            .await
+            .unwrap()
+            .retired
+    );
+    let latest = h
+        .store
+        .deliveries_for_run(&r, &code("371002"), date(2026, 2, 28))
+        .await
+        .unwrap();
+    assert_eq!(latest.len(), 2);
 }

@@ -128,7 +128,12 @@ impl SqlStore {
                 .collect(),
             DeliveryReader::Deliverer { grant, .. } => {
                 let actor = grant.actor();
-                all.into_iter().filter(|s| delivers_for(actor, s)).collect()
+                all.into_iter()
+                    .filter(|s| {
+                        let bound = s.accounts.iter().any(|a| Some(a.user_id) == actor.user_id);
+                        delivers_for(actor, s, bound)
+                    })
+                    .collect()
             }
         })
     }
@@ -222,21 +227,14 @@ impl SqlStore {
         if !errors.is_empty() {
             return Err(ValidationErrors(errors).into());
         }
-        let retired_at = match (before.retired, change.retired) {
-            (_, false) => None,
-            (true, true) => sqlx::query("SELECT retired_at FROM feed_sources WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut *w.tx)
-                .await
-                .map(|r| get::<Option<String>>(&r, "retired_at"))??,
-            (false, true) => Some(w.now_text.clone()),
-        };
+        // A source retired again keeps the day it was first retired.
         sqlx::query(
-            "UPDATE feed_sources SET name = $1, retired_at = $2, row_version = row_version + 1 \
-             WHERE id = $3",
+            "UPDATE feed_sources SET name = $1, \
+             retired_at = CASE WHEN $2 IS NULL THEN NULL ELSE COALESCE(retired_at, $2) END, \
+             row_version = row_version + 1 WHERE id = $3",
         )
         .bind(change.name.trim())
-        .bind(retired_at)
+        .bind(change.retired.then(|| w.now_text.clone()))
         .bind(id)
         .execute(&mut *w.tx)
         .await?;
@@ -311,18 +309,15 @@ impl SqlStore {
     }
 }
 
-/// Whether `actor` delivers for `source`: a department officer for the sources bound to the
-/// account; a county approver or manager for every source serving its jurisdiction (a file
-/// handed over on media).
-fn delivers_for(actor: &Actor, source: &FeedSource) -> bool {
+/// Whether `actor` delivers for `source` (`bound`: the actor's account is one of the source's):
+/// a department officer for the sources bound to the account; a county approver or manager for
+/// every source serving its jurisdiction (a file handed over on media).
+fn delivers_for(actor: &Actor, source: &FeedSource, bound: bool) -> bool {
     if actor.is_system() {
         return true;
     }
     match actor.role {
-        Role::DepartmentOfficer => source
-            .accounts
-            .iter()
-            .any(|a| Some(a.user_id) == actor.user_id),
+        Role::DepartmentOfficer => bound,
         _ => source.serves(actor.scope.root()),
     }
 }
@@ -406,25 +401,22 @@ pub(super) async fn check_delivery_source(
             format!("数据来源“{code}”未登记:请县级业务管理员先在“数据来源”中登记该来源"),
         );
     };
-    let mut source = source_of(&row)?;
+    let source = source_of(&row)?;
     if source.retired {
         return refuse(
             "SOURCE_RETIRED",
             format!("数据来源“{}”已停用,不再接收报送", source.name),
         );
     }
-    let accounts = sqlx::query("SELECT user_id FROM feed_source_accounts WHERE source_id = $1")
-        .bind(source.id)
-        .fetch_all(&mut *w.tx)
-        .await?;
-    for r in &accounts {
-        source.accounts.push(SourceAccount {
-            user_id: get(r, "user_id")?,
-            username: String::new(),
-            display_name: String::new(),
-        });
-    }
-    if !delivers_for(actor, &source) {
+    let bound = sqlx::query(
+        "SELECT user_id FROM feed_source_accounts WHERE source_id = $1 AND user_id = $2",
+    )
+    .bind(source.id)
+    .bind(actor.user_id.unwrap_or(-1))
+    .fetch_optional(&mut *w.tx)
+    .await?
+    .is_some();
+    if !delivers_for(actor, &source, bound) {
         return refuse(
             "SOURCE_NOT_YOURS",
             format!("本账户不是数据来源“{}”的报送账户", source.name),

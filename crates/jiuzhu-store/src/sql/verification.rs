@@ -142,16 +142,18 @@ pub(super) fn run_of(r: &AnyRow) -> Result<VerificationRun> {
     })
 }
 
-/// ` AND <col> IN (…)` when the reader is limited to some kinds.
-fn readable_kinds(sql: &mut Sql, r: &DeliveryReader, col: &str) {
+/// ` AND <alias>kind IN (…)` when the reader is limited to some kinds, where `alias` names the
+/// deliveries table of the query (`""` or `"d."`).
+fn readable_kinds(sql: &mut Sql, r: &DeliveryReader, alias: &str) {
     let Some(kinds) = r.kinds() else { return };
+    let col = format!("{alias}kind");
     // A department officer reads the deliveries of the sources it delivers for (its own
     // department's), through every route.
     if let DeliveryReader::Deliverer { grant, .. } = r {
-        let source_col = col.replace("kind", "source");
         sql.push(&format!(
             " AND EXISTS (SELECT 1 FROM feed_sources s JOIN feed_source_accounts a \
-             ON a.source_id = s.id WHERE s.kind = {col} AND s.code = {source_col} AND a.user_id = "
+             ON a.source_id = s.id WHERE s.kind = {col} AND s.code = {alias}source \
+             AND a.user_id = "
         ));
         sql.bind_int(grant.actor().user_id.unwrap_or(-1));
         sql.push(")");
@@ -225,7 +227,7 @@ impl SqlStore {
         let mut sql = Sql::new(&format!(
             "SELECT {DELIVERY_SELECT} FROM feed_deliveries WHERE 1 = 1"
         ));
-        readable_kinds(&mut sql, r, "kind");
+        readable_kinds(&mut sql, r, "");
         if let Some(k) = kind {
             sql.push(" AND kind = ").bind_text(k);
         }
@@ -243,7 +245,7 @@ impl SqlStore {
             "SELECT {DELIVERY_SELECT} FROM feed_deliveries WHERE id = "
         ));
         sql.bind_int(id);
-        readable_kinds(&mut sql, r, "kind");
+        readable_kinds(&mut sql, r, "");
         let row = sql.query().fetch_optional(&self.pool).await?;
         row.map(|r| delivery_of(&r)).transpose()
     }
@@ -258,7 +260,7 @@ impl SqlStore {
              JOIN feed_deliveries d ON d.id = x.delivery_id WHERE x.delivery_id = ",
         );
         sql.bind_int(id);
-        readable_kinds(&mut sql, r, "d.kind");
+        readable_kinds(&mut sql, r, "d.");
         sql.push(" ORDER BY x.seq");
         let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter()
