@@ -1030,6 +1030,24 @@ fn users() -> Vec<DemoUser> {
             "371002",
             "Demo@2026-medins",
         ),
+        // Officers of two more delivering departments: the traffic police's vehicle office and
+        // a bank, each bound to its own registered source (demo_feeds::sources).
+        user(
+            "officer_gongan",
+            "于建国",
+            Role::DepartmentOfficer,
+            Some(Department::PublicSecurity),
+            "371002",
+            "Demo@2026-police",
+        ),
+        user(
+            "officer_bank",
+            "宋佳怡",
+            Role::DepartmentOfficer,
+            Some(Department::Finance),
+            "371002",
+            "Demo@2026-banker",
+        ),
         user(
             "auditor_huancui",
             "隋立军",

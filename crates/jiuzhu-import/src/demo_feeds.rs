@@ -58,9 +58,14 @@ pub fn sources() -> Vec<DemoSource> {
             "vehicles",
             "WH-JJ",
             "威海市公安局交通警察支队车辆管理所",
-            None,
+            Some("officer_gongan"),
         ),
-        s("deposits", "WHCCB-HC", "威海市商业银行环翠支行", None),
+        s(
+            "deposits",
+            "WHCCB-HC",
+            "威海市商业银行环翠支行",
+            Some("officer_bank"),
+        ),
         s("deposits", "ICBC-HC", "中国工商银行威海环翠支行", None),
         s(
             "real_estate",
@@ -95,7 +100,12 @@ pub fn sources() -> Vec<DemoSource> {
         ),
         s("housing_fund", "WH-GJJ", "威海市住房公积金管理中心", None),
         s("imprisonment", "WH-SF", "威海市司法局", None),
-        s("hukou_moves", "WH-HZ", "威海市公安局户政管理支队", None),
+        s(
+            "hukou_moves",
+            "WH-HZ",
+            "威海市公安局户政管理支队",
+            Some("officer_gongan"),
+        ),
     ]
 }
 

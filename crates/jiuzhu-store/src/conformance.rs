@@ -71,6 +71,7 @@ pub use verification::{
 };
 pub use warning_handling::{
     warning_handling_dashboard_counts, warning_handling_due_inbox_and_zero_report,
+    warning_handling_runs_build_on_each_other,
 };
 mod verification_reports;
 pub use verification_reports::verification_reports_kept_scoped_and_append_only;
@@ -144,6 +145,7 @@ macro_rules! conformance_tests {
             verification_reports_kept_scoped_and_append_only,
             warning_handling_due_inbox_and_zero_report,
             warning_handling_dashboard_counts,
+            warning_handling_runs_build_on_each_other,
             letters_notices_and_filing,
             changes_stop_ends_benefit_and_is_filed,
             changes_opened_by_warning_close,

@@ -1061,6 +1061,10 @@ pub async fn run_from_store(
                         kind: w.kind.as_str().into(),
                         division: caseload.division(w.household).clone(),
                         evidence: evidence_json(w, Some(d), offset, &source_names),
+                        facts: crate::warning_facts(
+                            &w.evidence.person.masked(),
+                            &w.evidence.value.to_string(),
+                        ),
                     }
                 })
                 .collect();

@@ -63,10 +63,11 @@ pub use jiuzhu_domain::policy_revision::{NewPolicyRevision, PolicyRevision, Revi
 
 pub use feed_sources::{FeedSource, FeedSourceChange, NewFeedSource, SourceAccount, SourceLatest};
 pub use sql::{connect, connect_with_key_file, AtRestCounts, Backend, KeyFileOpened, SqlStore};
+pub use verification::warning_facts;
 pub use verification::{
     CaseloadHouseholdRow, CloseWarning, DeliveryReader, FeedDelivery, NewDelivery, NewRun,
-    NewWarning, Rejection, RunPart, RunStart, SourceStatus, SourceUse, VerificationRun,
-    WarningQuery, WarningRecord, WarningResult,
+    NewWarning, Rejection, RunCarried, RunPart, RunStart, SourceStatus, SourceUse, StillOpen,
+    VerificationRun, WarningQuery, WarningRecord, WarningResult,
 };
 pub use warning_handling::{
     Dashboard, DashboardCell, InboxQuery, InboxStatus, NewZeroReport, ZeroReport, ZeroReportKind,
@@ -817,6 +818,12 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         change: &FeedSourceChange,
     ) -> Result<FeedSource>;
+    /// The active department officers a source of the grant's jurisdiction may be bound to
+    /// (those working in it, or above it), by name.
+    async fn source_account_candidates(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageFeedSources>,
+    ) -> Result<Vec<SourceAccount>>;
     /// Keeps a case's verification report (append-only) with the SHA-256 of its JSON and a
     /// `verification_report_generated` audit event, in one transaction. The case must be in
     /// scope (else `NotFound`).

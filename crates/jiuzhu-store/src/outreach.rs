@@ -78,4 +78,7 @@ pub struct RunSummary {
     pub run: VerificationRun,
     pub by_township: BTreeMap<String, i64>,
     pub leads: i64,
+    /// The Chinese names of the run's division and of the townships of `by_township`, by code.
+    #[serde(default)]
+    pub names: BTreeMap<String, String>,
 }

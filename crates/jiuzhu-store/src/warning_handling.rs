@@ -132,7 +132,8 @@ pub struct ZeroReportStatus {
     pub name: String,
     pub township: String,
     pub township_name: String,
-    /// The month's warnings in the division, and how many are still open.
+    /// The warnings the month's runs raised in the division; how many warnings raised up to
+    /// the month are still open there (whichever run raised them).
     pub warnings: i64,
     pub open: i64,
     pub report: Option<ZeroReport>,
@@ -155,6 +156,12 @@ pub struct DashboardCell {
     /// Closed on or before the due date.
     pub closed_on_time: i64,
     pub closed_late: i64,
+    /// Raised by runs of earlier months and still open.
+    #[serde(default)]
+    pub carried_open: i64,
+    /// `YYYY-MM`: the month the oldest of `carried_open` was first raised.
+    #[serde(default)]
+    pub carried_since: Option<String>,
 }
 
 /// A month's handling at a glance, within the grant's scope.

@@ -26,7 +26,7 @@ use chrono::NaiveDate;
 use jiuzhu_domain::access::{HandleWarnings, ImportFeeds, ReadVerification, RunVerification};
 use jiuzhu_domain::{Action, Actor, DivisionCode, FieldError, Role, UserId};
 use jiuzhu_store::feeds::{self, FeedFiles, FeedProgress, MonthRequest, NewFeedFile, RunFeed};
-use jiuzhu_store::{DeliveryReader, FeedDelivery, LeadQuery, LeadRecord, RunSummary};
+use jiuzhu_store::{DeliveryReader, FeedDelivery, LeadQuery, LeadRecord, RunSummary, SourceUse};
 use jiuzhu_verify::{FeedKind, YearMonth};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -185,7 +185,7 @@ pub struct FeedFilter {
     kind: Option<String>,
     /// accepted | refused
     status: Option<String>,
-    /// Part of the source's name.
+    /// Part of the source's name or code.
     source: Option<String>,
 }
 
@@ -204,13 +204,16 @@ struct DeliveryRow {
     imported_at: String,
 }
 
-fn delivery_row(d: &FeedDelivery) -> DeliveryRow {
+fn delivery_row(d: &FeedDelivery, names: &HashMap<(String, String), String>) -> DeliveryRow {
     DeliveryRow {
         id: d.id,
         kind_zh: FeedKind::parse(&d.kind)
             .map(|k| k.label_zh().to_string())
             .unwrap_or_else(|| d.kind.clone()),
-        source: d.source.clone(),
+        source: names
+            .get(&(d.kind.clone(), d.source.clone()))
+            .cloned()
+            .unwrap_or_else(|| d.source.clone()),
         data_date: d.data_date.to_string(),
         sha_short: d.sha256.chars().take(12).collect(),
         format: jiuzhu_store::feed_formats::FeedFormat::of_content_key(&d.content_key)
@@ -236,16 +239,56 @@ struct FeedsPage {
     filter_status: String,
     filter_source: String,
     rows: Vec<DeliveryRow>,
-    today: String,
+    /// The sources the user delivers for, by kind: (kind label, [(`kind:code`, name)]).
+    sources: Vec<(String, Vec<(String, String)>)>,
+    /// What the rejected form held: the chosen source (`kind:code`) and data date.
+    chosen_source: String,
+    data_date: String,
     errors: Vec<String>,
     /// The user may deliver (the upload form is shown).
     can_push: bool,
+}
+
+/// The registered sources in service the actor delivers for, grouped by kind for the form.
+async fn sources_for_form(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Vec<(String, Vec<(String, String)>)>, AppError> {
+    if !actor.may(Action::ImportFeeds) {
+        return Ok(Vec::new());
+    }
+    let sources = state.store.feed_sources(&delivery_reader(actor)?).await?;
+    Ok(kinds_for(actor)
+        .into_iter()
+        .map(|k| {
+            let of_kind: Vec<(String, String)> = sources
+                .iter()
+                .filter(|s| s.kind == k.as_str() && !s.retired)
+                .map(|s| (format!("{}:{}", s.kind, s.code), s.name.clone()))
+                .collect();
+            (k.label_zh().to_string(), of_kind)
+        })
+        .filter(|(_, of_kind)| !of_kind.is_empty())
+        .collect())
+}
+
+/// The registered names of sources by (kind, code), for listing deliveries by name.
+async fn source_names(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<HashMap<(String, String), String>, AppError> {
+    let sources = state.store.feed_sources(&delivery_reader(actor)?).await?;
+    Ok(sources
+        .into_iter()
+        .map(|s| ((s.kind, s.code), s.name))
+        .collect())
 }
 
 async fn deliveries_for(
     state: &AppState,
     actor: &Actor,
     f: &FeedFilter,
+    names: &HashMap<(String, String), String>,
 ) -> Result<Vec<FeedDelivery>, AppError> {
     let kind = f.kind.as_deref().filter(|k| !k.is_empty());
     // Department officers read what they may push, nothing of other departments.
@@ -258,19 +301,34 @@ async fn deliveries_for(
             Some(s) if !s.is_empty() => d.status == s,
             _ => true,
         })
-        .filter(|d| source.is_empty() || d.source.contains(source))
+        .filter(|d| {
+            let name = names.get(&(d.kind.clone(), d.source.clone()));
+            source.is_empty()
+                || d.source.contains(source)
+                || name.is_some_and(|n| n.contains(source))
+        })
         .collect())
 }
 
-fn feeds_page_of(
+/// What the upload form held when it was refused (kept for the user to correct).
+#[derive(Default)]
+struct UploadForm {
+    source_ref: String,
+    data_date: String,
+}
+
+async fn feeds_page_of(
     state: &AppState,
     auth: &Auth,
     f: &FeedFilter,
-    rows: Vec<DeliveryRow>,
+    form: UploadForm,
     errors: Vec<String>,
-) -> FeedsPage {
+) -> Result<FeedsPage, AppError> {
     let actor = auth.actor();
-    FeedsPage {
+    let names = source_names(state, actor).await?;
+    let list = deliveries_for(state, actor, f, &names).await?;
+    let rows = list.iter().map(|d| delivery_row(d, &names)).collect();
+    Ok(FeedsPage {
         nav: Nav::new(auth, "核对数据"),
         max_upload: crate::files::human_size(
             crate::limits::upload_limit(&state.config, "/feeds").stated,
@@ -284,9 +342,15 @@ fn feeds_page_of(
         filter_status: f.status.clone().unwrap_or_default(),
         filter_source: f.source.clone().unwrap_or_default(),
         rows,
-        today: state.clock.today().to_string(),
+        sources: sources_for_form(state, actor).await?,
+        chosen_source: form.source_ref,
+        data_date: if form.data_date.is_empty() {
+            state.clock.today().to_string()
+        } else {
+            form.data_date
+        },
         errors,
-    }
+    })
 }
 
 async fn feeds_page(
@@ -294,9 +358,8 @@ async fn feeds_page(
     a: Auth,
     Query(f): Query<FeedFilter>,
 ) -> Result<Response, PageError> {
-    let list = deliveries_for(&state, a.actor(), &f).await?;
-    let rows = list.iter().map(delivery_row).collect();
-    Ok(render(&feeds_page_of(&state, &a, &f, rows, vec![])))
+    let page = feeds_page_of(&state, &a, &f, UploadForm::default(), vec![]).await?;
+    Ok(render(&page))
 }
 
 /// Reads the upload form, streaming the file to a staged file in the feeds directory.
@@ -349,9 +412,17 @@ async fn upload(
     let (texts, file) = read_upload(&files, mp, limit).await?;
     let actor = a.grant.actor().clone();
     let mut errors: Vec<FieldError> = Vec::new();
-    let kind = texts.get("kind").and_then(|k| FeedKind::parse(k));
+    // The page's form names a registered source as `kind:code`; a client may send both apart.
+    let (kind_text, source_text) = match texts.get("source_ref").filter(|s| !s.is_empty()) {
+        Some(r) => {
+            let (k, c) = r.split_once(':').unwrap_or((r.as_str(), ""));
+            (Some(k.to_string()), Some(c.to_string()))
+        }
+        None => (texts.get("kind").cloned(), texts.get("source").cloned()),
+    };
+    let kind = kind_text.as_deref().and_then(FeedKind::parse);
     match kind {
-        None => errors.push(FieldError::new("kind", "REQUIRED", "请选择数据类别")),
+        None => errors.push(FieldError::new("kind", "REQUIRED", "请选择数据来源")),
         Some(k) if !may_push(&actor, k) => errors.push(FieldError::new(
             "kind",
             "FEED_NOT_YOUR_DEPARTMENT",
@@ -359,9 +430,9 @@ async fn upload(
         )),
         Some(_) => {}
     }
-    let source = texts.get("source").filter(|s| !s.is_empty()).cloned();
-    if source.is_none() {
-        errors.push(FieldError::new("source", "REQUIRED", "请填写数据来源单位"));
+    let source = source_text.filter(|s| !s.is_empty());
+    if source.is_none() && kind.is_some() {
+        errors.push(FieldError::new("source", "REQUIRED", "请选择数据来源"));
     }
     let data_date = texts
         .get("data_date")
@@ -376,21 +447,31 @@ async fn upload(
     if file.is_none() {
         errors.push(FieldError::new("file", "REQUIRED", "请选择数据文件"));
     }
-    let (Some(kind), Some(source), Some(data_date), Some((name, path)), true) =
-        (kind, source, data_date, file.clone(), errors.is_empty())
-    else {
+    let (Some(kind), Some(source), Some(data_date), Some((name, path)), true) = (
+        kind,
+        source.clone(),
+        data_date,
+        file.clone(),
+        errors.is_empty(),
+    ) else {
         if let Some((_, p)) = file {
             let _ = std::fs::remove_file(p);
         }
-        let f = FeedFilter::default();
-        let list = deliveries_for(&state, a.actor(), &f).await?;
+        let form = UploadForm {
+            source_ref: match (&kind_text, &source) {
+                (Some(k), Some(c)) => format!("{k}:{c}"),
+                _ => String::new(),
+            },
+            data_date: texts.get("data_date").cloned().unwrap_or_default(),
+        };
         let page = feeds_page_of(
             &state,
             &a.auth,
-            &f,
-            list.iter().map(delivery_row).collect(),
+            &FeedFilter::default(),
+            form,
             errors.iter().map(|e| e.message.clone()).collect(),
-        );
+        )
+        .await?;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
     let owner = a.auth.user().id;
@@ -556,7 +637,7 @@ async fn delivery_page(
         } else {
             rejection_policy_zh(&d.rejection_policy)
         },
-        d: delivery_row(&d),
+        d: delivery_row(&d, &source_names(&state, a.actor()).await?),
         rejections,
         stored: all.len(),
         page,
@@ -693,14 +774,21 @@ async fn start_run(
                 }
                 let run = &report.run;
                 let result = json!({
-                    "run": run, "by_township": by_township, "leads": report.leads_stored,
+                    "run": run, "found_by_township": by_township, "leads": report.leads_stored,
                 });
                 jobs.finish(id, |s| {
                     s.phase = "done".into();
                     s.percent = 100;
                     s.message = format!(
-                        "比对完成:{} 户,预警 {} 条,政策找人线索 {} 条",
-                        run.households, run.warnings, report.leads_stored
+                        "比对完成:{} 户,新预警 {} 条,此前预警仍未销号 {} 条,政策找人线索 {} 条",
+                        run.households,
+                        run.warnings,
+                        run.carried
+                            .still_open
+                            .values()
+                            .map(|s| s.count)
+                            .sum::<i64>(),
+                        report.leads_stored
                     );
                     s.link = Some(format!("/verification/runs#run-{}", run.id));
                     s.result = Some(result);
@@ -781,36 +869,83 @@ struct RunRow {
     leads: i64,
     by_kind: String,
     by_township: String,
+    /// Findings that repeat a stored warning (left open as it is, or closed on the same facts).
+    found_again: i64,
+    /// Open warnings of earlier runs by kind, with the month the oldest was first raised.
+    still_open: String,
+    sources: Vec<SourceRow>,
+}
+
+/// A registered source as a run used it (or did not), for the run's table of sources.
+struct SourceRow {
+    kind_zh: String,
+    name: String,
+    status_zh: &'static str,
+    used: bool,
+    /// The data date of its latest delivery, or "—".
+    data_date: String,
+    oldest_accepted: String,
+}
+
+fn warning_kind_zh(k: &str) -> String {
+    serde_json::from_value::<jiuzhu_verify::WarningKind>(Value::String(k.to_string()))
+        .map(|w| w.label_zh().to_string())
+        .unwrap_or_else(|_| k.to_string())
 }
 
 fn run_row(r: &RunSummary) -> RunRow {
-    let kind_zh = |k: &str| -> String {
-        serde_json::from_value::<jiuzhu_verify::WarningKind>(Value::String(k.to_string()))
-            .map(|w| w.label_zh().to_string())
-            .unwrap_or_else(|_| k.to_string())
+    let run = &r.run;
+    let name_of = |code: &str| {
+        r.names
+            .get(code)
+            .cloned()
+            .unwrap_or_else(|| code.to_string())
     };
+    let found: i64 = run.carried.found.values().sum();
     RunRow {
-        id: r.run.id,
-        month: r.run.month.clone(),
-        division: r.run.division.clone(),
-        finished_at: fmt_time(r.run.finished_at),
-        run_by: r.run.run_by.clone(),
-        households: r.run.households,
-        warnings: r.run.warnings,
+        id: run.id,
+        month: run.month.clone(),
+        division: name_of(&run.division),
+        finished_at: fmt_time(run.finished_at),
+        run_by: run.run_by.clone(),
+        households: run.households,
+        warnings: run.warnings,
         leads: r.leads,
-        by_kind: r
-            .run
+        by_kind: run
             .counts
             .iter()
-            .map(|(k, n)| format!("{} {n}", kind_zh(k)))
+            .map(|(k, n)| format!("{} {n}", warning_kind_zh(k)))
             .collect::<Vec<_>>()
             .join("、"),
         by_township: r
             .by_township
             .iter()
-            .map(|(t, n)| format!("{t} {n}"))
+            .map(|(t, n)| format!("{} {n}", name_of(t)))
             .collect::<Vec<_>>()
             .join("、"),
+        // Runs from before warnings were identified by their facts record no findings apart.
+        found_again: (found - run.warnings).max(0),
+        still_open: run
+            .carried
+            .still_open
+            .iter()
+            .map(|(k, s)| format!("{} {}(最早 {})", warning_kind_zh(k), s.count, s.since))
+            .collect::<Vec<_>>()
+            .join("、"),
+        sources: run
+            .sources
+            .iter()
+            .map(|s| SourceRow {
+                kind_zh: FeedKind::parse(&s.kind)
+                    .map(|k| k.label_zh().to_string())
+                    .unwrap_or_else(|| s.kind.clone()),
+                name: s.name.clone(),
+                status_zh: s.status.label_zh(),
+                used: s.status == SourceUse::Used,
+                data_date: s.data_date.map_or("—".into(), |d| d.to_string()),
+                oldest_accepted: s.oldest_accepted.to_string(),
+            })
+            .collect(),
     }
 }
 

@@ -62,6 +62,7 @@ mod policy_pages;
 pub mod printing;
 mod reserve_fund;
 mod server;
+pub mod source_pages;
 pub mod verification_report;
 pub mod verify_params;
 mod views;
@@ -204,6 +205,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calendar_page::routes())
         .merge(warnings::routes())
         .merge(feed_pages::routes())
+        .merge(source_pages::routes())
         .nest(
             "/api/v1",
             api::routes()
@@ -218,7 +220,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(printing::api_routes())
                 .merge(calendar_page::api_routes())
                 .merge(warnings::api_routes())
-                .merge(feed_pages::api_routes()),
+                .merge(feed_pages::api_routes())
+                .merge(source_pages::api_routes()),
         )
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))

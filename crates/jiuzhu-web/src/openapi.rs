@@ -19,6 +19,7 @@ pub fn json() -> String {
     doc.merge(crate::calendar_page::CalendarApiDoc::openapi());
     doc.merge(crate::warnings::WarningsApiDoc::openapi());
     doc.merge(crate::feed_pages::FeedPagesApiDoc::openapi());
+    doc.merge(crate::source_pages::SourcePagesApiDoc::openapi());
     doc.to_json().unwrap_or_else(|_| "{}".to_string())
 }
 

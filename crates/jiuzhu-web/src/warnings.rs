@@ -17,7 +17,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::{Datelike, NaiveDate};
-use jiuzhu_domain::access::{HandleWarnings, ReadRegistry, ReadVerification, RevealSensitive};
+use jiuzhu_domain::access::{
+    HandleWarnings, ReadCases, ReadRegistry, ReadVerification, RevealSensitive,
+};
 use jiuzhu_domain::{Action, Actor, Division, DivisionCode, FieldError, Grant, Level};
 use jiuzhu_policy::PolicyLibrary;
 use jiuzhu_store::{
@@ -673,6 +675,8 @@ struct Opt {
     value: String,
     label: String,
     selected: bool,
+    /// Shown but not choosable (a result that needs a benefit the household does not have).
+    disabled: bool,
 }
 
 fn opts(items: Vec<(String, String)>, chosen: &str) -> Vec<Opt> {
@@ -682,6 +686,7 @@ fn opts(items: Vec<(String, String)>, chosen: &str) -> Vec<Opt> {
             selected: value == chosen,
             value,
             label,
+            disabled: false,
         })
         .collect()
 }
@@ -938,6 +943,8 @@ struct ShowPage {
     today: String,
     /// The user may close the warning (else the page only reads).
     can_handle: bool,
+    /// The household's benefits in force ("编号 月救助金 N 元"), when the user reads cases.
+    in_force: Option<Vec<String>>,
     /// The evidence's value is masked and the user may reveal it (查看).
     can_reveal: bool,
     /// The value is shown unmasked: this page is an audited reveal.
@@ -1051,6 +1058,37 @@ async fn show_view(
         _ => Vec::new(),
     };
     let (result, note, visit, checked) = form.unwrap_or(("no_effect", "", "", Vec::new()));
+    // What a result could change: the household's benefits in force. A user who cannot read
+    // cases is offered every result and the store refuses one that needs a benefit.
+    let in_force = match actor.grant::<ReadCases>() {
+        Ok(g) if w.status == "open" && can_handle => Some(
+            state
+                .store
+                .household_benefits(&g, w.household_id)
+                .await?
+                .into_iter()
+                .filter(|b| b.status != "ended")
+                .map(|b| format!("{} 月救助金 {} 元", b.number, b.monthly_amount))
+                .collect::<Vec<_>>(),
+        ),
+        _ => None,
+    };
+    let mut results = opts(
+        WarningResult::ALL
+            .iter()
+            .map(|r| (r.as_str().to_string(), r.label_zh().to_string()))
+            .collect(),
+        result,
+    );
+    if in_force.as_ref().is_some_and(Vec::is_empty) {
+        for o in &mut results {
+            if WarningResult::parse(&o.value).is_some_and(WarningResult::changes_benefit) {
+                o.disabled = true;
+                o.selected = false;
+                o.label = format!("{}(本户无在保救助,不可选)", o.label);
+            }
+        }
+    }
     Ok(ShowPage {
         status: if w.status == "open" {
             if overdue(&w, today) {
@@ -1076,13 +1114,8 @@ async fn show_view(
         visit_date: w.visit_date.map(|d| d.to_string()).unwrap_or_default(),
         attachments: w.attachments.clone(),
         change_case: w.change_case_id,
-        results: opts(
-            WarningResult::ALL
-                .iter()
-                .map(|r| (r.as_str().to_string(), r.label_zh().to_string()))
-                .collect(),
-            result,
-        ),
+        results,
+        in_force,
         docs: docs
             .iter()
             .map(|d| DocOpt {
@@ -1357,6 +1390,9 @@ struct DashRow {
     overdue: i64,
     on_time: i64,
     late: i64,
+    /// Raised in earlier months and still open: "N(最早 YYYY-MM)", or "0".
+    carried: String,
+    carried_count: i64,
 }
 
 #[derive(Template)]
@@ -1394,6 +1430,8 @@ async fn dashboard_page(
         overdue: 0,
         on_time: 0,
         late: 0,
+        carried: String::new(),
+        carried_count: 0,
     };
     let rows: Vec<DashRow> = d
         .cells
@@ -1404,6 +1442,7 @@ async fn dashboard_page(
             totals.overdue += c.overdue;
             totals.on_time += c.closed_on_time;
             totals.late += c.closed_late;
+            totals.carried_count += c.carried_open;
             DashRow {
                 kind: kind_label(&c.kind),
                 township: c.township_name.clone(),
@@ -1412,9 +1451,15 @@ async fn dashboard_page(
                 overdue: c.overdue,
                 on_time: c.closed_on_time,
                 late: c.closed_late,
+                carried: match &c.carried_since {
+                    Some(since) => format!("{}(最早 {since})", c.carried_open),
+                    None => "0".into(),
+                },
+                carried_count: c.carried_open,
             }
         })
         .collect();
+    totals.carried = totals.carried_count.to_string();
     let by_result: BTreeMap<&str, i64> = d.results.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let results = WarningResult::ALL
         .iter()

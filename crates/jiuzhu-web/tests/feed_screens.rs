@@ -338,7 +338,7 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
     assert_eq!(result["run"]["month"], "2026-02");
     assert_eq!(result["run"]["counts"]["MEDICAL"], 1);
     assert_eq!(result["run"]["warnings"], 1);
-    assert_eq!(result["by_township"][TOWNSHIP_A], 1);
+    assert_eq!(result["found_by_township"][TOWNSHIP_A], 1);
     assert_eq!(result["leads"], 2);
     // Another user does not see the job.
     assert_eq!(
@@ -360,7 +360,9 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
     let html = page.text();
     assert!(html.contains("开始本月比对"), "{html}");
     assert!(html.contains("医疗"), "{html}");
-    assert!(html.contains(&format!("{TOWNSHIP_A} 1")), "{html}");
+    // Divisions by name, never by code.
+    assert!(html.contains("环翠楼街道 1"), "{html}");
+    assert!(!html.contains(&format!("{TOWNSHIP_A} 1")), "{html}");
     let w = app
         .get("/api/v1/warnings?kind=MEDICAL", Some(&approver))
         .await
@@ -378,6 +380,24 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let v = wait(&app, &approver, &format!("{}/progress", r.location())).await;
     assert_eq!(v["phase"], "done", "{v}");
+    // It finds the same claim and raises nothing new: the warning stays open once, counted as
+    // still open since February.
+    let run = &v["result"]["run"];
+    assert_eq!(run["warnings"], 0, "{v}");
+    assert_eq!(run["carried"]["found"]["MEDICAL"], 1, "{v}");
+    assert_eq!(run["carried"]["still_open"]["MEDICAL"]["count"], 1, "{v}");
+    assert_eq!(run["carried"]["still_open"]["MEDICAL"]["since"], "2026-02");
+    let w = app
+        .get("/api/v1/warnings?kind=MEDICAL", Some(&approver))
+        .await
+        .json();
+    assert_eq!(w["total"], 1, "{w}");
+    let html = app.get("/verification/runs", Some(&approver)).await.text();
+    assert!(html.contains("大额医疗自付费用 1(最早 2026-02)"), "{html}");
+    assert!(
+        html.contains("另有 1 条与已有预警事实相同,未重复预警"),
+        "{html}"
+    );
 
     // Leads: the registered resident belongs to township A, the stranger to the county.
     let leads = app
@@ -438,4 +458,178 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
         .await
         .json();
     assert_eq!(open["total"], 0);
+}
+
+/// Issue 12, point 1 on the screens: the county manager registers a bank as a source, binds a
+/// bank officer and retires it; the upload form offers only the user's sources in service by
+/// name, keeps the chosen one when refused, and the deliveries list names sources, not codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_are_registered_bound_retired_and_chosen_by_name() {
+    let (app, _data) = app_with_files().await;
+    let manager = app.login("manager_huancui", "Demo@2026-manage").await;
+    let page = app.get("/verification/sources", Some(&manager)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("威海市商业银行环翠支行"), "{html}");
+    assert!(html.contains("宋佳怡(officer_bank)"), "{html}");
+    assert!(html.contains("登记数据来源"), "{html}");
+    let listed = app
+        .get("/api/v1/verification/sources", Some(&manager))
+        .await
+        .json();
+    let bank_officer = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "WHCCB-HC")
+        .unwrap()["accounts"][0]["user_id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+
+    // Every problem at once, and what was typed stays.
+    let r = app
+        .form(
+            "/verification/sources",
+            Some(&manager.cookie),
+            &[
+                ("_csrf", &manager.csrf),
+                ("kind", ""),
+                ("code", "建行 环翠"),
+                ("name", "中国建设银行威海环翠支行"),
+                ("account", &bank_officer),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    assert!(html.contains("数据类别"), "{html}");
+    assert!(html.contains("来源代码应为"), "{html}");
+    assert!(
+        html.contains("value=\"中国建设银行威海环翠支行\""),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("value=\"{bank_officer}\" checked")),
+        "{html}"
+    );
+
+    let r = app
+        .form(
+            "/verification/sources",
+            Some(&manager.cookie),
+            &[
+                ("_csrf", &manager.csrf),
+                ("kind", "deposits"),
+                ("code", "CCB-HC"),
+                ("name", "中国建设银行威海环翠支行"),
+                ("account", &bank_officer),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+
+    // The bank's officer delivers for its two banks, by name; nothing of other departments.
+    let banker = app.login("officer_bank", "Demo@2026-banker").await;
+    let form = app.get("/feeds", Some(&banker)).await.text();
+    assert!(form.contains("value=\"deposits:CCB-HC\""), "{form}");
+    assert!(form.contains("value=\"deposits:WHCCB-HC\""), "{form}");
+    assert!(form.contains("中国建设银行威海环翠支行"), "{form}");
+    assert!(!form.contains("medical_claims:HC-YB"), "{form}");
+    let csv = "身份证号码,机构代码,账户类型,余额,余额日期\n\
+               371002198001010011,C1371000009,savings,1200.00,2026-02-27\n";
+    let r = app
+        .upload(
+            "/feeds",
+            &banker,
+            &[
+                ("source_ref", "deposits:CCB-HC"),
+                ("data_date", "2026-02-28"),
+            ],
+            Some(("ccb.csv", "text/csv", csv.as_bytes())),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let v = wait(&app, &banker, &format!("{}/progress", r.location())).await;
+    assert_eq!(v["phase"], "done", "{v}");
+    assert_eq!(v["result"]["source"], "CCB-HC", "{v}");
+    let list = app.get("/feeds", Some(&banker)).await.text();
+    assert!(
+        list.contains("<td>中国建设银行威海环翠支行</td>"),
+        "deliveries by the source's name: {list}"
+    );
+    // A refused form keeps the chosen source and the date.
+    let r = app
+        .upload(
+            "/feeds",
+            &banker,
+            &[
+                ("source_ref", "deposits:WHCCB-HC"),
+                ("data_date", "2026-02-20"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    assert!(html.contains("请选择数据文件"), "{html}");
+    assert!(
+        html.contains("value=\"deposits:WHCCB-HC\" selected"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"2026-02-20\""), "{html}");
+
+    // Retired: no longer offered. A change on a stale version is a conflict, not an overwrite.
+    let listed = app
+        .get("/api/v1/verification/sources", Some(&manager))
+        .await
+        .json();
+    let ccb = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "CCB-HC")
+        .unwrap()
+        .clone();
+    let (id, version) = (ccb["id"].as_i64().unwrap(), ccb["row_version"].to_string());
+    let url = format!("/verification/sources/{id}");
+    let retire = [
+        ("_csrf", manager.csrf.as_str()),
+        ("row_version", version.as_str()),
+        ("name", "中国建设银行威海环翠支行"),
+        ("account", bank_officer.as_str()),
+        ("retired", "on"),
+    ];
+    let r = app.form(&url, Some(&manager.cookie), &retire).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = app.form(&url, Some(&manager.cookie), &retire).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let form = app.get("/feeds", Some(&banker)).await.text();
+    assert!(!form.contains("value=\"deposits:CCB-HC\""), "{form}");
+    assert!(form.contains("value=\"deposits:WHCCB-HC\""), "{form}");
+    let html = app
+        .get("/verification/sources", Some(&manager))
+        .await
+        .text();
+    assert!(html.contains("已停用"), "{html}");
+
+    // Only the county manager registers.
+    let approver = app.login("approver_huancui", "Demo@2026-approve").await;
+    let page = app
+        .get("/verification/sources", Some(&approver))
+        .await
+        .text();
+    assert!(!page.contains("登记数据来源"), "{page}");
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/verification/sources",
+            Some(&approver),
+            Some(json!({"kind": "deposits", "code": "X-1", "name": "某银行"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    // The county approver delivers for every source of the county (media handed over).
+    let form = app.get("/feeds", Some(&approver)).await.text();
+    assert!(form.contains("value=\"medical_claims:HC-YB\""), "{form}");
 }

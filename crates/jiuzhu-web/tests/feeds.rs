@@ -140,7 +140,22 @@ async fn officer_pushes_and_township_closes_the_warning() {
         app.get("/api/v1/warnings", Some(&clerk_b)).await.json()["total"],
         0
     );
-    let close = json!({"result": "adjust", "note": "入户核实,调整救助金额", "row_version": 1});
+    // The household has no benefit in force here: an adjustment is refused, not recorded.
+    let adjust = json!({"result": "adjust", "note": "入户核实,调整救助金额", "row_version": 1});
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/warnings/{id}/close"),
+            Some(&reviewer),
+            Some(adjust),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(
+        r.json()["error"]["fields"][0]["code"],
+        "WARNING_RESULT_NEEDS_CASE"
+    );
+    let close = json!({"result": "refer", "note": "入户核实,转医疗救助", "row_version": 1});
     let r = app
         .call(
             Method::POST,
@@ -151,7 +166,7 @@ async fn officer_pushes_and_township_closes_the_warning() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["status"], "closed");
-    assert_eq!(r.json()["result"], "adjust");
+    assert_eq!(r.json()["result"], "refer");
     assert_eq!(r.json()["row_version"], 2);
     let r = app
         .call(

@@ -121,6 +121,7 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                 kind: "DEPOSIT".into(),
                 division: b_household_before.as_ref().unwrap().facts.division.clone(),
                 evidence: r#"{"source":"deposits","value":"鲸园预警证据"}"#.into(),
+                facts: jiuzhu_store::warning_facts("", "鲸园预警证据"),
             }],
         )
         .await
@@ -335,6 +336,8 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                         "/api/v1/divisions",
                         "/api/v1/reserve-fund",
                         "/api/v1/zero-reports",
+                        // The county's registered data providers: reference data, not B's.
+                        "/api/v1/verification/sources",
                     ]
                     .contains(&template.as_str())
                     {

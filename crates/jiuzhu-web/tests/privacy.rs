@@ -295,6 +295,7 @@ async fn run_with_evidence(app: &TestApp, households: &[(Person, i64)]) -> Vec<(
         kind: kind.to_string(),
         division: division.clone(),
         evidence: ev(source, value),
+        facts: jiuzhu_store::warning_facts("", value),
     })
     .collect::<Vec<_>>();
     let run = app

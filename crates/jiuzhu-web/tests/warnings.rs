@@ -59,6 +59,7 @@ fn warning(h: &HouseholdSummary, kind: &str, source: &str) -> NewWarning {
             "records": 3,
         })
         .to_string(),
+        facts: jiuzhu_store::warning_facts("371002********0013", "95000.00"),
     }
 }
 
@@ -344,6 +345,26 @@ async fn inbox_filters_bulk_close_and_detail_form() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().contains("请填写核查情况说明"));
+    // Issue 12, point 4: the household has no benefit in force, so a stop cannot be chosen on
+    // the page, and one posted all the same is refused; the warning stays open, the note kept.
+    assert!(html.contains("本户无在保救助,不可选"), "{html}");
+    assert!(html.contains("value=\"stop\" disabled"), "{html}");
+    let r = app
+        .form(
+            &path,
+            Some(&clerk.cookie),
+            &[
+                ("_csrf", clerk.csrf.as_str()),
+                ("result", "stop"),
+                ("note", "户主已去世"),
+                ("row_version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("不能选择“停止救助”"), "{text}");
+    assert!(text.contains("户主已去世"), "{text}");
     let r = app
         .form(
             &path,

@@ -153,7 +153,9 @@ pub async fn run(
             "households": report.run.households,
             "warnings": report.run.warnings,
             "by_kind": report.run.counts,
-            "by_township": by_township,
+            "found_by_kind": report.run.carried.found,
+            "found_by_township": by_township,
+            "still_open": report.run.carried.still_open,
             "leads": report.leads_stored,
             "deliveries": report.used.iter().map(|d| serde_json::json!({
                 "id": d.id, "kind": d.kind, "data_date": d.data_date.to_string(),

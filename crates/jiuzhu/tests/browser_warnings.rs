@@ -158,20 +158,15 @@ async fn a_death_warning_is_handled_to_a_stop_and_the_ended_case_is_filed() {
         format!("身份证号码,死亡日期\n{id_number},2027-01-05\n"),
     )
     .unwrap();
+    // The source is chosen from the registered ones, by name.
     c.find(Locator::Css(
-        "form[action='/feeds'] option[value=civil_deaths]",
+        "form[action='/feeds'] option[value='civil_deaths:HC-BZ']",
     ))
     .await
     .unwrap()
     .click()
     .await
     .unwrap();
-    c.find(Locator::Css("form[action='/feeds'] input[name=source]"))
-        .await
-        .unwrap()
-        .send_keys("HC-BZ")
-        .await
-        .unwrap();
     c.find(Locator::Css("form[action='/feeds'] input[type=file]"))
         .await
         .unwrap()
@@ -195,7 +190,7 @@ async fn a_death_warning_is_handled_to_a_stop_and_the_ended_case_is_filed() {
         .unwrap();
     c.goto(&format!("{base}{result}")).await.unwrap();
     let page = page_text(c).await;
-    assert!(page.contains("HC-BZ"), "{page}");
+    assert!(page.contains("威海市环翠区民政局殡葬管理所"), "{page}");
     assert!(page.contains("已采用"), "delivery accepted: {page}");
 
     // The month's comparison, started from the page.

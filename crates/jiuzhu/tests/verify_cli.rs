@@ -222,8 +222,8 @@ fn feeds_are_kept_and_the_month_raises_warnings() {
     assert_eq!(run["warnings"], 2);
     assert_eq!(run["by_kind"]["DEATH"], 1);
     assert_eq!(run["by_kind"]["DEPOSIT"], 1);
-    assert_eq!(run["by_township"]["371002001"], 1);
-    assert_eq!(run["by_township"]["371002002"], 1);
+    assert_eq!(run["found_by_township"]["371002001"], 1);
+    assert_eq!(run["found_by_township"]["371002002"], 1);
     assert_eq!(run["deliveries"].as_array().unwrap().len(), 2);
 
     // May: the June deliveries are not used for an earlier month.
@@ -239,7 +239,8 @@ fn feeds_are_kept_and_the_month_raises_warnings() {
         text(&o)
     );
 
-    // Only township 371002002's households.
+    // Only township 371002002's households: its deposit is found again and stays the one open
+    // warning it was, raised in June's first run.
     let o = jiuzhu(
         &db,
         &data,
@@ -255,6 +256,10 @@ fn feeds_are_kept_and_the_month_raises_warnings() {
     assert!(o.status.success(), "{}", text(&o));
     let run = json(&o);
     assert_eq!(run["households"], 1);
-    assert_eq!(run["by_kind"]["DEPOSIT"], 1);
-    assert!(run["by_kind"].get("DEATH").is_none());
+    assert_eq!(run["warnings"], 0);
+    assert_eq!(run["found_by_kind"]["DEPOSIT"], 1);
+    assert!(run["found_by_kind"].get("DEATH").is_none());
+    assert_eq!(run["still_open"]["DEPOSIT"]["count"], 1);
+    assert_eq!(run["still_open"]["DEPOSIT"]["since"], "2024-06");
+    assert!(run["still_open"].get("DEATH").is_none());
 }

@@ -309,6 +309,7 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
             kind: k.into(),
             division: code(VILLAGE_A),
             evidence: "{}".into(),
+            facts: crate::warning_facts("", k),
         })
         .collect();
     h.store
@@ -400,16 +401,29 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
     assert_eq!(closed.change_case_id, Some(change_id));
     assert!(closed.note.unwrap().contains("已有办理中的变更"));
 
-    // No approved case in the store: the warning closes all the same, and says so.
+    // No approved case in the store: a stop is refused (it would count as a 停止救助 that never
+    // happened); the warning stays open for a result that fits.
     let w3 = find(hb, "DEATH");
-    let closed = h
+    let err = h
         .store
         .close_warning(&g, w3.id, w3.row_version, &close(WarningResult::Stop))
         .await
+        .unwrap_err();
+    match &err {
+        StoreError::Invalid(v) => {
+            assert_eq!(v.0[0].code, "WARNING_RESULT_NEEDS_CASE");
+            assert!(v.0[0].message.contains("停止救助"), "{}", v.0[0].message);
+        }
+        other => panic!("{other:?}"),
+    }
+    let still = h
+        .store
+        .get_warning(&reads(&g), w3.id)
+        .await
+        .unwrap()
         .unwrap();
-    assert_eq!(closed.status, "closed");
-    assert_eq!(closed.change_case_id, None);
-    assert!(closed.note.unwrap().contains("未发起变更"));
+    assert_eq!(still.status, "open");
+    assert_eq!(still.change_case_id, None);
     assert_eq!(
         h.store.household_benefits(&read, hb).await.unwrap().len(),
         0

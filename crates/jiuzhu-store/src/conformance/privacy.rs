@@ -302,6 +302,7 @@ fn warning(hh: HouseholdId, division: &str, kind: &str, source: &str, value: &st
             "person": "371002************", "value": value, "threshold": "30000.00",
             "records": 3})
         .to_string(),
+        facts: crate::warning_facts("371002************", value),
     }
 }
 

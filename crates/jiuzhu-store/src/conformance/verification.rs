@@ -277,6 +277,7 @@ pub async fn verification_warnings_scoped_and_closed(h: Harness) {
         kind: k.into(),
         division: code(d),
         evidence: evidence.into(),
+        facts: crate::warning_facts("", k),
     })
     .collect();
     let run = h
@@ -337,8 +338,9 @@ pub async fn verification_warnings_scoped_and_closed(h: Harness) {
     );
 
     // B's clerk cannot close A's warning: it is not there for them.
+    // Refer: the household has no case here, so a result that changes a benefit is refused.
     let close = CloseWarning {
-        result: WarningResult::Suspend,
+        result: WarningResult::Refer,
         note: "入户核实存款属实".into(),
         visit_date: None,
         attachments: vec![],
@@ -356,7 +358,7 @@ pub async fn verification_warnings_scoped_and_closed(h: Harness) {
         .await
         .unwrap();
     assert_eq!(closed.status, "closed");
-    assert_eq!(closed.result, Some(WarningResult::Suspend));
+    assert_eq!(closed.result, Some(WarningResult::Refer));
     assert_eq!(closed.closed_by.as_deref(), Some("clerk_a"));
     assert_eq!(closed.closed_at, Some(start_time()));
     assert_eq!(closed.row_version, target.row_version + 1);
@@ -432,6 +434,7 @@ pub async fn verification_streamed_run_commits_or_leaves_nothing(h: Harness) {
         evidence: format!(
             r#"{{"source":"deposits","department":"XX银行 \"营业部\"","delivery":{delivery},"row":5}}"#
         ),
+        facts: crate::warning_facts("", kind),
     };
 
     // Abandoned: a delivery and a warning sent, then the sender dropped without Finish.

@@ -59,6 +59,7 @@ fn warning(household_id: HouseholdId, division: &str, kind: &str, person: &str) 
         evidence: format!(
             r#"{{"source":"deposits","delivery":1,"data_date":"2026-02-28","row":2,"person":"{person}","value":"95000.00","threshold":"30000.00","records":1}}"#
         ),
+        facts: crate::warning_facts(person, "95000.00"),
     }
 }
 
@@ -363,7 +364,8 @@ pub async fn warning_handling_due_inbox_and_zero_report(h: Harness) {
     assert_eq!(quiet.kind, ZeroReportKind::NoWarnings);
     assert_eq!(quiet.warnings, 0);
 
-    // Who has filed for February: B (all handled), not A (two open).
+    // Who has filed for February: B (all handled), not A (February's two open, and January's
+    // vehicle, open still).
     let status = h
         .store
         .zero_report_status(&reads(&gc), "2026-02", None)
@@ -384,7 +386,7 @@ pub async fn warning_handling_due_inbox_and_zero_report(h: Harness) {
     assert_eq!(
         brief,
         vec![
-            (VILLAGE_A, "环翠楼街道", 2, 2, None),
+            (VILLAGE_A, "环翠楼街道", 2, 3, None),
             (
                 VILLAGE_B,
                 "鲸园街道",
@@ -649,4 +651,151 @@ pub async fn warning_handling_dashboard_counts(h: Harness) {
         .unwrap();
     assert_eq!((d.zero_report_divisions, d.zero_reports_filed), (2, 1));
     assert_eq!(d.results["no_effect"], 2);
+}
+
+/// A run stored with `warnings` for `month`, returning the run.
+async fn run_of(h: &Harness, month: &str, warnings: &[NewWarning]) -> crate::VerificationRun {
+    h.store
+        .store_run(
+            &system().grant::<RunVerification>().unwrap(),
+            &NewRun {
+                month: month.into(),
+                division: code("371002"),
+                started_at: start_time(),
+                delivery_ids: vec![],
+                households: 2,
+                due: date(2026, 3, 31),
+            },
+            warnings,
+        )
+        .await
+        .unwrap()
+}
+
+/// Issue 12, point 3: a warning is (household, kind, facts). Running a month again doubles
+/// nothing; what was closed on the same facts is not raised again; changed facts are; what is
+/// open from an earlier month is counted as still open and keeps the village from a zero report.
+pub async fn warning_handling_runs_build_on_each_other(h: Harness) {
+    with_tree(&h).await;
+    let (ha, _) = household(&h, VILLAGE_A, 31).await;
+    let (hb, _) = household(&h, VILLAGE_B, 32).await;
+    let deposit = warning(ha, VILLAGE_A, "DEPOSIT", "371002********0311");
+    let death = warning(hb, VILLAGE_B, "DEATH", "371002********0322");
+    let first = run_of(&h, "2026-01", &[deposit.clone(), death.clone()]).await;
+    assert_eq!(first.warnings, 2);
+
+    // The same month again: both found, neither raised again, both still open since January.
+    let again = run_of(&h, "2026-01", &[deposit.clone(), death.clone()]).await;
+    assert_eq!((again.warnings, again.counts.len()), (0, 0));
+    assert_eq!(again.carried.found["DEPOSIT"], 1);
+    assert_eq!(again.carried.found["DEATH"], 1);
+    let open = |k: &str| {
+        let s = &again.carried.still_open[k];
+        (s.count, s.since.clone())
+    };
+    assert_eq!(open("DEPOSIT"), (1, "2026-01".to_string()));
+    assert_eq!(open("DEATH"), (1, "2026-01".to_string()));
+    let gc = county().grant::<HandleWarnings>().unwrap();
+    let today = date(2026, 3, 1);
+    assert_eq!(total(&h, &gc, inbox(today)).await, 2, "nothing doubled");
+
+    // Warnings stored before migration 0021 get their facts at the next start, and are then
+    // recognised like any other.
+    h.store
+        .execute_raw("UPDATE warnings SET facts = 0")
+        .await
+        .unwrap();
+    h.store
+        .execute_raw("INSERT INTO pending_backfills (name) VALUES ('warning_facts')")
+        .await
+        .unwrap();
+    h.store.run_data_migrations().await.unwrap();
+    let after_upgrade = run_of(&h, "2026-01", &[deposit.clone(), death.clone()]).await;
+    assert_eq!(after_upgrade.warnings, 0);
+
+    // The death is handled; February finds the same death and the deposit again, and a deposit
+    // of another amount.
+    let death_warning = h
+        .store
+        .warning_inbox(
+            &reads(&gc),
+            &InboxQuery {
+                kind: Some("DEATH".into()),
+                ..inbox(today)
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    h.store
+        .close_warning(
+            &gc,
+            death_warning.id,
+            death_warning.row_version,
+            &no_effect("已核实"),
+        )
+        .await
+        .unwrap();
+    let mut larger = warning(ha, VILLAGE_A, "DEPOSIT", "371002********0311");
+    larger.facts = crate::warning_facts("371002********0311", "120000.00");
+    let february = run_of(&h, "2026-02", &[deposit.clone(), death.clone(), larger]).await;
+    assert_eq!(february.warnings, 1, "only the changed deposit is new");
+    assert_eq!(february.counts["DEPOSIT"], 1);
+    assert!(!february.counts.contains_key("DEATH"), "closed, same facts");
+    assert_eq!(february.carried.found["DEPOSIT"], 2);
+    assert_eq!(february.carried.still_open["DEPOSIT"].count, 1);
+    assert!(!february.carried.still_open.contains_key("DEATH"));
+    assert_eq!(total(&h, &gc, inbox(today)).await, 3);
+
+    // The dashboard of February: the new deposit, and January's still open.
+    let d = h
+        .store
+        .verification_dashboard(&reads(&gc), "2026-02", today)
+        .await
+        .unwrap();
+    let cells: Vec<_> = d
+        .cells
+        .iter()
+        .map(|c| {
+            (
+                c.kind.as_str(),
+                c.township.as_str(),
+                c.total,
+                c.open,
+                c.carried_open,
+                c.carried_since.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(cells, vec![("DEPOSIT", TOWN_A, 1, 1, 1, Some("2026-01"))]);
+
+    // Village B's only warning is closed: it reports February as without warnings. Village A
+    // may not while January's deposit is open, although it was raised by another month's run.
+    let zero = |division: &str| NewZeroReport {
+        division: code(division),
+        month: "2026-02".into(),
+        note: "经核查无变化".into(),
+    };
+    let gb = clerk_b().grant::<HandleWarnings>().unwrap();
+    let filed = h
+        .store
+        .file_zero_report(&gb, &zero(VILLAGE_B))
+        .await
+        .unwrap();
+    assert_eq!(filed.kind, ZeroReportKind::NoWarnings);
+    let ga = clerk_a().grant::<HandleWarnings>().unwrap();
+    let err = h
+        .store
+        .file_zero_report(&ga, &zero(VILLAGE_A))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), "ZERO_REPORT_OPEN_WARNINGS");
+    let status = h
+        .store
+        .zero_report_status(&reads(&gc), "2026-02", None)
+        .await
+        .unwrap();
+    let a = status.iter().find(|s| s.division == VILLAGE_A).unwrap();
+    assert_eq!((a.warnings, a.open), (1, 2));
 }

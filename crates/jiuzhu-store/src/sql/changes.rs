@@ -536,10 +536,17 @@ pub(super) async fn open_for_warning(
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .find(|_| true);
+    // A result that changes a benefit needs a benefit to change: without one the warning is not
+    // closed as if a stop or an adjustment had happened (it would count as one on the dashboard).
     let Some(parent) = parent else {
-        return Ok((
-            None,
-            Some("(本系统中该户没有在保的已确认救助案件,未发起变更)".into()),
+        return Err(super::invalid(
+            "result",
+            "WARNING_RESULT_NEEDS_CASE",
+            format!(
+                "该户在本系统中没有在保的已确认救助案件,不能选择“{}”;请选择“核实无影响”或“转办”\
+                 (存量导入的在保家庭,待其救助待遇迁入本系统后方可变更)",
+                result.label_zh()
+            ),
         ));
     };
     if let Some((id, number)) = open_change_of(tx.conn(), parent).await? {

@@ -138,6 +138,34 @@ impl SqlStore {
         })
     }
 
+    pub(crate) async fn source_account_candidates_impl(
+        &self,
+        g: &Grant<ManageFeedSources>,
+    ) -> Result<Vec<SourceAccount>> {
+        let scope = g.scope().root();
+        let rows = sqlx::query(
+            "SELECT id, username, display_name, division FROM users \
+             WHERE role = $1 AND active <> 0 ORDER BY display_name, id",
+        )
+        .bind(Role::DepartmentOfficer.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let at: String = get(r, "division")?;
+            let fits =
+                DivisionCode::parse(&at).is_ok_and(|at| at.contains(scope) || scope.contains(&at));
+            if fits {
+                out.push(SourceAccount {
+                    user_id: get(r, "id")?,
+                    username: get(r, "username")?,
+                    display_name: get(r, "display_name")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) async fn register_feed_source_impl(
         &self,
         g: &Grant<ManageFeedSources>,

@@ -239,6 +239,22 @@ async fn run_backfills(pool: &AnyPool) -> Result<()> {
                     }
                 }
             }
+            // Migration 0021: warnings stored before it get the digest of their facts.
+            "warning_facts" => {
+                let rows = sqlx::query("SELECT id, evidence FROM warnings WHERE facts = 0")
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for r in &rows {
+                    let evidence: String = rows::get(r, "evidence")?;
+                    let e: serde_json::Value = serde_json::from_str(&evidence).unwrap_or_default();
+                    let text = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                    sqlx::query("UPDATE warnings SET facts = $1 WHERE id = $2")
+                        .bind(crate::warning_facts(&text("person"), &text("value")))
+                        .bind(rows::get::<i64>(r, "id")?)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
             other => {
                 return Err(StoreError::Database(format!(
                     "unknown data migration {other:?}: this binary is older than the database"
@@ -1370,6 +1386,12 @@ impl Store for SqlStore {
         change: &crate::FeedSourceChange,
     ) -> Result<crate::FeedSource> {
         self.change_feed_source_impl(g, id, change).await
+    }
+    async fn source_account_candidates(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageFeedSources>,
+    ) -> Result<Vec<crate::SourceAccount>> {
+        self.source_account_candidates_impl(g).await
     }
     async fn record_verification_report(
         &self,

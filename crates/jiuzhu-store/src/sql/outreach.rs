@@ -284,21 +284,52 @@ impl SqlStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let run = super::verification::run_of(r)?;
-            let mut by_township = BTreeMap::new();
-            for t in sqlx::query(
-                "SELECT township, COUNT(*) AS n FROM warnings WHERE run_id = $1 \
-                 AND division LIKE $2 GROUP BY township ORDER BY township",
-            )
-            .bind(run.id)
-            .bind(scope.as_str())
-            .fetch_all(&self.pool)
-            .await?
-            {
-                by_township.insert(get::<String>(&t, "township")?, get::<i64>(&t, "n")?);
-            }
+        let runs = rows
+            .iter()
+            .map(super::verification::run_of)
+            .collect::<Result<Vec<_>>>()?;
+        // One pass over the listed runs' warnings (reads by run scan the table, migration 0021).
+        let (low, high) = (
+            runs.iter().map(|r| r.id).min().unwrap_or(0),
+            runs.iter().map(|r| r.id).max().unwrap_or(0),
+        );
+        let mut by_run: BTreeMap<i64, BTreeMap<String, i64>> = BTreeMap::new();
+        for t in sqlx::query(
+            "SELECT run_id, township, COUNT(*) AS n FROM warnings \
+             WHERE run_id >= $1 AND run_id <= $2 AND division LIKE $3 GROUP BY run_id, township",
+        )
+        .bind(low)
+        .bind(high)
+        .bind(scope.as_str())
+        .fetch_all(&self.pool)
+        .await?
+        {
+            by_run
+                .entry(get(&t, "run_id")?)
+                .or_default()
+                .insert(get(&t, "township")?, get::<i64>(&t, "n")?);
+        }
+        // The names of the jurisdiction's counties and townships (codes of up to 9 digits).
+        let mut division_names = BTreeMap::new();
+        for d in sqlx::query(
+            "SELECT code, name FROM divisions WHERE LENGTH(code) <= 9 \
+             AND (code LIKE $1 OR $2 LIKE code || '%')",
+        )
+        .bind(scope.as_str())
+        .bind(scope.trim_end_matches('%'))
+        .fetch_all(&self.pool)
+        .await?
+        {
+            division_names.insert(get::<String>(&d, "code")?, get::<String>(&d, "name")?);
+        }
+        let mut out = Vec::with_capacity(runs.len());
+        for run in runs {
+            let by_township = by_run.remove(&run.id).unwrap_or_default();
+            let names: BTreeMap<String, String> = by_township
+                .keys()
+                .chain(std::iter::once(&run.division))
+                .filter_map(|c| division_names.get(c).map(|n| (c.clone(), n.clone())))
+                .collect();
             let leads = super::count_of(
                 &sqlx::query(
                     "SELECT COUNT(*) FROM outreach_leads WHERE run_id = $1 AND division LIKE $2",
@@ -312,6 +343,7 @@ impl SqlStore {
                 run,
                 by_township,
                 leads,
+                names,
             });
         }
         Ok(out)

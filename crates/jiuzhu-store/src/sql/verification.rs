@@ -17,8 +17,8 @@ use super::rows::{self, date_text, get};
 use super::{page_bounds, Backend, Event, Sql, SqlStore, Who, WriteTx};
 use crate::verification::{
     CaseloadHouseholdRow, CloseWarning, DeliveryReader, FeedDelivery, NewDelivery, NewRun,
-    NewWarning, Rejection, RunPart, RunStart, SourceStatus, SourceUse, VerificationRun,
-    WarningQuery, WarningRecord, WarningResult, MAX_STORED_REJECTIONS,
+    NewWarning, Rejection, RunCarried, RunPart, RunStart, SourceStatus, SourceUse, StillOpen,
+    VerificationRun, WarningQuery, WarningRecord, WarningResult, MAX_STORED_REJECTIONS,
 };
 use crate::{Page, Result, StoreError};
 
@@ -35,6 +35,44 @@ pub(super) const WARNING_SELECT: &str =
 /// Warnings per INSERT statement: few enough binds for either backend, many enough that the
 /// statement overhead vanishes.
 const WARNING_BATCH: usize = 4000;
+
+/// The insert of a batch of warnings ([`warnings_json`] bound as `$1`, the first id `$2`, the
+/// run `$3`, its month `$4`, the due date `$5`), completed by the rows of one backend.
+macro_rules! insert_warnings {
+    () => {
+        "INSERT INTO warnings (id, run_id, month, household_id, kind, division, township, \
+         due, status, evidence, facts, row_version) "
+    };
+}
+macro_rules! sqlite_rows {
+    () => {
+        "SELECT $2 + key, $3, $4, value->>0, value->>1, value->>2, value->>3, $5, 'open', \
+         value->>4, value->>5, 1 FROM json_each($1)"
+    };
+}
+macro_rules! postgres_rows {
+    () => {
+        "SELECT $2 + t.ord - 1, $3, $4, (t.e->>0)::BIGINT, t.e->>1, t.e->>2, t.e->>3, $5, \
+         'open', t.e->>4, (t.e->>5)::BIGINT, 1 \
+         FROM json_array_elements($1::JSON) WITH ORDINALITY AS t(e, ord)"
+    };
+}
+/// Leaves out a batch row (the elements of [`warnings_json`], typed for the backend) whose
+/// household, kind and facts are already stored: an open warning stays as it is, a closed one is
+/// not raised again.
+macro_rules! not_stored {
+    ($household:literal, $kind:literal, $facts:literal) => {
+        concat!(
+            " WHERE NOT EXISTS (SELECT 1 FROM warnings w WHERE w.household_id = ",
+            $household,
+            " AND w.kind = ",
+            $kind,
+            " AND w.facts = ",
+            $facts,
+            ")"
+        )
+    };
+}
 
 /// SQLite page cache (KiB) of the connection writing a month's run.
 const RUN_CACHE_KIB: i64 = 64 * 1024;
@@ -139,6 +177,7 @@ pub(super) fn run_of(r: &AnyRow) -> Result<VerificationRun> {
         warnings: get(r, "warnings")?,
         run_by: get(r, "run_by")?,
         sources: serde_json::from_str(&get::<String>(r, "sources")?).map_err(bad)?,
+        carried: serde_json::from_str(&get::<String>(r, "carried")?).map_err(bad)?,
     })
 }
 
@@ -692,7 +731,7 @@ impl SqlStore {
 }
 
 /// A batch of warnings as the JSON array the insert unpacks:
-/// `[[household_id, kind, division, township, evidence], …]`.
+/// `[[household_id, kind, division, township, evidence, facts], …]`.
 fn warnings_json(chunk: &[NewWarning]) -> String {
     use std::io::Write as _;
     let mut out: Vec<u8> = Vec::with_capacity(chunk.len() * 320 + 2);
@@ -708,7 +747,7 @@ fn warnings_json(chunk: &[NewWarning]) -> String {
             out.push(b',');
         }
         serde_json::to_writer(&mut out, w.evidence.as_str()).expect("a string serializes");
-        out.push(b']');
+        let _ = write!(out, ",{}]", w.facts);
     }
     out.push(b']');
     String::from_utf8(out).expect("JSON of strings is UTF-8")
@@ -873,6 +912,10 @@ struct RunWriter {
     due: String,
     counts: BTreeMap<String, i64>,
     written: i64,
+    /// Whether any warning was stored before this run: only then can a finding be one already
+    /// stored (open, or closed on the same facts), which is then left as it is.
+    prior: bool,
+    found: BTreeMap<String, i64>,
 }
 
 impl RunWriter {
@@ -892,6 +935,10 @@ impl RunWriter {
         .bind(run.households)
         .execute(tx.conn())
         .await?;
+        let prior = sqlx::query("SELECT 1 AS one FROM warnings LIMIT 1")
+            .fetch_optional(tx.conn())
+            .await?
+            .is_some();
         Ok(RunWriter {
             id,
             next_warning,
@@ -899,59 +946,114 @@ impl RunWriter {
             due: date_text(run.due),
             counts: BTreeMap::new(),
             written: 0,
+            prior,
+            found: BTreeMap::new(),
         })
     }
 
     async fn write(&mut self, tx: &mut WriteTx<'_, '_>, warnings: &[NewWarning]) -> Result<()> {
         for w in warnings {
-            *self.counts.entry(w.kind.clone()).or_default() += 1;
+            *self.found.entry(w.kind.clone()).or_default() += 1;
         }
         // A batch goes to the database as one JSON array bound as one parameter and unpacked
         // there (json_each / json_array_elements): binding 100k rows value by value costs the
         // driver more than the insert, and SQLite parses a JSON array far faster than the same
         // rows as a multi-row VALUES statement.
-        let sql = match tx.backend {
-            Backend::Sqlite => {
-                "INSERT INTO warnings (id, run_id, month, household_id, kind, division, township, \
-                 due, status, evidence, row_version) \
-                 SELECT $2 + key, $3, $4, value->>0, value->>1, value->>2, value->>3, $5, 'open', \
-                 value->>4, 1 FROM json_each($1)"
-            }
-            Backend::Postgres => {
-                "INSERT INTO warnings (id, run_id, month, household_id, kind, division, township, \
-                 due, status, evidence, row_version) \
-                 SELECT $2 + t.ord - 1, $3, $4, (t.e->>0)::BIGINT, t.e->>1, t.e->>2, t.e->>3, $5, \
-                 'open', t.e->>4, 1 FROM json_array_elements($1::JSON) WITH ORDINALITY AS t(e, ord)"
-            }
+        let (sql, new_only) = match (tx.backend, self.prior) {
+            (Backend::Sqlite, false) => (concat!(insert_warnings!(), sqlite_rows!()), ""),
+            (Backend::Sqlite, true) => (
+                concat!(
+                    insert_warnings!(),
+                    sqlite_rows!(),
+                    " AS j",
+                    not_stored!("j.value->>0", "j.value->>1", "j.value->>5")
+                ),
+                " RETURNING kind",
+            ),
+            (Backend::Postgres, false) => (concat!(insert_warnings!(), postgres_rows!()), ""),
+            (Backend::Postgres, true) => (
+                concat!(
+                    insert_warnings!(),
+                    postgres_rows!(),
+                    not_stored!("(t.e->>0)::BIGINT", "t.e->>1", "(t.e->>5)::BIGINT")
+                ),
+                " RETURNING kind",
+            ),
         };
+        let sql = format!("{sql}{new_only}");
         let mut chunks = warnings.chunks(WARNING_BATCH);
         let mut first = self.next_warning;
         let mut next = chunks.next().map(warnings_json);
         while let Some(json) = next.take() {
-            // The next batch is built while the database runs this one (SQLite on the driver's
-            // worker thread, PostgreSQL in the server): the first poll hands the statement over,
-            // so building it costs no time of the run.
-            let query = sqlx::query(sql)
+            let query = sqlx::query(&sql)
                 .bind(json.as_str())
                 .bind(first)
                 .bind(self.id)
                 .bind(self.month.as_str())
                 .bind(self.due.as_str());
-            let mut exec = std::pin::pin!(query.execute(tx.conn()));
-            let early = std::future::poll_fn(|cx| {
-                std::task::Poll::Ready(std::future::Future::poll(exec.as_mut(), cx))
-            })
-            .await;
-            next = chunks.next().map(warnings_json);
-            match early {
-                std::task::Poll::Ready(r) => r?,
-                std::task::Poll::Pending => exec.await?,
-            };
+            if self.prior {
+                // Only what is not stored yet goes in; the kinds of what did are counted.
+                for r in query.fetch_all(tx.conn()).await? {
+                    *self.counts.entry(get(&r, "kind")?).or_default() += 1;
+                    self.written += 1;
+                }
+                next = chunks.next().map(warnings_json);
+            } else {
+                // The next batch is built while the database runs this one (SQLite on the
+                // driver's worker thread, PostgreSQL in the server): the first poll hands the
+                // statement over, so building it costs no time of the run.
+                let mut exec = std::pin::pin!(query.execute(tx.conn()));
+                let early = std::future::poll_fn(|cx| {
+                    std::task::Poll::Ready(std::future::Future::poll(exec.as_mut(), cx))
+                })
+                .await;
+                next = chunks.next().map(warnings_json);
+                match early {
+                    std::task::Poll::Ready(r) => r?,
+                    std::task::Poll::Pending => exec.await?,
+                };
+            }
             first += WARNING_BATCH as i64;
         }
+        if !self.prior {
+            for w in warnings {
+                *self.counts.entry(w.kind.clone()).or_default() += 1;
+            }
+            self.written += warnings.len() as i64;
+        }
         self.next_warning += warnings.len() as i64;
-        self.written += warnings.len() as i64;
         Ok(())
+    }
+
+    /// The warnings of earlier runs still open in the run's region, by kind.
+    async fn still_open(
+        &self,
+        tx: &mut WriteTx<'_, '_>,
+        division: &DivisionCode,
+    ) -> Result<BTreeMap<String, StillOpen>> {
+        if !self.prior {
+            return Ok(BTreeMap::new());
+        }
+        let scope = format!("{}%", division.prefix());
+        let rows = sqlx::query(
+            "SELECT kind, COUNT(*) AS n, MIN(month) AS since FROM warnings \
+             WHERE status = 'open' AND run_id <> $1 AND division LIKE $2 GROUP BY kind",
+        )
+        .bind(self.id)
+        .bind(scope)
+        .fetch_all(tx.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    get::<String>(r, "kind")?,
+                    StillOpen {
+                        count: get(r, "n")?,
+                        since: get(r, "since")?,
+                    },
+                ))
+            })
+            .collect()
     }
 
     async fn finish(
@@ -965,9 +1067,14 @@ impl RunWriter {
         let deliveries = serde_json::to_string(delivery_ids).expect("ids serialize");
         let counts_text = serde_json::to_string(&self.counts).expect("counts serialize");
         let sources_text = serde_json::to_string(&sources).expect("sources serialize");
+        let carried = RunCarried {
+            still_open: self.still_open(tx, &run.division).await?,
+            found: self.found.clone(),
+        };
+        let carried_text = serde_json::to_string(&carried).expect("carried serializes");
         sqlx::query(
             "UPDATE verification_runs SET finished_at = $1, deliveries = $2, counts = $3, \
-             warnings = $4, run_by_id = $5, run_by = $6, sources = $8 WHERE id = $7",
+             warnings = $4, run_by_id = $5, run_by = $6, sources = $8, carried = $9 WHERE id = $7",
         )
         .bind(tx.now_text.clone())
         .bind(deliveries.as_str())
@@ -977,8 +1084,10 @@ impl RunWriter {
         .bind(actor.username.as_str())
         .bind(self.id)
         .bind(sources_text.as_str())
+        .bind(carried_text.as_str())
         .execute(tx.conn())
         .await?;
+        let still_open: i64 = carried.still_open.values().map(|s| s.count).sum();
         let missing: Vec<&str> = sources
             .iter()
             .filter(|s| s.status != SourceUse::Used)
@@ -992,9 +1101,10 @@ impl RunWriter {
                 .after(json!({
                     "month": run.month, "deliveries": delivery_ids, "counts": self.counts,
                     "households": run.households, "sources_not_used": missing,
+                    "found": carried.found, "still_open": still_open,
                 }))
                 .detail(format!(
-                    "{} 一月一比对:{} 户,预警 {} 条",
+                    "{} 一月一比对:{} 户,新预警 {} 条,此前预警仍未销号 {still_open} 条",
                     run.month, run.households, self.written
                 )),
         )
@@ -1011,6 +1121,7 @@ impl RunWriter {
             warnings: self.written,
             run_by: actor.username.clone(),
             sources,
+            carried,
         })
     }
 }

@@ -96,18 +96,21 @@ pub(super) async fn check_attachments(
     Ok(())
 }
 
-/// Open warnings of `month` under `division`, and all of them.
+/// Under `division`: the warnings raised by `month`'s runs, and those open there that were first
+/// raised in `month` or before.
 async fn month_counts(
     conn: &mut AnyConnection,
     division: &DivisionCode,
     month: &str,
 ) -> Result<(i64, i64)> {
+    // Open counts whichever run raised it (a warning is raised once and stays open across
+    // months until it is handled); `month` is the month it was first raised.
     let row = sqlx::query(concat!(
-        "SELECT COUNT(*) AS total, \
-         COALESCE(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0) AS open \
-         FROM warnings WHERE ",
+        "SELECT COALESCE(SUM(CASE WHEN ",
         in_month_runs!("run_id", "$1"),
-        " AND division LIKE $2"
+        " THEN 1 ELSE 0 END), 0) AS total, \
+         COALESCE(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0) AS open \
+         FROM warnings WHERE month <= $1 AND division LIKE $2"
     ))
     .bind(month)
     .bind(format!("{}%", division.prefix()))
@@ -316,12 +319,14 @@ impl SqlStore {
         .bind(under.as_str())
         .fetch_all(&self.pool)
         .await?;
+        // As `month_counts`: open whichever run raised it.
         let counts = sqlx::query(concat!(
-            "SELECT SUBSTR(division, 1, 12) AS village, COUNT(*) AS total, \
-             SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open \
-             FROM warnings WHERE ",
+            "SELECT SUBSTR(division, 1, 12) AS village, \
+             SUM(CASE WHEN ",
             in_month_runs!("run_id", "$1"),
-            " AND division LIKE $2 AND division LIKE $3 \
+            " THEN 1 ELSE 0 END) AS total, \
+             SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open \
+             FROM warnings WHERE month <= $1 AND division LIKE $2 AND division LIKE $3 \
              AND LENGTH(division) >= 12 GROUP BY SUBSTR(division, 1, 12)"
         ))
         .bind(month)
@@ -373,6 +378,49 @@ impl SqlStore {
             .collect()
     }
 
+    /// Adds to the month's cells the warnings of earlier months still open (a cell of its own
+    /// where the month raised none of the kind in the township).
+    async fn with_carried(
+        &self,
+        mut cells: Vec<DashboardCell>,
+        month: &str,
+        scope: &str,
+    ) -> Result<Vec<DashboardCell>> {
+        let rows = sqlx::query(
+            "SELECT w.kind, w.township, COALESCE(d.name, w.township) AS township_name, \
+             COUNT(*) AS n, MIN(w.month) AS since \
+             FROM warnings w LEFT JOIN divisions d ON d.code = w.township \
+             WHERE w.month < $1 AND w.division LIKE $2 AND w.status = 'open' \
+             GROUP BY w.kind, w.township, d.name",
+        )
+        .bind(month)
+        .bind(scope)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            let (kind, township): (String, String) = (get(r, "kind")?, get(r, "township")?);
+            let at = match cells
+                .iter()
+                .position(|c| c.kind == kind && c.township == township)
+            {
+                Some(at) => at,
+                None => {
+                    cells.push(DashboardCell {
+                        kind,
+                        township,
+                        township_name: get(r, "township_name")?,
+                        ..DashboardCell::default()
+                    });
+                    cells.len() - 1
+                }
+            };
+            cells[at].carried_open = get(r, "n")?;
+            cells[at].carried_since = Some(get(r, "since")?);
+        }
+        cells.sort_by(|a, b| (&a.kind, &a.township).cmp(&(&b.kind, &b.township)));
+        Ok(cells)
+    }
+
     pub(crate) async fn verification_dashboard_impl(
         &self,
         g: &Grant<ReadVerification>,
@@ -415,9 +463,12 @@ impl SqlStore {
                     overdue: get(r, "overdue")?,
                     closed_on_time: get(r, "on_time")?,
                     closed_late: get(r, "late")?,
+                    carried_open: 0,
+                    carried_since: None,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let cells = self.with_carried(cells, month, scope.as_str()).await?;
         let res = sqlx::query(concat!(
             "SELECT result, COUNT(*) AS n FROM warnings \
              WHERE ",
