@@ -285,7 +285,9 @@ fn new_delivery(
                 rows_total: r.rows as i64,
                 rows_accepted: if r.refused { 0 } else { r.good_rows as i64 },
                 rows_rejected: r.bad_rows as i64,
-                refused: r.refused,
+                // Not one row usable: as the source's latest delivery it would replace its
+                // earlier data with nothing, so it is refused whatever the source's policy.
+                refused: r.refused || r.good_rows == 0,
                 rejection_policy: rejection_text(r.rejection),
                 content_key,
                 rejections: r

@@ -501,6 +501,11 @@ async fn upload(
                     s.percent = 100;
                     s.message = if let Some(reason) = unreadable_reason(&imported) {
                         format!("文件未能读取,整批退回:{reason}")
+                    } else if d.status == "refused" && d.rows_accepted == 0 && d.rows_rejected == d.rows_total {
+                        format!(
+                            "全部 {} 行均有错误,整批退回(不替换该来源此前报送的数据);请改正后重新报送",
+                            d.rows_total
+                        )
                     } else if d.status == "refused" {
                         format!(
                             "数据已登记,但按来源规则整批退回:共 {} 行,拒收 {} 行",

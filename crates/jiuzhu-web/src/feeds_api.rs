@@ -212,6 +212,11 @@ pub struct CloseInput {
     /// Documents of the household the closure cites (ids, optional).
     #[serde(default)]
     attachments: Vec<i64>,
+    /// For `adjust`: the verified value of the fact the warning revealed (financial assets,
+    /// homes, vehicles, business registrations, the household's monthly income, a medical
+    /// cost), recorded in the household's economic record before the change case opens.
+    #[serde(default)]
+    fact_value: Option<String>,
 }
 
 /// Closes (销号) a warning with the check's result.
@@ -233,23 +238,21 @@ pub async fn close_warning(
         )])
     })?;
     let visit_date = crate::warnings::parse_visit_date(&input.visit_date, state.clock.today())?;
-    // adjust/suspend/stop open a change case under the policy's procedure settings.
-    let settings = crate::changes::warning_settings(&state, &a.actor().grant()?, id).await?;
-    let w = state
-        .store
-        .close_warning_with(
-            &a.grant,
-            id,
-            input.row_version,
-            &CloseWarning {
-                result,
-                note: input.note,
-                visit_date,
-                attachments: input.attachments,
-            },
-            &settings,
-        )
-        .await?;
+    // adjust records the fact first; adjust/suspend/stop open a change case.
+    let w = crate::warning_facts::close_warning(
+        &state,
+        &a.grant,
+        id,
+        input.row_version,
+        CloseWarning {
+            result,
+            note: input.note,
+            visit_date,
+            attachments: input.attachments,
+        },
+        input.fact_value.as_deref(),
+    )
+    .await?;
     Ok(Json(warning_json(&w)))
 }
 

@@ -66,6 +66,7 @@ pub mod source_pages;
 pub mod verification_report;
 pub mod verify_params;
 mod views;
+pub mod warning_facts;
 pub mod warnings;
 mod whatif_page;
 

@@ -94,7 +94,11 @@ async fn page(
     let actor = auth.actor();
     let reader = DeliveryReader::Verification(actor.grant::<ReadVerification>()?);
     let mut sources = state.store.feed_sources(&reader).await?;
-    sources.sort_by(|a, b| (a.retired, &a.kind, &a.code).cmp(&(b.retired, &b.kind, &b.code)));
+    // In service first, then in the order of the kinds (as the forms list them), then by name.
+    let rank = |kind: &str| FeedKind::ALL.iter().position(|k| k.as_str() == kind);
+    sources.sort_by(|a, b| {
+        (a.retired, rank(&a.kind), &a.name).cmp(&(b.retired, rank(&b.kind), &b.name))
+    });
     let manage = actor.grant::<ManageFeedSources>().ok();
     let candidates = match &manage {
         Some(g) => state.store.source_account_candidates(g).await?,

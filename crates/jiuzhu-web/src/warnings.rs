@@ -945,6 +945,8 @@ struct ShowPage {
     can_handle: bool,
     /// The household's benefits in force ("编号 月救助金 N 元"), when the user reads cases.
     in_force: Option<Vec<String>>,
+    /// The fact 调整救助金额 records first (none for warnings about members).
+    fact: Option<crate::warning_facts::FactField>,
     /// The evidence's value is masked and the user may reveal it (查看).
     can_reveal: bool,
     /// The value is shown unmasked: this page is an audited reveal.
@@ -1002,6 +1004,7 @@ struct CloseForm {
     note: String,
     visit_date: Option<String>,
     row_version: i64,
+    fact_value: String,
 }
 
 /// How the warning page shows a warning: read (masked), or one just revealed (audited).
@@ -1016,7 +1019,7 @@ async fn show_view(
     g: &Grant<ReadVerification>,
     shown: Shown,
     errors: Vec<String>,
-    form: Option<(&str, &str, &str, Vec<i64>)>,
+    form: Option<(&str, &str, &str, Vec<i64>, &str)>,
 ) -> Result<ShowPage, AppError> {
     let today = state.clock.today();
     let (w, revealed) = match shown {
@@ -1057,7 +1060,14 @@ async fn show_view(
         }
         _ => Vec::new(),
     };
-    let (result, note, visit, checked) = form.unwrap_or(("no_effect", "", "", Vec::new()));
+    let (result, note, visit, checked, typed_fact) = form.unwrap_or(("", "", "", Vec::new(), ""));
+    // The fact an adjustment updates, pre-filled from the evidence unless the user typed one.
+    let fact = crate::warning_facts::field(&w).map(|mut f| {
+        if !typed_fact.is_empty() {
+            f.value = typed_fact.to_string();
+        }
+        f
+    });
     // What a result could change: the household's benefits in force. A user who cannot read
     // cases is offered every result and the store refuses one that needs a benefit.
     let in_force = match actor.grant::<ReadCases>() {
@@ -1073,10 +1083,15 @@ async fn show_view(
         ),
         _ => None,
     };
+    // Nothing is chosen for the user: a result is a finding, and a refused form that lost a
+    // (now disabled) choice must not fall back to 核实无影响.
     let mut results = opts(
-        WarningResult::ALL
-            .iter()
-            .map(|r| (r.as_str().to_string(), r.label_zh().to_string()))
+        std::iter::once((String::new(), "请选择".to_string()))
+            .chain(
+                WarningResult::ALL
+                    .iter()
+                    .map(|r| (r.as_str().to_string(), r.label_zh().to_string())),
+            )
             .collect(),
         result,
     );
@@ -1116,6 +1131,7 @@ async fn show_view(
         change_case: w.change_case_id,
         results,
         in_force,
+        fact,
         docs: docs
             .iter()
             .map(|d| DocOpt {
@@ -1188,6 +1204,7 @@ async fn close_page(
             "visit_date" => f.visit_date = Some(v),
             "row_version" => f.row_version = v.trim().parse().unwrap_or(0),
             "attachment" => attachments.extend(v.trim().parse::<i64>().ok()),
+            "fact_value" => f.fact_value = v,
             _ => {}
         }
     }
@@ -1201,25 +1218,20 @@ async fn close_page(
             )])
         })?;
         let visit_date = parse_visit_date(&f.visit_date, today)?;
-        // adjust/suspend/stop open a change case under the policy's procedure settings (H1's
-        // store side), as the API's close does.
-        let settings = crate::changes::warning_settings(&state, &a.actor().grant()?, id).await?;
-        state
-            .store
-            .close_warning_with(
-                &a.grant,
-                id,
-                f.row_version,
-                &CloseWarning {
-                    result,
-                    note: f.note.clone(),
-                    visit_date,
-                    attachments: attachments.clone(),
-                },
-                &settings,
-            )
-            .await
-            .map_err(AppError::from)
+        crate::warning_facts::close_warning(
+            &state,
+            &a.grant,
+            id,
+            f.row_version,
+            CloseWarning {
+                result,
+                note: f.note.clone(),
+                visit_date,
+                attachments: attachments.clone(),
+            },
+            Some(&f.fact_value),
+        )
+        .await
     };
     match attempt.await {
         Ok(_) => Ok(Redirect::to(&format!("/warnings/{id}")).into_response()),
@@ -1239,7 +1251,13 @@ async fn close_page(
                 &read,
                 Shown::Read(id),
                 errors,
-                Some((&f.result, &f.note, &visit, attachments.clone())),
+                Some((
+                    &f.result,
+                    &f.note,
+                    &visit,
+                    attachments.clone(),
+                    &f.fact_value,
+                )),
             )
             .await?;
             Ok(render_status(e.status, &view))

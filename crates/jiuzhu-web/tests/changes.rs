@@ -438,3 +438,139 @@ async fn form_adjust_recomputes_then_suspend_and_resume() {
         "CHANGE_KIND_NOT_APPLICABLE"
     );
 }
+
+/// Issue 12, point 4: closing a warning as 调整救助金额 records the fact it revealed (the
+/// household's monthly wages, pre-filled from the evidence) before the change case opens, so the
+/// change decides a new amount instead of "369.00 → 369.00". Without the fact nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warning_closed_with_an_adjustment_updates_the_income_and_the_amount() {
+    let app = TestApp::new().await;
+    let hs = heads(&app, 3).await;
+    let (hh, person) = hs[2];
+    let parent = approved(&app, hh, person).await;
+    let amount = parent["decisions"][0]["monthly_amount"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sys = Actor::system("test");
+    let head = app
+        .store
+        .get_person(&sys.grant().unwrap(), person)
+        .await
+        .unwrap()
+        .unwrap();
+    let masked = head.id_number.masked();
+    app.store
+        .store_run(
+            &sys.grant().unwrap(),
+            &jiuzhu_store::NewRun {
+                month: "2026-02".into(),
+                division: jiuzhu_domain::DivisionCode::parse("371002").unwrap(),
+                started_at: app.clock.now(),
+                delivery_ids: vec![],
+                households: 1,
+                due: app.clock.today(),
+            },
+            &[jiuzhu_store::NewWarning {
+                household_id: hh,
+                kind: "INCOME".into(),
+                division: head.facts.residence_division.clone(),
+                evidence: json!({"source": "social_insurance", "delivery": 1,
+                    "data_date": "2026-02-28", "row": 2, "person": masked, "value": "600.00",
+                    "threshold": "500.00", "records": 1})
+                .to_string(),
+                facts: jiuzhu_store::warning_facts(&masked, "600.00"),
+            }],
+        )
+        .await
+        .unwrap();
+    let reviewer = app
+        .login_as(&app.user(Role::TownshipReviewer, TOWNSHIP_A))
+        .await;
+    let listed = app
+        .get("/api/v1/warnings?kind=INCOME", Some(&reviewer))
+        .await
+        .json();
+    let id = listed["items"][0]["id"].as_i64().unwrap();
+    let page = app
+        .get(&format!("/warnings/{id}"), Some(&reviewer))
+        .await
+        .text();
+    assert!(page.contains("家庭月收入合计(元)"), "{page}");
+    assert!(
+        page.contains("name=\"fact_value\" value=\"600.00\""),
+        "{page}"
+    );
+    assert!(page.contains(&format!("月救助金 {amount} 元")), "{page}");
+
+    // No fact, no adjustment: refused before anything is written.
+    let close = |fact: &str| {
+        json!({"result": "adjust", "note": "入户核实:户主已就业,月工资600元", "row_version": 1,
+            "fact_value": fact})
+    };
+    let url = format!("/api/v1/warnings/{id}/close");
+    let r = app
+        .call(Method::POST, &url, Some(&reviewer), Some(close(" ")))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["error"]["fields"][0]["code"], "FACT_REQUIRED");
+    let econ = app
+        .get(
+            &format!("/api/v1/households/{hh}/economics"),
+            Some(&reviewer),
+        )
+        .await
+        .json();
+    assert_eq!(
+        econ["record"]["economics"]["members"][0]["income"], "0.00",
+        "{econ}"
+    );
+
+    let r = app
+        .call(Method::POST, &url, Some(&reviewer), Some(close("600.00")))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let change_id = r.json()["change_case_id"].as_i64().unwrap();
+    let econ = app
+        .get(
+            &format!("/api/v1/households/{hh}/economics"),
+            Some(&reviewer),
+        )
+        .await
+        .json();
+    let incomes: Vec<&str> = econ["record"]["economics"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["person_id"] == person)
+        .map(|m| m["income"].as_str().unwrap())
+        .collect();
+    assert_eq!(incomes, vec!["600.00"], "{econ}");
+
+    // The county confirms the change: the amount is computed from the recorded wages.
+    let approver = app
+        .login_as(&app.user(Role::CountyApprover, "371002"))
+        .await;
+    let change = app
+        .get(&format!("/api/v1/cases/{change_id}"), Some(&approver))
+        .await
+        .json();
+    let change = ok(
+        &app,
+        &approver,
+        &change,
+        json!({"step": "confirm", "action": "complete",
+        "attachments": [{"kind": "decision_letter", "id": "TZ-9"}]}),
+    )
+    .await;
+    let after = change["decisions"][0]["monthly_amount"].as_str().unwrap();
+    let (before, after): (f64, f64) = (amount.parse().unwrap(), after.parse().unwrap());
+    assert!(after < before, "{amount} → {after}");
+    let pid = parent["id"].as_i64().unwrap();
+    let b = app
+        .get(&format!("/api/v1/cases/{pid}/changes"), Some(&approver))
+        .await
+        .json();
+    assert_eq!(b["changes"][0]["outcome"]["amount_before"], amount.as_str());
+    assert_ne!(b["changes"][0]["outcome"]["amount_after"], amount.as_str());
+}

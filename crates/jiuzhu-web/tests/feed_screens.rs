@@ -503,7 +503,7 @@ async fn sources_are_registered_bound_retired_and_chosen_by_name() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     let html = r.text();
-    assert!(html.contains("数据类别"), "{html}");
+    assert!(html.contains("请选择数据类别"), "{html}");
     assert!(html.contains("来源代码应为"), "{html}");
     assert!(
         html.contains("value=\"中国建设银行威海环翠支行\""),
@@ -528,6 +528,25 @@ async fn sources_are_registered_bound_retired_and_chosen_by_name() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    // Another spelling of the same code is the same source, not a second one.
+    let r = app
+        .form(
+            "/verification/sources",
+            Some(&manager.cookie),
+            &[
+                ("_csrf", &manager.csrf),
+                ("kind", "deposits"),
+                ("code", "ccb-hc"),
+                ("name", "建设银行环翠支行"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(
+        r.text().contains("已登记为“中国建设银行威海环翠支行”"),
+        "{}",
+        r.text()
+    );
 
     // The bank's officer delivers for its two banks, by name; nothing of other departments.
     let banker = app.login("officer_bank", "Demo@2026-banker").await;
@@ -553,6 +572,16 @@ async fn sources_are_registered_bound_retired_and_chosen_by_name() {
     let v = wait(&app, &banker, &format!("{}/progress", r.location())).await;
     assert_eq!(v["phase"], "done", "{v}");
     assert_eq!(v["result"]["source"], "CCB-HC", "{v}");
+    // Its one row is wrong (the check digit): a delivery with no usable row is refused as a
+    // whole, so it can never replace the bank's earlier data as its latest delivery.
+    assert_eq!(v["result"]["status"], "refused", "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("全部 1 行均有错误,整批退回"),
+        "{v}"
+    );
     let list = app.get("/feeds", Some(&banker)).await.text();
     assert!(
         list.contains("<td>中国建设银行威海环翠支行</td>"),

@@ -348,6 +348,11 @@ async fn inbox_filters_bulk_close_and_detail_form() {
     // Issue 12, point 4: the household has no benefit in force, so a stop cannot be chosen on
     // the page, and one posted all the same is refused; the warning stays open, the note kept.
     assert!(html.contains("本户无在保救助,不可选"), "{html}");
+    // Nothing is chosen for the reviewer.
+    assert!(
+        html.contains("<option value=\"\" selected>请选择</option>"),
+        "{html}"
+    );
     assert!(html.contains("value=\"stop\" disabled"), "{html}");
     let r = app
         .form(

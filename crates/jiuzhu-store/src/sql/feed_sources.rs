@@ -51,7 +51,13 @@ fn not_found(id: i64) -> StoreError {
 /// Every field's problem at once.
 fn check_fields(kind: Option<&str>, code: Option<&str>, name: &str) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    if let Some(kind) = kind {
+    if kind.is_some_and(|k| k.trim().is_empty()) {
+        errors.push(FieldError::new(
+            "kind",
+            "SOURCE_KIND_UNKNOWN",
+            "请选择数据类别",
+        ));
+    } else if let Some(kind) = kind {
         if jiuzhu_verify::FeedKind::parse(kind).is_none() {
             errors.push(FieldError::new(
                 "kind",
@@ -181,11 +187,14 @@ impl SqlStore {
             ));
         }
         let mut w = self.write().await?;
-        let taken = sqlx::query("SELECT name FROM feed_sources WHERE kind = $1 AND code = $2")
-            .bind(new.kind.as_str())
-            .bind(code)
-            .fetch_optional(&mut *w.tx)
-            .await?;
+        // Codes differing only in case are one code: two spellings of one bank are one source.
+        let taken = sqlx::query(
+            "SELECT name FROM feed_sources WHERE kind = $1 AND UPPER(code) = UPPER($2)",
+        )
+        .bind(new.kind.as_str())
+        .bind(code)
+        .fetch_optional(&mut *w.tx)
+        .await?;
         if let Some(r) = taken {
             errors.push(FieldError::new(
                 "code",

@@ -1,0 +1,304 @@
+//! What closing a warning as 调整救助金额 updates first: the fact of the household's economic
+//! record that the warning revealed, pre-filled from its evidence, so that the change case it
+//! opens computes the new amount from what was found (the decision reads the record in force).
+//! Without it an adjustment would recompute the old facts and decide "369.00 → 369.00".
+//!
+//! Warnings about members (a death, a prison term, a move) change the household's members, not
+//! its economics: they are recorded on the household's page; their adjustment asks for no fact.
+
+use chrono::NaiveDate;
+use jiuzhu_domain::access::{ReadRegistry, WriteRegistry};
+use jiuzhu_domain::{Actor, FieldError, HouseholdEconomics, MemberEconomics, Money};
+use jiuzhu_store::WarningRecord;
+
+use crate::error::AppError;
+use crate::AppState;
+
+/// The fact a warning kind reveals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fact {
+    FinancialAssets,
+    Dwellings,
+    Vehicles,
+    Businesses,
+    /// The household's monthly income (wages or pensions over its members).
+    HouseholdIncome,
+    /// A single out-of-pocket medical cost of the member.
+    MedicalCost,
+}
+
+impl Fact {
+    pub fn of(kind: &str) -> Option<Fact> {
+        Some(match kind {
+            "DEPOSIT" => Fact::FinancialAssets,
+            "PROPERTY" => Fact::Dwellings,
+            "VEHICLE" => Fact::Vehicles,
+            "BUSINESS" => Fact::Businesses,
+            "INCOME" | "PENSION" => Fact::HouseholdIncome,
+            "MEDICAL" => Fact::MedicalCost,
+            _ => return None,
+        })
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Fact::FinancialAssets => "家庭金融资产(元)",
+            Fact::Dwellings => "住房(套)",
+            Fact::Vehicles => "机动车(辆)",
+            Fact::Businesses => "市场主体登记(个)",
+            Fact::HouseholdIncome => "家庭月收入合计(元)",
+            Fact::MedicalCost => "本月医疗自付费用(元)",
+        }
+    }
+
+    fn is_money(self) -> bool {
+        matches!(
+            self,
+            Fact::FinancialAssets | Fact::HouseholdIncome | Fact::MedicalCost
+        )
+    }
+}
+
+/// The close form's fact field: what it updates, its pre-filled value and a hint.
+pub struct FactField {
+    pub label: &'static str,
+    pub value: String,
+    pub hint: String,
+}
+
+/// The field for a warning, pre-filled from the evidence as the page shows it: a masked value
+/// (bank or health data) is not pre-filled until the user reveals it (an audited reveal).
+pub fn field(w: &WarningRecord) -> Option<FactField> {
+    let fact = Fact::of(&w.kind)?;
+    let shown = w.evidence["value"].as_str().unwrap_or_default();
+    let masked = shown.is_empty() || shown.contains('*');
+    let value = if masked {
+        String::new()
+    } else if fact == Fact::Dwellings {
+        // "住宅2套、商业0套": the homes are what the record counts.
+        residential(shown)
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    } else if fact.is_money() {
+        shown.to_string()
+    } else {
+        "1".to_string()
+    };
+    let hint = if masked {
+        "比对值属敏感信息,未预填:请填写入户核实的数额(有权查看的人员查看原文后,此处按原文预填)"
+            .into()
+    } else {
+        format!("按比对数据预填({shown}),请按入户核实的情况修改")
+    };
+    Some(FactField {
+        label: fact.label_zh(),
+        value,
+        hint,
+    })
+}
+
+fn residential(shown: &str) -> Option<u32> {
+    shown.strip_prefix("住宅")?.split('套').next()?.parse().ok()
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> AppError {
+    AppError::invalid(vec![FieldError::new("fact_value", code, message)])
+}
+
+/// Records the fact an adjustment of `w` changes, in force from `valid_from`, as a new version of
+/// the household's economic record. Nothing for a warning about members.
+pub async fn record_for_adjustment(
+    state: &AppState,
+    actor: &Actor,
+    w: &WarningRecord,
+    text: &str,
+    valid_from: NaiveDate,
+) -> Result<(), AppError> {
+    let Some(fact) = Fact::of(&w.kind) else {
+        return Ok(());
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid(
+            "FACT_REQUIRED",
+            format!(
+                "调整救助金额须先更新本户的{}:请填写核实后的数额",
+                fact.label_zh()
+            ),
+        ));
+    }
+    let (read, write) = match (
+        actor.grant::<ReadRegistry>(),
+        actor.grant::<WriteRegistry>(),
+    ) {
+        (Ok(r), Ok(w)) => (r, w),
+        _ => {
+            return Err(invalid(
+                "FACT_NOT_YOURS",
+                "您无权更新家庭经济状况,请由乡镇(街道)经办人员选择“调整救助金额”",
+            ))
+        }
+    };
+    let today = state.clock.today();
+    let snapshot = state
+        .store
+        .household_as_of(&read, w.household_id, valid_from)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let current = state
+        .store
+        .economics_as_of(&read, w.household_id, today)
+        .await?;
+    let (mut economics, version) = match current {
+        Some(r) => (r.economics, Some(r.row_version)),
+        None => (HouseholdEconomics::default(), None),
+    };
+    // Every member of the household on the day is in the record (with no income if new).
+    for m in &snapshot.members {
+        if economics.member(m.person.id).is_none() {
+            economics.members.push(MemberEconomics {
+                person_id: m.person.id,
+                income: Money::ZERO,
+                medical_expense: Money::ZERO,
+                disability_expense: Money::ZERO,
+                education_expense: Money::ZERO,
+                employment_cost: Money::ZERO,
+                medical_costs: Vec::new(),
+                tekun: None,
+            });
+        }
+    }
+    let member = w.evidence["person"].as_str().and_then(|masked| {
+        snapshot
+            .members
+            .iter()
+            .find(|m| m.person.id_number.masked() == masked)
+            .map(|m| m.person.id)
+    });
+    apply(fact, &mut economics, member, text)?;
+    state
+        .store
+        .save_economics(&write, w.household_id, version, &economics, valid_from)
+        .await?;
+    Ok(())
+}
+
+fn apply(
+    fact: Fact,
+    e: &mut HouseholdEconomics,
+    member: Option<jiuzhu_domain::PersonId>,
+    text: &str,
+) -> Result<(), AppError> {
+    let money = || {
+        Money::parse(text)
+            .ok()
+            .filter(|m| !m.is_negative())
+            .ok_or_else(|| invalid("FACT_VALUE_INVALID", format!("“{text}”不是有效金额")))
+    };
+    let count = || {
+        text.parse::<u32>()
+            .ok()
+            .filter(|n| *n <= 1000)
+            .ok_or_else(|| invalid("FACT_VALUE_INVALID", format!("“{text}”不是有效数量")))
+    };
+    let who = || {
+        member.ok_or_else(|| {
+            invalid(
+                "FACT_MEMBER_UNKNOWN",
+                "比对数据中的人员不是本户现有成员,请在家庭页面核对成员后更新经济状况",
+            )
+        })
+    };
+    match fact {
+        Fact::FinancialAssets => e.assets.financial = money()?,
+        Fact::Dwellings => e.assets.dwellings = count()?,
+        Fact::Vehicles => e.assets.vehicles = count()?,
+        Fact::Businesses => e.assets.business_registrations = count()?,
+        Fact::HouseholdIncome => {
+            // The source gives the household's total: the member it names takes what the
+            // other members' recorded incomes do not account for.
+            let total = money()?;
+            let person = who()?;
+            let others = e
+                .members
+                .iter()
+                .filter(|m| m.person_id != person)
+                .fold(Money::ZERO, |sum, m| sum + m.income);
+            let own = if total > others {
+                total - others
+            } else {
+                Money::ZERO
+            };
+            if let Some(m) = e.members.iter_mut().find(|m| m.person_id == person) {
+                m.income = own;
+            }
+        }
+        Fact::MedicalCost => {
+            let cost = money()?;
+            let person = who()?;
+            if let Some(m) = e.members.iter_mut().find(|m| m.person_id == person) {
+                m.medical_costs.push(cost);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Closes a warning (form and API alike): for 调整救助金额, first the fact it revealed is recorded
+/// (`fact_value`, in force from the visit date or today), then the warning is closed and its
+/// change case opened on the household's benefit in force, which computes from the new record.
+/// The version and the benefit are checked before the fact is written, so a stale form or a
+/// household without a benefit changes nothing.
+pub async fn close_warning(
+    state: &AppState,
+    g: &jiuzhu_domain::Grant<jiuzhu_domain::access::HandleWarnings>,
+    id: i64,
+    row_version: i64,
+    close: jiuzhu_store::CloseWarning,
+    fact_value: Option<&str>,
+) -> Result<WarningRecord, AppError> {
+    let actor = g.actor();
+    let settings = crate::changes::warning_settings(state, &actor.grant()?, id).await?;
+    if close.result == jiuzhu_store::WarningResult::Adjust {
+        let w = state
+            .store
+            .get_warning(&actor.grant()?, id)
+            .await?
+            .ok_or_else(AppError::not_found)?;
+        if Fact::of(&w.kind).is_none() {
+            return Ok(state
+                .store
+                .close_warning_with(g, id, row_version, &close, &settings)
+                .await?);
+        }
+        if w.status != "open" || w.row_version != row_version {
+            return Err(jiuzhu_store::StoreError::Conflict {
+                kind: "warning",
+                id: id.to_string(),
+                expected: row_version,
+                actual: w.row_version,
+            }
+            .into());
+        }
+        if let Ok(cases) = actor.grant::<jiuzhu_domain::access::ReadCases>() {
+            let benefits = state
+                .store
+                .household_benefits(&cases, w.household_id)
+                .await?;
+            if benefits.iter().all(|b| b.status == "ended") {
+                // The store's own refusal, before anything is written.
+                return state
+                    .store
+                    .close_warning_with(g, id, row_version, &close, &settings)
+                    .await
+                    .map_err(AppError::from);
+            }
+        }
+        let valid_from = close.visit_date.unwrap_or_else(|| state.clock.today());
+        record_for_adjustment(state, actor, &w, fact_value.unwrap_or_default(), valid_from).await?;
+    }
+    Ok(state
+        .store
+        .close_warning_with(g, id, row_version, &close, &settings)
+        .await?)
+}
