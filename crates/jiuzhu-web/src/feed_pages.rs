@@ -785,7 +785,7 @@ async fn start_run(
                     s.phase = "done".into();
                     s.percent = 100;
                     s.message = format!(
-                        "比对完成:{} 户,新预警 {} 条,此前预警仍未销号 {} 条,政策找人线索 {} 条",
+                        "比对完成:{} 户,新预警 {} 条,此前预警仍未销号 {} 条,新政策找人线索 {} 条",
                         run.households,
                         run.warnings,
                         run.carried

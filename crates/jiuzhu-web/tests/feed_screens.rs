@@ -392,6 +392,13 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
         .await
         .json();
     assert_eq!(w["total"], 1, "{w}");
+    // Nor does it store the two leads again: they stay as the first run stored them.
+    assert_eq!(v["result"]["leads"], 0, "{v}");
+    let leads = app
+        .get("/api/v1/verification/leads", Some(&approver))
+        .await
+        .json();
+    assert_eq!(leads["total"], 2, "{leads}");
     let html = app.get("/verification/runs", Some(&approver)).await.text();
     assert!(html.contains("大额医疗自付费用 1(最早 2026-02)"), "{html}");
     assert!(

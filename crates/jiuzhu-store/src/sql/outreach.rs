@@ -85,6 +85,39 @@ impl SqlStore {
             });
         }
         let mut tx = self.write().await?;
+        // A lead is its person (masked), settlement date and amount: one an earlier run stored
+        // (open or handled) is not stored again, so re-runs and later deliveries neither double
+        // nor reopen it.
+        let mut stored: std::collections::HashSet<(String, String, i64)> =
+            std::collections::HashSet::new();
+        for r in sqlx::query(
+            "SELECT person_masked, settlement_date, out_of_pocket_fen FROM outreach_leads \
+             WHERE division LIKE $1 OR division = $2",
+        )
+        .bind(scope.as_str())
+        .bind(run.fallback_division.as_str())
+        .fetch_all(tx.conn())
+        .await?
+        {
+            stored.insert((
+                get(&r, "person_masked")?,
+                get(&r, "settlement_date")?,
+                get(&r, "out_of_pocket_fen")?,
+            ));
+        }
+        let leads: Vec<&NewLead> = leads
+            .iter()
+            .filter(|l| {
+                stored.insert((
+                    l.id_number.masked(),
+                    date_text(l.settlement_date),
+                    l.out_of_pocket.fen(),
+                ))
+            })
+            .collect();
+        if leads.is_empty() {
+            return Ok(0);
+        }
         // The person's residence decides who follows the lead up; only persons in the runner's
         // jurisdiction are looked up, others stay with the run's division.
         let mut known: HashMap<String, (i64, String)> = HashMap::new();
