@@ -1191,6 +1191,51 @@ struct NewPage {
     urgent: bool,
     protected: bool,
     opinion: String,
+    /// The person an outreach lead named (转为申请) when no household holds them yet: their name.
+    unhoused: Option<String>,
+}
+
+/// The applicant a link names (`?person=`, from an outreach lead's 转为申请): the person as the
+/// one candidate, chosen, when a household holds them; else their name, to register one first.
+async fn named_candidate(
+    state: &AppState,
+    actor: &Actor,
+    id: PersonId,
+) -> Result<(Vec<Candidate>, Option<String>), AppError> {
+    let read = actor.grant::<ReadRegistry>()?;
+    let Some(person) = state.store.get_person(&read, id).await? else {
+        return Ok((Vec::new(), None));
+    };
+    let page = state
+        .store
+        .search_persons(
+            &read,
+            &PersonQuery {
+                text: Some(person.id_number.to_string()),
+                id_prefix: None,
+                division: None,
+                limit: 5,
+                offset: 0,
+            },
+        )
+        .await?;
+    let housed: Vec<Candidate> = page
+        .items
+        .into_iter()
+        .filter(|p| p.id == id)
+        .filter_map(|p| {
+            Some(Candidate {
+                person_id: p.id,
+                name: p.name,
+                id_number: p.id_number.masked(),
+                household_id: p.household_id?,
+                household_code: p.household_code.unwrap_or_default(),
+                selected: true,
+            })
+        })
+        .collect();
+    let unhoused = housed.is_empty().then(|| person.facts.name.clone());
+    Ok((housed, unhoused))
 }
 
 #[derive(Deserialize, Default)]
@@ -1247,8 +1292,12 @@ async fn new_page(
     a: Authorized<RegisterApplication>,
     Query(p): Query<NewParams>,
 ) -> Result<Response, PageError> {
-    let candidates = candidates(&state, a.actor(), &p.q, p.person).await?;
+    let (candidates, unhoused) = match p.person {
+        Some(id) if p.q.trim().is_empty() => named_candidate(&state, a.actor(), id).await?,
+        _ => (candidates(&state, a.actor(), &p.q, p.person).await?, None),
+    };
     Ok(render(&NewPage {
+        unhoused,
         nav: Nav::new(&a.auth, "受理申请"),
         searched: !p.q.trim().is_empty(),
         q: p.q,
@@ -1320,12 +1369,17 @@ async fn new_submit(
         Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR => Err(e.into()),
         Err(e) => {
             let selected = pick.map(|(p, _)| p);
-            let candidates = candidates(&state, a.actor(), &f.q, selected).await?;
+            // A form opened from a lead (no search) keeps its applicant too.
+            let (candidates, unhoused) = match selected {
+                Some(id) if f.q.trim().is_empty() => named_candidate(&state, a.actor(), id).await?,
+                _ => (candidates(&state, a.actor(), &f.q, selected).await?, None),
+            };
             let mut errors = vec![e.message.clone()];
             errors.extend(e.fields.iter().skip(1).map(|x| x.message.clone()));
             Ok(render_status(
                 e.status,
                 &NewPage {
+                    unhoused,
                     nav: Nav::new(&a.auth, "受理申请"),
                     searched: !f.q.trim().is_empty(),
                     q: f.q,
