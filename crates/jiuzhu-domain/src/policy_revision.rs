@@ -58,6 +58,10 @@ pub struct NewPolicyRevision {
     /// The value in force on `effective_from` before this revision (for the audit's before
     /// image), as text; `None` when the parameter had no value then.
     pub previous_value: Option<String>,
+    /// Why the revision takes effect before the day it is recorded (追溯): it changes months
+    /// already computed, so it is refused without an explicit reason.
+    #[serde(default)]
+    pub retroactive_reason: Option<String>,
 }
 
 /// A stored revision.

@@ -132,6 +132,7 @@ macro_rules! conformance_tests {
             economics_scope,
             caseload_as_of_reads_members_and_economics,
             policy_revisions_record_list_and_conflict,
+            policy_revisions_retroactive_need_a_reason,
             policy_revisions_withdraw,
             cases_register_transition_conflict,
             cases_scope_and_queue,
@@ -2115,7 +2116,47 @@ fn weihai_850() -> crate::NewPolicyRevision {
         article: Some("第二条".into()),
         reason: "年度调标".into(),
         previous_value: Some("787.00".into()),
+        retroactive_reason: None,
     }
+}
+
+/// Issue 12, point 11: a revision dated before today changes months already computed: refused
+/// without a reason for it, recorded with it.
+pub async fn policy_revisions_retroactive_need_a_reason(h: Harness) {
+    use jiuzhu_domain::access::ManagePolicies;
+    let g = admin_at(12, "370000").grant::<ManagePolicies>().unwrap();
+    let mut past = weihai_850();
+    past.effective_from = date(1990, 1, 1);
+    let err = h
+        .store
+        .record_policy_revision(&g, 0, &past)
+        .await
+        .unwrap_err();
+    match &err {
+        StoreError::Invalid(v) => {
+            assert_eq!(v.0[0].field, "effective_from");
+            assert_eq!(v.0[0].code, "REVISION_RETROACTIVE");
+            assert!(v.0[0].message.contains("1990-01-01"), "{}", v.0[0].message);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Yesterday is in the past too; today is not.
+    past.effective_from = date(2026, 2, 28);
+    past.retroactive_reason = Some("  ".into());
+    assert!(h.store.record_policy_revision(&g, 0, &past).await.is_err());
+    past.retroactive_reason = Some("省厅通知自2月起执行,补发差额".into());
+    let rev = h.store.record_policy_revision(&g, 0, &past).await.unwrap();
+    assert_eq!(
+        rev.reason,
+        "年度调标(追溯生效:省厅通知自2月起执行,补发差额)"
+    );
+    let mut today = weihai_850();
+    today.param = "dibao.standard.rural".into();
+    today.effective_from = date(2026, 3, 1);
+    h.store
+        .record_policy_revision(&g, rev.seq, &today)
+        .await
+        .unwrap();
 }
 
 pub async fn policy_revisions_record_list_and_conflict(h: Harness) {

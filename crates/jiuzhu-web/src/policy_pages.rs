@@ -124,6 +124,9 @@ pub struct RevisionInput {
     /// Article / clause.
     pub article: Option<String>,
     pub reason: String,
+    /// Required when `effective_from` is before today (追溯生效): why months already computed
+    /// change. Preview the change with `/whatif` (or `POST /api/v1/whatif`) first.
+    pub retroactive_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -196,6 +199,7 @@ pub async fn record_revision(
                 article: input.article.clone(),
                 reason: input.reason.trim().to_string(),
                 previous_value: valid.previous,
+                retroactive_reason: input.retroactive_reason.clone(),
             },
         )
         .await?;
@@ -581,6 +585,10 @@ struct FormView {
     number: String,
     article: String,
     reason: String,
+    retroactive_reason: String,
+    /// Refused as retroactive without a reason: the page offers the what-if of the change from
+    /// its first month (`YYYY-MM`).
+    retroactive_month: Option<String>,
 }
 
 struct ParamOption {
@@ -748,6 +756,7 @@ struct RevisionForm {
     number: String,
     article: String,
     reason: String,
+    retroactive_reason: String,
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -770,6 +779,7 @@ async fn revision_submit(
         number: opt(&f.number),
         article: opt(&f.article),
         reason: f.reason.clone(),
+        retroactive_reason: opt(&f.retroactive_reason),
     };
     match record_revision(&state, &m, &region, &input).await {
         Ok(rev) => {
@@ -789,7 +799,10 @@ async fn revision_submit(
             .await
         }
         Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            let retroactive = e.fields.iter().any(|x| x.code == "REVISION_RETROACTIVE");
             let form = FormView {
+                retroactive_month: retroactive
+                    .then(|| f.effective_from.get(..7).unwrap_or_default().to_string()),
                 param: f.param,
                 effective_from: f.effective_from,
                 value: f.value,
@@ -797,6 +810,7 @@ async fn revision_submit(
                 number: f.number,
                 article: f.article,
                 reason: f.reason,
+                retroactive_reason: f.retroactive_reason,
             };
             region_render(
                 &state,

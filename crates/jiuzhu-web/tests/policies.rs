@@ -374,6 +374,46 @@ async fn the_policy_pages_show_values_and_let_only_managers_change_them() {
     assert!(t.contains("已撤回 r1"));
     assert!(t.contains("已由 r2 撤回"));
 
+    // Issue 12, point 11: a date in the past (today is 2026-03-02) changes months already
+    // computed: refused without a reason, with the what-if of the change offered; accepted
+    // with one, which is kept with the revision.
+    let mut past = fields("850", "2");
+    past[3].1 = "1990-01-01".into();
+    let r = post(past.clone()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let t = r.text();
+    assert!(t.contains("生效日期 1990-01-01 早于今天"), "{t}");
+    assert!(t.contains("查看追溯影响测算(1990-01)"), "{t}");
+    assert!(
+        t.contains("name=\"changes\" value=\"dibao.standard.urban=850\""),
+        "{t}"
+    );
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/policies/371000/revisions",
+            Some(&admin),
+            Some(json!({"expected_seq": 2, "param": "dibao.standard.urban",
+                "effective_from": "2026-02-01", "value": "850", "document": DOC,
+                "reason": "年度调标"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(
+        r.json()["error"]["fields"][0]["code"],
+        "REVISION_RETROACTIVE"
+    );
+    past[3].1 = "2026-02-01".into();
+    past.push(("retroactive_reason", "省厅文件自2月起执行,补发差额".into()));
+    let r = post(past).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(
+        r.text()
+            .contains("年度调标(追溯生效:省厅文件自2月起执行,补发差额)"),
+        "{}",
+        r.text()
+    );
+
     // "先测算影响" opens the what-if page prefilled.
     let r = app
         .get(

@@ -43,6 +43,10 @@ pub enum PolicyCommand {
         article: Option<String>,
         #[arg(long)]
         reason: String,
+        /// Why a date before today is right (追溯生效): months already computed change. Required
+        /// for such a date; preview the change first with `jiuzhu whatif`.
+        #[arg(long)]
+        retroactive_reason: Option<String>,
         /// The newest revision of the region you based this on (default: the newest stored).
         #[arg(long)]
         expected_seq: Option<i64>,
@@ -140,6 +144,7 @@ pub async fn run(
             number,
             article,
             reason,
+            retroactive_reason,
             expected_seq,
         } => {
             let valid = match validate_revision(&lib, region, param, from, value) {
@@ -169,6 +174,7 @@ pub async fn run(
                         article: article.clone(),
                         reason: reason.clone(),
                         previous_value: valid.previous,
+                        retroactive_reason: retroactive_reason.clone(),
                     },
                 )
                 .await?;

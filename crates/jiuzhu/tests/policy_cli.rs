@@ -106,4 +106,34 @@ fn set_show_list_and_withdraw_a_revision() {
     let t = text(&jiuzhu(&db, &["policy", "show", "371000"]));
     assert!(!t.contains("已排期:2099-01-01"), "{t}");
     assert!(t.contains("r2\t撤回"));
+
+    // A date in the past changes months already computed: only with its reason.
+    let past = |extra: &[&str]| {
+        let mut args = vec![
+            "policy",
+            "set",
+            "371000",
+            "--param",
+            "dibao.standard.rural",
+            "--from",
+            "1990-01-01",
+            "--value",
+            "600",
+            "--document",
+            "关于调整农村低保标准的通知",
+            "--reason",
+            "补录",
+        ];
+        args.extend_from_slice(extra);
+        jiuzhu(&db, &args)
+    };
+    let o = past(&[]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("生效日期 1990-01-01 早于今天"),
+        "{}",
+        text(&o)
+    );
+    let o = past(&["--retroactive-reason", "补录1990年档案"]);
+    assert!(o.status.success(), "{}", text(&o));
 }

@@ -123,6 +123,24 @@ impl SqlStore {
             return Err(StoreError::OutOfScope(new.region.to_string()));
         }
         let mut tx = self.write().await?;
+        // A date before today (Beijing) changes months already computed and paid: only as an
+        // explicit choice with its reason, kept with the revision.
+        let today = jiuzhu_domain::clock::beijing_date(tx.now);
+        let retroactive = new.effective_from < today;
+        let why = trimmed(&new.retroactive_reason);
+        if retroactive && why.is_none() {
+            return Err(StoreError::Invalid(jiuzhu_domain::ValidationErrors(vec![
+                jiuzhu_domain::FieldError::new(
+                    "effective_from",
+                    "REVISION_RETROACTIVE",
+                    format!(
+                        "生效日期 {} 早于今天({today}):追溯调整会改变已计算的月份,\
+                         须确认追溯生效并填写追溯理由",
+                        new.effective_from
+                    ),
+                ),
+            ])));
+        }
         let actual = latest_seq(tx.conn(), &new.region).await?;
         if actual != expected_latest {
             return Err(conflict(&new.region, expected_latest, actual));
@@ -138,7 +156,10 @@ impl SqlStore {
             document: Some(new.document.trim().to_string()),
             number: trimmed(&new.number),
             article: trimmed(&new.article),
-            reason: new.reason.trim().to_string(),
+            reason: match (&why, retroactive) {
+                (Some(why), true) => format!("{}(追溯生效:{why})", new.reason.trim()),
+                _ => new.reason.trim().to_string(),
+            },
             kind: RevisionKind::Set,
             withdraws: None,
             user_id: actor.user_id,
