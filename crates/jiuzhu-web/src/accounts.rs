@@ -479,7 +479,7 @@ pub struct OneTimePasswordOut {
 }
 
 /// Accounts bound to nodes in the caller's scope (system and security administrators).
-#[utoipa::path(get, path = "/api/v1/users", tag = "users",
+#[utoipa::path(get, operation_id = "list_users", path = "/api/v1/users", tag = "users",
     responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope)))]
 async fn api_list(
     State(state): State<AppState>,
@@ -510,7 +510,7 @@ async fn api_create(
 }
 
 /// An account.
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "get_user", path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
     responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 async fn api_get(
     State(state): State<AppState>,

@@ -374,6 +374,7 @@ async fn calendar_out(
 // ---- API --------------------------------------------------------------------------------------
 
 #[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct YearQuery {
     /// The year whose days to list (default: this year).
@@ -382,7 +383,7 @@ pub struct YearQuery {
 
 /// The working-day calendar (everyone logged in): covered years with their notices, the
 /// holidays and adjusted workdays of `year`, and the administrator's edits.
-#[utoipa::path(get, path = "/api/v1/calendar", tag = "calendar", params(YearQuery),
+#[utoipa::path(get, operation_id = "get_calendar", path = "/api/v1/calendar", tag = "calendar", params(YearQuery),
     responses((status = 200, body = CalendarOut), (status = 401, body = ErrorEnvelope)))]
 async fn api_get(
     State(state): State<AppState>,

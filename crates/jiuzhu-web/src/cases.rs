@@ -876,6 +876,7 @@ pub async fn api_register(
 }
 
 #[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct CaseListParams {
     /// Workflow id (dibao, tekun, …).
@@ -918,7 +919,7 @@ fn case_query(p: &CaseListParams) -> Result<CaseQuery, AppError> {
 /// Answer: `{"items": [{"id", "number", "workflow", "program", "applicant_name",
 /// "household_code", "division_responsible", "status", "status_label", "created_at",
 /// "open_steps": [{"label", "due"}]}], "total"}`.
-#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseListParams),
+#[utoipa::path(get, operation_id = "list_cases", path = "/api/v1/cases", tag = "cases", params(CaseListParams),
     responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_list(
     State(state): State<AppState>,
@@ -1045,7 +1046,7 @@ pub(crate) async fn full_case(
 /// "start_month", "policy_versions", "explanation", "input_snapshot", "reasons"}]`; in the
 /// input snapshot identity numbers are masked and disability, serious illness and financial
 /// assets are `"***"`, as is the asset test's amount in the explanation.
-#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "get_case", path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)),
     responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_get(
     State(state): State<AppState>,

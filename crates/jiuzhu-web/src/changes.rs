@@ -227,7 +227,7 @@ pub async fn api_open(
 
 /// The benefit status of an approved case (`active` 正常发放 / `suspended` 暂停发放 / `ended`
 /// 已停止, amount, months) and its changes: `{"benefit", "changes": [..]}`.
-#[utoipa::path(get, path = "/api/v1/cases/{id}/changes", tag = "cases", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "list_case_changes", path = "/api/v1/cases/{id}/changes", tag = "cases", params(("id" = i64, Path)),
     responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_list(
     State(state): State<AppState>,

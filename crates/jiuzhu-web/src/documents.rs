@@ -353,6 +353,7 @@ pub async fn api_upload(
 }
 
 #[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct ListParams {
     /// person | household | case (with owner_id)
@@ -378,7 +379,7 @@ fn owner_of(kind: Option<&str>, id: Option<i64>) -> Result<Option<(OwnerKind, i6
 }
 
 /// Documents in the caller's jurisdiction, newest first (of one owner when given).
-#[utoipa::path(get, path = "/api/v1/documents", tag = "documents", params(ListParams),
+#[utoipa::path(get, operation_id = "list_documents", path = "/api/v1/documents", tag = "documents", params(ListParams),
     responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_list(
     State(state): State<AppState>,
@@ -396,7 +397,7 @@ pub async fn api_list(
     Ok(Json(json!({"items": items, "total": page.total})))
 }
 
-#[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "documents", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "get_document", path = "/api/v1/documents/{id}", tag = "documents", params(("id" = i64, Path)),
     responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_get(
     State(state): State<AppState>,
@@ -427,7 +428,7 @@ pub struct WithdrawInput {
 }
 
 /// Withdraws a document from the file; the record and the file are kept.
-#[utoipa::path(post, path = "/api/v1/documents/{id}/withdraw", tag = "documents",
+#[utoipa::path(post, operation_id = "withdraw_document", path = "/api/v1/documents/{id}/withdraw", tag = "documents",
     params(("id" = i64, Path)), request_body = WithdrawInput,
     responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope),
         (status = 422, body = crate::error::ErrorEnvelope)))]

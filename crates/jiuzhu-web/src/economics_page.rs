@@ -160,6 +160,7 @@ async fn reveal_page(
 // ---- API --------------------------------------------------------------------------------------
 
 #[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct AsOfParams {
     /// `YYYY-MM-DD` (default: today).

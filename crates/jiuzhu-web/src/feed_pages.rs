@@ -180,6 +180,7 @@ impl FeedJobs {
 // ---- deliveries --------------------------------------------------------------------------------
 
 #[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct FeedFilter {
     kind: Option<String>,
@@ -1029,6 +1030,7 @@ async fn start_run_form(
 // ---- outreach leads ----------------------------------------------------------------------------
 
 #[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct LeadParams {
     run: Option<i64>,

@@ -75,6 +75,7 @@ pub(crate) fn check_delivery_size(received: u64) -> Result<(), AppError> {
 }
 
 #[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct PushParams {
     /// The delivering department or institution.
@@ -171,6 +172,7 @@ pub async fn push_feed(
 }
 
 #[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct FeedListParams {
     kind: Option<String>,

@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
 const FAILED_SHOWN: usize = 200;
 
 #[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct MonthParams {
     /// `YYYY-MM` (default: the current month).

@@ -20,7 +20,48 @@ pub fn json() -> String {
     doc.merge(crate::warnings::WarningsApiDoc::openapi());
     doc.merge(crate::feed_pages::FeedPagesApiDoc::openapi());
     doc.merge(crate::source_pages::SourcePagesApiDoc::openapi());
+    secure(&mut doc);
     doc.to_json().unwrap_or_else(|_| "{}".to_string())
+}
+
+/// How the API is authenticated: the session cookie of `POST /api/v1/login` on every call, and
+/// with it the session's CSRF token in `x-csrf-token` on every call that changes something.
+/// Logging in needs neither.
+fn secure(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "session",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            crate::auth::SESSION_COOKIE,
+            "登录 (POST /api/v1/login) 后的会话 cookie",
+        ))),
+    );
+    components.add_security_scheme(
+        "csrf",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "x-csrf-token",
+            "会话的 CSRF 令牌 (登录应答的 csrf),改变数据的请求须携带",
+        ))),
+    );
+    let none: [&str; 0] = [];
+    let session = || SecurityRequirement::new("session", none);
+    doc.security = Some(vec![session()]);
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let unsafe_ops = [
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ];
+        for op in unsafe_ops.into_iter().flatten() {
+            op.security = Some(if path == "/api/v1/login" {
+                vec![SecurityRequirement::default()]
+            } else {
+                vec![session().add("csrf", none)]
+            });
+        }
+    }
 }
 
 pub async fn document() -> Response {

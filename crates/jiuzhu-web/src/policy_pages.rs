@@ -426,7 +426,7 @@ fn revision_out(state_lib: &PolicyLibrary, rev: PolicyRevision) -> RevisionOut {
 /// region's `latest_seq` the client saw: when someone else changed the region meanwhile the
 /// answer is 409 and nothing is written. Invalid input (unknown parameter, wrong kind, out of
 /// range, bad date, missing document or reason) is a 422 naming each field.
-#[utoipa::path(post, path = "/api/v1/policies/{region}/revisions", tag = "policies",
+#[utoipa::path(post, operation_id = "record_policy_revision", path = "/api/v1/policies/{region}/revisions", tag = "policies",
     params(("region" = String, Path, description = "Division code, county level or above")),
     request_body = RevisionInput,
     responses((status = 201, body = RevisionOut), (status = 401, body = ErrorEnvelope),
@@ -445,7 +445,7 @@ async fn api_record(
 
 /// Withdraw a revision that is not in force yet (administrators only); concurrency as for
 /// recording, on the withdrawn revision's region.
-#[utoipa::path(post, path = "/api/v1/policies/revisions/{seq}/withdraw", tag = "policies",
+#[utoipa::path(post, operation_id = "withdraw_policy_revision", path = "/api/v1/policies/revisions/{seq}/withdraw", tag = "policies",
     params(("seq" = i64, Path, description = "The revision to withdraw")),
     request_body = WithdrawInput,
     responses((status = 201, body = RevisionOut), (status = 401, body = ErrorEnvelope),

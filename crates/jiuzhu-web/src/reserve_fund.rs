@@ -214,6 +214,7 @@ pub async fn api_funds(
 }
 
 #[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct EntriesParams {
     /// At most this many entries, newest first (default 50).
@@ -249,7 +250,7 @@ pub async fn api_entries(
 
 /// Records a top-up, withdrawal or return. A withdrawal over the balance is refused (422,
 /// `RESERVE_INSUFFICIENT`).
-#[utoipa::path(post, path = "/api/v1/reserve-fund/{township}/entries", tag = "reserve_fund",
+#[utoipa::path(post, operation_id = "record_reserve_fund_entry", path = "/api/v1/reserve-fund/{township}/entries", tag = "reserve_fund",
     params(("township" = String, Path, description = "township code")), request_body = EntryInput,
     responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 404, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]

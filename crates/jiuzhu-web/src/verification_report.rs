@@ -385,7 +385,7 @@ pub async fn api_generate(
 /// The case's latest verification report (as `POST` answers), with `history`: every report of
 /// the case, newest first (`id`, `generated_at`, `generated_by`, `verdict`, `sha256`). 404 when
 /// none was generated.
-#[utoipa::path(get, path = "/api/v1/cases/{id}/verification-report", tag = "cases",
+#[utoipa::path(get, operation_id = "get_verification_report", path = "/api/v1/cases/{id}/verification-report", tag = "cases",
     params(("id" = i64, Path)),
     responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_get(
@@ -405,6 +405,7 @@ pub async fn api_get(
 }
 
 #[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct RevealParams {
     /// The report (default: the case's latest).
@@ -414,7 +415,7 @@ pub struct RevealParams {
 /// The case's latest report (or `?report=`) with the findings of bank and health sources
 /// unmasked, for roles that may reveal sensitive data (403 for the others); each call is
 /// recorded in the audit log as `sensitive_revealed`.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/verification-report/reveal", tag = "cases",
+#[utoipa::path(post, operation_id = "reveal_verification_report", path = "/api/v1/cases/{id}/verification-report/reveal", tag = "cases",
     params(("id" = i64, Path), RevealParams),
     responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 404, body = crate::error::ErrorEnvelope)))]
@@ -535,6 +536,7 @@ fn verdict_label(v: &str) -> String {
 }
 
 #[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct PageParams {
     /// A report of the case other than the latest.

@@ -241,6 +241,7 @@ fn parse_division(s: &Option<String>) -> Result<Option<DivisionCode>, AppError> 
 // ---- inbox query -------------------------------------------------------------------------------
 
 #[derive(Deserialize, Default, IntoParams, Clone)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct InboxParams {
     /// YYYY-MM
@@ -291,7 +292,7 @@ fn inbox_query(p: &InboxParams, today: NaiveDate) -> Result<InboxQuery, AppError
 }
 
 /// Warnings of households in the caller's jurisdiction, by due date (the township inbox).
-#[utoipa::path(get, path = "/api/v1/warnings", tag = "verification", params(InboxParams),
+#[utoipa::path(get, operation_id = "list_warnings", path = "/api/v1/warnings", tag = "verification", params(InboxParams),
     responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_list(
@@ -311,7 +312,7 @@ pub async fn api_list(
 
 /// One warning with its evidence, labels and overdue flag. Evidence values that are bank or
 /// health data (deposits, medical costs) are `"***"`; `evidence_masked` says so.
-#[utoipa::path(get, path = "/api/v1/warnings/{id}", tag = "verification",
+#[utoipa::path(get, operation_id = "get_warning", path = "/api/v1/warnings/{id}", tag = "verification",
     params(("id" = i64, Path)),
     responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_get(
@@ -329,7 +330,7 @@ pub async fn api_get(
 
 /// The warning with its evidence unmasked, for roles that may reveal sensitive data (403 for
 /// the others); each call is recorded in the audit log as `sensitive_revealed`.
-#[utoipa::path(post, path = "/api/v1/warnings/{id}/reveal", tag = "verification",
+#[utoipa::path(post, operation_id = "reveal_warning", path = "/api/v1/warnings/{id}/reveal", tag = "verification",
     params(("id" = i64, Path)),
     responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 404, body = crate::error::ErrorEnvelope)))]
@@ -505,6 +506,7 @@ pub async fn api_bulk_close(
 // ---- zero reports ------------------------------------------------------------------------------
 
 #[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct ZeroParams {
     /// YYYY-MM (default: the month before today's).
@@ -592,6 +594,7 @@ pub async fn api_zero_file(
 // ---- dashboard ---------------------------------------------------------------------------------
 
 #[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct DashboardParams {
     /// YYYY-MM (default: the month before today's).
