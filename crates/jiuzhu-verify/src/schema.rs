@@ -62,6 +62,15 @@ impl FeedKind {
             .copied()
             .find(|k| k.as_str() == s || k.label_zh() == s)
     }
+    /// The Chinese label of a code value of one of the kind's coded columns (vehicle types,
+    /// business roles, …): what people read instead of `motorcycle` or `legal_rep`.
+    pub fn code_label_zh(self, code: &str) -> Option<&'static str> {
+        self.schema().columns.iter().find_map(|c| match c.ty {
+            ColumnType::Code(codes) => codes.iter().find(|(k, _)| *k == code).map(|(_, l)| *l),
+            _ => None,
+        })
+    }
+
     pub fn schema(self) -> &'static FeedSchema {
         match self {
             FeedKind::CivilDeaths => &CIVIL_DEATHS,

@@ -888,8 +888,9 @@ struct SourceRow {
     name: String,
     status_zh: &'static str,
     used: bool,
-    /// The data date of its latest delivery, or "—".
+    /// The data date of its latest delivery, or "—", and that delivery (编号).
     data_date: String,
+    delivery_id: Option<i64>,
     oldest_accepted: String,
 }
 
@@ -949,6 +950,7 @@ fn run_row(r: &RunSummary) -> RunRow {
                 status_zh: s.status.label_zh(),
                 used: s.status == SourceUse::Used,
                 data_date: s.data_date.map_or("—".into(), |d| d.to_string()),
+                delivery_id: s.delivery_id,
                 oldest_accepted: s.oldest_accepted.to_string(),
             })
             .collect(),

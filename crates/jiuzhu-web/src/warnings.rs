@@ -149,10 +149,19 @@ fn text_of(v: &Value) -> String {
     }
 }
 
+/// The evidence's value as people read it: a code of the source's coded columns (a vehicle type,
+/// a business role) by its Chinese label.
+fn value_zh(e: &Value) -> String {
+    let value = text_of(&e["value"]);
+    jiuzhu_verify::FeedKind::parse(&text_of(&e["source"]))
+        .and_then(|k| k.code_label_zh(&value))
+        .map_or(value, str::to_string)
+}
+
 /// One line citing the finding and its source (R-VF-2): value vs threshold, source, data date.
 pub fn evidence_summary(e: &Value) -> String {
     let mut parts = Vec::new();
-    let value = text_of(&e["value"]);
+    let value = value_zh(e);
     let threshold = text_of(&e["threshold"]);
     match (value.is_empty(), threshold.is_empty()) {
         (false, false) => parts.push(format!("{value}(阈值 {threshold})")),
@@ -985,7 +994,7 @@ fn evidence_rows(e: &Value) -> Vec<EvidenceRow> {
         },
         EvidenceRow {
             label: "比对值",
-            value: field("value"),
+            value: value_zh(e),
         },
         EvidenceRow {
             label: "预警阈值",

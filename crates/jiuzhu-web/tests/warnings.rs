@@ -643,3 +643,29 @@ async fn zero_reports_and_the_month_dashboard() {
         assert!(doc["paths"][p].is_object(), "{p} missing from OpenAPI");
     }
 }
+
+/// People read a coded value of the source (a vehicle type) by its Chinese label, on the list
+/// and on the detail page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coded_evidence_is_shown_in_chinese() {
+    let app = TestApp::new().await;
+    let a = households(&app, TOWNSHIP_A, 1).await;
+    let mut w = warning(&a[0], "VEHICLE", "vehicles");
+    w.evidence = json!({"source": "vehicles", "delivery": 1, "data_date": "2026-02-28",
+        "row": 2, "person": "371002********0013", "value": "motorcycle", "records": 1})
+    .to_string();
+    w.facts = jiuzhu_store::warning_facts("371002********0013", "motorcycle");
+    store_run(&app, &[w]).await;
+    let clerk = app.login_as(&app.clerk_a()).await;
+    let list = app.get("/warnings?kind=VEHICLE", Some(&clerk)).await.text();
+    assert!(list.contains("摩托车"), "{list}");
+    let id = ids(&app
+        .get("/api/v1/warnings?kind=VEHICLE", Some(&clerk))
+        .await
+        .json())[0];
+    let page = app
+        .get(&format!("/warnings/{id}"), Some(&clerk))
+        .await
+        .text();
+    assert!(page.contains("<td>摩托车</td>"), "{page}");
+}
