@@ -788,6 +788,18 @@ pub fn plan_sources(
 
 /// Why a month has nothing to compare, in Chinese: no source registered, or each one's data is
 /// stale or missing.
+/// Why a month compares no household: the registry starts after it, or holds no one.
+pub fn no_households(month: YearMonth, first: Option<NaiveDate>) -> String {
+    match first {
+        Some(d) => format!(
+            "{month} 无在册家庭可比对:本辖区在册数据自 {d} 起(存量导入未指定 --valid-from 时以导入当日为在册日期);\
+             请比对 {} 或之后的月份,或以 --valid-from 重新导入",
+            YearMonth::of(d)
+        ),
+        None => format!("{month} 无在册家庭可比对:本辖区尚未登记或导入家庭"),
+    }
+}
+
 pub fn nothing_to_compare(month: YearMonth, plan: &RunPlan) -> String {
     if plan.sources.is_empty() {
         return format!(
@@ -929,6 +941,13 @@ pub async fn run_from_store(
     // from their start meanwhile (hashing needs no index), and the pass hashes only the rest.
     let prehashing = Prehashing::start(paths.iter().map(|(_, p)| p.clone()).collect());
     let caseload = load_caseload(store, g_run, req.division.as_ref(), end).await?;
+    if caseload.index.households() == 0 {
+        // Nothing to compare is an answer to explain, not "0 warnings".
+        let first = store
+            .first_registered_day(g_run, req.division.as_ref())
+            .await?;
+        return Err(FeedError::Invalid(no_households(req.month, first)));
+    }
     let mut prehashes = prehashing.finish().await.into_iter();
     timing.mark("caseload index read from the store");
     let mut opened = Vec::with_capacity(paths.len());

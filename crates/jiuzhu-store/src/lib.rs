@@ -860,6 +860,13 @@ pub trait Store: Send + Sync + 'static {
     /// The sequence number of the newest audit event that changed the registry (persons,
     /// households, memberships, imports): a caseload snapshot taken at it is still current.
     async fn registry_seq(&self) -> Result<i64>;
+    /// The earliest day from which a current member of a household under `division` (or the
+    /// grant's jurisdiction) is registered: why a month before it compares no one.
+    async fn first_registered_day(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        division: Option<&DivisionCode>,
+    ) -> Result<Option<NaiveDate>>;
     /// The stored caseload snapshot for `key` (scope and division) on `as_of`, with the
     /// registry_seq it was taken at.
     async fn caseload_snapshot(

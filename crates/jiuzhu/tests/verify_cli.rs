@@ -262,4 +262,53 @@ fn feeds_are_kept_and_the_month_raises_warnings() {
     assert_eq!(run["still_open"]["DEPOSIT"]["count"], 1);
     assert_eq!(run["still_open"]["DEPOSIT"]["since"], "2024-06");
     assert!(run["still_open"].get("DEATH").is_none());
+
+    // Issue 12, point 5: a township whose caseload was imported from July compares no one in
+    // June, and the run says why instead of answering 0 warnings.
+    let d1 = id("37100219600606006");
+    let households = w(
+        "households2.csv",
+        "household_id,division_code,area\nH9,371002003201,urban\n".into(),
+    );
+    let members = w(
+        "members2.csv",
+        format!("household_id,id_number,name,relation\nH9,{d1},孙九,head\n"),
+    );
+    let o = jiuzhu(
+        &db,
+        &data,
+        &[
+            "import",
+            "caseload",
+            &households,
+            &members,
+            "--valid-from",
+            "2024-07-01",
+            "--create-missing-divisions",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = jiuzhu(
+        &db,
+        &data,
+        &[
+            "verify",
+            "run",
+            "--month",
+            "2024-06",
+            "--division",
+            "371002003",
+        ],
+    );
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("2024-06 无在册家庭可比对:本辖区在册数据自 2024-07-01 起"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("请比对 2024-07 或之后的月份"),
+        "{}",
+        text(&o)
+    );
 }

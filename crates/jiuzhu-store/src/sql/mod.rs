@@ -1429,6 +1429,13 @@ impl Store for SqlStore {
     async fn registry_seq(&self) -> Result<i64> {
         self.registry_seq_impl().await
     }
+    async fn first_registered_day(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        division: Option<&DivisionCode>,
+    ) -> Result<Option<NaiveDate>> {
+        self.first_registered_day_impl(g, division).await
+    }
     async fn caseload_snapshot(
         &self,
         _g: &Grant<jiuzhu_domain::access::RunVerification>,

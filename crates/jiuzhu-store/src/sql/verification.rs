@@ -681,6 +681,29 @@ impl SqlStore {
         })
     }
 
+    pub(crate) async fn first_registered_day_impl(
+        &self,
+        g: &Grant<RunVerification>,
+        division: Option<&DivisionCode>,
+    ) -> Result<Option<NaiveDate>> {
+        let scope = match division {
+            Some(d) if g.scope().contains(d) => format!("{}%", d.prefix()),
+            Some(d) => return Err(StoreError::OutOfScope(d.to_string())),
+            None => g.scope().like_pattern(),
+        };
+        let row = sqlx::query(
+            "SELECT MIN(m.joined_on) AS first FROM memberships m \
+             JOIN households h ON h.id = m.household_id \
+             WHERE h.division LIKE $1 AND m.left_on IS NULL",
+        )
+        .bind(scope)
+        .fetch_one(&self.pool)
+        .await?;
+        get::<Option<String>>(&row, "first")?
+            .map(|d| rows::parse_date(&d))
+            .transpose()
+    }
+
     pub(crate) async fn caseload_snapshot_impl(
         &self,
         key: &str,
