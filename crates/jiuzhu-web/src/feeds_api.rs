@@ -30,6 +30,7 @@ pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/feeds", get(list_feeds))
         .route("/feeds/{kind}", post(push_feed))
+        .route("/feeds/deliveries/{id}", get(get_delivery))
         .route("/warnings", get(crate::warnings::api_list))
         .route("/warnings/{id}/close", post(close_warning))
 }
@@ -258,6 +259,32 @@ pub async fn close_warning(
     Ok(Json(warning_json(&w)))
 }
 
+/// Reads back one delivery the caller reads (a department officer: one of its own sources') with
+/// every rejected row the store kept (row, column, code, reason), so that a department's system
+/// can check what was taken and what to correct. 404 for any other delivery.
+#[utoipa::path(get, path = "/api/v1/feeds/deliveries/{id}", tag = "verification",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+pub async fn get_delivery(
+    State(state): State<AppState>,
+    a: Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let reader = crate::feed_pages::delivery_reader(a.actor())?;
+    let delivery = state
+        .store
+        .get_delivery(&reader, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let rejected = state.store.delivery_rejections(&reader, id).await?;
+    Ok(Json(json!({
+        "delivery": delivery,
+        "rejected_rows": rejected,
+        // The store keeps the first rows of a large rejection; the delivery counts them all.
+        "rejected_rows_kept": rejected.len(),
+    })))
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(push_feed, list_feeds, close_warning))]
+#[openapi(paths(push_feed, list_feeds, close_warning, get_delivery))]
 pub struct FeedsApiDoc;

@@ -69,6 +69,23 @@ async fn officer_pushes_and_township_closes_the_warning() {
     let r = app.get("/api/v1/feeds", Some(&officer)).await;
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
 
+    // Issue 12, point 9: the department reads its delivery back with the rows to correct;
+    // another department's officer is told nothing of it.
+    let id = v["delivery"]["id"].as_i64().unwrap();
+    let r = app
+        .get(&format!("/api/v1/feeds/deliveries/{id}"), Some(&officer))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let back = r.json();
+    assert_eq!(back["delivery"]["sha256"], v["delivery"]["sha256"]);
+    assert_eq!(back["rejected_rows"][0]["row"], 3);
+    assert_eq!(back["rejected_rows"][0]["code"], "MONEY_NOT_A_NUMBER");
+    let banker = app.login("officer_bank", "Demo@2026-banker").await;
+    let r = app
+        .get(&format!("/api/v1/feeds/deliveries/{id}"), Some(&banker))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+
     // The county's month: the delivery's medical line (4000.00) raises one warning.
     let system = Actor::system("test");
     let g = system.grant::<RunVerification>().unwrap();
