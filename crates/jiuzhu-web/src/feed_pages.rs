@@ -1140,6 +1140,18 @@ async fn leads_page(
         .store
         .list_outreach_leads(&a.grant, &lead_query(&p)?)
         .await?;
+    // Places by name; a reader without the register (an auditor) sees the codes.
+    let names: HashMap<String, String> =
+        match a.actor().grant::<jiuzhu_domain::access::ReadRegistry>() {
+            Ok(g) => state
+                .store
+                .list_divisions(&g)
+                .await?
+                .into_iter()
+                .map(|d| (d.code.to_string(), d.name))
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
     Ok(render(&LeadsPage {
         nav: Nav::new(&a.auth, "政策找人"),
         status: p.status.clone().unwrap_or_default(),
@@ -1152,7 +1164,10 @@ async fn leads_page(
             .map(|l| LeadRow {
                 id: l.id,
                 month: l.month.clone(),
-                division: l.division.clone(),
+                division: names
+                    .get(&l.division)
+                    .cloned()
+                    .unwrap_or_else(|| l.division.clone()),
                 person: l.person.clone(),
                 name: l.person_name.clone().unwrap_or_default(),
                 person_id: l.person_id,

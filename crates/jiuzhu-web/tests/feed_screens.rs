@@ -438,6 +438,9 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
     );
     assert!(html.contains("转为申请"), "{html}");
     assert!(!html.contains(resident.as_str()));
+    // The place by name, not by code.
+    assert!(html.contains("<td>新威路社区"), "{html}");
+    assert!(!html.contains("<td>371002"), "{html}");
 
     let lead_id = lead["id"].as_i64().unwrap();
     let url = format!("/api/v1/verification/leads/{lead_id}/handle");
