@@ -1224,16 +1224,7 @@ async fn named_candidate(
         .items
         .into_iter()
         .filter(|p| p.id == id)
-        .filter_map(|p| {
-            Some(Candidate {
-                person_id: p.id,
-                name: p.name,
-                id_number: p.id_number.masked(),
-                household_id: p.household_id?,
-                household_code: p.household_code.unwrap_or_default(),
-                selected: true,
-            })
-        })
+        .filter_map(|p| candidate(p, true))
         .collect();
     let unhoused = housed.is_empty().then(|| person.facts.name.clone());
     Ok((housed, unhoused))
@@ -1276,16 +1267,22 @@ async fn candidates(
         .items
         .into_iter()
         .filter_map(|p| {
-            Some(Candidate {
-                person_id: p.id,
-                name: p.name,
-                id_number: p.id_number.masked(),
-                household_id: p.household_id?,
-                household_code: p.household_code.unwrap_or_default(),
-                selected: Some(p.id) == selected,
-            })
+            let chosen = Some(p.id) == selected;
+            candidate(p, chosen)
         })
         .collect())
+}
+
+/// A person found as an applicant: only one a household holds can apply (with it).
+fn candidate(p: jiuzhu_store::PersonSummary, selected: bool) -> Option<Candidate> {
+    Some(Candidate {
+        person_id: p.id,
+        name: p.name,
+        id_number: p.id_number.masked(),
+        household_id: p.household_id?,
+        household_code: p.household_code.unwrap_or_default(),
+        selected,
+    })
 }
 
 async fn new_page(

@@ -71,9 +71,17 @@ pub async fn warning_settings(
     g: &jiuzhu_domain::Grant<jiuzhu_domain::access::ReadVerification>,
     warning_id: i64,
 ) -> Result<ProcedureSettings, AppError> {
-    let Some(w) = state.store.get_warning(g, warning_id).await? else {
-        return Ok(ProcedureSettings::default());
-    };
+    match state.store.get_warning(g, warning_id).await? {
+        Some(w) => warning_settings_of(state, &w).await,
+        None => Ok(ProcedureSettings::default()),
+    }
+}
+
+/// [`warning_settings`] of a warning already read.
+pub async fn warning_settings_of(
+    state: &AppState,
+    w: &jiuzhu_store::WarningRecord,
+) -> Result<ProcedureSettings, AppError> {
     let Some(parent) = state
         .workflows
         .iter()

@@ -208,9 +208,7 @@ struct DeliveryRow {
 fn delivery_row(d: &FeedDelivery, names: &HashMap<(String, String), String>) -> DeliveryRow {
     DeliveryRow {
         id: d.id,
-        kind_zh: FeedKind::parse(&d.kind)
-            .map(|k| k.label_zh().to_string())
-            .unwrap_or_else(|| d.kind.clone()),
+        kind_zh: crate::warnings::source_label(&d.kind),
         source: names
             .get(&(d.kind.clone(), d.source.clone()))
             .cloned()
@@ -894,12 +892,6 @@ struct SourceRow {
     oldest_accepted: String,
 }
 
-fn warning_kind_zh(k: &str) -> String {
-    serde_json::from_value::<jiuzhu_verify::WarningKind>(Value::String(k.to_string()))
-        .map(|w| w.label_zh().to_string())
-        .unwrap_or_else(|_| k.to_string())
-}
-
 fn run_row(r: &RunSummary) -> RunRow {
     let run = &r.run;
     let name_of = |code: &str| {
@@ -921,7 +913,7 @@ fn run_row(r: &RunSummary) -> RunRow {
         by_kind: run
             .counts
             .iter()
-            .map(|(k, n)| format!("{} {n}", warning_kind_zh(k)))
+            .map(|(k, n)| format!("{} {n}", crate::warnings::kind_label(k)))
             .collect::<Vec<_>>()
             .join("、"),
         by_township: r
@@ -936,16 +928,21 @@ fn run_row(r: &RunSummary) -> RunRow {
             .carried
             .still_open
             .iter()
-            .map(|(k, s)| format!("{} {}(最早 {})", warning_kind_zh(k), s.count, s.since))
+            .map(|(k, s)| {
+                format!(
+                    "{} {}(最早 {})",
+                    crate::warnings::kind_label(k),
+                    s.count,
+                    s.since
+                )
+            })
             .collect::<Vec<_>>()
             .join("、"),
         sources: run
             .sources
             .iter()
             .map(|s| SourceRow {
-                kind_zh: FeedKind::parse(&s.kind)
-                    .map(|k| k.label_zh().to_string())
-                    .unwrap_or_else(|| s.kind.clone()),
+                kind_zh: crate::warnings::source_label(&s.kind),
                 name: s.name.clone(),
                 status_zh: s.status.label_zh(),
                 used: s.status == SourceUse::Used,

@@ -22,6 +22,7 @@ use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, AppError, PageError};
 use crate::pages::see_other;
 use crate::views::{fmt_time, render_status, Nav};
+use crate::warnings::source_label;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -80,10 +81,6 @@ fn account_label(a: &SourceAccount) -> String {
     format!("{}({})", a.display_name, a.username)
 }
 
-fn kind_zh(kind: &str) -> String {
-    FeedKind::parse(kind).map_or_else(|| kind.to_string(), |k| k.label_zh().to_string())
-}
-
 async fn page(
     state: &AppState,
     auth: &Auth,
@@ -108,7 +105,7 @@ async fn page(
         .iter()
         .map(|s| SourceRow {
             id: s.id,
-            kind_zh: kind_zh(&s.kind),
+            kind_zh: source_label(&s.kind),
             code: s.code.clone(),
             name: s.name.clone(),
             retired: s.retired,
@@ -245,7 +242,7 @@ pub struct SourceInput {
 
 fn source_json(s: &FeedSource) -> Value {
     json!({
-        "id": s.id, "kind": s.kind, "kind_label": kind_zh(&s.kind), "code": s.code,
+        "id": s.id, "kind": s.kind, "kind_label": source_label(&s.kind), "code": s.code,
         "name": s.name, "division": s.division, "retired": s.retired,
         "accounts": s.accounts, "created_by": s.created_by, "created_at": s.created_at,
         "row_version": s.row_version,

@@ -258,19 +258,17 @@ pub async fn close_warning(
     fact_value: Option<&str>,
 ) -> Result<WarningRecord, AppError> {
     let actor = g.actor();
-    let settings = crate::changes::warning_settings(state, &actor.grant()?, id).await?;
-    if close.result == jiuzhu_store::WarningResult::Adjust {
-        let w = state
-            .store
-            .get_warning(&actor.grant()?, id)
-            .await?
-            .ok_or_else(AppError::not_found)?;
-        if Fact::of(&w.kind).is_none() {
-            return Ok(state
-                .store
-                .close_warning_with(g, id, row_version, &close, &settings)
-                .await?);
-        }
+    let w = state
+        .store
+        .get_warning(&actor.grant()?, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let settings = crate::changes::warning_settings_of(state, &w).await?;
+    if close.result == jiuzhu_store::WarningResult::Adjust
+        && Fact::of(&w.kind).is_some()
+        && has_benefit(state, actor, &w).await?
+    {
+        // Checked before the fact is written: a stale form changes nothing.
         if w.status != "open" || w.row_version != row_version {
             return Err(jiuzhu_store::StoreError::Conflict {
                 kind: "warning",
@@ -280,20 +278,6 @@ pub async fn close_warning(
             }
             .into());
         }
-        if let Ok(cases) = actor.grant::<jiuzhu_domain::access::ReadCases>() {
-            let benefits = state
-                .store
-                .household_benefits(&cases, w.household_id)
-                .await?;
-            if benefits.iter().all(|b| b.status == "ended") {
-                // The store's own refusal, before anything is written.
-                return state
-                    .store
-                    .close_warning_with(g, id, row_version, &close, &settings)
-                    .await
-                    .map_err(AppError::from);
-            }
-        }
         let valid_from = close.visit_date.unwrap_or_else(|| state.clock.today());
         record_for_adjustment(state, actor, &w, fact_value.unwrap_or_default(), valid_from).await?;
     }
@@ -301,4 +285,22 @@ pub async fn close_warning(
         .store
         .close_warning_with(g, id, row_version, &close, &settings)
         .await?)
+}
+
+/// Whether the household has a benefit an adjustment could change. A user who cannot read cases
+/// is answered yes: the store's close still refuses an adjustment without a benefit.
+async fn has_benefit(
+    state: &AppState,
+    actor: &jiuzhu_domain::Actor,
+    w: &WarningRecord,
+) -> Result<bool, AppError> {
+    Ok(match actor.grant::<jiuzhu_domain::access::ReadCases>() {
+        Ok(cases) => state
+            .store
+            .household_benefits(&cases, w.household_id)
+            .await?
+            .iter()
+            .any(|b| b.status != "ended"),
+        Err(_) => true,
+    })
 }

@@ -137,7 +137,8 @@ fn kinds() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-fn source_label(source: &str) -> String {
+/// A feed kind's Chinese name (`deposits` → 存款及金融资产); an unknown code as it is.
+pub(crate) fn source_label(source: &str) -> String {
     FeedKind::parse(source).map_or_else(|| source.to_string(), |k| k.label_zh().to_string())
 }
 

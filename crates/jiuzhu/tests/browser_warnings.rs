@@ -41,20 +41,25 @@ async fn wait_for(c: &Client, needle: &str) -> String {
     panic!("{needle:?} never showed: {}", page_text(c).await);
 }
 
-/// The identity number of the household's head, read from the server's database (pages show
-/// it masked; a department's file carries it in full).
-async fn head_id_number(db_url: &str, household: i64) -> String {
+/// The server's database, opened by the test while the server is stopped, on `today`.
+async fn open_store(db_url: &str, today: &str) -> jiuzhu_store::SqlStore {
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
-        day(AFTER_NOTICE).and_hms_opt(4, 0, 0).unwrap().and_utc(),
+        day(today).and_hms_opt(4, 0, 0).unwrap().and_utc(),
     ));
-    let store = jiuzhu_store::connect_with_key_file(
+    jiuzhu_store::connect_with_key_file(
         db_url,
         clock,
         &jiuzhu_store::data_key::default_path(db_url),
     )
     .await
     .unwrap()
-    .0;
+    .0
+}
+
+/// The identity number of the household's head, read from the server's database (pages show
+/// it masked; a department's file carries it in full).
+async fn head_id_number(db_url: &str, household: i64) -> String {
+    let store = open_store(db_url, AFTER_NOTICE).await;
     let read = Actor::system("test").grant::<ReadRegistry>().unwrap();
     let entries = jiuzhu_store::Store::caseload_as_of(
         &store,
@@ -322,17 +327,7 @@ struct Household {
 }
 
 async fn prepare(db_url: &str, household: i64) -> Household {
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
-        day(AFTER_NOTICE).and_hms_opt(4, 0, 0).unwrap().and_utc(),
-    ));
-    let store = jiuzhu_store::connect_with_key_file(
-        db_url,
-        clock,
-        &jiuzhu_store::data_key::default_path(db_url),
-    )
-    .await
-    .unwrap()
-    .0;
+    let store = open_store(db_url, AFTER_NOTICE).await;
     let sys = Actor::system("test");
     let snapshot = jiuzhu_store::Store::household_as_of(
         &store,
@@ -369,17 +364,7 @@ async fn prepare(db_url: &str, household: i64) -> Household {
 
 /// Registers a household for the lead's resident (the server stopped), as the township would.
 async fn house(db_url: &str, h: &Household) {
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
-        day(LATER).and_hms_opt(4, 0, 0).unwrap().and_utc(),
-    ));
-    let store = jiuzhu_store::connect_with_key_file(
-        db_url,
-        clock,
-        &jiuzhu_store::data_key::default_path(db_url),
-    )
-    .await
-    .unwrap()
-    .0;
+    let store = open_store(db_url, LATER).await;
     let sys = Actor::system("test");
     let w = sys.grant::<jiuzhu_domain::access::WriteRegistry>().unwrap();
     let resident = jiuzhu_domain::IdNumber::parse(&h.resident).unwrap();
