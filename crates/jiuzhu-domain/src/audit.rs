@@ -36,6 +36,8 @@ pub enum AuditAction {
     MemberAdded,
     MemberLeft,
     CaseloadImported,
+    /// Households were marked as current recipients (在册救助对象) from a day on.
+    RecipientsMarked,
     DemoSeeded,
     /// A read of sensitive fields unmasked (identity number, health, disability, bank).
     SensitiveRevealed,
@@ -116,6 +118,7 @@ impl AuditAction {
         AuditAction::MemberAdded,
         AuditAction::MemberLeft,
         AuditAction::CaseloadImported,
+        AuditAction::RecipientsMarked,
         AuditAction::DemoSeeded,
         AuditAction::SensitiveRevealed,
         AuditAction::AuditVerified,
@@ -167,6 +170,7 @@ impl AuditAction {
             AuditAction::MemberAdded => "member_added",
             AuditAction::MemberLeft => "member_left",
             AuditAction::CaseloadImported => "caseload_imported",
+            AuditAction::RecipientsMarked => "recipients_marked",
             AuditAction::DemoSeeded => "demo_seeded",
             AuditAction::SensitiveRevealed => "sensitive_revealed",
             AuditAction::AuditVerified => "audit_verified",
@@ -223,6 +227,7 @@ impl AuditAction {
             AuditAction::MemberAdded => "家庭成员加入",
             AuditAction::MemberLeft => "家庭成员退出",
             AuditAction::CaseloadImported => "导入存量对象",
+            AuditAction::RecipientsMarked => "标记在册救助对象",
             AuditAction::DemoSeeded => "生成演示数据",
             AuditAction::SensitiveRevealed => "查看敏感信息",
             AuditAction::AuditVerified => "校验审计链",
@@ -525,6 +530,7 @@ mod all_actions {
             MemberAdded => {}
             MemberLeft => {}
             CaseloadImported => {}
+            RecipientsMarked => {}
             DemoSeeded => {}
             SensitiveRevealed => {}
             AuditVerified => {}

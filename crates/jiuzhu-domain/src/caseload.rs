@@ -41,6 +41,10 @@ pub struct CaseloadBatch {
     /// Create township and village nodes (named by their code) that the tree does not have yet,
     /// instead of rejecting the rows that use them.
     pub create_missing_divisions: bool,
+    /// The households are the old system's current recipients (在册救助对象), as a legacy
+    /// caseload is: a month's comparison covers them from `valid_from` on. A batch of households
+    /// only registered (the demo, which marks its receiving households afterwards) says false.
+    pub current_recipients: bool,
     /// The file names, for the audit event.
     pub source: String,
 }

@@ -439,6 +439,7 @@ pub fn parse(
         members: out_members,
         valid_from,
         create_missing_divisions,
+        current_recipients: true,
         source: format!("{} + {}", households.name, members.name),
     })
 }

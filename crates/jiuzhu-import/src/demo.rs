@@ -1160,6 +1160,7 @@ pub fn generate(seed: u64) -> DemoData {
         members,
         valid_from: valid_from(),
         create_missing_divisions: false,
+        current_recipients: false,
         source: "demo".to_string(),
     };
     DemoData {

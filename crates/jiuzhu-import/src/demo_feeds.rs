@@ -117,14 +117,20 @@ pub fn source_of(kind: &str) -> Option<&'static str> {
         .map(|s| s.code)
 }
 
-/// The seven deliveries, all describing `data_date` (the last day of the compared month).
-pub fn generate(demo: &DemoData, data_date: NaiveDate) -> Vec<DemoFeed> {
-    // Households of a township with their members' identity numbers (head first), taken from
-    // the end of the list: the demo cases start from the first households.
+/// The seven deliveries, all describing `data_date` (the last day of the compared month). The
+/// rows that warn are about `recipients` (households by their `source_ref`): a month's
+/// comparison covers only households in force.
+pub fn generate(
+    demo: &DemoData,
+    recipients: &HashSet<String>,
+    data_date: NaiveDate,
+) -> Vec<DemoFeed> {
+    // Receiving households of a township with their members' identity numbers (head first),
+    // taken from the end of the list: the demo cases start from the first households.
     let households_of = |township: &str| -> Vec<Vec<String>> {
         let mut out: Vec<Vec<String>> = Vec::new();
         for (i, h) in demo.batch.households.iter().enumerate() {
-            if h.division.as_str().starts_with(township) {
+            if h.division.as_str().starts_with(township) && recipients.contains(&h.source_ref) {
                 let ids: Vec<String> = demo
                     .batch
                     .members
@@ -309,8 +315,14 @@ mod tests {
     fn the_same_county_and_day_give_the_same_files() {
         let demo = crate::demo::generate(20261123);
         let day = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
-        let a = generate(&demo, day);
-        assert_eq!(a, generate(&demo, day));
+        let all: HashSet<String> = demo
+            .batch
+            .households
+            .iter()
+            .map(|h| h.source_ref.clone())
+            .collect();
+        let a = generate(&demo, &all, day);
+        assert_eq!(a, generate(&demo, &all, day));
         assert_eq!(a.len(), 7);
         let deposits = a.iter().find(|f| f.kind == "deposits").unwrap();
         assert_eq!(deposits.csv.lines().count(), 7);

@@ -55,6 +55,8 @@ pub use documents::{
     reserve_fund_concurrent_withdrawals, reserve_fund_ledger_balance_and_refusal,
 };
 mod economics;
+mod in_force;
+pub use in_force::households_in_force_are_the_ones_compared;
 mod outreach;
 pub use outreach::outreach_leads_scoped_and_handled;
 mod verification;
@@ -143,6 +145,7 @@ macro_rules! conformance_tests {
             verification_sources_registered_and_latest_per_source,
             verification_warnings_scoped_and_closed,
             verification_streamed_run_commits_or_leaves_nothing,
+            households_in_force_are_the_ones_compared,
             verification_reports_kept_scoped_and_append_only,
             warning_handling_due_inbox_and_zero_report,
             warning_handling_dashboard_counts,
@@ -1215,6 +1218,7 @@ fn batch_of(
             .collect(),
         valid_from: date(2025, 1, 1),
         create_missing_divisions: false,
+        current_recipients: true,
         source: "h.csv + m.csv".into(),
     }
 }

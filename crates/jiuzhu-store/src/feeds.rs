@@ -786,20 +786,24 @@ pub fn plan_sources(
     plan
 }
 
-/// Why a month has nothing to compare, in Chinese: no source registered, or each one's data is
-/// stale or missing.
-/// Why a month compares no household: the registry starts after it, or holds no one.
+/// Why a month compares no household, in Chinese: the registry starts after it, holds no one, or
+/// none of its households is in force then (no benefit, application or recipient import).
 pub fn no_households(month: YearMonth, first: Option<NaiveDate>) -> String {
     match first {
-        Some(d) => format!(
+        Some(d) if YearMonth::of(d) > month => format!(
             "{month} 无在册家庭可比对:本辖区在册数据自 {d} 起(存量导入未指定 --valid-from 时以导入当日为在册日期);\
              请比对 {} 或之后的月份,或以 --valid-from 重新导入",
             YearMonth::of(d)
+        ),
+        Some(_) => format!(
+            "{month} 无可比对的家庭:本辖区的在册家庭该月均无在享救助、在办申请,也未作为在册救助对象导入"
         ),
         None => format!("{month} 无在册家庭可比对:本辖区尚未登记或导入家庭"),
     }
 }
 
+/// Why a month has nothing to compare, in Chinese: no source registered, or each one's data is
+/// stale or missing.
 pub fn nothing_to_compare(month: YearMonth, plan: &RunPlan) -> String {
     if plan.sources.is_empty() {
         return format!(
@@ -1378,5 +1382,25 @@ mod tests {
         assert!(!gone.exists());
         assert!(ours.path().exists());
         assert!(kept.exists());
+    }
+
+    #[test]
+    fn a_month_without_households_in_force_says_why() {
+        let june = YearMonth {
+            year: 2024,
+            month: 6,
+        };
+        let day = |d| NaiveDate::from_ymd_opt(2024, 7, d).unwrap();
+        assert!(no_households(june, Some(day(1)))
+            .starts_with("2024-06 无在册家庭可比对:本辖区在册数据自 2024-07-01 起"));
+        let registered_before = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        assert_eq!(
+            no_households(june, Some(registered_before)),
+            "2024-06 无可比对的家庭:本辖区的在册家庭该月均无在享救助、在办申请,也未作为在册救助对象导入"
+        );
+        assert_eq!(
+            no_households(june, None),
+            "2024-06 无在册家庭可比对:本辖区尚未登记或导入家庭"
+        );
     }
 }

@@ -457,6 +457,16 @@ pub trait Store: Send + Sync + 'static {
         batch: &CaseloadBatch,
         progress: Progress<'_>,
     ) -> Result<ImportSummary>;
+    /// Marks the households (those in the grant's scope) as the old system's current recipients
+    /// from `from` on, as a legacy caseload import does for all of its households; one already
+    /// marked keeps its day. What the demo does for the households its policy grants a benefit.
+    /// Returns how many were marked.
+    async fn mark_current_recipients(
+        &self,
+        g: &Grant<ImportCaseload>,
+        from: NaiveDate,
+        households: &[HouseholdId],
+    ) -> Result<u64>;
 
     // ---- users and sessions ------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ pub fn as_of_for(month: Month, today: NaiveDate) -> NaiveDate {
 /// `ECONOMICS_MISSING`, 缺少经济状况信息).
 pub struct StoreCaseload {
     pub households: Vec<(HouseholdId, String)>,
+    /// Each household's identifier in the system it was imported from, by the same position.
+    pub source_refs: Vec<Option<String>>,
     pub read: ReadCaseload,
 }
 
@@ -35,10 +37,12 @@ pub async fn read_store_caseload(
 ) -> Result<StoreCaseload, StoreError> {
     let entries = store.caseload_as_of(g, division, as_of).await?;
     let mut households = Vec::with_capacity(entries.len());
+    let mut source_refs = Vec::with_capacity(entries.len());
     let mut items = Vec::with_capacity(entries.len());
     for e in &entries {
         let s = &e.snapshot;
         households.push((s.household.id, s.household.code.clone()));
+        source_refs.push(s.household.source_ref.clone());
         let raw = raw_household(
             &s.household.code,
             &s.facts,
@@ -49,6 +53,7 @@ pub async fn read_store_caseload(
     }
     Ok(StoreCaseload {
         households,
+        source_refs,
         read: read_registry(items),
     })
 }

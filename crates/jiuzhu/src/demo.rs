@@ -6,6 +6,8 @@ use anyhow::Context;
 use chrono::Datelike;
 use jiuzhu_domain::access::{ImportCaseload, ManageDivisions, ManageUsers};
 use jiuzhu_domain::{Actor, AuditAction, Clock, NewUser};
+use jiuzhu_policy::caseload::MonthCalculator;
+use jiuzhu_policy::Month;
 use jiuzhu_store::{ImportEconomics, Store};
 
 /// Fixed so that every demo database is the same county with the same accounts.
@@ -53,12 +55,23 @@ pub async fn seed_if_needed(store: &dyn Store, _clock: &dyn Clock) -> anyhow::Re
         )
         .await
         .context("recording the demo households' economics")?;
+    let receiving = receiving_households(store, &actor).await?;
+    let ids: Vec<_> = receiving.iter().map(|(id, _)| *id).collect();
+    let marked = store
+        .mark_current_recipients(
+            &actor.grant::<ImportCaseload>()?,
+            jiuzhu_import::demo::valid_from(),
+            &ids,
+        )
+        .await
+        .context("marking the demo county's current recipients")?;
     create_users(store, &demo.users, false).await?;
     let detail = format!(
-        "{} divisions, {} households ({} with economics), {} persons, {} users",
+        "{} divisions, {} households ({} with economics, {} receiving), {} persons, {} users",
         demo.divisions.len(),
         summary.households,
         recorded,
+        marked,
         summary.persons,
         demo.users.len()
     );
@@ -77,6 +90,31 @@ pub async fn seed_if_needed(store: &dyn Store, _clock: &dyn Clock) -> anyhow::Re
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The demo county's roster of current recipients: the households its policy (with the store's
+/// revisions) grants a 低保 or 特困 amount for the month the demo starts, with their identifiers
+/// in the demo batch. A real county's legacy caseload is its roster as imported.
+pub async fn receiving_households(
+    store: &dyn Store,
+    actor: &Actor,
+) -> anyhow::Result<Vec<(jiuzhu_domain::HouseholdId, String)>> {
+    let lib = crate::cmd_policy::effective_library(store, actor).await?;
+    let day = jiuzhu_import::demo::valid_from();
+    let g = actor.grant::<jiuzhu_domain::access::ReadRegistry>()?;
+    let caseload = jiuzhu_web::month::read_store_caseload(store, &g, None, day).await?;
+    let (inputs, positions, _unreadable) = &caseload.read;
+    let mut calc = MonthCalculator::new(&lib, Month::of(day));
+    let mut out = Vec::new();
+    for (input, &at) in inputs.iter().zip(positions) {
+        let receives = calc
+            .calculate(input)
+            .is_ok_and(|r| r.total > jiuzhu_domain::Money::ZERO);
+        if let (true, Some(source_ref)) = (receives, &caseload.source_refs[at]) {
+            out.push((caseload.households[at].0, source_ref.clone()));
+        }
+    }
+    Ok(out)
 }
 
 /// Creates the demo accounts (those missing, with `only_missing`), approved: the demo seeding is
@@ -194,13 +232,18 @@ pub async fn seed_verification(
         month: data_date.month(),
     };
     let demo = jiuzhu_import::demo::generate(DEMO_SEED);
+    let recipients: std::collections::HashSet<String> = receiving_households(store, &actor)
+        .await?
+        .into_iter()
+        .map(|(_, source_ref)| source_ref)
+        .collect();
     let files = FeedFiles::new(data_dir);
     // The operator's files: written next to the kept ones (so keeping them is a hard link),
     // removed once imported.
     let staging = data_dir.join("demo-feeds");
     std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
     let mut rejected = 0;
-    for f in jiuzhu_import::demo_feeds::generate(&demo, data_date) {
+    for f in jiuzhu_import::demo_feeds::generate(&demo, &recipients, data_date) {
         let kind = jiuzhu_verify::FeedKind::parse(f.kind)
             .with_context(|| format!("demo feed kind {}", f.kind))?;
         let path = staging.join(format!("{}.csv", f.kind));

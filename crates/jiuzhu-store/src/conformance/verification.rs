@@ -2,7 +2,7 @@
 //! the comparison, runs with their warnings (scoped to the township) and closing warnings.
 
 use jiuzhu_domain::access::{
-    HandleWarnings, ImportFeeds, ReadAudit, RunVerification, WriteRegistry,
+    HandleWarnings, ImportCaseload, ImportFeeds, ReadAudit, RunVerification, WriteRegistry,
 };
 use jiuzhu_domain::{Area, AuditAction, HouseholdFacts, HouseholdId, Relation};
 
@@ -76,6 +76,12 @@ async fn household(h: &Harness, division: &str, seq: u32) -> HouseholdId {
         .unwrap();
     h.store
         .add_member(&w, hh.id, p.id, Relation::Head, date(2025, 1, 1), None)
+        .await
+        .unwrap();
+    // A recipient household, as the month's comparison covers.
+    let import = system().grant::<ImportCaseload>().unwrap();
+    h.store
+        .mark_current_recipients(&import, date(2025, 1, 1), &[hh.id])
         .await
         .unwrap();
     hh.id

@@ -8,13 +8,14 @@
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::AnyConnection;
 
 use jiuzhu_domain::access::ImportCaseload;
 use jiuzhu_domain::caseload::ImportMember;
 use jiuzhu_domain::{
-    AuditAction, DivisionCode, FieldError, Grant, Level, PersonFacts, ValidationErrors,
+    AuditAction, DivisionCode, FieldError, Grant, HouseholdId, Level, PersonFacts, ValidationErrors,
 };
 
 use super::divisions::{common_division, existing_codes, insert_divisions};
@@ -30,6 +31,8 @@ const MAX_REPORTED_ERRORS: usize = 1000;
 /// Rows per multi-row INSERT: large enough that statement overhead vanishes, small enough to
 /// stay far below both backends' bind-parameter limits.
 const HOUSEHOLD_ROWS: usize = 1000;
+/// Households marked as recipients per statement.
+const MARK_ROWS: usize = 1000;
 const PERSON_ROWS: usize = 500;
 const MEMBERSHIP_ROWS: usize = 2000;
 
@@ -103,6 +106,39 @@ fn chain_below_county(code: &DivisionCode) -> Vec<DivisionCode> {
 }
 
 impl SqlStore {
+    pub(crate) async fn mark_current_recipients_impl(
+        &self,
+        g: &Grant<ImportCaseload>,
+        from: NaiveDate,
+        households: &[HouseholdId],
+    ) -> Result<u64> {
+        let mut tx = self.write().await?;
+        let scope = g.scope().like_pattern();
+        let mut marked = 0;
+        // Ids are integers: written into the statement, a chunk at a time.
+        for chunk in households.chunks(MARK_ROWS) {
+            let ids: Vec<String> = chunk.iter().map(i64::to_string).collect();
+            let done = sqlx::query(&format!(
+                "UPDATE households SET recipient_from = $1 WHERE recipient_from IS NULL \
+                 AND division LIKE $2 AND id IN ({})",
+                ids.join(", ")
+            ))
+            .bind(date_text(from))
+            .bind(scope.as_str())
+            .execute(tx.conn())
+            .await?;
+            marked += done.rows_affected();
+        }
+        if marked > 0 {
+            let ev = Event::new(AuditAction::RecipientsMarked, "caseload")
+                .division(g.scope().root())
+                .detail(json!({ "from": date_text(from), "households": marked }).to_string());
+            tx.audit(g.actor().into(), ev).await?;
+        }
+        tx.commit().await?;
+        Ok(marked)
+    }
+
     pub(crate) async fn import_caseload_impl(
         &self,
         g: &Grant<ImportCaseload>,
@@ -174,9 +210,11 @@ impl SqlStore {
         {
             let head = format!(
                 "{insert} households (id, code, address, division, area, source_ref, \
-                 valid_from, row_version, created_at, updated_at, recorded_by)"
+                 valid_from, recipient_from, row_version, created_at, updated_at, recorded_by)"
             );
-            let make = |rows| values_sql(backend, &head, "?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?", rows);
+            let make =
+                |rows| values_sql(backend, &head, "?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?", rows);
+            let recipient_from = batch.current_recipients.then_some(valid_from.as_str());
             let full = make(HOUSEHOLD_ROWS);
             let mut partial = String::new();
             for (c, chunk) in batch.households.chunks(HOUSEHOLD_ROWS).enumerate() {
@@ -192,6 +230,7 @@ impl SqlStore {
                         .bind(h.area.as_str())
                         .bind(h.source_ref.as_str())
                         .bind(valid_from.as_str())
+                        .bind(recipient_from)
                         .bind(now.as_str())
                         .bind(now.as_str())
                         .bind(actor.as_str());
@@ -281,6 +320,7 @@ impl SqlStore {
                     json!({
                         "source": batch.source,
                         "valid_from": valid_from,
+                        "current_recipients": batch.current_recipients,
                         "households": summary.households,
                         "persons": summary.persons,
                         "memberships": summary.memberships,

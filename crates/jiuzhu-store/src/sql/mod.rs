@@ -22,6 +22,7 @@ mod economics;
 mod feed_sources;
 mod households;
 mod import;
+mod in_force;
 mod outreach;
 mod persons;
 mod policies;
@@ -1010,6 +1011,14 @@ impl Store for SqlStore {
         progress: Progress<'_>,
     ) -> Result<ImportSummary> {
         self.import_caseload_impl(g, batch, progress).await
+    }
+    async fn mark_current_recipients(
+        &self,
+        g: &Grant<ImportCaseload>,
+        from: NaiveDate,
+        households: &[HouseholdId],
+    ) -> Result<u64> {
+        self.mark_current_recipients_impl(g, from, households).await
     }
 
     async fn count_users(&self) -> Result<i64> {

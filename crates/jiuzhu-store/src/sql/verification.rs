@@ -13,6 +13,7 @@ use jiuzhu_domain::access::{
 };
 use jiuzhu_domain::{Actor, AuditAction, DivisionCode, FieldError, Grant, ValidationErrors};
 
+use super::in_force::MonthInForce;
 use super::rows::{self, date_text, get};
 use super::{page_bounds, Backend, Event, Sql, SqlStore, Who, WriteTx};
 use crate::verification::{
@@ -328,21 +329,28 @@ impl SqlStore {
             Some(d) => format!("{}%", d.prefix()),
             None => scope.clone(),
         };
-        let day = date_text(date);
-        // One set-based pass over the active memberships in household order (the index on
-        // memberships.household_id gives the order, so the database needs no sort buffer),
-        // grouped here into one call per household; streamed, never held as rows.
-        let sql = "SELECT h.id, h.source_ref, h.division, h.area, p.id_number \
+        let month = MonthInForce::new(date);
+        // One set-based pass over the active memberships of the households in force in the
+        // month, in household order (the index on memberships.household_id gives the order, so
+        // the database needs no sort buffer), grouped here into one call per household;
+        // streamed, never held as rows.
+        let sql = format!(
+            "SELECT h.id, h.source_ref, h.division, h.area, p.id_number \
              FROM memberships m JOIN households h ON h.id = m.household_id \
              JOIN persons p ON p.id = m.person_id \
              WHERE h.division LIKE $1 AND h.division LIKE $2 \
-             AND m.joined_on <= $3 AND (m.left_on IS NULL OR m.left_on > $3) \
-             ORDER BY m.household_id";
+             AND m.joined_on <= $3 AND (m.left_on IS NULL OR m.left_on > $3) AND {} \
+             ORDER BY m.household_id",
+            MonthInForce::condition("h", 3)
+        );
         let mut conn = self.pool.acquire().await?;
-        let mut stream = sqlx::query(sql)
+        let mut stream = sqlx::query(&sql)
             .bind(scope.as_str())
             .bind(filter.as_str())
-            .bind(day.as_str())
+            .bind(month.last_day.as_str())
+            .bind(month.month.as_str())
+            .bind(month.end.as_str())
+            .bind(month.first_day.as_str())
             .fetch(&mut *conn);
         let mut current: Option<CaseloadHouseholdRow> = None;
         while let Some(r) = stream.try_next().await? {
@@ -663,8 +671,11 @@ impl SqlStore {
 }
 
 /// Audit actions that change who is in the caseload or what the comparison reads of them.
+/// The actions that change who a month's comparison covers: the registry, and the cases that
+/// put a household in force (`in_force.rs`).
 const REGISTRY_ACTIONS: &str = "'person_created', 'person_updated', 'household_created', \
-     'household_updated', 'member_added', 'member_left', 'caseload_imported', 'demo_seeded'";
+     'household_updated', 'member_added', 'member_left', 'caseload_imported', 'demo_seeded', \
+     'recipients_marked', 'case_registered', 'case_decided'";
 
 impl SqlStore {
     pub(crate) async fn registry_seq_impl(&self) -> Result<i64> {

@@ -71,9 +71,11 @@ pub struct Session {
 
 /// Keeps the households of `prefix` (first `n`) and their members.
 fn take(batch: &CaseloadBatch, prefixes: &[&str], n: usize) -> (CaseloadBatch, CaseloadBatch) {
+    // The test county moves in as the old system's recipients: every household is compared.
     let mut keep = CaseloadBatch {
         households: vec![],
         members: vec![],
+        current_recipients: true,
         ..batch.clone()
     };
     let mut rest = keep.clone();
