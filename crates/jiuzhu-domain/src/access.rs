@@ -31,6 +31,10 @@ pub enum Role {
     CountyManager,
     /// 部门经办人 (medical insurance, education, housing, human resources)
     DepartmentOfficer,
+    /// 部门系统接口账户: a department's information system delivering its data over the API
+    /// with OAuth2 client credentials (docs/feeds.md, "Machine access"); it delivers and reads
+    /// back its own deliveries, nothing else, and cannot log in to the pages.
+    DepartmentSystem,
     /// 审计员 (the business auditor: checks cases and reads the audit log)
     Auditor,
     /// 系统管理员 (三员分立): creates, deactivates and resets accounts; no grants, no log, no
@@ -51,6 +55,7 @@ impl Role {
         Role::CountyApprover,
         Role::CountyManager,
         Role::DepartmentOfficer,
+        Role::DepartmentSystem,
         Role::Auditor,
         Role::SystemAdmin,
         Role::SecurityAdmin,
@@ -62,6 +67,11 @@ impl Role {
     pub fn is_admin(self) -> bool {
         Role::ADMINS.contains(&self)
     }
+    /// An account of a department (a person or its system): it has a department, delivers that
+    /// department's kinds and is bound to the sources it delivers for.
+    pub fn is_department(self) -> bool {
+        matches!(self, Role::DepartmentOfficer | Role::DepartmentSystem)
+    }
     pub fn as_str(self) -> &'static str {
         match self {
             Role::WindowClerk => "window_clerk",
@@ -70,6 +80,7 @@ impl Role {
             Role::CountyApprover => "county_approver",
             Role::CountyManager => "county_manager",
             Role::DepartmentOfficer => "department_officer",
+            Role::DepartmentSystem => "department_system",
             Role::Auditor => "auditor",
             Role::SystemAdmin => "system_admin",
             Role::SecurityAdmin => "security_admin",
@@ -84,6 +95,7 @@ impl Role {
             Role::CountyApprover => "县级审批员",
             Role::CountyManager => "县级业务管理员",
             Role::DepartmentOfficer => "部门经办人",
+            Role::DepartmentSystem => "部门系统接口",
             Role::Auditor => "审计员",
             Role::SystemAdmin => "系统管理员",
             Role::SecurityAdmin => "安全管理员",
@@ -286,6 +298,10 @@ pub fn allows(role: Role, action: Action) -> bool {
             ReadAudit | ExportAudit => role == AuditAdmin,
             _ => false,
         };
+    }
+    // A department's system delivers its data; it reads nothing else.
+    if role == DepartmentSystem {
+        return action == ImportFeeds;
     }
     match action {
         // Department officers work on the cases referred to them (the persons in those cases

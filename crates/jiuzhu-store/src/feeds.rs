@@ -786,6 +786,37 @@ pub fn plan_sources(
     plan
 }
 
+/// Row `row` (as the delivery's rejected rows and warnings cite it: the department's own line
+/// or sheet row) of a kept delivery, read through the conversion its import used: what an
+/// outreach lead shows of its source. `None` when the row is not a readable record. Blocking:
+/// call it off the async workers.
+pub fn read_kept_row(
+    files: &FeedFiles,
+    d: &FeedDelivery,
+    row: i64,
+) -> Result<Option<jiuzhu_verify::source_row::SourceRow>, FeedError> {
+    let kind = FeedKind::parse(&d.kind)
+        .ok_or_else(|| FeedError::Invalid(format!("unknown feed kind {}", d.kind)))?;
+    let path = files.path_of(&d.content_key);
+    let readable =
+        feed_formats::readable(files, &path, FeedFormat::of_content_key(&d.content_key))?
+            .map_err(|e| FeedError::Invalid(e.message_zh))?;
+    let Some(line) = u64::try_from(row)
+        .ok()
+        .and_then(|r| r.checked_sub(readable.row_offset))
+    else {
+        return Ok(None);
+    };
+    let read_path = readable.path(&path);
+    let file = std::fs::File::open(read_path).map_err(io(read_path))?;
+    let found = jiuzhu_verify::source_row::read_row(kind, line, std::io::BufReader::new(file))
+        .map_err(|e| FeedError::Invalid(e.to_string()))?;
+    Ok(found.map(|mut r| {
+        r.row = row as u64;
+        r
+    }))
+}
+
 /// Why a month compares no household, in Chinese: the registry starts after it, holds no one, or
 /// none of its households is in force then (no benefit, application or recipient import).
 pub fn no_households(month: YearMonth, first: Option<NaiveDate>) -> String {

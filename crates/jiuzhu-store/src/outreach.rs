@@ -60,6 +60,8 @@ pub struct LeadRecord {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeadQuery {
+    /// One lead by its id.
+    pub id: Option<i64>,
     pub run_id: Option<i64>,
     pub month: Option<String>,
     /// `open` or `handled`.

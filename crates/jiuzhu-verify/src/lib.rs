@@ -15,6 +15,7 @@ pub mod report;
 pub mod rules;
 pub mod run;
 pub mod schema;
+pub mod source_row;
 
 pub use caseload::{CaseloadBuilder, CaseloadError, CaseloadIndex, HouseholdIx, MemberIx};
 pub use ingest::{

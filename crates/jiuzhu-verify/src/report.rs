@@ -21,7 +21,7 @@ use crate::parse;
 use crate::rules::VerifyPolicy;
 use crate::schema::{cols, ColumnType, FeedKind, FeedSchema, MAX_COLUMNS};
 
-const ABSENT: usize = usize::MAX;
+pub(crate) const ABSENT: usize = usize::MAX;
 /// The value of an empty optional field (as in the import).
 const NONE: i64 = i64::MIN;
 const MAX_FILE_COLUMNS: usize = 64;
@@ -175,42 +175,55 @@ impl RecordScanner {
     }
 
     fn header(&mut self, line: &[u8]) -> Result<(), DeliveryError> {
-        let fields = split(line);
-        if fields.len() > MAX_FILE_COLUMNS {
-            return Err(DeliveryError::TooManyColumns);
-        }
-        let mut names = Vec::with_capacity(fields.len());
-        for (i, f) in fields.iter().enumerate() {
-            let f: &[u8] = if i == 0 {
-                f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f)
-            } else {
-                f
-            };
-            let s = std::str::from_utf8(f).map_err(|_| DeliveryError::HeaderNotUtf8)?;
-            names.push(s.trim().to_string());
-        }
-        let mut missing = Vec::new();
-        for (c, col) in self.schema.columns.iter().enumerate() {
-            match names
-                .iter()
-                .position(|h| h == col.name || h == col.label_zh)
-            {
-                Some(p) => self.pos[c] = p,
-                None if col.required => missing.push((col.name, col.label_zh)),
-                None => self.pos[c] = ABSENT,
-            }
-        }
-        if !missing.is_empty() {
-            return Err(DeliveryError::MissingColumns(missing));
-        }
-        self.file_columns = fields.len();
+        let (pos, file_columns) = header_positions(self.schema, line)?;
+        self.pos = pos;
+        self.file_columns = file_columns;
         self.header_seen = true;
         Ok(())
     }
 }
 
+/// Where each of the schema's columns is in a delivery's header line (`ABSENT` for an optional
+/// column the file lacks), and how many columns the file has. Header names may be the code or the
+/// Chinese label, in any order; every missing required column is named.
+pub(crate) fn header_positions(
+    schema: &FeedSchema,
+    line: &[u8],
+) -> Result<([usize; MAX_COLUMNS], usize), DeliveryError> {
+    let fields = split(line);
+    if fields.len() > MAX_FILE_COLUMNS {
+        return Err(DeliveryError::TooManyColumns);
+    }
+    let mut names = Vec::with_capacity(fields.len());
+    for (i, f) in fields.iter().enumerate() {
+        let f: &[u8] = if i == 0 {
+            f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f)
+        } else {
+            f
+        };
+        let s = std::str::from_utf8(f).map_err(|_| DeliveryError::HeaderNotUtf8)?;
+        names.push(s.trim().to_string());
+    }
+    let mut pos = [ABSENT; MAX_COLUMNS];
+    let mut missing = Vec::new();
+    for (c, col) in schema.columns.iter().enumerate() {
+        match names
+            .iter()
+            .position(|h| h == col.name || h == col.label_zh)
+        {
+            Some(p) => pos[c] = p,
+            None if col.required => missing.push((col.name, col.label_zh)),
+            None => pos[c] = ABSENT,
+        }
+    }
+    if !missing.is_empty() {
+        return Err(DeliveryError::MissingColumns(missing));
+    }
+    Ok((pos, fields.len()))
+}
+
 /// Splits one CSV line (RFC 4180 quotes on one line, `""` for a quote).
-fn split(line: &[u8]) -> Vec<Vec<u8>> {
+pub(crate) fn split(line: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut cur = Vec::new();
     let mut quoted = false;

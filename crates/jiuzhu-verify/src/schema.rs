@@ -434,6 +434,8 @@ pub static MEDICAL_CLAIMS: FeedSchema = FeedSchema {
             "个人自付",
             "个人负担金额",
         ),
+        // Shown with an outreach lead about someone the registry does not know.
+        col("name", ColumnType::Text, false, "姓名", "姓名"),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
     sensitive_values: true,

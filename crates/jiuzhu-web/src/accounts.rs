@@ -234,16 +234,29 @@ async fn users_page(State(state): State<AppState>, a: Authorized<ReadUsers>) -> 
     users_render(&state, &a, vec![], StatusCode::OK).await
 }
 
-fn one_time_password_page(nav: Nav, username: &str, password: &str, what: &str) -> Response {
-    render(&MessagePage {
-        nav,
-        heading: format!("{what}:{username}"),
-        lines: vec![
+fn one_time_password_page(nav: Nav, user: &User, password: &str, what: &str) -> Response {
+    let username = &user.username;
+    let lines = if user.role == jiuzhu_domain::Role::DepartmentSystem {
+        vec![
+            format!("客户端标识(client_id):{username}"),
+            format!("客户端密钥(client_secret):{password}"),
+            "请通过安全渠道交给部门系统的运维人员,由其配置在部门系统中。密钥只显示这一次;遗失或泄露时重置密钥,旧密钥随即失效。"
+                .into(),
+            "部门系统以 OAuth2 客户端凭据向 /api/v1/oauth/token 获取访问令牌后报送数据;账户须经安全管理员审核通过,并由县级业务管理员绑定到数据来源。"
+                .into(),
+        ]
+    } else {
+        vec![
             format!("一次性密码:{password}"),
             "请将此密码当面或通过安全渠道交给用户。此密码只显示这一次,用户首次登录后须修改。"
                 .into(),
             "账户须经安全管理员审核通过后才能办理业务;审核前只能登录和修改密码。".into(),
-        ],
+        ]
+    };
+    render(&MessagePage {
+        nav,
+        heading: format!("{what}:{username}"),
+        lines,
         link: "/users".into(),
         link_text: "返回用户列表".into(),
     })
@@ -258,7 +271,7 @@ async fn user_create(
     match auth::create_user_with_one_time_password(&state, &a.grant, &input).await {
         Ok((user, password)) => Ok(one_time_password_page(
             Nav::new(&a.auth, "用户已创建"),
-            &user.username,
+            &user,
             &password,
             "已创建用户",
         )),
@@ -438,9 +451,16 @@ async fn reset(
     read: &jiuzhu_domain::Grant<ReadUsers>,
     id: i64,
 ) -> Result<(User, String), AppError> {
-    let password = auth::generate_password();
+    let role = state
+        .store
+        .get_user(read, id)
+        .await?
+        .ok_or_else(AppError::not_found)?
+        .role;
+    let password = auth::secret_for(role);
     let hash = auth::hash_pooled(state, password.clone()).await?;
-    state.store.reset_password(g, id, &hash, true).await?;
+    let system = role == jiuzhu_domain::Role::DepartmentSystem;
+    state.store.reset_password(g, id, &hash, !system).await?;
     let user = state
         .store
         .get_user(read, id)
@@ -458,7 +478,7 @@ async fn user_reset(
     match reset(&state, &a.grant, &read.grant, id).await {
         Ok((user, password)) => Ok(one_time_password_page(
             Nav::new(&a.auth, "密码已重置"),
-            &user.username,
+            &user,
             &password,
             "已重置密码",
         )),
@@ -472,8 +492,10 @@ async fn user_reset(
 pub struct OneTimePasswordOut {
     pub user_id: i64,
     pub username: String,
-    /// Shown once; must be changed at first login.
+    /// Shown once; a person must change it at first login. For a department system
+    /// (`department_system`) it is the OAuth2 client secret, kept as it is.
     pub one_time_password: String,
+    pub must_change_password: bool,
     /// `pending_approval` until a security administrator approves the account.
     pub approval: String,
 }
@@ -504,6 +526,7 @@ async fn api_create(
             user_id: u.id,
             username: u.username,
             one_time_password: password,
+            must_change_password: u.must_change_password,
             approval: u.approval.as_str().into(),
         }),
     ))
@@ -596,6 +619,7 @@ async fn api_reset(
         user_id: u.id,
         username: u.username,
         one_time_password: password,
+        must_change_password: u.must_change_password,
         approval: u.approval.as_str().into(),
     }))
 }

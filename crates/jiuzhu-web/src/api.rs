@@ -300,6 +300,7 @@ async fn login(
             cookie,
             session,
             user,
+            ..
         } => Ok((
             [(SET_COOKIE, cookie)],
             Json(me_out(&user, &session.csrf_token)),

@@ -19,7 +19,7 @@ use axum::http::{HeaderValue, Method, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
-use jiuzhu_domain::{Actor, Grant, Permission, Session, User};
+use jiuzhu_domain::{Actor, Grant, Permission, Role, Session, User};
 use jiuzhu_store::LoginOutcome;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -81,7 +81,7 @@ pub async fn create_user_with_one_time_password(
     input: &crate::forms::UserInput,
 ) -> Result<(User, String), AppError> {
     let (username, display_name, role, department, division) = input.check()?;
-    let password = generate_password();
+    let password = secret_for(role);
     let password_hash = hash_pooled(state, password.clone()).await?;
     let user = state
         .store
@@ -94,11 +94,21 @@ pub async fn create_user_with_one_time_password(
                 department,
                 division,
                 password_hash,
-                must_change_password: true,
+                must_change_password: role != Role::DepartmentSystem,
             },
         )
         .await?;
     Ok((user, password))
+}
+
+/// A new secret for an account: a person's one-time password, or a system's client secret
+/// (long and random: a machine stores it, nobody types it).
+pub fn secret_for(role: Role) -> String {
+    if role == Role::DepartmentSystem {
+        random_hex(24)
+    } else {
+        generate_password()
+    }
 }
 
 /// A one-time password without look-alike characters.
@@ -214,7 +224,51 @@ fn reject(api: bool, err: AppError) -> Response {
 
 /// Paths that take unsafe requests without a session (nothing to protect yet).
 fn csrf_exempt(path: &str) -> bool {
-    matches!(path, "/login" | "/api/v1/login")
+    matches!(path, "/login" | "/api/v1/login" | TOKEN_PATH)
+}
+
+/// The OAuth2 token endpoint (client credentials) of departments' systems.
+pub const TOKEN_PATH: &str = "/api/v1/oauth/token";
+
+/// The bearer token of an `Authorization: Bearer …` header.
+fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = v.trim().split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| token.trim().to_string())
+}
+
+/// A department system's access token: a session of a `DepartmentSystem` account, valid for the
+/// idle timeout from its issue (a system asks for a new one then; it is never renewed by use).
+async fn resolve_bearer(
+    state: &AppState,
+    token: &str,
+    origin: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<SessionCtx>, AppError> {
+    let hash = token_hash(token);
+    let Some(session) = state.store.session(&hash).await? else {
+        return Ok(None);
+    };
+    if now - session.created_at > state.config.idle_timeout {
+        return Ok(None);
+    }
+    let Some(user) = state.store.user_by_id(session.user_id).await? else {
+        return Ok(None);
+    };
+    // A person's session is a cookie, with its CSRF check; never a bearer token.
+    if !user.active || user.role != Role::DepartmentSystem {
+        return Ok(None);
+    }
+    let actor = user.actor(origin);
+    Ok(Some(SessionCtx {
+        user,
+        actor,
+        session,
+    }))
 }
 
 /// How much of a multipart body is read for its `_csrf` field (the forms put it first).
@@ -319,15 +373,24 @@ async fn handle(state: AppState, mut req: Request<Body>, rid: String, next: Next
         Err(e) => return reject(api, e),
     };
     let now = state.clock.now();
-    let ctx = match session_token(req.headers()) {
-        Some(token) => match resolve_session(&state, &token, &client.origin(), now).await {
-            Ok(ctx) => ctx,
-            Err(e) => return reject(api, e),
-        },
-        None => None,
+    // A department system's API call carries its bearer token and no cookie: nothing a
+    // browser sends by itself, so there is no request to forge and no CSRF token to ask for.
+    let bearer = if api {
+        bearer_token(req.headers())
+    } else {
+        None
+    };
+    let resolved = match (&bearer, session_token(req.headers())) {
+        (Some(token), _) => resolve_bearer(&state, token, &client.origin(), now).await,
+        (None, Some(token)) => resolve_session(&state, &token, &client.origin(), now).await,
+        (None, None) => Ok(None),
+    };
+    let ctx = match resolved {
+        Ok(ctx) => ctx,
+        Err(e) => return reject(api, e),
     };
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if unsafe_method && !csrf_exempt(&path) {
+    if unsafe_method && !csrf_exempt(&path) && bearer.is_none() {
         if let Some(ctx) = &ctx {
             let (found, r) = match csrf_token_of(req, limit).await {
                 Ok(x) => x,
@@ -524,11 +587,21 @@ pub(crate) fn urlencode(s: &str) -> String {
 pub enum LoginResult {
     /// Logged in: the cookie to set, the session and the user.
     Ok {
+        /// The session token itself: the cookie's value, or a system's bearer access token.
+        token: String,
         cookie: HeaderValue,
         session: Box<Session>,
         user: Box<User>,
     },
     Failed(AppError),
+}
+
+/// Who signs in where: people on the login page and `POST /api/v1/login`; a department's
+/// system (`Role::DepartmentSystem`) only at the OAuth2 token endpoint, for a bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignIn {
+    Person,
+    System,
 }
 
 fn bad_credentials() -> AppError {
@@ -539,14 +612,26 @@ fn bad_credentials() -> AppError {
     )
 }
 
-/// Checks the credentials against the login guard and opens a session.
+/// Checks a person's credentials against the login guard and opens a session.
 pub async fn login(
     state: &AppState,
     username: &str,
     password: &str,
     client: ClientIp,
 ) -> LoginResult {
-    match login_inner(state, username.trim(), password, client).await {
+    sign_in(state, username, password, client, SignIn::Person).await
+}
+
+/// Checks credentials (a person's password, or a system's client id and secret) against the
+/// login guard and opens a session: the same throttling, failure records and approval rules.
+pub async fn sign_in(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    client: ClientIp,
+    who: SignIn,
+) -> LoginResult {
+    match login_inner(state, username.trim(), password, client, who).await {
         Ok(r) => r,
         Err(e) => LoginResult::Failed(e),
     }
@@ -557,6 +642,7 @@ async fn login_inner(
     username: &str,
     password: &str,
     client: ClientIp,
+    who: SignIn,
 ) -> Result<LoginResult, AppError> {
     let now = state.clock.now();
     let guard = &state.login;
@@ -595,6 +681,17 @@ async fn login_inner(
     };
     guard.succeeded(username, addr);
     // Only someone who knows the password learns these.
+    let system = user.role == Role::DepartmentSystem;
+    if system && who == SignIn::Person {
+        return Ok(LoginResult::Failed(AppError::new(
+            StatusCode::FORBIDDEN,
+            "SYSTEM_ACCOUNT",
+            "部门系统接口账户不能登录网页:请由部门系统以客户端凭据(OAuth2)获取访问令牌",
+        )));
+    }
+    if !system && who == SignIn::System {
+        return Ok(LoginResult::Failed(bad_credentials()));
+    }
     if !user.active {
         return Ok(LoginResult::Failed(AppError::new(
             StatusCode::FORBIDDEN,
@@ -629,6 +726,7 @@ async fn login_inner(
     state.store.create_session(&session).await?;
     Ok(LoginResult::Ok {
         cookie: session_cookie(state, &token, false),
+        token,
         session: Box::new(session),
         user: Box::new(user),
     })

@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
 use jiuzhu_domain::access::{HandleWarnings, ImportFeeds, ReadVerification, RunVerification};
-use jiuzhu_domain::{Action, Actor, DivisionCode, FieldError, Role, UserId};
+use jiuzhu_domain::{Action, Actor, DivisionCode, FieldError, UserId};
 use jiuzhu_store::feeds::{self, FeedFiles, FeedProgress, MonthRequest, NewFeedFile, RunFeed};
 use jiuzhu_store::{DeliveryReader, FeedDelivery, LeadQuery, LeadRecord, RunSummary, SourceUse};
 use jiuzhu_verify::{FeedKind, YearMonth};
@@ -65,7 +65,7 @@ const REJECTIONS_PER_PAGE: usize = 100;
 /// Whether the actor may deliver `kind`: the rule of `POST /api/v1/feeds/{kind}` (department
 /// officers their own department's kinds; county approvers and administrators any).
 pub fn may_push(actor: &Actor, kind: FeedKind) -> bool {
-    actor.role != Role::DepartmentOfficer || crate::feeds_api::delivers(actor.department, kind)
+    !actor.role.is_department() || crate::feeds_api::delivers(actor.department, kind)
 }
 
 fn kinds_for(actor: &Actor) -> Vec<FeedKind> {
@@ -272,7 +272,7 @@ async fn sources_for_form(
 }
 
 /// The registered names of sources by (kind, code), for listing deliveries by name.
-async fn source_names(
+pub(crate) async fn source_names(
     state: &AppState,
     actor: &Actor,
 ) -> Result<HashMap<(String, String), String>, AppError> {
@@ -1049,6 +1049,7 @@ fn lead_query(p: &LeadParams) -> Result<LeadQuery, AppError> {
         .map(|d| DivisionCode::parse(d).map_err(|_| AppError::bad_request("division 无效")))
         .transpose()?;
     Ok(LeadQuery {
+        id: None,
         run_id: p.run,
         month: p.month.clone().filter(|m| !m.is_empty()),
         status: p.status.clone().filter(|s| !s.is_empty()),

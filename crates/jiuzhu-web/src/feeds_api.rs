@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use futures_util::TryStreamExt;
 use jiuzhu_domain::access::{HandleWarnings, ImportFeeds};
-use jiuzhu_domain::{Department, Role};
+use jiuzhu_domain::Department;
 use jiuzhu_store::feeds::{self, FeedError, FeedFiles, NewFeedFile};
 use jiuzhu_store::{CloseWarning, WarningRecord, WarningResult};
 use jiuzhu_verify::FeedKind;
@@ -103,7 +103,7 @@ pub async fn push_feed(
 ) -> Result<Response, ApiError> {
     let kind = FeedKind::parse(&kind).ok_or_else(AppError::not_found)?;
     let actor = a.grant.actor();
-    if actor.role == Role::DepartmentOfficer && !delivers(actor.department, kind) {
+    if actor.role.is_department() && !delivers(actor.department, kind) {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
             "FEED_NOT_YOUR_DEPARTMENT",

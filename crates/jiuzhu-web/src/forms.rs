@@ -510,8 +510,8 @@ impl UserInput {
             nonempty(&self.department),
             Department::parse,
         );
-        if role == Some(Role::DepartmentOfficer) && department.is_none() {
-            c.err("department", "REQUIRED", "部门经办人须选择所属部门");
+        if role.is_some_and(Role::is_department) && department.is_none() {
+            c.err("department", "REQUIRED", "部门账户须选择所属部门");
         }
         let division = c
             .required("division", "所属辖区", &self.division)

@@ -49,10 +49,12 @@ mod forms;
 mod headers;
 pub mod id_lookup;
 pub mod jobs;
+pub mod lead_pages;
 pub mod limits;
 pub mod login_guard;
 pub mod month;
 mod month_page;
+pub mod oauth;
 pub mod openapi;
 mod pages;
 mod password_hash;
@@ -206,6 +208,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calendar_page::routes())
         .merge(warnings::routes())
         .merge(feed_pages::routes())
+        .merge(lead_pages::routes())
         .merge(source_pages::routes())
         .nest(
             "/api/v1",
@@ -222,6 +225,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(calendar_page::api_routes())
                 .merge(warnings::api_routes())
                 .merge(feed_pages::api_routes())
+                .merge(lead_pages::api_routes())
+                .merge(oauth::api_routes())
                 .merge(source_pages::api_routes()),
         )
         .route("/api/openapi.json", get(openapi::document))

@@ -19,16 +19,22 @@ pub fn json() -> String {
     doc.merge(crate::calendar_page::CalendarApiDoc::openapi());
     doc.merge(crate::warnings::WarningsApiDoc::openapi());
     doc.merge(crate::feed_pages::FeedPagesApiDoc::openapi());
+    doc.merge(crate::lead_pages::LeadPagesApiDoc::openapi());
     doc.merge(crate::source_pages::SourcePagesApiDoc::openapi());
+    doc.merge(crate::oauth::OAuthApiDoc::openapi());
     secure(&mut doc);
     doc.to_json().unwrap_or_else(|_| "{}".to_string())
 }
 
 /// How the API is authenticated: the session cookie of `POST /api/v1/login` on every call, and
 /// with it the session's CSRF token in `x-csrf-token` on every call that changes something.
-/// Logging in needs neither.
+/// The delivery API (`/api/v1/feeds…`) also takes a department system's bearer token (OAuth2
+/// client credentials, `crate::oauth`). Logging in and asking for a token need neither.
 fn secure(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+    use utoipa::openapi::security::{
+        ApiKey, ApiKeyValue, ClientCredentials, Flow, OAuth2, Scopes, SecurityRequirement,
+        SecurityScheme,
+    };
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "session",
@@ -44,10 +50,28 @@ fn secure(doc: &mut utoipa::openapi::OpenApi) {
             "会话的 CSRF 令牌 (登录应答的 csrf),改变数据的请求须携带",
         ))),
     );
+    components.add_security_scheme(
+        "department_system",
+        SecurityScheme::OAuth2(OAuth2::with_description(
+            [Flow::ClientCredentials(ClientCredentials::new(
+                crate::auth::TOKEN_PATH,
+                Scopes::new(),
+            ))],
+            "部门系统接口账户以客户端凭据获取的访问令牌 (Authorization: Bearer),只用于数据报送",
+        )),
+    );
     let none: [&str; 0] = [];
     let session = || SecurityRequirement::new("session", none);
+    let system = || SecurityRequirement::new("department_system", none);
     doc.security = Some(vec![session()]);
     for (path, item) in doc.paths.paths.iter_mut() {
+        let anonymous = path == "/api/v1/login" || path == crate::auth::TOKEN_PATH;
+        let delivery = path.starts_with("/api/v1/feeds");
+        if delivery {
+            if let Some(op) = item.get.as_mut() {
+                op.security = Some(vec![session(), system()]);
+            }
+        }
         let unsafe_ops = [
             item.post.as_mut(),
             item.put.as_mut(),
@@ -55,8 +79,10 @@ fn secure(doc: &mut utoipa::openapi::OpenApi) {
             item.delete.as_mut(),
         ];
         for op in unsafe_ops.into_iter().flatten() {
-            op.security = Some(if path == "/api/v1/login" {
+            op.security = Some(if anonymous {
                 vec![SecurityRequirement::default()]
+            } else if delivery {
+                vec![session().add("csrf", none), system()]
             } else {
                 vec![session().add("csrf", none)]
             });

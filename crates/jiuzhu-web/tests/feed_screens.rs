@@ -261,10 +261,11 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
         .unwrap();
 
     let officer = app.login("officer_yibao", "Demo@2026-medins").await;
+    // The insurer's file names each person and adds a column the platform does not read.
     let csv = format!(
-        "id_number,settlement_date,total_cost,out_of_pocket\n\
-         {},2026-02-10,9000.00,5000.00\n{},2026-02-11,20000.00,12000.00\n\
-         {},2026-02-12,30000.00,15000.50\n{},2026-02-13,3000.00,900.00\n",
+        "id_number,settlement_date,total_cost,out_of_pocket,姓名,诊断\n\
+         {},2026-02-10,9000.00,5000.00,户主,感冒\n{},2026-02-11,20000.00,12000.00,赵某,骨折\n\
+         {},2026-02-12,30000.00,15000.50,钱某某,肺癌\n{},2026-02-13,3000.00,900.00,钱某某,复查\n",
         head.id_number, resident, stranger, stranger
     );
     let req = Request::builder()
@@ -420,6 +421,98 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
     assert_eq!(first["row"], 4);
     assert_eq!(first["delivery_id"], delivery);
     assert_eq!(first["person_id"], Value::Null);
+    // Issue 12, point 6: the stranger's lead shows what the source row says — the name, the
+    // costs, the number masked, never the column the platform does not read —, and the full
+    // number only through an audited reveal.
+    let stranger_lead = first["id"].as_i64().unwrap();
+    let detail_url = format!("/api/v1/verification/leads/{stranger_lead}");
+    let d = app.get(&detail_url, Some(&approver)).await.json();
+    let source = &d["source"];
+    assert_eq!(source["name"], "钱某某", "{d}");
+    assert_eq!(source["id_number"], stranger.masked());
+    assert_eq!(source["revealed"], false);
+    assert_eq!(source["row"], 4);
+    assert_eq!(source["delivery_id"], delivery);
+    assert_eq!(source["source"], "威海市医疗保障局环翠分局");
+    assert_eq!(
+        source["cells"],
+        json!([
+            {"label": "结算日期", "text": "2026-02-12"},
+            {"label": "医疗总费用", "text": "30000.00"},
+            {"label": "个人自付", "text": "15000.50"}
+        ])
+    );
+    assert!(!d.to_string().contains(stranger.as_str()), "{d}");
+    assert!(!d.to_string().contains("肺癌"), "{d}");
+    let page = app
+        .get(
+            &format!("/verification/leads/{stranger_lead}"),
+            Some(&approver),
+        )
+        .await
+        .text();
+    assert!(page.contains("钱某某"), "{page}");
+    assert!(page.contains("查看完整号码(记入审计日志)"), "{page}");
+    assert!(!page.contains(stranger.as_str()));
+    assert!(!page.contains("肺癌"));
+    // The township clerk does not see the county's lead.
+    assert_eq!(
+        app.get(&detail_url, Some(&clerk)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let revealed = app
+        .call(
+            Method::POST,
+            &format!("{detail_url}/reveal"),
+            Some(&approver),
+            None,
+        )
+        .await;
+    assert_eq!(revealed.status, StatusCode::OK, "{}", revealed.text());
+    let revealed = revealed.json();
+    assert_eq!(revealed["source"]["id_number"], stranger.as_str());
+    assert_eq!(revealed["source"]["revealed"], true);
+    let audit = app
+        .store
+        .audit_log(
+            &Actor::system("test")
+                .grant::<jiuzhu_domain::access::ReadAudit>()
+                .unwrap(),
+            &jiuzhu_store::AuditQuery {
+                record_kind: Some("outreach_lead".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(audit.total, 1);
+    let event = &audit.items[0].entry;
+    assert_eq!(event.action, jiuzhu_domain::AuditAction::SensitiveRevealed);
+    assert_eq!(
+        event.record_id.as_deref(),
+        Some(stranger_lead.to_string().as_str())
+    );
+    assert_eq!(event.actor_name, "approver_huancui");
+    // The page's button reveals too; a role that works with masked data may not.
+    let r = app
+        .form(
+            &format!("/verification/leads/{stranger_lead}/reveal"),
+            Some(&approver.cookie),
+            &[("_csrf", &approver.csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains(stranger.as_str()));
+    let manager = app.login("manager_huancui", "Demo@2026-manage").await;
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{detail_url}/reveal"),
+            Some(&manager),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     let mine = app
         .get("/api/v1/verification/leads?run=1", Some(&clerk))
         .await

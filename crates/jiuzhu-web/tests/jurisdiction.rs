@@ -162,10 +162,14 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                 "delete" => Method::DELETE,
                 _ => continue,
             };
-            // Session endpoints concern only the caller's own account.
+            // Session endpoints concern only the caller's own account (or sign a system in).
             if matches!(
                 template.as_str(),
-                "/api/v1/login" | "/api/v1/logout" | "/api/v1/me" | "/api/v1/me/password"
+                "/api/v1/login"
+                    | "/api/v1/oauth/token"
+                    | "/api/v1/logout"
+                    | "/api/v1/me"
+                    | "/api/v1/me/password"
             ) {
                 continue;
             }
@@ -509,7 +513,11 @@ async fn a_department_officer_gets_nothing_beyond_its_referrals() {
             };
             if matches!(
                 template.as_str(),
-                "/api/v1/login" | "/api/v1/logout" | "/api/v1/me" | "/api/v1/me/password"
+                "/api/v1/login"
+                    | "/api/v1/oauth/token"
+                    | "/api/v1/logout"
+                    | "/api/v1/me"
+                    | "/api/v1/me/password"
             ) {
                 continue;
             }

@@ -142,6 +142,27 @@ pub async fn outreach_leads_scoped_and_handled(h: Harness) {
         .unwrap();
     assert_eq!(open.total, 1);
     assert_eq!(open.items[0].person_id, None);
+    // One lead by its id, within the reader's scope only.
+    let one = |grant, id| {
+        let store = h.store.clone();
+        async move {
+            store
+                .list_outreach_leads(
+                    &grant,
+                    &LeadQuery {
+                        id: Some(id),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .items
+        }
+    };
+    let lead = open.items[0].id;
+    assert_eq!(one(reads(&gc), lead).await[0].id, lead);
+    assert_eq!(one(reads(&gc), lead + 1000).await.len(), 0);
+    assert_eq!(one(reads(&gb), lead).await.len(), 0);
 
     // The run list counts the leads in the reader's scope.
     let runs = h.store.list_runs(&reads(&r), 10).await.unwrap();

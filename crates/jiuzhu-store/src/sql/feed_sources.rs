@@ -151,9 +151,10 @@ impl SqlStore {
         let scope = g.scope().root();
         let rows = sqlx::query(
             "SELECT id, username, display_name, division FROM users \
-             WHERE role = $1 AND active <> 0 ORDER BY display_name, id",
+             WHERE role IN ($1, $2) AND active <> 0 ORDER BY display_name, id",
         )
         .bind(Role::DepartmentOfficer.as_str())
+        .bind(Role::DepartmentSystem.as_str())
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::new();
@@ -353,9 +354,10 @@ fn delivers_for(actor: &Actor, source: &FeedSource, bound: bool) -> bool {
     if actor.is_system() {
         return true;
     }
-    match actor.role {
-        Role::DepartmentOfficer => bound,
-        _ => source.serves(actor.scope.root()),
+    if actor.role.is_department() {
+        bound
+    } else {
+        source.serves(actor.scope.root())
     }
 }
 

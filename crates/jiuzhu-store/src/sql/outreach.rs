@@ -208,6 +208,9 @@ impl SqlStore {
                 .push(" AND l.division LIKE ")
                 .bind_text(format!("{}%", d.prefix()));
         }
+        if let Some(id) = q.id {
+            filter.push(" AND l.id = ").bind_int(id);
+        }
         if let Some(r) = q.run_id {
             filter.push(" AND l.run_id = ").bind_int(r);
         }

@@ -75,11 +75,11 @@ pub(super) fn check_department(
     role: Role,
     department: Option<jiuzhu_domain::Department>,
 ) -> Result<()> {
-    if role == Role::DepartmentOfficer && department.is_none() {
+    if role.is_department() && department.is_none() {
         return Err(super::invalid(
             "department",
             "DEPARTMENT_REQUIRED",
-            "部门经办人须指定所属部门",
+            "部门账户(经办人或系统接口)须指定所属部门",
         ));
     }
     Ok(())
