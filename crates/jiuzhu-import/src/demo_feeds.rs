@@ -282,19 +282,30 @@ pub fn generate(
     });
     // Medical: one recipient above the low-income line, one below; two non-recipients above the
     // ordinary line (leads) and one below it.
+    // The insurer's file names each person (what an outreach lead shows of someone the
+    // registry does not know).
+    let name_of = |id: &str| {
+        demo.batch
+            .members
+            .iter()
+            .find(|m| m.id_number.as_str() == id)
+            .map_or_else(String::new, |m| m.name.clone())
+    };
     feeds.push(DemoFeed {
         kind: "medical_claims",
         source: "HC-YB",
         csv: format!(
-            "身份证号码,结算日期,医疗总费用,个人自付\n\
-             {},{},21860.40,6530.20\n\
-             {},{},3120.00,1180.00\n\
-             {},{},58210.00,23400.50\n\
-             {},{},41300.00,15200.00\n\
-             {},{},18000.00,8000.00\n",
+            "身份证号码,姓名,结算日期,医疗总费用,个人自付\n\
+             {},{},{},21860.40,6530.20\n\
+             {},{},{},3120.00,1180.00\n\
+             {},邹立群,{},58210.00,23400.50\n\
+             {},宫秀芝,{},41300.00,15200.00\n\
+             {},孙德胜,{},18000.00,8000.00\n",
             head(13),
+            name_of(head(13)),
             day(15),
             head(14),
+            name_of(head(14)),
             day(8),
             outsiders[2],
             day(12),

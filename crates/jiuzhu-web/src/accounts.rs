@@ -103,6 +103,8 @@ pub struct UserRow {
     pub active: bool,
     pub locked: bool,
     pub must_change: bool,
+    /// A department's system: its secret is a client secret, never changed by a person.
+    pub system: bool,
     pub pending: bool,
     pub requested_by: String,
     pub row_version: i64,
@@ -187,6 +189,7 @@ fn row(
         // must wait.
         locked: throttled.contains(&crate::login_guard::normalise_account(&u.username)),
         must_change: u.must_change_password,
+        system: u.role == Role::DepartmentSystem,
         pending: u.approval == Approval::PendingApproval,
         requested_by: who(users, u.requested_by, "系统(服务器控制台)"),
         row_version: u.row_version,

@@ -160,7 +160,12 @@ pub async fn token(
                 }
                 _ => "unauthorized_client",
             };
-            let mut r = refuse(e.status, error, e.message.clone());
+            let description = if e.status == StatusCode::UNAUTHORIZED {
+                "客户端标识或密钥错误".to_string()
+            } else {
+                e.message.clone()
+            };
+            let mut r = refuse(e.status, error, description);
             if let Some(after) = e.retry_after {
                 if let Ok(v) = HeaderValue::from_str(&after.to_string()) {
                     r.headers_mut().insert(header::RETRY_AFTER, v);

@@ -204,6 +204,7 @@ async fn a_department_system_delivers_with_client_credentials_and_is_revoked() {
     .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
     assert_eq!(r.json()["error"], "invalid_client");
+    assert_eq!(r.json()["error_description"], "客户端标识或密钥错误");
     let r = ask_token(
         &app,
         Some(&basic("yibao_system", &secret)),
