@@ -11,6 +11,7 @@ use jiuzhu_domain::DivisionCode;
 use crate::verification::FeedDelivery;
 
 /// An account that delivers for a source.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceAccount {
     pub user_id: i64,
@@ -58,6 +59,7 @@ pub struct NewFeedSource {
 }
 
 /// A change to a registered source (its kind and code never change: deliveries name them).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedSourceChange {
     pub name: String,

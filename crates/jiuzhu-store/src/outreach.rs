@@ -34,6 +34,7 @@ pub struct LeadRun {
     pub fallback_division: DivisionCode,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeadRecord {
     pub id: i64,
@@ -49,7 +50,9 @@ pub struct LeadRecord {
     pub delivery_id: Option<i64>,
     pub row: i64,
     pub settlement_date: NaiveDate,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub out_of_pocket: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub threshold: Money,
     /// `open` or `handled`.
     pub status: String,
@@ -74,6 +77,7 @@ pub struct LeadQuery {
 
 /// A run as the runs page lists it: the stored run, its warnings by township and its leads, as
 /// far as the reader's jurisdiction goes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunSummary {
     #[serde(flatten)]

@@ -35,6 +35,7 @@ impl DeliveryReader {
 pub const MAX_STORED_REJECTIONS: usize = 1000;
 
 /// One rejected row of a delivery.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
     /// 1-based line of the file (the header is line 1).
@@ -66,6 +67,7 @@ pub struct NewDelivery {
     pub rejections: Vec<Rejection>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedDelivery {
     pub id: i64,
@@ -136,6 +138,7 @@ pub fn warning_facts(masked_person: &str, value: &str) -> i64 {
 }
 
 /// What a run found beside its new warnings, by warning kind.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunCarried {
     /// Every finding of the run, new or already stored (open, or closed on the same facts).
@@ -145,6 +148,7 @@ pub struct RunCarried {
 }
 
 /// Open warnings of one kind from earlier runs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StillOpen {
     pub count: i64,
@@ -201,6 +205,7 @@ pub enum RunPart {
     },
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerificationRun {
     pub id: i64,
@@ -223,6 +228,7 @@ pub struct VerificationRun {
 }
 
 /// What a run made of a registered source.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceUse {
@@ -245,6 +251,7 @@ impl SourceUse {
 }
 
 /// A registered source as a run saw it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceStatus {
     /// Feed kind code.

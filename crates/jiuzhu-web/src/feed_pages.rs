@@ -815,7 +815,7 @@ async fn start_run(
 /// `{job, status_url}`; poll `GET /api/v1/verification/runs/jobs/{job}`.
 #[utoipa::path(post, path = "/api/v1/verification/runs", tag = "verification",
     request_body = RunInput,
-    responses((status = 202, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+    responses((status = 202, body = JobStarted), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_start_run(
     State(state): State<AppState>,
@@ -825,12 +825,25 @@ pub async fn api_start_run(
     let id = start_run(&state, a, &input).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({
-            "job": id,
-            "status_url": format!("/api/v1/verification/runs/jobs/{id}"),
-        })),
+        Json(JobStarted {
+            job: id,
+            status_url: format!("/api/v1/verification/runs/jobs/{id}"),
+        }),
     )
         .into_response())
+}
+
+/// A background job started: poll `status_url` for its progress.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobStarted {
+    pub job: u64,
+    pub status_url: String,
+}
+
+/// Runs, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunList {
+    pub items: Vec<RunSummary>,
 }
 
 /// A background run's progress; when done, `result` holds the run with its counts by kind and
@@ -853,13 +866,13 @@ pub async fn api_job(
 /// Runs in the caller's jurisdiction, newest first, with counts by warning kind, by township
 /// (within the caller's jurisdiction) and outreach leads.
 #[utoipa::path(get, path = "/api/v1/verification/runs", tag = "verification",
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = RunList), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_list_runs(
     State(state): State<AppState>,
     a: Authorized<ReadVerification>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunList>, ApiError> {
     let items = state.store.list_runs(&a.grant, 50).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(RunList { items }))
 }
 
 struct RunRow {
@@ -1062,17 +1075,27 @@ fn lead_query(p: &LeadParams) -> Result<LeadQuery, AppError> {
 /// Outreach leads (政策找人) in the caller's jurisdiction: non-recipients whose out-of-pocket
 /// medical cost in the month is above the ordinary line, biggest first; identity numbers masked.
 #[utoipa::path(get, path = "/api/v1/verification/leads", tag = "verification", params(LeadParams),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = LeadList), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_leads(
     State(state): State<AppState>,
     a: Authorized<ReadVerification>,
     Query(p): Query<LeadParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LeadList>, ApiError> {
     let page = state
         .store
         .list_outreach_leads(&a.grant, &lead_query(&p)?)
         .await?;
-    Ok(Json(json!({ "items": page.items, "total": page.total })))
+    Ok(Json(LeadList {
+        items: page.items,
+        total: page.total,
+    }))
+}
+
+/// A page of leads and how many there are.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadList {
+    pub items: Vec<LeadRecord>,
+    pub total: i64,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -1084,7 +1107,7 @@ pub struct HandleInput {
 /// Records that a lead was followed up (once; 409 when it was handled already).
 #[utoipa::path(post, path = "/api/v1/verification/leads/{id}/handle", tag = "verification",
     params(("id" = i64, Path)), request_body = HandleInput,
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope),
+    responses((status = 200, body = LeadRecord), (status = 404, body = crate::error::ErrorEnvelope),
         (status = 409, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_handle_lead(
     State(state): State<AppState>,
@@ -1201,5 +1224,8 @@ async fn handle_lead_form(
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(api_start_run, api_job, api_list_runs, api_leads, api_handle_lead))]
+#[openapi(
+    paths(api_start_run, api_job, api_list_runs, api_leads, api_handle_lead),
+    components(schemas(LeadList, LeadRecord, JobStarted, RunList, RunSummary))
+)]
 pub struct FeedPagesApiDoc;

@@ -14,9 +14,9 @@ use futures_util::TryStreamExt;
 use jiuzhu_domain::access::{HandleWarnings, ImportFeeds};
 use jiuzhu_domain::Department;
 use jiuzhu_store::feeds::{self, FeedError, FeedFiles, NewFeedFile};
-use jiuzhu_store::{CloseWarning, WarningRecord, WarningResult};
+use jiuzhu_store::{CloseWarning, FeedDelivery, Rejection, WarningRecord, WarningResult};
 use jiuzhu_verify::FeedKind;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, ToSchema};
@@ -92,8 +92,10 @@ pub struct PushParams {
 #[utoipa::path(post, path = "/api/v1/feeds/{kind}", tag = "verification",
     params(("kind" = String, Path, description = "feed kind, e.g. medical_claims"), PushParams),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
-        (status = 422, body = Object)))]
+    responses((status = 201, body = DeliveryOut),
+        (status = 403, body = crate::error::ErrorEnvelope),
+        (status = 422, description = "the source's policy refused the delivery (recorded as refused)",
+            body = DeliveryOut)))]
 pub async fn push_feed(
     State(state): State<AppState>,
     a: Authorized<ImportFeeds>,
@@ -164,12 +166,34 @@ pub async fn push_feed(
     };
     Ok((
         status,
-        Json(json!({
-            "delivery": d,
-            "rejected_rows": imported.rejections,
-        })),
+        Json(DeliveryOut {
+            delivery: d.clone(),
+            rejected_rows: imported.rejections,
+        }),
     )
         .into_response())
+}
+
+/// A delivery as recorded, with its rejected rows (row, column, code, Chinese reason).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryOut {
+    pub delivery: FeedDelivery,
+    pub rejected_rows: Vec<Rejection>,
+}
+
+/// Deliveries, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub items: Vec<FeedDelivery>,
+}
+
+/// A delivery read back with the rejected rows the store keeps (the first 1,000; the delivery
+/// counts them all).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryReadBack {
+    pub delivery: FeedDelivery,
+    pub rejected_rows: Vec<Rejection>,
+    pub rejected_rows_kept: usize,
 }
 
 #[derive(Deserialize, Default, IntoParams)]
@@ -183,18 +207,18 @@ pub struct FeedListParams {
 /// Deliveries, newest first: every one for readers of the monthly comparison; a department
 /// officer only those of its department's kinds.
 #[utoipa::path(get, path = "/api/v1/feeds", tag = "verification", params(FeedListParams),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = DeliveryList), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn list_feeds(
     State(state): State<AppState>,
     a: Auth,
     Query(p): Query<FeedListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeliveryList>, ApiError> {
     let reader = crate::feed_pages::delivery_reader(a.actor())?;
     let items = state
         .store
         .list_deliveries(&reader, p.kind.as_deref(), p.limit.unwrap_or(50))
         .await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(DeliveryList { items }))
 }
 
 fn warning_json(w: &WarningRecord) -> Value {
@@ -264,12 +288,12 @@ pub async fn close_warning(
 /// can check what was taken and what to correct. 404 for any other delivery.
 #[utoipa::path(get, path = "/api/v1/feeds/deliveries/{id}", tag = "verification",
     params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = DeliveryReadBack), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn get_delivery(
     State(state): State<AppState>,
     a: Auth,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeliveryReadBack>, ApiError> {
     let reader = crate::feed_pages::delivery_reader(a.actor())?;
     let delivery = state
         .store
@@ -277,14 +301,16 @@ pub async fn get_delivery(
         .await?
         .ok_or_else(AppError::not_found)?;
     let rejected = state.store.delivery_rejections(&reader, id).await?;
-    Ok(Json(json!({
-        "delivery": delivery,
-        "rejected_rows": rejected,
-        // The store keeps the first rows of a large rejection; the delivery counts them all.
-        "rejected_rows_kept": rejected.len(),
-    })))
+    Ok(Json(DeliveryReadBack {
+        delivery,
+        rejected_rows_kept: rejected.len(),
+        rejected_rows: rejected,
+    }))
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(push_feed, list_feeds, close_warning, get_delivery))]
+#[openapi(
+    paths(push_feed, list_feeds, close_warning, get_delivery),
+    components(schemas(DeliveryOut, DeliveryList, DeliveryReadBack, FeedDelivery, Rejection))
+)]
 pub struct FeedsApiDoc;

@@ -64,7 +64,6 @@ pub struct SourceRowView {
 /// longer be read; `source_missing` says why).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LeadDetail {
-    #[schema(value_type = Object)]
     pub lead: LeadRecord,
     pub source: Option<SourceRowView>,
     pub source_missing: Option<String>,

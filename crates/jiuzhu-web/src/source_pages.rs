@@ -13,8 +13,7 @@ use jiuzhu_domain::access::{ManageFeedSources, ReadVerification};
 use jiuzhu_domain::Actor;
 use jiuzhu_store::{DeliveryReader, FeedSource, FeedSourceChange, NewFeedSource, SourceAccount};
 use jiuzhu_verify::FeedKind;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::JsonBody;
@@ -240,41 +239,72 @@ pub struct SourceInput {
     pub accounts: Vec<i64>,
 }
 
-fn source_json(s: &FeedSource) -> Value {
-    json!({
-        "id": s.id, "kind": s.kind, "kind_label": source_label(&s.kind), "code": s.code,
-        "name": s.name, "division": s.division, "retired": s.retired,
-        "accounts": s.accounts, "created_by": s.created_by, "created_at": s.created_at,
-        "row_version": s.row_version,
-    })
+/// A registered source as the API answers it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceOut {
+    pub id: i64,
+    pub kind: String,
+    /// The kind in Chinese (存款及金融资产, …).
+    pub kind_label: String,
+    pub code: String,
+    pub name: String,
+    /// The region that keeps it.
+    pub division: String,
+    pub retired: bool,
+    /// The accounts (people or systems) that deliver for it.
+    pub accounts: Vec<SourceAccount>,
+    pub created_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub row_version: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceList {
+    pub items: Vec<SourceOut>,
+}
+
+fn source_out(s: &FeedSource) -> SourceOut {
+    SourceOut {
+        id: s.id,
+        kind: s.kind.clone(),
+        kind_label: source_label(&s.kind),
+        code: s.code.clone(),
+        name: s.name.clone(),
+        division: s.division.to_string(),
+        retired: s.retired,
+        accounts: s.accounts.clone(),
+        created_by: s.created_by.clone(),
+        created_at: s.created_at,
+        row_version: s.row_version,
+    }
 }
 
 /// The registered sources serving the caller's jurisdiction (retired ones too).
 #[utoipa::path(get, path = "/api/v1/verification/sources", tag = "verification",
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = SourceList), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_list_sources(
     State(state): State<AppState>,
     a: Authorized<ReadVerification>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SourceList>, ApiError> {
     let sources = state
         .store
         .feed_sources(&DeliveryReader::Verification(a.grant))
         .await?;
-    Ok(Json(
-        json!({ "items": sources.iter().map(source_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(SourceList {
+        items: sources.iter().map(source_out).collect(),
+    }))
 }
 
 /// Registers a source (county manager); 422 with every field's problem at once.
 #[utoipa::path(post, path = "/api/v1/verification/sources", tag = "verification",
     request_body = SourceInput,
-    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+    responses((status = 201, body = SourceOut), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_register_source(
     State(state): State<AppState>,
     a: Authorized<ManageFeedSources>,
     JsonBody(input): JsonBody<SourceInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SourceOut>), ApiError> {
     let typed = Typed {
         kind: input.kind,
         code: input.code,
@@ -285,29 +315,32 @@ pub async fn api_register_source(
         .store
         .register_feed_source(&a.grant, &new_source(a.actor(), &typed))
         .await?;
-    Ok((StatusCode::CREATED, Json(source_json(&s))))
+    Ok((StatusCode::CREATED, Json(source_out(&s))))
 }
 
 /// Renames a source, replaces its accounts or retires it; 409 when it changed since
 /// `row_version` was read.
 #[utoipa::path(post, path = "/api/v1/verification/sources/{id}", tag = "verification",
     params(("id" = i64, Path)),
-    request_body = Object,
-    responses((status = 200, body = Object), (status = 409, body = crate::error::ErrorEnvelope),
+    request_body = FeedSourceChange,
+    responses((status = 200, body = SourceOut), (status = 409, body = crate::error::ErrorEnvelope),
         (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_change_source(
     State(state): State<AppState>,
     a: Authorized<ManageFeedSources>,
     Path(id): Path<i64>,
     JsonBody(change): JsonBody<FeedSourceChange>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SourceOut>, ApiError> {
     let s = state
         .store
         .change_feed_source(&a.grant, id, &change)
         .await?;
-    Ok(Json(source_json(&s)))
+    Ok(Json(source_out(&s)))
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(api_list_sources, api_register_source, api_change_source))]
+#[openapi(
+    paths(api_list_sources, api_register_source, api_change_source),
+    components(schemas(SourceOut, SourceList, SourceAccount, FeedSourceChange))
+)]
 pub struct SourcePagesApiDoc;

@@ -555,7 +555,74 @@ async fn the_openapi_document_is_valid_and_secured() {
         .as_array()
         .unwrap();
     assert!(params.iter().all(|p| p["in"] == "query"), "{params:?}");
+
+    // A department's system delivers with OAuth2 client credentials; the token endpoint needs
+    // no session.
+    let system = &schemes["department_system"];
+    assert_eq!(system["type"], "oauth2");
+    assert_eq!(
+        system["flows"]["clientCredentials"]["tokenUrl"],
+        "/api/v1/oauth/token"
+    );
+    let push = &doc["paths"]["/api/v1/feeds/{kind}"]["post"];
+    assert_eq!(
+        push["security"][1]["department_system"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        doc["paths"]["/api/v1/oauth/token"]["post"]["security"],
+        serde_json::json!([{}])
+    );
+    // The delivery API answers typed records, and no success response is typed worse than today
+    // (each one still `{type: object}` is listed; the list only shrinks).
+    let schema_of = |path: &str, method: &str, status: &str| {
+        doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+            ["$ref"]
+            .clone()
+    };
+    for (path, method, status, schema) in [
+        ("/api/v1/feeds/{kind}", "post", "201", "DeliveryOut"),
+        ("/api/v1/feeds", "get", "200", "DeliveryList"),
+        (
+            "/api/v1/feeds/deliveries/{id}",
+            "get",
+            "200",
+            "DeliveryReadBack",
+        ),
+        ("/api/v1/verification/sources", "get", "200", "SourceList"),
+        ("/api/v1/verification/leads", "get", "200", "LeadList"),
+        (
+            "/api/v1/verification/leads/{id}",
+            "get",
+            "200",
+            "LeadDetail",
+        ),
+        ("/api/v1/verification/runs", "get", "200", "RunList"),
+        ("/api/v1/oauth/token", "post", "200", "TokenResponse"),
+    ] {
+        assert_eq!(
+            schema_of(path, method, status),
+            format!("#/components/schemas/{schema}"),
+            "{method} {path}"
+        );
+    }
+    let mut untyped = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, r) in op["responses"].as_object().unwrap() {
+                let schema = &r["content"]["application/json"]["schema"];
+                if status.starts_with('2') && schema["type"] == "object" && schema["$ref"].is_null()
+                {
+                    untyped.push(format!("{method} {path} {status}"));
+                }
+            }
+        }
+    }
+    assert!(untyped.len() <= UNTYPED_SUCCESS_RESPONSES, "{untyped:#?}");
 }
+
+/// Success responses still documented as a bare object (issue 12, point 10, in progress).
+const UNTYPED_SUCCESS_RESPONSES: usize = 57;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_work_for_every_role() {
