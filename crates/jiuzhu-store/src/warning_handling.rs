@@ -73,6 +73,7 @@ pub struct InboxQuery {
 }
 
 /// `no_warnings` (本月无预警) or `all_handled` (预警已全部处理).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ZeroReportKind {
@@ -112,6 +113,7 @@ pub struct NewZeroReport {
 }
 
 /// A filed zero report (append-only).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZeroReport {
     pub id: i64,
@@ -126,6 +128,7 @@ pub struct ZeroReport {
 }
 
 /// One village or community in scope with its zero-report state for a month.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZeroReportStatus {
     pub division: String,
@@ -144,6 +147,7 @@ pub struct ZeroReportStatus {
 }
 
 /// Counts of one (kind, township) cell of the dashboard.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DashboardCell {
     pub kind: String,
@@ -165,6 +169,7 @@ pub struct DashboardCell {
 }
 
 /// A month's handling at a glance, within the grant's scope.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dashboard {
     pub month: String,

@@ -17,7 +17,6 @@ use jiuzhu_store::feeds::{self, FeedError, FeedFiles, NewFeedFile};
 use jiuzhu_store::{CloseWarning, FeedDelivery, Rejection, WarningRecord, WarningResult};
 use jiuzhu_verify::FeedKind;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, ToSchema};
 
@@ -221,10 +220,6 @@ pub async fn list_feeds(
     Ok(Json(DeliveryList { items }))
 }
 
-fn warning_json(w: &WarningRecord) -> Value {
-    json!(w)
-}
-
 #[derive(Deserialize, ToSchema)]
 pub struct CloseInput {
     /// no_effect | adjust | suspend | stop | refer
@@ -249,14 +244,14 @@ pub struct CloseInput {
 /// Closes (销号) a warning with the check's result.
 #[utoipa::path(post, path = "/api/v1/warnings/{id}/close", tag = "verification",
     params(("id" = i64, Path)), request_body = CloseInput,
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope),
+    responses((status = 200, body = WarningRecord), (status = 404, body = crate::error::ErrorEnvelope),
         (status = 409, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn close_warning(
     State(state): State<AppState>,
     a: Authorized<HandleWarnings>,
     Path(id): Path<i64>,
     JsonBody(input): JsonBody<CloseInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WarningRecord>, ApiError> {
     let result = WarningResult::parse(&input.result).ok_or_else(|| {
         AppError::invalid(vec![jiuzhu_domain::FieldError::new(
             "result",
@@ -280,7 +275,7 @@ pub async fn close_warning(
         input.fact_value.as_deref(),
     )
     .await?;
-    Ok(Json(warning_json(&w)))
+    Ok(Json(w))
 }
 
 /// Reads back one delivery the caller reads (a department officer: one of its own sources') with

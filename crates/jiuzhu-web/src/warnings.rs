@@ -23,13 +23,13 @@ use jiuzhu_domain::access::{
 use jiuzhu_domain::{Action, Actor, Division, DivisionCode, FieldError, Grant, Level};
 use jiuzhu_policy::PolicyLibrary;
 use jiuzhu_store::{
-    CloseWarning, Dashboard, DocumentQuery, InboxQuery, InboxStatus, NewZeroReport, OwnerKind,
-    StoreError, WarningRecord, WarningResult, ZeroReportStatus,
+    CloseWarning, Dashboard, DashboardCell, DocumentQuery, InboxQuery, InboxStatus, NewZeroReport,
+    OwnerKind, StoreError, WarningRecord, WarningResult, ZeroReport, ZeroReportStatus,
 };
 use jiuzhu_verify::{FeedKind, WarningKind};
 use jiuzhu_workflow::WorkCalendar;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::JsonBody;
@@ -190,14 +190,39 @@ fn overdue(w: &WarningRecord, today: NaiveDate) -> bool {
 }
 
 /// The warning as the API shows it: the record plus labels and the overdue flag.
-fn warning_json(w: &WarningRecord, today: NaiveDate) -> Value {
-    let mut v = json!(w);
-    v["kind_label"] = json!(kind_label(&w.kind));
-    v["overdue"] = json!(overdue(w, today));
-    v["evidence_summary"] = json!(evidence_summary(&w.evidence));
-    v["result_label"] = json!(w.result.map(|r| r.label_zh()));
-    v["evidence_masked"] = json!(is_masked(&w.evidence));
-    v
+/// A warning as the API answers it: the record with the labels people read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WarningOut {
+    #[serde(flatten)]
+    pub warning: WarningRecord,
+    /// The kind in Chinese (存款超标, …).
+    pub kind_label: String,
+    /// Open and past its due date.
+    pub overdue: bool,
+    /// What the evidence says, in one Chinese line.
+    pub evidence_summary: String,
+    pub result_label: Option<&'static str>,
+    /// The evidence's value is bank or health data, shown as `***` until revealed.
+    pub evidence_masked: bool,
+}
+
+fn warning_out(w: &WarningRecord, today: NaiveDate) -> WarningOut {
+    WarningOut {
+        kind_label: kind_label(&w.kind),
+        overdue: overdue(w, today),
+        evidence_summary: evidence_summary(&w.evidence),
+        result_label: w.result.map(|r| r.label_zh()),
+        evidence_masked: is_masked(&w.evidence),
+        warning: w.clone(),
+    }
+}
+
+/// A page of warnings, the total and the day `overdue` was judged on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WarningPage {
+    pub items: Vec<WarningOut>,
+    pub total: i64,
+    pub today: NaiveDate,
 }
 
 /// Whether the evidence's value is shown masked (a sensitive source, not revealed).
@@ -303,54 +328,54 @@ fn inbox_query(p: &InboxParams, today: NaiveDate) -> Result<InboxQuery, AppError
 
 /// Warnings of households in the caller's jurisdiction, by due date (the township inbox).
 #[utoipa::path(get, operation_id = "list_warnings", path = "/api/v1/warnings", tag = "verification", params(InboxParams),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+    responses((status = 200, body = WarningPage), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_list(
     State(state): State<AppState>,
     a: Authorized<ReadVerification>,
     Query(p): Query<InboxParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WarningPage>, ApiError> {
     let today = state.clock.today();
     let q = inbox_query(&p, today)?;
     let page = state.store.warning_inbox(&a.grant, &q).await?;
-    Ok(Json(json!({
-        "items": page.items.iter().map(|w| warning_json(w, today)).collect::<Vec<_>>(),
-        "total": page.total,
-        "today": today,
-    })))
+    Ok(Json(WarningPage {
+        items: page.items.iter().map(|w| warning_out(w, today)).collect(),
+        total: page.total,
+        today,
+    }))
 }
 
 /// One warning with its evidence, labels and overdue flag. Evidence values that are bank or
 /// health data (deposits, medical costs) are `"***"`; `evidence_masked` says so.
 #[utoipa::path(get, operation_id = "get_warning", path = "/api/v1/warnings/{id}", tag = "verification",
     params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = WarningOut), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_get(
     State(state): State<AppState>,
     a: Authorized<ReadVerification>,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WarningOut>, ApiError> {
     let w = state
         .store
         .get_warning(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    Ok(Json(warning_json(&w, state.clock.today())))
+    Ok(Json(warning_out(&w, state.clock.today())))
 }
 
 /// The warning with its evidence unmasked, for roles that may reveal sensitive data (403 for
 /// the others); each call is recorded in the audit log as `sensitive_revealed`.
 #[utoipa::path(post, operation_id = "reveal_warning", path = "/api/v1/warnings/{id}/reveal", tag = "verification",
     params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+    responses((status = 200, body = WarningOut), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_reveal(
     State(state): State<AppState>,
     a: Authorized<RevealSensitive>,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WarningOut>, ApiError> {
     let w = state.store.reveal_warning(&a.grant, id).await?;
-    Ok(Json(warning_json(&w, state.clock.today())))
+    Ok(Json(warning_out(&w, state.clock.today())))
 }
 
 // ---- bulk close --------------------------------------------------------------------------------
@@ -373,7 +398,7 @@ pub struct BulkCloseInput {
 }
 
 /// The outcome of one warning of a bulk close.
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, ToSchema)]
 pub struct BulkOutcome {
     id: i64,
     /// closed | conflict | not_found | invalid
@@ -497,20 +522,28 @@ async fn bulk_close(
 /// `not_found`, `invalid`).
 #[utoipa::path(post, path = "/api/v1/warnings/close", tag = "verification",
     request_body = BulkCloseInput,
-    responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = BulkCloseOut), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_bulk_close(
     State(state): State<AppState>,
     a: Authorized<HandleWarnings>,
     JsonBody(input): JsonBody<BulkCloseInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BulkCloseOut>, ApiError> {
     let visit = parse_visit_date(&input.visit_date, state.clock.today())?;
     let out = bulk_close(&state, &a.grant, &input.items, &input.note, visit).await?;
     let closed = out.iter().filter(|o| o.outcome == "closed").count();
-    Ok(Json(json!({
-        "closed": closed,
-        "failed": out.len() - closed,
-        "results": out,
-    })))
+    Ok(Json(BulkCloseOut {
+        closed,
+        failed: out.len() - closed,
+        results: out,
+    }))
+}
+
+/// What a bulk close did: how many closed, how many not, and each one's outcome.
+#[derive(Serialize, ToSchema)]
+pub struct BulkCloseOut {
+    pub closed: usize,
+    pub failed: usize,
+    pub results: Vec<BulkOutcome>,
 }
 
 // ---- zero reports ------------------------------------------------------------------------------
@@ -535,22 +568,49 @@ pub struct ZeroInput {
     note: String,
 }
 
-fn zero_json(s: &ZeroReportStatus) -> Value {
-    let mut v = json!(s);
-    v["filed"] = json!(s.report.is_some());
-    v["kind_label"] = json!(s.report.as_ref().map(|r| r.kind.label_zh()));
-    v
+/// A village's zero-report state for the month, with whether it filed and what.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZeroStatusOut {
+    #[serde(flatten)]
+    pub status: ZeroReportStatus,
+    pub filed: bool,
+    pub kind_label: Option<&'static str>,
+}
+
+fn zero_out(s: &ZeroReportStatus) -> ZeroStatusOut {
+    ZeroStatusOut {
+        filed: s.report.is_some(),
+        kind_label: s.report.as_ref().map(|r| r.kind.label_zh()),
+        status: s.clone(),
+    }
+}
+
+/// The villages of the caller's jurisdiction and their zero reports for a month.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZeroList {
+    pub month: String,
+    pub divisions: usize,
+    pub filed: usize,
+    pub items: Vec<ZeroStatusOut>,
+}
+
+/// A zero report as filed, with its kind in Chinese.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZeroReportOut {
+    #[serde(flatten)]
+    pub report: ZeroReport,
+    pub kind_label: &'static str,
 }
 
 /// Every village or community in the caller's jurisdiction with the month's warnings and its
 /// zero report (filed or not).
 #[utoipa::path(get, path = "/api/v1/zero-reports", tag = "verification", params(ZeroParams),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = ZeroList), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_zero_list(
     State(state): State<AppState>,
     a: Authorized<ReadVerification>,
     Query(p): Query<ZeroParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ZeroList>, ApiError> {
     let month = match opt_text(&p.month) {
         Some(m) => parse_month(&m)?,
         None => default_month(state.clock.today()),
@@ -561,12 +621,12 @@ pub async fn api_zero_list(
         .zero_report_status(&a.grant, &month, under.as_ref())
         .await?;
     let filed = list.iter().filter(|s| s.report.is_some()).count();
-    Ok(Json(json!({
-        "month": month,
-        "divisions": list.len(),
-        "filed": filed,
-        "items": list.iter().map(zero_json).collect::<Vec<_>>(),
-    })))
+    Ok(Json(ZeroList {
+        month,
+        divisions: list.len(),
+        filed,
+        items: list.iter().map(zero_out).collect(),
+    }))
 }
 
 fn zero_new(input: &ZeroInput) -> Result<NewZeroReport, AppError> {
@@ -587,7 +647,7 @@ fn zero_new(input: &ZeroInput) -> Result<NewZeroReport, AppError> {
 /// Files a village's zero report (零报告) for a month: 422 `ZERO_REPORT_OPEN_WARNINGS` while
 /// any of its warnings of the month is open, `ZERO_REPORT_EXISTS` when filed already.
 #[utoipa::path(post, path = "/api/v1/zero-reports", tag = "verification", request_body = ZeroInput,
-    responses((status = 201, body = Object), (status = 404, body = crate::error::ErrorEnvelope),
+    responses((status = 201, body = ZeroReportOut), (status = 404, body = crate::error::ErrorEnvelope),
         (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_zero_file(
     State(state): State<AppState>,
@@ -596,9 +656,11 @@ pub async fn api_zero_file(
 ) -> Result<Response, ApiError> {
     let new = zero_new(&input)?;
     let r = state.store.file_zero_report(&a.grant, &new).await?;
-    let mut v = json!(r);
-    v["kind_label"] = json!(r.kind.label_zh());
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    let out = ZeroReportOut {
+        kind_label: r.kind.label_zh(),
+        report: r,
+    };
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
 // ---- dashboard ---------------------------------------------------------------------------------
@@ -611,38 +673,72 @@ pub struct DashboardParams {
     month: Option<String>,
 }
 
-fn dashboard_json(d: &Dashboard) -> Value {
-    let mut v = json!(d);
-    if let Some(cells) = v["cells"].as_array_mut() {
-        for c in cells {
-            let k = c["kind"].as_str().unwrap_or_default().to_string();
-            c["kind_label"] = json!(kind_label(&k));
-        }
-    }
-    v["results_labeled"] = d
-        .results
-        .iter()
-        .map(|(k, n)| {
-            json!({
-                "result": k,
-                "label": WarningResult::parse(k).map(|r| r.label_zh()),
-                "count": n,
+/// A dashboard cell with its kind in Chinese.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DashboardCellOut {
+    #[serde(flatten)]
+    pub cell: DashboardCell,
+    pub kind_label: String,
+}
+
+/// Closures of one result, with its label.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultCount {
+    pub result: String,
+    pub label: Option<&'static str>,
+    pub count: i64,
+}
+
+/// The month's handling at a glance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DashboardOut {
+    pub month: String,
+    pub today: NaiveDate,
+    pub cells: Vec<DashboardCellOut>,
+    /// Closed warnings by result code.
+    pub results: BTreeMap<String, i64>,
+    pub results_labeled: Vec<ResultCount>,
+    pub zero_report_divisions: i64,
+    pub zero_reports_filed: i64,
+}
+
+fn dashboard_out(d: &Dashboard) -> DashboardOut {
+    DashboardOut {
+        month: d.month.clone(),
+        today: d.today,
+        cells: d
+            .cells
+            .iter()
+            .map(|c| DashboardCellOut {
+                kind_label: kind_label(&c.kind),
+                cell: c.clone(),
             })
-        })
-        .collect();
-    v
+            .collect(),
+        results: d.results.clone(),
+        results_labeled: d
+            .results
+            .iter()
+            .map(|(k, n)| ResultCount {
+                result: k.clone(),
+                label: WarningResult::parse(k).map(|r| r.label_zh()),
+                count: *n,
+            })
+            .collect(),
+        zero_report_divisions: d.zero_report_divisions,
+        zero_reports_filed: d.zero_reports_filed,
+    }
 }
 
 /// The month's warnings by kind × township (total, open, overdue, closed on time, closed late),
 /// closures by result, and zero-report coverage, in the caller's jurisdiction.
 #[utoipa::path(get, path = "/api/v1/verification/dashboard", tag = "verification",
     params(DashboardParams),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = DashboardOut), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_dashboard(
     State(state): State<AppState>,
     a: Authorized<ReadVerification>,
     Query(p): Query<DashboardParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DashboardOut>, ApiError> {
     let today = state.clock.today();
     let month = match opt_text(&p.month) {
         Some(m) => parse_month(&m)?,
@@ -652,19 +748,35 @@ pub async fn api_dashboard(
         .store
         .verification_dashboard(&a.grant, &month, today)
         .await?;
-    Ok(Json(dashboard_json(&d)))
+    Ok(Json(dashboard_out(&d)))
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    api_list,
-    api_get,
-    api_reveal,
-    api_bulk_close,
-    api_zero_list,
-    api_zero_file,
-    api_dashboard
-))]
+#[openapi(
+    paths(
+        api_list,
+        api_get,
+        api_reveal,
+        api_bulk_close,
+        api_zero_list,
+        api_zero_file,
+        api_dashboard
+    ),
+    components(schemas(
+        WarningOut,
+        WarningPage,
+        WarningRecord,
+        WarningResult,
+        BulkCloseOut,
+        BulkOutcome,
+        ZeroList,
+        ZeroStatusOut,
+        ZeroReportOut,
+        DashboardOut,
+        DashboardCellOut,
+        ResultCount
+    ))
+)]
 pub struct WarningsApiDoc;
 
 // ---- pages -------------------------------------------------------------------------------------
