@@ -10,6 +10,7 @@ use sm3::{Digest, Sm3};
 /// The hash the first event links to.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditAction {
@@ -260,6 +261,7 @@ impl AuditAction {
 }
 
 /// An event before it is appended (no sequence number or hash yet).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// RFC 3339 UTC with microseconds (`2026-11-23T07:08:09.123456Z`); kept as text so the hash
@@ -280,6 +282,7 @@ pub struct AuditEntry {
 }
 
 /// An appended event.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
     pub seq: i64,

@@ -14,6 +14,8 @@ pub mod division;
 pub mod economics;
 pub mod id_number;
 pub mod money;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod policy_revision;
 pub mod registry;
 pub mod user;

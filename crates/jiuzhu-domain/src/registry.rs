@@ -13,6 +13,7 @@ use crate::id_number::{IdNumber, Sex};
 macro_rules! code_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $code:literal / $zh:literal),+ $(,)? }) => {
         $(#[$m])*
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
@@ -105,6 +106,7 @@ impl EducationStage {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Disability {
     pub kind: DisabilityKind,
@@ -114,6 +116,7 @@ pub struct Disability {
 
 /// The six daily activities of the self-care assessment (生活自理能力评估, TK-2021); `true` means
 /// the person can do it unaided.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SelfCareAssessment {
     pub eating: bool,
@@ -143,6 +146,7 @@ impl SelfCareAssessment {
 
 /// The effective-dated attributes of a person. Sensitive: `disability`, `serious_illness`,
 /// `illness_note`, `bank_account` (and the identity number on [`Person`]).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonFacts {
     pub name: String,
@@ -191,6 +195,7 @@ pub type PersonId = i64;
 pub type HouseholdId = i64;
 pub type MembershipId = i64;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
     pub id: PersonId,
@@ -215,6 +220,7 @@ pub struct Version<T> {
     pub data: T,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HouseholdFacts {
     pub address: String,
@@ -222,6 +228,7 @@ pub struct HouseholdFacts {
     pub area: Area,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Household {
     pub id: HouseholdId,
@@ -236,6 +243,7 @@ pub struct Household {
     pub updated_at: DateTime<Utc>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     pub id: MembershipId,
@@ -256,6 +264,7 @@ impl Membership {
 }
 
 /// A member as listed with a household: the membership and the person's summary.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     pub membership: Membership,

@@ -11,6 +11,7 @@ pub type UserId = i64;
 /// Where an account stands in 三员分立 (docs/roles.md, "Accounts"). An account the system
 /// administrator created, reset or reactivated waits for a security administrator's approval:
 /// it may log in and change its one-time password, and holds no permission until then.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Approval {
@@ -38,6 +39,7 @@ impl Approval {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: UserId,

@@ -14,6 +14,7 @@ use crate::registry::{
 };
 
 /// A sensitive value: shown, or hidden behind a mask.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", content = "value", rename_all = "snake_case")]
 pub enum Sensitive<T> {
@@ -33,6 +34,7 @@ impl<T> Sensitive<T> {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonView {
     pub id: PersonId,

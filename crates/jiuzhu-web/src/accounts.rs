@@ -505,7 +505,7 @@ pub struct OneTimePasswordOut {
 
 /// Accounts bound to nodes in the caller's scope (system and security administrators).
 #[utoipa::path(get, operation_id = "list_users", path = "/api/v1/users", tag = "users",
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<User>), (status = 403, body = ErrorEnvelope)))]
 async fn api_list(
     State(state): State<AppState>,
     a: Authorized<ReadUsers>,
@@ -537,7 +537,7 @@ async fn api_create(
 
 /// An account.
 #[utoipa::path(get, operation_id = "get_user", path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = User), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 async fn api_get(
     State(state): State<AppState>,
     a: Authorized<ReadUsers>,
@@ -556,7 +556,7 @@ async fn api_get(
 /// account (system administrator). Role, department and division are refused here: they are
 /// the security administrator's (`PUT /api/v1/users/{id}/access`).
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UserPatchInput,
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, body = User), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn api_update(
     State(state): State<AppState>,
     a: Authorized<ManageUsers>,
@@ -577,7 +577,7 @@ async fn api_update(
 /// Assign an account's role, department or division (security administrator; not one's own,
 /// and never into, out of or between the administrator roles).
 #[utoipa::path(put, path = "/api/v1/users/{id}/access", tag = "users", params(("id" = i64, Path)), request_body = AccessInput,
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = User), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn api_access(
     State(state): State<AppState>,
     a: Authorized<AssignRoles>,
@@ -596,7 +596,7 @@ async fn api_access(
 /// Approve an account waiting for approval, as it stands at `row_version` (security
 /// administrator; not one's own, nor one the caller created or reset).
 #[utoipa::path(post, path = "/api/v1/users/{id}/approve", tag = "users", params(("id" = i64, Path)), request_body = ApproveInput,
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, body = User), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 async fn api_approve(
     State(state): State<AppState>,
     a: Authorized<AssignRoles>,

@@ -12,7 +12,8 @@ use jiuzhu_domain::access::{
     ManageDivisions, ReadAudit, ReadRegistry, RevealSensitive, WriteRegistry,
 };
 use jiuzhu_domain::{
-    Action, Division, FieldError, Household, Member, Membership, PersonView, User, Version,
+    Action, Division, FieldError, Household, HouseholdFacts, Member, Membership, PersonView, User,
+    Version,
 };
 use jiuzhu_store::{HouseholdQuery, HouseholdSummary, Page, PersonQuery, PersonSummary};
 use serde::{Deserialize, Serialize};
@@ -181,7 +182,7 @@ pub struct PageOut<T: ToSchema> {
 }
 
 /// A household member: the membership and the person's masked view.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MemberOut {
     pub membership: Membership,
     pub person: PersonView,
@@ -196,7 +197,7 @@ fn members_out(ms: &[Member]) -> Vec<MemberOut> {
         .collect()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct HouseholdOut {
     pub household: Household,
     pub as_of: NaiveDate,
@@ -204,7 +205,7 @@ pub struct HouseholdOut {
 }
 
 /// A version of a person's facts, with the sensitive fields masked.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PersonVersionOut {
     pub valid_from: NaiveDate,
     pub valid_to: Option<NaiveDate>,
@@ -380,7 +381,7 @@ async fn search_persons(
 
 /// Register a person.
 #[utoipa::path(post, path = "/api/v1/persons", tag = "persons", request_body = PersonInput,
-    responses((status = 201, body = Object, description = "PersonView (masked)"), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, body = PersonView, description = "PersonView (masked)"), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn create_person(
     State(state): State<AppState>,
     a: Authorized<WriteRegistry>,
@@ -393,7 +394,7 @@ async fn create_person(
 
 /// A person (sensitive fields masked).
 #[utoipa::path(get, path = "/api/v1/persons/{id}", tag = "persons", params(("id" = i64, Path)),
-    responses((status = 200, body = Object, description = "PersonView (masked)"), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = PersonView, description = "PersonView (masked)"), (status = 404, body = ErrorEnvelope)))]
 async fn get_person(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
@@ -409,7 +410,7 @@ async fn get_person(
 
 /// Update a person's facts from `valid_from` on; `row_version` must be current (else 409).
 #[utoipa::path(put, path = "/api/v1/persons/{id}", tag = "persons", params(("id" = i64, Path)), request_body = PersonInput,
-    responses((status = 200, body = Object, description = "PersonView (masked)"), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = PersonView, description = "PersonView (masked)"), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn update_person(
     State(state): State<AppState>,
     a: Authorized<WriteRegistry>,
@@ -432,7 +433,7 @@ async fn update_person(
 
 /// A person unmasked; the access is written to the audit log.
 #[utoipa::path(post, path = "/api/v1/persons/{id}/reveal", tag = "persons", params(("id" = i64, Path)),
-    responses((status = 200, body = Object, description = "PersonView (revealed)"), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = PersonView, description = "PersonView (revealed)"), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 async fn reveal_person(
     State(state): State<AppState>,
     a: Authorized<RevealSensitive>,
@@ -447,7 +448,7 @@ async fn reveal_person(
 
 /// All versions of a person's facts, newest first (masked).
 #[utoipa::path(get, path = "/api/v1/persons/{id}/history", tag = "persons", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<PersonVersionOut>), (status = 404, body = ErrorEnvelope)))]
 async fn person_history(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
@@ -485,7 +486,7 @@ async fn person_history(
 
 /// Search households in the caller's jurisdiction.
 #[utoipa::path(get, path = "/api/v1/households", tag = "households", params(SearchParams),
-    responses((status = 200, body = Object, description = "{items: [HouseholdSummary], total}"), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, body = Page<HouseholdSummary>, description = "{items: [HouseholdSummary], total}"), (status = 401, body = ErrorEnvelope)))]
 async fn search_households(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
@@ -521,7 +522,7 @@ async fn search_households(
 
 /// Register a household.
 #[utoipa::path(post, path = "/api/v1/households", tag = "households", request_body = HouseholdInput,
-    responses((status = 201, body = Object), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, body = Household), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn create_household(
     State(state): State<AppState>,
     a: Authorized<WriteRegistry>,
@@ -534,7 +535,7 @@ async fn create_household(
 
 /// A household today, with its current members (masked).
 #[utoipa::path(get, path = "/api/v1/households/{id}", tag = "households", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = HouseholdOut), (status = 404, body = ErrorEnvelope)))]
 async fn get_household(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
@@ -565,7 +566,7 @@ async fn snapshot(
 
 /// Update a household's facts from `valid_from` on; `row_version` must be current (else 409).
 #[utoipa::path(put, path = "/api/v1/households/{id}", tag = "households", params(("id" = i64, Path)), request_body = HouseholdInput,
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Household), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn update_household(
     State(state): State<AppState>,
     a: Authorized<WriteRegistry>,
@@ -589,7 +590,7 @@ async fn update_household(
 
 /// Every membership the household ever had (masked persons).
 #[utoipa::path(get, path = "/api/v1/households/{id}/members", tag = "households", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<MemberOut>), (status = 404, body = ErrorEnvelope)))]
 async fn household_members(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
@@ -606,7 +607,7 @@ async fn household_members(
 
 /// Add a registered person (by `person_id` or `id_number`) to the household.
 #[utoipa::path(post, path = "/api/v1/households/{id}/members", tag = "households", params(("id" = i64, Path)), request_body = MemberInput,
-    responses((status = 201, body = Object), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, body = Membership), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn add_member(
     State(state): State<AppState>,
     a: Authorized<WriteRegistry>,
@@ -633,7 +634,7 @@ async fn add_member(
 /// The household as it was on `date`: the facts then in force and the members then active.
 #[utoipa::path(get, path = "/api/v1/households/{id}/as_of/{date}", tag = "households",
     params(("id" = i64, Path), ("date" = String, Path, description = "YYYY-MM-DD")),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = HouseholdOut), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn household_as_of(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
@@ -645,23 +646,47 @@ async fn household_as_of(
 
 /// All versions of the household's facts, newest first.
 #[utoipa::path(get, path = "/api/v1/households/{id}/history", tag = "households", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<HouseholdVersionOut>), (status = 404, body = ErrorEnvelope)))]
 async fn household_history(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
     Path(id): Path<i64>,
-) -> ApiResult<Vec<Version<jiuzhu_domain::HouseholdFacts>>> {
+) -> ApiResult<Vec<HouseholdVersionOut>> {
     state
         .store
         .get_household(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    Ok(Json(state.store.household_history(&a.grant, id).await?))
+    let versions = state.store.household_history(&a.grant, id).await?;
+    Ok(Json(
+        versions
+            .into_iter()
+            .map(|v| HouseholdVersionOut {
+                valid_from: v.valid_from,
+                valid_to: v.valid_to,
+                recorded_at: v.recorded_at,
+                recorded_by: v.recorded_by,
+                facts: v.data,
+            })
+            .collect(),
+    ))
+}
+
+/// A version of a household's facts (`valid_to` is absent for the version in force).
+#[derive(Serialize, ToSchema)]
+pub struct HouseholdVersionOut {
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    pub recorded_by: String,
+    /// Serialised as `data`, as the history has always been answered.
+    #[serde(rename = "data")]
+    pub facts: HouseholdFacts,
 }
 
 /// End a membership (the person leaves the household on `left_on`).
 #[utoipa::path(post, path = "/api/v1/memberships/{id}/end", tag = "households", params(("id" = i64, Path)), request_body = EndMemberInput,
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Membership), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn end_membership(
     State(state): State<AppState>,
     a: Authorized<WriteRegistry>,
@@ -681,7 +706,7 @@ async fn end_membership(
 
 /// The jurisdiction nodes in the caller's scope, ordered by code.
 #[utoipa::path(get, path = "/api/v1/divisions", tag = "divisions",
-    responses((status = 200, body = Object), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<Division>), (status = 401, body = ErrorEnvelope)))]
 async fn list_divisions(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
@@ -691,7 +716,7 @@ async fn list_divisions(
 
 /// Create or rename a node (administrators).
 #[utoipa::path(post, path = "/api/v1/divisions", tag = "divisions", request_body = DivisionInput,
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Division), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn save_division(
     State(state): State<AppState>,
     a: Authorized<ManageDivisions>,

@@ -1,0 +1,52 @@
+//! The API's schemas of the value types that serialise as text (feature `openapi`).
+
+use std::borrow::Cow;
+
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+
+use crate::{DivisionCode, IdNumber, Money};
+
+fn text(description: &str, example: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .examples([example])
+        .into()
+}
+
+impl utoipa::PartialSchema for Money {
+    fn schema() -> RefOr<Schema> {
+        text("金额(元),两位小数的文本,不用浮点数", "369.00")
+    }
+}
+
+impl utoipa::ToSchema for Money {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Money")
+    }
+}
+
+impl utoipa::PartialSchema for DivisionCode {
+    fn schema() -> RefOr<Schema> {
+        text("行政区划代码(6、9、12 或 15 位)", "371002001")
+    }
+}
+
+impl utoipa::ToSchema for DivisionCode {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("DivisionCode")
+    }
+}
+
+impl utoipa::PartialSchema for IdNumber {
+    fn schema() -> RefOr<Schema> {
+        text("公民身份号码(18 位,GB 11643)", "37100219700101001X")
+    }
+}
+
+impl utoipa::ToSchema for IdNumber {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("IdNumber")
+    }
+}
