@@ -17,6 +17,7 @@ use crate::Money;
 macro_rules! word_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $code:literal / $zh:literal),+ $(,)? }) => {
         $(#[$m])*
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
@@ -58,6 +59,7 @@ word_enum!(
 );
 
 /// 特困 facts of one member (self-care comes from the person's registered assessment).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TekunFacts {
     pub status: TekunState,
@@ -67,6 +69,7 @@ pub struct TekunFacts {
 }
 
 /// One member's monthly economic facts.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberEconomics {
     pub person_id: PersonId,
@@ -89,6 +92,7 @@ pub struct MemberEconomics {
 
 /// The household's assets. The financial amount is bank-related and shown masked to roles that
 /// may not reveal sensitive data.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HouseholdAssets {
     pub financial: Money,
@@ -101,6 +105,7 @@ pub struct HouseholdAssets {
 }
 
 /// The household's 低保 history, as the grace-exit rule needs it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DibaoHistoryFacts {
     pub monthly_amount: Money,
@@ -110,6 +115,7 @@ pub struct DibaoHistoryFacts {
 }
 
 /// The economic status of a household (what is stored, as JSON, per version).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HouseholdEconomics {
     pub members: Vec<MemberEconomics>,
@@ -120,6 +126,7 @@ pub struct HouseholdEconomics {
 }
 
 /// A stored version: the economics in force from `valid_from`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EconomicsRecord {
     pub household_id: HouseholdId,

@@ -48,6 +48,7 @@ impl<'a> MonthCalculator<'a> {
 }
 
 /// Cost and counts of one group of households (a township, or the whole caseload).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
     pub households: u64,

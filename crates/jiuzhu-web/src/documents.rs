@@ -18,8 +18,7 @@ use jiuzhu_domain::access::{ReadRegistry, RevealSensitive, WriteRegistry};
 use jiuzhu_domain::{FieldError, Grant};
 use jiuzhu_store::documents::{document_type, DOCUMENT_TYPES};
 use jiuzhu_store::{Document, DocumentId, DocumentQuery, NewDocument, OwnerKind};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::JsonBody;
@@ -227,27 +226,67 @@ fn type_label(code: &str) -> &str {
     document_type(code).map(|t| t.label_zh).unwrap_or(code)
 }
 
-fn to_json(d: &Document) -> Value {
-    json!({
-        "id": d.id,
-        "owner_kind": d.owner_kind.as_str(),
-        "owner_id": d.owner_id,
-        "division": d.division.as_str(),
-        "doc_type": d.doc_type,
-        "doc_type_label": type_label(&d.doc_type),
-        "sensitive": d.is_sensitive(),
-        "file_name": d.file_name,
-        "content_type": d.content_type,
-        "size_bytes": d.size_bytes,
-        "sha256": d.sha256,
-        "uploaded_by": d.uploaded_by,
-        "uploaded_at": d.uploaded_at,
-        "note": d.note,
-        "withdrawn": d.withdrawn.as_ref().map(|w| json!({
-            "by": w.by, "at": w.at, "reason": w.reason,
-        })),
-        "content_url": format!("/api/v1/documents/{}/content", d.id),
-    })
+/// A document as the API answers it (never its storage key).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentOut {
+    pub id: i64,
+    /// person | household | case
+    pub owner_kind: &'static str,
+    pub owner_id: i64,
+    pub division: String,
+    pub doc_type: String,
+    pub doc_type_label: String,
+    /// Its type is sensitive (health, disability, bank): reading the content needs a reveal.
+    pub sensitive: bool,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub uploaded_at: chrono::DateTime<chrono::Utc>,
+    pub note: String,
+    pub withdrawn: Option<WithdrawalOut>,
+    pub content_url: String,
+}
+
+/// Who withdrew a document, when and why (it stays on file).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WithdrawalOut {
+    pub by: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub reason: String,
+}
+
+/// A page of documents.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentList {
+    pub items: Vec<DocumentOut>,
+    pub total: i64,
+}
+
+fn to_out(d: &Document) -> DocumentOut {
+    DocumentOut {
+        id: d.id,
+        owner_kind: d.owner_kind.as_str(),
+        owner_id: d.owner_id,
+        division: d.division.to_string(),
+        doc_type: d.doc_type.clone(),
+        doc_type_label: type_label(&d.doc_type).to_string(),
+        sensitive: d.is_sensitive(),
+        file_name: d.file_name.clone(),
+        content_type: d.content_type.clone(),
+        size_bytes: d.size_bytes,
+        sha256: d.sha256.clone(),
+        uploaded_by: d.uploaded_by.clone(),
+        uploaded_at: d.uploaded_at,
+        note: d.note.clone(),
+        withdrawn: d.withdrawn.as_ref().map(|w| WithdrawalOut {
+            by: w.by.clone(),
+            at: w.at,
+            reason: w.reason.clone(),
+        }),
+        content_url: format!("/api/v1/documents/{}/content", d.id),
+    }
 }
 
 // ---- content ----------------------------------------------------------------------------------
@@ -339,7 +378,7 @@ pub struct UploadForm {
 /// Uploads a document to a person's, household's or case's file.
 #[utoipa::path(post, path = "/api/v1/documents", tag = "documents",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
-    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+    responses((status = 201, body = DocumentOut), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 404, body = crate::error::ErrorEnvelope), (status = 413, body = crate::error::ErrorEnvelope),
         (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_upload(
@@ -349,7 +388,7 @@ pub async fn api_upload(
 ) -> Result<Response, ApiError> {
     let up = read_upload(&state, mp).await?;
     let doc = upload(&state, &a.grant, up).await?;
-    Ok((StatusCode::CREATED, Json(to_json(&doc))).into_response())
+    Ok((StatusCode::CREATED, Json(to_out(&doc))).into_response())
 }
 
 #[derive(Deserialize, Default, IntoParams)]
@@ -380,12 +419,12 @@ fn owner_of(kind: Option<&str>, id: Option<i64>) -> Result<Option<(OwnerKind, i6
 
 /// Documents in the caller's jurisdiction, newest first (of one owner when given).
 #[utoipa::path(get, operation_id = "list_documents", path = "/api/v1/documents", tag = "documents", params(ListParams),
-    responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = DocumentList), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_list(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
     Query(p): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DocumentList>, ApiError> {
     let q = DocumentQuery {
         owner: owner_of(p.owner_kind.as_deref(), p.owner_id)?,
         include_withdrawn: p.include_withdrawn.unwrap_or(false),
@@ -393,23 +432,25 @@ pub async fn api_list(
         offset: p.offset.unwrap_or(0),
     };
     let page = state.store.list_documents(&a.grant, &q).await?;
-    let items: Vec<Value> = page.items.iter().map(to_json).collect();
-    Ok(Json(json!({"items": items, "total": page.total})))
+    Ok(Json(DocumentList {
+        items: page.items.iter().map(to_out).collect(),
+        total: page.total,
+    }))
 }
 
 #[utoipa::path(get, operation_id = "get_document", path = "/api/v1/documents/{id}", tag = "documents", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = DocumentOut), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_get(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
     Path(id): Path<DocumentId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DocumentOut>, ApiError> {
     let doc = state
         .store
         .get_document(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    Ok(Json(to_json(&doc)))
+    Ok(Json(to_out(&doc)))
 }
 
 /// The file itself, inline (sensitive types: `RevealSensitive`, audited).
@@ -430,19 +471,19 @@ pub struct WithdrawInput {
 /// Withdraws a document from the file; the record and the file are kept.
 #[utoipa::path(post, operation_id = "withdraw_document", path = "/api/v1/documents/{id}/withdraw", tag = "documents",
     params(("id" = i64, Path)), request_body = WithdrawInput,
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope),
+    responses((status = 200, body = DocumentOut), (status = 404, body = crate::error::ErrorEnvelope),
         (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_withdraw(
     State(state): State<AppState>,
     a: Authorized<WriteRegistry>,
     Path(id): Path<DocumentId>,
     JsonBody(input): JsonBody<WithdrawInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DocumentOut>, ApiError> {
     let doc = state
         .store
         .withdraw_document(&a.grant, id, &input.reason)
         .await?;
-    Ok(Json(to_json(&doc)))
+    Ok(Json(to_out(&doc)))
 }
 
 #[derive(utoipa::OpenApi)]

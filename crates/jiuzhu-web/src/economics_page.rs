@@ -24,7 +24,7 @@ use jiuzhu_domain::{
     Relation,
 };
 use jiuzhu_store::HouseholdSnapshot;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::IntoParams;
 
@@ -189,6 +189,17 @@ fn record_json(rec: &EconomicsRecord, revealed: bool) -> Result<Value, AppError>
     Ok(v)
 }
 
+/// A household's economic record in force on a date (`record` is null when none is). In
+/// `record.economics.assets.financial` the amount is `"***"` unless revealed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EconomicsAnswer {
+    pub household_id: HouseholdId,
+    /// `YYYY-MM-DD`
+    pub as_of: String,
+    #[schema(value_type = Option<EconomicsRecord>)]
+    pub record: Option<Value>,
+}
+
 /// The household's economic record (家庭经济状况) in force on a date.
 ///
 /// Answer: `{"household_id", "as_of", "record": null | {"household_id", "economics": {"members":
@@ -198,24 +209,24 @@ fn record_json(rec: &EconomicsRecord, revealed: bool) -> Result<Value, AppError>
 /// `assets.financial` (bank data) is `"***"`; `POST …/economics/reveal` shows it.
 #[utoipa::path(get, path = "/api/v1/households/{id}/economics", tag = "households",
     params(("id" = i64, Path), AsOfParams),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope),
+    responses((status = 200, body = EconomicsAnswer), (status = 404, body = crate::error::ErrorEnvelope),
         (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_get_economics(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
     Path(id): Path<HouseholdId>,
     Query(p): Query<AsOfParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EconomicsAnswer>, ApiError> {
     let as_of = match p.as_of.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(s) => parse_date("as_of", s)?,
         None => state.clock.today(),
     };
     let rec = state.store.economics_as_of(&a.grant, id, as_of).await?;
-    Ok(Json(json!({
-        "household_id": id,
-        "as_of": as_of.to_string(),
-        "record": rec.map(|r| record_json(&r, false)).transpose()?,
-    })))
+    Ok(Json(EconomicsAnswer {
+        household_id: id,
+        as_of: as_of.to_string(),
+        record: rec.map(|r| record_json(&r, false)).transpose()?,
+    }))
 }
 
 /// The economic record in force on a date (as `GET` answers) with `assets.financial` shown,
@@ -223,24 +234,24 @@ pub async fn api_get_economics(
 /// audit log as `sensitive_revealed`.
 #[utoipa::path(post, path = "/api/v1/households/{id}/economics/reveal", tag = "households",
     params(("id" = i64, Path), AsOfParams),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+    responses((status = 200, body = EconomicsAnswer), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 404, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_reveal_economics(
     State(state): State<AppState>,
     a: Authorized<RevealSensitive>,
     Path(id): Path<HouseholdId>,
     Query(p): Query<AsOfParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EconomicsAnswer>, ApiError> {
     let as_of = match p.as_of.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(s) => parse_date("as_of", s)?,
         None => state.clock.today(),
     };
     let rec = state.store.reveal_economics(&a.grant, id, as_of).await?;
-    Ok(Json(json!({
-        "household_id": id,
-        "as_of": as_of.to_string(),
-        "record": rec.map(|r| record_json(&r, true)).transpose()?,
-    })))
+    Ok(Json(EconomicsAnswer {
+        household_id: id,
+        as_of: as_of.to_string(),
+        record: rec.map(|r| record_json(&r, true)).transpose()?,
+    }))
 }
 
 /// Body of `PUT /api/v1/households/{id}/economics`.
@@ -267,7 +278,7 @@ pub struct EconomicsPut {
 /// on `valid_from` are a 422 naming the field (`members[0].income`).
 #[utoipa::path(put, path = "/api/v1/households/{id}/economics", tag = "households",
     params(("id" = i64, Path)), request_body(content = Object),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope),
+    responses((status = 200, body = EconomicsRecord, description = "the record as saved, `assets.financial` as `***`"), (status = 404, body = crate::error::ErrorEnvelope),
         (status = 409, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_put_economics(
     State(state): State<AppState>,

@@ -59,7 +59,7 @@ pub async fn read_store_caseload(
 }
 
 /// A household the month could not compute, with its id (for a link to its page).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FailedHousehold {
     pub household_id: HouseholdId,
     pub code: String,
@@ -67,8 +67,10 @@ pub struct FailedHousehold {
 }
 
 /// The month report of `jiuzhu month --json` and `GET /api/v1/month` (docs/calc.md).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MonthOutput {
+    /// `YYYY-MM`
+    #[schema(value_type = String, example = "2026-11")]
     pub month: Month,
     /// The date the registry was read at.
     pub as_of: NaiveDate,

@@ -13,7 +13,6 @@ use jiuzhu_domain::{DivisionCode, FieldError};
 use jiuzhu_policy::caseload::Totals;
 use jiuzhu_policy::Month;
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::IntoParams;
 
 use crate::auth::Authorized;
@@ -97,18 +96,15 @@ async fn compute(
 /// households that could not be computed (`household_id`, `code`, `errors`), e.g. code
 /// `ECONOMICS_MISSING` (缺少经济状况信息).
 #[utoipa::path(get, path = "/api/v1/month", tag = "calc", params(MonthParams),
-    responses((status = 200, body = Object, description = "{month, as_of, division, totals, by_township, failed} (docs/calc.md)"),
+    responses((status = 200, body = MonthOutput, description = "docs/calc.md"),
         (status = 401, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_month(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
     Query(p): Query<MonthParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MonthOutput>, ApiError> {
     let (month, division) = parse(&state, &p)?;
-    let out = compute(&state, &a, month, division.as_ref()).await?;
-    Ok(Json(
-        serde_json::to_value(&out).map_err(AppError::internal)?,
-    ))
+    Ok(Json(compute(&state, &a, month, division.as_ref()).await?))
 }
 
 struct TotalsRow {

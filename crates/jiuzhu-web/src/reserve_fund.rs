@@ -14,8 +14,7 @@ use chrono::NaiveDate;
 use jiuzhu_domain::access::{ManageReserveFund, ReadCases};
 use jiuzhu_domain::{Action, DivisionCode, FieldError, IdNumber, Level, Money};
 use jiuzhu_store::{NewReserveEntry, ReserveEntry, ReserveEntryKind, ReserveFund};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::JsonBody;
@@ -176,41 +175,111 @@ fn to_new(
     })
 }
 
-fn entry_json(e: &ReserveEntry) -> Value {
-    json!({
-        "id": e.id, "seq": e.seq, "township": e.township.as_str(), "kind": e.kind.as_str(),
-        "kind_label": e.kind.label_zh(), "amount": e.amount, "balance_after": e.balance_after,
-        "case_id": e.case_id, "payee_name": e.payee_name, "payee_id_masked": e.payee_id_masked,
-        "reason": e.reason, "voucher": e.voucher, "recorded_by": e.recorded_by,
-        "recorded_at": e.recorded_at, "on": e.on,
-    })
+/// A ledger entry as the API answers it (the payee's number masked).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryOut {
+    pub id: i64,
+    pub seq: i64,
+    pub township: String,
+    /// top_up | withdrawal | return
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    #[schema(value_type = String)]
+    pub amount: Money,
+    #[schema(value_type = String)]
+    pub balance_after: Money,
+    pub case_id: Option<i64>,
+    pub payee_name: Option<String>,
+    pub payee_id_masked: Option<String>,
+    pub reason: String,
+    pub voucher: Option<String>,
+    pub recorded_by: String,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    pub on: NaiveDate,
 }
 
-fn fund_json(f: &ReserveFund, min: Option<Money>) -> Value {
+fn entry_out(e: &ReserveEntry) -> EntryOut {
+    EntryOut {
+        id: e.id,
+        seq: e.seq,
+        township: e.township.to_string(),
+        kind: e.kind.as_str(),
+        kind_label: e.kind.label_zh(),
+        amount: e.amount,
+        balance_after: e.balance_after,
+        case_id: e.case_id,
+        payee_name: e.payee_name.clone(),
+        payee_id_masked: e.payee_id_masked.clone(),
+        reason: e.reason.clone(),
+        voucher: e.voucher.clone(),
+        recorded_by: e.recorded_by.clone(),
+        recorded_at: e.recorded_at,
+        on: e.on,
+    }
+}
+
+/// A township's fund: balance, the policy's minimum and the low-balance warning.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FundOut {
+    pub township: String,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub balance: Money,
+    #[schema(value_type = Option<String>)]
+    pub minimum: Option<Money>,
+    pub below_minimum: bool,
+    pub warning: Option<&'static str>,
+    pub entries: i64,
+    pub last_entry_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn fund_out(f: &ReserveFund, min: Option<Money>) -> FundOut {
     let low = below(f.balance, min);
-    json!({
-        "township": f.township.as_str(), "name": f.name, "balance": f.balance,
-        "minimum": min, "below_minimum": low,
-        "warning": if low { Some(LOW_BALANCE_WARNING) } else { None },
-        "entries": f.entries, "last_entry_at": f.last_entry_at,
-    })
+    FundOut {
+        township: f.township.to_string(),
+        name: f.name.clone(),
+        balance: f.balance,
+        minimum: min,
+        below_minimum: low,
+        warning: low.then_some(LOW_BALANCE_WARNING),
+        entries: f.entries,
+        last_entry_at: f.last_entry_at,
+    }
+}
+
+/// Every township's fund, as of `today`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FundList {
+    pub today: NaiveDate,
+    pub items: Vec<FundOut>,
+}
+
+/// A township's fund with its ledger, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FundLedger {
+    #[serde(flatten)]
+    pub fund: FundOut,
+    pub items: Vec<EntryOut>,
 }
 
 // ---- API --------------------------------------------------------------------------------------
 
 /// Every township in the caller's jurisdiction: balance, minimum and the low-balance warning.
 #[utoipa::path(get, path = "/api/v1/reserve-fund", tag = "reserve_fund",
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = FundList), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_funds(
     State(state): State<AppState>,
     a: Authorized<ReadCases>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FundList>, ApiError> {
     let funds = state.store.reserve_funds(&a.grant).await?;
     let mut items = Vec::new();
     for f in &funds {
-        items.push(fund_json(f, minimum(&state, &f.township).await?));
+        items.push(fund_out(f, minimum(&state, &f.township).await?));
     }
-    Ok(Json(json!({"today": state.clock.today(), "items": items})))
+    Ok(Json(FundList {
+        today: state.clock.today(),
+        items,
+    }))
 }
 
 #[derive(Deserialize, Default, IntoParams)]
@@ -224,13 +293,13 @@ pub struct EntriesParams {
 /// A township's balance and ledger, newest first.
 #[utoipa::path(get, path = "/api/v1/reserve-fund/{township}/entries", tag = "reserve_fund",
     params(("township" = String, Path, description = "township code"), EntriesParams),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = FundLedger), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_entries(
     State(state): State<AppState>,
     a: Authorized<ReadCases>,
     Path(township): Path<String>,
     Query(p): Query<EntriesParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FundLedger>, ApiError> {
     let township = parse_township(&township)?;
     let entries = state
         .store
@@ -243,16 +312,17 @@ pub async fn api_entries(
         .into_iter()
         .find(|f| f.township == township)
         .ok_or_else(AppError::not_found)?;
-    let mut body = fund_json(&fund, minimum(&state, &township).await?);
-    body["items"] = entries.iter().map(entry_json).collect();
-    Ok(Json(body))
+    Ok(Json(FundLedger {
+        fund: fund_out(&fund, minimum(&state, &township).await?),
+        items: entries.iter().map(entry_out).collect(),
+    }))
 }
 
 /// Records a top-up, withdrawal or return. A withdrawal over the balance is refused (422,
 /// `RESERVE_INSUFFICIENT`).
 #[utoipa::path(post, operation_id = "record_reserve_fund_entry", path = "/api/v1/reserve-fund/{township}/entries", tag = "reserve_fund",
     params(("township" = String, Path, description = "township code")), request_body = EntryInput,
-    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+    responses((status = 201, body = EntryOut), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 404, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_record(
     State(state): State<AppState>,
@@ -263,7 +333,7 @@ pub async fn api_record(
     let township = parse_township(&township)?;
     let new = to_new(&input, township, state.clock.today())?;
     let e = state.store.record_reserve_entry(&a.grant, &new).await?;
-    Ok((StatusCode::CREATED, Json(entry_json(&e))).into_response())
+    Ok((StatusCode::CREATED, Json(entry_out(&e))).into_response())
 }
 
 #[derive(utoipa::OpenApi)]
