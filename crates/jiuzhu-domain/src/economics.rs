@@ -210,6 +210,7 @@ impl AmountText {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpensesInput {
@@ -218,6 +219,7 @@ pub struct ExpensesInput {
     pub education: Option<AmountText>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TekunInput {
@@ -227,6 +229,7 @@ pub struct TekunInput {
     pub supporter: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberEconomicsInput {
@@ -240,6 +243,7 @@ pub struct MemberEconomicsInput {
     pub tekun: Option<TekunInput>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AssetsInput {
@@ -252,6 +256,7 @@ pub struct AssetsInput {
     pub business_registrations: u32,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DibaoHistoryInput {
@@ -262,6 +267,7 @@ pub struct DibaoHistoryInput {
 }
 
 /// The economics as a client writes them (`PUT /api/v1/households/{id}/economics`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EconomicsInput {

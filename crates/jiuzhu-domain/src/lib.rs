@@ -15,7 +15,7 @@ pub mod economics;
 pub mod id_number;
 pub mod money;
 #[cfg(feature = "openapi")]
-mod openapi;
+pub mod openapi;
 pub mod policy_revision;
 pub mod registry;
 pub mod user;

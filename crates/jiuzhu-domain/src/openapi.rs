@@ -2,9 +2,10 @@
 
 use std::borrow::Cow;
 
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
+use crate::economics::AmountText;
 use crate::{DivisionCode, IdNumber, Money};
 
 fn text(description: &str, example: &str) -> RefOr<Schema> {
@@ -48,5 +49,26 @@ impl utoipa::PartialSchema for IdNumber {
 impl utoipa::ToSchema for IdNumber {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("IdNumber")
+    }
+}
+
+/// An amount as written in a request: text (`"300.00"`) or a JSON number, at most two decimals.
+pub fn amount_as_written() -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .description(Some("金额(元):文本或数字,最多两位小数"))
+        .into()
+}
+
+impl utoipa::PartialSchema for AmountText {
+    fn schema() -> RefOr<Schema> {
+        amount_as_written()
+    }
+}
+
+impl utoipa::ToSchema for AmountText {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("AmountText")
     }
 }

@@ -84,6 +84,7 @@ impl Totals {
 }
 
 /// A household the caseload run could not compute, with the reasons.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failed {
     pub index: usize,
@@ -148,6 +149,7 @@ pub fn run_month_read(lib: &PolicyLibrary, read: ReadCaseload, month: Month) -> 
     report
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Difference {
     pub households: u64,
@@ -380,6 +382,7 @@ pub fn default_region(
 }
 
 /// A change as applied (the `change` entries of the report).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AppliedChange {
     pub param: String,
@@ -389,8 +392,10 @@ pub struct AppliedChange {
 }
 
 /// The what-if report as `jiuzhu whatif` and `POST /api/v1/whatif` give it (docs/calc.md).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WhatIfOutput {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-11"))]
     pub month: Month,
     pub change: Vec<AppliedChange>,
     pub total: Difference,

@@ -29,6 +29,7 @@ impl MoneyText {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawExpenses {
@@ -37,6 +38,7 @@ pub struct RawExpenses {
     pub education: Option<MoneyText>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDisability {
@@ -44,6 +46,7 @@ pub struct RawDisability {
     pub grade: u8,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawExclusion {
@@ -51,6 +54,7 @@ pub struct RawExclusion {
     pub since: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSelfCare {
@@ -64,6 +68,7 @@ pub struct RawSelfCare {
     pub bathing: Option<bool>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTekun {
@@ -76,6 +81,7 @@ pub struct RawTekun {
     pub covered_as_minor: bool,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMember {
@@ -103,6 +109,7 @@ pub struct RawMember {
     pub medical_costs: Vec<MoneyText>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAssets {
@@ -115,6 +122,7 @@ pub struct RawAssets {
     pub business_registrations: u32,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHistory {
@@ -123,6 +131,7 @@ pub struct RawHistory {
     pub reason: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTemporary {
@@ -135,6 +144,7 @@ pub struct RawTemporary {
 }
 
 /// The input JSON as written (also the "input snapshot" stored with a result).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHousehold {
@@ -556,5 +566,19 @@ impl RawHousehold {
             rigid_expenses_12m,
             temporary,
         })
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for MoneyText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        jiuzhu_domain::openapi::amount_as_written()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for MoneyText {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("MoneyText")
     }
 }

@@ -744,6 +744,7 @@ pub struct PolicySet {
 }
 
 /// Which files (and versions) a result was computed with.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PolicyVersion {
     pub region: String,

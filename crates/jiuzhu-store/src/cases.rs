@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub type CaseId = i64;
 
 /// The flags fixed when a case is registered.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseFlags {
     /// Applicant is a close relative of staff or committee members (R-DB-10).
@@ -60,6 +61,7 @@ pub struct NewCaseEvent {
 }
 
 /// A timeline record as stored.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseEvent {
     pub case_id: CaseId,
@@ -75,6 +77,8 @@ pub struct CaseEvent {
     pub on: NaiveDate,
     pub opinion: String,
     pub investigators: Vec<String>,
+    /// `[{kind, id}]`: what the step cited.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub attachments: serde_json::Value,
     pub reasons: Vec<String>,
     pub late: bool,
@@ -233,6 +237,7 @@ pub struct NoticeEntry {
 }
 
 /// An approved case on the county filing list (备案, R-PR-5).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilingEntry {
     pub case_id: CaseId,

@@ -12,8 +12,8 @@ use jiuzhu_domain::access::{
     ManageDivisions, ReadAudit, ReadRegistry, RevealSensitive, WriteRegistry,
 };
 use jiuzhu_domain::{
-    Action, Division, FieldError, Household, HouseholdFacts, Member, Membership, PersonView, User,
-    Version,
+    Action, AuditRecord, Division, FieldError, Household, HouseholdFacts, Member, Membership,
+    PersonView, User, Version,
 };
 use jiuzhu_store::{HouseholdQuery, HouseholdSummary, Page, PersonQuery, PersonSummary};
 use serde::{Deserialize, Serialize};
@@ -738,8 +738,8 @@ async fn save_division(
 /// (an invalid identity number, no members, money with more than two decimals, an unknown region,
 /// no parameter in force for the month) is a 422 naming every field.
 #[utoipa::path(post, path = "/api/v1/calc", tag = "calc",
-    request_body(content = Object, description = "The calc input JSON of docs/calc.md, plus optional \"month\": \"YYYY-MM\""),
-    responses((status = 200, body = Object, description = "{month, region, policy, result, explanation, input} (docs/calc.md)"),
+    request_body = CalcRequest,
+    responses((status = 200, body = CalcAnswer, description = "docs/calc.md"),
         (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn calc(
     State(state): State<AppState>,
@@ -775,6 +775,55 @@ async fn calc(
     ))
 }
 
+/// The body of `POST /api/v1/calc`: the calculation input of docs/calc.md and the month.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // The handler validates the JSON itself, naming every bad field at once.
+pub struct CalcRequest {
+    #[serde(flatten)]
+    household: jiuzhu_policy::input::RawHousehold,
+    /// `YYYY-MM` (default: the current month).
+    month: Option<String>,
+}
+
+/// The body of `POST /api/v1/whatif`: a caseload (`households`, or `source: "store"` for the
+/// caller's registered households), the changes and when they apply.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // The handler validates the JSON itself, naming every bad field at once.
+pub struct WhatIfRequestBody {
+    households: Option<Vec<jiuzhu_policy::input::RawHousehold>>,
+    /// `store`: every household of the caller's jurisdiction with its economic record.
+    source: Option<String>,
+    /// `PARAM=VALUE` each (or `{"param", "value"}` objects), e.g. `dibao.standard.urban=850`.
+    changes: Vec<String>,
+    /// `YYYY-MM` (default: the current month).
+    month: Option<String>,
+    /// `YYYY-MM-DD` (default: the month's first day).
+    from: Option<String>,
+    /// The region whose policy file gets the changes.
+    region: Option<String>,
+}
+
+/// The answer of `POST /api/v1/calc`, as `jiuzhu calc` prints it (docs/calc.md): the result
+/// with its explanation, the policy files used and the input snapshot (identity numbers masked).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The schema of the JSON the engine's `CalcOutput` serialises to.
+pub struct CalcAnswer {
+    /// `YYYY-MM`
+    month: String,
+    region: String,
+    policy: Vec<jiuzhu_policy::params::PolicyVersion>,
+    /// Amounts per program and member (`dibao`, `tekun_total`, `low_income`, `temporary`,
+    /// `total`, …), money as text.
+    #[schema(value_type = Object)]
+    result: (),
+    /// Each step: rule, inputs, formula, value, source clause, Chinese text.
+    #[schema(value_type = Vec<Object>)]
+    explanation: (),
+    /// The input as validated.
+    #[schema(value_type = Object)]
+    input: (),
+}
+
 /// What-if: the cost and eligibility difference a policy change makes for a caseload.
 ///
 /// Body: `{"households": [calc inputs of docs/calc.md, each with its township or village as
@@ -788,8 +837,8 @@ async fn calc(
 /// Households with invalid input are listed in `failed`; a bad request (unknown parameter, value
 /// of the wrong kind, bad month/date/region) is a 422 naming the field (`changes[i]`, …).
 #[utoipa::path(post, path = "/api/v1/whatif", tag = "calc",
-    request_body(content = Object, description = "{households: [calc input] | source: \"store\", changes: [\"PARAM=VALUE\"], month?: \"YYYY-MM\", from?: \"YYYY-MM-DD\", region?: \"CODE\"}"),
-    responses((status = 200, body = Object, description = "{month, change, total, by_township, failed} (docs/calc.md)"),
+    request_body = WhatIfRequestBody,
+    responses((status = 200, body = jiuzhu_policy::caseload::WhatIfOutput, description = "docs/calc.md"),
         (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn whatif(
     State(state): State<AppState>,
@@ -906,12 +955,12 @@ async fn whatif(
 
 /// Audit events in the caller's scope, newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Page<AuditRecord>), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 async fn audit(
     State(state): State<AppState>,
     a: Authorized<ReadAudit>,
     Query(p): Query<AuditParams>,
-) -> ApiResult<Value> {
+) -> ApiResult<Page<AuditRecord>> {
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
     let filter = AuditFilter {
         action: p.action,
@@ -924,10 +973,7 @@ async fn audit(
     };
     let mut q = filter.query(limit)?;
     q.offset = p.offset.unwrap_or(0).max(0);
-    let log = state.store.audit_log(&a.grant, &q).await?;
-    Ok(Json(
-        serde_json::json!({ "items": log.items, "total": log.total }),
-    ))
+    Ok(Json(state.store.audit_log(&a.grant, &q).await?))
 }
 
 /// The OpenAPI document of this API.

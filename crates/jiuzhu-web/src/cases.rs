@@ -22,8 +22,8 @@ use jiuzhu_domain::{Actor, DivisionCode, FieldError, HouseholdId, Money, PersonI
 use jiuzhu_policy::registry::raw_household;
 use jiuzhu_policy::{first_payment_month, Month, PolicyLibrary};
 use jiuzhu_store::{
-    CaseFlags, CaseId, CaseQuery, CaseRecord, CaseTransition, NewCase, NewCaseEvent, NewDecision,
-    OpenStepRow, PersonQuery, TaskQuery, TaskRow,
+    CaseEvent, CaseFlags, CaseId, CaseQuery, CaseRecord, CaseTransition, NewCase, NewCaseEvent,
+    NewDecision, OpenStepRow, PersonQuery, TaskQuery, TaskRow,
 };
 use jiuzhu_workflow::workflow::record_label;
 use jiuzhu_workflow::{
@@ -651,7 +651,7 @@ pub async fn act(
 
 // ---- views ------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OpenStepOut {
     pub step: String,
     pub label: String,
@@ -744,7 +744,7 @@ fn open_steps_out(
         .collect()
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TaskOut {
     pub case_id: CaseId,
     pub number: String,
@@ -832,28 +832,61 @@ fn case_division(c: &CaseRecord) -> Result<DivisionCode, AppError> {
 
 // ---- API --------------------------------------------------------------------------------------
 
-fn case_json(c: &CaseRecord) -> Value {
-    json!({
-        "id": c.id,
-        "number": c.number,
-        "workflow": c.workflow,
-        "program": c.program,
-        "household_id": c.household_id,
-        "household_code": c.household_code,
-        "applicant_id": c.applicant_id,
-        "applicant_name": c.applicant_name,
-        "applicant_id_masked": c.applicant_id_masked,
-        "division_filed": c.division_filed,
-        "division_responsible": c.division_responsible,
-        "department": c.department,
-        "hukou_elsewhere": c.hukou_elsewhere,
-        "flags": c.flags,
-        "status": c.status,
-        "status_label": status_label(&c.status),
-        "revision": c.revision,
-        "created_at": c.created_at,
-        "created_by": c.created_by,
-    })
+/// A case as the API answers it: the summary, the open steps with due dates and urgency, the
+/// case-level deadlines, the timeline and the decisions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseOut {
+    pub id: CaseId,
+    pub number: String,
+    pub workflow: String,
+    pub program: String,
+    pub household_id: HouseholdId,
+    pub household_code: String,
+    pub applicant_id: PersonId,
+    pub applicant_name: String,
+    pub applicant_id_masked: String,
+    pub division_filed: String,
+    pub division_responsible: String,
+    pub department: Option<String>,
+    pub hukou_elsewhere: bool,
+    pub flags: CaseFlags,
+    /// open | approved | refused
+    pub status: String,
+    pub status_label: &'static str,
+    pub revision: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub created_by: String,
+    pub open_steps: Vec<OpenStepOut>,
+    /// Case-level deadlines: `{id, label, started_on, due, limit, met_on}` each.
+    #[schema(value_type = Vec<Object>)]
+    pub deadlines: Vec<jiuzhu_workflow::DeadlineState>,
+    /// Flags set by the steps so far (e.g. `disputed`).
+    pub flags_active: Vec<String>,
+    pub events: Vec<CaseEvent>,
+    pub decisions: Vec<DecisionOut>,
+}
+
+/// A decision with what it was computed on: the identity numbers in its input snapshot masked,
+/// disability, serious illness and financial assets as `***` (as the asset test's amount in its
+/// explanation).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionOut {
+    /// approved | refused
+    pub outcome: String,
+    pub decided_on: NaiveDate,
+    pub monthly_amount: String,
+    pub start_month: Option<String>,
+    pub reasons: Vec<String>,
+    /// The policy files and revisions the decision used.
+    #[schema(value_type = Object)]
+    pub policy_versions: Value,
+    /// The engine's explanation steps (docs/calc.md).
+    #[schema(value_type = Vec<Object>)]
+    pub explanation: Value,
+    /// The engine input the decision was made on (docs/calc.md), masked.
+    #[schema(value_type = Object)]
+    pub input_snapshot: Value,
+    pub decided_by: String,
 }
 
 /// Registers an application at the one window (一门受理). Window clerks only.
@@ -863,7 +896,7 @@ fn case_json(c: &CaseRecord) -> Value {
 /// all the intake step's documents (一证一书) the intake step is completed at once and
 /// verification opens. Answer: the case (see `GET /api/v1/cases/{id}`).
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = IntakeInput,
-    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+    responses((status = 201, body = CaseOut), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 404, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_register(
     State(state): State<AppState>,
@@ -920,27 +953,71 @@ fn case_query(p: &CaseListParams) -> Result<CaseQuery, AppError> {
 /// "household_code", "division_responsible", "status", "status_label", "created_at",
 /// "open_steps": [{"label", "due"}]}], "total"}`.
 #[utoipa::path(get, operation_id = "list_cases", path = "/api/v1/cases", tag = "cases", params(CaseListParams),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = CaseList), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_list(
     State(state): State<AppState>,
     a: Authorized<ReadCases>,
     Query(p): Query<CaseListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CaseList>, ApiError> {
     let page = state.store.list_cases(&a.grant, &case_query(&p)?).await?;
-    let items: Vec<Value> = page
+    let items = page
         .items
         .iter()
-        .map(|c| {
-            json!({
-                "id": c.id, "number": c.number, "workflow": c.workflow, "program": c.program,
-                "applicant_name": c.applicant_name, "household_code": c.household_code,
-                "division_responsible": c.division_responsible, "status": c.status,
-                "status_label": status_label(&c.status), "created_at": c.created_at,
-                "open_steps": c.open_steps.iter().map(|(l, d)| json!({"label": l, "due": d})).collect::<Vec<_>>(),
-            })
+        .map(|c| CaseListItem {
+            id: c.id,
+            number: c.number.clone(),
+            workflow: c.workflow.clone(),
+            program: c.program.clone(),
+            applicant_name: c.applicant_name.clone(),
+            household_code: c.household_code.clone(),
+            division_responsible: c.division_responsible.clone(),
+            status: c.status.clone(),
+            status_label: status_label(&c.status),
+            created_at: c.created_at,
+            open_steps: c
+                .open_steps
+                .iter()
+                .map(|(label, due)| StepDue {
+                    label: label.clone(),
+                    due: *due,
+                })
+                .collect(),
         })
         .collect();
-    Ok(Json(json!({"items": items, "total": page.total})))
+    Ok(Json(CaseList {
+        items,
+        total: page.total,
+    }))
+}
+
+/// A case as the list shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseListItem {
+    pub id: CaseId,
+    pub number: String,
+    pub workflow: String,
+    pub program: String,
+    pub applicant_name: String,
+    pub household_code: String,
+    pub division_responsible: String,
+    pub status: String,
+    pub status_label: &'static str,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub open_steps: Vec<StepDue>,
+}
+
+/// An open step's label and due date.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StepDue {
+    pub label: String,
+    pub due: Option<NaiveDate>,
+}
+
+/// A page of cases.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseList {
+    pub items: Vec<CaseListItem>,
+    pub total: i64,
 }
 
 const MASK: &str = "***";
@@ -1000,7 +1077,7 @@ pub(crate) async fn full_case(
     state: &AppState,
     auth: &Auth,
     id: CaseId,
-) -> Result<Value, AppError> {
+) -> Result<CaseOut, AppError> {
     let read = auth.actor().grant::<ReadCases>()?;
     let c = state
         .store
@@ -1011,30 +1088,49 @@ pub(crate) async fn full_case(
     let cs = case_state(&c)?;
     let events = state.store.case_events(&read, id).await?;
     let decisions = state.store.case_decisions(&read, id).await?;
-    let mut v = case_json(&c);
     let cal = state
         .calendar
         .get(state.store.as_ref(), &case_division(&c)?)
         .await?;
-    v["open_steps"] = json!(open_steps_out(state, &cal, wf, &cs));
-    v["deadlines"] = json!(cs.deadlines);
-    v["flags_active"] = json!(cs.flags);
-    v["events"] = json!(events);
-    v["decisions"] = json!(decisions
-        .iter()
-        .map(|d| json!({
-            "outcome": d.decision.outcome,
-            "decided_on": d.decision.decided_on,
-            "monthly_amount": d.decision.monthly_amount.to_string(),
-            "start_month": d.decision.start_month,
-            "reasons": d.decision.reasons,
-            "policy_versions": d.decision.policy_versions,
-            "explanation": masked_explanation(&d.decision.explanation),
-            "input_snapshot": masked_snapshot(&d.decision.input_snapshot),
-            "decided_by": d.decided_by,
-        }))
-        .collect::<Vec<_>>());
-    Ok(v)
+    Ok(CaseOut {
+        open_steps: open_steps_out(state, &cal, wf, &cs),
+        deadlines: cs.deadlines.clone(),
+        flags_active: cs.flags.iter().cloned().collect(),
+        events,
+        decisions: decisions
+            .iter()
+            .map(|d| DecisionOut {
+                outcome: d.decision.outcome.clone(),
+                decided_on: d.decision.decided_on,
+                monthly_amount: d.decision.monthly_amount.to_string(),
+                start_month: d.decision.start_month.clone(),
+                reasons: d.decision.reasons.clone(),
+                policy_versions: d.decision.policy_versions.clone(),
+                explanation: masked_explanation(&d.decision.explanation),
+                input_snapshot: masked_snapshot(&d.decision.input_snapshot),
+                decided_by: d.decided_by.clone(),
+            })
+            .collect(),
+        id: c.id,
+        number: c.number.clone(),
+        workflow: c.workflow.clone(),
+        program: c.program.clone(),
+        household_id: c.household_id,
+        household_code: c.household_code.clone(),
+        applicant_id: c.applicant_id,
+        applicant_name: c.applicant_name.clone(),
+        applicant_id_masked: c.applicant_id_masked.clone(),
+        division_filed: c.division_filed.clone(),
+        division_responsible: c.division_responsible.clone(),
+        department: c.department.clone(),
+        hukou_elsewhere: c.hukou_elsewhere,
+        flags: c.flags,
+        status: c.status.clone(),
+        status_label: status_label(&c.status),
+        revision: c.revision,
+        created_at: c.created_at,
+        created_by: c.created_by.clone(),
+    })
 }
 
 /// A case: summary, open steps with due dates and urgency, the timeline and the decisions.
@@ -1047,12 +1143,12 @@ pub(crate) async fn full_case(
 /// input snapshot identity numbers are masked and disability, serious illness and financial
 /// assets are `"***"`, as is the asset test's amount in the explanation.
 #[utoipa::path(get, operation_id = "get_case", path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = CaseOut), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_get(
     State(state): State<AppState>,
     a: Authorized<ReadCases>,
     Path(id): Path<CaseId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CaseOut>, ApiError> {
     Ok(Json(full_case(&state, &a.auth, id).await?))
 }
 
@@ -1064,7 +1160,7 @@ pub async fn api_get(
 /// a workflow refusal a 422 with its Chinese message, a stale `revision` a 409.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "cases", params(("id" = i64, Path)),
     request_body = ActionInput,
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+    responses((status = 200, body = CaseOut), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 404, body = crate::error::ErrorEnvelope), (status = 409, body = crate::error::ErrorEnvelope),
         (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_act(
@@ -1072,7 +1168,7 @@ pub async fn api_act(
     a: Authorized<ActOnCase>,
     Path(id): Path<CaseId>,
     JsonBody(input): JsonBody<ActionInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CaseOut>, ApiError> {
     act(&state, &a.grant, &a.auth.user().display_name, id, &input).await?;
     Ok(Json(full_case(&state, &a.auth, id).await?))
 }
@@ -1081,13 +1177,23 @@ pub async fn api_act(
 /// 即将到期, `overdue` 已超期); for township and county users also the overdue steps of the
 /// level below (`escalated: true`). Answer: `{"today", "items": [TaskOut]}`.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "cases",
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = TaskList), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_tasks(
     State(state): State<AppState>,
     a: Authorized<ActOnCase>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TaskList>, ApiError> {
     let items = tasks(&state, &a.grant).await?;
-    Ok(Json(json!({"today": state.clock.today(), "items": items})))
+    Ok(Json(TaskList {
+        today: state.clock.today(),
+        items,
+    }))
+}
+
+/// The caller's queue as of `today`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskList {
+    pub today: NaiveDate,
+    pub items: Vec<TaskOut>,
 }
 
 #[derive(utoipa::OpenApi)]

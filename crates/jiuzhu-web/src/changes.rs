@@ -16,8 +16,8 @@ use jiuzhu_store::{
     BenefitStatus, CaseId, CaseRecord, ChangeKind, ChangeRecord, NewChange, NewDecision,
     ProcedureSettings, StopReason,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::api::JsonBody;
@@ -182,34 +182,115 @@ pub async fn change_decision(
     })
 }
 
-pub fn benefit_json(b: &BenefitStatus) -> Value {
-    json!({
-        "case_id": b.case_id, "number": b.number, "workflow": b.workflow, "program": b.program,
-        "household_id": b.household_id, "status": b.status, "status_label": b.status_label(),
-        "monthly_amount": b.monthly_amount.to_string(), "start_month": b.start_month,
-        "amount_from": b.amount_from, "suspended_from": b.suspended_from,
-        "last_paid_month": b.last_paid_month, "end_reason": b.end_reason.map(|r| r.as_str()),
-        "end_reason_label": b.end_reason.map(|r| r.label_zh()),
-        "changed_by_case": b.changed_by_case, "updated_at": b.updated_at,
-    })
+/// A benefit as it stands, with its status and end reason in Chinese.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BenefitOut {
+    pub case_id: CaseId,
+    pub number: String,
+    pub workflow: String,
+    pub program: String,
+    pub household_id: jiuzhu_domain::HouseholdId,
+    /// active | suspended | ended
+    pub status: String,
+    pub status_label: &'static str,
+    pub monthly_amount: String,
+    pub start_month: Option<String>,
+    pub amount_from: Option<String>,
+    pub suspended_from: Option<String>,
+    pub last_paid_month: Option<String>,
+    pub end_reason: Option<&'static str>,
+    pub end_reason_label: Option<&'static str>,
+    pub changed_by_case: Option<CaseId>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-pub fn change_json(c: &ChangeRecord) -> Value {
-    json!({
-        "case_id": c.case_id, "number": c.number, "parent_case_id": c.parent_case_id,
-        "parent_number": c.parent_number, "household_id": c.household_id,
-        "kind": c.kind.as_str(), "kind_label": c.kind.label_zh(), "reason": c.reason,
-        "stop_reason": c.stop_reason.map(|r| r.as_str()),
-        "stop_reason_label": c.stop_reason.map(|r| r.label_zh()),
-        "warning_id": c.warning_id, "status": c.status,
-        "status_label": crate::cases::status_label(&c.status),
-        "created_at": c.created_at, "created_by": c.created_by,
-        "outcome": c.outcome.as_ref().map(|o| json!({
-            "decided_on": o.decided_on, "effective_month": o.effective_month,
-            "last_paid_month": o.last_paid_month, "amount_before": o.amount_before.to_string(),
-            "amount_after": o.amount_after.to_string(), "letter_number": o.letter_number,
-        })),
-    })
+fn benefit_out(b: &BenefitStatus) -> BenefitOut {
+    BenefitOut {
+        case_id: b.case_id,
+        number: b.number.clone(),
+        workflow: b.workflow.clone(),
+        program: b.program.clone(),
+        household_id: b.household_id,
+        status: b.status.clone(),
+        status_label: b.status_label(),
+        monthly_amount: b.monthly_amount.to_string(),
+        start_month: b.start_month.clone(),
+        amount_from: b.amount_from.clone(),
+        suspended_from: b.suspended_from.clone(),
+        last_paid_month: b.last_paid_month.clone(),
+        end_reason: b.end_reason.map(|r| r.as_str()),
+        end_reason_label: b.end_reason.map(|r| r.label_zh()),
+        changed_by_case: b.changed_by_case,
+        updated_at: b.updated_at,
+    }
+}
+
+/// A change case (调整/暂停/恢复/停止) with what it decided.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeOut {
+    pub case_id: CaseId,
+    pub number: String,
+    pub parent_case_id: CaseId,
+    pub parent_number: String,
+    pub household_id: jiuzhu_domain::HouseholdId,
+    /// adjust | suspend | resume | stop
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub reason: String,
+    pub stop_reason: Option<&'static str>,
+    pub stop_reason_label: Option<&'static str>,
+    pub warning_id: Option<i64>,
+    pub status: String,
+    pub status_label: &'static str,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub created_by: String,
+    pub outcome: Option<ChangeOutcomeOut>,
+}
+
+/// What an approved change decided.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeOutcomeOut {
+    pub decided_on: NaiveDate,
+    pub effective_month: Option<String>,
+    pub last_paid_month: Option<String>,
+    pub amount_before: String,
+    pub amount_after: String,
+    pub letter_number: Option<String>,
+}
+
+fn change_out(c: &ChangeRecord) -> ChangeOut {
+    ChangeOut {
+        case_id: c.case_id,
+        number: c.number.clone(),
+        parent_case_id: c.parent_case_id,
+        parent_number: c.parent_number.clone(),
+        household_id: c.household_id,
+        kind: c.kind.as_str(),
+        kind_label: c.kind.label_zh(),
+        reason: c.reason.clone(),
+        stop_reason: c.stop_reason.map(|r| r.as_str()),
+        stop_reason_label: c.stop_reason.map(|r| r.label_zh()),
+        warning_id: c.warning_id,
+        status: c.status.clone(),
+        status_label: crate::cases::status_label(&c.status),
+        created_at: c.created_at,
+        created_by: c.created_by.clone(),
+        outcome: c.outcome.as_ref().map(|o| ChangeOutcomeOut {
+            decided_on: o.decided_on,
+            effective_month: o.effective_month.clone(),
+            last_paid_month: o.last_paid_month.clone(),
+            amount_before: o.amount_before.to_string(),
+            amount_after: o.amount_after.to_string(),
+            letter_number: o.letter_number.clone(),
+        }),
+    }
+}
+
+/// An approved case's benefit and its changes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangesOut {
+    pub benefit: Option<BenefitOut>,
+    pub changes: Vec<ChangeOut>,
 }
 
 /// Opens a change (调整/暂停/恢复/停止) on an approved case: `{"kind", "reason", "stop_reason",
@@ -220,7 +301,7 @@ pub fn change_json(c: &ChangeRecord) -> Value {
 /// not approved, or reason / stop reason are missing.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/changes", tag = "cases", params(("id" = i64, Path)),
     request_body = ChangeInput,
-    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+    responses((status = 201, body = crate::cases::CaseOut), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 404, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_open(
     State(state): State<AppState>,
@@ -236,12 +317,12 @@ pub async fn api_open(
 /// The benefit status of an approved case (`active` 正常发放 / `suspended` 暂停发放 / `ended`
 /// 已停止, amount, months) and its changes: `{"benefit", "changes": [..]}`.
 #[utoipa::path(get, operation_id = "list_case_changes", path = "/api/v1/cases/{id}/changes", tag = "cases", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = ChangesOut), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_list(
     State(state): State<AppState>,
     a: Authorized<ReadCases>,
     Path(id): Path<CaseId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChangesOut>, ApiError> {
     state
         .store
         .get_case(&a.grant, id)
@@ -249,10 +330,10 @@ pub async fn api_list(
         .ok_or_else(AppError::not_found)?;
     let benefit = state.store.benefit_status(&a.grant, id).await?;
     let changes = state.store.case_changes(&a.grant, id).await?;
-    Ok(Json(json!({
-        "benefit": benefit.as_ref().map(benefit_json),
-        "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
-    })))
+    Ok(Json(ChangesOut {
+        benefit: benefit.as_ref().map(benefit_out),
+        changes: changes.iter().map(change_out).collect(),
+    }))
 }
 
 #[derive(Deserialize, Default)]

@@ -255,7 +255,7 @@ pub async fn api_reveal_economics(
 }
 
 /// Body of `PUT /api/v1/households/{id}/economics`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EconomicsPut {
     /// The current record's version; `null` or absent for the first record.
@@ -277,7 +277,7 @@ pub struct EconomicsPut {
 /// most two decimals. A stale `row_version` is a 409; bad amounts or a person who is not a member
 /// on `valid_from` are a 422 naming the field (`members[0].income`).
 #[utoipa::path(put, path = "/api/v1/households/{id}/economics", tag = "households",
-    params(("id" = i64, Path)), request_body(content = Object),
+    params(("id" = i64, Path)), request_body = EconomicsPut,
     responses((status = 200, body = EconomicsRecord, description = "the record as saved, `assets.financial` as `***`"), (status = 404, body = crate::error::ErrorEnvelope),
         (status = 409, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_put_economics(

@@ -22,7 +22,7 @@ use jiuzhu_domain::{Actor, DivisionCode, Money};
 use jiuzhu_print::{CjkFont, Decision, DecisionLetter, ExplanationLine, Notice, NoticeRow};
 use jiuzhu_store::{CaseDecision, CaseRecord, FilingEntry, NoticeEntry};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, AppError, PageError};
@@ -98,7 +98,7 @@ pub(crate) async fn division_name(state: &AppState, code: &str) -> String {
 
 // ---- notices ----------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NoticeRowOut {
     pub case_id: i64,
     pub number: String,
@@ -117,7 +117,7 @@ pub struct NoticeRowOut {
     pub closable_from: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VillageNotice {
     pub division: String,
     pub division_name: String,
@@ -339,13 +339,23 @@ async fn notice_page_or_pdf(
 /// the objection contact. Minors' households are counted in `withheld_minors`, not listed;
 /// protected cases never appear. The printable PDF of one is `GET /notices/{division}.pdf`.
 #[utoipa::path(get, path = "/api/v1/notices", tag = "cases",
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = NoticeList), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_notices(
     State(state): State<AppState>,
     a: Authorized<ReadCases>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NoticeList>, ApiError> {
     let items = village_notices(&state, &a.grant, None).await?;
-    Ok(Json(json!({"today": state.clock.today(), "items": items})))
+    Ok(Json(NoticeList {
+        today: state.clock.today(),
+        items,
+    }))
+}
+
+/// The notices running in the caller's jurisdiction, as of `today`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NoticeList {
+    pub today: NaiveDate,
+    pub items: Vec<VillageNotice>,
 }
 
 /// The notice of one village or community (404 when none is running there or it is out of the
@@ -353,19 +363,18 @@ pub async fn api_notices(
 /// the font paths tried when the server has no CJK font).
 #[utoipa::path(get, path = "/api/v1/notices/{division}", tag = "cases",
     params(("division" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = VillageNotice), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_notice(
     State(state): State<AppState>,
     a: Authorized<ReadCases>,
     Path(division): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let n = one_notice(&state, &a.grant, &division).await?;
-    Ok(Json(serde_json::to_value(n).map_err(AppError::internal)?))
+) -> Result<Json<VillageNotice>, ApiError> {
+    Ok(Json(one_notice(&state, &a.grant, &division).await?))
 }
 
 // ---- decision letters -------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LetterOut {
     pub case_id: i64,
     pub case_number: String,
@@ -379,12 +388,15 @@ pub struct LetterOut {
     pub outcome: String,
     pub monthly_amount: String,
     pub start_month: String,
+    /// Explanation lines: [step, formula, value, source] each.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub explanation: Vec<(String, String, String, String)>,
     pub reasons: Vec<String>,
     pub remedy: String,
     /// Refusals: the day the written reasons are due (3 working days), while not yet delivered.
     pub delivery_due: Option<NaiveDate>,
     /// The label of the after-decision step still open (告知 or 备案), with its due date.
+    #[schema(value_type = Option<Vec<String>>)]
     pub follow_up: Option<(String, NaiveDate)>,
     /// An approved change (调整/暂停/恢复/停止): its own title and decision sentence; the
     /// reasons are in `reasons`.
@@ -392,7 +404,7 @@ pub struct LetterOut {
 }
 
 /// What a change decision letter says beyond an approval's fields.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct LetterChange {
     /// adjust | suspend | resume | stop
     pub kind: String,
@@ -639,14 +651,13 @@ async fn letter_pdf(
 /// PDF: `GET /cases/{id}/letter.pdf`.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/letter", tag = "cases",
     params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = LetterOut), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_letter(
     State(state): State<AppState>,
     a: Authorized<ReadCases>,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
-    let l = letter_of(&state, &a.auth, id).await?;
-    Ok(Json(serde_json::to_value(l).map_err(AppError::internal)?))
+) -> Result<Json<LetterOut>, ApiError> {
+    Ok(Json(letter_of(&state, &a.auth, id).await?))
 }
 
 // ---- the county filing list -------------------------------------------------------------------
@@ -682,23 +693,43 @@ async fn filing_page(
 /// `POST /api/v1/cases/{id}/actions` with `{"step": "filing", "action": "complete",
 /// "attachments": [{"kind": "filing_receipt", "id": …}]}`.
 #[utoipa::path(get, path = "/api/v1/filing", tag = "cases",
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = FilingList), (status = 403, body = crate::error::ErrorEnvelope)))]
 pub async fn api_filing(
     State(state): State<AppState>,
     a: Authorized<ReadCases>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FilingList>, ApiError> {
     let rows = state.store.filing_list(&a.grant).await?;
-    let items: Vec<Value> = rows
-        .iter()
+    let items = rows
+        .into_iter()
         .map(|r| {
-            let (kind_label, stop_label) = crate::changes::filing_labels(r);
-            let mut v = serde_json::to_value(r).unwrap_or_default();
-            v["kind_label"] = json!(kind_label);
-            v["stop_reason_label"] = json!((!stop_label.is_empty()).then_some(stop_label));
-            v
+            let (kind_label, stop_label) = crate::changes::filing_labels(&r);
+            FilingOut {
+                kind_label,
+                stop_reason_label: (!stop_label.is_empty()).then_some(stop_label),
+                entry: r,
+            }
         })
         .collect();
-    Ok(Json(json!({"today": state.clock.today(), "items": items})))
+    Ok(Json(FilingList {
+        today: state.clock.today(),
+        items,
+    }))
+}
+
+/// A case on the filing list with its kind (新增 or the change) and stop reason in Chinese.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FilingOut {
+    #[serde(flatten)]
+    pub entry: FilingEntry,
+    pub kind_label: String,
+    pub stop_reason_label: Option<String>,
+}
+
+/// The county filing list as of `today`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FilingList {
+    pub today: NaiveDate,
+    pub items: Vec<FilingOut>,
 }
 
 #[derive(utoipa::OpenApi)]

@@ -27,9 +27,9 @@ use jiuzhu_verify::{
     VerificationReport, YearMonth,
 };
 use jiuzhu_workflow::{Attachment, CaseState};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, AppError, PageError};
@@ -328,7 +328,7 @@ pub async fn attachment_for_step(
 }
 
 /// A record as the API answers it: the report masked unless `revealed` (an audited reveal).
-fn record_json(r: &VerificationReportRecord, revealed: bool) -> Value {
+fn record_out(r: &VerificationReportRecord, revealed: bool) -> ReportOut {
     let report = if revealed {
         r.report.clone()
     } else {
@@ -345,21 +345,58 @@ fn record_json(r: &VerificationReportRecord, revealed: bool) -> Value {
             Err(_) => Value::Null,
         }
     };
-    json!({
-        "id": r.id,
-        "case_id": r.case_id,
-        "household_id": r.household_id,
-        "division": r.division,
-        "as_of": r.as_of,
-        "generated_at": r.generated_at,
-        "generated_by": r.generated_by,
-        "delivery_ids": r.delivery_ids,
-        "verdict": r.verdict,
-        "sha256": r.sha256,
-        "reference": r.reference(),
-        "report": report,
-        "masked": !revealed,
-    })
+    ReportOut {
+        id: r.id,
+        case_id: r.case_id,
+        household_id: r.household_id,
+        division: r.division.clone(),
+        as_of: r.as_of,
+        generated_at: r.generated_at,
+        generated_by: r.generated_by.clone(),
+        delivery_ids: r.delivery_ids.clone(),
+        verdict: r.verdict.clone(),
+        sha256: r.sha256.clone(),
+        reference: r.reference(),
+        report,
+        masked: !revealed,
+        history: Vec::new(),
+    }
+}
+
+/// A verification report as the API answers it: its deposits and medical amounts masked unless
+/// revealed (an audited reveal); `report` is null for a report this version cannot read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportOut {
+    pub id: i64,
+    pub case_id: i64,
+    pub household_id: i64,
+    pub division: String,
+    pub as_of: chrono::NaiveDate,
+    pub generated_at: chrono::DateTime<chrono::Utc>,
+    pub generated_by: String,
+    pub delivery_ids: Vec<i64>,
+    /// pass 符合 | check 需核实 | fail 不符合
+    pub verdict: String,
+    pub sha256: String,
+    /// How the case file names the report.
+    pub reference: String,
+    /// The report: members, findings per source, verdicts per test (docs/feeds.md).
+    #[schema(value_type = Object)]
+    pub report: Value,
+    pub masked: bool,
+    /// Earlier reports of the case, newest first (`GET` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<ReportVersion>,
+}
+
+/// One report of a case's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportVersion {
+    pub id: i64,
+    pub generated_at: chrono::DateTime<chrono::Utc>,
+    pub generated_by: String,
+    pub verdict: String,
+    pub sha256: String,
 }
 
 /// Generates the verification report of a case at its verification step (逢进必核): every
@@ -371,7 +408,7 @@ fn record_json(r: &VerificationReportRecord, revealed: bool) -> Value {
 /// "delivery_ids", "verdict", "sha256", "reference", "report": {…}}`.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/verification-report", tag = "cases",
     params(("id" = i64, Path)),
-    responses((status = 201, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+    responses((status = 201, body = ReportOut), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 404, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)))]
 pub async fn api_generate(
     State(state): State<AppState>,
@@ -379,7 +416,7 @@ pub async fn api_generate(
     Path(id): Path<CaseId>,
 ) -> Result<Response, ApiError> {
     let r = generate(&state, &a.grant, id).await?;
-    Ok((StatusCode::CREATED, Json(record_json(&r, false))).into_response())
+    Ok((StatusCode::CREATED, Json(record_out(&r, false))).into_response())
 }
 
 /// The case's latest verification report (as `POST` answers), with `history`: every report of
@@ -387,21 +424,26 @@ pub async fn api_generate(
 /// none was generated.
 #[utoipa::path(get, operation_id = "get_verification_report", path = "/api/v1/cases/{id}/verification-report", tag = "cases",
     params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = ReportOut), (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_get(
     State(state): State<AppState>,
     a: Authorized<ReadCases>,
     Path(id): Path<CaseId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ReportOut>, ApiError> {
     let all = state.store.verification_reports(&a.grant, id).await?;
     let latest = all.first().ok_or_else(AppError::not_found)?;
-    let mut v = record_json(latest, false);
-    v["history"] = json!(all
+    let mut out = record_out(latest, false);
+    out.history = all
         .iter()
-        .map(|r| json!({"id": r.id, "generated_at": r.generated_at,
-            "generated_by": r.generated_by, "verdict": r.verdict, "sha256": r.sha256}))
-        .collect::<Vec<_>>());
-    Ok(Json(v))
+        .map(|r| ReportVersion {
+            id: r.id,
+            generated_at: r.generated_at,
+            generated_by: r.generated_by.clone(),
+            verdict: r.verdict.clone(),
+            sha256: r.sha256.clone(),
+        })
+        .collect();
+    Ok(Json(out))
 }
 
 #[derive(Deserialize, Default, IntoParams)]
@@ -417,16 +459,16 @@ pub struct RevealParams {
 /// recorded in the audit log as `sensitive_revealed`.
 #[utoipa::path(post, operation_id = "reveal_verification_report", path = "/api/v1/cases/{id}/verification-report/reveal", tag = "cases",
     params(("id" = i64, Path), RevealParams),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorEnvelope),
+    responses((status = 200, body = ReportOut), (status = 403, body = crate::error::ErrorEnvelope),
         (status = 404, body = crate::error::ErrorEnvelope)))]
 pub async fn api_reveal(
     State(state): State<AppState>,
     a: Authorized<RevealSensitive>,
     Path(id): Path<CaseId>,
     Query(p): Query<RevealParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ReportOut>, ApiError> {
     let r = reveal(&state, &a.grant, id, p.report).await?;
-    Ok(Json(record_json(&r, true)))
+    Ok(Json(record_out(&r, true)))
 }
 
 /// The report to reveal (the latest when none is named), read and audited by the store.
