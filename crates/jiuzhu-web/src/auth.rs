@@ -198,7 +198,9 @@ async fn resolve_session(
     let Some(user) = state.store.user_by_id(session.user_id).await? else {
         return Ok(None);
     };
-    if !user.active {
+    // A department system's token is a bearer token only: as a cookie it would open the pages
+    // and be renewed by use.
+    if !user.active || user.role == Role::DepartmentSystem {
         return Ok(None);
     }
     state.store.touch_session(&hash, now).await?;

@@ -14,6 +14,8 @@ use jiuzhu_domain::id_number::mask_id_str;
 use jiuzhu_domain::{Action, Actor, AuditAction, DivisionCode, Grant};
 use jiuzhu_store::feeds::{self, FeedFiles};
 use jiuzhu_store::{DeliveryReader, LeadQuery, LeadRecord};
+use jiuzhu_verify::parse;
+use jiuzhu_verify::source_row::SourceRow;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -58,6 +60,24 @@ pub struct SourceRowView {
     pub revealed: bool,
     /// The schema's columns other than the name and number, as delivered.
     pub cells: Vec<SourceCellView>,
+}
+
+const MASK: &str = "***";
+
+/// Whether a delivery row is the claim the lead was raised on: the same masked person, the same
+/// settlement date and the same out-of-pocket amount.
+fn same_claim(row: &SourceRow, lead: &LeadRecord, full_number: &str) -> bool {
+    let date = row
+        .get("settlement_date")
+        .and_then(|d| parse::date(d.as_bytes()).ok());
+    let lead_date = parse::date(lead.settlement_date.to_string().as_bytes()).ok();
+    let amount = row
+        .get("out_of_pocket")
+        .and_then(|a| parse::fen(a.as_bytes()).ok());
+    mask_id_str(full_number) == lead.person
+        && date.is_some()
+        && date == lead_date
+        && amount == Some(lead.out_of_pocket.fen())
 }
 
 /// A lead and its source row (`source` is absent when the delivery is not kept or the row can no
@@ -122,8 +142,9 @@ async fn detail(
     };
     let full = row.get("id_number").unwrap_or_default().to_string();
     // The kept file is addressed by its hash; a row about someone else would be a fault of ours.
-    if mask_id_str(&full) != lead.person {
-        return Ok(missing("来源行与线索的人员不符"));
+    // The masked number tells little (its region), so the claim's date and amount must match too.
+    if !same_claim(&row, &lead, &full) {
+        return Ok(missing("来源行与线索不符"));
     }
     if let Some(g) = reveal {
         let division = DivisionCode::parse(&lead.division).map_err(AppError::internal)?;
@@ -166,7 +187,13 @@ async fn detail(
                 .filter(|c| c.column != "id_number" && c.column != "name" && !c.text.is_empty())
                 .map(|c| SourceCellView {
                     label: c.label_zh.to_string(),
-                    text: c.text.clone(),
+                    // Health data: the costs beyond what the lead states (its out-of-pocket
+                    // amount) are shown by the audited reveal only.
+                    text: if reveal.is_none() && c.column == "total_cost" {
+                        MASK.to_string()
+                    } else {
+                        c.text.clone()
+                    },
                 })
                 .collect(),
         }),

@@ -438,7 +438,7 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
         source["cells"],
         json!([
             {"label": "结算日期", "text": "2026-02-12"},
-            {"label": "医疗总费用", "text": "30000.00"},
+            {"label": "医疗总费用", "text": "***"},
             {"label": "个人自付", "text": "15000.50"}
         ])
     );
@@ -472,6 +472,7 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
     let revealed = revealed.json();
     assert_eq!(revealed["source"]["id_number"], stranger.as_str());
     assert_eq!(revealed["source"]["revealed"], true);
+    assert_eq!(revealed["source"]["cells"][1]["text"], "30000.00");
     let audit = app
         .store
         .audit_log(

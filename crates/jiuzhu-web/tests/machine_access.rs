@@ -112,6 +112,18 @@ async fn a_department_system_delivers_with_client_credentials_and_is_revoked() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // A system account never turns into a person's (its secret is no password).
+    let v = r.json()["row_version"].as_i64().unwrap();
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/users/{id}/access"),
+            Some(&security),
+            Some(json!({"row_version": v, "role": "department_officer"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(r.error_code(), "SYSTEM_ROLE_FIXED");
     let sources = app
         .get("/api/v1/verification/sources", Some(&manager))
         .await
@@ -226,6 +238,17 @@ async fn a_department_system_delivers_with_client_credentials_and_is_revoked() {
         .map(|(_, v)| v.split(';').next().unwrap().to_string())
         .unwrap();
     let r = with_bearer(&app, Method::GET, "/api/v1/feeds", &person_token, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+    // Nor is the system's token a session cookie (which would open the pages and be renewed).
+    let r = app
+        .send(
+            Request::builder()
+                .uri("/api/v1/me")
+                .header(header::COOKIE, format!("jiuzhu_session={token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
     // The system account cannot log in to the pages.
     let r = app.try_login("yibao_system", &secret).await;

@@ -8,3 +8,7 @@ ALTER TABLE households ADD COLUMN recipient_from TEXT;
 -- Households imported before this migration came from the legacy caseload import, which imported
 -- current recipients, or from the demo seeding, which imported every household the same way.
 UPDATE households SET recipient_from = valid_from WHERE source_ref IS NOT NULL;
+
+-- Snapshots of the caseload were built under the old rule (every registered household): the next
+-- run builds its own.
+DELETE FROM caseload_snapshots;

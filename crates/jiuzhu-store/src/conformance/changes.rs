@@ -245,6 +245,35 @@ pub async fn changes_stop_ends_benefit_and_is_filed(h: Harness) {
     assert_eq!(new.change_kind, None);
     assert_eq!(new.monthly_amount, Money::from_fen(50_000));
 
+    // Stopped with March the last month paid: compared through March, not from April on —
+    // even as one the legacy caseload recorded as a current recipient.
+    let import = super::system()
+        .grant::<jiuzhu_domain::access::ImportCaseload>()
+        .unwrap();
+    h.store
+        .mark_current_recipients(&import, date(2025, 1, 1), &[hh])
+        .await
+        .unwrap();
+    let compared = |last_day| {
+        let store = h.store.clone();
+        async move {
+            let r = super::system()
+                .grant::<jiuzhu_domain::access::RunVerification>()
+                .unwrap();
+            let mut ids = Vec::new();
+            store
+                .caseload_for_verification(&r, None, last_day, &mut |row| {
+                    ids.push(row.household_id);
+                    Ok(())
+                })
+                .await
+                .unwrap();
+            ids.contains(&hh)
+        }
+    };
+    assert!(compared(date(2026, 3, 31)).await);
+    assert!(!compared(date(2026, 4, 30)).await);
+
     // Ended: nothing more to change, and no longer 低保 anywhere (R-PR-6).
     let err = h
         .store

@@ -153,6 +153,19 @@ fn check_role_change(from: Role, to: Role) -> Result<()> {
             ),
         ));
     }
+    // A system's secret is not a person's password, nor the other way round: a system account
+    // stays one (a department's new system gets a new account).
+    let system = Role::DepartmentSystem;
+    if from != to && (from == system || to == system) {
+        return Err(refused(
+            "SYSTEM_ROLE_FIXED",
+            format!(
+                "不能把{}改为{}:部门系统接口账户的角色不能更改,人员账户也不能改为系统接口账户",
+                from.label_zh(),
+                to.label_zh()
+            ),
+        ));
+    }
     Ok(())
 }
 

@@ -1,8 +1,9 @@
 //! Who a month's work covers (docs/feeds.md, "Who is compared"). A household is *in force* in
 //! month M when, in M, it has a benefit in force (an approved case's benefit not ended before M),
 //! an application in progress (registered by the end of M and undecided at its start), or was
-//! imported as the old system's current recipients (`households.recipient_from`). Defined once
-//! here: the monthly comparison reads it, and so will payments and the periodic review.
+//! imported as the old system's current recipients (`households.recipient_from`) and has no
+//! benefit stopped before M. Defined once here: the monthly comparison reads it, and so will
+//! payments and the periodic review.
 
 use chrono::{Datelike, Days, NaiveDate, NaiveTime};
 use jiuzhu_domain::clock::beijing;
@@ -45,7 +46,9 @@ impl MonthInForce {
     pub fn condition(h: &str, n: usize) -> String {
         let (last_day, month, end, first_day) = (n, n + 1, n + 2, n + 3);
         format!(
-            "({h}.recipient_from <= ${last_day} \
+            "(({h}.recipient_from <= ${last_day} AND NOT EXISTS (SELECT 1 FROM benefit_status e \
+               WHERE e.household_id = {h}.id AND e.status = 'ended' \
+               AND e.last_paid_month < ${month})) \
              OR EXISTS (SELECT 1 FROM benefit_status b WHERE b.household_id = {h}.id \
                AND (b.start_month IS NULL OR b.start_month <= ${month}) \
                AND (b.status <> 'ended' OR b.last_paid_month >= ${month})) \
