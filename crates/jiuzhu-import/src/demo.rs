@@ -1048,6 +1048,16 @@ fn users() -> Vec<DemoUser> {
             "371002",
             "Demo@2026-banker",
         ),
+        // The medical insurance office's settlement system, delivering over the API with
+        // OAuth2 client credentials (its secret is the demo password; it has no page login).
+        user(
+            "yibao_system",
+            "医保结算系统",
+            Role::DepartmentSystem,
+            Some(Department::MedicalInsurance),
+            "371002",
+            "Demo@2026-yibaosys",
+        ),
         user(
             "auditor_huancui",
             "隋立军",

@@ -29,82 +29,78 @@ pub struct DemoFeed {
     pub csv: String,
 }
 
-/// A registered data provider of the demo county, with the demo account that delivers for it.
+/// A registered data provider of the demo county, with the demo accounts that deliver for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoSource {
     pub kind: &'static str,
     pub code: &'static str,
     pub name: &'static str,
-    pub account: Option<&'static str>,
+    /// The demo accounts (officers or systems) that deliver for it.
+    pub accounts: &'static [&'static str],
 }
 
 /// The demo county's registered sources: one per kind delivered, and a second bank and a
 /// second insurer (大病保险承办机构) that deliver their own files.
 pub fn sources() -> Vec<DemoSource> {
-    let s = |kind, code, name, account| DemoSource {
+    let s = |kind, code, name, accounts: &'static [&'static str]| DemoSource {
         kind,
         code,
         name,
-        account,
+        accounts,
     };
     vec![
-        s(
-            "civil_deaths",
-            "HC-BZ",
-            "威海市环翠区民政局殡葬管理所",
-            None,
-        ),
+        s("civil_deaths", "HC-BZ", "威海市环翠区民政局殡葬管理所", &[]),
         s(
             "vehicles",
             "WH-JJ",
             "威海市公安局交通警察支队车辆管理所",
-            Some("officer_gongan"),
+            &["officer_gongan"],
         ),
         s(
             "deposits",
             "WHCCB-HC",
             "威海市商业银行环翠支行",
-            Some("officer_bank"),
+            &["officer_bank"],
         ),
-        s("deposits", "ICBC-HC", "中国工商银行威海环翠支行", None),
+        s("deposits", "ICBC-HC", "中国工商银行威海环翠支行", &[]),
         s(
             "real_estate",
             "WH-BDC",
             "威海市不动产登记中心环翠分中心",
-            None,
+            &[],
         ),
-        s("business", "HC-SCJG", "威海市环翠区市场监督管理局", None),
+        s("business", "HC-SCJG", "威海市环翠区市场监督管理局", &[]),
         s(
             "social_insurance",
             "HC-SB",
             "威海市环翠区社会保险事业中心",
-            None,
+            &[],
         ),
         s(
             "medical_claims",
             "HC-YB",
             "威海市医疗保障局环翠分局",
-            Some("officer_yibao"),
+            &["officer_yibao", "yibao_system"],
         ),
         s(
             "medical_claims",
             "PICC-WH",
             "中国人民财产保险威海市分公司(大病保险)",
-            None,
+            &[],
         ),
         s(
             "pensions",
             "HC-YL",
             "威海市环翠区社会保险事业中心(养老金发放)",
-            None,
+            &[],
         ),
-        s("housing_fund", "WH-GJJ", "威海市住房公积金管理中心", None),
-        s("imprisonment", "WH-SF", "威海市司法局", None),
+        s("housing_fund", "WH-GJJ", "威海市住房公积金管理中心", &[]),
+        s("imprisonment", "WH-SF", "威海市司法局", &[]),
         s(
             "hukou_moves",
             "WH-HZ",
             "威海市公安局户政管理支队",
-            Some("officer_gongan"),
+            &["officer_gongan"],
         ),
     ]
 }

@@ -235,7 +235,7 @@ fn there_is_a_user_of_every_role_with_a_strong_known_password() {
         assert!(p.chars().any(|c| c.is_ascii_lowercase()));
         assert!(p.chars().any(|c| c.is_ascii_digit()));
         assert!(p.chars().any(|c| !c.is_ascii_alphanumeric()));
-        assert_eq!(u.department.is_some(), u.role == Role::DepartmentOfficer);
+        assert_eq!(u.department.is_some(), u.role.is_department());
     }
     let clerks: Vec<&str> = d
         .users

@@ -19,11 +19,11 @@ pub async fn register(store: &dyn Store) -> Result<usize, StoreError> {
         if known.iter().any(|k| k.kind == s.kind && k.code == s.code) {
             continue;
         }
-        let accounts = s
-            .account
-            .and_then(|name| users.iter().find(|u| u.username == name))
-            .map(|u| vec![u.id])
-            .unwrap_or_default();
+        let accounts = users
+            .iter()
+            .filter(|u| s.accounts.contains(&u.username.as_str()))
+            .map(|u| u.id)
+            .collect();
         store
             .register_feed_source(
                 &g,

@@ -65,7 +65,7 @@ async fn a_department_system_delivers_with_client_credentials_and_is_revoked() {
             "/api/v1/users",
             Some(&system_admin),
             Some(
-                json!({"username": "yibao_system", "display_name": "医保结算系统",
+                json!({"username": "yibao_gateway", "display_name": "医保结算前置系统",
                 "role": "department_system", "department": "medical_insurance",
                 "division": "371002"}),
             ),
@@ -81,7 +81,7 @@ async fn a_department_system_delivers_with_client_credentials_and_is_revoked() {
     // A token before approval works for nothing.
     let r = ask_token(
         &app,
-        Some(&basic("yibao_system", &secret)),
+        Some(&basic("yibao_gateway", &secret)),
         "grant_type=client_credentials",
     )
     .await;
@@ -159,7 +159,7 @@ async fn a_department_system_delivers_with_client_credentials_and_is_revoked() {
     let r = ask_token(
         &app,
         None,
-        &format!("grant_type=client_credentials&client_id=yibao_system&client_secret={secret}"),
+        &format!("grant_type=client_credentials&client_id=yibao_gateway&client_secret={secret}"),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -182,7 +182,7 @@ async fn a_department_system_delivers_with_client_credentials_and_is_revoked() {
     )
     .await;
     assert_eq!(back.status, StatusCode::OK, "{}", back.text());
-    assert_eq!(back.json()["delivery"]["imported_by"], "yibao_system");
+    assert_eq!(back.json()["delivery"]["imported_by"], "yibao_gateway");
     // Its department's kinds only, and nothing but deliveries.
     let r = with_bearer(
         &app,
@@ -210,7 +210,7 @@ async fn a_department_system_delivers_with_client_credentials_and_is_revoked() {
     // Wrong secret, wrong grant, a person's credentials, a person's session as a bearer token.
     let r = ask_token(
         &app,
-        Some(&basic("yibao_system", "not-the-secret")),
+        Some(&basic("yibao_gateway", "not-the-secret")),
         "grant_type=client_credentials",
     )
     .await;
@@ -219,7 +219,7 @@ async fn a_department_system_delivers_with_client_credentials_and_is_revoked() {
     assert_eq!(r.json()["error_description"], "客户端标识或密钥错误");
     let r = ask_token(
         &app,
-        Some(&basic("yibao_system", &secret)),
+        Some(&basic("yibao_gateway", &secret)),
         "grant_type=password",
     )
     .await;
@@ -251,7 +251,7 @@ async fn a_department_system_delivers_with_client_credentials_and_is_revoked() {
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
     // The system account cannot log in to the pages.
-    let r = app.try_login("yibao_system", &secret).await;
+    let r = app.try_login("yibao_gateway", &secret).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     assert_eq!(r.error_code(), "SYSTEM_ACCOUNT");
 
