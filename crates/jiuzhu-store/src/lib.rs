@@ -524,6 +524,12 @@ pub trait Store: Send + Sync + 'static {
         must_change: bool,
     ) -> Result<()>;
 
+    /// The names of accounts by username, for pages that say who delivered or ran something
+    /// (people see names, not account codes); unknown usernames are left out.
+    async fn display_names(
+        &self,
+        usernames: &[String],
+    ) -> Result<std::collections::HashMap<String, String>>;
     /// Authentication comes before there is an actor, so these take none.
     async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>>;

@@ -205,7 +205,34 @@ struct DeliveryRow {
     imported_at: String,
 }
 
-fn delivery_row(d: &FeedDelivery, names: &HashMap<(String, String), String>) -> DeliveryRow {
+/// Who did something, as people read it: the account's name (the system's own actions as
+/// 系统), the username only when the account is gone.
+fn person_of(people: &HashMap<String, String>, username: &str) -> String {
+    if username.starts_with("system:") {
+        return "系统".to_string();
+    }
+    people
+        .get(username)
+        .cloned()
+        .unwrap_or_else(|| username.to_string())
+}
+
+/// The names of the accounts among `usernames`.
+async fn people_of(
+    state: &AppState,
+    usernames: impl Iterator<Item = String>,
+) -> Result<HashMap<String, String>, AppError> {
+    let mut list: Vec<String> = usernames.collect();
+    list.sort();
+    list.dedup();
+    Ok(state.store.display_names(&list).await?)
+}
+
+fn delivery_row(
+    d: &FeedDelivery,
+    names: &HashMap<(String, String), String>,
+    people: &HashMap<String, String>,
+) -> DeliveryRow {
     DeliveryRow {
         id: d.id,
         kind_zh: crate::warnings::source_label(&d.kind),
@@ -222,7 +249,7 @@ fn delivery_row(d: &FeedDelivery, names: &HashMap<(String, String), String>) -> 
         rows_accepted: d.rows_accepted,
         rows_rejected: d.rows_rejected,
         refused: d.status == "refused",
-        imported_by: d.imported_by.clone(),
+        imported_by: person_of(people, &d.imported_by),
         imported_at: fmt_time(d.imported_at),
     }
 }
@@ -326,7 +353,11 @@ async fn feeds_page_of(
     let actor = auth.actor();
     let names = source_names(state, actor).await?;
     let list = deliveries_for(state, actor, f, &names).await?;
-    let rows = list.iter().map(|d| delivery_row(d, &names)).collect();
+    let people = people_of(state, list.iter().map(|d| d.imported_by.clone())).await?;
+    let rows = list
+        .iter()
+        .map(|d| delivery_row(d, &names, &people))
+        .collect();
     Ok(FeedsPage {
         nav: Nav::new(auth, "核对数据"),
         max_upload: crate::files::human_size(
@@ -641,7 +672,11 @@ async fn delivery_page(
         } else {
             rejection_policy_zh(&d.rejection_policy)
         },
-        d: delivery_row(&d, &source_names(&state, a.actor()).await?),
+        d: delivery_row(
+            &d,
+            &source_names(&state, a.actor()).await?,
+            &people_of(&state, std::iter::once(d.imported_by.clone())).await?,
+        ),
         rejections,
         stored: all.len(),
         page,
@@ -905,7 +940,7 @@ struct SourceRow {
     oldest_accepted: String,
 }
 
-fn run_row(r: &RunSummary) -> RunRow {
+fn run_row(r: &RunSummary, people: &HashMap<String, String>) -> RunRow {
     let run = &r.run;
     let name_of = |code: &str| {
         r.names
@@ -919,7 +954,7 @@ fn run_row(r: &RunSummary) -> RunRow {
         month: run.month.clone(),
         division: name_of(&run.division),
         finished_at: fmt_time(run.finished_at),
-        run_by: run.run_by.clone(),
+        run_by: person_of(people, &run.run_by),
         households: run.households,
         warnings: run.warnings,
         leads: r.leads,
@@ -982,13 +1017,11 @@ struct RunsPage {
 /// The runs the actor reads (none for one that runs but does not read the comparison).
 async fn runs_of(state: &AppState, actor: &Actor) -> Result<Vec<RunRow>, AppError> {
     Ok(match actor.grant::<ReadVerification>() {
-        Ok(g) => state
-            .store
-            .list_runs(&g, 50)
-            .await?
-            .iter()
-            .map(run_row)
-            .collect(),
+        Ok(g) => {
+            let runs = state.store.list_runs(&g, 50).await?;
+            let people = people_of(state, runs.iter().map(|r| r.run.run_by.clone())).await?;
+            runs.iter().map(|r| run_row(r, &people)).collect()
+        }
         Err(_) => Vec::new(),
     })
 }

@@ -361,8 +361,13 @@ async fn the_month_runs_over_http_and_stores_outreach_leads() {
     let html = page.text();
     assert!(html.contains("开始本月比对"), "{html}");
     assert!(html.contains("医疗"), "{html}");
-    // Divisions by name, never by code.
+    // Divisions by name, never by code; who ran it by name, not account.
     assert!(html.contains("环翠楼街道 1"), "{html}");
+    assert!(html.contains("<td>曲文杰</td>"), "{html}");
+    assert!(!html.contains("approver_huancui</td>"), "{html}");
+    let feeds = app.get("/feeds", Some(&approver)).await.text();
+    assert!(feeds.contains("<td>姜丽娜</td>"), "{feeds}");
+    assert!(!feeds.contains("<td>officer_yibao</td>"), "{feeds}");
     assert!(!html.contains(&format!("{TOWNSHIP_A} 1")), "{html}");
     let w = app
         .get("/api/v1/warnings?kind=MEDICAL", Some(&approver))

@@ -1021,6 +1021,27 @@ impl Store for SqlStore {
         self.mark_current_recipients_impl(g, from, households).await
     }
 
+    async fn display_names(
+        &self,
+        usernames: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in usernames.chunks(500) {
+            let sql = format!(
+                "SELECT username, display_name FROM users WHERE username IN ({})",
+                persons::placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for u in chunk {
+                q = q.bind(u.as_str());
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.insert(rows::get(&r, "username")?, rows::get(&r, "display_name")?);
+            }
+        }
+        Ok(out)
+    }
+
     async fn count_users(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) FROM users")
             .fetch_one(&self.pool)
