@@ -242,18 +242,38 @@ async fn run_backfills(pool: &AnyPool) -> Result<()> {
             }
             // Migration 0021: warnings stored before it get the digest of their facts.
             "warning_facts" => {
-                let rows = sqlx::query("SELECT id, evidence FROM warnings WHERE facts = 0")
+                // A batch of rows at a time, each batch one statement: a province's warnings
+                // are never all in memory, nor updated one statement each.
+                let mut after = 0i64;
+                loop {
+                    let rows = sqlx::query(
+                        "SELECT id, evidence FROM warnings WHERE facts = 0 AND id > $1 \
+                         ORDER BY id LIMIT 2000",
+                    )
+                    .bind(after)
                     .fetch_all(&mut *tx)
                     .await?;
-                for r in &rows {
-                    let evidence: String = rows::get(r, "evidence")?;
-                    let e: serde_json::Value = serde_json::from_str(&evidence).unwrap_or_default();
-                    let text = |k: &str| e[k].as_str().unwrap_or_default().to_string();
-                    sqlx::query("UPDATE warnings SET facts = $1 WHERE id = $2")
-                        .bind(crate::warning_facts(&text("person"), &text("value")))
-                        .bind(rows::get::<i64>(r, "id")?)
-                        .execute(&mut *tx)
-                        .await?;
+                    let Some(last) = rows.last() else { break };
+                    after = rows::get(last, "id")?;
+                    let mut cases = String::new();
+                    let mut ids = Vec::with_capacity(rows.len());
+                    for r in &rows {
+                        let evidence: String = rows::get(r, "evidence")?;
+                        let e: serde_json::Value =
+                            serde_json::from_str(&evidence).unwrap_or_default();
+                        let text = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                        let id: i64 = rows::get(r, "id")?;
+                        let facts = crate::warning_facts(&text("person"), &text("value"));
+                        // Integers only: written into the statement.
+                        cases.push_str(&format!(" WHEN {id} THEN {facts}"));
+                        ids.push(id.to_string());
+                    }
+                    sqlx::query(&format!(
+                        "UPDATE warnings SET facts = CASE id{cases} END WHERE id IN ({})",
+                        ids.join(", ")
+                    ))
+                    .execute(&mut *tx)
+                    .await?;
                 }
             }
             other => {
