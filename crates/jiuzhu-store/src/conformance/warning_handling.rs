@@ -305,6 +305,14 @@ pub async fn warning_handling_due_inbox_and_zero_report(h: Harness) {
         .await
         .unwrap_err();
     assert_eq!(code_of(&err), "ATTACHMENT_NOT_OF_HOUSEHOLD");
+    // "Today" is Beijing's: at 02:00 on 2 March in Beijing (18:00 UTC on 1 March) a visit that
+    // day is not in the future.
+    let before = jiuzhu_domain::Clock::now(&h.clock);
+    h.clock.set(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 3, 1, 18, 0, 0)
+            .single()
+            .unwrap(),
+    );
     let closed = h
         .store
         .close_warning(
@@ -312,13 +320,14 @@ pub async fn warning_handling_due_inbox_and_zero_report(h: Harness) {
             target.id,
             target.row_version,
             &CloseWarning {
-                visit_date: Some(date(2026, 2, 27)),
+                visit_date: Some(date(2026, 3, 2)),
                 ..no_effect("入户核实,存款为代管的亲属款项")
             },
         )
         .await
         .unwrap();
-    assert_eq!(closed.visit_date, Some(date(2026, 2, 27)));
+    h.clock.set(before);
+    assert_eq!(closed.visit_date, Some(date(2026, 3, 2)));
     assert!(closed.attachments.is_empty());
 
     let filed = h

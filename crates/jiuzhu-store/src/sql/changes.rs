@@ -571,7 +571,7 @@ pub(super) async fn open_for_warning(
         display_name,
         settings: settings.clone(),
     };
-    let today = tx.now.date_naive();
+    let today = jiuzhu_domain::clock::beijing_date(tx.now);
     match open_change_tx(tx, actor, &actor.scope, today, &new, Some(warning.id)).await {
         Ok(rec) => Ok((Some(rec.id), None)),
         Err(StoreError::Invalid(v)) => {

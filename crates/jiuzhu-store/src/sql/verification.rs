@@ -592,7 +592,9 @@ impl SqlStore {
                     kind: "warning",
                     id: id.to_string(),
                 })?;
-        if c.visit_date.is_some_and(|d| d > tx.now.date_naive()) {
+        if c.visit_date
+            .is_some_and(|d| d > jiuzhu_domain::clock::beijing_date(tx.now))
+        {
             return Err(super::invalid(
                 "visit_date",
                 "VISIT_DATE_FUTURE",
