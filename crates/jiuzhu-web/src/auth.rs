@@ -174,9 +174,22 @@ fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-async fn resolve_session(
+/// How a request carries its session token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Carrier {
+    /// A person's browser: the session cookie, with its CSRF check.
+    Cookie,
+    /// A department system's access token (`Authorization: Bearer`), no CSRF token.
+    Bearer,
+}
+
+/// The session a token opens, if it is current, its account active and of the kind the carrier
+/// is for: a person's session is never a bearer token, and a system's token never a cookie
+/// (which would open the pages and be renewed by use).
+async fn resolve(
     state: &AppState,
     token: &str,
+    carrier: Carrier,
     origin: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<SessionCtx>, AppError> {
@@ -185,25 +198,34 @@ async fn resolve_session(
         return Ok(None);
     };
     let config = &state.config;
-    // Idle for too long, or too old however busy: a stolen cookie does not live forever.
-    if now - session.last_seen > config.idle_timeout
-        || now - session.created_at > config.session_lifetime
-    {
-        state
-            .store
-            .delete_expired_sessions(now - config.idle_timeout, now - config.session_lifetime)
-            .await?;
+    let expired = match carrier {
+        // Idle for too long, or too old however busy: a stolen cookie does not live forever.
+        Carrier::Cookie => {
+            now - session.last_seen > config.idle_timeout
+                || now - session.created_at > config.session_lifetime
+        }
+        // Valid for the idle timeout from its issue: a system asks for a new one then.
+        Carrier::Bearer => now - session.created_at > config.idle_timeout,
+    };
+    if expired {
+        if carrier == Carrier::Cookie {
+            state
+                .store
+                .delete_expired_sessions(now - config.idle_timeout, now - config.session_lifetime)
+                .await?;
+        }
         return Ok(None);
     }
     let Some(user) = state.store.user_by_id(session.user_id).await? else {
         return Ok(None);
     };
-    // A department system's token is a bearer token only: as a cookie it would open the pages
-    // and be renewed by use.
-    if !user.active || user.role == Role::DepartmentSystem {
+    let system = user.role == Role::DepartmentSystem;
+    if !user.active || system != (carrier == Carrier::Bearer) {
         return Ok(None);
     }
-    state.store.touch_session(&hash, now).await?;
+    if carrier == Carrier::Cookie {
+        state.store.touch_session(&hash, now).await?;
+    }
     let actor = user.actor(origin);
     Ok(Some(SessionCtx {
         user,
@@ -241,36 +263,6 @@ fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
     let (scheme, token) = v.trim().split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
         .then(|| token.trim().to_string())
-}
-
-/// A department system's access token: a session of a `DepartmentSystem` account, valid for the
-/// idle timeout from its issue (a system asks for a new one then; it is never renewed by use).
-async fn resolve_bearer(
-    state: &AppState,
-    token: &str,
-    origin: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<SessionCtx>, AppError> {
-    let hash = token_hash(token);
-    let Some(session) = state.store.session(&hash).await? else {
-        return Ok(None);
-    };
-    if now - session.created_at > state.config.idle_timeout {
-        return Ok(None);
-    }
-    let Some(user) = state.store.user_by_id(session.user_id).await? else {
-        return Ok(None);
-    };
-    // A person's session is a cookie, with its CSRF check; never a bearer token.
-    if !user.active || user.role != Role::DepartmentSystem {
-        return Ok(None);
-    }
-    let actor = user.actor(origin);
-    Ok(Some(SessionCtx {
-        user,
-        actor,
-        session,
-    }))
 }
 
 /// How much of a multipart body is read for its `_csrf` field (the forms put it first).
@@ -383,8 +375,10 @@ async fn handle(state: AppState, mut req: Request<Body>, rid: String, next: Next
         None
     };
     let resolved = match (&bearer, session_token(req.headers())) {
-        (Some(token), _) => resolve_bearer(&state, token, &client.origin(), now).await,
-        (None, Some(token)) => resolve_session(&state, &token, &client.origin(), now).await,
+        (Some(token), _) => resolve(&state, token, Carrier::Bearer, &client.origin(), now).await,
+        (None, Some(token)) => {
+            resolve(&state, &token, Carrier::Cookie, &client.origin(), now).await
+        }
         (None, None) => Ok(None),
     };
     let ctx = match resolved {
