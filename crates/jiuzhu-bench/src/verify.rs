@@ -15,12 +15,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context};
-use chrono::NaiveDate;
 use jiuzhu_domain::access::{ImportCaseload, ImportFeeds, ManageDivisions, RunVerification};
+use jiuzhu_domain::Month;
 use jiuzhu_domain::{Actor, Clock, DivisionCode, SystemClock};
 use jiuzhu_store::feeds::{self, FeedFiles, MonthRequest, NewFeedFile, RunFeed};
 use jiuzhu_store::Store;
-use jiuzhu_verify::{FeedKind, VerifyPolicy, YearMonth};
+use jiuzhu_verify::{FeedKind, VerifyPolicy};
 use sha2::{Digest, Sha256};
 
 pub fn main() -> anyhow::Result<()> {
@@ -37,8 +37,7 @@ pub fn main() -> anyhow::Result<()> {
     let usage = "usage: jiuzhu-bench verify --dir DIR --month YYYY-MM --out FILE";
     let dir = dir.context(usage)?;
     let month = month.context(usage)?;
-    let month =
-        YearMonth::parse(&month).ok_or_else(|| anyhow!("--month {month:?} is not YYYY-MM"))?;
+    let month = Month::parse(&month).ok_or_else(|| anyhow!("--month {month:?} is not YYYY-MM"))?;
     let out = out.context(usage)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -52,7 +51,7 @@ const COUNTIES: &[&str] = &[
     "371002", "371003", "371082", "371083", "520304", "430321", "341882", "330203",
 ];
 
-async fn run(dir: PathBuf, month: YearMonth, out: PathBuf) -> anyhow::Result<()> {
+async fn run(dir: PathBuf, month: Month, out: PathBuf) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir().context("temporary directory")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let url = format!("sqlite://{}", tmp.path().join("bench.sqlite").display());
@@ -90,7 +89,7 @@ async fn run(dir: PathBuf, month: YearMonth, out: PathBuf) -> anyhow::Result<()>
         &store,
         &actor.grant::<RunVerification>()?,
         None,
-        feeds::month_end(month),
+        month.last_day(),
     )
     .await?;
     report_peak("caseload imported and snapshot taken");
@@ -116,7 +115,7 @@ async fn run(dir: PathBuf, month: YearMonth, out: PathBuf) -> anyhow::Result<()>
 
     // The job.
     let files = FeedFiles::new(tmp.path());
-    let data_date = feeds::month_end(month);
+    let data_date = month.last_day();
     let new_files: Vec<RunFeed> = FeedKind::BENCH
         .iter()
         .map(|&kind| {
@@ -227,9 +226,9 @@ async fn import_caseload_in_parts(
     store: &jiuzhu_store::SqlStore,
     actor: &Actor,
     dir: &std::path::Path,
-    month: YearMonth,
+    month: Month,
 ) -> anyhow::Result<()> {
-    let valid_from = NaiveDate::from_ymd_opt(month.year as i32, month.month, 1).context("month")?;
+    let valid_from = month.first_day();
     use std::io::BufRead;
     let open = |name: &str| -> anyhow::Result<std::io::Lines<std::io::BufReader<std::fs::File>>> {
         let p = dir.join(name);

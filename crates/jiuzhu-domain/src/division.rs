@@ -178,6 +178,11 @@ impl DivisionCode {
     pub fn township(&self) -> Option<DivisionCode> {
         (self.level() >= Level::Township).then(|| DivisionCode(self.0[..9].to_string()))
     }
+
+    /// The village or community this division belongs to (`None` above village level).
+    pub fn village(&self) -> Option<DivisionCode> {
+        (self.level() >= Level::Village).then(|| DivisionCode(self.0[..12].to_string()))
+    }
 }
 
 impl fmt::Display for DivisionCode {
@@ -234,6 +239,27 @@ mod tests {
         assert!(code("371000").contains(&code("371002001201")));
         assert!(!code("371002001").contains(&code("371002002201")));
         assert!(DivisionCode::nation().contains(&code("520304")));
+    }
+
+    #[test]
+    fn county_township_and_village_of_a_code() {
+        let grid = code("371002001201003");
+        let parts = |c: &DivisionCode| {
+            [c.county(), c.township(), c.village()].map(|d| d.map(|d| d.to_string()))
+        };
+        assert_eq!(
+            parts(&grid),
+            [
+                Some("371002".into()),
+                Some("371002001".into()),
+                Some("371002001201".into())
+            ]
+        );
+        assert_eq!(
+            parts(&code("371002001")),
+            [Some("371002".into()), Some("371002001".into()), None]
+        );
+        assert_eq!(parts(&code("371000")), [None, None, None]);
     }
 
     #[test]

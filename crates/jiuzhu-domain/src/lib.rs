@@ -14,6 +14,7 @@ pub mod division;
 pub mod economics;
 pub mod id_number;
 pub mod money;
+pub mod month;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod policy_revision;
@@ -34,6 +35,7 @@ pub use economics::{
 };
 pub use id_number::{IdNumber, IdNumberError, Sex};
 pub use money::{Money, MoneyError};
+pub use month::{Month, MonthError};
 pub use registry::*;
 pub use user::{Approval, NewUser, Session, User, UserId};
 pub use validation::{FieldError, ValidationErrors};

@@ -5,6 +5,7 @@
 //! `fuzz/` wraps them for cargo-fuzz, for runs of hours by hand. A crash found there becomes a
 //! file in `regressions/` so that it is tried on every test run.
 
+use jiuzhu_domain::Month;
 use std::io::Cursor;
 use std::ops::ControlFlow;
 use std::sync::OnceLock;
@@ -14,9 +15,7 @@ use jiuzhu_import::{caseload, divisions, Input, TableLimits};
 use jiuzhu_sheet::csv_guard::RecordGuard;
 use jiuzhu_sheet::text::{detect_bytes, DecodeReader, Malformed};
 use jiuzhu_sheet::xlsx::{Workbook, XlsxLimits};
-use jiuzhu_verify::{
-    CaseloadBuilder, FeedIngest, FeedKind, IngestOptions, VerifyPolicy, YearMonth,
-};
+use jiuzhu_verify::{CaseloadBuilder, FeedIngest, FeedKind, IngestOptions, VerifyPolicy};
 
 /// A target: its name (also its folder under `regressions/` and its cargo-fuzz binary) and
 /// the function.
@@ -151,10 +150,7 @@ pub fn feed(data: &[u8]) {
         b.build()
     });
     let policy = VerifyPolicy::bench_default();
-    let month = YearMonth {
-        year: 2026,
-        month: 1,
-    };
+    let month = Month::new(2026, 1).expect("a month");
     for kind in FeedKind::ALL {
         for chunk in [data.len().max(1), 7] {
             let mut ingest =

@@ -44,7 +44,16 @@ pub fn calc_json(
     input_json: &str,
     month: Month,
 ) -> Result<CalcOutput<RawHousehold>, CalcError> {
-    let raw = RawHousehold::from_json(input_json)?;
+    calc_raw(lib, RawHousehold::from_json(input_json)?, month)
+}
+
+/// Validates a household already read (from the registry, or from JSON), computes the month and
+/// explains it; the output keeps the household as given.
+pub fn calc_raw(
+    lib: &PolicyLibrary,
+    raw: RawHousehold,
+    month: Month,
+) -> Result<CalcOutput<RawHousehold>, CalcError> {
     let hh = raw.validate()?;
     let set = lib.for_region(&hh.region)?;
     let mp = MonthParams::resolve(&set, month)?;

@@ -1,8 +1,6 @@
 //! The engine's input: a household with dated facts, as typed values. [`crate::input`] builds it
 //! from JSON with every field validated; the benchmark builds it from CSV columns.
 
-use std::fmt;
-
 use chrono::{Datelike, NaiveDate};
 use jiuzhu_domain::{
     Area, Disability, DivisionCode, EducationStage, IdNumber, Money, Relation, WorkAbility,
@@ -10,62 +8,7 @@ use jiuzhu_domain::{
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-/// A calendar month, the period of every monthly computation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Month {
-    first: NaiveDate,
-}
-
-impl Month {
-    pub fn new(year: i32, month: u32) -> Option<Month> {
-        NaiveDate::from_ymd_opt(year, month, 1).map(|first| Month { first })
-    }
-    pub fn of(date: NaiveDate) -> Month {
-        Month {
-            first: date.with_day(1).expect("day 1 exists"),
-        }
-    }
-    /// `YYYY-MM`.
-    pub fn parse(s: &str) -> Option<Month> {
-        let (y, m) = s.trim().split_once('-')?;
-        if y.len() != 4 || m.len() != 2 {
-            return None;
-        }
-        Month::new(y.parse().ok()?, m.parse().ok()?)
-    }
-    pub fn first_day(self) -> NaiveDate {
-        self.first
-    }
-    pub fn last_day(self) -> NaiveDate {
-        self.next().first - chrono::Duration::days(1)
-    }
-    pub fn next(self) -> Month {
-        self.plus(1)
-    }
-    pub fn plus(self, months: i32) -> Month {
-        let idx = self.index() + months;
-        Month::new(idx.div_euclid(12), (idx.rem_euclid(12) + 1) as u32).expect("valid month")
-    }
-    fn index(self) -> i32 {
-        self.first.year() * 12 + self.first.month0() as i32
-    }
-    /// Whole months from `earlier` to `self` (0 for the same month).
-    pub fn since(self, earlier: Month) -> i32 {
-        self.index() - earlier.index()
-    }
-}
-
-impl fmt::Display for Month {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}", self.first.year(), self.first.month())
-    }
-}
-
-impl Serialize for Month {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
+pub use jiuzhu_domain::Month;
 
 /// R-DB-8: payment starts from the month after the approval decision.
 pub fn first_payment_month(approved_on: NaiveDate) -> Month {

@@ -141,3 +141,21 @@ fn computing_into_a_reused_result_equals_a_fresh_one() {
         assert_eq!(reused, calculate_with(&mp, &hh).unwrap());
     }
 }
+
+/// A decision computes the household it read from the registry as it is, without writing it to
+/// JSON text and parsing it back: the result must be the one the text round trip gave.
+#[test]
+fn computing_a_read_household_equals_computing_its_json() {
+    let lib = rigid_lib();
+    for value in households() {
+        let raw = RawHousehold::from_json(&value.to_string()).unwrap();
+        let text = serde_json::to_string(&raw).unwrap();
+        let direct = jiuzhu_policy::calc_raw(&lib, raw, month()).unwrap();
+        let round_trip = jiuzhu_policy::calc_json(&lib, &text, month()).unwrap();
+        assert_eq!(
+            serde_json::to_value(&direct).unwrap(),
+            serde_json::to_value(&round_trip).unwrap()
+        );
+        assert_eq!(direct.result, round_trip.result);
+    }
+}

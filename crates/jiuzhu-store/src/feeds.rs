@@ -8,6 +8,7 @@
 //! records the delivery, the run and its warnings through [`Store`]. The pure crates stay free of
 //! I/O; the binaries stay thin.
 
+use jiuzhu_domain::Month;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use jiuzhu_domain::access::{ImportFeeds, RunVerification};
 use jiuzhu_domain::{Area, DivisionCode, Grant};
 use jiuzhu_verify::{
     run_month_each, CaseloadBuilder, CaseloadIndex, Delivery, DeliveryReport, FeedKind,
-    IngestOptions, Prehash, RejectionPolicy, VerifyPolicy, Warning, YearMonth,
+    IngestOptions, Prehash, RejectionPolicy, VerifyPolicy, Warning,
 };
 
 use crate::feed_formats::{self, FeedFormat, FormatError, Readable};
@@ -433,7 +434,7 @@ pub async fn import_feed_with_progress(
     };
     let path = readable.path(&original).to_path_buf();
     let kind = f.kind;
-    let month = YearMonth::of(f.data_date);
+    let month = Month::of(f.data_date);
     let outcome = tokio::task::spawn_blocking(move || {
         // No caseload: this pass is for provenance and bad rows; matching is the run's.
         let index = CaseloadBuilder::new(0).build();
@@ -750,10 +751,10 @@ pub struct RunPlan {
 /// not given), else its source is stale; a source that delivered nothing is missing.
 pub fn plan_sources(
     latest: Vec<SourceLatest>,
-    month: YearMonth,
+    month: Month,
     window_days: &BTreeMap<FeedKind, u32>,
 ) -> RunPlan {
-    let end = month_end(month);
+    let end = month.last_day();
     let mut plan = RunPlan::default();
     for SourceLatest { source, latest } in latest {
         let Some(kind) = FeedKind::parse(&source.kind) else {
@@ -819,12 +820,12 @@ pub fn read_kept_row(
 
 /// Why a month compares no household, in Chinese: the registry starts after it, holds no one, or
 /// none of its households is in force then (no benefit, application or recipient import).
-pub fn no_households(month: YearMonth, first: Option<NaiveDate>) -> String {
+pub fn no_households(month: Month, first: Option<NaiveDate>) -> String {
     match first {
-        Some(d) if YearMonth::of(d) > month => format!(
+        Some(d) if Month::of(d) > month => format!(
             "{month} 无在册家庭可比对:本辖区在册数据自 {d} 起(存量导入未指定 --valid-from 时以导入当日为在册日期);\
              请比对 {} 或之后的月份,或以 --valid-from 重新导入",
-            YearMonth::of(d)
+            Month::of(d)
         ),
         Some(_) => format!(
             "{month} 无可比对的家庭:本辖区的在册家庭该月均无在享救助、在办申请,也未作为在册救助对象导入"
@@ -835,7 +836,7 @@ pub fn no_households(month: YearMonth, first: Option<NaiveDate>) -> String {
 
 /// Why a month has nothing to compare, in Chinese: no source registered, or each one's data is
 /// stale or missing.
-pub fn nothing_to_compare(month: YearMonth, plan: &RunPlan) -> String {
+pub fn nothing_to_compare(month: Month, plan: &RunPlan) -> String {
     if plan.sources.is_empty() {
         return format!(
             "{month} 无法比对:本辖区尚未登记任何核对数据来源,请县级业务管理员先在“数据来源”中登记"
@@ -872,7 +873,7 @@ pub struct RunReport {
 
 /// Everything a month's comparison needs besides the store.
 pub struct MonthRequest<'a> {
-    pub month: YearMonth,
+    pub month: Month,
     pub division: Option<DivisionCode>,
     pub policy: &'a VerifyPolicy,
     pub threads: usize,
@@ -889,22 +890,14 @@ pub struct MonthRequest<'a> {
 /// A month after the current one (Beijing time) has no data yet: its comparison is refused
 /// instead of comparing against whatever is newest. The reason in Chinese, for the run itself
 /// and for the forms that start one.
-pub fn refuse_future_month(month: YearMonth, now: DateTime<Utc>) -> Result<(), String> {
+pub fn refuse_future_month(month: Month, now: DateTime<Utc>) -> Result<(), String> {
     let today = jiuzhu_domain::clock::beijing_date(now);
-    if month > YearMonth::of(today) {
+    if month > Month::of(today) {
         return Err(format!(
             "{month} 尚未到来,不能比对(今天是 {today}):只能比对当月及以前的月份"
         ));
     }
     Ok(())
-}
-
-pub fn month_end(m: YearMonth) -> NaiveDate {
-    let first = NaiveDate::from_ymd_opt(m.year as i32, m.month, 1).expect("valid month");
-    let next = first
-        .checked_add_months(chrono::Months::new(1))
-        .expect("in range");
-    next.pred_opt().expect("in range")
 }
 
 /// The monthly comparison: builds the caseload index from the store, streams every delivery
@@ -919,7 +912,7 @@ pub async fn run_from_store(
     feeds: Vec<RunFeed>,
 ) -> Result<RunReport, FeedError> {
     refuse_future_month(req.month, req.started_at).map_err(FeedError::Invalid)?;
-    let end = month_end(req.month);
+    let end = req.month.last_day();
     let timing = Phases::new();
     timing.mark("start");
     // Stage new files first (a link each): the delivery is kept exactly as it was read.
@@ -1417,10 +1410,7 @@ mod tests {
 
     #[test]
     fn a_month_without_households_in_force_says_why() {
-        let june = YearMonth {
-            year: 2024,
-            month: 6,
-        };
+        let june = Month::new(2024, 6).expect("a month");
         let day = |d| NaiveDate::from_ymd_opt(2024, 7, d).unwrap();
         assert!(no_households(june, Some(day(1)))
             .starts_with("2024-06 无在册家庭可比对:本辖区在册数据自 2024-07-01 起"));

@@ -1,11 +1,10 @@
 //! Parser throughput on one delivery held in memory, against an empty caseload (no matches):
 //! `parse_bench FILE KIND [repeats]`. Prints MB/s and ns per row.
 
+use jiuzhu_domain::Month;
 use std::time::Instant;
 
-use jiuzhu_verify::{
-    CaseloadBuilder, FeedIngest, FeedKind, IngestOptions, VerifyPolicy, YearMonth,
-};
+use jiuzhu_verify::{CaseloadBuilder, FeedIngest, FeedKind, IngestOptions, VerifyPolicy};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -15,7 +14,7 @@ fn main() {
     let data = std::fs::read(&path).expect("read");
     let index = CaseloadBuilder::new(16).build();
     let policy = VerifyPolicy::bench_default();
-    let month = YearMonth::parse("2024-06").unwrap();
+    let month = Month::parse("2024-06").unwrap();
     for _ in 0..repeats {
         let t = Instant::now();
         let mut e = FeedIngest::new(kind, &index, &policy, month, IngestOptions::default());

@@ -3,12 +3,13 @@
 //! Loads the caseload CSVs into the index (not timed as the job), then times the feed pass and
 //! writes the sorted `household_id,KIND` list. Prints JSON.
 
+use jiuzhu_domain::Month;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use jiuzhu_domain::Money;
 use jiuzhu_verify::{
-    load, run_month, stream_file, Delivery, FeedKind, IngestOptions, VerifyPolicy, YearMonth,
+    load, run_month, stream_file, Delivery, FeedKind, IngestOptions, VerifyPolicy,
 };
 use sha2::{Digest, Sha256};
 
@@ -29,7 +30,7 @@ fn main() {
             other => panic!("unknown argument {other}"),
         }
     }
-    let month = YearMonth::parse(&month).expect("month YYYY-MM");
+    let month = Month::parse(&month).expect("month YYYY-MM");
     let t0 = Instant::now();
     let index = load::caseload_csv(
         stream_file(&dir.join("caseload_households.csv")).expect("households"),

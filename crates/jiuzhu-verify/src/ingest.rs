@@ -5,14 +5,14 @@
 //! or a test's byte string; it does no I/O itself. Memory is the caseload-sized accumulator plus
 //! one partial line: the delivery is never held.
 
-use jiuzhu_domain::{IdNumber, Money};
+use jiuzhu_domain::{IdNumber, Money, Month};
 use jiuzhu_sheet::{Limit, LimitExceeded};
 use sha2::{Digest, Sha256};
 
 use crate::caseload::{CaseloadIndex, HouseholdIx, MemberIx};
 use crate::parse::{self, Fault};
 use crate::rules::{
-    Evidence, EvidenceValue, OutreachLead, VerifyPolicy, Warning, WarningKind, YearMonth, Ymd,
+    Evidence, EvidenceValue, OutreachLead, VerifyPolicy, Warning, WarningKind, Ymd,
 };
 use crate::schema::{
     cols, FeedKind, FeedSchema, RejectionPolicy, BUSINESS_ROLES, MAX_COLUMNS, MOVE_TYPES,
@@ -358,7 +358,7 @@ impl<'a> FeedIngest<'a> {
         kind: FeedKind,
         index: &'a CaseloadIndex,
         policy: &'a VerifyPolicy,
-        month: YearMonth,
+        month: Month,
         options: IngestOptions,
     ) -> FeedIngest<'a> {
         let schema = kind.schema();
@@ -368,8 +368,8 @@ impl<'a> FeedIngest<'a> {
             policy,
             rejection: options.rejection.unwrap_or(schema.rejection),
             max_reported: options.max_reported,
-            first_day: i64::from(month.first_day()),
-            last_day: i64::from(month.last_day()),
+            first_day: i64::from(month.first_yyyymmdd()),
+            last_day: i64::from(month.last_yyyymmdd()),
             yyyymm: i64::from(month.yyyymm()),
             excluded_vehicles: policy.excluded_vehicle_mask(),
             medical_line: policy.medical_line.fen(),

@@ -26,9 +26,7 @@ pub use report::{
     RecordScanner, ReportInput, ReportMember, SourceRef, SourceSummary, TestResult, Totals,
     Verdict, VerificationReport,
 };
-pub use rules::{
-    Evidence, EvidenceValue, OutreachLead, VerifyPolicy, Warning, WarningKind, YearMonth, Ymd,
-};
+pub use rules::{Evidence, EvidenceValue, OutreachLead, VerifyPolicy, Warning, WarningKind, Ymd};
 pub use run::{
     ingest_reader, ingest_reader_prehashed, run_month, run_month_each, stream_file, Delivery,
     IngestError, KindOutcome, MonthRun,

@@ -7,51 +7,7 @@ use jiuzhu_domain::{Area, IdNumber, Money};
 use serde::{Deserialize, Serialize};
 
 use crate::caseload::{HouseholdIx, MemberIx};
-use crate::parse::days_in_month;
 use crate::schema::{FeedKind, VEHICLE_TYPES};
-
-/// A calendar month, the unit of the monthly comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct YearMonth {
-    pub year: u32,
-    pub month: u32,
-}
-
-impl YearMonth {
-    /// `YYYY-MM`.
-    pub fn parse(s: &str) -> Option<YearMonth> {
-        let v = crate::parse::month(s.trim().as_bytes()).ok()?;
-        Some(YearMonth {
-            year: v / 100,
-            month: v % 100,
-        })
-    }
-    /// The month a date falls in.
-    pub fn of(date: chrono::NaiveDate) -> YearMonth {
-        use chrono::Datelike;
-        YearMonth {
-            year: date.year() as u32,
-            month: date.month(),
-        }
-    }
-    pub(crate) fn yyyymm(self) -> u32 {
-        self.year * 100 + self.month
-    }
-    /// First day as `yyyymmdd`.
-    pub(crate) fn first_day(self) -> u32 {
-        self.yyyymm() * 100 + 1
-    }
-    /// Last day as `yyyymmdd`.
-    pub(crate) fn last_day(self) -> u32 {
-        self.yyyymm() * 100 + days_in_month(self.year, self.month)
-    }
-}
-
-impl fmt::Display for YearMonth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}", self.year, self.month)
-    }
-}
 
 /// The thresholds of the monthly comparison; policy values, never constants in the rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,8 +12,9 @@ use jiuzhu_domain::IdNumber;
 use crate::ingest::{
     DeliveryError, DeliveryReport, FeedIngest, FeedOutcome, IngestOptions, Prehash, Tally,
 };
-use crate::rules::{OutreachLead, VerifyPolicy, Warning, YearMonth};
+use crate::rules::{OutreachLead, VerifyPolicy, Warning};
 use crate::schema::FeedKind;
+use jiuzhu_domain::Month;
 
 /// Read size: small enough that hashing and parsing the same bytes hit the L2 cache next to the
 /// caseload filter.
@@ -48,7 +49,7 @@ pub fn ingest_reader<R: Read>(
     reader: R,
     index: &CaseloadIndex,
     policy: &VerifyPolicy,
-    month: YearMonth,
+    month: Month,
     options: IngestOptions,
 ) -> Result<FeedOutcome, IngestError> {
     ingest_reader_prehashed(kind, reader, index, policy, month, options, None)
@@ -60,7 +61,7 @@ pub fn ingest_reader_prehashed<R: Read>(
     reader: R,
     index: &CaseloadIndex,
     policy: &VerifyPolicy,
-    month: YearMonth,
+    month: Month,
     options: IngestOptions,
     prehash: Option<Prehash>,
 ) -> Result<FeedOutcome, IngestError> {
@@ -85,7 +86,7 @@ fn read_through<'a, R: Read>(
     d: Delivery<R>,
     index: &'a CaseloadIndex,
     policy: &'a VerifyPolicy,
-    month: YearMonth,
+    month: Month,
 ) -> Result<FeedIngest<'a>, IngestError> {
     let mut engine = FeedIngest::new(d.kind, index, policy, month, d.options);
     if let Some(p) = d.prehash {
@@ -167,7 +168,7 @@ pub struct KindOutcome {
 pub fn run_month<R: Read + Send>(
     index: &CaseloadIndex,
     policy: &VerifyPolicy,
-    month: YearMonth,
+    month: Month,
     deliveries: Vec<Delivery<R>>,
     threads: usize,
 ) -> MonthRun {
@@ -210,7 +211,7 @@ pub fn run_month<R: Read + Send>(
 pub fn run_month_each<R, F>(
     index: &CaseloadIndex,
     policy: &VerifyPolicy,
-    month: YearMonth,
+    month: Month,
     deliveries: Vec<Delivery<R>>,
     threads: usize,
     on_done: F,
@@ -257,7 +258,7 @@ fn read_kind<R: Read>(
     deliveries: impl Iterator<Item = (usize, Delivery<R>)>,
     index: &CaseloadIndex,
     policy: &VerifyPolicy,
-    month: YearMonth,
+    month: Month,
 ) -> KindOutcome {
     let mut reports = Vec::new();
     let mut total: Option<Tally> = None;
@@ -298,7 +299,7 @@ fn read_one<R: Read>(
     d: Delivery<R>,
     index: &CaseloadIndex,
     policy: &VerifyPolicy,
-    month: YearMonth,
+    month: Month,
 ) -> Result<ReadOne, IngestError> {
     Ok(read_through(d, index, policy, month)?.finish_tally()?)
 }

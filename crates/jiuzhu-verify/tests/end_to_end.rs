@@ -1,9 +1,8 @@
 //! A small month end to end: caseload CSVs, the seven feeds in parallel, the sorted
 //! `household_id,KIND` list computed by hand.
 
-use jiuzhu_verify::{
-    load, parse, run_month, Delivery, FeedKind, IngestOptions, VerifyPolicy, YearMonth,
-};
+use jiuzhu_domain::Month;
+use jiuzhu_verify::{load, parse, run_month, Delivery, FeedKind, IngestOptions, VerifyPolicy};
 
 fn id(n: u64) -> String {
     String::from_utf8(parse::id_from_key(37100219800101000 + n).to_vec()).unwrap()
@@ -49,7 +48,7 @@ fn a_month_over_seven_feeds() {
     let run = run_month(
         &index,
         &VerifyPolicy::bench_default(),
-        YearMonth::parse("2024-06").unwrap(),
+        Month::parse("2024-06").unwrap(),
         deliveries,
         2,
     );
@@ -114,7 +113,7 @@ fn the_deliveries_of_several_sources_of_a_kind_add_up() {
     let run = run_month(
         &index,
         &VerifyPolicy::bench_default(),
-        YearMonth::parse("2024-06").unwrap(),
+        Month::parse("2024-06").unwrap(),
         deliveries,
         2,
     );

@@ -13,7 +13,6 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
-use chrono::NaiveDate;
 use jiuzhu_domain::access::ReadRegistry;
 use jiuzhu_domain::{
     Area, DisabilityKind, EducationStage, FieldError, Member, Relation, WorkAbility,
@@ -231,11 +230,6 @@ fn member_from_registry(m: &Member, econ: Option<&HouseholdEconomics>) -> Member
         work_ability: p.facts.work_ability.as_str().to_string(),
         ..MemberForm::default()
     }
-}
-
-/// The date the registry is read at for a month: its last day, but not after today.
-fn as_of_for(month: Month, today: NaiveDate) -> NaiveDate {
-    month.last_day().min(today)
 }
 
 fn opt(v: &str) -> Option<Value> {
@@ -649,7 +643,7 @@ async fn snapshot(
 ) -> Result<HouseholdSnapshot, AppError> {
     state
         .store
-        .household_as_of(&a.grant, id, as_of_for(month, state.clock.today()))
+        .household_as_of(&a.grant, id, month.as_of(state.clock.today()))
         .await?
         .ok_or_else(AppError::not_found)
 }

@@ -173,10 +173,9 @@ pub async fn assist_payments(
     if c.workflow != "temporary" {
         return Ok(vec![]);
     }
-    let Some(township) = c
-        .division_filed
-        .get(..9)
-        .and_then(|t| jiuzhu_domain::DivisionCode::parse(t).ok())
+    let Some(township) = jiuzhu_domain::DivisionCode::parse(&c.division_filed)
+        .ok()
+        .and_then(|d| d.township())
     else {
         return Ok(vec![]);
     };

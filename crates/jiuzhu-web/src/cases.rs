@@ -282,7 +282,12 @@ pub async fn register(
                 "申请人不是该户的现有成员",
             )])
         })?;
-    let county: String = snap.facts.division.as_str().chars().take(6).collect();
+    let county = snap
+        .facts
+        .division
+        .county()
+        .map(|c| c.to_string())
+        .unwrap_or_default();
     let hukou_elsewhere = applicant
         .person
         .facts
@@ -466,7 +471,8 @@ pub(crate) async fn engine_decision(
     raw.staff_relative = case.flags.staff_relative;
     let lib = state.policies.get(state.store.as_ref()).await?;
     let input = serde_json::to_value(&raw).map_err(AppError::internal)?;
-    let out = crate::calc::calculate(&lib, &input, month)?;
+    let out = jiuzhu_policy::calc_raw(&lib, raw, month)
+        .map_err(|e| AppError::invalid(e.field_errors()))?;
     let amount = if wf.id == "tekun" {
         out.result.tekun_total
     } else {
@@ -1610,10 +1616,9 @@ async fn assist_view(
     if c.workflow != "temporary" {
         return Ok(None);
     }
-    let Some(township) = c
-        .division_filed
-        .get(..9)
-        .and_then(|t| DivisionCode::parse(t).ok())
+    let Some(township) = DivisionCode::parse(&c.division_filed)
+        .ok()
+        .and_then(|d| d.township())
     else {
         return Ok(None);
     };
@@ -2048,10 +2053,9 @@ async fn assist_payment(
         .get_case(&read, id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let township = c
-        .division_filed
-        .get(..9)
-        .and_then(|t| DivisionCode::parse(t).ok())
+    let township = DivisionCode::parse(&c.division_filed)
+        .ok()
+        .and_then(|d| d.township())
         .ok_or_else(AppError::not_found)?;
     let amount = match Money::parse(f.amount.trim()) {
         Ok(m) if m.fen() > 0 => m,

@@ -24,10 +24,11 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
 use jiuzhu_domain::access::{HandleWarnings, ImportFeeds, ReadVerification, RunVerification};
+use jiuzhu_domain::Month;
 use jiuzhu_domain::{Action, Actor, DivisionCode, FieldError, UserId};
 use jiuzhu_store::feeds::{self, FeedFiles, FeedProgress, MonthRequest, NewFeedFile, RunFeed};
 use jiuzhu_store::{DeliveryReader, FeedDelivery, LeadQuery, LeadRecord, RunSummary, SourceUse};
-use jiuzhu_verify::{FeedKind, YearMonth};
+use jiuzhu_verify::FeedKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
@@ -725,7 +726,7 @@ async fn start_run(
     input: &RunInput,
 ) -> Result<u64, AppError> {
     let mut errors = Vec::new();
-    let month = YearMonth::parse(&input.month);
+    let month = Month::parse(&input.month);
     match month {
         None => errors.push(FieldError::new(
             "month",
@@ -756,7 +757,7 @@ async fn start_run(
     let Some(month) = month.filter(|_| errors.is_empty()) else {
         return Err(AppError::invalid(errors));
     };
-    let end = feeds::month_end(month);
+    let end = month.last_day();
     let region = division.clone().unwrap_or_else(|| scope.clone());
     let lib = state.policies.get(state.store.as_ref()).await?;
     let unreadable =

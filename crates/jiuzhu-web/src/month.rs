@@ -14,11 +14,6 @@ use jiuzhu_policy::{run_month_read, Month, PolicyLibrary};
 use jiuzhu_store::{Store, StoreError};
 use serde::Serialize;
 
-/// The date the registry is read at for a month: its last day, but not after today.
-pub fn as_of_for(month: Month, today: NaiveDate) -> NaiveDate {
-    month.last_day().min(today)
-}
-
 /// The store's caseload as of a date, read for the engine: each household's id and code by
 /// position, and the read caseload (households without an economic record fail with
 /// `ECONOMICS_MISSING`, 缺少经济状况信息).
@@ -89,7 +84,7 @@ pub async fn month_report(
     today: NaiveDate,
     division: Option<&DivisionCode>,
 ) -> Result<MonthOutput, StoreError> {
-    let as_of = as_of_for(month, today);
+    let as_of = month.as_of(today);
     let caseload = read_store_caseload(store, g, division, as_of).await?;
     let report = run_month_read(lib, caseload.read, month);
     let failed = report
@@ -137,7 +132,7 @@ pub async fn read_for_month(
 ) -> Result<Option<ReadCaseload>, StoreError> {
     match Month::parse(month.trim()) {
         Some(m) => Ok(Some(
-            read_store_caseload(store, g, None, as_of_for(m, today))
+            read_store_caseload(store, g, None, m.as_of(today))
                 .await?
                 .read,
         )),

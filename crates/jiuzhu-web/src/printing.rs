@@ -202,9 +202,17 @@ pub async fn village_notices(
         };
         // Posted per village or community: a household registered in a grid (网格) is listed
         // on its village's notice.
-        let village: String = e.case.division_responsible.chars().take(12).collect();
+        let responsible = DivisionCode::parse(&e.case.division_responsible).ok();
+        let level_of = |l: fn(&DivisionCode) -> Option<DivisionCode>| {
+            responsible
+                .as_ref()
+                .and_then(l)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        };
+        let village = level_of(DivisionCode::village);
         if out.last().map(|v| v.division != village).unwrap_or(true) {
-            let township: String = village.chars().take(9).collect();
+            let township = level_of(DivisionCode::township);
             let office = format!("{}人民政府", division_name(state, &township).await);
             out.push(VillageNotice {
                 division_name: division_name(state, &village).await,
@@ -517,8 +525,16 @@ async fn letter_of(state: &AppState, auth: &Auth, id: i64) -> Result<LetterOut, 
     // From the case row: a letter of a referral is read by its department, which does not
     // read the register.
     let masked = c.applicant_id_masked.clone();
-    let county: String = c.division_responsible.chars().take(6).collect();
-    let township: String = c.division_responsible.chars().take(9).collect();
+    let responsible = DivisionCode::parse(&c.division_responsible).ok();
+    let level_of = |l: fn(&DivisionCode) -> Option<DivisionCode>| {
+        responsible
+            .as_ref()
+            .and_then(l)
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    };
+    let county = level_of(DivisionCode::county);
+    let township = level_of(DivisionCode::township);
     let issuing_office = if cs.confirm_level == jiuzhu_workflow::ActingLevel::Township {
         format!("{}人民政府", division_name(state, &township).await)
     } else {

@@ -17,14 +17,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jiuzhu_domain::access::{ActOnCase, ReadCases, ReadRegistry, RevealSensitive};
-use jiuzhu_domain::{DivisionCode, FieldError, Grant};
+use jiuzhu_domain::{DivisionCode, FieldError, Grant, Month};
 use jiuzhu_store::feed_formats::{self, FeedFormat};
 use jiuzhu_store::feeds::FeedFiles;
 use jiuzhu_store::verification_reports::{NewVerificationReport, VerificationReportRecord};
 use jiuzhu_store::{CaseId, DocumentQuery, OwnerKind};
 use jiuzhu_verify::{
     build_report, scan_reader, FeedKind, FindingStatus, ReportInput, ReportMember, SourceRef,
-    VerificationReport, YearMonth,
+    VerificationReport,
 };
 use jiuzhu_workflow::{Attachment, CaseState};
 use serde::{Deserialize, Serialize};
@@ -225,7 +225,7 @@ pub async fn generate(
         .store
         .deliveries_for_report(g, &division, today)
         .await?;
-    let plan = jiuzhu_store::feeds::plan_sources(latest, YearMonth::of(today), &windows);
+    let plan = jiuzhu_store::feeds::plan_sources(latest, Month::of(today), &windows);
     // People read the source's registered name, not its code.
     let names: std::collections::HashMap<(String, String), String> = plan
         .sources

@@ -825,10 +825,7 @@ async fn divisions(state: &AppState, actor: &Actor) -> Result<Vec<Division>, App
 fn place_of(names: &HashMap<String, String>, division: &str) -> String {
     let code = DivisionCode::parse(division).ok();
     let township = code.as_ref().and_then(|c| c.township());
-    let village = code
-        .as_ref()
-        .filter(|c| c.level() >= Level::Village)
-        .and_then(|c| DivisionCode::parse(&c.as_str()[..12]).ok());
+    let village = code.as_ref().and_then(|c| c.village());
     let mut parts = Vec::new();
     if let Some(t) = township {
         parts.push(names.get(t.as_str()).cloned().unwrap_or(t.to_string()));

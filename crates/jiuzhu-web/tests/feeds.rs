@@ -6,9 +6,10 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use common::*;
 use jiuzhu_domain::access::{ImportFeeds, RunVerification};
+use jiuzhu_domain::Month;
 use jiuzhu_domain::{Actor, Role};
 use jiuzhu_store::feeds::{self, FeedFiles, MonthRequest, RunFeed};
-use jiuzhu_verify::{VerifyPolicy, YearMonth};
+use jiuzhu_verify::VerifyPolicy;
 use serde_json::json;
 
 async fn push(app: &TestApp, s: &Session, kind: &str, csv: &str) -> Resp {
@@ -89,10 +90,10 @@ async fn officer_pushes_and_township_closes_the_warning() {
     // The county's month: the delivery's medical line (4000.00) raises one warning.
     let system = Actor::system("test");
     let g = system.grant::<RunVerification>().unwrap();
-    let month = YearMonth::parse("2026-02").unwrap();
+    let month = Month::parse("2026-02").unwrap();
     let latest = app
         .store
-        .deliveries_for_run(&g, g.scope().root(), feeds::month_end(month))
+        .deliveries_for_run(&g, g.scope().root(), month.last_day())
         .await
         .unwrap();
     let windows = jiuzhu_verify::FeedKind::ALL

@@ -8,10 +8,11 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context};
 use chrono::NaiveDate;
 use jiuzhu_domain::access::{ImportFeeds, RunVerification};
+use jiuzhu_domain::Month;
 use jiuzhu_domain::{Actor, Clock, DivisionCode};
 use jiuzhu_store::feeds::{self, FeedFiles, MonthRequest, NewFeedFile, RunFeed};
 use jiuzhu_store::Store;
-use jiuzhu_verify::{FeedKind, VerifyPolicy, YearMonth};
+use jiuzhu_verify::{FeedKind, VerifyPolicy};
 
 #[derive(clap::Args, Debug)]
 pub struct FeedArgs {
@@ -130,7 +131,7 @@ pub async fn run(
         } => return add_source(store, actor, kind, code, name, division).await,
         VerifyCommand::Sources => return list_sources(store, actor).await,
     };
-    let month = YearMonth::parse(month).ok_or_else(|| anyhow!("--month {month:?} 应为 YYYY-MM"))?;
+    let month = Month::parse(month).ok_or_else(|| anyhow!("--month {month:?} 应为 YYYY-MM"))?;
     let division = division
         .as_deref()
         .map(|d| DivisionCode::parse(d).map_err(|e| anyhow!("--division {d:?}: {e}")))
@@ -173,12 +174,12 @@ pub async fn run_month(
     actor: &Actor,
     clock: &dyn Clock,
     data_dir: &Path,
-    month: YearMonth,
+    month: Month,
     division: Option<DivisionCode>,
 ) -> anyhow::Result<Option<feeds::RunReport>> {
     let g = actor.grant::<RunVerification>()?;
     feeds::refuse_future_month(month, clock.now()).map_err(|m| anyhow!(m))?;
-    let end = feeds::month_end(month);
+    let end = month.last_day();
     let region = division
         .clone()
         .unwrap_or_else(|| actor.scope.root().clone());
@@ -207,7 +208,7 @@ pub async fn run_month(
     let policy = match &division {
         Some(d) => {
             let lib = crate::cmd_policy::effective_library(store, actor).await?;
-            jiuzhu_web::verify_params::verify_policy(&lib, d, feeds::month_end(month))?
+            jiuzhu_web::verify_params::verify_policy(&lib, d, month.last_day())?
         }
         None => {
             eprintln!("未指定 --division:使用演示阈值 (demo thresholds, docs/feeds.md)");

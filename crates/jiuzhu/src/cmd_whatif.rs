@@ -102,7 +102,7 @@ pub async fn run_on_store(
         None => None,
     };
     let g = actor.grant::<jiuzhu_domain::access::ReadRegistry>()?;
-    let as_of = jiuzhu_web::month::as_of_for(month, clock.today());
+    let as_of = month.as_of(clock.today());
     let caseload =
         jiuzhu_web::month::read_store_caseload(store, &g, division.as_ref(), as_of).await?;
     let stored = match &args.policy_dir {

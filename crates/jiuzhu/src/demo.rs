@@ -227,10 +227,7 @@ pub async fn seed_verification(
     let today = clock.today();
     let first = today.with_day(1).context("first of the month")?;
     let data_date = first.pred_opt().context("the month before today")?;
-    let month = jiuzhu_verify::YearMonth {
-        year: data_date.year() as u32,
-        month: data_date.month(),
-    };
+    let month = jiuzhu_domain::Month::of(data_date);
     let demo = jiuzhu_import::demo::generate(DEMO_SEED);
     let recipients: std::collections::HashSet<String> = receiving_households(store, &actor)
         .await?

@@ -136,7 +136,7 @@ async fn allocate_letter(
     division: &str,
     d: &NewDecision,
 ) -> Result<String> {
-    let county: String = division.chars().take(6).collect();
+    let county = county_of(division);
     let year = i64::from(d.decided_on.year());
     let prefix = match sqlx::query("SELECT prefix FROM letter_prefixes WHERE county = $1")
         .bind(county.as_str())
@@ -239,7 +239,7 @@ pub(crate) async fn dibao_county(
     Ok(row
         .map(|r| rows::get::<String>(&r, "division_responsible"))
         .transpose()?
-        .map(|d| d.chars().take(6).collect()))
+        .map(|d| county_of(&d)))
 }
 
 pub(super) async fn write_open_steps(
@@ -358,7 +358,7 @@ impl SqlStore {
             )
         })?;
         let hukou: Option<String> = rows::get(&member, "hukou_division")?;
-        let county: String = responsible.chars().take(6).collect();
+        let county = county_of(&responsible);
         let hukou_elsewhere = hukou.as_deref().is_some_and(|h| !h.starts_with(&county));
         if new.workflow == "dibao" {
             if let Some(c) = dibao_county(tx.conn(), new.applicant_id).await? {
@@ -386,7 +386,10 @@ impl SqlStore {
         }
         let actor = g.actor();
         let filed = if actor.is_system() {
-            responsible.chars().take(9).collect::<String>()
+            DivisionCode::parse(&responsible)
+                .ok()
+                .and_then(|d| d.township())
+                .map_or(responsible.clone(), |t| t.to_string())
         } else {
             scope.root().to_string()
         };
@@ -855,4 +858,13 @@ impl SqlStore {
         });
         Ok(out)
     }
+}
+
+/// The county of a stored division code (empty if the code is not one).
+fn county_of(code: &str) -> String {
+    DivisionCode::parse(code)
+        .ok()
+        .and_then(|d| d.county())
+        .map(|c| c.to_string())
+        .unwrap_or_default()
 }

@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use jiuzhu_domain::access::{ActOnCase, ReadCases};
-use jiuzhu_domain::{Actor, AuditAction, DivisionCode, Grant, HouseholdId, Money, Scope};
+use jiuzhu_domain::{Actor, AuditAction, DivisionCode, Grant, HouseholdId, Money, Month, Scope};
 use jiuzhu_workflow::{
     apply, start, ActingLevel, Action, ActionError, ActorRef, CaseState, Context, StartOptions,
     StepInput, WorkCalendar, Workflow, CN_CALENDAR,
@@ -29,19 +29,6 @@ use crate::changes::{
 };
 use crate::verification::{WarningRecord, WarningResult};
 use crate::{Result, StoreError};
-
-/// `YYYY-MM` of a day, and of the month after it.
-fn month_of(d: NaiveDate) -> String {
-    format!("{:04}-{:02}", d.year(), d.month())
-}
-
-fn month_after(d: NaiveDate) -> String {
-    if d.month() == 12 {
-        format!("{:04}-01", d.year() + 1)
-    } else {
-        format!("{:04}-{:02}", d.year(), d.month() + 1)
-    }
-}
 
 /// The effective calendar: shipped file plus the stored edits in order.
 async fn calendar(conn: &mut AnyConnection) -> Result<WorkCalendar> {
@@ -271,13 +258,14 @@ pub(super) async fn open_change_tx(
     let cal = calendar(tx.conn()).await?;
     let state = change_start(wf, &cal, today, actor, new, reason)?;
 
-    let county: String = parent.division_responsible.chars().take(6).collect();
+    let responsible = DivisionCode::parse(&parent.division_responsible)
+        .map_err(|e| StoreError::Database(format!("division of case {}: {e}", parent.id)))?;
+    let county = responsible
+        .county()
+        .map(|c| c.to_string())
+        .unwrap_or_default();
     let filed = if actor.is_system() {
-        parent
-            .division_responsible
-            .chars()
-            .take(9)
-            .collect::<String>()
+        responsible.township().unwrap_or(responsible).to_string()
     } else {
         scope.root().to_string()
     };
@@ -433,7 +421,7 @@ pub(super) async fn after_decision(
         .await?;
     }
     let (_, before) = current_status(tx.conn(), parent).await?;
-    let next = month_after(d.decided_on);
+    let next = Month::of(d.decided_on).next().to_string();
     let (after, effective, last_paid) = match kind {
         ChangeKind::Adjust => (
             d.monthly_amount,
@@ -441,7 +429,7 @@ pub(super) async fn after_decision(
             None,
         ),
         ChangeKind::Suspend | ChangeKind::Resume => (before, Some(next), None),
-        ChangeKind::Stop => (Money::ZERO, None, Some(month_of(d.decided_on))),
+        ChangeKind::Stop => (Money::ZERO, None, Some(Month::of(d.decided_on).to_string())),
     };
     let now = tx.now_text.clone();
     let q = match kind {

@@ -358,7 +358,10 @@ impl SqlStore {
             .map(|v| {
                 let code: String = get(v, "code")?;
                 let (warnings, open) = by_village.get(&code).copied().unwrap_or((0, 0));
-                let township = code.get(..9).unwrap_or(&code).to_string();
+                let township = DivisionCode::parse(&code)
+                    .ok()
+                    .and_then(|d| d.township())
+                    .map_or_else(|| code.clone(), |t| t.to_string());
                 let report = by_division.remove(&code);
                 let superseded = report
                     .as_ref()

@@ -5,10 +5,11 @@
 //!   1 urban: A=id(1), B=id(2)        2 rural: C=id(3)        3 urban: D=id(4), E=id(5), F=id(6)
 //! Non-recipient: X=id(9).
 
+use jiuzhu_domain::Month;
 use jiuzhu_domain::{Area, IdNumber};
 use jiuzhu_verify::{
     ingest_reader, parse, CaseloadBuilder, CaseloadIndex, FeedKind, FeedOutcome, IngestOptions,
-    VerifyPolicy, YearMonth,
+    VerifyPolicy,
 };
 
 /// A valid identity number (birth 1980-01-01, sequence n).
@@ -27,8 +28,8 @@ pub fn index() -> CaseloadIndex {
     b.build()
 }
 
-pub fn june() -> YearMonth {
-    YearMonth::parse("2024-06").unwrap()
+pub fn june() -> Month {
+    Month::parse("2024-06").unwrap()
 }
 
 pub fn ingest(kind: FeedKind, csv: &str) -> FeedOutcome {
