@@ -39,6 +39,7 @@ pub use audit_seal::audit_checkpoints_catch_truncation_and_rebuild;
 mod calendar;
 pub use calendar::{
     calendar_edits_apply_in_their_jurisdiction, calendar_edits_record_list_conflict,
+    parameter_seqs_follow_writes,
 };
 mod cases;
 pub use cases::{
@@ -159,6 +160,7 @@ macro_rules! conformance_tests {
             reserve_fund_case_link,
             calendar_edits_record_list_conflict,
             calendar_edits_apply_in_their_jurisdiction,
+            parameter_seqs_follow_writes,
             outreach_leads_scoped_and_handled,
             privacy_cases_by_department_and_protection,
             privacy_department_backfilled_from_the_workflows,
@@ -2109,7 +2111,7 @@ fn admin_at(id: i64, root: &str) -> Actor {
     staff(id, &format!("admin{id}"), Role::CountyManager, root)
 }
 
-fn weihai_850() -> crate::NewPolicyRevision {
+pub(crate) fn weihai_850() -> crate::NewPolicyRevision {
     crate::NewPolicyRevision {
         region: code("371000"),
         param: "dibao.standard.urban".into(),

@@ -39,6 +39,7 @@ mod month;
 pub mod outreach;
 pub mod private_fs;
 mod sql;
+pub mod test_db;
 pub mod verification;
 pub mod verification_reports;
 pub mod warning_handling;
@@ -73,6 +74,13 @@ pub use warning_handling::{
     Dashboard, DashboardCell, InboxQuery, InboxStatus, NewZeroReport, ZeroReport, ZeroReportKind,
     ZeroReportStatus,
 };
+
+/// Where the parameters stand: see [`Store::parameter_seqs`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParameterSeqs {
+    pub policy: i64,
+    pub calendar: i64,
+}
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -605,6 +613,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<CalendarEdit>;
     /// Every calendar edit in seq order (the calendar is public within the service).
     async fn calendar_edits(&self, g: &Grant<ReadRegistry>) -> Result<Vec<CalendarEdit>>;
+
+    /// The seq of the newest policy revision and of the newest calendar edit (0 when none): both
+    /// tables only grow, so a process that built its parameters at these seqs knows, with this
+    /// one query, whether another process (a second server, the command line) has changed them.
+    async fn parameter_seqs(&self) -> Result<ParameterSeqs>;
 
     // ---- cases (docs/cases.md) ---------------------------------------------------------------
 

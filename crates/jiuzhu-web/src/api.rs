@@ -768,7 +768,7 @@ async fn calc(
             .into())
         }
     };
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     let out = crate::calc::calculate(&lib, &body, month)?;
     Ok(Json(
         serde_json::to_value(&out).map_err(AppError::internal)?,
@@ -928,7 +928,7 @@ async fn whatif(
     if !errors.is_empty() {
         return Err(AppError::invalid(errors).into());
     }
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     let req = crate::calc::WhatIfRequest {
         households: &households,
         changes: &changes,

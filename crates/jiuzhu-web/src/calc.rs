@@ -2,8 +2,6 @@
 //! page, the embedded policy library, and the readable rendering of a result and its explanation
 //! ("为什么是这个金额") from the engine's public JSON / step output.
 
-use std::sync::OnceLock;
-
 use chrono::NaiveDate;
 use jiuzhu_domain::{DivisionCode, FieldError};
 use jiuzhu_policy::{
@@ -13,24 +11,6 @@ use jiuzhu_policy::{
 use serde_json::Value;
 
 use crate::error::AppError;
-
-/// The embedded policy files alone, parsed once. Calculations use the effective library
-/// (`AppState::policies`: these files plus the stored revisions).
-pub fn policies() -> Result<&'static PolicyLibrary, AppError> {
-    static LIB: OnceLock<Result<PolicyLibrary, String>> = OnceLock::new();
-    match LIB.get_or_init(|| {
-        PolicyLibrary::builtin().map_err(|errors| {
-            errors
-                .iter()
-                .map(|e| e.message_zh())
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }) {
-        Ok(lib) => Ok(lib),
-        Err(e) => Err(AppError::internal(format!("policy library: {e}"))),
-    }
-}
 
 /// Parses a `YYYY-MM` month (field `month`).
 pub fn parse_month(s: &str) -> Result<Month, FieldError> {

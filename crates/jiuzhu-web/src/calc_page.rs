@@ -724,7 +724,7 @@ async fn calc_submit(
         form.household_code = s.household.code.clone();
     }
     let (input, names, mut errors) = build_input(&form, snap.as_ref());
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     let outcome = crate::calc::calculate(&lib, &input, month);
     let result = match outcome {
         Ok(out) if errors.is_empty() => Some(result_view(&out)?),

@@ -24,10 +24,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::JsonBody;
 use crate::auth::Authorized;
-use crate::calendar_cache::build;
 use crate::error::{ApiError, AppError, ErrorEnvelope, PageError};
 use crate::views::{render_status, Nav};
 use crate::AppState;
+use jiuzhu_app::params::build_calendar as build;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -207,20 +207,20 @@ pub fn prepare_edit(
     })
 }
 
-/// Checks an edit against the effective calendar and records it; rebuilds the calendar.
+/// Checks an edit against the effective calendar and records it (every application sees it at
+/// its next use).
 pub async fn record_edit(
     state: &AppState,
     a: &Authorized<ManageCalendar>,
     input: &EditInput,
 ) -> Result<CalendarEdit, AppError> {
-    let eff = state.calendar.effective(state.store.as_ref()).await?;
+    let eff = state.app.params().await?.calendars.clone();
     // Checked against the calendar of the editor's jurisdiction, where it will apply.
     let new = prepare_edit(&eff.edits_in(a.grant.scope().root()), input)?;
     let rec = state
         .store
         .record_calendar_edit(&a.grant, input.expected_seq.unwrap_or(eff.latest), &new)
         .await?;
-    state.calendar.reload(state.store.as_ref()).await?;
     Ok(rec)
 }
 
@@ -336,7 +336,7 @@ async fn calendar_out(
     viewer: &DivisionCode,
     year: Option<i32>,
 ) -> Result<CalendarOut, AppError> {
-    let eff = state.calendar.effective(state.store.as_ref()).await?;
+    let eff = state.app.params().await?.calendars.clone();
     let cal = &eff.for_division(viewer)?;
     let mut edits = Vec::new();
     for e in eff

@@ -87,7 +87,7 @@ fn actor_ref(actor: &Actor) -> Result<ActorRef, AppError> {
 }
 
 fn workflow<'a>(state: &'a AppState, id: &str) -> Result<&'a Workflow, AppError> {
-    state.workflows.get(id).ok_or_else(|| {
+    state.app.workflows().get(id).ok_or_else(|| {
         AppError::invalid(vec![FieldError::new(
             "workflow",
             "CASE_WORKFLOW_UNKNOWN",
@@ -308,12 +308,9 @@ pub async fn register(
             )]));
         }
     }
-    let lib = state.policies.get(state.store.as_ref()).await?;
-    let (limits, delegated) = procedure_params(&lib, wf, &snap.facts.division, today);
-    let cal = state
-        .calendar
-        .get(state.store.as_ref(), &snap.facts.division)
-        .await?;
+    let params = state.app.params().await?;
+    let (limits, delegated) = procedure_params(&params.policies, wf, &snap.facts.division, today);
+    let cal = params.calendars.for_division(&snap.facts.division)?;
     let cs = intake_state(&cal, actor, wf, input, &limits, delegated, today)?;
     let new = NewCase {
         workflow: wf.id.clone(),
@@ -469,7 +466,7 @@ pub(crate) async fn engine_decision(
         )])
     })?;
     raw.staff_relative = case.flags.staff_relative;
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     let input = serde_json::to_value(&raw).map_err(AppError::internal)?;
     let out = jiuzhu_policy::calc_raw(&lib, raw, month)
         .map_err(|e| AppError::invalid(e.field_errors()))?;
@@ -505,7 +502,7 @@ pub async fn proposed_amount(
     case: &CaseRecord,
     posted_on: NaiveDate,
 ) -> Option<Money> {
-    let wf = state.workflows.get(&case.workflow)?;
+    let wf = state.app.workflows().get(&case.workflow)?;
     if !wf.monthly_payment {
         return None;
     }
@@ -543,7 +540,7 @@ pub async fn act(
     let cs = case_state(&case)?;
     let today = state.clock.today();
     let division = DivisionCode::parse(&case.division_responsible).map_err(AppError::internal)?;
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     let (limits, _) = procedure_params(&lib, wf, &division, today);
     // A verification step completed without a report of its own uses the report the platform
     // generated for the case (核对报告), named by its number and SHA-256.
@@ -604,7 +601,12 @@ pub async fn act(
             )]))
         }
     };
-    let cal = state.calendar.get(state.store.as_ref(), &division).await?;
+    let cal = state
+        .app
+        .params()
+        .await?
+        .calendars
+        .for_division(&division)?;
     let next = {
         let ctx = Context {
             today,
@@ -786,7 +788,7 @@ pub async fn tasks(
     let level = acting_level(actor)?;
     let today = state.clock.today();
     // Each task on the calendar of its case's place (local holidays are local).
-    let calendars = state.calendar.effective(state.store.as_ref()).await?;
+    let calendars = state.app.params().await?.calendars.clone();
     let rows: Vec<TaskRow> = state
         .store
         .task_queue(
@@ -1095,9 +1097,11 @@ pub(crate) async fn full_case(
     let events = state.store.case_events(&read, id).await?;
     let decisions = state.store.case_decisions(&read, id).await?;
     let cal = state
-        .calendar
-        .get(state.store.as_ref(), &case_division(&c)?)
-        .await?;
+        .app
+        .params()
+        .await?
+        .calendars
+        .for_division(&case_division(&c)?)?;
     Ok(CaseOut {
         open_steps: open_steps_out(state, &cal, wf, &cs),
         deadlines: cs.deadlines.clone(),
@@ -1210,7 +1214,8 @@ pub struct CasesApiDoc;
 
 fn workflow_options(state: &AppState, selected: &str) -> Vec<(String, String, bool)> {
     state
-        .workflows
+        .app
+        .workflows()
         .iter()
         .filter(|w| w.changes.is_empty())
         .map(|w| (w.id.clone(), w.program.clone(), w.id == selected))
@@ -1711,9 +1716,11 @@ pub(crate) async fn show(
     let decisions = state.store.case_decisions(&read, id).await?;
     let may_act = actor.may(jiuzhu_domain::Action::ActOnCase);
     let cal = state
-        .calendar
-        .get(state.store.as_ref(), &case_division(&c)?)
-        .await?;
+        .app
+        .params()
+        .await?
+        .calendars
+        .for_division(&case_division(&c)?)?;
     let docs = if may_act && reg.is_some() {
         crate::case_attachments::offered(state, actor, &c).await?
     } else {

@@ -54,11 +54,11 @@ pub async fn settings_for(
     parent_workflow: &str,
     division: &str,
 ) -> Result<ProcedureSettings, AppError> {
-    let Some(wf) = state.workflows.change_workflow_for(parent_workflow) else {
+    let Some(wf) = state.app.workflows().change_workflow_for(parent_workflow) else {
         return Ok(ProcedureSettings::default());
     };
     let division = DivisionCode::parse(division).map_err(AppError::internal)?;
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     let (limits, delegated) =
         crate::cases::procedure_params(&lib, wf, &division, state.clock.today());
     Ok(ProcedureSettings { limits, delegated })
@@ -83,7 +83,8 @@ pub async fn warning_settings_of(
     w: &jiuzhu_store::WarningRecord,
 ) -> Result<ProcedureSettings, AppError> {
     let Some(parent) = state
-        .workflows
+        .app
+        .workflows()
         .iter()
         .find(|wf| !wf.changes.is_empty())
         .and_then(|wf| wf.changes.first())
@@ -148,7 +149,8 @@ pub async fn change_decision(
 ) -> Result<NewDecision, AppError> {
     let read = actor.grant::<ReadCases>()?;
     let parent_wf = state
-        .workflows
+        .app
+        .workflows()
         .get(&change.parent_workflow)
         .ok_or_else(|| AppError::internal("parent workflow missing"))?;
     if change.kind == ChangeKind::Adjust {

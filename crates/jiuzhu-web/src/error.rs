@@ -298,3 +298,28 @@ impl IntoResponse for PageError {
         crate::views::error_page(self.0)
     }
 }
+
+impl From<jiuzhu_app::Error> for AppError {
+    fn from(e: jiuzhu_app::Error) -> Self {
+        use jiuzhu_app::Error;
+        match e {
+            Error::Store(e) => e.into(),
+            Error::NotFound => AppError::not_found(),
+            Error::Invalid(fields) => AppError::invalid(fields),
+            Error::Denied(d) => d.into(),
+            internal @ Error::Internal { .. } => AppError::internal(error_chain(&internal)),
+        }
+    }
+}
+
+/// An error and its causes, for the log.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

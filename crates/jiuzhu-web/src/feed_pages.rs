@@ -759,7 +759,7 @@ async fn start_run(
     };
     let end = month.last_day();
     let region = division.clone().unwrap_or_else(|| scope.clone());
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     let unreadable =
         |e: jiuzhu_policy::PolicyError| AppError::bad_request(format!("政策参数无法读取:{e}"));
     let policy = crate::verify_params::verify_policy(&lib, &region, end).map_err(unreadable)?;

@@ -32,7 +32,6 @@ mod audit_admin;
 pub mod auth;
 pub mod calc;
 mod calc_page;
-pub mod calendar_cache;
 pub mod calendar_page;
 mod case_attachments;
 pub mod cases;
@@ -59,7 +58,6 @@ pub mod openapi;
 mod pages;
 mod password_hash;
 pub mod password_policy;
-pub mod policy_cache;
 mod policy_pages;
 pub mod printing;
 mod reserve_fund;
@@ -151,12 +149,9 @@ pub struct AppState {
     pub jobs: jobs::Jobs,
     /// Background feed uploads and verification runs (`feed_pages`).
     pub feed_jobs: feed_pages::FeedJobs,
-    /// The effective policy library (files + stored revisions).
-    pub policies: policy_cache::PolicyCache,
-    /// The effective working-day calendar (shipped file + stored edits).
-    pub calendar: calendar_cache::CalendarCache,
-    /// The case workflows (embedded data, loaded once).
-    pub workflows: Arc<jiuzhu_workflow::Workflows>,
+    /// The use-cases, the workflows and the parameters (policy library and calendars, checked
+    /// against the store at each use).
+    pub app: jiuzhu_app::App,
     /// The CJK font for PDFs, loaded at the first print (so `serve` starts without one).
     pub font: Arc<std::sync::OnceLock<printing::FontSlot>>,
     /// Budgets of lookups by identity number (`id_lookup`).
@@ -166,21 +161,23 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state of an application over `store` with the shipped policies and workflows.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: WebConfig) -> AppState {
+        // Embedded data checked by the policy and workflow crates' own tests: a failure here is
+        // a build defect, not a runtime condition.
+        let app = jiuzhu_app::App::new(store, clock).expect("shipped policies and workflows load");
+        AppState::with_app(app, config)
+    }
+
+    pub fn with_app(app: jiuzhu_app::App, config: WebConfig) -> AppState {
         AppState {
             login: Arc::new(login_guard::LoginGuard::new(config.login.clone())),
-            store,
-            clock,
+            store: app.store().clone(),
+            clock: app.clock().clone(),
             config: Arc::new(config),
             jobs: jobs::Jobs::default(),
             feed_jobs: feed_pages::FeedJobs::default(),
-            policies: policy_cache::PolicyCache::default(),
-            calendar: calendar_cache::CalendarCache::default(),
-            // Embedded data checked by jiuzhu-workflow's own tests: a failure here is a build
-            // defect, not a runtime condition.
-            workflows: Arc::new(
-                jiuzhu_workflow::Workflows::builtin().expect("embedded workflows are valid"),
-            ),
+            app,
             font: Arc::default(),
             id_lookups: Arc::default(),
         }

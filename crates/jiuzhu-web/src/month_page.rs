@@ -74,7 +74,7 @@ async fn compute(
     month: Month,
     division: Option<&DivisionCode>,
 ) -> Result<MonthOutput, AppError> {
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     Ok(month_report(
         state.store.as_ref(),
         &a.grant,

@@ -5,7 +5,8 @@
 //! `/policies`, JSON under `/api/v1/policies`. Every write goes through
 //! [`record_revision`] / [`withdraw_revision`]: validation against the parameter definitions
 //! (`jiuzhu_policy::validate_revision`), the store (optimistic concurrency on the region's newest
-//! revision, audit event in the same transaction), then a rebuild of the effective library.
+//! revision, audit event in the same transaction); every application uses the revision from its
+//! next computation on (`jiuzhu_app::App::params`).
 
 use std::sync::Arc;
 
@@ -151,14 +152,14 @@ fn required_expected(expected: Option<i64>, errors: &mut Vec<FieldError>) -> i64
     }
 }
 
-/// Validates and records a revision, then rebuilds the effective library.
+/// Validates and records a revision.
 pub async fn record_revision(
     state: &AppState,
     a: &Authorized<ManagePolicies>,
     region: &str,
     input: &RevisionInput,
 ) -> Result<PolicyRevision, AppError> {
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     let mut errors = Vec::new();
     let expected = required_expected(input.expected_seq, &mut errors);
     let valid = validate_revision(
@@ -203,11 +204,10 @@ pub async fn record_revision(
             },
         )
         .await?;
-    state.policies.reload(state.store.as_ref()).await?;
     Ok(rev)
 }
 
-/// Withdraws a revision not yet in force, then rebuilds the effective library.
+/// Withdraws a revision not yet in force.
 pub async fn withdraw_revision(
     state: &AppState,
     a: &Authorized<ManagePolicies>,
@@ -226,7 +226,6 @@ pub async fn withdraw_revision(
         .store
         .withdraw_policy_revision(&a.grant, expected, seq, &input.reason)
         .await?;
-    state.policies.reload(state.store.as_ref()).await?;
     Ok(rev)
 }
 
@@ -324,7 +323,7 @@ impl RegionData {
         a: &Authorized<ReadRegistry>,
         region: &str,
     ) -> Result<RegionData, AppError> {
-        let lib = state.policies.get(state.store.as_ref()).await?;
+        let lib = state.app.params().await?.policies.clone();
         let code = policy_region(&lib, region)?;
         let revisions = state.store.policy_revisions(&a.grant, Some(&code)).await?;
         let known = division_name(state, a, &code).await?;
@@ -365,7 +364,7 @@ async fn api_regions(
     State(state): State<AppState>,
     _a: Authorized<ReadRegistry>,
 ) -> Result<Json<RegionsOut>, ApiError> {
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     Ok(Json(regions_out(&lib)))
 }
 
@@ -439,7 +438,7 @@ async fn api_record(
     JsonBody(input): JsonBody<RevisionInput>,
 ) -> Result<(StatusCode, Json<RevisionOut>), ApiError> {
     let rev = record_revision(&state, &a, &region, &input).await?;
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     Ok((StatusCode::CREATED, Json(revision_out(&lib, rev))))
 }
 
@@ -458,7 +457,7 @@ async fn api_withdraw(
     JsonBody(input): JsonBody<WithdrawInput>,
 ) -> Result<(StatusCode, Json<RevisionOut>), ApiError> {
     let rev = withdraw_revision(&state, &a, seq, &input).await?;
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     Ok((StatusCode::CREATED, Json(revision_out(&lib, rev))))
 }
 
@@ -503,7 +502,7 @@ async fn regions_page(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
 ) -> Result<Response, PageError> {
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     let out = regions_out(&lib);
     let rows = out
         .regions
@@ -663,7 +662,7 @@ async fn region_render(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let d = RegionData::load(state, a, region).await?;
-    let builtin = crate::calc::policies()?;
+    let builtin = state.app.base_policies();
     let file_values = |param: &str| -> Vec<ValueView> {
         builtin
             .file(&d.code)

@@ -45,7 +45,7 @@ pub(crate) async fn minimum(
     state: &AppState,
     township: &DivisionCode,
 ) -> Result<Option<Money>, AppError> {
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     let today = state.clock.today();
     Ok(lib
         .for_region(township)

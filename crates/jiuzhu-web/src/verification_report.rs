@@ -140,7 +140,8 @@ pub async fn generate(
         .await?
         .ok_or_else(AppError::not_found)?;
     let wf = state
-        .workflows
+        .app
+        .workflows()
         .get(&case.workflow)
         .ok_or_else(|| AppError::internal(format!("unknown workflow {}", case.workflow)))?;
     let cs = case_state(&case.state)?;
@@ -204,7 +205,7 @@ pub async fn generate(
         })
         .collect();
     let division = DivisionCode::parse(&case.division_responsible).map_err(AppError::internal)?;
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     let missing = |e: jiuzhu_policy::PolicyError| {
         AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -683,7 +684,7 @@ async fn report_page(
     };
     let can_generate = case.status == "open"
         && actor.may(jiuzhu_domain::Action::ActOnCase)
-        && state.workflows.get(&case.workflow).is_some_and(|wf| {
+        && state.app.workflows().get(&case.workflow).is_some_and(|wf| {
             case_state(&case.state).is_ok_and(|cs| {
                 cs.open.iter().filter_map(|o| wf.step(&o.step)).any(|s| {
                     s.needs_attached.iter().any(|k| k == REPORT_RECORD)

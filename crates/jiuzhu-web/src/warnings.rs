@@ -110,13 +110,10 @@ pub async fn run_due(
     state: &AppState,
     region: Option<&DivisionCode>,
 ) -> Result<NaiveDate, AppError> {
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let params = state.app.params().await?;
     let nation = DivisionCode::nation();
-    let cal = state
-        .calendar
-        .get(state.store.as_ref(), region.unwrap_or(&nation))
-        .await?;
-    handling_due(&lib, &cal, region, state.clock.today()).map_err(AppError::bad_request)
+    let cal = params.calendars.for_division(region.unwrap_or(&nation))?;
+    handling_due(&params.policies, &cal, region, state.clock.today()).map_err(AppError::bad_request)
 }
 
 // ---- shared views ------------------------------------------------------------------------------

@@ -204,7 +204,7 @@ async fn whatif_submit(
             "file".into()
         },
     };
-    let lib = state.policies.get(state.store.as_ref()).await?;
+    let lib = state.app.params().await?.policies.clone();
     let stored = if form.source == "store" {
         crate::month::read_for_month(
             state.store.as_ref(),

@@ -19,7 +19,7 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 /// The due date the product computes: the policy's working days on the shipped calendar.
 fn due_after(run_day: NaiveDate) -> NaiveDate {
     let lib = jiuzhu_policy::PolicyLibrary::builtin().unwrap();
-    let cal = jiuzhu_web::calendar_cache::build(&[], None).unwrap();
+    let cal = jiuzhu_app::params::build_calendar(&[], None).unwrap();
     jiuzhu_web::warnings::handling_due(
         &lib,
         &cal,
@@ -113,7 +113,7 @@ fn due_dates_count_working_days_on_the_calendar() {
     assert_eq!(due_after(day(2026, 11, 23)), day(2026, 12, 14));
     // No region (a nation-wide run), or a county no local file covers: the national value.
     let lib = jiuzhu_policy::PolicyLibrary::builtin().unwrap();
-    let cal = jiuzhu_web::calendar_cache::build(&[], None).unwrap();
+    let cal = jiuzhu_app::params::build_calendar(&[], None).unwrap();
     let due = |region: Option<&str>| {
         let region = region.map(|r| DivisionCode::parse(r).unwrap());
         jiuzhu_web::warnings::handling_due(&lib, &cal, region.as_ref(), day(2026, 3, 2)).unwrap()

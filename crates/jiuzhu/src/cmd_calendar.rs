@@ -5,10 +5,10 @@
 
 use anyhow::{anyhow, bail};
 use chrono::Datelike;
+use jiuzhu_app::params::build_calendar as build;
 use jiuzhu_domain::access::{ManageCalendar, ReadRegistry};
 use jiuzhu_domain::{Actor, Clock};
 use jiuzhu_store::Store;
-use jiuzhu_web::calendar_cache::build;
 use jiuzhu_web::calendar_page::{days_of, prepare_edit, EditInput};
 
 #[derive(clap::Subcommand, Debug)]

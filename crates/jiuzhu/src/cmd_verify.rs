@@ -220,7 +220,7 @@ pub async fn run_month(
     let edits = store
         .calendar_edits(&actor.grant::<jiuzhu_domain::access::ReadRegistry>()?)
         .await?;
-    let calendar = jiuzhu_web::calendar_cache::build(&edits, None)
+    let calendar = jiuzhu_app::params::build_calendar(&edits, None)
         .map_err(|e| anyhow!("工作日历无法加载:{}", e.message_zh()))?;
     let due = jiuzhu_web::warnings::handling_due(&lib, &calendar, division.as_ref(), clock.today())
         .map_err(|e| anyhow!("预警到期日无法计算:{e}"))?;

@@ -155,3 +155,34 @@ pub async fn calendar_edits_apply_in_their_jurisdiction(h: Harness) {
         .unwrap();
     assert_eq!(ev.entry.division.as_deref(), Some("371002"));
 }
+
+/// The seqs another process reads to know whether its parameters are stale: they move with
+/// every policy revision and every calendar edit, and only with those.
+pub async fn parameter_seqs_follow_writes(h: Harness) {
+    let seqs = |policy, calendar| crate::ParameterSeqs { policy, calendar };
+    assert_eq!(h.store.parameter_seqs().await.unwrap(), seqs(0, 0));
+    let manager = staff(11, "admin11", Role::CountyManager, "000000");
+    let g = manager.grant::<ManageCalendar>().unwrap();
+    h.store
+        .record_calendar_edit(&g, 0, &local_holiday())
+        .await
+        .unwrap();
+    assert_eq!(h.store.parameter_seqs().await.unwrap(), seqs(0, 1));
+    let g = manager
+        .grant::<jiuzhu_domain::access::ManagePolicies>()
+        .unwrap();
+    let r1 = h
+        .store
+        .record_policy_revision(&g, 0, &super::weihai_850())
+        .await
+        .unwrap();
+    assert_eq!(h.store.parameter_seqs().await.unwrap(), seqs(r1.seq, 1));
+    let mut later = super::weihai_850();
+    later.value = "900".into();
+    let r2 = h
+        .store
+        .record_policy_revision(&g, r1.seq, &later)
+        .await
+        .unwrap();
+    assert_eq!(h.store.parameter_seqs().await.unwrap(), seqs(r2.seq, 1));
+}

@@ -795,6 +795,19 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn parameter_seqs(&self) -> Result<crate::ParameterSeqs> {
+        let row = sqlx::query(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM policy_revisions) AS policy, \
+                    (SELECT COALESCE(MAX(seq), 0) FROM calendar_overlays) AS calendar",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(crate::ParameterSeqs {
+            policy: rows::get(&row, "policy")?,
+            calendar: rows::get(&row, "calendar")?,
+        })
+    }
+
     async fn list_divisions(&self, g: &Grant<ReadRegistry>) -> Result<Vec<Division>> {
         self.list_divisions_impl(g).await
     }

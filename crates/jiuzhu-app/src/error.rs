@@ -1,0 +1,61 @@
+//! The one error of the use-cases. It says what went wrong in the terms of the platform, never in
+//! those of HTTP: the web maps each variant to its status and envelope, the command line prints
+//! the Chinese message.
+
+use jiuzhu_domain::{AccessDenied, FieldError, ValidationErrors};
+use jiuzhu_store::StoreError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// What the store refused or could not do (not found, conflict, duplicate, out of scope,
+    /// invalid, denied, refused, database failure), with its cause kept.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The record does not exist or lies outside the actor's jurisdiction (not distinguished).
+    #[error("记录不存在或不在您的管辖范围内")]
+    NotFound,
+    /// The input breaks a rule; every field in error is named, all at once.
+    #[error("输入有误:{}", .0.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join(";"))]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
+    /// A failure of the platform itself (a stored parameter that no longer applies, a lock
+    /// poisoned): shown to people generically, logged with its cause.
+    #[error("{context}")]
+    Internal {
+        context: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl Error {
+    pub fn invalid(fields: Vec<FieldError>) -> Error {
+        Error::Invalid(fields)
+    }
+
+    pub fn internal(context: impl Into<String>) -> Error {
+        Error::Internal {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    pub fn internal_from(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::Internal {
+            context: context.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+impl From<ValidationErrors> for Error {
+    fn from(e: ValidationErrors) -> Self {
+        Error::Invalid(e.0)
+    }
+}

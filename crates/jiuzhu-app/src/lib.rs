@@ -1,0 +1,146 @@
+//! The application layer of jiuzhu: every use-case, called the same way by the web pages and API,
+//! the command line and the benchmarks.
+//!
+//! Rule for where code goes: anything that touches two of {store, policy, workflow, verify, files,
+//! clock} is a use-case and lives here. The web turns a request into a call and the result into a
+//! page or JSON; the command line turns arguments into a call and the result into text.
+//!
+//! An [`App`] holds the store, the clock, the workflows, the base policy library and the kept
+//! parameters ([`params`]); clones share all of them.
+
+use std::sync::{Arc, OnceLock};
+
+use chrono::NaiveDate;
+use jiuzhu_domain::Clock;
+use jiuzhu_policy::PolicyLibrary;
+use jiuzhu_store::Store;
+use jiuzhu_workflow::Workflows;
+
+pub mod error;
+pub mod params;
+
+pub use error::{Error, Result};
+pub use params::{Calendars, Params};
+
+/// The application: cheap to clone, shared by every request and command.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    workflows: Arc<Workflows>,
+    /// The policy files the stored revisions apply to.
+    base_policies: Arc<PolicyLibrary>,
+    params: Arc<params::ParamsCache>,
+}
+
+impl App {
+    /// An application over `store` with the shipped policy files and workflows.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<App> {
+        App::builder(store, clock).build()
+    }
+
+    pub fn builder(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppBuilder {
+        AppBuilder {
+            store,
+            clock,
+            policies: None,
+        }
+    }
+
+    /// The store. Transitional: use-cases are moving here from the web and the command line
+    /// (issue 13); until they have, their callers reach the store through the application.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Today in the office's time zone (Beijing).
+    pub fn today(&self) -> NaiveDate {
+        self.clock.today()
+    }
+
+    pub fn workflows(&self) -> &Arc<Workflows> {
+        &self.workflows
+    }
+
+    /// The policy files without the stored revisions (what a revision is compared with).
+    pub fn base_policies(&self) -> &Arc<PolicyLibrary> {
+        &self.base_policies
+    }
+
+    /// The parameters as the store has them now; read once at the start of a use-case.
+    pub async fn params(&self) -> Result<Arc<Params>> {
+        self.params
+            .get(self.store.as_ref(), &self.base_policies)
+            .await
+    }
+
+    /// The same application seen at another time (the demo dates the cases it seeds in the
+    /// past); it shares the store and the kept parameters.
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> App {
+        App {
+            clock,
+            ..self.clone()
+        }
+    }
+}
+
+/// Builds an [`App`]; the benchmark injects its own policy files.
+pub struct AppBuilder {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    policies: Option<PolicyLibrary>,
+}
+
+impl AppBuilder {
+    /// Policy files other than the shipped ones.
+    pub fn policies(mut self, lib: PolicyLibrary) -> AppBuilder {
+        self.policies = Some(lib);
+        self
+    }
+
+    pub fn build(self) -> Result<App> {
+        let base_policies = match self.policies {
+            Some(lib) => Arc::new(lib),
+            None => shipped_policies()?,
+        };
+        Ok(App {
+            store: self.store,
+            clock: self.clock,
+            workflows: shipped_workflows()?,
+            base_policies,
+            params: Arc::default(),
+        })
+    }
+}
+
+/// The embedded policy files, parsed once per process.
+pub fn shipped_policies() -> Result<Arc<PolicyLibrary>> {
+    static LIB: OnceLock<std::result::Result<Arc<PolicyLibrary>, String>> = OnceLock::new();
+    LIB.get_or_init(|| {
+        PolicyLibrary::builtin().map(Arc::new).map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| e.message_zh())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    })
+    .clone()
+    .map_err(|e| Error::internal(format!("shipped policy files do not load: {e}")))
+}
+
+/// The embedded workflows, parsed once per process.
+pub fn shipped_workflows() -> Result<Arc<Workflows>> {
+    static WF: OnceLock<std::result::Result<Arc<Workflows>, String>> = OnceLock::new();
+    WF.get_or_init(|| {
+        Workflows::builtin()
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    })
+    .clone()
+    .map_err(|e| Error::internal(format!("shipped workflows do not load: {e}")))
+}

@@ -1,0 +1,78 @@
+//! The use-case suite: each case gets a fresh database of the backend under test (SQLite file or
+//! PostgreSQL database) and opens one or more [`App`]s on it, as servers and the command line do.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use jiuzhu_app::App;
+use jiuzhu_domain::FixedClock;
+use jiuzhu_store::data_key::DataKeys;
+
+mod params;
+pub use params::*;
+
+/// The instant every case starts at: 2026-03-01 10:00 in China (02:00 UTC).
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 2, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+/// One database for a case; [`Db::open`] opens another application on it.
+pub struct Db {
+    url: String,
+    keys: DataKeys,
+    pub clock: FixedClock,
+    _dir: Option<tempfile::TempDir>,
+}
+
+#[allow(dead_code)] // each backend's binary uses one of the constructors
+impl Db {
+    pub async fn sqlite() -> Db {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("j.sqlite").display());
+        Db::with_url(url, Some(dir))
+    }
+
+    pub async fn postgres() -> Db {
+        Db::with_url(jiuzhu_store::test_db::fresh_postgres_database().await, None)
+    }
+
+    fn with_url(url: String, dir: Option<tempfile::TempDir>) -> Db {
+        Db {
+            url,
+            keys: DataKeys::generate(),
+            clock: FixedClock::new(start_time()),
+            _dir: dir,
+        }
+    }
+
+    /// An application with its own connection to the database, as a second server has.
+    pub async fn open(&self) -> App {
+        let store =
+            jiuzhu_store::connect(&self.url, Arc::new(self.clock.clone()), self.keys.clone())
+                .await
+                .expect("open the store");
+        App::new(Arc::new(store), Arc::new(self.clock.clone())).expect("application")
+    }
+}
+
+/// One `#[tokio::test]` per case, each with a fresh database from `$db` (`Db::sqlite` or
+/// `Db::postgres`).
+#[macro_export]
+macro_rules! use_case_tests {
+    ($db:path) => {
+        $crate::use_case_tests!(@cases $db;
+            two_apps_share_policy_revisions,
+            two_apps_share_calendar_edits,
+        );
+    };
+    (@cases $db:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::suite::$case($db().await).await;
+            }
+        )*
+    };
+}
