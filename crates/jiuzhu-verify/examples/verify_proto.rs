@@ -8,9 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use jiuzhu_domain::Money;
-use jiuzhu_verify::{
-    load, run_month, stream_file, Delivery, FeedKind, IngestOptions, VerifyPolicy,
-};
+use jiuzhu_verify::{load, run_month, Delivery, FeedKind, IngestOptions, VerifyPolicy};
 use sha2::{Digest, Sha256};
 
 fn main() {
@@ -33,8 +31,8 @@ fn main() {
     let month = Month::parse(&month).expect("month YYYY-MM");
     let t0 = Instant::now();
     let index = load::caseload_csv(
-        stream_file(&dir.join("caseload_households.csv")).expect("households"),
-        stream_file(&dir.join("caseload_members.csv")).expect("members"),
+        std::fs::File::open(dir.join("caseload_households.csv")).expect("households"),
+        std::fs::File::open(dir.join("caseload_members.csv")).expect("members"),
     )
     .expect("caseload");
     let load_s = t0.elapsed().as_secs_f64();
@@ -48,7 +46,7 @@ fn main() {
         .iter()
         .map(|&kind| {
             let path = dir.join(format!("{}.csv", kind.as_str()));
-            let file = stream_file(&path).expect("feed file");
+            let file = std::fs::File::open(&path).expect("feed file");
             let size_hint = file.metadata().map(|m| m.len()).unwrap_or(0);
             Delivery {
                 kind,

@@ -28,7 +28,7 @@ pub use report::{
 };
 pub use rules::{Evidence, EvidenceValue, OutreachLead, VerifyPolicy, Warning, WarningKind, Ymd};
 pub use run::{
-    ingest_reader, ingest_reader_prehashed, run_month, run_month_each, stream_file, Delivery,
-    IngestError, KindOutcome, MonthRun,
+    ingest_reader, ingest_reader_prehashed, run_month, run_month_each, Delivery, IngestError,
+    KindOutcome, MonthRun,
 };
 pub use schema::{Column, ColumnType, FeedKind, FeedSchema, RejectionPolicy};

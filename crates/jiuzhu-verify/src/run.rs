@@ -2,7 +2,6 @@
 //! reader/file helpers (the only place the crate touches a `Read`).
 
 use std::io::Read;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -107,11 +106,6 @@ fn feed<R: Read>(engine: &mut FeedIngest<'_>, mut reader: R) -> Result<(), Inges
         };
         engine.push(&buf[..n])?;
     }
-}
-
-/// Opens a delivery file given by the caller.
-pub fn stream_file(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::File::open(path)
 }
 
 /// One delivery of a run.
