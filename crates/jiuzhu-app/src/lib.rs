@@ -18,6 +18,7 @@ use jiuzhu_workflow::Workflows;
 
 pub mod error;
 pub mod params;
+pub mod verification;
 
 pub use error::{Error, Result};
 pub use params::{Calendars, Params};

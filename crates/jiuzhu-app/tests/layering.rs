@@ -55,8 +55,6 @@ const NOT_UNDER_WEB: &[&str] = &[
 const IO_CALLS: &[&str] = &["std::fs", "std::net", "Utc::now", "SystemTime", "tokio::"];
 
 const KNOWN: &[&str] = &[
-    "store depends on jiuzhu-sheet",
-    "store depends on jiuzhu-verify",
     "store depends on jiuzhu-workflow",
     "web depends on jiuzhu-import",
     "web depends on jiuzhu-policy",
@@ -101,7 +99,7 @@ const KNOWN: &[&str] = &[
     "binary uses the web crate outside serve: demo.rs",
     "binary uses the web crate outside serve: main.rs",
     "bench_default outside tests: jiuzhu-bench/src/verify.rs",
-    "bench_default outside tests: jiuzhu-store/src/feeds.rs",
+    "bench_default outside tests: jiuzhu-app/src/verification.rs",
     "bench_default outside tests: jiuzhu/src/cmd_verify.rs",
     "bench_default not gated to tests",
 ];

@@ -3,22 +3,24 @@
 //!
 //! A fresh SQLite store in a temporary directory gets the caseload of DIR through the product's
 //! caseload import (untimed: the platform's caseload is in its store before a month is run).
-//! The job, timed as `seconds`, is `jiuzhu_store::feeds::run_from_store`, as `jiuzhu verify run`
+//! The job, timed as `seconds`, is `jiuzhu_app::verification::run_from_store`, as `jiuzhu verify run`
 //! calls it: read the caseload index from the store, stream the seven feed files once (SHA-256,
 //! row counts, bad rows and matching in one pass), keep each file in the data directory under
 //! its SHA-256 (a hard link: the copy would cost more than the comparison), record the
 //! deliveries and store the run's warnings. Then it writes the sorted `household_id,KIND` list
 //! (the caseload file's household ids, kept by the import as the households' `source_ref`).
 
+use jiuzhu_verify::FeedKindSchema;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context};
+use jiuzhu_app::verification::{self as feeds, MonthRequest, NewFeedFile, RunFeed};
 use jiuzhu_domain::access::{ImportCaseload, ImportFeeds, ManageDivisions, RunVerification};
 use jiuzhu_domain::Month;
 use jiuzhu_domain::{Actor, Clock, DivisionCode, SystemClock};
-use jiuzhu_store::feeds::{self, FeedFiles, MonthRequest, NewFeedFile, RunFeed};
+use jiuzhu_store::kept::FeedFiles;
 use jiuzhu_store::Store;
 use jiuzhu_verify::{FeedKind, VerifyPolicy};
 use sha2::{Digest, Sha256};

@@ -12,6 +12,7 @@ pub mod caseload;
 pub mod clock;
 pub mod division;
 pub mod economics;
+pub mod feed;
 pub mod id_number;
 pub mod money;
 pub mod month;
@@ -33,6 +34,7 @@ pub use economics::{
     EconomicsInput, EconomicsRecord, HouseholdAssets, HouseholdEconomics, MemberEconomics,
     TekunFacts,
 };
+pub use feed::{FeedFormat, FeedKind};
 pub use id_number::{IdNumber, IdNumberError, Sex};
 pub use money::{Money, MoneyError};
 pub use month::{Month, MonthError};

@@ -4,6 +4,7 @@ pub mod caseload;
 pub mod demo;
 pub mod demo_feeds;
 pub mod divisions;
+pub mod feed_formats;
 mod hash;
 mod report;
 pub mod table;

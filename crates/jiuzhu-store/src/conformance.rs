@@ -253,7 +253,7 @@ async fn register_source(store: &dyn Store, kind: &str, code: &str) -> crate::Fe
 
 /// The sources the conformance cases deliver for: `XX银行`, `YY银行` and `数据来源` of every kind.
 async fn register_test_sources(store: &dyn Store) {
-    for kind in jiuzhu_verify::FeedKind::ALL {
+    for kind in jiuzhu_domain::FeedKind::ALL {
         for code in ["XX银行", "YY银行", "数据来源"] {
             register_source(store, kind.as_str(), code).await;
         }

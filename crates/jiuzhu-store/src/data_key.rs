@@ -41,7 +41,7 @@ pub const DATA_KEY_FILE: &str = "data-encryption.key";
 /// The key file a database URL uses by default: [`DATA_KEY_FILE`] in its data directory
 /// (beside a SQLite file, `data/` otherwise).
 pub fn default_path(database_url: &str) -> PathBuf {
-    crate::feeds::FeedFiles::default_dir(database_url).join(DATA_KEY_FILE)
+    crate::kept::FeedFiles::default_dir(database_url).join(DATA_KEY_FILE)
 }
 
 /// What every ciphertext starts with.

@@ -13,12 +13,12 @@ use jiuzhu_domain::DivisionCode;
 pub const MASKED: &str = "***";
 
 /// Whether a warning's evidence cites bank or health data (its source feed's
-/// `sensitive_values`: deposits and other financial assets, medical costs).
+/// values: deposits and other financial assets, medical costs).
 pub fn evidence_is_sensitive(e: &serde_json::Value) -> bool {
     e["source"]
         .as_str()
-        .and_then(jiuzhu_verify::FeedKind::parse)
-        .is_some_and(|k| k.schema().sensitive_values)
+        .and_then(jiuzhu_domain::FeedKind::parse)
+        .is_some_and(|k| k.values_are_sensitive())
 }
 
 /// The evidence as every reader gets it from the store: a sensitive source's `value` shown as

@@ -5,6 +5,7 @@
 //! or a test's byte string; it does no I/O itself. Memory is the caseload-sized accumulator plus
 //! one partial line: the delivery is never held.
 
+use crate::schema::FeedKindSchema;
 use jiuzhu_domain::{IdNumber, Money, Month};
 use jiuzhu_sheet::{Limit, LimitExceeded};
 use sha2::{Digest, Sha256};

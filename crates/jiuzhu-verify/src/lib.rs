@@ -31,4 +31,4 @@ pub use run::{
     ingest_reader, ingest_reader_prehashed, run_month, run_month_each, Delivery, IngestError,
     KindOutcome, MonthRun,
 };
-pub use schema::{Column, ColumnType, FeedKind, FeedSchema, RejectionPolicy};
+pub use schema::{Column, ColumnType, FeedKind, FeedKindSchema, FeedSchema, RejectionPolicy};

@@ -9,6 +9,7 @@
 //! turns the kept rows into findings and tests. The caller reads the kept files and stores the
 //! result; nothing here touches a file, a database or the clock.
 
+use crate::schema::FeedKindSchema;
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};

@@ -6,72 +6,25 @@ use serde::{Deserialize, Serialize};
 /// The most columns any schema has; the parser keeps one fixed-size value array per row.
 pub const MAX_COLUMNS: usize = 8;
 
-/// One kind of departmental delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FeedKind {
-    CivilDeaths,
-    Vehicles,
-    Deposits,
-    RealEstate,
-    Business,
-    SocialInsurance,
-    MedicalClaims,
-    Pensions,
-    HousingFund,
-    Imprisonment,
-    HukouMoves,
-}
+pub use jiuzhu_domain::FeedKind;
 
-impl FeedKind {
-    pub const ALL: &'static [FeedKind] = &[
-        FeedKind::CivilDeaths,
-        FeedKind::Vehicles,
-        FeedKind::Deposits,
-        FeedKind::RealEstate,
-        FeedKind::Business,
-        FeedKind::SocialInsurance,
-        FeedKind::MedicalClaims,
-        FeedKind::Pensions,
-        FeedKind::HousingFund,
-        FeedKind::Imprisonment,
-        FeedKind::HukouMoves,
-    ];
-    /// The seven kinds of the monthly-comparison benchmark.
-    pub const BENCH: &'static [FeedKind] = &[
-        FeedKind::CivilDeaths,
-        FeedKind::Vehicles,
-        FeedKind::Deposits,
-        FeedKind::RealEstate,
-        FeedKind::Business,
-        FeedKind::SocialInsurance,
-        FeedKind::MedicalClaims,
-    ];
-
-    /// The code, which is also the file stem of a delivery (`vehicles.csv`).
-    pub fn as_str(self) -> &'static str {
-        self.schema().code
-    }
-    pub fn label_zh(self) -> &'static str {
-        self.schema().label_zh
-    }
-    pub fn parse(s: &str) -> Option<FeedKind> {
-        let s = s.trim();
-        FeedKind::ALL
-            .iter()
-            .copied()
-            .find(|k| k.as_str() == s || k.label_zh() == s)
-    }
+/// The format of each kind of delivery.
+pub trait FeedKindSchema {
+    fn schema(self) -> &'static FeedSchema;
     /// The Chinese label of a code value of one of the kind's coded columns (vehicle types,
     /// business roles, …): what people read instead of `motorcycle` or `legal_rep`.
-    pub fn code_label_zh(self, code: &str) -> Option<&'static str> {
+    fn code_label_zh(self, code: &str) -> Option<&'static str>;
+}
+
+impl FeedKindSchema for FeedKind {
+    fn code_label_zh(self, code: &str) -> Option<&'static str> {
         self.schema().columns.iter().find_map(|c| match c.ty {
             ColumnType::Code(codes) => codes.iter().find(|(k, _)| *k == code).map(|(_, l)| *l),
             _ => None,
         })
     }
 
-    pub fn schema(self) -> &'static FeedSchema {
+    fn schema(self) -> &'static FeedSchema {
         match self {
             FeedKind::CivilDeaths => &CIVIL_DEATHS,
             FeedKind::Vehicles => &VEHICLES,
@@ -147,16 +100,10 @@ pub enum RejectionPolicy {
 #[derive(Debug)]
 pub struct FeedSchema {
     pub kind: FeedKind,
-    pub code: &'static str,
-    pub label_zh: &'static str,
     /// The department that usually delivers it.
     pub source_zh: &'static str,
     pub columns: &'static [Column],
     pub rejection: RejectionPolicy,
-    /// The values are bank or health data (balances of deposits, securities and insurance;
-    /// medical costs): a warning's evidence shows them masked, and only an audited reveal
-    /// shows them (docs/roles.md, "Sensitive data").
-    pub sensitive_values: bool,
 }
 
 impl FeedSchema {
@@ -219,8 +166,6 @@ pub const MOVE_TYPES: &[(&str, &str)] = &[("in", "迁入"), ("out", "迁出"), (
 
 pub static CIVIL_DEATHS: FeedSchema = FeedSchema {
     kind: FeedKind::CivilDeaths,
-    code: "civil_deaths",
-    label_zh: "死亡登记",
     source_zh: "民政(殡葬)、公安、卫健",
     columns: &[
         ID,
@@ -228,13 +173,10 @@ pub static CIVIL_DEATHS: FeedSchema = FeedSchema {
     ],
     // A death stops benefits: a delivery with any bad row goes back to the department.
     rejection: RejectionPolicy::RefuseAbove { max_bad_rows: 0 },
-    sensitive_values: false,
 };
 
 pub static VEHICLES: FeedSchema = FeedSchema {
     kind: FeedKind::Vehicles,
-    code: "vehicles",
-    label_zh: "机动车登记",
     source_zh: "公安交警",
     columns: &[
         ID,
@@ -268,13 +210,10 @@ pub static VEHICLES: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
-    sensitive_values: false,
 };
 
 pub static DEPOSITS: FeedSchema = FeedSchema {
     kind: FeedKind::Deposits,
-    code: "deposits",
-    label_zh: "存款及金融资产",
     source_zh: "银行、保险、证券机构",
     columns: &[
         ID,
@@ -296,13 +235,10 @@ pub static DEPOSITS: FeedSchema = FeedSchema {
         col("as_of", ColumnType::Date, true, "余额日期", "数据截止日期"),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
-    sensitive_values: true,
 };
 
 pub static REAL_ESTATE: FeedSchema = FeedSchema {
     kind: FeedKind::RealEstate,
-    code: "real_estate",
-    label_zh: "不动产登记",
     source_zh: "自然资源(不动产登记中心)",
     columns: &[
         ID,
@@ -336,13 +272,10 @@ pub static REAL_ESTATE: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
-    sensitive_values: false,
 };
 
 pub static BUSINESS: FeedSchema = FeedSchema {
     kind: FeedKind::Business,
-    code: "business",
-    label_zh: "市场主体登记",
     source_zh: "市场监管",
     columns: &[
         ID,
@@ -376,13 +309,10 @@ pub static BUSINESS: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
-    sensitive_values: false,
 };
 
 pub static SOCIAL_INSURANCE: FeedSchema = FeedSchema {
     kind: FeedKind::SocialInsurance,
-    code: "social_insurance",
-    label_zh: "社会保险缴费",
     source_zh: "人力资源社会保障",
     columns: &[
         ID,
@@ -403,13 +333,10 @@ pub static SOCIAL_INSURANCE: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
-    sensitive_values: false,
 };
 
 pub static MEDICAL_CLAIMS: FeedSchema = FeedSchema {
     kind: FeedKind::MedicalClaims,
-    code: "medical_claims",
-    label_zh: "医疗费用结算",
     source_zh: "医疗保障",
     columns: &[
         ID,
@@ -438,13 +365,10 @@ pub static MEDICAL_CLAIMS: FeedSchema = FeedSchema {
         col("name", ColumnType::Text, false, "姓名", "姓名"),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
-    sensitive_values: true,
 };
 
 pub static PENSIONS: FeedSchema = FeedSchema {
     kind: FeedKind::Pensions,
-    code: "pensions",
-    label_zh: "养老金发放",
     source_zh: "人力资源社会保障",
     columns: &[
         ID,
@@ -465,13 +389,10 @@ pub static PENSIONS: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
-    sensitive_values: false,
 };
 
 pub static HOUSING_FUND: FeedSchema = FeedSchema {
     kind: FeedKind::HousingFund,
-    code: "housing_fund",
-    label_zh: "住房公积金",
     source_zh: "住房公积金管理中心",
     columns: &[
         ID,
@@ -499,13 +420,10 @@ pub static HOUSING_FUND: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
-    sensitive_values: false,
 };
 
 pub static IMPRISONMENT: FeedSchema = FeedSchema {
     kind: FeedKind::Imprisonment,
-    code: "imprisonment",
-    label_zh: "服刑人员",
     source_zh: "司法行政(监狱管理)",
     columns: &[
         ID,
@@ -526,13 +444,10 @@ pub static IMPRISONMENT: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::RefuseAbove { max_bad_rows: 0 },
-    sensitive_values: false,
 };
 
 pub static HUKOU_MOVES: FeedSchema = FeedSchema {
     kind: FeedKind::HukouMoves,
-    code: "hukou_moves",
-    label_zh: "户籍迁移",
     source_zh: "公安(户政)",
     columns: &[
         ID,
@@ -566,7 +481,6 @@ pub static HUKOU_MOVES: FeedSchema = FeedSchema {
         ),
     ],
     rejection: RejectionPolicy::KeepGoodRows,
-    sensitive_values: false,
 };
 
 /// Column positions used by the rules (schema order, checked by a unit test).

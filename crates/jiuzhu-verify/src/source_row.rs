@@ -4,6 +4,7 @@
 //! and under the import's line bound; only the schema's columns are returned, so that a column a
 //! department adds (a diagnosis, say) is never shown.
 
+use crate::schema::FeedKindSchema;
 use std::io::BufRead;
 
 use serde::Serialize;

@@ -1,6 +1,7 @@
 //! docs/feeds.md lists every feed kind and every column of the schemas.
 
 use jiuzhu_verify::FeedKind;
+use jiuzhu_verify::FeedKindSchema;
 
 #[test]
 fn feeds_doc_lists_every_schema_column() {
@@ -8,7 +9,7 @@ fn feeds_doc_lists_every_schema_column() {
         .expect("docs/feeds.md");
     for kind in FeedKind::ALL {
         let s = kind.schema();
-        let heading = format!("### {} {}", s.code, s.label_zh);
+        let heading = format!("### {} {}", s.kind.as_str(), s.kind.label_zh());
         assert!(doc.contains(&heading), "missing {heading}");
         let section = doc.split(&heading).nth(1).unwrap();
         let section = section.split("\n### ").next().unwrap();
@@ -17,13 +18,13 @@ fn feeds_doc_lists_every_schema_column() {
             assert!(
                 section.contains(&row),
                 "{}: missing column {}",
-                s.code,
+                s.kind.as_str(),
                 c.name
             );
             assert!(
                 section.contains(c.label_zh),
                 "{}: missing label {}",
-                s.code,
+                s.kind.as_str(),
                 c.label_zh
             );
         }

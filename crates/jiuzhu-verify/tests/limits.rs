@@ -5,6 +5,7 @@
 mod common;
 
 use common::{id, index, june};
+use jiuzhu_verify::FeedKindSchema;
 use jiuzhu_verify::{DeliveryError, FeedIngest, FeedKind, IngestOptions, VerifyPolicy};
 use proptest::prelude::*;
 

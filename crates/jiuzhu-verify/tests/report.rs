@@ -6,6 +6,7 @@ mod common;
 use chrono::NaiveDate;
 use common::id;
 use jiuzhu_domain::{Area, IdNumber, Money};
+use jiuzhu_verify::FeedKindSchema;
 use jiuzhu_verify::{
     build_report, FeedKind, FindingStatus, RecordScanner, ReportInput, ReportMember, SourceRef,
     Verdict, VerificationReport, VerifyPolicy,

@@ -8,7 +8,7 @@
 //! * `/verification/leads` and `/api/v1/verification/leads`: outreach leads (政策找人, R-LI-4),
 //!   with 转为申请 to `/cases/new` for persons in the registry.
 //!
-//! Thin, like `feeds_api.rs`: the work is `jiuzhu_store::feeds`, shared with the CLI. Reading
+//! Thin, like `feeds_api.rs`: the work is `jiuzhu_app::verification`, shared with the CLI. Reading
 //! deliveries, runs and leads needs `ReadVerification` (auditors read, delivering and running
 //! nothing); a department officer reads only the deliveries of its department's kinds.
 
@@ -23,10 +23,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
+use jiuzhu_app::verification::{self as feeds, FeedProgress, MonthRequest, NewFeedFile, RunFeed};
 use jiuzhu_domain::access::{HandleWarnings, ImportFeeds, ReadVerification, RunVerification};
 use jiuzhu_domain::Month;
 use jiuzhu_domain::{Action, Actor, DivisionCode, FieldError, UserId};
-use jiuzhu_store::feeds::{self, FeedFiles, FeedProgress, MonthRequest, NewFeedFile, RunFeed};
+use jiuzhu_store::kept::FeedFiles;
 use jiuzhu_store::{DeliveryReader, FeedDelivery, LeadQuery, LeadRecord, RunSummary, SourceUse};
 use jiuzhu_verify::FeedKind;
 use serde::{Deserialize, Serialize};
@@ -243,7 +244,7 @@ fn delivery_row(
             .unwrap_or_else(|| d.source.clone()),
         data_date: d.data_date.to_string(),
         sha_short: d.sha256.chars().take(12).collect(),
-        format: jiuzhu_store::feed_formats::FeedFormat::of_content_key(&d.content_key)
+        format: jiuzhu_domain::FeedFormat::of_content_key(&d.content_key)
             .label_zh()
             .into(),
         rows_total: d.rows_total,

@@ -1,7 +1,7 @@
 //! Departments' deliveries over HTTP and the warnings of the monthly comparison (docs/feeds.md):
 //! `POST /api/v1/feeds/{kind}` (the body is the CSV file), `GET /api/v1/feeds`,
 //! `GET /api/v1/warnings`, `POST /api/v1/warnings/{id}/close`. Thin: the work is
-//! `jiuzhu_store::feeds`, shared with the CLI, so the pages to come can call the same functions.
+//! `jiuzhu_app::verification`, shared with the CLI, so the pages to come can call the same functions.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -11,9 +11,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use futures_util::TryStreamExt;
+use jiuzhu_app::verification::{self as feeds, NewFeedFile};
 use jiuzhu_domain::access::{HandleWarnings, ImportFeeds};
 use jiuzhu_domain::Department;
-use jiuzhu_store::feeds::{self, FeedError, FeedFiles, NewFeedFile};
+use jiuzhu_store::kept::{FeedError, FeedFiles};
 use jiuzhu_store::{CloseWarning, FeedDelivery, Rejection, WarningRecord, WarningResult};
 use jiuzhu_verify::FeedKind;
 use serde::{Deserialize, Serialize};

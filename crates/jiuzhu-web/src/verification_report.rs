@@ -5,7 +5,7 @@
 //!
 //! The findings and tests are `jiuzhu_verify::report` (pure); this module reads the household,
 //! the policy in force and the kept delivery files, and stores the result. Findings of bank and
-//! health sources (deposits, medical costs: `sensitive_values`) are shown masked, on the page
+//! health sources (deposits, medical costs: `FeedKind::values_are_sensitive`) are shown masked, on the page
 //! and in the API, to everyone until an audited reveal (`…/verification-report/reveal`). The stored report
 //! satisfies the step's `verification_report` record: [`attachment_for_step`] names it when the
 //! step is completed without another report.
@@ -17,9 +17,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jiuzhu_domain::access::{ActOnCase, ReadCases, ReadRegistry, RevealSensitive};
+use jiuzhu_domain::FeedFormat;
 use jiuzhu_domain::{DivisionCode, FieldError, Grant, Month};
-use jiuzhu_store::feed_formats::{self, FeedFormat};
-use jiuzhu_store::feeds::FeedFiles;
+use jiuzhu_store::kept::FeedFiles;
 use jiuzhu_store::verification_reports::{NewVerificationReport, VerificationReportRecord};
 use jiuzhu_store::{CaseId, DocumentQuery, OwnerKind};
 use jiuzhu_verify::{
@@ -64,7 +64,7 @@ pub fn api_routes() -> Router<AppState> {
 const MASK: &str = "***";
 
 fn sensitive(kind: FeedKind) -> bool {
-    kind.schema().sensitive_values
+    kind.values_are_sensitive()
 }
 
 /// The report as read without a reveal: what bank and health sources found — each record's
@@ -226,7 +226,7 @@ pub async fn generate(
         .store
         .deliveries_for_report(g, &division, today)
         .await?;
-    let plan = jiuzhu_store::feeds::plan_sources(latest, Month::of(today), &windows);
+    let plan = jiuzhu_app::verification::plan_sources(latest, Month::of(today), &windows);
     // People read the source's registered name, not its code.
     let names: std::collections::HashMap<(String, String), String> = plan
         .sources
@@ -262,7 +262,7 @@ pub async fn generate(
         kept.into_iter()
             .map(|(src, path, format)| {
                 let failed = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-                let readable = feed_formats::readable(&files, &path, format)
+                let readable = jiuzhu_app::verification::readable(&files, &path, format)
                     .map_err(|e| failed(&e))?
                     .map_err(|e| failed(&e.message_zh))?;
                 let read_path = readable.path(&path);

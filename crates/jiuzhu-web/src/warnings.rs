@@ -8,6 +8,7 @@
 //! `HandleWarnings`. Evidence values that are bank or health data come from the store masked;
 //! `POST /warnings/{id}/reveal` shows them to roles that may reveal, audited.
 
+use jiuzhu_verify::FeedKindSchema;
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;

@@ -5,10 +5,11 @@ mod common;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use common::*;
+use jiuzhu_app::verification::{self as feeds, MonthRequest, RunFeed};
 use jiuzhu_domain::access::{ImportFeeds, RunVerification};
 use jiuzhu_domain::Month;
 use jiuzhu_domain::{Actor, Role};
-use jiuzhu_store::feeds::{self, FeedFiles, MonthRequest, RunFeed};
+use jiuzhu_store::kept::FeedFiles;
 use jiuzhu_verify::VerifyPolicy;
 use serde_json::json;
 

@@ -98,7 +98,7 @@ pub async fn rotate(url: &str, clock: Arc<dyn Clock>, key_path: &Path) -> anyhow
 /// At `serve`'s start: the data directory, the kept files and the key and checkpoint files get
 /// modes 0700 (folders) and 0600 (files), whatever made them.
 pub fn tighten(data_dir: &Path, files_dir: &Path, key_files: &[PathBuf]) -> anyhow::Result<()> {
-    let mut changed = jiuzhu_store::feeds::FeedFiles::new(data_dir).tighten()?;
+    let mut changed = jiuzhu_store::kept::FeedFiles::new(data_dir).tighten()?;
     changed += private_fs::tighten(files_dir)
         .with_context(|| format!("tightening {}", files_dir.display()))?;
     for f in key_files {

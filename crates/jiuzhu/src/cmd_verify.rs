@@ -1,16 +1,17 @@
 //! `jiuzhu import feed` and `jiuzhu verify run`: departments' deliveries kept with their
 //! provenance, and the monthly comparison (一月一比对) run from the store (docs/feeds.md).
-//! Thin: the work is `jiuzhu_store::feeds`, shared with the web API and the benchmark.
+//! Thin: the work is `jiuzhu_app::verification`, shared with the web API and the benchmark.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
 use chrono::NaiveDate;
+use jiuzhu_app::verification::{self as feeds, MonthRequest, NewFeedFile, RunFeed};
 use jiuzhu_domain::access::{ImportFeeds, RunVerification};
 use jiuzhu_domain::Month;
 use jiuzhu_domain::{Actor, Clock, DivisionCode};
-use jiuzhu_store::feeds::{self, FeedFiles, MonthRequest, NewFeedFile, RunFeed};
+use jiuzhu_store::kept::FeedFiles;
 use jiuzhu_store::Store;
 use jiuzhu_verify::{FeedKind, VerifyPolicy};
 

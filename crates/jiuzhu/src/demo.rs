@@ -216,7 +216,8 @@ pub async fn seed_verification(
     clock: &dyn Clock,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<()> {
-    use jiuzhu_store::feeds::{self, FeedFiles, NewFeedFile};
+    use jiuzhu_app::verification::{self as feeds, NewFeedFile};
+    use jiuzhu_store::kept::FeedFiles;
     let actor = Actor::system("demo");
     let g = actor.grant::<jiuzhu_domain::access::ImportFeeds>()?;
     let all = jiuzhu_store::DeliveryReader::Verification(actor.grant()?);

@@ -305,7 +305,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let data_dir = cli
         .data_dir
         .clone()
-        .unwrap_or_else(|| jiuzhu_store::feeds::FeedFiles::default_dir(&cli.database));
+        .unwrap_or_else(|| jiuzhu_store::kept::FeedFiles::default_dir(&cli.database));
     let seal_paths = SealPaths::new(
         &data_dir,
         cli.audit_key.clone(),
@@ -406,7 +406,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo::print_accounts();
             }
             let abandoned =
-                jiuzhu_store::feeds::FeedFiles::new(&data_dir).remove_abandoned_staging()?;
+                jiuzhu_store::kept::FeedFiles::new(&data_dir).remove_abandoned_staging()?;
             if abandoned > 0 {
                 tracing::info!(
                     files = abandoned,

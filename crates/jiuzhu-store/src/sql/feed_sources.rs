@@ -58,7 +58,7 @@ fn check_fields(kind: Option<&str>, code: Option<&str>, name: &str) -> Vec<Field
             "请选择数据类别",
         ));
     } else if let Some(kind) = kind {
-        if jiuzhu_verify::FeedKind::parse(kind).is_none() {
+        if jiuzhu_domain::FeedKind::parse(kind).is_none() {
             errors.push(FieldError::new(
                 "kind",
                 "SOURCE_KIND_UNKNOWN",

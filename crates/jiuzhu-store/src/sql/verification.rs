@@ -908,7 +908,7 @@ async fn insert_delivery(
             .detail(format!(
                 "{} {} 数据日期 {}:{} 行,拒收 {} 行{}",
                 d.source,
-                jiuzhu_verify::FeedKind::parse(&d.kind).map_or(d.kind.as_str(), |k| k.label_zh()),
+                jiuzhu_domain::FeedKind::parse(&d.kind).map_or(d.kind.as_str(), |k| k.label_zh()),
                 d.data_date,
                 d.rows_total,
                 d.rows_rejected,

@@ -1,14 +1,10 @@
-//! Departments' deliveries kept with their provenance, and the monthly comparison run from the
-//! store: the I/O around the pure matcher `jiuzhu-verify` that the CLI, the web API and the
-//! benchmark share.
-//!
-//! It lives in the store crate because it is persistence: it keeps each delivered file under the
-//! data directory by its SHA-256 (`<data-dir>/feeds/<sha256>.csv`, written under a temporary name
-//! and renamed, so a file is either complete or absent and the same content is kept once) and
-//! records the delivery, the run and its warnings through [`Store`]. The pure crates stay free of
-//! I/O; the binaries stay thin.
+//! Departments' deliveries kept with their provenance, and the month's comparison: the I/O around
+//! the pure matcher `jiuzhu-verify` that the command line, the web API and pages and the
+//! benchmark share. Each delivered file is kept by its SHA-256 ([`jiuzhu_store::kept`]) and the
+//! delivery, the run and its warnings are recorded through the store.
 
 use jiuzhu_domain::Month;
+use jiuzhu_verify::FeedKindSchema;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -19,213 +15,76 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
 use jiuzhu_domain::access::{ImportFeeds, RunVerification};
-use jiuzhu_domain::{Area, DivisionCode, Grant};
+use jiuzhu_domain::{Area, DivisionCode, FeedFormat, Grant};
 use jiuzhu_verify::{
     run_month_each, CaseloadBuilder, CaseloadIndex, Delivery, DeliveryReport, FeedKind,
     IngestOptions, Prehash, RejectionPolicy, VerifyPolicy, Warning,
 };
 
-use crate::feed_formats::{self, FeedFormat, FormatError, Readable};
-use crate::feed_sources::SourceLatest;
-use crate::outreach::{LeadRun, NewLead};
-use crate::verification::{
+use jiuzhu_import::feed_formats::{self, ConvertError, FormatError};
+use jiuzhu_store::feed_sources::SourceLatest;
+use jiuzhu_store::kept::{FeedError, FeedFiles, Staged};
+use jiuzhu_store::outreach::{LeadRun, NewLead};
+use jiuzhu_store::verification::{
     FeedDelivery, NewDelivery, NewWarning, Rejection, RunPart, RunStart, SourceStatus, SourceUse,
 };
-use crate::{Store, StoreError, VerificationRun};
+use jiuzhu_store::{Store, StoreError, VerificationRun};
 
-#[derive(Debug, thiserror::Error)]
-pub enum FeedError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Invalid(String),
+/// What the parser reads for a delivery.
+pub struct Readable {
+    pub format: FeedFormat,
+    /// The converted UTF-8 CSV (removed when dropped); `None` when the original is read as is.
+    pub converted: Option<Staged>,
+    /// Sheet row of the header minus one: added to the parser's line numbers.
+    pub row_offset: u64,
+}
+
+impl Readable {
+    pub fn path<'a>(&'a self, original: &'a Path) -> &'a Path {
+        self.converted.as_ref().map_or(original, |s| s.path())
+    }
+}
+
+/// The format of a delivery, from its content ([`feed_formats::sniff`]).
+pub fn sniff(path: &Path, full: bool) -> Result<FeedFormat, FeedError> {
+    feed_formats::sniff(path, full).map_err(io(path))
+}
+
+/// Converts `original` (of `format`) into UTF-8 CSV in a private scratch file of the feeds
+/// directory. `Ok(Err(_))` is a delivery unreadable in its format; `Err` is an I/O failure of ours.
+pub fn readable(
+    files: &FeedFiles,
+    original: &Path,
+    format: FeedFormat,
+) -> Result<Result<Readable, FormatError>, FeedError> {
+    if format == FeedFormat::Csv {
+        return Ok(Ok(Readable {
+            format,
+            converted: None,
+            row_offset: 0,
+        }));
+    }
+    let staged = files.stage_new()?;
+    let out = staged.create().map_err(io(staged.path()))?;
+    let converted = match format {
+        FeedFormat::GbkCsv => feed_formats::gbk_to_utf8(original, out).map(|()| Ok(0)),
+        _ => feed_formats::xlsx_to_csv(original, out),
+    }
+    .map_err(|e| match e {
+        ConvertError::Read(source) => io(original)(source),
+        ConvertError::Write(source) => io(staged.path())(source),
+    })?;
+    Ok(converted.map(|row_offset| Readable {
+        format,
+        converted: Some(staged),
+        row_offset,
+    }))
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FeedError + '_ {
     move |source| FeedError::Io {
         path: path.display().to_string(),
         source,
-    }
-}
-
-/// Where delivered files are kept: `<data-dir>/feeds/<sha256>.csv`.
-#[derive(Debug, Clone)]
-pub struct FeedFiles {
-    root: PathBuf,
-}
-
-static STAGE_SEQ: AtomicU64 = AtomicU64::new(0);
-
-/// A file being kept, under a temporary name until its SHA-256 is known.
-#[derive(Debug)]
-pub struct Staged {
-    path: PathBuf,
-}
-
-impl Staged {
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-    /// The path, no longer removed on drop (the caller hands it to [`import_feed`] as a staged
-    /// upload, which moves it under its SHA-256).
-    pub fn into_path(self) -> PathBuf {
-        let path = self.path.clone();
-        std::mem::forget(self);
-        path
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-impl FeedFiles {
-    /// The data directory of a database URL: `sqlite://dir/x.sqlite` keeps files in `dir`;
-    /// other databases in `./data`.
-    pub fn default_dir(database_url: &str) -> PathBuf {
-        if let Some(rest) = database_url.strip_prefix("sqlite:") {
-            let rest = rest.trim_start_matches("//");
-            let path = Path::new(rest.split('?').next().unwrap_or(rest));
-            if let Some(dir) = path.parent() {
-                if !dir.as_os_str().is_empty() {
-                    return dir.to_path_buf();
-                }
-            }
-            return PathBuf::from(".");
-        }
-        PathBuf::from("data")
-    }
-
-    pub fn new(data_dir: impl Into<PathBuf>) -> FeedFiles {
-        FeedFiles {
-            root: data_dir.into(),
-        }
-    }
-
-    /// `<data-dir>/feeds`, made (mode 0700, and the data directory too) if missing.
-    fn feeds_dir(&self) -> Result<PathBuf, FeedError> {
-        let dir = self.root.join("feeds");
-        if !dir.is_dir() {
-            crate::private_fs::create_dir(&self.root).map_err(io(&self.root))?;
-            crate::private_fs::create_dir(&dir).map_err(io(&dir))?;
-        }
-        Ok(dir)
-    }
-
-    /// Brings the data directory, the kept deliveries and staged files to modes 0700 (folders)
-    /// and 0600 (files), for a data directory made before they were created private or changed
-    /// by hand; at start. Returns how many modes were changed.
-    pub fn tighten(&self) -> Result<usize, FeedError> {
-        crate::private_fs::tighten_one(&self.root).map_err(io(&self.root))?;
-        let dir = self.root.join("feeds");
-        crate::private_fs::tighten(&dir).map_err(io(&dir))
-    }
-
-    /// The kept file of a delivery.
-    pub fn path_of(&self, content_key: &str) -> PathBuf {
-        self.root.join(content_key)
-    }
-
-    /// A temporary file in the feeds directory for the caller to write (an upload).
-    pub fn stage_new(&self) -> Result<Staged, FeedError> {
-        let dir = self.feeds_dir()?;
-        let n = STAGE_SEQ.fetch_add(1, Ordering::Relaxed);
-        Ok(Staged {
-            path: dir.join(format!(".incoming-{}-{n}", std::process::id())),
-        })
-    }
-
-    /// Removes staged files left behind by a process that is gone (killed between staging an
-    /// upload and keeping it): their names carry the process id. Returns how many were
-    /// removed. Where process ids cannot be checked (no `/proc`), only files older than a day
-    /// are taken for abandoned.
-    pub fn remove_abandoned_staging(&self) -> Result<usize, FeedError> {
-        let dir = self.feeds_dir()?;
-        let own = std::process::id();
-        let procfs = Path::new("/proc/self").exists();
-        let mut removed = 0;
-        for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
-            let entry = entry.map_err(io(&dir))?;
-            let name = entry.file_name();
-            let Some(pid) = name
-                .to_str()
-                .and_then(|n| n.strip_prefix(".incoming-"))
-                .and_then(|rest| rest.split('-').next())
-                .and_then(|pid| pid.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let abandoned = if procfs {
-                pid != own && !Path::new("/proc").join(pid.to_string()).exists()
-            } else {
-                entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|age| age.as_secs() > 24 * 3600)
-            };
-            if abandoned && std::fs::remove_file(entry.path()).is_ok() {
-                removed += 1;
-            }
-        }
-        Ok(removed)
-    }
-
-    /// Stages a copy of `src`: a hard link when it is on the same file system (a delivery is
-    /// never modified in place, and the link costs nothing however big the file), else a copy.
-    /// The kept file is made 0600; a link is the operator's file itself, so that file becomes
-    /// 0600 as well (a department's delivery holds every identity number of its rows), which is
-    /// logged when it was wider.
-    pub fn stage_copy(&self, src: &Path) -> Result<Staged, FeedError> {
-        let staged = self.stage_new()?;
-        if std::fs::hard_link(src, &staged.path).is_ok() {
-            let wide = !crate::private_fs::is_private(&staged.path).map_err(io(src))?;
-            crate::private_fs::tighten_one(&staged.path).map_err(io(src))?;
-            if wide {
-                tracing::info!(
-                    file = %src.display(),
-                    "数据文件的权限已改为 0600 (the delivered file was made private: it is the kept copy)"
-                );
-            }
-        } else {
-            let mut from = std::fs::File::open(src).map_err(io(src))?;
-            let mut to = crate::private_fs::create_file(&staged.path).map_err(io(&staged.path))?;
-            std::io::copy(&mut from, &mut to).map_err(io(&staged.path))?;
-        }
-        Ok(staged)
-    }
-
-    /// Renames a staged file to its content key (`feeds/<sha256>.csv`); the same content
-    /// delivered twice is kept once.
-    pub fn commit(&self, staged: Staged, sha256: &str) -> Result<String, FeedError> {
-        self.commit_as(staged, sha256, FeedFormat::Csv)
-    }
-
-    /// [`FeedFiles::commit`] for a delivery of `format`: `feeds/<sha256>.csv`,
-    /// `feeds/<sha256>.gbk.csv` or `feeds/<sha256>.xlsx`.
-    pub fn commit_as(
-        &self,
-        staged: Staged,
-        sha256: &str,
-        format: FeedFormat,
-    ) -> Result<String, FeedError> {
-        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(FeedError::Invalid(format!("not a SHA-256: {sha256}")));
-        }
-        let key = format!("feeds/{sha256}.{}", format.suffix());
-        let target = self.root.join(&key);
-        if !target.exists() {
-            std::fs::rename(&staged.path, &target).map_err(io(&target))?;
-        }
-        Ok(key)
     }
 }
 
@@ -413,8 +272,8 @@ pub async fn import_feed_with_progress(
         let files = files.clone();
         let original = original.clone();
         tokio::task::spawn_blocking(move || {
-            let format = feed_formats::sniff(&original, true)?;
-            Ok::<_, FeedError>((format, feed_formats::readable(&files, &original, format)?))
+            let format = sniff(&original, true)?;
+            Ok::<_, FeedError>((format, readable(&files, &original, format)?))
         })
         .await
         .map_err(|e| FeedError::Invalid(format!("conversion task failed: {e}")))??
@@ -488,9 +347,7 @@ pub async fn import_feed_with_progress(
 
 fn stage(files: &FeedFiles, f: &NewFeedFile) -> Result<Staged, FeedError> {
     if f.staged {
-        Ok(Staged {
-            path: f.path.clone(),
-        })
+        Ok(Staged::adopt(f.path.clone()))
     } else {
         files.stage_copy(&f.path)
     }
@@ -799,9 +656,8 @@ pub fn read_kept_row(
     let kind = FeedKind::parse(&d.kind)
         .ok_or_else(|| FeedError::Invalid(format!("unknown feed kind {}", d.kind)))?;
     let path = files.path_of(&d.content_key);
-    let readable =
-        feed_formats::readable(files, &path, FeedFormat::of_content_key(&d.content_key))?
-            .map_err(|e| FeedError::Invalid(e.message_zh))?;
+    let readable = readable(files, &path, FeedFormat::of_content_key(&d.content_key))?
+        .map_err(|e| FeedError::Invalid(e.message_zh))?;
     let Some(line) = u64::try_from(row)
         .ok()
         .and_then(|r| r.checked_sub(readable.row_offset))
@@ -930,7 +786,7 @@ pub async fn run_from_store(
                     .ok_or_else(|| FeedError::Invalid(format!("unknown feed kind {}", d.kind)))?;
                 let path = files.path_of(&d.content_key);
                 let format = FeedFormat::of_content_key(&d.content_key);
-                let r = feed_formats::readable(files, &path, format)?.map_err(|e| {
+                let r = readable(files, &path, format)?.map_err(|e| {
                     FeedError::Invalid(format!(
                         "kept delivery {} ({}) unreadable: {}",
                         d.id, d.kind, e.message_zh
@@ -948,8 +804,8 @@ pub async fn run_from_store(
                 }
                 let s = stage(files, n)?;
                 // The prefix only: a run's deliveries are big, and their header tells.
-                let format = feed_formats::sniff(s.path(), false)?;
-                match feed_formats::readable(files, s.path(), format)? {
+                let format = sniff(s.path(), false)?;
+                match readable(files, s.path(), format)? {
                     Ok(r) => {
                         paths.push((n.kind, r.path(s.path()).to_path_buf()));
                         readables.push((format, r));
@@ -1110,7 +966,7 @@ pub async fn run_from_store(
                         kind: w.kind.as_str().into(),
                         division: caseload.division(w.household).clone(),
                         evidence: evidence_json(w, Some(d), offset, &source_names),
-                        facts: crate::warning_facts(
+                        facts: jiuzhu_store::warning_facts(
                             &w.evidence.person.masked(),
                             &w.evidence.value.to_string(),
                         ),
@@ -1388,25 +1244,6 @@ impl Phases {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn uploads_abandoned_by_a_gone_process_are_removed_and_ours_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = FeedFiles::new(dir.path());
-        let ours = files.stage_new().unwrap();
-        std::fs::write(ours.path(), b"in progress").unwrap();
-        let feeds = dir.path().join("feeds");
-        // No process has this id (above the kernel's pid_max).
-        let gone = feeds.join(".incoming-4194399-7");
-        std::fs::write(&gone, b"half an upload").unwrap();
-        let kept = feeds.join("0123abcd.csv");
-        std::fs::write(&kept, b"a kept delivery").unwrap();
-
-        assert_eq!(files.remove_abandoned_staging().unwrap(), 1);
-        assert!(!gone.exists());
-        assert!(ours.path().exists());
-        assert!(kept.exists());
-    }
 
     #[test]
     fn a_month_without_households_in_force_says_why() {

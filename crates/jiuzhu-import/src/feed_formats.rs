@@ -1,7 +1,7 @@
 //! Deliveries as departments actually send them: UTF-8 CSV (what `jiuzhu-verify` parses), CSV in
 //! GBK/GB18030 (Excel's "CSV" on a Chinese Windows) and xlsx workbooks. The format is recognised
 //! from the content, never from a name; the other two are converted here, at the edge, into the
-//! UTF-8 CSV stream the pure parser reads. The ORIGINAL bytes stay the kept file and their
+//! UTF-8 CSV stream the pure parser reads (the application writes it to a private scratch file). The ORIGINAL bytes stay the kept file and their
 //! SHA-256 the delivery's hash: provenance is of what the department sent.
 //!
 //! Row numbers survive the conversion: GB18030 → UTF-8 keeps every line break, and a workbook
@@ -16,45 +16,16 @@ use std::ops::ControlFlow;
 use jiuzhu_sheet::text::{DecodeReader, Malformed, TextEncoding};
 use jiuzhu_sheet::xlsx::{Workbook, XlsxError, XlsxLimits};
 
-use crate::feeds::{FeedError, FeedFiles, Staged};
+pub use jiuzhu_domain::FeedFormat;
 
-/// How a delivery's bytes are encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FeedFormat {
-    /// UTF-8 CSV (with or without BOM): read as is.
-    Csv,
-    /// CSV that is not UTF-8: decoded as GB18030 (a superset of GBK).
-    GbkCsv,
-    /// An Office Open XML workbook (zip): the first sheet.
-    Xlsx,
-}
-
-impl FeedFormat {
-    /// The kept file's suffix: the format is known again from the content key alone, so a run
-    /// re-reading a kept UTF-8 file pays no detection pass.
-    pub fn suffix(self) -> &'static str {
-        match self {
-            FeedFormat::Csv => "csv",
-            FeedFormat::GbkCsv => "gbk.csv",
-            FeedFormat::Xlsx => "xlsx",
-        }
-    }
-    pub fn of_content_key(key: &str) -> FeedFormat {
-        if key.ends_with(".xlsx") {
-            FeedFormat::Xlsx
-        } else if key.ends_with(".gbk.csv") {
-            FeedFormat::GbkCsv
-        } else {
-            FeedFormat::Csv
-        }
-    }
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            FeedFormat::Csv => "CSV(UTF-8)",
-            FeedFormat::GbkCsv => "CSV(GBK)",
-            FeedFormat::Xlsx => "Excel(xlsx)",
-        }
-    }
+/// Reading the delivery or writing its conversion failed (the platform's I/O, not the
+/// delivery's content).
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error("reading the delivery: {0}")]
+    Read(std::io::Error),
+    #[error("writing the converted delivery: {0}")]
+    Write(std::io::Error),
 }
 
 /// A delivery that cannot be read in its format at all (recorded as refused at line 1).
@@ -69,17 +40,13 @@ const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 /// Recognises the format from the content. `full` checks the whole file for UTF-8 (an upload:
 /// one file, read once more); otherwise only the first 64 KiB are looked at, where the header
 /// with its Chinese labels is — enough for the large deliveries a run streams.
-pub fn sniff(path: &Path, full: bool) -> Result<FeedFormat, FeedError> {
-    let io = |source| FeedError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let mut f = std::fs::File::open(path).map_err(io)?;
+pub fn sniff(path: &Path, full: bool) -> std::io::Result<FeedFormat> {
+    let mut f = std::fs::File::open(path)?;
     let mut buf = vec![0u8; 256 << 10];
     let mut carry: Vec<u8> = Vec::new();
     let mut first = true;
     loop {
-        let n = f.read(&mut buf).map_err(io)?;
+        let n = f.read(&mut buf)?;
         if n == 0 {
             // A sequence cut off by the end of the file is not UTF-8.
             return Ok(if carry.is_empty() {
@@ -111,70 +78,15 @@ pub fn sniff(path: &Path, full: bool) -> Result<FeedFormat, FeedError> {
     }
 }
 
-/// What the parser reads for a delivery.
-pub struct Readable {
-    pub format: FeedFormat,
-    /// The converted UTF-8 CSV (removed when dropped); `None` when the original is read as is.
-    pub converted: Option<Staged>,
-    /// Sheet row of the header minus one: added to the parser's line numbers.
-    pub row_offset: u64,
-}
-
-impl Readable {
-    pub fn path<'a>(&'a self, original: &'a Path) -> &'a Path {
-        self.converted.as_ref().map_or(original, |s| s.path())
-    }
-}
-
-/// Converts `original` (of `format`) into UTF-8 CSV in a temporary file of the feeds directory.
-/// `Ok(Err(_))` is a delivery unreadable in its format; `Err` is an I/O failure of ours.
-pub fn readable(
-    files: &FeedFiles,
-    original: &Path,
-    format: FeedFormat,
-) -> Result<Result<Readable, FormatError>, FeedError> {
-    match format {
-        FeedFormat::Csv => Ok(Ok(Readable {
-            format,
-            converted: None,
-            row_offset: 0,
-        })),
-        FeedFormat::GbkCsv => {
-            let staged = files.stage_new()?;
-            gbk_to_utf8(original, staged.path())?;
-            Ok(Ok(Readable {
-                format,
-                converted: Some(staged),
-                row_offset: 0,
-            }))
-        }
-        FeedFormat::Xlsx => {
-            let staged = files.stage_new()?;
-            Ok(
-                xlsx_to_csv(original, staged.path())?.map(|row_offset| Readable {
-                    format,
-                    converted: Some(staged),
-                    row_offset,
-                }),
-            )
-        }
-    }
-}
-
-fn gbk_to_utf8(src: &Path, dst: &Path) -> Result<(), FeedError> {
-    let io_src = |source| FeedError::Io {
-        path: src.display().to_string(),
-        source,
-    };
-    let io_dst = |source| FeedError::Io {
-        path: dst.display().to_string(),
-        source,
-    };
+/// CSV in GB18030 (a superset of GBK) as UTF-8 CSV, line for line.
+pub fn gbk_to_utf8(src: &Path, out: impl Write) -> Result<(), ConvertError> {
+    let io_src = ConvertError::Read;
+    let io_dst = ConvertError::Write;
     let input = std::fs::File::open(src).map_err(io_src)?;
     // Malformed bytes become U+FFFD: the parser then rejects that row's field, with its line,
     // instead of the whole delivery.
     let mut decoded = DecodeReader::new(input, TextEncoding::Gb18030, Malformed::Replace);
-    let mut out = std::io::BufWriter::new(crate::private_fs::create_file(dst).map_err(io_dst)?);
+    let mut out = std::io::BufWriter::new(out);
     let mut buf = vec![0u8; 256 << 10];
     loop {
         let n = decoded.read(&mut buf).map_err(io_src)?;
@@ -203,15 +115,9 @@ fn csv_field(out: &mut String, s: &str) {
 /// header), blank rows as blank lines; returns the header's sheet row minus one. Read by the
 /// bounded streaming reader of jiuzhu-sheet: a workbook over a limit is a [`FormatError`]
 /// naming the limit.
-fn xlsx_to_csv(src: &Path, dst: &Path) -> Result<Result<u64, FormatError>, FeedError> {
-    let io_src = |source| FeedError::Io {
-        path: src.display().to_string(),
-        source,
-    };
-    let io_dst = |source| FeedError::Io {
-        path: dst.display().to_string(),
-        source,
-    };
+pub fn xlsx_to_csv(src: &Path, out: impl Write) -> Result<Result<u64, FormatError>, ConvertError> {
+    let io_src = ConvertError::Read;
+    let io_dst = ConvertError::Write;
     let refused = |e: XlsxError| FormatError {
         code: e.code(),
         message_zh: e.message_zh(),
@@ -222,7 +128,7 @@ fn xlsx_to_csv(src: &Path, dst: &Path) -> Result<Result<u64, FormatError>, FeedE
         Err(XlsxError::Io(e)) => return Err(io_src(e)),
         Err(e) => return Ok(Err(refused(e))),
     };
-    let mut out = std::io::BufWriter::new(crate::private_fs::create_file(dst).map_err(io_dst)?);
+    let mut out = std::io::BufWriter::new(out);
     let (mut header_row, mut last_row) = (None::<u64>, 0u64);
     let mut line = String::new();
     let mut write_error = None;
