@@ -21,6 +21,10 @@ pub enum Error {
     Invalid(Vec<FieldError>),
     #[error(transparent)]
     Denied(#[from] AccessDenied),
+    /// What the request needs is not there (a region without policy parameters, a calendar that
+    /// does not cover the period): the request cannot be served as it is, said in Chinese.
+    #[error("{0}")]
+    Unserviceable(String),
     /// A failure of the platform itself (a stored parameter that no longer applies, a lock
     /// poisoned): shown to people generically, logged with its cause.
     #[error("{context}")]

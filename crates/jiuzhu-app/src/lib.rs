@@ -8,11 +8,13 @@
 //! An [`App`] holds the store, the clock, the workflows, the base policy library and the kept
 //! parameters ([`params`]); clones share all of them.
 
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use chrono::NaiveDate;
 use jiuzhu_domain::Clock;
 use jiuzhu_policy::PolicyLibrary;
+use jiuzhu_store::kept::FeedFiles;
 use jiuzhu_store::Store;
 use jiuzhu_workflow::Workflows;
 
@@ -32,6 +34,8 @@ pub struct App {
     /// The policy files the stored revisions apply to.
     base_policies: Arc<PolicyLibrary>,
     params: Arc<params::ParamsCache>,
+    /// Where the departments' deliveries are kept.
+    feeds: FeedFiles,
 }
 
 impl App {
@@ -45,6 +49,7 @@ impl App {
             store,
             clock,
             policies: None,
+            feeds_dir: PathBuf::from("data"),
         }
     }
 
@@ -61,6 +66,11 @@ impl App {
     /// Today in the office's time zone (Beijing).
     pub fn today(&self) -> NaiveDate {
         self.clock.today()
+    }
+
+    /// Where the departments' deliveries are kept.
+    pub fn feeds(&self) -> &FeedFiles {
+        &self.feeds
     }
 
     pub fn workflows(&self) -> &Arc<Workflows> {
@@ -94,9 +104,16 @@ pub struct AppBuilder {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     policies: Option<PolicyLibrary>,
+    feeds_dir: PathBuf,
 }
 
 impl AppBuilder {
+    /// The data directory under which deliveries are kept (`<dir>/feeds`); `data` by default.
+    pub fn feeds_dir(mut self, dir: impl Into<PathBuf>) -> AppBuilder {
+        self.feeds_dir = dir.into();
+        self
+    }
+
     /// Policy files other than the shipped ones.
     pub fn policies(mut self, lib: PolicyLibrary) -> AppBuilder {
         self.policies = Some(lib);
@@ -114,6 +131,7 @@ impl AppBuilder {
             workflows: shipped_workflows()?,
             base_policies,
             params: Arc::default(),
+            feeds: FeedFiles::new(self.feeds_dir),
         })
     }
 }

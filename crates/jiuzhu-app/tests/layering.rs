@@ -94,14 +94,9 @@ const KNOWN: &[&str] = &[
     "web source uses the store: warnings.rs",
     "binary uses the web crate outside serve: cmd_calendar.rs",
     "binary uses the web crate outside serve: cmd_month.rs",
-    "binary uses the web crate outside serve: cmd_verify.rs",
     "binary uses the web crate outside serve: cmd_whatif.rs",
     "binary uses the web crate outside serve: demo.rs",
     "binary uses the web crate outside serve: main.rs",
-    "bench_default outside tests: jiuzhu-bench/src/verify.rs",
-    "bench_default outside tests: jiuzhu-app/src/verification.rs",
-    "bench_default outside tests: jiuzhu/src/cmd_verify.rs",
-    "bench_default not gated to tests",
 ];
 
 fn workspace() -> PathBuf {

@@ -20,9 +20,8 @@ use jiuzhu_app::verification::{self as feeds, MonthRequest, NewFeedFile, RunFeed
 use jiuzhu_domain::access::{ImportCaseload, ImportFeeds, ManageDivisions, RunVerification};
 use jiuzhu_domain::Month;
 use jiuzhu_domain::{Actor, Clock, DivisionCode, SystemClock};
-use jiuzhu_store::kept::FeedFiles;
 use jiuzhu_store::Store;
-use jiuzhu_verify::{FeedKind, VerifyPolicy};
+use jiuzhu_verify::FeedKind;
 use sha2::{Digest, Sha256};
 
 pub fn main() -> anyhow::Result<()> {
@@ -52,6 +51,53 @@ pub fn main() -> anyhow::Result<()> {
 const COUNTIES: &[&str] = &[
     "371002", "371003", "371082", "371083", "520304", "430321", "341882", "330203",
 ];
+
+/// The benchmark's thresholds (verify-policy/): the peer's values for every county of the
+/// caseload, instead of the shipped policy files.
+const BENCH_POLICIES: &[(&str, &str)] = &[
+    (
+        "000000-bench.toml",
+        include_str!("../verify-policy/000000-bench.toml"),
+    ),
+    (
+        "330000-bench.toml",
+        include_str!("../verify-policy/330000-bench.toml"),
+    ),
+    (
+        "340000-bench.toml",
+        include_str!("../verify-policy/340000-bench.toml"),
+    ),
+    (
+        "370000-bench.toml",
+        include_str!("../verify-policy/370000-bench.toml"),
+    ),
+    (
+        "430000-bench.toml",
+        include_str!("../verify-policy/430000-bench.toml"),
+    ),
+    (
+        "520000-bench.toml",
+        include_str!("../verify-policy/520000-bench.toml"),
+    ),
+];
+
+pub fn bench_policies() -> anyhow::Result<jiuzhu_policy::PolicyLibrary> {
+    jiuzhu_policy::PolicyLibrary::from_texts(
+        BENCH_POLICIES
+            .iter()
+            .map(|(name, text)| (name.to_string(), text.to_string())),
+    )
+    .map_err(|errors| {
+        anyhow!(
+            "the benchmark's policy files: {}",
+            errors
+                .iter()
+                .map(|e| e.message_zh())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })
+}
 
 async fn run(dir: PathBuf, month: Month, out: PathBuf) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir().context("temporary directory")?;
@@ -116,7 +162,6 @@ async fn run(dir: PathBuf, month: Month, out: PathBuf) -> anyhow::Result<()> {
     let import_s = t_import.elapsed().as_secs_f64();
 
     // The job.
-    let files = FeedFiles::new(tmp.path());
     let data_date = month.last_day();
     let new_files: Vec<RunFeed> = FeedKind::BENCH
         .iter()
@@ -130,20 +175,26 @@ async fn run(dir: PathBuf, month: Month, out: PathBuf) -> anyhow::Result<()> {
             })
         })
         .collect();
-    let policy = VerifyPolicy::bench_default();
+    // Untimed: the application with the benchmark's thresholds, its parameters read.
+    let store: Arc<dyn Store> = Arc::new(store);
+    let app = jiuzhu_app::App::builder(store.clone(), clock.clone())
+        .policies(bench_policies()?)
+        .feeds_dir(tmp.path())
+        .build()?;
+    let params = app.params().await?;
     let g_run = actor.grant::<RunVerification>()?;
     let g_import = actor.grant::<ImportFeeds>()?;
     let cpu_before = process_cpu_seconds();
     let t = Instant::now();
     let report = feeds::run_from_store(
-        &store,
+        store.as_ref(),
         &g_run,
         Some(&g_import),
-        &files,
+        app.feeds(),
         &MonthRequest {
             month,
             division: None,
-            policy: &policy,
+            policies: &params.policies,
             threads: 2,
             started_at: clock.now(),
             // A fixed due date: the benchmark has no calendar and does not handle warnings.
@@ -324,4 +375,39 @@ fn report_peak(what: &str) {
 /// The registered source code of a kind's benchmark file.
 fn bench_source(kind: FeedKind) -> String {
     format!("bench-{}", kind.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiuzhu_domain::Money;
+
+    /// Every county of the caseload resolves to the peer's thresholds (shared/bench/README.md),
+    /// on which the check value rests; none to the shipped policies.
+    #[test]
+    fn every_bench_county_has_the_peer_thresholds() {
+        let lib = bench_policies().unwrap();
+        let day = Month::parse("2024-06").unwrap().last_day();
+        for county in COUNTIES {
+            let p = jiuzhu_app::verification::thresholds::verify_policy(
+                &lib,
+                &DivisionCode::parse(county).unwrap(),
+                day,
+            )
+            .unwrap();
+            assert_eq!(
+                p,
+                jiuzhu_verify::VerifyPolicy {
+                    urban_standard: Money::from_yuan(1000),
+                    rural_standard: Money::from_yuan(800),
+                    deposit_limit_per_member: Money::from_yuan(30000),
+                    medical_line: Money::from_yuan(4000),
+                    medical_outreach_line: None,
+                    excluded_vehicle_types: vec!["disabled_mobility".into()],
+                    residential_allowed: 1,
+                },
+                "{county}"
+            );
+        }
+    }
 }

@@ -149,7 +149,7 @@ pub fn feed(data: &[u8]) {
         b.add_member_ix(h, &id).expect("one member");
         b.build()
     });
-    let policy = VerifyPolicy::bench_default();
+    let policy = jiuzhu_verify::Thresholds::from(VerifyPolicy::bench_default());
     let month = Month::new(2026, 1).expect("a month");
     for kind in FeedKind::ALL {
         for chunk in [data.len().max(1), 7] {

@@ -146,6 +146,7 @@ defs! {
     "low_income.medical_warning.low_income": Money => "低收入人员医疗费用预警线(单次自付)",
     "verify.deposit.limit_per_member": Money => "一月一比对存款预警线(元/人,家庭存款超过此数×人数)",
     "verify.property.residential_allowed": Int { min: 0, max: 20 } => "一月一比对住房预警:住宅套数上限(超过即预警)",
+    "verify.outreach.enabled": Bool => "是否开展政策找人(非在册人员单次医疗自付超过普通参保人员预警线的,列为线索)",
     "verify.report.income_months": Int { min: 1, max: 36 } => "核对报告收入估算月数(工资、公积金、医疗费用按最近N个月平均)",
     "verify.handling.working_days": Int { min: 1, max: 60 } => "一月一比对预警核查处置时限(工作日,自比对之日起算)",
     "verify.window_days.civil_deaths": Int { min: 1, max: 400 } => "一月一比对死亡数据有效期(天:数据日期早于比对月末此天数以上即为过期,不采用)",
@@ -661,6 +662,25 @@ impl PolicyLibrary {
             region: region.clone(),
             chain,
         })
+    }
+
+    /// [`PolicyLibrary::for_region`], or where no sub-national file covers `region` (the
+    /// nation itself, a run over several provinces) the national file alone: the defaults every
+    /// region inherits.
+    pub fn for_region_or_nation(&self, region: &DivisionCode) -> Result<PolicySet, PolicyError> {
+        match self.for_region(region) {
+            Err(PolicyError::UnknownRegion { .. }) => {
+                let nation = self.files.get(DivisionCode::nation().as_str()).cloned();
+                match nation {
+                    Some(file) => Ok(PolicySet {
+                        region: region.clone(),
+                        chain: vec![file],
+                    }),
+                    None => self.for_region(region),
+                }
+            }
+            other => other,
+        }
     }
 
     /// Parses the region text first (so a malformed code is reported as such).

@@ -13,7 +13,7 @@ fn main() {
     let repeats: usize = args.next().map_or(3, |s| s.parse().expect("repeats"));
     let data = std::fs::read(&path).expect("read");
     let index = CaseloadBuilder::new(16).build();
-    let policy = VerifyPolicy::bench_default();
+    let policy = jiuzhu_verify::Thresholds::from(VerifyPolicy::bench_default());
     let month = Month::parse("2024-06").unwrap();
     for _ in 0..repeats {
         let t = Instant::now();

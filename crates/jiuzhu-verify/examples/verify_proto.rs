@@ -57,7 +57,13 @@ fn main() {
             }
         })
         .collect();
-    let run = run_month(&index, &policy, month, deliveries, threads);
+    let run = run_month(
+        &index,
+        &jiuzhu_verify::Thresholds::from(policy.clone()),
+        month,
+        deliveries,
+        threads,
+    );
     let job_s = t1.elapsed().as_secs_f64();
 
     let lines = run.warning_lines();

@@ -12,9 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::caseload::{CaseloadIndex, HouseholdIx, MemberIx};
 use crate::parse::{self, Fault};
-use crate::rules::{
-    Evidence, EvidenceValue, OutreachLead, VerifyPolicy, Warning, WarningKind, Ymd,
-};
+use crate::rules::{Evidence, EvidenceValue, OutreachLead, Thresholds, Warning, WarningKind, Ymd};
 use crate::schema::{
     cols, FeedKind, FeedSchema, RejectionPolicy, BUSINESS_ROLES, MAX_COLUMNS, MOVE_TYPES,
     VEHICLE_TYPES,
@@ -191,7 +189,7 @@ impl Tally {
     }
 
     /// The warnings of the policy's thresholds, one per household at most, in household order.
-    pub fn warnings(&self, index: &CaseloadIndex, policy: &VerifyPolicy) -> Vec<Warning> {
+    pub fn warnings(&self, index: &CaseloadIndex, thresholds: &Thresholds) -> Vec<Warning> {
         let kind = self.kind;
         let wkind = WarningKind::of_feed(kind);
         let mut out = Vec::new();
@@ -200,6 +198,7 @@ impl Tally {
                 continue;
             }
             let h = h as HouseholdIx;
+            let policy = thresholds.of_household(h);
             let members = i64::from(index.member_count(h));
             let standard = policy.standard(index.area(h)).fen() * members;
             let (value, threshold) = match kind {
@@ -319,14 +318,19 @@ impl Prehash {
 pub struct FeedIngest<'a> {
     schema: &'static FeedSchema,
     index: &'a CaseloadIndex,
-    policy: &'a VerifyPolicy,
+    thresholds: &'a Thresholds,
     rejection: RejectionPolicy,
     max_reported: usize,
     first_day: i64,
     last_day: i64,
     yyyymm: i64,
+    /// The vehicle types that do not count and the medical line: of the one policy, or per
+    /// household class ([`Thresholds::PerHousehold`], read through `class_of`).
     excluded_vehicles: u64,
     medical_line: i64,
+    class_of: Option<&'a [u8]>,
+    class_vehicles: Vec<u64>,
+    class_medical_lines: Vec<i64>,
     outreach_line: Option<i64>,
     sha: Sha256,
     bytes: u64,
@@ -358,23 +362,31 @@ impl<'a> FeedIngest<'a> {
     pub fn new(
         kind: FeedKind,
         index: &'a CaseloadIndex,
-        policy: &'a VerifyPolicy,
+        thresholds: &'a Thresholds,
         month: Month,
         options: IngestOptions,
     ) -> FeedIngest<'a> {
         let schema = kind.schema();
+        let classes = thresholds.classes();
+        let first = &classes[0];
         FeedIngest {
             schema,
             index,
-            policy,
+            thresholds,
             rejection: options.rejection.unwrap_or(schema.rejection),
             max_reported: options.max_reported,
             first_day: i64::from(month.first_yyyymmdd()),
             last_day: i64::from(month.last_yyyymmdd()),
             yyyymm: i64::from(month.yyyymm()),
-            excluded_vehicles: policy.excluded_vehicle_mask(),
-            medical_line: policy.medical_line.fen(),
-            outreach_line: policy.medical_outreach_line.map(Money::fen),
+            excluded_vehicles: first.excluded_vehicle_mask(),
+            medical_line: first.medical_line.fen(),
+            class_of: match thresholds {
+                Thresholds::Uniform(_) => None,
+                Thresholds::PerHousehold { of, .. } => Some(of),
+            },
+            class_vehicles: classes.iter().map(|p| p.excluded_vehicle_mask()).collect(),
+            class_medical_lines: classes.iter().map(|p| p.medical_line.fen()).collect(),
+            outreach_line: thresholds.lowest_outreach_line().map(Money::fen),
             sha: Sha256::new(),
             bytes: 0,
             prehashed: 0,
@@ -530,10 +542,10 @@ impl<'a> FeedIngest<'a> {
 
     /// Ends the delivery: the last line, the source policy, the warnings.
     pub fn finish(self) -> Result<FeedOutcome, DeliveryError> {
-        let (index, policy) = (self.index, self.policy);
+        let (index, thresholds) = (self.index, self.thresholds);
         let (report, tally, leads) = self.finish_tally()?;
         Ok(FeedOutcome {
-            warnings: tally.map_or_else(Vec::new, |t| t.warnings(index, policy)),
+            warnings: tally.map_or_else(Vec::new, |t| t.warnings(index, thresholds)),
             report,
             leads,
         })
@@ -813,9 +825,11 @@ impl<'a> FeedIngest<'a> {
             }
             FeedKind::Vehicles => {
                 let t = v[cols::VEHICLE_TYPE];
-                if self.excluded_vehicles & (1 << t) == 0
-                    && v[cols::VEHICLE_REGISTERED] <= self.last_day
-                {
+                let excluded = match self.class_of {
+                    None => self.excluded_vehicles,
+                    Some(of) => self.class_vehicles[of[h] as usize],
+                };
+                if excluded & (1 << t) == 0 && v[cols::VEHICLE_REGISTERED] <= self.last_day {
                     first(a, t);
                 }
             }
@@ -852,7 +866,11 @@ impl<'a> FeedIngest<'a> {
             FeedKind::MedicalClaims => {
                 let d = v[cols::MED_DATE];
                 let oop = v[cols::MED_OOP];
-                if d >= self.first_day && d <= self.last_day && oop > self.medical_line {
+                let line = match self.class_of {
+                    None => self.medical_line,
+                    Some(of) => self.class_medical_lines[of[h] as usize],
+                };
+                if d >= self.first_day && d <= self.last_day && oop > line {
                     first(a, oop);
                 }
             }

@@ -26,9 +26,11 @@ pub use report::{
     RecordScanner, ReportInput, ReportMember, SourceRef, SourceSummary, TestResult, Totals,
     Verdict, VerificationReport,
 };
-pub use rules::{Evidence, EvidenceValue, OutreachLead, VerifyPolicy, Warning, WarningKind, Ymd};
+pub use rules::{
+    Evidence, EvidenceValue, OutreachLead, Thresholds, VerifyPolicy, Warning, WarningKind, Ymd,
+};
 pub use run::{
-    ingest_reader, ingest_reader_prehashed, run_month, run_month_each, Delivery, IngestError,
-    KindOutcome, MonthRun,
+    check_delivery, ingest_reader, ingest_reader_prehashed, run_month, run_month_each, Delivery,
+    IngestError, KindOutcome, MonthRun,
 };
 pub use schema::{Column, ColumnType, FeedKind, FeedKindSchema, FeedSchema, RejectionPolicy};

@@ -29,7 +29,8 @@ pub struct VerifyPolicy {
 }
 
 impl VerifyPolicy {
-    /// The benchmark's values (shared/bench/README.md, verify/).
+    /// The benchmark's values (shared/bench/README.md, verify/), for tests and examples.
+    #[cfg(any(test, feature = "testing"))]
     pub fn bench_default() -> VerifyPolicy {
         VerifyPolicy {
             urban_standard: Money::from_yuan(1000),
@@ -54,6 +55,53 @@ impl VerifyPolicy {
             .enumerate()
             .filter(|(_, (c, _))| self.excluded_vehicle_types.iter().any(|e| e == c))
             .fold(0, |m, (i, _)| m | (1 << i))
+    }
+}
+
+/// The thresholds a run judges with: one policy for every household, or each household the
+/// policy of its class (its county's), so that a run over several counties judges every household
+/// by its own county's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Thresholds {
+    Uniform(VerifyPolicy),
+    PerHousehold {
+        /// The distinct policies (at most 256).
+        classes: Vec<VerifyPolicy>,
+        /// Each household's class, by household index.
+        of: Vec<u8>,
+    },
+}
+
+impl From<VerifyPolicy> for Thresholds {
+    fn from(p: VerifyPolicy) -> Thresholds {
+        Thresholds::Uniform(p)
+    }
+}
+
+impl Thresholds {
+    /// The policy `h` is judged by.
+    #[inline]
+    pub fn of_household(&self, h: HouseholdIx) -> &VerifyPolicy {
+        match self {
+            Thresholds::Uniform(p) => p,
+            Thresholds::PerHousehold { classes, of } => &classes[of[h as usize] as usize],
+        }
+    }
+
+    pub fn classes(&self) -> &[VerifyPolicy] {
+        match self {
+            Thresholds::Uniform(p) => std::slice::from_ref(p),
+            Thresholds::PerHousehold { classes, .. } => classes,
+        }
+    }
+
+    /// The lowest outreach line of the classes: a person outside the caseload has no county yet,
+    /// so every row over it is collected and the caller judges each lead by its place's line.
+    pub fn lowest_outreach_line(&self) -> Option<Money> {
+        self.classes()
+            .iter()
+            .filter_map(|p| p.medical_outreach_line)
+            .min()
     }
 }
 

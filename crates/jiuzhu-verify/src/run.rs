@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::caseload::CaseloadIndex;
-use jiuzhu_domain::IdNumber;
+use jiuzhu_domain::{IdNumber, Money};
 
 use crate::ingest::{
     DeliveryError, DeliveryReport, FeedIngest, FeedOutcome, IngestOptions, Prehash, Tally,
 };
-use crate::rules::{OutreachLead, VerifyPolicy, Warning};
+use crate::rules::{OutreachLead, Thresholds, Warning};
 use crate::schema::FeedKind;
 use jiuzhu_domain::Month;
 
@@ -47,11 +47,33 @@ pub fn ingest_reader<R: Read>(
     kind: FeedKind,
     reader: R,
     index: &CaseloadIndex,
-    policy: &VerifyPolicy,
+    thresholds: &Thresholds,
     month: Month,
     options: IngestOptions,
 ) -> Result<FeedOutcome, IngestError> {
-    ingest_reader_prehashed(kind, reader, index, policy, month, options, None)
+    ingest_reader_prehashed(kind, reader, index, thresholds, month, options, None)
+}
+
+/// Reads a delivery for its provenance and its bad rows alone (at import, before any run): no
+/// caseload, so no row matches and no threshold applies.
+pub fn check_delivery<R: Read>(
+    kind: FeedKind,
+    reader: R,
+    month: Month,
+    options: IngestOptions,
+) -> Result<DeliveryReport, IngestError> {
+    let index = crate::CaseloadBuilder::new(0).build();
+    // Never compared with: nothing matches an empty caseload.
+    let unused = Thresholds::Uniform(crate::VerifyPolicy {
+        urban_standard: Money::ZERO,
+        rural_standard: Money::ZERO,
+        deposit_limit_per_member: Money::ZERO,
+        medical_line: Money::ZERO,
+        medical_outreach_line: None,
+        excluded_vehicle_types: Vec::new(),
+        residential_allowed: 0,
+    });
+    ingest_reader(kind, reader, &index, &unused, month, options).map(|o| o.report)
 }
 
 /// [`ingest_reader`] continuing from a hash of the reader's first bytes.
@@ -59,7 +81,7 @@ pub fn ingest_reader_prehashed<R: Read>(
     kind: FeedKind,
     reader: R,
     index: &CaseloadIndex,
-    policy: &VerifyPolicy,
+    thresholds: &Thresholds,
     month: Month,
     options: IngestOptions,
     prehash: Option<Prehash>,
@@ -73,7 +95,7 @@ pub fn ingest_reader_prehashed<R: Read>(
             prehash,
         },
         index,
-        policy,
+        thresholds,
         month,
     )?;
     Ok(engine.finish()?)
@@ -84,10 +106,10 @@ pub fn ingest_reader_prehashed<R: Read>(
 fn read_through<'a, R: Read>(
     d: Delivery<R>,
     index: &'a CaseloadIndex,
-    policy: &'a VerifyPolicy,
+    thresholds: &'a Thresholds,
     month: Month,
 ) -> Result<FeedIngest<'a>, IngestError> {
-    let mut engine = FeedIngest::new(d.kind, index, policy, month, d.options);
+    let mut engine = FeedIngest::new(d.kind, index, thresholds, month, d.options);
     if let Some(p) = d.prehash {
         engine.resume_hash(p);
     }
@@ -161,7 +183,7 @@ pub struct KindOutcome {
 /// sequential stream; threads take the next-biggest kind) and collects the outcomes.
 pub fn run_month<R: Read + Send>(
     index: &CaseloadIndex,
-    policy: &VerifyPolicy,
+    thresholds: &Thresholds,
     month: Month,
     deliveries: Vec<Delivery<R>>,
     threads: usize,
@@ -171,7 +193,7 @@ pub fn run_month<R: Read + Send>(
     let reports: Vec<Mutex<Option<Result<DeliveryReport, IngestError>>>> =
         (0..n).map(|_| Mutex::new(None)).collect();
     let found = Mutex::new((Vec::new(), Vec::new()));
-    run_month_each(index, policy, month, deliveries, threads, |o| {
+    run_month_each(index, thresholds, month, deliveries, threads, |o| {
         for (i, r) in o.deliveries {
             *reports[i].lock().expect("unpoisoned") = Some(r);
         }
@@ -204,7 +226,7 @@ pub fn run_month<R: Read + Send>(
 /// its source's policy or unreadable adds nothing.
 pub fn run_month_each<R, F>(
     index: &CaseloadIndex,
-    policy: &VerifyPolicy,
+    thresholds: &Thresholds,
     month: Month,
     deliveries: Vec<Delivery<R>>,
     threads: usize,
@@ -240,7 +262,7 @@ pub fn run_month_each<R, F>(
                     let d = slots[i].lock().expect("unpoisoned").take().expect("once");
                     (i, d)
                 });
-                on_done(read_kind(*kind, taken, index, policy, month));
+                on_done(read_kind(*kind, taken, index, thresholds, month));
             });
         }
     });
@@ -251,7 +273,7 @@ fn read_kind<R: Read>(
     kind: FeedKind,
     deliveries: impl Iterator<Item = (usize, Delivery<R>)>,
     index: &CaseloadIndex,
-    policy: &VerifyPolicy,
+    thresholds: &Thresholds,
     month: Month,
 ) -> KindOutcome {
     let mut reports = Vec::new();
@@ -260,7 +282,7 @@ fn read_kind<R: Read>(
     let mut led: std::collections::HashSet<IdNumber> = std::collections::HashSet::new();
     for (i, d) in deliveries {
         let at = i as u32;
-        match read_one(d, index, policy, month) {
+        match read_one(d, index, thresholds, month) {
             Ok((report, tally, found)) => {
                 if let Some(t) = tally {
                     match &mut total {
@@ -282,7 +304,7 @@ fn read_kind<R: Read>(
     KindOutcome {
         kind,
         deliveries: reports,
-        warnings: total.map_or_else(Vec::new, |t| t.warnings(index, policy)),
+        warnings: total.map_or_else(Vec::new, |t| t.warnings(index, thresholds)),
         leads,
     }
 }
@@ -292,8 +314,8 @@ type ReadOne = (DeliveryReport, Option<Tally>, Vec<OutreachLead>);
 fn read_one<R: Read>(
     d: Delivery<R>,
     index: &CaseloadIndex,
-    policy: &VerifyPolicy,
+    thresholds: &Thresholds,
     month: Month,
 ) -> Result<ReadOne, IngestError> {
-    Ok(read_through(d, index, policy, month)?.finish_tally()?)
+    Ok(read_through(d, index, thresholds, month)?.finish_tally()?)
 }

@@ -40,7 +40,7 @@ fn any_chunking_gives_the_same_result() {
     );
     let whole = ingest(FeedKind::CivilDeaths, &csv);
     let idx = index();
-    let policy = VerifyPolicy::bench_default();
+    let policy = jiuzhu_verify::Thresholds::from(VerifyPolicy::bench_default());
     for size in [1, 2, 7, 19, 64] {
         let mut e = FeedIngest::new(
             FeedKind::CivilDeaths,
@@ -193,7 +193,7 @@ fn a_header_without_a_required_column_refuses_the_delivery() {
         FeedKind::Vehicles,
         "id_number,plate_number,registered_on\n".as_bytes(),
         &idx,
-        &VerifyPolicy::bench_default(),
+        &VerifyPolicy::bench_default().into(),
         june(),
         IngestOptions::default(),
     )
@@ -210,7 +210,7 @@ fn a_header_without_a_required_column_refuses_the_delivery() {
         FeedKind::Vehicles,
         "id_number,plate\n".as_bytes(),
         &idx,
-        &VerifyPolicy::bench_default(),
+        &VerifyPolicy::bench_default().into(),
         june(),
         IngestOptions::default(),
     )
@@ -227,7 +227,7 @@ fn a_header_without_a_required_column_refuses_the_delivery() {
         FeedKind::Vehicles,
         "".as_bytes(),
         &idx,
-        &VerifyPolicy::bench_default(),
+        &VerifyPolicy::bench_default().into(),
         june(),
         IngestOptions::default(),
     )
@@ -256,7 +256,7 @@ fn a_prehashed_start_gives_the_same_sha256_and_rows() {
                 FeedKind::CivilDeaths,
                 Chunked(csv.as_bytes(), size),
                 &idx,
-                &policy,
+                &jiuzhu_verify::Thresholds::from(policy.clone()),
                 june(),
                 IngestOptions::default(),
                 Some(p),
@@ -277,7 +277,7 @@ fn a_prehashed_start_gives_the_same_sha256_and_rows() {
         FeedKind::CivilDeaths,
         csv.as_bytes(),
         &idx,
-        &policy,
+        &jiuzhu_verify::Thresholds::from(policy.clone()),
         june(),
         IngestOptions::default(),
         Some(p),

@@ -47,7 +47,7 @@ fn a_month_over_seven_feeds() {
         .collect();
     let run = run_month(
         &index,
-        &VerifyPolicy::bench_default(),
+        &VerifyPolicy::bench_default().into(),
         Month::parse("2024-06").unwrap(),
         deliveries,
         2,
@@ -112,7 +112,7 @@ fn the_deliveries_of_several_sources_of_a_kind_add_up() {
         .collect();
     let run = run_month(
         &index,
-        &VerifyPolicy::bench_default(),
+        &VerifyPolicy::bench_default().into(),
         Month::parse("2024-06").unwrap(),
         deliveries,
         2,

@@ -15,7 +15,7 @@ fn run(
     chunk: usize,
 ) -> Result<jiuzhu_verify::FeedOutcome, DeliveryError> {
     let idx = index();
-    let policy = VerifyPolicy::bench_default();
+    let policy = jiuzhu_verify::Thresholds::from(VerifyPolicy::bench_default());
     let mut e = FeedIngest::new(kind, &idx, &policy, june(), IngestOptions::default());
     for c in bytes.chunks(chunk.max(1)) {
         e.push(c)?;

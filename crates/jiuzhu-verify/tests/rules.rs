@@ -269,7 +269,7 @@ fn non_recipients_never_warn_and_become_medical_leads_when_enabled() {
         FeedKind::MedicalClaims,
         csv.as_bytes(),
         &idx,
-        &policy,
+        &jiuzhu_verify::Thresholds::from(policy.clone()),
         common::june(),
         Default::default(),
     )
@@ -320,4 +320,47 @@ fn pensions_housing_fund_imprisonment_and_moves() {
     let o = ingest(FeedKind::HukouMoves, &mv);
     assert_eq!(warned(&o), vec![3]);
     assert_eq!(o.warnings[0].evidence.value, EvidenceValue::Code("out"));
+}
+
+/// A run over two counties judges each household by its own county's policy: the same deposit
+/// per member is over one county's limit and within the other's; a medical cost likewise.
+#[test]
+fn each_household_is_judged_by_its_class_of_thresholds() {
+    let idx = common::index();
+    let low = jiuzhu_verify::VerifyPolicy::bench_default();
+    let high = jiuzhu_verify::VerifyPolicy {
+        deposit_limit_per_member: Money::from_yuan(50000),
+        medical_line: Money::from_yuan(6000),
+        ..low.clone()
+    };
+    // Households 1 and 3 in the county with the higher limits, household 2 in the other.
+    let thresholds = jiuzhu_verify::Thresholds::PerHousehold {
+        classes: vec![low, high],
+        of: vec![1, 0, 1],
+    };
+    let run = |kind, csv: &str| {
+        let o = jiuzhu_verify::ingest_reader(
+            kind,
+            csv.as_bytes(),
+            &idx,
+            &thresholds,
+            common::june(),
+            Default::default(),
+        )
+        .unwrap();
+        warned(&o)
+    };
+    // 40000 a member: over 30000 (household 2), within 50000 (households 1 and 3).
+    let d = deposits(&[
+        (1, "40000.00"),
+        (2, "40000.00"),
+        (3, "40000.00"),
+        (4, "120000.00"),
+    ]);
+    assert_eq!(run(FeedKind::Deposits, &d), vec![2]);
+    let d = deposits(&[(4, "150000.01")]);
+    assert_eq!(run(FeedKind::Deposits, &d), vec![3]);
+    // 5000 out of pocket: over 4000 (household 2), within 6000 (household 1).
+    let m = claims(&[(1, "2024-06-10", "5000.00"), (3, "2024-06-10", "5000.00")]);
+    assert_eq!(run(FeedKind::MedicalClaims, &m), vec![2]);
 }

@@ -307,6 +307,7 @@ impl From<jiuzhu_app::Error> for AppError {
             Error::NotFound => AppError::not_found(),
             Error::Invalid(fields) => AppError::invalid(fields),
             Error::Denied(d) => d.into(),
+            Error::Unserviceable(message) => AppError::bad_request(message),
             internal @ Error::Internal { .. } => AppError::internal(error_chain(&internal)),
         }
     }

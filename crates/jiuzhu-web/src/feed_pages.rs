@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
-use jiuzhu_app::verification::{self as feeds, FeedProgress, MonthRequest, NewFeedFile, RunFeed};
+use jiuzhu_app::verification::{self as feeds, FeedProgress, NewFeedFile};
 use jiuzhu_domain::access::{HandleWarnings, ImportFeeds, ReadVerification, RunVerification};
 use jiuzhu_domain::Month;
 use jiuzhu_domain::{Action, Actor, DivisionCode, FieldError, UserId};
@@ -758,64 +758,22 @@ async fn start_run(
     let Some(month) = month.filter(|_| errors.is_empty()) else {
         return Err(AppError::invalid(errors));
     };
-    let end = month.last_day();
-    let region = division.clone().unwrap_or_else(|| scope.clone());
-    let lib = state.app.params().await?.policies.clone();
-    let unreadable =
-        |e: jiuzhu_policy::PolicyError| AppError::bad_request(format!("政策参数无法读取:{e}"));
-    let policy = crate::verify_params::verify_policy(&lib, &region, end).map_err(unreadable)?;
-    let windows = crate::verify_params::source_windows(&lib, &region, end).map_err(unreadable)?;
-    let latest = state
-        .store
-        .deliveries_for_run(&a.grant, &region, end)
-        .await?;
-    let plan = feeds::plan_sources(latest, month, &windows);
-    if plan.kept.is_empty() {
-        return Err(AppError::invalid(vec![FieldError::new(
-            "month",
-            "NO_DELIVERIES",
-            feeds::nothing_to_compare(month, &plan),
-        )]));
-    }
-    let due = crate::warnings::run_due(state, Some(&region)).await?;
+    let planned = jiuzhu_app::verification::plan_run(&state.app, &a.grant, month, division).await?;
+    planned.something_to_compare()?;
     let owner = a.auth.user().id;
     let (id, _) = state
         .feed_jobs
         .create(owner, "run", &format!("正在比对 {month}…"));
     let jobs = state.feed_jobs.clone();
-    let store = state.store.clone();
-    let files = FeedFiles::new(&state.config.feeds_dir);
-    let started_at = state.clock.now();
+    let app = state.app.clone();
     let grant = a.grant;
     tokio::spawn(async move {
-        let r = feeds::run_from_store(
-            store.as_ref(),
-            &grant,
-            None,
-            &files,
-            &MonthRequest {
-                month,
-                division,
-                policy: &policy,
-                threads: 2,
-                started_at,
-                due,
-                sources: plan.sources,
-            },
-            plan.kept.into_iter().map(RunFeed::Kept).collect(),
-        )
-        .await;
-        match r {
+        match jiuzhu_app::verification::run_planned(&app, &grant, planned).await {
             Ok(report) => {
-                let mut by_township = std::collections::BTreeMap::<String, u64>::new();
-                for w in &report.warnings {
-                    let d = report.caseload.division(w.household);
-                    let t = d.township().unwrap_or_else(|| d.clone()).to_string();
-                    *by_township.entry(t).or_default() += 1;
-                }
                 let run = &report.run;
                 let result = json!({
-                    "run": run, "found_by_township": by_township, "leads": report.leads_stored,
+                    "run": run, "found_by_township": report.found_by_township(),
+                    "leads": report.leads_stored,
                 });
                 jobs.finish(id, |s| {
                     s.phase = "done".into();

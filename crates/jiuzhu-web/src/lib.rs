@@ -64,7 +64,6 @@ mod reserve_fund;
 mod server;
 pub mod source_pages;
 pub mod verification_report;
-pub mod verify_params;
 mod views;
 pub mod warning_facts;
 pub mod warnings;
@@ -165,7 +164,10 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: WebConfig) -> AppState {
         // Embedded data checked by the policy and workflow crates' own tests: a failure here is
         // a build defect, not a runtime condition.
-        let app = jiuzhu_app::App::new(store, clock).expect("shipped policies and workflows load");
+        let app = jiuzhu_app::App::builder(store, clock)
+            .feeds_dir(config.feeds_dir.clone())
+            .build()
+            .expect("shipped policies and workflows load");
         AppState::with_app(app, config)
     }
 

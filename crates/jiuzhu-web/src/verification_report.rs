@@ -213,15 +213,17 @@ pub async fn generate(
             format!("核对所需的政策参数无法取得:{e}"),
         )
     };
-    let mut policy =
-        crate::verify_params::verify_policy(&lib, &division, today).map_err(missing)?;
+    let mut policy = jiuzhu_app::verification::thresholds::verify_policy(&lib, &division, today)
+        .map_err(missing)?;
     // Outreach is the monthly run's business, not an application's.
     policy.medical_outreach_line = None;
     let income_months =
-        crate::verify_params::report_income_months(&lib, &division, today).map_err(missing)?;
+        jiuzhu_app::verification::thresholds::report_income_months(&lib, &division, today)
+            .map_err(missing)?;
     // Every registered source's latest delivery within the policy's window, as the month's
     // run reads them.
-    let windows = crate::verify_params::source_windows(&lib, &division, today).map_err(missing)?;
+    let windows = jiuzhu_app::verification::thresholds::source_windows(&lib, &division, today)
+        .map_err(missing)?;
     let latest = state
         .store
         .deliveries_for_report(g, &division, today)

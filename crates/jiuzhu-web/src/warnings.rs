@@ -2,7 +2,7 @@
 //! the township inbox `/warnings` with bulk closing, a warning's evidence and handling form
 //! `/warnings/{id}`, the villages' monthly zero reports `/warnings/zero-report`, and the month's
 //! dashboard `/verification/dashboard`; the same as JSON under `/api/v1`. Also the warnings'
-//! due date ([`handling_due`]), shared by every caller of the monthly run.
+//! due date (`jiuzhu_app::verification::due`), shared by every caller of the monthly run.
 //!
 //! Reading needs `ReadVerification` (auditors read, handling nothing); closing and filing need
 //! `HandleWarnings`. Evidence values that are bank or health data come from the store masked;
@@ -22,13 +22,11 @@ use jiuzhu_domain::access::{
     HandleWarnings, ReadCases, ReadRegistry, ReadVerification, RevealSensitive,
 };
 use jiuzhu_domain::{Action, Actor, Division, DivisionCode, FieldError, Grant, Level};
-use jiuzhu_policy::PolicyLibrary;
 use jiuzhu_store::{
     CloseWarning, Dashboard, DashboardCell, DocumentQuery, InboxQuery, InboxStatus, NewZeroReport,
     OwnerKind, StoreError, WarningRecord, WarningResult, ZeroReport, ZeroReportStatus,
 };
 use jiuzhu_verify::{FeedKind, WarningKind};
-use jiuzhu_workflow::WorkCalendar;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -38,9 +36,6 @@ use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, AppError, PageError};
 use crate::views::{render, render_status, Nav};
 use crate::AppState;
-
-/// The policy parameter: working days from the run to a warning's due date.
-pub const HANDLING_PARAM: &str = "verify.handling.working_days";
 
 const PAGE_SIZE: i64 = 50;
 
@@ -68,54 +63,6 @@ pub fn api_routes() -> Router<AppState> {
 }
 
 // ---- due date ---------------------------------------------------------------------------------
-
-/// A warning's due date: `run_day` plus the policy's [`HANDLING_PARAM`] working days on
-/// `calendar`. The policy is `region`'s county chain; a run without a region, or over a region
-/// no sub-national file covers, uses the national file's value (the default every region
-/// inherits). An error (in Chinese) when the parameter is missing or the calendar does not cover
-/// the period.
-pub fn handling_due(
-    lib: &PolicyLibrary,
-    calendar: &WorkCalendar,
-    region: Option<&DivisionCode>,
-    run_day: NaiveDate,
-) -> Result<NaiveDate, String> {
-    let missing = || format!("政策参数 {HANDLING_PARAM} 无法读取");
-    let days = match region.and_then(|r| lib.for_region(r).ok()) {
-        Some(set) => {
-            set.at(run_day)
-                .int(HANDLING_PARAM)
-                .map_err(|e| format!("{}:{e}", missing()))?
-                .value
-        }
-        None => {
-            let entry = lib
-                .file(&DivisionCode::nation())
-                .and_then(|f| f.params.get(HANDLING_PARAM))
-                .and_then(|entries| entries.iter().rev().find(|e| e.from <= run_day))
-                .ok_or_else(missing)?;
-            match entry.value {
-                jiuzhu_policy::Value::Int(n) => n,
-                _ => return Err(missing()),
-            }
-        }
-    };
-    let days = u32::try_from(days).map_err(|_| format!("政策参数 {HANDLING_PARAM} 无效"))?;
-    calendar
-        .add_working_days(run_day, days)
-        .map_err(|e| e.message_zh())
-}
-
-/// [`handling_due`] with the service's effective policy library and calendar, today.
-pub async fn run_due(
-    state: &AppState,
-    region: Option<&DivisionCode>,
-) -> Result<NaiveDate, AppError> {
-    let params = state.app.params().await?;
-    let nation = DivisionCode::nation();
-    let cal = params.calendars.for_division(region.unwrap_or(&nation))?;
-    handling_due(&params.policies, &cal, region, state.clock.today()).map_err(AppError::bad_request)
-}
 
 // ---- shared views ------------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ use jiuzhu_domain::access::{ImportFeeds, RunVerification};
 use jiuzhu_domain::Month;
 use jiuzhu_domain::{Actor, Role};
 use jiuzhu_store::kept::FeedFiles;
-use jiuzhu_verify::VerifyPolicy;
 use serde_json::json;
 
 async fn push(app: &TestApp, s: &Session, kind: &str, csv: &str) -> Resp {
@@ -88,7 +87,8 @@ async fn officer_pushes_and_township_closes_the_warning() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
 
-    // The county's month: the delivery's medical line (4000.00) raises one warning.
+    // The county's month: its medical line (4000.00, inherited from the national file) raises
+    // one warning.
     let system = Actor::system("test");
     let g = system.grant::<RunVerification>().unwrap();
     let month = Month::parse("2026-02").unwrap();
@@ -110,7 +110,7 @@ async fn officer_pushes_and_township_closes_the_warning() {
         &MonthRequest {
             month,
             division: None,
-            policy: &VerifyPolicy::bench_default(),
+            policies: &jiuzhu_app::shipped_policies().unwrap(),
             threads: 2,
             started_at: chrono::DateTime::from_timestamp(1_772_420_000, 0).unwrap(),
             due: chrono::NaiveDate::from_ymd_opt(2026, 3, 23).unwrap(),

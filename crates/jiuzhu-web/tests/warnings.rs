@@ -20,7 +20,7 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 fn due_after(run_day: NaiveDate) -> NaiveDate {
     let lib = jiuzhu_policy::PolicyLibrary::builtin().unwrap();
     let cal = jiuzhu_app::params::build_calendar(&[], None).unwrap();
-    jiuzhu_web::warnings::handling_due(
+    jiuzhu_app::verification::due::handling_due(
         &lib,
         &cal,
         Some(&DivisionCode::parse("371002").unwrap()),
@@ -116,12 +116,15 @@ fn due_dates_count_working_days_on_the_calendar() {
     let cal = jiuzhu_app::params::build_calendar(&[], None).unwrap();
     let due = |region: Option<&str>| {
         let region = region.map(|r| DivisionCode::parse(r).unwrap());
-        jiuzhu_web::warnings::handling_due(&lib, &cal, region.as_ref(), day(2026, 3, 2)).unwrap()
+        jiuzhu_app::verification::due::handling_due(&lib, &cal, region.as_ref(), day(2026, 3, 2))
+            .unwrap()
     };
     assert_eq!(due(None), day(2026, 3, 23));
     assert_eq!(due(Some("110101")), day(2026, 3, 23));
     // A day the calendar does not cover is an error, not a guess.
-    assert!(jiuzhu_web::warnings::handling_due(&lib, &cal, None, day(2031, 1, 6)).is_err());
+    assert!(
+        jiuzhu_app::verification::due::handling_due(&lib, &cal, None, day(2031, 1, 6)).is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

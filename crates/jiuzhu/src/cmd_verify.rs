@@ -7,13 +7,14 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
 use chrono::NaiveDate;
-use jiuzhu_app::verification::{self as feeds, MonthRequest, NewFeedFile, RunFeed};
+use jiuzhu_app::verification::{self as feeds, NewFeedFile};
+use jiuzhu_app::App;
 use jiuzhu_domain::access::{ImportFeeds, RunVerification};
 use jiuzhu_domain::Month;
-use jiuzhu_domain::{Actor, Clock, DivisionCode};
+use jiuzhu_domain::{Actor, DivisionCode};
 use jiuzhu_store::kept::FeedFiles;
 use jiuzhu_store::Store;
-use jiuzhu_verify::{FeedKind, VerifyPolicy};
+use jiuzhu_verify::FeedKind;
 
 #[derive(clap::Args, Debug)]
 pub struct FeedArgs {
@@ -115,13 +116,8 @@ pub async fn import_feed(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn run(
-    cmd: &VerifyCommand,
-    store: &dyn Store,
-    actor: &Actor,
-    clock: &dyn Clock,
-    data_dir: &Path,
-) -> anyhow::Result<ExitCode> {
+pub async fn run(cmd: &VerifyCommand, app: &App, actor: &Actor) -> anyhow::Result<ExitCode> {
+    let store = app.store().as_ref();
     let (month, division) = match cmd {
         VerifyCommand::Run { month, division } => (month, division),
         VerifyCommand::AddSource {
@@ -137,16 +133,10 @@ pub async fn run(
         .as_deref()
         .map(|d| DivisionCode::parse(d).map_err(|e| anyhow!("--division {d:?}: {e}")))
         .transpose()?;
-    let Some(report) = run_month(store, actor, clock, data_dir, month, division).await? else {
+    let Some(report) = run_month(app, actor, month, division).await? else {
         eprintln!("没有可用的核对数据 (no accepted delivery up to the month's end)");
         return Ok(ExitCode::from(2));
     };
-    let mut by_township: std::collections::BTreeMap<String, u64> = Default::default();
-    for w in &report.warnings {
-        let d = report.caseload.division(w.household);
-        let t = d.township().unwrap_or_else(|| d.clone()).to_string();
-        *by_township.entry(t).or_default() += 1;
-    }
     println!(
         "{}",
         serde_json::json!({
@@ -156,7 +146,7 @@ pub async fn run(
             "warnings": report.run.warnings,
             "by_kind": report.run.counts,
             "found_by_kind": report.run.carried.found,
-            "found_by_township": by_township,
+            "found_by_township": report.found_by_township(),
             "still_open": report.run.carried.still_open,
             "leads": report.leads_stored,
             "deliveries": report.used.iter().map(|d| serde_json::json!({
@@ -171,80 +161,43 @@ pub async fn run(
 /// The month's comparison over the latest accepted delivery of each kind, stored with its
 /// warnings; `None` when there is no delivery to compare with. Shared with the demo's seeding.
 pub async fn run_month(
-    store: &dyn Store,
+    app: &App,
     actor: &Actor,
-    clock: &dyn Clock,
-    data_dir: &Path,
     month: Month,
     division: Option<DivisionCode>,
 ) -> anyhow::Result<Option<feeds::RunReport>> {
     let g = actor.grant::<RunVerification>()?;
-    feeds::refuse_future_month(month, clock.now()).map_err(|m| anyhow!(m))?;
-    let end = month.last_day();
-    let region = division
-        .clone()
-        .unwrap_or_else(|| actor.scope.root().clone());
-    let lib = crate::cmd_policy::effective_library(store, actor).await?;
-    // The policy's data windows are a county's; a run over several counties without
-    // `--division` (like its demo thresholds below) takes every source's latest delivery.
-    let windows = match &division {
-        Some(d) => jiuzhu_web::verify_params::source_windows(&lib, d, end)?,
-        None => FeedKind::ALL.iter().map(|k| (*k, 400)).collect(),
-    };
-    let latest = store.deliveries_for_run(&g, &region, end).await?;
-    let plan = feeds::plan_sources(latest, month, &windows);
-    for s in plan
+    let planned = feeds::plan_run(app, &g, month, division)
+        .await
+        .map_err(|e| anyhow!("{}", app_error_text(&e)))?;
+    for s in planned
+        .plan
         .sources
         .iter()
         .filter(|s| s.status != jiuzhu_store::SourceUse::Used)
     {
         eprintln!("数据来源 {}({}):{}", s.name, s.code, s.status.label_zh());
     }
-    if plan.kept.is_empty() {
-        eprintln!("{}", feeds::nothing_to_compare(month, &plan));
+    if let Err(e) = planned.something_to_compare() {
+        eprintln!("{}", app_error_text(&e));
         return Ok(None);
     }
-    // One policy per run: a run over several counties takes the thresholds of `--division`, or
-    // the demo values of docs/feeds.md when none is given.
-    let policy = match &division {
-        Some(d) => {
-            let lib = crate::cmd_policy::effective_library(store, actor).await?;
-            jiuzhu_web::verify_params::verify_policy(&lib, d, month.last_day())?
-        }
-        None => {
-            eprintln!("未指定 --division:使用演示阈值 (demo thresholds, docs/feeds.md)");
-            VerifyPolicy::bench_default()
-        }
-    };
-    // Warnings are due the policy's working days after today, on the effective calendar
-    // (shipped file plus the administrators' stored edits).
-    let edits = store
-        .calendar_edits(&actor.grant::<jiuzhu_domain::access::ReadRegistry>()?)
-        .await?;
-    let calendar = jiuzhu_app::params::build_calendar(&edits, None)
-        .map_err(|e| anyhow!("工作日历无法加载:{}", e.message_zh()))?;
-    let due = jiuzhu_web::warnings::handling_due(&lib, &calendar, division.as_ref(), clock.today())
-        .map_err(|e| anyhow!("预警到期日无法计算:{e}"))?;
-    let files = FeedFiles::new(data_dir);
-    let report = feeds::run_from_store(
-        store,
-        &g,
-        None,
-        &files,
-        &MonthRequest {
-            month,
-            division,
-            policy: &policy,
-            threads: 2,
-            started_at: clock.now(),
-            due,
-            sources: plan.sources,
-        },
-        plan.kept.into_iter().map(RunFeed::Kept).collect(),
-    )
-    .await
-    .context("monthly comparison")?;
+    let report = feeds::run_planned(app, &g, planned)
+        .await
+        .context("monthly comparison")?;
     Ok(Some(report))
+}
+
+/// An application error as the operator reads it: each field's message, else the error's.
+fn app_error_text(e: &jiuzhu_app::Error) -> String {
+    match e {
+        jiuzhu_app::Error::Invalid(fields) => fields
+            .iter()
+            .map(|f| f.message.clone())
+            .collect::<Vec<_>>()
+            .join(";"),
+        other => other.to_string(),
+    }
 }
 
 async fn add_source(

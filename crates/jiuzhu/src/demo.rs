@@ -212,10 +212,11 @@ pub async fn seed_cases(
 /// 政策找人) then have content on a fresh demo. Imported and compared through the same code as
 /// `jiuzhu import feed` and `jiuzhu verify run`.
 pub async fn seed_verification(
-    store: &dyn Store,
-    clock: &dyn Clock,
+    store_arc: std::sync::Arc<dyn Store>,
+    clock: std::sync::Arc<dyn Clock>,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<()> {
+    let store = store_arc.as_ref();
     use jiuzhu_app::verification::{self as feeds, NewFeedFile};
     use jiuzhu_store::kept::FeedFiles;
     let actor = Actor::system("demo");
@@ -266,7 +267,10 @@ pub async fn seed_verification(
     let _ = std::fs::remove_dir(&staging);
     let county = jiuzhu_domain::DivisionCode::parse(jiuzhu_import::demo::COUNTY_CODE)
         .map_err(|e| anyhow::anyhow!("demo county code: {e}"))?;
-    let report = crate::cmd_verify::run_month(store, &actor, clock, data_dir, month, Some(county))
+    let app = jiuzhu_app::App::builder(store_arc.clone(), clock.clone())
+        .feeds_dir(data_dir)
+        .build()?;
+    let report = crate::cmd_verify::run_month(&app, &actor, month, Some(county))
         .await?
         .context("the demo deliveries were not accepted")?;
     let by_kind = report

@@ -386,7 +386,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if demo {
                 demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
                 demo::seed_cases(store.clone(), clock.clone()).await?;
-                demo::seed_verification(store.as_ref(), clock.as_ref(), &data_dir).await?;
+                demo::seed_verification(store.clone(), clock.clone(), &data_dir).await?;
             }
             let first = jiuzhu_web::ensure_first_admins(store.clone(), clock.clone()).await?;
             if !first.is_empty() {
@@ -484,7 +484,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?;
             demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
             demo::seed_cases(store.clone(), clock.clone()).await?;
-            demo::seed_verification(store.as_ref(), clock.as_ref(), &data_dir).await?;
+            demo::seed_verification(store.clone(), clock.clone(), &data_dir).await?;
             demo::print_accounts();
             seal.checkpoint(store.as_ref(), clock.as_ref()).await?;
             Ok(ExitCode::SUCCESS)
@@ -610,8 +610,10 @@ async fn store_command(
             return cmd_verify::import_feed(&args, store.as_ref(), &cli_actor, data_dir).await
         }
         Command::Verify(cmd) => {
-            return cmd_verify::run(&cmd, store.as_ref(), &cli_actor, clock.as_ref(), data_dir)
-                .await
+            let app = jiuzhu_app::App::builder(store.clone(), clock.clone())
+                .feeds_dir(data_dir)
+                .build()?;
+            return cmd_verify::run(&cmd, &app, &cli_actor).await;
         }
         Command::Calc(_)
         | Command::Serve { .. }

@@ -447,7 +447,8 @@ async fn two_banks_an_adjustment_that_changes_the_amount_and_a_lead_to_an_applic
     let (_case, household, db_url) = approved_demo_case(c, dir.path()).await;
     let h = prepare(&db_url, household).await;
     let lib = jiuzhu_policy::PolicyLibrary::builtin().unwrap();
-    let p = jiuzhu_web::verify_params::verify_policy(&lib, &h.division, day(LATER)).unwrap();
+    let p =
+        jiuzhu_app::verification::thresholds::verify_policy(&lib, &h.division, day(LATER)).unwrap();
     let times = |m: jiuzhu_domain::Money, n: i64| jiuzhu_domain::Money::from_fen(m.fen() * n);
     // 60 % of the household's deposit line in each bank: neither alone, both together over it.
     let share =

@@ -215,8 +215,11 @@ fn feeds_are_kept_and_the_month_raises_warnings() {
     assert!(text(&o).contains("MONEY_TOO_MANY_DECIMALS"), "{}", text(&o));
 
     // The month: H1 (a member died in June) and H2 (35000.50 > 30000 × 1); H3 (29000) none.
+    // Without --division each household is judged by its county's policy (371002 inherits 30000
+    // and 4000 from the national file), never by values written in code.
     let o = jiuzhu(&db, &data, &["verify", "run", "--month", "2024-06"]);
     assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("演示阈值"), "{}", text(&o));
     let run = json(&o);
     assert_eq!(run["households"], 3);
     assert_eq!(run["warnings"], 2);

@@ -42,7 +42,7 @@ pub fn ingest_with(kind: FeedKind, csv: &str, options: IngestOptions) -> FeedOut
         kind,
         csv.as_bytes(),
         &idx,
-        &VerifyPolicy::bench_default(),
+        &VerifyPolicy::bench_default().into(),
         june(),
         options,
     )

@@ -4,6 +4,12 @@
 //! delivery, the run and its warnings are recorded through the store.
 
 use jiuzhu_domain::Month;
+pub mod due;
+mod month_run;
+pub mod thresholds;
+
+pub use month_run::{plan_run, run_planned, PlannedRun};
+
 use jiuzhu_verify::FeedKindSchema;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -18,7 +24,7 @@ use jiuzhu_domain::access::{ImportFeeds, RunVerification};
 use jiuzhu_domain::{Area, DivisionCode, FeedFormat, Grant};
 use jiuzhu_verify::{
     run_month_each, CaseloadBuilder, CaseloadIndex, Delivery, DeliveryReport, FeedKind,
-    IngestOptions, Prehash, RejectionPolicy, VerifyPolicy, Warning,
+    IngestOptions, Prehash, RejectionPolicy, Warning,
 };
 
 use jiuzhu_import::feed_formats::{self, ConvertError, FormatError};
@@ -295,9 +301,7 @@ pub async fn import_feed_with_progress(
     let kind = f.kind;
     let month = Month::of(f.data_date);
     let outcome = tokio::task::spawn_blocking(move || {
-        // No caseload: this pass is for provenance and bad rows; matching is the run's.
-        let index = CaseloadBuilder::new(0).build();
-        let policy = VerifyPolicy::bench_default();
+        // This pass is for provenance and bad rows; matching is the run's.
         let file = std::fs::File::open(&path).map_err(jiuzhu_verify::IngestError::Io)?;
         if let Some(p) = &progress {
             let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -307,15 +311,7 @@ pub async fn import_feed_with_progress(
             inner: file,
             progress: progress.as_deref(),
         };
-        jiuzhu_verify::ingest_reader(
-            kind,
-            reader,
-            &index,
-            &policy,
-            month,
-            IngestOptions::default(),
-        )
-        .map(|o| o.report)
+        jiuzhu_verify::check_delivery(kind, reader, month, IngestOptions::default())
     })
     .await
     .map_err(|e| FeedError::Invalid(format!("ingest task failed: {e}")))?;
@@ -357,7 +353,9 @@ fn stage(files: &FeedFiles, f: &NewFeedFile) -> Result<Staged, FeedError> {
 /// (interned) and its number in the system it came from.
 pub struct RunCaseload {
     pub index: CaseloadIndex,
+    /// The divisions of the caseload's households, each once.
     divisions: Vec<DivisionCode>,
+    /// Each household's division, by position in `divisions`.
     household_division: Vec<u32>,
     /// Per household: the imported household number (`source_ref`), else the store id.
     source_refs: Vec<Box<str>>,
@@ -727,11 +725,26 @@ pub struct RunReport {
     pub leads_stored: u64,
 }
 
+impl RunReport {
+    /// How many warnings the run found in each township (the division itself for a household
+    /// registered above township level).
+    pub fn found_by_township(&self) -> BTreeMap<String, u64> {
+        let mut by_township = BTreeMap::<String, u64>::new();
+        for w in &self.warnings {
+            let d = self.caseload.division(w.household);
+            let t = d.township().unwrap_or_else(|| d.clone()).to_string();
+            *by_township.entry(t).or_default() += 1;
+        }
+        by_township
+    }
+}
+
 /// Everything a month's comparison needs besides the store.
 pub struct MonthRequest<'a> {
     pub month: Month,
     pub division: Option<DivisionCode>,
-    pub policy: &'a VerifyPolicy,
+    /// The policy library the thresholds are read from (each household's county's policy).
+    pub policies: &'a jiuzhu_policy::PolicyLibrary,
     pub threads: usize,
     /// When the run started (from the caller's clock).
     pub started_at: DateTime<Utc>,
@@ -832,6 +845,9 @@ pub async fn run_from_store(
             .await?;
         return Err(FeedError::Invalid(no_households(req.month, first)));
     }
+    // Each household is judged by its county's policy as of the month's end.
+    let thresholds =
+        thresholds::resolve(req.policies, &caseload, end).map_err(FeedError::Invalid)?;
     let mut prehashes = prehashing.finish().await.into_iter();
     timing.mark("caseload index read from the store");
     let mut opened = Vec::with_capacity(paths.len());
@@ -854,10 +870,9 @@ pub async fn run_from_store(
     let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
     let pass = {
         let caseload = caseload.clone();
-        let policy = req.policy.clone();
         let (month, threads) = (req.month, req.threads);
         tokio::task::spawn_blocking(move || {
-            run_month_each(&caseload.index, &policy, month, opened, threads, |o| {
+            run_month_each(&caseload.index, &thresholds, month, opened, threads, |o| {
                 // A closed channel means the run failed elsewhere; the reading just ends.
                 let _ = done_tx.send(o);
             });
