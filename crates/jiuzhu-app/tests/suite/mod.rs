@@ -9,7 +9,9 @@ use jiuzhu_domain::FixedClock;
 use jiuzhu_store::data_key::DataKeys;
 
 mod params;
+mod verification;
 pub use params::*;
+pub use verification::*;
 
 /// The instant every case starts at: 2026-03-01 10:00 in China (02:00 UTC).
 pub fn start_time() -> DateTime<Utc> {
@@ -21,6 +23,9 @@ pub fn start_time() -> DateTime<Utc> {
 /// One database for a case; [`Db::open`] opens another application on it.
 pub struct Db {
     url: String,
+    /// The data directory every application on the database keeps deliveries in.
+    files: std::path::PathBuf,
+    _files_dir: tempfile::TempDir,
     keys: DataKeys,
     pub clock: FixedClock,
     _dir: Option<tempfile::TempDir>,
@@ -39,8 +44,11 @@ impl Db {
     }
 
     fn with_url(url: String, dir: Option<tempfile::TempDir>) -> Db {
+        let files_dir = tempfile::tempdir().expect("temporary directory");
         Db {
             url,
+            files: files_dir.path().to_path_buf(),
+            _files_dir: files_dir,
             keys: DataKeys::generate(),
             clock: FixedClock::new(start_time()),
             _dir: dir,
@@ -53,7 +61,10 @@ impl Db {
             jiuzhu_store::connect(&self.url, Arc::new(self.clock.clone()), self.keys.clone())
                 .await
                 .expect("open the store");
-        App::new(Arc::new(store), Arc::new(self.clock.clone())).expect("application")
+        App::builder(Arc::new(store), Arc::new(self.clock.clone()))
+            .feeds_dir(&self.files)
+            .build()
+            .expect("application")
     }
 }
 
@@ -65,6 +76,8 @@ macro_rules! use_case_tests {
         $crate::use_case_tests!(@cases $db;
             two_apps_share_policy_revisions,
             two_apps_share_calendar_edits,
+            a_run_judges_each_household_by_its_county,
+            a_run_refuses_a_county_without_policy,
         );
     };
     (@cases $db:path; $($case:ident),* $(,)?) => {
