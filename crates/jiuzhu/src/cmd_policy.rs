@@ -47,7 +47,8 @@ pub enum PolicyCommand {
         /// for such a date; preview the change first with `jiuzhu whatif`.
         #[arg(long)]
         retroactive_reason: Option<String>,
-        /// The newest revision of the region you based this on (default: the newest stored).
+        /// The newest revision of the region you based this on (`policy show` prints it; 0 when
+        /// the region has none): a revision recorded meanwhile refuses this one.
         #[arg(long)]
         expected_seq: Option<i64>,
     },
@@ -56,10 +57,21 @@ pub enum PolicyCommand {
         seq: i64,
         #[arg(long)]
         reason: String,
-        /// The newest revision of the region you based this on (default: the newest stored).
+        /// The newest revision of the region you based this on (`policy show` prints it).
         #[arg(long)]
         expected_seq: Option<i64>,
     },
+}
+
+/// The optimistic-concurrency check of the page, on the command line too: the operator says
+/// which revision the change is based on, never the newest one stored by default.
+fn required_expected(expected_seq: Option<i64>) -> anyhow::Result<i64> {
+    expected_seq.ok_or_else(|| {
+        anyhow!(
+            "缺少 --expected-seq:请填写本次调整所依据的本地区最新调整序号(见 jiuzhu policy show;\
+             尚无调整时为 0),以免覆盖他人同时所作的调整 (expected_seq is required)"
+        )
+    })
 }
 
 /// The embedded files with every stored revision applied.
@@ -102,6 +114,10 @@ pub async fn run(
             let code = DivisionCode::parse(region).map_err(|e| anyhow!(e.message_zh()))?;
             let today = clock.today();
             println!("{code}(以 {today} 为今天)");
+            println!(
+                "本地区最新调整序号 r{}(记录或撤回调整时以 --expected-seq 给出)",
+                latest_seq(store, actor, &code).await?
+            );
             for s in lib.param_states(&code, today) {
                 let current = s
                     .current
@@ -156,10 +172,7 @@ pub async fn run(
                     bail!("调整未保存 (revision rejected)");
                 }
             };
-            let expected = match expected_seq {
-                Some(n) => *n,
-                None => latest_seq(store, actor, &valid.region).await?,
-            };
+            let expected = required_expected(*expected_seq)?;
             let rev = store
                 .record_policy_revision(
                     &actor.grant::<ManagePolicies>()?,
@@ -189,19 +202,7 @@ pub async fn run(
             expected_seq,
         } => {
             let grant = actor.grant::<ManagePolicies>()?;
-            let expected = match expected_seq {
-                Some(n) => *n,
-                None => {
-                    let all = store
-                        .policy_revisions(&actor.grant::<ReadRegistry>()?, None)
-                        .await?;
-                    let target = all
-                        .iter()
-                        .find(|r| r.seq == *seq)
-                        .ok_or_else(|| anyhow!("调整 r{seq} 不存在"))?;
-                    latest_seq(store, actor, &target.region).await?
-                }
-            };
+            let expected = required_expected(*expected_seq)?;
             let rev = store
                 .withdraw_policy_revision(&grant, expected, *seq, reason)
                 .await?;

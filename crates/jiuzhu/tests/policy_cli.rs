@@ -43,6 +43,8 @@ fn set_show_list_and_withdraw_a_revision() {
                 "威民发〔2098〕1号",
                 "--reason",
                 "年度调标",
+                "--expected-seq",
+                "0",
             ],
         )
     };
@@ -68,6 +70,7 @@ fn set_show_list_and_withdraw_a_revision() {
 
     let show = jiuzhu(&db, &["policy", "show", "371000"]);
     let t = text(&show);
+    assert!(t.contains("本地区最新调整序号 r1"), "{t}");
     assert!(
         t.contains("dibao.standard.urban\t城市低保标准(元/人·月)\t787.00"),
         "{t}"
@@ -100,7 +103,22 @@ fn set_show_list_and_withdraw_a_revision() {
     );
     assert!(!stale.status.success());
 
+    // Without the revision it is based on, nothing is withdrawn: the field is named.
     let w = jiuzhu(&db, &["policy", "withdraw", "1", "--reason", "暂缓"]);
+    assert!(!w.status.success());
+    assert!(text(&w).contains("缺少 --expected-seq"), "{}", text(&w));
+    let w = jiuzhu(
+        &db,
+        &[
+            "policy",
+            "withdraw",
+            "1",
+            "--reason",
+            "暂缓",
+            "--expected-seq",
+            "1",
+        ],
+    );
     assert!(w.status.success(), "{}", text(&w));
     assert!(text(&w).contains("已撤回 r1(撤回记录 r2)"));
     let t = text(&jiuzhu(&db, &["policy", "show", "371000"]));
@@ -123,10 +141,33 @@ fn set_show_list_and_withdraw_a_revision() {
             "关于调整农村低保标准的通知",
             "--reason",
             "补录",
+            "--expected-seq",
+            "2",
         ];
         args.extend_from_slice(extra);
         jiuzhu(&db, &args)
     };
+    // Without --expected-seq the CLI does not take the newest revision for granted.
+    let o = jiuzhu(
+        &db,
+        &[
+            "policy",
+            "set",
+            "371000",
+            "--param",
+            "dibao.standard.rural",
+            "--from",
+            "2099-02-01",
+            "--value",
+            "600",
+            "--document",
+            "x",
+            "--reason",
+            "y",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("缺少 --expected-seq"), "{}", text(&o));
     let o = past(&[]);
     assert!(!o.status.success(), "{}", text(&o));
     assert!(
