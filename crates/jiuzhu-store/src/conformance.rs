@@ -1651,6 +1651,39 @@ pub async fn login_records_and_sessions(h: Harness) {
             .failed_logins,
         0
     );
+    // A password reset clears the failed logins too, in its own transaction and event: the new
+    // password must be usable, whoever resets it.
+    for _ in 0..3 {
+        h.store
+            .record_login(u.id, &LoginOutcome::Failed, "10.0.0.9")
+            .await
+            .unwrap();
+    }
+    h.store
+        .reset_password(&root, u.id, "otp-hash", true)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store
+            .user_by_id(u.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_logins,
+        0
+    );
+    let reset = all_events(&h.store).await.pop().unwrap();
+    assert_eq!(reset.entry.action, AuditAction::PasswordChanged);
+    assert!(
+        reset
+            .entry
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("\"unlocked\":true"),
+        "{:?}",
+        reset.entry.detail
+    );
     // Unknown usernames: one event for an aggregate of attempts.
     h.store
         .record_unknown_login("ghost", "10.0.0.8", 37)

@@ -446,8 +446,9 @@ async fn user_approve(
     after(&state, &read, id, result).await
 }
 
-/// Sets a new one-time password; the account then waits for approval again. Returns the
-/// account as it now is, and the password.
+/// Sets a new one-time password; the account then waits for approval again and its failed
+/// logins are cleared (here and in this process's throttle), so that the new password can be
+/// used. Returns the account as it now is, and the password.
 async fn reset(
     state: &AppState,
     g: &jiuzhu_domain::Grant<ManageUsers>,
@@ -469,6 +470,7 @@ async fn reset(
         .get_user(read, id)
         .await?
         .ok_or_else(AppError::not_found)?;
+    state.login.clear_account(&user.username);
     Ok((user, password))
 }
 

@@ -24,7 +24,7 @@ use cmd_audit::Out;
 use jiuzhu_domain::access::{ImportCaseload, ManageDivisions, ManageUsers, ReadUsers};
 use jiuzhu_domain::{Actor, Clock, DivisionCode, NewUser, Role, SystemClock, ValidationErrors};
 use jiuzhu_store::audit_seal::{checkpoint_every, SealPaths};
-use jiuzhu_store::{Store, UserPatch};
+use jiuzhu_store::Store;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -727,18 +727,6 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
                     true,
                 )
                 .await?;
-            store
-                .update_user(
-                    &grant,
-                    user.id,
-                    user.row_version,
-                    &UserPatch {
-                        unlock: true,
-                        ..UserPatch::default()
-                    },
-                )
-                .await
-                .ok();
             println!("已重置 {username} 的密码,一次性密码: {password}");
         }
     }

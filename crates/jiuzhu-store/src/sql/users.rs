@@ -294,6 +294,9 @@ impl SqlStore {
         if !actor.is_system() {
             next.row_version += 1;
         }
+        // A new password must be usable: the reset also clears the failed logins, whoever does
+        // it (page, API or command line), in this one transaction.
+        next.failed_logins = 0;
         accounts::save(&mut tx, &next).await?;
         sqlx::query(
             "UPDATE users SET password_hash = $1, must_change_password = $2, \
@@ -316,6 +319,7 @@ impl SqlStore {
                     "must_change": must_change,
                     "approval": next.approval.as_str(),
                     "sessions_ended": ended,
+                    "unlocked": user.failed_logins > 0,
                 })
                 .to_string(),
             );
