@@ -418,6 +418,29 @@ pub struct ActionInput {
     /// Flags the step establishes, e.g. `disputed`.
     #[serde(default)]
     pub set_flags: Vec<String>,
+    /// Who raised an objection (`action` = `object`, 异议人); absent or empty: anonymous (匿名).
+    /// The timeline records "异议人:…;异议内容:<opinion>".
+    #[serde(default)]
+    pub objector: Option<String>,
+}
+
+impl ActionInput {
+    /// The opinion as the timeline records it: an objection (异议) names who raised it, or says
+    /// it was anonymous; the receiving officer is the acting user, recorded like every step. An
+    /// empty objection stays empty, so that the workflow asks for its content.
+    fn recorded_opinion(&self) -> String {
+        let opinion = self.opinion.trim();
+        if self.action != "object" || opinion.is_empty() {
+            return opinion.to_string();
+        }
+        let who = self
+            .objector
+            .as_deref()
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .unwrap_or("匿名");
+        format!("异议人:{who};异议内容:{opinion}")
+    }
 }
 
 /// What the policy engine says for an approval: the decision record, or a refusal to approve.
@@ -573,7 +596,7 @@ pub async fn act(
     crate::case_attachments::check_refs(state, actor, &case, &attachments).await?;
     let step = StepInput {
         step: input.step.trim().to_string(),
-        opinion: input.opinion.trim().to_string(),
+        opinion: input.recorded_opinion(),
         attachments,
         investigators: input.investigators.clone(),
         set_flags: input.set_flags.clone(),
@@ -1961,25 +1984,8 @@ async fn act_submit(
         revision: f("revision").parse().unwrap_or(-1),
         step: step.clone(),
         action: f("action"),
-        // An objection (异议) names who raised it, or says it was anonymous; the receiving
-        // officer is the acting user, recorded on the timeline like every step.
-        opinion: if f("action") == "object" {
-            let who = f("objector");
-            let who = if who.is_empty() {
-                "匿名".to_string()
-            } else {
-                who
-            };
-            let content = f("opinion");
-            // Empty content stays empty, so the workflow asks for it (opinion_required).
-            if content.is_empty() {
-                content
-            } else {
-                format!("异议人:{who};异议内容:{content}")
-            }
-        } else {
-            f("opinion")
-        },
+        opinion: f("opinion"),
+        objector: Some(f("objector")),
         investigators: split_list(&f("investigators")),
         attachments,
         reasons: split_list(&f("reasons")),
@@ -2204,6 +2210,7 @@ pub async fn seed_demo_cases(
         attachments: vec![Attachment::new(kind, id)],
         reasons: vec![],
         set_flags: vec![],
+        objector: None,
     };
     let mut numbers = Vec::new();
     for (i, pick) in picks.iter().copied().enumerate() {

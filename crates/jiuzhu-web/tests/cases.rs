@@ -646,3 +646,59 @@ async fn intake_pages_register_and_act_in_the_browser_flow() {
     assert_eq!(list.status, StatusCode::OK);
     assert!(list.text().contains("家庭经济状况核对"));
 }
+
+/// An objection recorded through the API reads as the page records it: who raised it (匿名 when
+/// nobody is named) and its content.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_objection_through_the_api_names_who_raised_it() {
+    let app = TestApp::new().await;
+    let u = users(&app);
+    let hhs = households_a(&app).await;
+    let (hh, person, _) = hhs[0].clone();
+    let (clerk, _, reviewer, approver) = sessions(&app, &u).await;
+    record_economics(&app, &clerk, hh).await;
+    let case = register(&app, &clerk, hh, person).await;
+    let case = ok(
+        &app,
+        &approver,
+        &case,
+        json!({"step": "verify", "action": "complete",
+        "attachments": [{"kind": "verification_report", "id": "HD-2026-001"}]}),
+    )
+    .await;
+    let case = ok(
+        &app,
+        &reviewer,
+        &case,
+        json!({"step": "survey", "action": "complete",
+        "opinion": "入户核实,情况属实", "investigators": ["毕秀丽", "孙志强"],
+        "attachments": [{"kind": "survey_record", "id": "RH-001"}]}),
+    )
+    .await;
+    let case = ok(
+        &app,
+        &reviewer,
+        &case,
+        json!({"step": "review", "action": "complete",
+        "opinion": "同意", "attachments": [{"kind": "review_opinion", "id": "SH-001"}]}),
+    )
+    .await;
+    assert_eq!(open_steps(&case), ["notice"]);
+    let case = ok(
+        &app,
+        &reviewer,
+        &case,
+        json!({"step": "notice", "action": "object", "opinion": "申请人家中有经营收入"}),
+    )
+    .await;
+    let objection = case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["step"] == "notice")
+        .expect("the objection on the timeline");
+    assert_eq!(
+        objection["opinion"],
+        "异议人:匿名;异议内容:申请人家中有经营收入"
+    );
+}
