@@ -202,6 +202,11 @@ pub enum RunPart {
         delivery_ids: Vec<i64>,
         /// Every registered source with what the run made of it.
         sources: Vec<SourceStatus>,
+        /// The run's outreach leads (政策找人), written in the run's transaction: a run that
+        /// fails keeps none.
+        leads: Vec<crate::outreach::NewLead>,
+        /// How many of them were stored (not stored before), sent before the commit.
+        leads_stored: Option<tokio::sync::oneshot::Sender<u64>>,
     },
 }
 

@@ -30,7 +30,7 @@ use jiuzhu_verify::{
 use jiuzhu_import::feed_formats::{self, ConvertError, FormatError};
 use jiuzhu_store::feed_sources::SourceLatest;
 use jiuzhu_store::kept::{FeedError, FeedFiles, Staged};
-use jiuzhu_store::outreach::{LeadRun, NewLead};
+use jiuzhu_store::outreach::NewLead;
 use jiuzhu_store::verification::{
     FeedDelivery, NewDelivery, NewWarning, Rejection, RunPart, RunStart, SourceStatus, SourceUse,
 };
@@ -1033,17 +1033,23 @@ pub async fn run_from_store(
             });
         }
         sources.sort_by(|a, b| (&a.kind, &a.code).cmp(&(&b.kind, &b.code)));
+        // The outreach leads (R-LI-4 ordinary line) are about people outside the caseload, so
+        // they go with the run rather than into the warnings table; in its transaction.
+        let (reply, leads_stored) = tokio::sync::oneshot::channel();
         parts
             .send(RunPart::Finish {
                 delivery_ids: used.iter().map(|d| d.id).collect(),
                 sources,
+                leads,
+                leads_stored: Some(reply),
             })
             .await
             .map_err(|_| RunStop::WriterGone)?;
-        Ok::<_, RunStop>((imported, used, warnings, leads))
+        let leads_stored = leads_stored.await.map_err(|_| RunStop::WriterGone)?;
+        Ok::<_, RunStop>((imported, used, warnings, leads_stored))
     };
     let (stored, produced) = tokio::join!(writing, producing);
-    let (imported, used, mut warnings, leads) = match (stored.as_ref(), produced) {
+    let (imported, used, mut warnings, leads_stored) = match (stored.as_ref(), produced) {
         (_, Err(RunStop::Failed(e))) => return Err(e),
         (Err(_), _) => return Err(stored.expect_err("checked").into()),
         (Ok(_), Err(RunStop::WriterGone)) => {
@@ -1058,24 +1064,6 @@ pub async fn run_from_store(
     warnings.sort_by(|a, b| {
         (a.household_ref, a.kind.as_str()).cmp(&(b.household_ref, b.kind.as_str()))
     });
-    // Outreach leads (R-LI-4 ordinary line) are about people outside the caseload, so they go
-    // with the run rather than into the warnings table, which is about recipient households.
-    let leads_stored = if leads.is_empty() {
-        0
-    } else {
-        store
-            .store_outreach_leads(
-                g_run,
-                &LeadRun {
-                    run_id: stored.id,
-                    month: stored.month.clone(),
-                    fallback_division: start.division.clone(),
-                },
-                &leads,
-            )
-            .await?
-    };
-    timing.mark("outreach leads stored");
     Ok(RunReport {
         run: stored,
         caseload,

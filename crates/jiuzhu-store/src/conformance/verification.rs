@@ -507,16 +507,42 @@ pub async fn verification_streamed_run_commits_or_leaves_nothing(h: Harness) {
         )]))
         .await
         .unwrap();
+        // Its outreach lead goes in with it, in the same transaction.
+        let (reply, leads_stored) = tokio::sync::oneshot::channel();
         tx.send(RunPart::Finish {
             delivery_ids: ids.clone(),
             sources: Vec::new(),
+            leads: vec![crate::NewLead {
+                id_number: super::id_number("371002", "19650505", 42),
+                delivery_id: Some(ids[0]),
+                row: 7,
+                settlement_date: date(2026, 3, 9),
+                out_of_pocket: jiuzhu_domain::Money::from_yuan(12000),
+                threshold: jiuzhu_domain::Money::from_yuan(10000),
+            }],
+            leads_stored: Some(reply),
         })
         .await
         .unwrap();
+        assert_eq!(leads_stored.await.unwrap(), 1);
         ids
     };
     let (run, ids) = tokio::join!(h.store.store_run_streamed(&r, Some(&g), &start, rx), sender);
     let run = run.unwrap();
+    let leads = h
+        .store
+        .list_outreach_leads(
+            &reads(&r),
+            &crate::LeadQuery {
+                run_id: Some(run.id),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(leads.total, 1);
+    assert_eq!(leads.items[0].division, "371002");
     assert_eq!(run.warnings, 2);
     assert_eq!(run.counts["DEPOSIT"], 2);
     assert_eq!(run.delivery_ids, ids);

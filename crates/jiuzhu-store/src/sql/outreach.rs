@@ -9,7 +9,7 @@ use jiuzhu_domain::access::{HandleWarnings, ReadVerification, RunVerification};
 use jiuzhu_domain::{AuditAction, DivisionCode, Grant, Money};
 
 use super::rows::{self, date_text, get};
-use super::{page_bounds, Event, Sql, SqlStore, Who};
+use super::{page_bounds, Event, Sql, SqlStore, Who, WriteTx};
 use crate::outreach::{LeadQuery, LeadRecord, LeadRun, NewLead, RunSummary};
 use crate::{Page, Result, StoreError};
 
@@ -66,6 +66,135 @@ async fn load_lead(
         .transpose()
 }
 
+/// Writes a run's outreach leads in the transaction `tx` (the run's own): each under the
+/// registered person's residence division when the number is registered in scope, else under the
+/// run's division, masked; one already stored (open or handled) is not stored again; one
+/// `outreach_leads_stored` event. How many were stored.
+pub(super) async fn write_leads(
+    tx: &mut WriteTx<'_, '_>,
+    g: &Grant<RunVerification>,
+    run: &LeadRun,
+    leads: &[NewLead],
+) -> Result<u64> {
+    let scope = g.scope().like_pattern();
+    if !run
+        .fallback_division
+        .as_str()
+        .starts_with(g.scope().root().prefix())
+    {
+        return Err(StoreError::NotFound {
+            kind: "division",
+            id: run.fallback_division.to_string(),
+        });
+    }
+    // A lead is its person (masked), settlement date and amount: one an earlier run stored
+    // (open or handled) is not stored again, so re-runs and later deliveries neither double
+    // nor reopen it.
+    let mut stored: std::collections::HashSet<(String, String, i64)> =
+        std::collections::HashSet::new();
+    for r in sqlx::query(
+        "SELECT person_masked, settlement_date, out_of_pocket_fen FROM outreach_leads \
+             WHERE division LIKE $1 OR division = $2",
+    )
+    .bind(scope.as_str())
+    .bind(run.fallback_division.as_str())
+    .fetch_all(tx.conn())
+    .await?
+    {
+        stored.insert((
+            get(&r, "person_masked")?,
+            get(&r, "settlement_date")?,
+            get(&r, "out_of_pocket_fen")?,
+        ));
+    }
+    let leads: Vec<&NewLead> = leads
+        .iter()
+        .filter(|l| {
+            stored.insert((
+                l.id_number.masked(),
+                date_text(l.settlement_date),
+                l.out_of_pocket.fen(),
+            ))
+        })
+        .collect();
+    if leads.is_empty() {
+        return Ok(0);
+    }
+    // The person's residence decides who follows the lead up; only persons in the runner's
+    // jurisdiction are looked up, others stay with the run's division.
+    let mut known: HashMap<String, (i64, String)> = HashMap::new();
+    let numbers: Vec<&str> = leads.iter().map(|l| l.id_number.as_str()).collect();
+    for chunk in numbers.chunks(LOOKUP_BATCH) {
+        let mut sql = Sql::new(
+            "SELECT id, id_number, residence_division FROM persons WHERE residence_division LIKE ",
+        );
+        sql.bind_text(scope.as_str()).push(" AND id_number IN (");
+        for (i, n) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_text(*n);
+        }
+        sql.push(")");
+        for r in sql.query().fetch_all(tx.conn()).await? {
+            known.insert(
+                get(&r, "id_number")?,
+                (get(&r, "id")?, get(&r, "residence_division")?),
+            );
+        }
+    }
+    let mut next = tx.next_id("outreach_leads").await?;
+    let mut registered = 0u64;
+    for chunk in leads.chunks(200) {
+        let sql = super::values_sql(
+            tx.backend,
+            "INSERT INTO outreach_leads (id, run_id, month, division, person_id, \
+                 person_masked, delivery_id, row_number, settlement_date, out_of_pocket_fen, \
+                 threshold_fen, created_at)",
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?",
+            chunk.len(),
+        );
+        let mut q = sqlx::query(&sql);
+        for l in chunk {
+            let hit = known.get(l.id_number.as_str());
+            registered += u64::from(hit.is_some());
+            let division = hit
+                .map(|(_, d)| d.clone())
+                .unwrap_or_else(|| run.fallback_division.to_string());
+            q = q
+                .bind(next)
+                .bind(run.run_id)
+                .bind(run.month.clone())
+                .bind(division)
+                .bind(hit.map(|(id, _)| *id))
+                .bind(l.id_number.masked())
+                .bind(l.delivery_id)
+                .bind(l.row)
+                .bind(date_text(l.settlement_date))
+                .bind(l.out_of_pocket.fen())
+                .bind(l.threshold.fen())
+                .bind(tx.now_text.clone());
+            next += 1;
+        }
+        q.execute(tx.conn()).await?;
+    }
+    tx.audit(
+        Who::from(g.actor()),
+        Event::new(AuditAction::OutreachLeadsStored, "verification_run")
+            .record(run.run_id)
+            .division(&run.fallback_division)
+            .after(json!({"month": run.month, "leads": leads.len(), "registered": registered}))
+            .detail(format!(
+                "{} 政策找人线索 {} 条(其中登记在册 {} 人)",
+                run.month,
+                leads.len(),
+                registered
+            )),
+    )
+    .await?;
+    Ok(leads.len() as u64)
+}
+
 impl SqlStore {
     pub(crate) async fn store_outreach_leads_impl(
         &self,
@@ -73,125 +202,10 @@ impl SqlStore {
         run: &LeadRun,
         leads: &[NewLead],
     ) -> Result<u64> {
-        let scope = g.scope().like_pattern();
-        if !run
-            .fallback_division
-            .as_str()
-            .starts_with(g.scope().root().prefix())
-        {
-            return Err(StoreError::NotFound {
-                kind: "division",
-                id: run.fallback_division.to_string(),
-            });
-        }
         let mut tx = self.write().await?;
-        // A lead is its person (masked), settlement date and amount: one an earlier run stored
-        // (open or handled) is not stored again, so re-runs and later deliveries neither double
-        // nor reopen it.
-        let mut stored: std::collections::HashSet<(String, String, i64)> =
-            std::collections::HashSet::new();
-        for r in sqlx::query(
-            "SELECT person_masked, settlement_date, out_of_pocket_fen FROM outreach_leads \
-             WHERE division LIKE $1 OR division = $2",
-        )
-        .bind(scope.as_str())
-        .bind(run.fallback_division.as_str())
-        .fetch_all(tx.conn())
-        .await?
-        {
-            stored.insert((
-                get(&r, "person_masked")?,
-                get(&r, "settlement_date")?,
-                get(&r, "out_of_pocket_fen")?,
-            ));
-        }
-        let leads: Vec<&NewLead> = leads
-            .iter()
-            .filter(|l| {
-                stored.insert((
-                    l.id_number.masked(),
-                    date_text(l.settlement_date),
-                    l.out_of_pocket.fen(),
-                ))
-            })
-            .collect();
-        if leads.is_empty() {
-            return Ok(0);
-        }
-        // The person's residence decides who follows the lead up; only persons in the runner's
-        // jurisdiction are looked up, others stay with the run's division.
-        let mut known: HashMap<String, (i64, String)> = HashMap::new();
-        let numbers: Vec<&str> = leads.iter().map(|l| l.id_number.as_str()).collect();
-        for chunk in numbers.chunks(LOOKUP_BATCH) {
-            let mut sql = Sql::new(
-                "SELECT id, id_number, residence_division FROM persons WHERE residence_division LIKE ",
-            );
-            sql.bind_text(scope.as_str()).push(" AND id_number IN (");
-            for (i, n) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind_text(*n);
-            }
-            sql.push(")");
-            for r in sql.query().fetch_all(tx.conn()).await? {
-                known.insert(
-                    get(&r, "id_number")?,
-                    (get(&r, "id")?, get(&r, "residence_division")?),
-                );
-            }
-        }
-        let mut next = tx.next_id("outreach_leads").await?;
-        let mut registered = 0u64;
-        for chunk in leads.chunks(200) {
-            let sql = super::values_sql(
-                tx.backend,
-                "INSERT INTO outreach_leads (id, run_id, month, division, person_id, \
-                 person_masked, delivery_id, row_number, settlement_date, out_of_pocket_fen, \
-                 threshold_fen, created_at)",
-                "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?",
-                chunk.len(),
-            );
-            let mut q = sqlx::query(&sql);
-            for l in chunk {
-                let hit = known.get(l.id_number.as_str());
-                registered += u64::from(hit.is_some());
-                let division = hit
-                    .map(|(_, d)| d.clone())
-                    .unwrap_or_else(|| run.fallback_division.to_string());
-                q = q
-                    .bind(next)
-                    .bind(run.run_id)
-                    .bind(run.month.clone())
-                    .bind(division)
-                    .bind(hit.map(|(id, _)| *id))
-                    .bind(l.id_number.masked())
-                    .bind(l.delivery_id)
-                    .bind(l.row)
-                    .bind(date_text(l.settlement_date))
-                    .bind(l.out_of_pocket.fen())
-                    .bind(l.threshold.fen())
-                    .bind(tx.now_text.clone());
-                next += 1;
-            }
-            q.execute(tx.conn()).await?;
-        }
-        tx.audit(
-            Who::from(g.actor()),
-            Event::new(AuditAction::OutreachLeadsStored, "verification_run")
-                .record(run.run_id)
-                .division(&run.fallback_division)
-                .after(json!({"month": run.month, "leads": leads.len(), "registered": registered}))
-                .detail(format!(
-                    "{} 政策找人线索 {} 条(其中登记在册 {} 人)",
-                    run.month,
-                    leads.len(),
-                    registered
-                )),
-        )
-        .await?;
+        let stored = write_leads(&mut tx, g, run, leads).await?;
         tx.commit().await?;
-        Ok(leads.len() as u64)
+        Ok(stored)
     }
 
     pub(crate) async fn list_outreach_leads_impl(

@@ -447,10 +447,25 @@ impl SqlStore {
                 RunPart::Finish {
                     delivery_ids,
                     sources,
+                    leads,
+                    leads_stored,
                 } => {
                     let stored = writer
                         .finish(&mut tx, g_run.actor(), run, &delivery_ids, sources)
                         .await?;
+                    let lead_count = if leads.is_empty() {
+                        0
+                    } else {
+                        let to = crate::outreach::LeadRun {
+                            run_id: stored.id,
+                            month: stored.month.clone(),
+                            fallback_division: run.division.clone(),
+                        };
+                        super::outreach::write_leads(&mut tx, g_run, &to, &leads).await?
+                    };
+                    if let Some(reply) = leads_stored {
+                        let _ = reply.send(lead_count);
+                    }
                     tx.commit().await?;
                     return Ok(stored);
                 }
