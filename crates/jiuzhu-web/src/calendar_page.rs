@@ -60,8 +60,8 @@ pub struct EditInput {
     pub text: String,
     /// Why (the notice, the local decision); kept with the edit and in the audit log.
     pub reason: String,
-    /// The `latest_seq` the client saw; when someone edited the calendar meanwhile the answer is
-    /// 409. Empty: the current one.
+    /// The `latest_seq` the client saw (0 when there is no edit); when someone edited the
+    /// calendar meanwhile the answer is 409. Required: 422 `REQUIRED` without it.
     pub expected_seq: Option<i64>,
 }
 
@@ -217,9 +217,18 @@ pub async fn record_edit(
     let eff = state.app.params().await?.calendars.clone();
     // Checked against the calendar of the editor's jurisdiction, where it will apply.
     let new = prepare_edit(&eff.edits_in(a.grant.scope().root()), input)?;
+    // The edit was checked against the calendar as its editor saw it: which edit that was is
+    // part of the request, never assumed to be the newest stored.
+    let expected = input.expected_seq.ok_or_else(|| {
+        AppError::invalid(vec![FieldError::new(
+            "expected_seq",
+            "REQUIRED",
+            "所依据的日历调整序号:请填写(即页面显示的最新调整序号,尚无调整时为 0)",
+        )])
+    })?;
     let rec = state
         .store
-        .record_calendar_edit(&a.grant, input.expected_seq.unwrap_or(eff.latest), &new)
+        .record_calendar_edit(&a.grant, expected, &new)
         .await?;
     Ok(rec)
 }

@@ -149,7 +149,22 @@ async fn a_local_holiday_moves_due_dates_and_is_audited() {
         );
     }
 
+    // Without the edit it is based on, nothing is recorded: the field is named.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/calendar/edits",
+            Some(&manager),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["error"]["fields"][0]["field"], "expected_seq");
+    assert_eq!(r.json()["error"]["fields"][0]["code"], "REQUIRED");
+
     // The county manager adds a local holiday on Wed 2026-11-25.
+    let mut body = body;
+    body["expected_seq"] = json!(0);
     let r = app
         .call(
             Method::POST,

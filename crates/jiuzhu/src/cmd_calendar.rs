@@ -27,6 +27,9 @@ pub enum CalendarCommand {
         name: String,
         #[arg(long)]
         reason: String,
+        /// The newest edit this one is based on (`calendar list` prints it; 0 when none).
+        #[arg(long)]
+        expected_seq: Option<i64>,
     },
     /// Add a worked weekend day (调休上班).
     AddWorkday {
@@ -36,6 +39,9 @@ pub enum CalendarCommand {
         name: String,
         #[arg(long)]
         reason: String,
+        /// The newest edit this one is based on (`calendar list` prints it; 0 when none).
+        #[arg(long)]
+        expected_seq: Option<i64>,
     },
     /// Take a holiday or adjusted workday back to the Monday–Friday rule.
     Remove {
@@ -43,6 +49,9 @@ pub enum CalendarCommand {
         date: String,
         #[arg(long)]
         reason: String,
+        /// The newest edit this one is based on (`calendar list` prints it; 0 when none).
+        #[arg(long)]
+        expected_seq: Option<i64>,
     },
     /// Enter a year's State Council notice from a file holding its `[[year]]` block.
     Year {
@@ -52,6 +61,9 @@ pub enum CalendarCommand {
         file: std::path::PathBuf,
         #[arg(long)]
         reason: String,
+        /// The newest edit this one is based on (`calendar list` prints it; 0 when none).
+        #[arg(long)]
+        expected_seq: Option<i64>,
     },
 }
 
@@ -64,13 +76,15 @@ pub async fn run(
     let edits = store
         .calendar_edits(&actor.grant::<ReadRegistry>()?)
         .await?;
-    let input = |kind: &str, date: &str, name: &str, reason: &str| EditInput {
-        kind: kind.into(),
-        date: date.into(),
-        name: name.into(),
-        reason: reason.into(),
-        ..EditInput::default()
-    };
+    let input =
+        |kind: &str, date: &str, name: &str, reason: &str, expected: &Option<i64>| EditInput {
+            kind: kind.into(),
+            date: date.into(),
+            name: name.into(),
+            reason: reason.into(),
+            expected_seq: *expected,
+            ..EditInput::default()
+        };
     let input = match cmd {
         CalendarCommand::List { year } => {
             let cal = build(&edits, None).map_err(|e| anyhow!(e.message_zh()))?;
@@ -85,6 +99,10 @@ pub async fn run(
                     if s.provisional { "\t暂定" } else { "" }
                 );
             }
+            println!(
+                "最新调整序号 #{}(记录调整时以 --expected-seq 给出)",
+                edits.last().map_or(0, |e| e.seq)
+            );
             let year = year.unwrap_or_else(|| clock.today().year());
             println!("{year} 年:");
             for d in days_of(&cal, year) {
@@ -106,14 +124,29 @@ pub async fn run(
             }
             return Ok(());
         }
-        CalendarCommand::AddHoliday { date, name, reason } => {
-            input("add_holiday", date, name, reason)
-        }
-        CalendarCommand::AddWorkday { date, name, reason } => {
-            input("add_workday", date, name, reason)
-        }
-        CalendarCommand::Remove { date, reason } => input("remove", date, "", reason),
-        CalendarCommand::Year { year, file, reason } => EditInput {
+        CalendarCommand::AddHoliday {
+            date,
+            name,
+            reason,
+            expected_seq,
+        } => input("add_holiday", date, name, reason, expected_seq),
+        CalendarCommand::AddWorkday {
+            date,
+            name,
+            reason,
+            expected_seq,
+        } => input("add_workday", date, name, reason, expected_seq),
+        CalendarCommand::Remove {
+            date,
+            reason,
+            expected_seq,
+        } => input("remove", date, "", reason, expected_seq),
+        CalendarCommand::Year {
+            year,
+            file,
+            reason,
+            expected_seq,
+        } => EditInput {
             kind: "year".into(),
             year: Some(*year),
             text: crate::bounded_input::read_text(
@@ -122,6 +155,7 @@ pub async fn run(
                 "日历文件",
             )?,
             reason: reason.clone(),
+            expected_seq: *expected_seq,
             ..EditInput::default()
         },
     };
@@ -134,9 +168,15 @@ pub async fn run(
             bail!("{}", e.message);
         }
     };
-    let latest = edits.last().map_or(0, |e| e.seq);
+    // The concurrency check of the page: the operator says which edit this one is based on.
+    let expected = input.expected_seq.ok_or_else(|| {
+        anyhow!(
+            "缺少 --expected-seq:请填写本次调整所依据的最新调整序号(见 jiuzhu calendar list;\
+             尚无调整时为 0),以免覆盖他人同时所作的调整 (expected_seq is required)"
+        )
+    })?;
     let rec = store
-        .record_calendar_edit(&actor.grant::<ManageCalendar>()?, latest, &new)
+        .record_calendar_edit(&actor.grant::<ManageCalendar>()?, expected, &new)
         .await?;
     println!(
         "已记录调整#{}:{} {} {}",

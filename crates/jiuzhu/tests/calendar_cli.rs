@@ -23,9 +23,8 @@ fn text(o: &Output) -> String {
 fn add_list_and_refuse_calendar_edits() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("t.sqlite").display());
-    let ok = jiuzhu(
-        &db,
-        &[
+    let holiday = |extra: &[&str]| {
+        let mut args = vec![
             "calendar",
             "add-holiday",
             "2026-11-25",
@@ -33,8 +32,19 @@ fn add_list_and_refuse_calendar_edits() {
             "本地停工",
             "--reason",
             "台风停工通知",
-        ],
+        ];
+        args.extend_from_slice(extra);
+        jiuzhu(&db, &args)
+    };
+    // Without the edit it is based on, nothing is recorded: the field is named.
+    let missing = holiday(&[]);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing).contains("缺少 --expected-seq"),
+        "{}",
+        text(&missing)
     );
+    let ok = holiday(&["--expected-seq", "0"]);
     assert!(ok.status.success(), "{}", text(&ok));
     assert!(
         text(&ok).contains("已记录调整#1:增加放假日 2026-11-25 本地停工"),
@@ -53,6 +63,8 @@ fn add_list_and_refuse_calendar_edits() {
             "x",
             "--reason",
             "r",
+            "--expected-seq",
+            "1",
         ],
     );
     assert!(!bad.status.success());
@@ -65,6 +77,7 @@ fn add_list_and_refuse_calendar_edits() {
     let list = jiuzhu(&db, &["calendar", "list", "--year", "2026"]);
     assert!(list.status.success(), "{}", text(&list));
     let out = text(&list);
+    assert!(out.contains("最新调整序号 #1"), "{out}");
     assert!(
         out.contains("2026-11-25\t放假\t本地停工\t管理员调整#1:2"),
         "{out}"
@@ -77,7 +90,15 @@ fn add_list_and_refuse_calendar_edits() {
 
     let rm = jiuzhu(
         &db,
-        &["calendar", "remove", "2026-11-25", "--reason", "复工"],
+        &[
+            "calendar",
+            "remove",
+            "2026-11-25",
+            "--reason",
+            "复工",
+            "--expected-seq",
+            "1",
+        ],
     );
     assert!(rm.status.success(), "{}", text(&rm));
     let list = text(&jiuzhu(&db, &["calendar", "list", "--year", "2026"]));
