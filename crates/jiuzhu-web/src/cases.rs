@@ -271,43 +271,8 @@ pub async fn register(
         .household_as_of(&read, input.household_id, today)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let applicant = snap
-        .members
-        .iter()
-        .find(|m| m.person.id == input.applicant_id)
-        .ok_or_else(|| {
-            AppError::invalid(vec![FieldError::new(
-                "applicant_id",
-                "CASE_APPLICANT_NOT_MEMBER",
-                "申请人不是该户的现有成员",
-            )])
-        })?;
-    let county = snap
-        .facts
-        .division
-        .county()
-        .map(|c| c.to_string())
-        .unwrap_or_default();
-    let hukou_elsewhere = applicant
-        .person
-        .facts
-        .hukou_division
-        .as_ref()
-        .is_some_and(|h| !h.as_str().starts_with(&county));
-    if wf.id == "dibao" {
-        // R-PR-6: applying where one lives needs the check that no 低保 is received anywhere.
-        if let Some(c) = state
-            .store
-            .receives_dibao_anywhere(g, input.applicant_id)
-            .await?
-        {
-            return Err(AppError::invalid(vec![FieldError::new(
-                "applicant_id",
-                "CASE_DIBAO_ELSEWHERE",
-                format!("申请人已在 {c} 享受最低生活保障,不能重复申请(R-PR-6)"),
-            )]));
-        }
-    }
+    // Whether the applicant is a current member, 低保 anywhere else (R-PR-6) and an application
+    // already open are checked once, by the store, under its write lock with the insert.
     let params = state.app.params().await?;
     let (limits, delegated) = procedure_params(&params.policies, wf, &snap.facts.division, today);
     let cal = params.calendars.for_division(&snap.facts.division)?;
@@ -327,11 +292,7 @@ pub async fn register(
         open_steps: open_rows(wf, &cs),
         events: new_events(0, &cs, display_name),
     };
-    let rec = state.store.register_case(g, &new).await?;
-    if hukou_elsewhere && !rec.hukou_elsewhere {
-        tracing::warn!(case = rec.id, "hukou check of web and store disagree");
-    }
-    Ok(rec)
+    Ok(state.store.register_case(g, &new).await?)
 }
 
 /// The state after `start` and, when the intake step's documents are all there, the intake
