@@ -65,9 +65,9 @@ pub use feed_sources::{FeedSource, FeedSourceChange, NewFeedSource, SourceAccoun
 pub use sql::{connect, connect_with_key_file, AtRestCounts, Backend, KeyFileOpened, SqlStore};
 pub use verification::warning_facts;
 pub use verification::{
-    CaseloadHouseholdRow, CloseWarning, DeliveryReader, FeedDelivery, NewDelivery, NewRun,
-    NewWarning, Rejection, RunCarried, RunPart, RunStart, SourceStatus, SourceUse, StillOpen,
-    VerificationRun, WarningQuery, WarningRecord, WarningResult,
+    CaseloadHouseholdRow, CloseWarning, DeliveryReader, FeedDelivery, FoundFact, NewDelivery,
+    NewRun, NewWarning, Rejection, RunCarried, RunPart, RunStart, SourceStatus, SourceUse,
+    StillOpen, VerificationRun, WarningQuery, WarningRecord, WarningResult,
 };
 pub use warning_handling::{
     Dashboard, DashboardCell, InboxQuery, InboxStatus, NewZeroReport, ZeroReport, ZeroReportKind,
@@ -970,7 +970,9 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::close_warning`] with the policy's procedure settings for the change case a
     /// closure with adjust/suspend/stop opens on the household's running approved case, in the
     /// same transaction (`change_case_id`); `close_warning` uses the workflow's fallbacks.
-    /// Without such a case the warning closes all the same, and its note says so.
+    /// Without such a case the warning closes all the same, and its note says so. `fact`, the
+    /// household's economic record as the adjustment found it, is written in the same
+    /// transaction: a refused closure leaves the record unchanged.
     async fn close_warning_with(
         &self,
         g: &Grant<jiuzhu_domain::access::HandleWarnings>,
@@ -978,6 +980,7 @@ pub trait Store: Send + Sync + 'static {
         expected_version: i64,
         close: &CloseWarning,
         settings: &ProcedureSettings,
+        fact: Option<FoundFact<'_>>,
     ) -> Result<WarningRecord>;
     /// The township inbox: warnings in scope filtered by month, kind, status (overdue judged on
     /// `q.today`), division and household, by due date.

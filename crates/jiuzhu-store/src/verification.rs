@@ -374,6 +374,18 @@ pub struct WarningQuery {
     pub offset: i64,
 }
 
+/// The fact an adjustment found, as a new version of the household's economic record written in
+/// the closure's own transaction: a closure refused (a stale version, no benefit to adjust)
+/// leaves the record as it was.
+#[derive(Debug, Clone, Copy)]
+pub struct FoundFact<'a> {
+    pub grant: &'a Grant<jiuzhu_domain::access::WriteRegistry>,
+    /// The record's version the fact was applied to (`None`: the household had none).
+    pub expected_version: Option<i64>,
+    pub economics: &'a jiuzhu_domain::HouseholdEconomics,
+    pub valid_from: NaiveDate,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloseWarning {
     pub result: WarningResult,

@@ -105,17 +105,24 @@ fn invalid(code: &'static str, message: impl Into<String>) -> AppError {
     AppError::invalid(vec![FieldError::new("fact_value", code, message)])
 }
 
-/// Records the fact an adjustment of `w` changes, in force from `valid_from`, as a new version of
-/// the household's economic record. Nothing for a warning about members.
-pub async fn record_for_adjustment(
+/// The household's economic record with the fact an adjustment of `w` found: the record it was
+/// applied to (its version) and the new one, written by the closure in its own transaction.
+/// Nothing for a warning about members.
+struct Found {
+    write: jiuzhu_domain::Grant<WriteRegistry>,
+    expected_version: Option<i64>,
+    economics: HouseholdEconomics,
+}
+
+async fn found_fact(
     state: &AppState,
     actor: &Actor,
     w: &WarningRecord,
     text: &str,
     valid_from: NaiveDate,
-) -> Result<(), AppError> {
+) -> Result<Option<Found>, AppError> {
     let Some(fact) = Fact::of(&w.kind) else {
-        return Ok(());
+        return Ok(None);
     };
     let text = text.trim();
     if text.is_empty() {
@@ -176,11 +183,11 @@ pub async fn record_for_adjustment(
             .map(|m| m.person.id)
     });
     apply(fact, &mut economics, member, text)?;
-    state
-        .store
-        .save_economics(&write, w.household_id, version, &economics, valid_from)
-        .await?;
-    Ok(())
+    Ok(Some(Found {
+        write,
+        expected_version: version,
+        economics,
+    }))
 }
 
 fn apply(
@@ -244,11 +251,11 @@ fn apply(
     Ok(())
 }
 
-/// Closes a warning (form and API alike): for 调整救助金额, first the fact it revealed is recorded
-/// (`fact_value`, in force from the visit date or today), then the warning is closed and its
-/// change case opened on the household's benefit in force, which computes from the new record.
-/// The version and the benefit are checked before the fact is written, so a stale form or a
-/// household without a benefit changes nothing.
+/// Closes a warning (form and API alike): for 调整救助金额, the fact it revealed (`fact_value`, in
+/// force from the visit date or today) is written as the household's economic record, the
+/// warning closed and its change case opened on the household's benefit in force, which computes
+/// from the new record, all in one transaction: a stale form or a household without a benefit
+/// changes nothing.
 pub async fn close_warning(
     state: &AppState,
     g: &jiuzhu_domain::Grant<jiuzhu_domain::access::HandleWarnings>,
@@ -264,26 +271,24 @@ pub async fn close_warning(
         .await?
         .ok_or_else(AppError::not_found)?;
     let settings = crate::changes::warning_settings_of(state, &w).await?;
-    if close.result == jiuzhu_store::WarningResult::Adjust
+    let valid_from = close.visit_date.unwrap_or_else(|| state.clock.today());
+    let found = if close.result == jiuzhu_store::WarningResult::Adjust
         && Fact::of(&w.kind).is_some()
         && has_benefit(state, actor, &w).await?
     {
-        // Checked before the fact is written: a stale form changes nothing.
-        if w.status != "open" || w.row_version != row_version {
-            return Err(jiuzhu_store::StoreError::Conflict {
-                kind: "warning",
-                id: id.to_string(),
-                expected: row_version,
-                actual: w.row_version,
-            }
-            .into());
-        }
-        let valid_from = close.visit_date.unwrap_or_else(|| state.clock.today());
-        record_for_adjustment(state, actor, &w, fact_value.unwrap_or_default(), valid_from).await?;
-    }
+        found_fact(state, actor, &w, fact_value.unwrap_or_default(), valid_from).await?
+    } else {
+        None
+    };
+    let fact = found.as_ref().map(|f| jiuzhu_store::FoundFact {
+        grant: &f.write,
+        expected_version: f.expected_version,
+        economics: &f.economics,
+        valid_from,
+    });
     Ok(state
         .store
-        .close_warning_with(g, id, row_version, &close, &settings)
+        .close_warning_with(g, id, row_version, &close, &settings, fact)
         .await?)
 }
 

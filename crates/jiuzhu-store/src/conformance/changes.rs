@@ -389,6 +389,7 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
                 delegated: true,
                 ..Default::default()
             },
+            None,
         )
         .await
         .unwrap();
@@ -431,11 +432,28 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
     assert!(closed.note.unwrap().contains("已有办理中的变更"));
 
     // No approved case in the store: a stop is refused (it would count as a 停止救助 that never
-    // happened); the warning stays open for a result that fits.
+    // happened); the warning stays open for a result that fits, and the economic record the
+    // closure carried is not kept either (one transaction).
     let w3 = find(hb, "DEATH");
+    let write = clerk_a()
+        .grant::<jiuzhu_domain::access::WriteRegistry>()
+        .unwrap();
+    let found = jiuzhu_domain::HouseholdEconomics::default();
     let err = h
         .store
-        .close_warning(&g, w3.id, w3.row_version, &close(WarningResult::Stop))
+        .close_warning_with(
+            &g,
+            w3.id,
+            w3.row_version,
+            &close(WarningResult::Stop),
+            &ProcedureSettings::default(),
+            Some(crate::FoundFact {
+                grant: &write,
+                expected_version: None,
+                economics: &found,
+                valid_from: date(2026, 3, 1),
+            }),
+        )
         .await
         .unwrap_err();
     match &err {
@@ -453,6 +471,16 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
         .unwrap();
     assert_eq!(still.status, "open");
     assert_eq!(still.change_case_id, None);
+    let registry = clerk_a()
+        .grant::<jiuzhu_domain::access::ReadRegistry>()
+        .unwrap();
+    assert_eq!(
+        h.store
+            .economics_as_of(&registry, hb, date(2026, 3, 1))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         h.store.household_benefits(&read, hb).await.unwrap().len(),
         0

@@ -14,7 +14,7 @@ use jiuzhu_domain::{
 };
 
 use super::rows::{self, date_text, get, HOUSEHOLD_SELECT, MEMBERSHIP_SELECT, PERSON_SELECT};
-use super::{invalid, values_sql, Backend, Event, SqlStore};
+use super::{invalid, values_sql, Backend, Event, SqlStore, WriteTx};
 use crate::{CaseloadEntry, HouseholdSnapshot, ImportEconomics, Result, StoreError};
 
 const ECONOMICS_ROWS: usize = 500;
@@ -213,116 +213,10 @@ impl SqlStore {
         valid_from: NaiveDate,
     ) -> Result<EconomicsRecord> {
         let mut tx = self.write().await?;
-        let division = household_division(tx.conn(), g.scope(), id)
-            .await?
-            .ok_or_else(|| not_found(id))?;
-        let day = date_text(valid_from);
-        let members: Vec<PersonId> = sqlx::query(
-            "SELECT person_id FROM memberships WHERE household_id = $1 AND joined_on <= $2 \
-             AND (left_on IS NULL OR left_on > $2)",
-        )
-        .bind(id)
-        .bind(day.as_str())
-        .fetch_all(tx.conn())
-        .await?
-        .iter()
-        .map(|r| get::<i64>(r, "person_id"))
-        .collect::<Result<_>>()?;
-        economics.validate(&members)?;
-        let before = current(tx.conn(), id).await?;
-        let conflict = |actual: i64| StoreError::Conflict {
-            kind: "household_economics",
-            id: id.to_string(),
-            expected: expected_version.unwrap_or(0),
-            actual,
-        };
-        let now = tx.now_text.clone();
-        let facts = rows::to_json_text(economics);
-        let actor = g.actor().username.clone();
-        let row_version = match (&before, expected_version) {
-            (None, None) => {
-                sqlx::query(
-                    "INSERT INTO household_economics (household_id, facts, valid_from, \
-                     row_version, created_at, updated_at, recorded_by) \
-                     VALUES ($1, $2, $3, 1, $4, $4, $5)",
-                )
-                .bind(id)
-                .bind(facts.as_str())
-                .bind(day.as_str())
-                .bind(now.as_str())
-                .bind(actor.as_str())
-                .execute(tx.conn())
-                .await?;
-                1
-            }
-            (None, Some(_)) => return Err(conflict(0)),
-            (Some(cur), v) if v != Some(cur.row_version) => return Err(conflict(cur.row_version)),
-            (Some(cur), _) => {
-                if valid_from < cur.valid_from {
-                    return Err(invalid(
-                        "valid_from",
-                        "VALID_FROM_BEFORE_CURRENT",
-                        format!(
-                            "生效日期不能早于当前经济状况的生效日期({})",
-                            date_text(cur.valid_from)
-                        ),
-                    ));
-                }
-                let recorded_at: String = get(
-                    &sqlx::query(
-                        "SELECT updated_at FROM household_economics WHERE household_id = $1",
-                    )
-                    .bind(id)
-                    .fetch_one(tx.conn())
-                    .await?,
-                    "updated_at",
-                )?;
-                sqlx::query(
-                    "INSERT INTO household_economics_history (household_id, valid_from, \
-                     valid_to, facts, row_version, recorded_at, recorded_by) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(id)
-                .bind(date_text(cur.valid_from))
-                .bind(day.as_str())
-                .bind(rows::to_json_text(&cur.economics))
-                .bind(cur.row_version)
-                .bind(recorded_at)
-                .bind(cur.recorded_by.as_str())
-                .execute(tx.conn())
-                .await?;
-                sqlx::query(
-                    "UPDATE household_economics SET facts = $1, valid_from = $2, \
-                     row_version = row_version + 1, updated_at = $3, recorded_by = $4 \
-                     WHERE household_id = $5 AND row_version = $6",
-                )
-                .bind(facts.as_str())
-                .bind(day.as_str())
-                .bind(now.as_str())
-                .bind(actor.as_str())
-                .bind(id)
-                .bind(cur.row_version)
-                .execute(tx.conn())
-                .await?;
-                cur.row_version + 1
-            }
-        };
-        let mut ev = Event::new(AuditAction::EconomicsRecorded, "household_economics")
-            .record(id)
-            .after(audit_json(economics, valid_from));
-        ev.division = Some(division);
-        if let Some(b) = &before {
-            ev = ev.before(audit_json(&b.economics, b.valid_from));
-        }
-        tx.audit(g.actor().into(), ev).await?;
+        let saved =
+            save_economics_on(&mut tx, g, id, expected_version, economics, valid_from).await?;
         tx.commit().await?;
-        Ok(EconomicsRecord {
-            household_id: id,
-            economics: economics.clone(),
-            valid_from,
-            row_version,
-            recorded_by: actor,
-        })
+        Ok(saved)
     }
 
     pub(crate) async fn import_economics_impl(
@@ -583,4 +477,124 @@ impl SqlStore {
         }
         Ok(out)
     }
+}
+
+/// A new version of a household's economic record, written in `tx` with its
+/// `economics_recorded` event: [`SqlStore::save_economics_impl`], or a use-case that writes it
+/// with more (a warning's closure).
+pub(super) async fn save_economics_on(
+    tx: &mut WriteTx<'_, '_>,
+    g: &Grant<WriteRegistry>,
+    id: HouseholdId,
+    expected_version: Option<i64>,
+    economics: &HouseholdEconomics,
+    valid_from: NaiveDate,
+) -> Result<EconomicsRecord> {
+    let division = household_division(tx.conn(), g.scope(), id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let day = date_text(valid_from);
+    let members: Vec<PersonId> = sqlx::query(
+        "SELECT person_id FROM memberships WHERE household_id = $1 AND joined_on <= $2 \
+             AND (left_on IS NULL OR left_on > $2)",
+    )
+    .bind(id)
+    .bind(day.as_str())
+    .fetch_all(tx.conn())
+    .await?
+    .iter()
+    .map(|r| get::<i64>(r, "person_id"))
+    .collect::<Result<_>>()?;
+    economics.validate(&members)?;
+    let before = current(tx.conn(), id).await?;
+    let conflict = |actual: i64| StoreError::Conflict {
+        kind: "household_economics",
+        id: id.to_string(),
+        expected: expected_version.unwrap_or(0),
+        actual,
+    };
+    let now = tx.now_text.clone();
+    let facts = rows::to_json_text(economics);
+    let actor = g.actor().username.clone();
+    let row_version = match (&before, expected_version) {
+        (None, None) => {
+            sqlx::query(
+                "INSERT INTO household_economics (household_id, facts, valid_from, \
+                     row_version, created_at, updated_at, recorded_by) \
+                     VALUES ($1, $2, $3, 1, $4, $4, $5)",
+            )
+            .bind(id)
+            .bind(facts.as_str())
+            .bind(day.as_str())
+            .bind(now.as_str())
+            .bind(actor.as_str())
+            .execute(tx.conn())
+            .await?;
+            1
+        }
+        (None, Some(_)) => return Err(conflict(0)),
+        (Some(cur), v) if v != Some(cur.row_version) => return Err(conflict(cur.row_version)),
+        (Some(cur), _) => {
+            if valid_from < cur.valid_from {
+                return Err(invalid(
+                    "valid_from",
+                    "VALID_FROM_BEFORE_CURRENT",
+                    format!(
+                        "生效日期不能早于当前经济状况的生效日期({})",
+                        date_text(cur.valid_from)
+                    ),
+                ));
+            }
+            let recorded_at: String = get(
+                &sqlx::query("SELECT updated_at FROM household_economics WHERE household_id = $1")
+                    .bind(id)
+                    .fetch_one(tx.conn())
+                    .await?,
+                "updated_at",
+            )?;
+            sqlx::query(
+                "INSERT INTO household_economics_history (household_id, valid_from, \
+                     valid_to, facts, row_version, recorded_at, recorded_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(date_text(cur.valid_from))
+            .bind(day.as_str())
+            .bind(rows::to_json_text(&cur.economics))
+            .bind(cur.row_version)
+            .bind(recorded_at)
+            .bind(cur.recorded_by.as_str())
+            .execute(tx.conn())
+            .await?;
+            sqlx::query(
+                "UPDATE household_economics SET facts = $1, valid_from = $2, \
+                     row_version = row_version + 1, updated_at = $3, recorded_by = $4 \
+                     WHERE household_id = $5 AND row_version = $6",
+            )
+            .bind(facts.as_str())
+            .bind(day.as_str())
+            .bind(now.as_str())
+            .bind(actor.as_str())
+            .bind(id)
+            .bind(cur.row_version)
+            .execute(tx.conn())
+            .await?;
+            cur.row_version + 1
+        }
+    };
+    let mut ev = Event::new(AuditAction::EconomicsRecorded, "household_economics")
+        .record(id)
+        .after(audit_json(economics, valid_from));
+    ev.division = Some(division);
+    if let Some(b) = &before {
+        ev = ev.before(audit_json(&b.economics, b.valid_from));
+    }
+    tx.audit(g.actor().into(), ev).await?;
+    Ok(EconomicsRecord {
+        household_id: id,
+        economics: economics.clone(),
+        valid_from,
+        row_version,
+        recorded_by: actor,
+    })
 }

@@ -1578,6 +1578,7 @@ impl Store for SqlStore {
             expected_version,
             close,
             &crate::ProcedureSettings::default(),
+            None,
         )
         .await
     }
@@ -1588,8 +1589,9 @@ impl Store for SqlStore {
         expected_version: i64,
         close: &crate::CloseWarning,
         settings: &crate::ProcedureSettings,
+        fact: Option<crate::verification::FoundFact<'_>>,
     ) -> Result<crate::WarningRecord> {
-        self.close_warning_impl(g, id, expected_version, close, settings)
+        self.close_warning_impl(g, id, expected_version, close, settings, fact)
             .await
     }
     async fn warning_inbox(

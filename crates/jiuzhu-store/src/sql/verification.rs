@@ -589,6 +589,7 @@ impl SqlStore {
         expected_version: i64,
         c: &CloseWarning,
         settings: &crate::ProcedureSettings,
+        fact: Option<crate::verification::FoundFact<'_>>,
     ) -> Result<WarningRecord> {
         let note = c.note.trim();
         if note.is_empty() {
@@ -624,6 +625,19 @@ impl SqlStore {
                 expected: expected_version,
                 actual: before.row_version,
             });
+        }
+        // The fact the adjustment found, first: the change case the closure opens computes
+        // from it, and a closure refused below takes it back with everything else.
+        if let Some(f) = fact {
+            super::economics::save_economics_on(
+                &mut tx,
+                f.grant,
+                before.household_id,
+                f.expected_version,
+                f.economics,
+                f.valid_from,
+            )
+            .await?;
         }
         let actor = g.actor();
         sqlx::query(
