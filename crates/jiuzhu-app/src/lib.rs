@@ -19,6 +19,7 @@ use jiuzhu_store::Store;
 use jiuzhu_workflow::Workflows;
 
 pub mod error;
+pub mod month;
 pub mod params;
 pub mod verification;
 

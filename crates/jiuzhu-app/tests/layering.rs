@@ -83,7 +83,6 @@ const KNOWN: &[&str] = &[
     "web source uses the store: jobs.rs",
     "web source uses the store: lead_pages.rs",
     "web source uses the store: lib.rs",
-    "web source uses the store: month.rs",
     "web source uses the store: pages.rs",
     "web source uses the store: printing.rs",
     "web source uses the store: reserve_fund.rs",
@@ -93,8 +92,6 @@ const KNOWN: &[&str] = &[
     "web source uses the store: warning_facts.rs",
     "web source uses the store: warnings.rs",
     "binary uses the web crate outside serve: cmd_calendar.rs",
-    "binary uses the web crate outside serve: cmd_month.rs",
-    "binary uses the web crate outside serve: cmd_whatif.rs",
     "binary uses the web crate outside serve: demo.rs",
     "binary uses the web crate outside serve: main.rs",
 ];

@@ -937,8 +937,7 @@ async fn whatif(
         region: &region,
     };
     let stored = if from_store {
-        crate::month::read_for_month(state.store.as_ref(), &a.grant, &month, state.clock.today())
-            .await?
+        jiuzhu_app::month::read_for_month(&state.app, &a.grant, &month).await?
     } else {
         None
     };

@@ -52,7 +52,7 @@ pub fn what_if(lib: &PolicyLibrary, req: &WhatIfRequest) -> Result<WhatIfOutput,
     what_if_on(lib, req, None)
 }
 
-/// A what-if on a caseload already read — the store's (`crate::month::read_store_caseload`);
+/// A what-if on a caseload already read — the store's (`jiuzhu_app::month::caseload`);
 /// `req.households` is not used.
 pub fn what_if_read(
     lib: &PolicyLibrary,

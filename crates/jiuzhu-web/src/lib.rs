@@ -51,7 +51,6 @@ pub mod jobs;
 pub mod lead_pages;
 pub mod limits;
 pub mod login_guard;
-pub mod month;
 mod month_page;
 pub mod oauth;
 pub mod openapi;

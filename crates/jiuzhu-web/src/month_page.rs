@@ -1,5 +1,5 @@
 //! `/month` (月度测算) and `GET /api/v1/month`: the month for every household of the user's
-//! jurisdiction, computed from the store (`crate::month::month_report`), with the figures by
+//! jurisdiction, computed from the store (`jiuzhu_app::month::report`), with the figures by
 //! township and the households that could not be computed, each linked to its page. Computed on
 //! request: the demo county (5,000 households) takes well under a second.
 
@@ -18,9 +18,9 @@ use utoipa::IntoParams;
 use crate::auth::Authorized;
 use crate::calc::{field_label, parse_month};
 use crate::error::{ApiError, AppError, PageError};
-use crate::month::{month_report, township_names, MonthOutput};
 use crate::views::{render, Nav};
 use crate::AppState;
+use jiuzhu_app::month::{self, township_names, MonthOutput};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/month", get(month_page))
@@ -74,16 +74,7 @@ async fn compute(
     month: Month,
     division: Option<&DivisionCode>,
 ) -> Result<MonthOutput, AppError> {
-    let lib = state.app.params().await?.policies.clone();
-    Ok(month_report(
-        state.store.as_ref(),
-        &a.grant,
-        &lib,
-        month,
-        state.clock.today(),
-        division,
-    )
-    .await?)
+    Ok(month::report(&state.app, &a.grant, month, division).await?)
 }
 
 /// The month for every household of the caller's jurisdiction, from the store.
@@ -161,7 +152,7 @@ async fn month_page(
 ) -> Result<Response, PageError> {
     let (month, division) = parse(&state, &p)?;
     let out = compute(&state, &a, month, division.as_ref()).await?;
-    let names = township_names(state.store.as_ref(), &a.grant).await?;
+    let names = township_names(&state.app, &a.grant).await?;
     let name = |c: &str| names.get(c).cloned().unwrap_or_default();
     Ok(render(&MonthPage {
         nav: Nav::new(&a.auth, "月度测算"),

@@ -206,13 +206,7 @@ async fn whatif_submit(
     };
     let lib = state.app.params().await?.policies.clone();
     let stored = if form.source == "store" {
-        crate::month::read_for_month(
-            state.store.as_ref(),
-            &a.grant,
-            &form.month,
-            state.clock.today(),
-        )
-        .await?
+        jiuzhu_app::month::read_for_month(&state.app, &a.grant, &form.month).await?
     } else {
         None
     };

@@ -6,11 +6,11 @@
 use std::path::PathBuf;
 
 use anyhow::anyhow;
+use jiuzhu_app::{month, App};
 use jiuzhu_domain::access::ReadRegistry;
-use jiuzhu_domain::{Actor, Clock, DivisionCode, FieldError};
+use jiuzhu_domain::{Actor, DivisionCode, FieldError};
 use jiuzhu_policy::caseload::Totals;
 use jiuzhu_policy::{Month, PolicyLibrary};
-use jiuzhu_store::Store;
 
 use crate::cmd_calc::{policy_errors, read_policy_dir};
 
@@ -54,15 +54,10 @@ fn totals_line(t: &Totals) -> String {
     )
 }
 
-pub async fn run(
-    args: &MonthArgs,
-    store: &dyn Store,
-    actor: &Actor,
-    clock: &dyn Clock,
-) -> anyhow::Result<()> {
+pub async fn run(args: &MonthArgs, app: &App, actor: &Actor) -> anyhow::Result<()> {
     let month = match &args.month {
         Some(m) => Month::parse(m).ok_or_else(|| anyhow!("--month:月份“{m}”应为 YYYY-MM"))?,
-        None => Month::of(clock.today()),
+        None => Month::of(app.today()),
     };
     let division = match &args.division {
         Some(d) => Some(
@@ -72,19 +67,19 @@ pub async fn run(
         None => None,
     };
     // The store's revisions apply unless a policy directory replaces the shipped files.
-    let lib = match &args.policy_dir {
-        Some(_) => library(args.policy_dir.as_ref())?,
-        None => crate::cmd_policy::effective_library(store, actor).await?,
-    };
     let g = actor.grant::<ReadRegistry>()?;
-    let report =
-        jiuzhu_web::month::month_report(store, &g, &lib, month, clock.today(), division.as_ref())
-            .await?;
+    let report = match &args.policy_dir {
+        Some(_) => {
+            let lib = library(args.policy_dir.as_ref())?;
+            month::report_with_policies(app, &g, &lib, month, division.as_ref()).await?
+        }
+        None => month::report(app, &g, month, division.as_ref()).await?,
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    let names = jiuzhu_web::month::township_names(store, &g).await?;
+    let names = month::township_names(app, &g).await?;
     println!(
         "{month} 月度测算(在册家庭,登记信息截至 {}{})",
         report.as_of,

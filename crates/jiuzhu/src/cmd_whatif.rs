@@ -89,10 +89,10 @@ pub enum Caseload {
 /// as of the month's last day, not after today.
 pub async fn run_on_store(
     args: &WhatIfArgs,
-    store: &dyn jiuzhu_store::Store,
+    app: &jiuzhu_app::App,
     actor: &jiuzhu_domain::Actor,
-    clock: &dyn Clock,
 ) -> anyhow::Result<()> {
+    let clock = app.clock().as_ref();
     let month = month_of(args, clock)?;
     let division = match &args.division {
         Some(d) => Some(
@@ -103,11 +103,10 @@ pub async fn run_on_store(
     };
     let g = actor.grant::<jiuzhu_domain::access::ReadRegistry>()?;
     let as_of = month.as_of(clock.today());
-    let caseload =
-        jiuzhu_web::month::read_store_caseload(store, &g, division.as_ref(), as_of).await?;
+    let caseload = jiuzhu_app::month::caseload(app, &g, division.as_ref(), as_of).await?;
     let stored = match &args.policy_dir {
         Some(_) => None,
-        None => Some(crate::cmd_policy::effective_library(store, actor).await?),
+        None => Some(app.params().await?.policies.as_ref().clone()),
     };
     run_with(args, clock, Caseload::Store(caseload.read), stored)
 }

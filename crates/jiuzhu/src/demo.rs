@@ -15,7 +15,8 @@ pub const DEMO_SEED: u64 = 20261123;
 
 /// Seeds the demo county unless its accounts already exist. Everything goes through the same
 /// store operations (and audit) as a real county's set-up.
-pub async fn seed_if_needed(store: &dyn Store, _clock: &dyn Clock) -> anyhow::Result<()> {
+pub async fn seed_if_needed(app: &jiuzhu_app::App) -> anyhow::Result<()> {
+    let store = app.store().as_ref();
     let demo = jiuzhu_import::demo::generate(DEMO_SEED);
     let first = demo.users.first().context("demo data has no users")?;
     if store.user_by_username(&first.username).await?.is_some() {
@@ -55,7 +56,7 @@ pub async fn seed_if_needed(store: &dyn Store, _clock: &dyn Clock) -> anyhow::Re
         )
         .await
         .context("recording the demo households' economics")?;
-    let receiving = receiving_households(store, &actor).await?;
+    let receiving = receiving_households(app, &actor).await?;
     let ids: Vec<_> = receiving.iter().map(|(id, _)| *id).collect();
     let marked = store
         .mark_current_recipients(
@@ -96,15 +97,16 @@ pub async fn seed_if_needed(store: &dyn Store, _clock: &dyn Clock) -> anyhow::Re
 /// revisions) grants a 低保 or 特困 amount for the month the demo starts, with their identifiers
 /// in the demo batch. A real county's legacy caseload is its roster as imported.
 pub async fn receiving_households(
-    store: &dyn Store,
+    app: &jiuzhu_app::App,
     actor: &Actor,
 ) -> anyhow::Result<Vec<(jiuzhu_domain::HouseholdId, String)>> {
-    let lib = crate::cmd_policy::effective_library(store, actor).await?;
+    let params = app.params().await?;
+    let lib = &params.policies;
     let day = jiuzhu_import::demo::valid_from();
     let g = actor.grant::<jiuzhu_domain::access::ReadRegistry>()?;
-    let caseload = jiuzhu_web::month::read_store_caseload(store, &g, None, day).await?;
+    let caseload = jiuzhu_app::month::caseload(app, &g, None, day).await?;
     let (inputs, positions, _unreadable) = &caseload.read;
-    let mut calc = MonthCalculator::new(&lib, Month::of(day));
+    let mut calc = MonthCalculator::new(lib, Month::of(day));
     let mut out = Vec::new();
     for (input, &at) in inputs.iter().zip(positions) {
         let receives = calc
@@ -231,7 +233,10 @@ pub async fn seed_verification(
     let data_date = first.pred_opt().context("the month before today")?;
     let month = jiuzhu_domain::Month::of(data_date);
     let demo = jiuzhu_import::demo::generate(DEMO_SEED);
-    let recipients: std::collections::HashSet<String> = receiving_households(store, &actor)
+    let app = jiuzhu_app::App::builder(store_arc.clone(), clock.clone())
+        .feeds_dir(data_dir)
+        .build()?;
+    let recipients: std::collections::HashSet<String> = receiving_households(&app, &actor)
         .await?
         .into_iter()
         .map(|(_, source_ref)| source_ref)
@@ -267,9 +272,6 @@ pub async fn seed_verification(
     let _ = std::fs::remove_dir(&staging);
     let county = jiuzhu_domain::DivisionCode::parse(jiuzhu_import::demo::COUNTY_CODE)
         .map_err(|e| anyhow::anyhow!("demo county code: {e}"))?;
-    let app = jiuzhu_app::App::builder(store_arc.clone(), clock.clone())
-        .feeds_dir(data_dir)
-        .build()?;
     let report = crate::cmd_verify::run_month(&app, &actor, month, Some(county))
         .await?
         .context("the demo deliveries were not accepted")?;

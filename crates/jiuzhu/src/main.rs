@@ -384,7 +384,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ],
             )?;
             if demo {
-                demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
+                demo::seed_if_needed(&jiuzhu_app::App::new(store.clone(), clock.clone())?).await?;
                 demo::seed_cases(store.clone(), clock.clone()).await?;
                 demo::seed_verification(store.clone(), clock.clone(), &data_dir).await?;
             }
@@ -482,7 +482,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Out::Stdout,
             )
             .await?;
-            demo::seed_if_needed(store.as_ref(), clock.as_ref()).await?;
+            demo::seed_if_needed(&jiuzhu_app::App::new(store.clone(), clock.clone())?).await?;
             demo::seed_cases(store.clone(), clock.clone()).await?;
             demo::seed_verification(store.clone(), clock.clone(), &data_dir).await?;
             demo::print_accounts();
@@ -587,10 +587,12 @@ async fn store_command(
         }
         Command::User(cmd) => user_command(store.as_ref(), &cli_actor, cmd).await?,
         Command::WhatIf(args) => {
-            cmd_whatif::run_on_store(&args, store.as_ref(), &cli_actor, clock.as_ref()).await?
+            let app = jiuzhu_app::App::new(store.clone(), clock.clone())?;
+            cmd_whatif::run_on_store(&args, &app, &cli_actor).await?
         }
         Command::Month(args) => {
-            cmd_month::run(&args, store.as_ref(), &cli_actor, clock.as_ref()).await?
+            let app = jiuzhu_app::App::new(store.clone(), clock.clone())?;
+            cmd_month::run(&args, &app, &cli_actor).await?
         }
         Command::LetterPrefix { county, prefix } => {
             let county = DivisionCode::parse(&county)

@@ -1,7 +1,7 @@
 //! A month for the whole caseload of the store: every household of the actor's jurisdiction as of
-//! the month, its economic record, computed by the engine (`jiuzhu_policy::run_month_read`) —
-//! shared by `/month`, `GET /api/v1/month`, the what-if on the store and `jiuzhu month` /
-//! `jiuzhu whatif` without `--input`.
+//! the month, its economic record, computed by the engine (`jiuzhu_policy::run_month_read`) with
+//! the parameters in force — shared by `/month`, `GET /api/v1/month`, the what-if on the store,
+//! `jiuzhu month`, `jiuzhu whatif` without `--input` and the demo.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +11,9 @@ use jiuzhu_domain::{DivisionCode, FieldError, Grant, HouseholdId};
 use jiuzhu_policy::caseload::{ReadCaseload, Totals};
 use jiuzhu_policy::registry::{raw_household, read_registry};
 use jiuzhu_policy::{run_month_read, Month, PolicyLibrary};
-use jiuzhu_store::{Store, StoreError};
 use serde::Serialize;
+
+use crate::{App, Result};
 
 /// The store's caseload as of a date, read for the engine: each household's id and code by
 /// position, and the read caseload (households without an economic record fail with
@@ -24,13 +25,13 @@ pub struct StoreCaseload {
     pub read: ReadCaseload,
 }
 
-pub async fn read_store_caseload(
-    store: &dyn Store,
+pub async fn caseload(
+    app: &App,
     g: &Grant<ReadRegistry>,
     division: Option<&DivisionCode>,
     as_of: NaiveDate,
-) -> Result<StoreCaseload, StoreError> {
-    let entries = store.caseload_as_of(g, division, as_of).await?;
+) -> Result<StoreCaseload> {
+    let entries = app.store().caseload_as_of(g, division, as_of).await?;
     let mut households = Vec::with_capacity(entries.len());
     let mut source_refs = Vec::with_capacity(entries.len());
     let mut items = Vec::with_capacity(entries.len());
@@ -54,7 +55,8 @@ pub async fn read_store_caseload(
 }
 
 /// A household the month could not compute, with its id (for a link to its page).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize)]
 pub struct FailedHousehold {
     pub household_id: HouseholdId,
     pub code: String,
@@ -62,10 +64,11 @@ pub struct FailedHousehold {
 }
 
 /// The month report of `jiuzhu month --json` and `GET /api/v1/month` (docs/calc.md).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize)]
 pub struct MonthOutput {
     /// `YYYY-MM`
-    #[schema(value_type = String, example = "2026-11")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-11"))]
     pub month: Month,
     /// The date the registry was read at.
     pub as_of: NaiveDate,
@@ -75,18 +78,30 @@ pub struct MonthOutput {
     pub failed: Vec<FailedHousehold>,
 }
 
-/// Computes `month` for every household of the grant's scope (under `division` if given).
-pub async fn month_report(
-    store: &dyn Store,
+/// Computes `month` for every household of the grant's scope (under `division` if given), read as
+/// of the month's last day or today if earlier, with the parameters in force now.
+pub async fn report(
+    app: &App,
     g: &Grant<ReadRegistry>,
-    lib: &PolicyLibrary,
     month: Month,
-    today: NaiveDate,
     division: Option<&DivisionCode>,
-) -> Result<MonthOutput, StoreError> {
-    let as_of = month.as_of(today);
-    let caseload = read_store_caseload(store, g, division, as_of).await?;
-    let report = run_month_read(lib, caseload.read, month);
+) -> Result<MonthOutput> {
+    let params = app.params().await?;
+    report_with_policies(app, g, &params.policies, month, division).await
+}
+
+/// [`report`] with other policy files than the parameters in force (`jiuzhu month
+/// --policy-dir`: a what-if of the files alone, without the stored revisions).
+pub async fn report_with_policies(
+    app: &App,
+    g: &Grant<ReadRegistry>,
+    policies: &PolicyLibrary,
+    month: Month,
+    division: Option<&DivisionCode>,
+) -> Result<MonthOutput> {
+    let as_of = month.as_of(app.today());
+    let caseload = caseload(app, g, division, as_of).await?;
+    let report = run_month_read(policies, caseload.read, month);
     let failed = report
         .failed
         .into_iter()
@@ -111,10 +126,11 @@ pub async fn month_report(
 
 /// The Chinese names of the townships of a report, from the jurisdiction tree.
 pub async fn township_names(
-    store: &dyn Store,
+    app: &App,
     g: &Grant<ReadRegistry>,
-) -> Result<BTreeMap<String, String>, StoreError> {
-    Ok(store
+) -> Result<BTreeMap<String, String>> {
+    Ok(app
+        .store()
         .list_divisions(g)
         .await?
         .into_iter()
@@ -125,16 +141,13 @@ pub async fn township_names(
 /// The store's caseload for a what-if month written as text (`YYYY-MM`); `None` when the month
 /// does not parse (the what-if then reports it as a field error).
 pub async fn read_for_month(
-    store: &dyn Store,
+    app: &App,
     g: &Grant<ReadRegistry>,
     month: &str,
-    today: NaiveDate,
-) -> Result<Option<ReadCaseload>, StoreError> {
+) -> Result<Option<ReadCaseload>> {
     match Month::parse(month.trim()) {
         Some(m) => Ok(Some(
-            read_store_caseload(store, g, None, m.as_of(today))
-                .await?
-                .read,
+            caseload(app, g, None, m.as_of(app.today())).await?.read,
         )),
         None => Ok(None),
     }
