@@ -6,11 +6,9 @@
 use anyhow::{anyhow, bail};
 use jiuzhu_domain::access::{ManagePolicies, ReadRegistry};
 use jiuzhu_domain::policy_revision::NewPolicyRevision;
-use jiuzhu_domain::{Actor, Clock, DivisionCode};
-use jiuzhu_policy::{validate_revision, value_text, PolicyLibrary};
+use jiuzhu_domain::{Actor, DivisionCode};
+use jiuzhu_policy::{validate_revision, value_text};
 use jiuzhu_store::Store;
-
-use crate::cmd_calc::policy_errors;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum PolicyCommand {
@@ -74,17 +72,6 @@ fn required_expected(expected_seq: Option<i64>) -> anyhow::Result<i64> {
     })
 }
 
-/// The embedded files with every stored revision applied.
-pub async fn effective_library(store: &dyn Store, actor: &Actor) -> anyhow::Result<PolicyLibrary> {
-    let revisions = store
-        .policy_revisions(&actor.grant::<ReadRegistry>()?, None)
-        .await?;
-    PolicyLibrary::builtin()
-        .map_err(policy_errors)?
-        .with_revisions(&revisions)
-        .map_err(policy_errors)
-}
-
 async fn latest_seq(
     store: &dyn Store,
     actor: &Actor,
@@ -96,13 +83,11 @@ async fn latest_seq(
     Ok(revs.iter().map(|r| r.seq).max().unwrap_or(0))
 }
 
-pub async fn run(
-    cmd: &PolicyCommand,
-    store: &dyn Store,
-    actor: &Actor,
-    clock: &dyn Clock,
-) -> anyhow::Result<()> {
-    let lib = effective_library(store, actor).await?;
+pub async fn run(cmd: &PolicyCommand, app: &jiuzhu_app::App, actor: &Actor) -> anyhow::Result<()> {
+    let (store, clock) = (app.store().as_ref(), app.clock().as_ref());
+    // The embedded files with every stored revision applied, as every computation uses them.
+    let params = app.params().await?;
+    let lib = params.policies.as_ref();
     match cmd {
         PolicyCommand::List => {
             println!("当前调整序号 r{}", lib.revision_level());
@@ -163,7 +148,7 @@ pub async fn run(
             retroactive_reason,
             expected_seq,
         } => {
-            let valid = match validate_revision(&lib, region, param, from, value) {
+            let valid = match validate_revision(lib, region, param, from, value) {
                 Ok(v) => v,
                 Err(errors) => {
                     for e in &errors {

@@ -603,7 +603,8 @@ async fn store_command(
             println!("已设置 {county} 决定书文号前缀:{}", prefix.trim());
         }
         Command::Policy(cmd) => {
-            cmd_policy::run(&cmd, store.as_ref(), &cli_actor, clock.as_ref()).await?
+            let app = jiuzhu_app::App::new(store.clone(), clock.clone())?;
+            cmd_policy::run(&cmd, &app, &cli_actor).await?
         }
         Command::Calendar(cmd) => {
             cmd_calendar::run(&cmd, store.as_ref(), &cli_actor, clock.as_ref()).await?
