@@ -202,17 +202,10 @@ pub async fn village_notices(
         };
         // Posted per village or community: a household registered in a grid (网格) is listed
         // on its village's notice.
-        let responsible = DivisionCode::parse(&e.case.division_responsible).ok();
-        let level_of = |l: fn(&DivisionCode) -> Option<DivisionCode>| {
-            responsible
-                .as_ref()
-                .and_then(l)
-                .map(|d| d.to_string())
-                .unwrap_or_default()
-        };
-        let village = level_of(DivisionCode::village);
+        let responsible = &e.case.division_responsible;
+        let village = level_of(responsible, DivisionCode::village);
         if out.last().map(|v| v.division != village).unwrap_or(true) {
-            let township = level_of(DivisionCode::township);
+            let township = level_of(responsible, DivisionCode::township);
             let office = format!("{}人民政府", division_name(state, &township).await);
             out.push(VillageNotice {
                 division_name: division_name(state, &village).await,
@@ -525,16 +518,8 @@ async fn letter_of(state: &AppState, auth: &Auth, id: i64) -> Result<LetterOut, 
     // From the case row: a letter of a referral is read by its department, which does not
     // read the register.
     let masked = c.applicant_id_masked.clone();
-    let responsible = DivisionCode::parse(&c.division_responsible).ok();
-    let level_of = |l: fn(&DivisionCode) -> Option<DivisionCode>| {
-        responsible
-            .as_ref()
-            .and_then(l)
-            .map(|d| d.to_string())
-            .unwrap_or_default()
-    };
-    let county = level_of(DivisionCode::county);
-    let township = level_of(DivisionCode::township);
+    let county = level_of(&c.division_responsible, DivisionCode::county);
+    let township = level_of(&c.division_responsible, DivisionCode::township);
     let issuing_office = if cs.confirm_level == jiuzhu_workflow::ActingLevel::Township {
         format!("{}人民政府", division_name(state, &township).await)
     } else {
@@ -751,3 +736,14 @@ pub struct FilingList {
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(api_notices, api_notice, api_letter, api_filing))]
 pub struct PrintingApiDoc;
+
+/// The code at one level (county, township, village) of a stored division code; empty when the
+/// code is above that level.
+fn level_of(code: &str, level: fn(&DivisionCode) -> Option<DivisionCode>) -> String {
+    DivisionCode::parse(code)
+        .ok()
+        .as_ref()
+        .and_then(level)
+        .map(|d| d.to_string())
+        .unwrap_or_default()
+}

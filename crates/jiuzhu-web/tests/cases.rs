@@ -142,6 +142,24 @@ async fn sessions(app: &TestApp, u: &Users) -> (Session, Session, Session, Sessi
 
 /// verify → survey → review → notice (clock moved past its end) → confirm is open.
 async fn to_confirm(app: &TestApp, u: &Users, case: Value, survey_by_assistant: bool) -> Value {
+    let case = to_notice(app, u, case, survey_by_assistant).await;
+    app.clock.advance(Duration::days(8));
+    let (_, _, reviewer, _) = sessions(app, u).await;
+    let case = ok(
+        app,
+        &reviewer,
+        &case,
+        json!({"step": "notice", "action": "complete",
+        "attachments": [{"kind": "notice_record", "id": "GS-001"}]}),
+    )
+    .await;
+    assert_eq!(open_steps(&case), ["confirm"]);
+    assert_eq!(case["open_steps"][0]["level"], "county");
+    case
+}
+
+/// verify → survey → review: the notice (公示) is open.
+async fn to_notice(app: &TestApp, u: &Users, case: Value, survey_by_assistant: bool) -> Value {
     let (_, assistant, reviewer, approver) = sessions(app, u).await;
     let case = if open_steps(&case) == ["verify"] {
         ok(
@@ -178,18 +196,6 @@ async fn to_confirm(app: &TestApp, u: &Users, case: Value, survey_by_assistant: 
     )
     .await;
     assert_eq!(open_steps(&case), ["notice"]);
-    app.clock.advance(Duration::days(8));
-    let (_, _, reviewer, _) = sessions(app, u).await;
-    let case = ok(
-        app,
-        &reviewer,
-        &case,
-        json!({"step": "notice", "action": "complete",
-        "attachments": [{"kind": "notice_record", "id": "GS-001"}]}),
-    )
-    .await;
-    assert_eq!(open_steps(&case), ["confirm"]);
-    assert_eq!(case["open_steps"][0]["level"], "county");
     case
 }
 
@@ -655,35 +661,10 @@ async fn an_objection_through_the_api_names_who_raised_it() {
     let u = users(&app);
     let hhs = households_a(&app).await;
     let (hh, person, _) = hhs[0].clone();
-    let (clerk, _, reviewer, approver) = sessions(&app, &u).await;
+    let (clerk, _, reviewer, _) = sessions(&app, &u).await;
     record_economics(&app, &clerk, hh).await;
     let case = register(&app, &clerk, hh, person).await;
-    let case = ok(
-        &app,
-        &approver,
-        &case,
-        json!({"step": "verify", "action": "complete",
-        "attachments": [{"kind": "verification_report", "id": "HD-2026-001"}]}),
-    )
-    .await;
-    let case = ok(
-        &app,
-        &reviewer,
-        &case,
-        json!({"step": "survey", "action": "complete",
-        "opinion": "入户核实,情况属实", "investigators": ["毕秀丽", "孙志强"],
-        "attachments": [{"kind": "survey_record", "id": "RH-001"}]}),
-    )
-    .await;
-    let case = ok(
-        &app,
-        &reviewer,
-        &case,
-        json!({"step": "review", "action": "complete",
-        "opinion": "同意", "attachments": [{"kind": "review_opinion", "id": "SH-001"}]}),
-    )
-    .await;
-    assert_eq!(open_steps(&case), ["notice"]);
+    let case = to_notice(&app, &u, case, false).await;
     let case = ok(
         &app,
         &reviewer,
