@@ -6,9 +6,8 @@
 use anyhow::{anyhow, bail};
 use chrono::Datelike;
 use jiuzhu_app::params::build_calendar as build;
-use jiuzhu_domain::access::{ManageCalendar, ReadRegistry};
-use jiuzhu_domain::{Actor, Clock};
-use jiuzhu_store::Store;
+use jiuzhu_domain::access::ManageCalendar;
+use jiuzhu_domain::Actor;
 use jiuzhu_web::calendar_page::{days_of, prepare_edit, EditInput};
 
 #[derive(clap::Subcommand, Debug)]
@@ -69,13 +68,15 @@ pub enum CalendarCommand {
 
 pub async fn run(
     cmd: &CalendarCommand,
-    store: &dyn Store,
+    app: &jiuzhu_app::App,
     actor: &Actor,
-    clock: &dyn Clock,
 ) -> anyhow::Result<()> {
-    let edits = store
-        .calendar_edits(&actor.grant::<ReadRegistry>()?)
-        .await?;
+    let (store, clock) = (app.store().as_ref(), app.clock().as_ref());
+    let params = app.params().await?;
+    // The command line acts for the nation: its calendar is the shipped file and the national
+    // edits; a county's local holidays apply in that county only and are listed as such.
+    let edits = &params.calendars.edits;
+    let national = params.calendars.edits_in(actor.scope.root());
     let input =
         |kind: &str, date: &str, name: &str, reason: &str, expected: &Option<i64>| EditInput {
             kind: kind.into(),
@@ -87,7 +88,7 @@ pub async fn run(
         };
     let input = match cmd {
         CalendarCommand::List { year } => {
-            let cal = build(&edits, None).map_err(|e| anyhow!(e.message_zh()))?;
+            let cal = build(&national, None).map_err(|e| anyhow!(e.message_zh()))?;
             for s in cal.sources() {
                 println!(
                     "{}\t{}\t{}\t{}\t{}{}",
@@ -108,9 +109,9 @@ pub async fn run(
             for d in days_of(&cal, year) {
                 println!("{}\t{}\t{}\t{}", d.date, d.kind_label, d.name, d.defined_at);
             }
-            for e in &edits {
+            for e in edits {
                 println!(
-                    "#{}\t{}\t{}\t{}\t{}\t{}",
+                    "#{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     e.seq,
                     e.kind.label_zh(),
                     e.date
@@ -119,7 +120,10 @@ pub async fn run(
                         .unwrap_or_default(),
                     e.name,
                     e.reason,
-                    e.user_name
+                    e.user_name,
+                    e.division
+                        .as_ref()
+                        .map_or("全国".to_string(), |d| format!("仅 {d}"))
                 );
             }
             return Ok(());
@@ -159,7 +163,7 @@ pub async fn run(
             ..EditInput::default()
         },
     };
-    let new = match prepare_edit(&edits, &input) {
+    let new = match prepare_edit(&national, &input) {
         Ok(n) => n,
         Err(e) => {
             for f in &e.fields {

@@ -607,7 +607,8 @@ async fn store_command(
             cmd_policy::run(&cmd, &app, &cli_actor).await?
         }
         Command::Calendar(cmd) => {
-            cmd_calendar::run(&cmd, store.as_ref(), &cli_actor, clock.as_ref()).await?
+            let app = jiuzhu_app::App::new(store.clone(), clock.clone())?;
+            cmd_calendar::run(&cmd, &app, &cli_actor).await?
         }
         Command::Import(ImportCommand::Feed(args)) => {
             return cmd_verify::import_feed(&args, store.as_ref(), &cli_actor, data_dir).await

@@ -104,3 +104,59 @@ fn add_list_and_refuse_calendar_edits() {
     let list = text(&jiuzhu(&db, &["calendar", "list", "--year", "2026"]));
     assert!(!list.contains("2026-11-25\t放假"), "{list}");
 }
+
+/// A county's local holiday applies in that county only: the command line, acting for the
+/// nation, lists it among the edits with its county but not as a national day off.
+#[test]
+fn a_county_holiday_is_not_a_national_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.sqlite").display());
+    // A county manager of 371002 records it (as the /calendar page does).
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use jiuzhu_domain::access::ManageCalendar;
+        use jiuzhu_domain::{Actor, DivisionCode, Role, Scope, SystemClock};
+        use jiuzhu_store::{CalendarEditKind, NewCalendarEdit, Store};
+        let (store, _) = jiuzhu_store::connect_with_key_file(
+            &db,
+            std::sync::Arc::new(SystemClock),
+            &dir.path().join("data-encryption.key"),
+        )
+        .await
+        .unwrap();
+        let manager = Actor {
+            user_id: Some(7),
+            username: "manager".into(),
+            role: Role::CountyManager,
+            department: None,
+            scope: Scope::new(DivisionCode::parse("371002").unwrap()),
+            origin: "127.0.0.1".into(),
+            pending_approval: false,
+        };
+        store
+            .record_calendar_edit(
+                &manager.grant::<ManageCalendar>().unwrap(),
+                0,
+                &NewCalendarEdit {
+                    kind: CalendarEditKind::AddHoliday,
+                    date: chrono::NaiveDate::from_ymd_opt(2026, 11, 25),
+                    year: None,
+                    name: "本地停工".into(),
+                    overlay:
+                        "[[add]]\ndate = \"2026-11-25\"\nkind = \"holiday\"\nname = \"本地停工\"\n"
+                            .into(),
+                    reason: "台风停工通知".into(),
+                },
+            )
+            .await
+            .unwrap();
+    });
+    let list = jiuzhu(&db, &["calendar", "list", "--year", "2026"]);
+    assert!(list.status.success(), "{}", text(&list));
+    let out = text(&list);
+    assert!(!out.contains("2026-11-25\t放假"), "{out}");
+    assert!(
+        out.contains("#1\t增加放假日\t2026-11-25\t本地停工\t台风停工通知\tmanager\t仅 371002"),
+        "{out}"
+    );
+}
