@@ -801,6 +801,9 @@ pub struct WhatIfRequestBody {
     from: Option<String>,
     /// The region whose policy file gets the changes.
     region: Option<String>,
+    /// With `source: store`: only the households of this division (within the caller's
+    /// jurisdiction), as `jiuzhu whatif --division` does.
+    division: Option<String>,
 }
 
 /// The answer of `POST /api/v1/calc`, as `jiuzhu calc` prints it (docs/calc.md): the result
@@ -925,6 +928,16 @@ async fn whatif(
     }
     let from = text_of(body.get("from"), "from", &mut errors);
     let region = text_of(body.get("region"), "region", &mut errors);
+    let division_text = text_of(body.get("division"), "division", &mut errors);
+    let division = match jiuzhu_app::month::division_in_scope(&a.grant, "division", &division_text)
+    {
+        Ok(d) => d,
+        Err(jiuzhu_app::Error::Invalid(mut fields)) => {
+            errors.append(&mut fields);
+            None
+        }
+        Err(e) => return Err(AppError::from(e).into()),
+    };
     if !errors.is_empty() {
         return Err(AppError::invalid(errors).into());
     }
@@ -937,7 +950,7 @@ async fn whatif(
         region: &region,
     };
     let stored = if from_store {
-        jiuzhu_app::month::read_for_month(&state.app, &a.grant, &month).await?
+        jiuzhu_app::month::read_for_month(&state.app, &a.grant, &month, division.as_ref()).await?
     } else {
         None
     };

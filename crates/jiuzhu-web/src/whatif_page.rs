@@ -36,6 +36,8 @@ struct WhatIfForm {
     month: String,
     from: String,
     region: String,
+    /// With the store's households: only those of this division.
+    division: String,
 }
 
 /// One line of the result table.
@@ -159,6 +161,7 @@ async fn whatif_form(
             changes: p.changes.unwrap_or_default(),
             from: p.from.unwrap_or_default(),
             region: p.region.unwrap_or_default(),
+            division: String::new(),
             source: "store".into(),
         },
         errors: vec![],
@@ -197,6 +200,7 @@ async fn whatif_submit(
         month: text("month"),
         from: text("from"),
         region: text("region"),
+        division: text("division"),
         // Without a choice (older clients) the caseload is the uploaded file.
         source: if text("source") == "store" {
             "store".into()
@@ -205,13 +209,20 @@ async fn whatif_submit(
         },
     };
     let lib = state.app.params().await?.policies.clone();
-    let stored = if form.source == "store" {
-        jiuzhu_app::month::read_for_month(&state.app, &a.grant, &form.month).await?
+    let division = if form.source == "store" {
+        jiuzhu_app::month::division_in_scope(&a.grant, "division", &form.division)
     } else {
-        None
+        Ok(None)
+    };
+    let stored = match &division {
+        Ok(d) if form.source == "store" => {
+            jiuzhu_app::month::read_for_month(&state.app, &a.grant, &form.month, d.as_ref()).await?
+        }
+        _ => None,
     };
     let changes: Vec<String> = form.changes.lines().map(str::to_string).collect();
     let outcome = (|| {
+        division.map_err(AppError::from)?;
         fn req<'a>(
             items: &'a [Value],
             form: &'a WhatIfForm,

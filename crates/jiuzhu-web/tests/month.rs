@@ -177,6 +177,34 @@ async fn economics_recorded_over_the_api_make_the_month_and_the_what_if() {
     assert_eq!(money(&w["total"]["base_cost"]), expected.result.total);
     assert!(money(&w["total"]["cost_difference"]) > Money::ZERO);
     assert_eq!(w["failed"].as_array().unwrap().len(), failed_before - 1);
+    // Limited to a division, as `jiuzhu whatif --division` is: the household's own counts; a
+    // division outside the clerk's township is refused, naming the field.
+    let whatif_in = |division: String| {
+        json!({"source": "store", "changes": [format!("{param}=2000")], "month": "2026-03",
+               "division": division})
+    };
+    let w = app
+        .call(
+            Method::POST,
+            "/api/v1/whatif",
+            Some(&clerk),
+            Some(whatif_in(snap.facts.division.to_string())),
+        )
+        .await;
+    assert_eq!(w.status, StatusCode::OK, "{}", w.text());
+    assert_eq!(w.json()["total"]["households"], 1);
+    assert!(w.json()["failed"].as_array().unwrap().len() < failed_before);
+    let w = app
+        .call(
+            Method::POST,
+            "/api/v1/whatif",
+            Some(&clerk),
+            Some(whatif_in(TOWNSHIP_B.to_string())),
+        )
+        .await;
+    assert_eq!(w.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", w.text());
+    assert_eq!(w.json()["error"]["fields"][0]["field"], "division");
+    assert_eq!(w.json()["error"]["fields"][0]["code"], "DIVISION_INVALID");
 
     // A clerk of township B sees only B: nothing of A's household or totals.
     let clerk_b = app.login_as(&app.user(Role::WindowClerk, TOWNSHIP_B)).await;
