@@ -25,10 +25,19 @@ impl Month {
         }
     }
 
-    /// `YYYY-MM`, surrounding blanks ignored.
+    /// `YYYY-MM` (also `YYYY/MM` and `YYYYMM`, as departments' files and older clients write
+    /// it), surrounding blanks ignored.
     pub fn parse(s: &str) -> Option<Month> {
-        let (y, m) = s.trim().split_once('-')?;
-        if y.len() != 4 || m.len() != 2 || !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+        let s = s.trim();
+        if !s.is_ascii() {
+            return None;
+        }
+        let (y, m) = match s.len() {
+            7 if matches!(s.as_bytes()[4], b'-' | b'/') => (&s[..4], &s[5..]),
+            6 => s.split_at(4),
+            _ => return None,
+        };
+        if !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
             return None;
         }
         Month::new(y.parse().ok()?, m.parse().ok()?)
@@ -135,13 +144,23 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn parses_only_yyyy_mm() {
-        assert_eq!(
-            Month::parse(" 2024-06 ").map(|m| m.to_string()),
-            Some("2024-06".into())
-        );
+    fn parses_year_and_month() {
+        for good in [" 2024-06 ", "2024/06", "202406"] {
+            assert_eq!(
+                Month::parse(good).map(|m| m.to_string()),
+                Some("2024-06".into())
+            );
+        }
         for bad in [
-            "2024-6", "202406", "2024/06", "2024-13", "2024-00", "24-06", "2024-0a", "",
+            "2024-6",
+            "2024.06",
+            "2024-13",
+            "2024-00",
+            "24-06",
+            "2024-0a",
+            "2024-06-01",
+            "ab\u{e9}c-0",
+            "",
         ] {
             assert_eq!(Month::parse(bad), None, "{bad}");
         }

@@ -386,7 +386,7 @@ impl<'a> FeedIngest<'a> {
             },
             class_vehicles: classes.iter().map(|p| p.excluded_vehicle_mask()).collect(),
             class_medical_lines: classes.iter().map(|p| p.medical_line.fen()).collect(),
-            outreach_line: thresholds.lowest_outreach_line().map(Money::fen),
+            outreach_line: thresholds.outreach_line().map(Money::fen),
             sha: Sha256::new(),
             bytes: 0,
             prehashed: 0,

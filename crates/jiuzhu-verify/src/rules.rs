@@ -95,13 +95,14 @@ impl Thresholds {
         }
     }
 
-    /// The lowest outreach line of the classes: a person outside the caseload has no county yet,
-    /// so every row over it is collected and the caller judges each lead by its place's line.
-    pub fn lowest_outreach_line(&self) -> Option<Money> {
-        self.classes()
-            .iter()
-            .filter_map(|p| p.medical_outreach_line)
-            .min()
+    /// The outreach line of the run: a person outside the caseload has no county yet, so leads
+    /// are collected only when every class has outreach on with the same line (a run over one
+    /// county always); a run over counties that differ collects none rather than leads a county
+    /// did not ask for or under its line.
+    pub fn outreach_line(&self) -> Option<Money> {
+        let mut lines = self.classes().iter().map(|p| p.medical_outreach_line);
+        let first = lines.next().flatten()?;
+        lines.all(|l| l == Some(first)).then_some(first)
     }
 }
 

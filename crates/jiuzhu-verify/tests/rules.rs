@@ -364,3 +364,32 @@ fn each_household_is_judged_by_its_class_of_thresholds() {
     let m = claims(&[(1, "2024-06-10", "5000.00"), (3, "2024-06-10", "5000.00")]);
     assert_eq!(run(FeedKind::MedicalClaims, &m), vec![2]);
 }
+
+/// Leads are about people outside the caseload, who have no county yet: collected only when every
+/// county of the run has outreach on at the same line.
+#[test]
+fn outreach_only_where_every_class_agrees() {
+    let on = jiuzhu_verify::VerifyPolicy {
+        medical_outreach_line: Some(Money::from_yuan(10000)),
+        ..jiuzhu_verify::VerifyPolicy::bench_default()
+    };
+    let higher = jiuzhu_verify::VerifyPolicy {
+        medical_outreach_line: Some(Money::from_yuan(12000)),
+        ..on.clone()
+    };
+    let off = jiuzhu_verify::VerifyPolicy::bench_default();
+    let classes = |c: Vec<jiuzhu_verify::VerifyPolicy>| jiuzhu_verify::Thresholds::PerHousehold {
+        of: vec![0; 3],
+        classes: c,
+    };
+    assert_eq!(
+        jiuzhu_verify::Thresholds::from(on.clone()).outreach_line(),
+        Some(Money::from_yuan(10000))
+    );
+    assert_eq!(
+        classes(vec![on.clone(), on.clone()]).outreach_line(),
+        Some(Money::from_yuan(10000))
+    );
+    assert_eq!(classes(vec![on.clone(), higher]).outreach_line(), None);
+    assert_eq!(classes(vec![on, off]).outreach_line(), None);
+}

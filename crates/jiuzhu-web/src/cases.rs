@@ -524,8 +524,9 @@ pub async fn act(
     let cs = case_state(&case)?;
     let today = state.clock.today();
     let division = DivisionCode::parse(&case.division_responsible).map_err(AppError::internal)?;
-    let lib = state.app.params().await?.policies.clone();
-    let (limits, _) = procedure_params(&lib, wf, &division, today);
+    // One snapshot of the parameters for the whole step: limits and calendar agree.
+    let params = state.app.params().await?;
+    let (limits, _) = procedure_params(&params.policies, wf, &division, today);
     // A verification step completed without a report of its own uses the report the platform
     // generated for the case (核对报告), named by its number and SHA-256.
     let mut attachments = input.attachments.clone();
@@ -585,12 +586,7 @@ pub async fn act(
             )]))
         }
     };
-    let cal = state
-        .app
-        .params()
-        .await?
-        .calendars
-        .for_division(&division)?;
+    let cal = params.calendars.for_division(&division)?;
     let next = {
         let ctx = Context {
             today,

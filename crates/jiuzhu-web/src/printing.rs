@@ -737,13 +737,11 @@ pub struct FilingList {
 #[openapi(paths(api_notices, api_notice, api_letter, api_filing))]
 pub struct PrintingApiDoc;
 
-/// The code at one level (county, township, village) of a stored division code; empty when the
-/// code is above that level.
+/// The code at one level (county, township, village) of a stored division code, or the code
+/// itself when it lies above that level (a case of a township is posted at the township).
 fn level_of(code: &str, level: fn(&DivisionCode) -> Option<DivisionCode>) -> String {
-    DivisionCode::parse(code)
-        .ok()
-        .as_ref()
-        .and_then(level)
-        .map(|d| d.to_string())
-        .unwrap_or_default()
+    match DivisionCode::parse(code) {
+        Ok(d) => level(&d).unwrap_or(d).to_string(),
+        Err(_) => code.to_string(),
+    }
 }

@@ -860,11 +860,10 @@ impl SqlStore {
     }
 }
 
-/// The county of a stored division code (empty if the code is not one).
+/// The county of a stored division code, or the code itself above county level.
 fn county_of(code: &str) -> String {
-    DivisionCode::parse(code)
-        .ok()
-        .and_then(|d| d.county())
-        .map(|c| c.to_string())
-        .unwrap_or_default()
+    match DivisionCode::parse(code) {
+        Ok(d) => d.county().unwrap_or(d).to_string(),
+        Err(_) => code.to_string(),
+    }
 }

@@ -262,8 +262,8 @@ pub(super) async fn open_change_tx(
         .map_err(|e| StoreError::Database(format!("division of case {}: {e}", parent.id)))?;
     let county = responsible
         .county()
-        .map(|c| c.to_string())
-        .unwrap_or_default();
+        .unwrap_or_else(|| responsible.clone())
+        .to_string();
     let filed = if actor.is_system() {
         responsible.township().unwrap_or(responsible).to_string()
     } else {
