@@ -376,8 +376,56 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
         attachments: vec![],
     };
 
-    // Adjust on a household with a running case: the change case opens in the same transaction.
+    // A stale closure carrying the fact an adjustment found writes neither: the record stays.
     let w = find(ha, "INCOME");
+    let registry = clerk_a()
+        .grant::<jiuzhu_domain::access::ReadRegistry>()
+        .unwrap();
+    let before = h
+        .store
+        .economics_as_of(&registry, ha, date(2026, 3, 1))
+        .await
+        .unwrap();
+    let write = clerk_a()
+        .grant::<jiuzhu_domain::access::WriteRegistry>()
+        .unwrap();
+    let found = jiuzhu_domain::HouseholdEconomics::default();
+    let stale = h
+        .store
+        .close_warning_with(
+            &g,
+            w.id,
+            w.row_version + 1,
+            &close(WarningResult::Adjust),
+            &ProcedureSettings::default(),
+            Some(crate::FoundFact {
+                grant: &write,
+                expected_version: before.as_ref().map(|r| r.row_version),
+                economics: &found,
+                valid_from: date(2026, 3, 1),
+            }),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            stale,
+            StoreError::Conflict {
+                kind: "warning",
+                ..
+            }
+        ),
+        "{stale:?}"
+    );
+    assert_eq!(
+        h.store
+            .economics_as_of(&registry, ha, date(2026, 3, 1))
+            .await
+            .unwrap(),
+        before
+    );
+
+    // Adjust on a household with a running case: the change case opens in the same transaction.
     let closed = h
         .store
         .close_warning_with(
