@@ -153,24 +153,3 @@ pub async fn read_for_month(
         None => Ok(None),
     }
 }
-
-/// A division given as text (a form field, an API body): `None` when blank; refused, naming
-/// `field`, unless it is a code within the grant's jurisdiction.
-pub fn division_in_scope(
-    g: &Grant<ReadRegistry>,
-    field: &str,
-    text: &str,
-) -> Result<Option<DivisionCode>> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    match DivisionCode::parse(text) {
-        Ok(d) if g.scope().contains(&d) => Ok(Some(d)),
-        _ => Err(crate::Error::invalid(vec![FieldError::new(
-            field,
-            "DIVISION_INVALID",
-            format!("区划“{text}”无效或不在本辖区内"),
-        )])),
-    }
-}

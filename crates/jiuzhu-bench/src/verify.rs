@@ -10,7 +10,6 @@
 //! deliveries and store the run's warnings. Then it writes the sorted `household_id,KIND` list
 //! (the caseload file's household ids, kept by the import as the households' `source_ref`).
 
-use jiuzhu_verify::FeedKindSchema;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,10 +17,9 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context};
 use jiuzhu_app::verification::{self as feeds, MonthRequest, NewFeedFile, RunFeed};
 use jiuzhu_domain::access::{ImportCaseload, ImportFeeds, ManageDivisions, RunVerification};
-use jiuzhu_domain::Month;
-use jiuzhu_domain::{Actor, Clock, DivisionCode, SystemClock};
+use jiuzhu_domain::{Actor, Clock, DivisionCode, Month, SystemClock};
 use jiuzhu_store::Store;
-use jiuzhu_verify::FeedKind;
+use jiuzhu_verify::{FeedKind, FeedKindSchema};
 use sha2::{Digest, Sha256};
 
 pub fn main() -> anyhow::Result<()> {

@@ -384,6 +384,26 @@ impl Scope {
     pub fn contains(&self, code: &DivisionCode) -> bool {
         self.root.contains(code)
     }
+    /// A division given as text (a form field, an API body): `None` when blank; refused, naming
+    /// `field`, unless it is a code within this scope.
+    pub fn division_in(
+        &self,
+        field: &str,
+        text: &str,
+    ) -> Result<Option<DivisionCode>, crate::FieldError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        match DivisionCode::parse(text) {
+            Ok(d) if self.contains(&d) => Ok(Some(d)),
+            _ => Err(crate::FieldError::new(
+                field,
+                "DIVISION_INVALID",
+                format!("区划“{text}”无效或不在本辖区内"),
+            )),
+        }
+    }
     /// The pattern for `division_code LIKE ?` (codes are digits only, so no escaping is needed).
     pub fn like_pattern(&self) -> String {
         format!("{}%", self.root.prefix())

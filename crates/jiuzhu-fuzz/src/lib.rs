@@ -5,12 +5,11 @@
 //! `fuzz/` wraps them for cargo-fuzz, for runs of hours by hand. A crash found there becomes a
 //! file in `regressions/` so that it is tried on every test run.
 
-use jiuzhu_domain::Month;
 use std::io::Cursor;
 use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
-use jiuzhu_domain::{DivisionCode, IdNumber, Money};
+use jiuzhu_domain::{DivisionCode, IdNumber, Money, Month};
 use jiuzhu_import::{caseload, divisions, Input, TableLimits};
 use jiuzhu_sheet::csv_guard::RecordGuard;
 use jiuzhu_sheet::text::{detect_bytes, DecodeReader, Malformed};

@@ -117,6 +117,11 @@ impl FeedFiles {
         crate::private_fs::tighten(&dir).map_err(io(&dir))
     }
 
+    /// The data directory the deliveries are kept under.
+    pub fn data_dir(&self) -> &Path {
+        &self.root
+    }
+
     /// The kept file of a delivery.
     pub fn path_of(&self, content_key: &str) -> PathBuf {
         self.root.join(content_key)

@@ -206,7 +206,7 @@ pub enum RunPart {
         /// fails keeps none.
         leads: Vec<crate::outreach::NewLead>,
         /// How many of them were stored (not stored before), sent before the commit.
-        leads_stored: Option<tokio::sync::oneshot::Sender<u64>>,
+        leads_stored: tokio::sync::oneshot::Sender<u64>,
     },
 }
 

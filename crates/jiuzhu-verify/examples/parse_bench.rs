@@ -1,9 +1,9 @@
 //! Parser throughput on one delivery held in memory, against an empty caseload (no matches):
 //! `parse_bench FILE KIND [repeats]`. Prints MB/s and ns per row.
 
-use jiuzhu_domain::Month;
 use std::time::Instant;
 
+use jiuzhu_domain::Month;
 use jiuzhu_verify::{CaseloadBuilder, FeedIngest, FeedKind, IngestOptions, VerifyPolicy};
 
 fn main() {

@@ -3,11 +3,10 @@
 //! Loads the caseload CSVs into the index (not timed as the job), then times the feed pass and
 //! writes the sorted `household_id,KIND` list. Prints JSON.
 
-use jiuzhu_domain::Month;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use jiuzhu_domain::Money;
+use jiuzhu_domain::{Money, Month};
 use jiuzhu_verify::{load, run_month, Delivery, FeedKind, IngestOptions, VerifyPolicy};
 use sha2::{Digest, Sha256};
 

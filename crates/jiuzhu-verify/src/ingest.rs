@@ -5,7 +5,6 @@
 //! or a test's byte string; it does no I/O itself. Memory is the caseload-sized accumulator plus
 //! one partial line: the delivery is never held.
 
-use crate::schema::FeedKindSchema;
 use jiuzhu_domain::{IdNumber, Money, Month};
 use jiuzhu_sheet::{Limit, LimitExceeded};
 use sha2::{Digest, Sha256};
@@ -14,8 +13,8 @@ use crate::caseload::{CaseloadIndex, HouseholdIx, MemberIx};
 use crate::parse::{self, Fault};
 use crate::rules::{Evidence, EvidenceValue, OutreachLead, Thresholds, Warning, WarningKind, Ymd};
 use crate::schema::{
-    cols, FeedKind, FeedSchema, RejectionPolicy, BUSINESS_ROLES, MAX_COLUMNS, MOVE_TYPES,
-    VEHICLE_TYPES,
+    cols, FeedKind, FeedKindSchema, FeedSchema, RejectionPolicy, BUSINESS_ROLES, MAX_COLUMNS,
+    MOVE_TYPES, VEHICLE_TYPES,
 };
 
 /// Most columns a delivery file may have (extra columns beyond the schema are ignored).

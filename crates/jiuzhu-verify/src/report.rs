@@ -9,7 +9,6 @@
 //! turns the kept rows into findings and tests. The caller reads the kept files and stores the
 //! result; nothing here touches a file, a database or the clock.
 
-use crate::schema::FeedKindSchema;
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
@@ -20,7 +19,7 @@ use crate::ingest::DeliveryError;
 use crate::ingest::MAX_LINE_BYTES;
 use crate::parse;
 use crate::rules::VerifyPolicy;
-use crate::schema::{cols, ColumnType, FeedKind, FeedSchema, MAX_COLUMNS};
+use crate::schema::{cols, ColumnType, FeedKind, FeedKindSchema, FeedSchema, MAX_COLUMNS};
 
 pub(crate) const ABSENT: usize = usize::MAX;
 /// The value of an empty optional field (as in the import).

@@ -4,7 +4,6 @@
 //! and under the import's line bound; only the schema's columns are returned, so that a column a
 //! department adds (a diagnosis, say) is never shown.
 
-use crate::schema::FeedKindSchema;
 use std::io::BufRead;
 
 use serde::Serialize;
@@ -12,7 +11,7 @@ use serde::Serialize;
 use crate::ingest::{DeliveryError, MAX_LINE_BYTES};
 use crate::report::{header_positions, split, ABSENT};
 use crate::run::IngestError;
-use crate::schema::{ColumnType, FeedKind};
+use crate::schema::{ColumnType, FeedKind, FeedKindSchema};
 
 /// One cell of a source row: the schema's column, its Chinese label and the text delivered
 /// (trimmed; empty for an optional column the file lacks).

@@ -929,15 +929,13 @@ async fn whatif(
     let from = text_of(body.get("from"), "from", &mut errors);
     let region = text_of(body.get("region"), "region", &mut errors);
     let division_text = text_of(body.get("division"), "division", &mut errors);
-    let division = match jiuzhu_app::month::division_in_scope(&a.grant, "division", &division_text)
-    {
-        Ok(d) => d,
-        Err(jiuzhu_app::Error::Invalid(mut fields)) => {
-            errors.append(&mut fields);
-            None
-        }
-        Err(e) => return Err(AppError::from(e).into()),
-    };
+    let division = a
+        .grant
+        .scope()
+        .division_in("division", &division_text)
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
     if !errors.is_empty() {
         return Err(AppError::invalid(errors).into());
     }

@@ -25,8 +25,7 @@ use axum::{Form, Json, Router};
 use chrono::NaiveDate;
 use jiuzhu_app::verification::{self as feeds, FeedProgress, NewFeedFile};
 use jiuzhu_domain::access::{HandleWarnings, ImportFeeds, ReadVerification, RunVerification};
-use jiuzhu_domain::Month;
-use jiuzhu_domain::{Action, Actor, DivisionCode, FieldError, UserId};
+use jiuzhu_domain::{Action, Actor, DivisionCode, FieldError, Month, UserId};
 use jiuzhu_store::kept::FeedFiles;
 use jiuzhu_store::{DeliveryReader, FeedDelivery, LeadQuery, LeadRecord, RunSummary, SourceUse};
 use jiuzhu_verify::FeedKind;
@@ -740,21 +739,13 @@ async fn start_run(
             }
         }
     }
-    let scope = a.grant.scope().root().clone();
-    let division = match input.division.as_deref().map(str::trim) {
-        Some(d) if !d.is_empty() => match DivisionCode::parse(d) {
-            Ok(c) if c.as_str().starts_with(scope.prefix()) => Some(c),
-            _ => {
-                errors.push(FieldError::new(
-                    "division",
-                    "DIVISION_INVALID",
-                    format!("区划“{d}”无效或不在本辖区内"),
-                ));
-                None
-            }
-        },
-        _ => None,
-    };
+    let division = a
+        .grant
+        .scope()
+        .division_in("division", input.division.as_deref().unwrap_or_default())
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
     let Some(month) = month.filter(|_| errors.is_empty()) else {
         return Err(AppError::invalid(errors));
     };

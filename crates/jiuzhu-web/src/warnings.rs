@@ -8,7 +8,6 @@
 //! `HandleWarnings`. Evidence values that are bank or health data come from the store masked;
 //! `POST /warnings/{id}/reveal` shows them to roles that may reveal, audited.
 
-use jiuzhu_verify::FeedKindSchema;
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
@@ -26,7 +25,7 @@ use jiuzhu_store::{
     CloseWarning, Dashboard, DashboardCell, DocumentQuery, InboxQuery, InboxStatus, NewZeroReport,
     OwnerKind, StoreError, WarningRecord, WarningResult, ZeroReport, ZeroReportStatus,
 };
-use jiuzhu_verify::{FeedKind, WarningKind};
+use jiuzhu_verify::{FeedKind, FeedKindSchema, WarningKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};

@@ -210,7 +210,7 @@ async fn whatif_submit(
     };
     let lib = state.app.params().await?.policies.clone();
     let division = if form.source == "store" {
-        jiuzhu_app::month::division_in_scope(&a.grant, "division", &form.division)
+        a.grant.scope().division_in("division", &form.division)
     } else {
         Ok(None)
     };
@@ -222,7 +222,7 @@ async fn whatif_submit(
     };
     let changes: Vec<String> = form.changes.lines().map(str::to_string).collect();
     let outcome = (|| {
-        division.map_err(AppError::from)?;
+        division.map_err(|e| AppError::invalid(vec![e]))?;
         fn req<'a>(
             items: &'a [Value],
             form: &'a WhatIfForm,

@@ -7,8 +7,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use common::*;
 use jiuzhu_app::verification::{self as feeds, MonthRequest, RunFeed};
 use jiuzhu_domain::access::{ImportFeeds, RunVerification};
-use jiuzhu_domain::Month;
-use jiuzhu_domain::{Actor, Role};
+use jiuzhu_domain::{Actor, Month, Role};
 use jiuzhu_store::kept::FeedFiles;
 use serde_json::json;
 

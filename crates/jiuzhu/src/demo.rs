@@ -213,14 +213,9 @@ pub async fn seed_cases(
 /// unless the store has deliveries already: the verification screens (核对数据, 一月一比对, 预警核查,
 /// 政策找人) then have content on a fresh demo. Imported and compared through the same code as
 /// `jiuzhu import feed` and `jiuzhu verify run`.
-pub async fn seed_verification(
-    store_arc: std::sync::Arc<dyn Store>,
-    clock: std::sync::Arc<dyn Clock>,
-    data_dir: &std::path::Path,
-) -> anyhow::Result<()> {
-    let store = store_arc.as_ref();
+pub async fn seed_verification(app: &jiuzhu_app::App) -> anyhow::Result<()> {
+    let (store, clock) = (app.store().as_ref(), app.clock().as_ref());
     use jiuzhu_app::verification::{self as feeds, NewFeedFile};
-    use jiuzhu_store::kept::FeedFiles;
     let actor = Actor::system("demo");
     let g = actor.grant::<jiuzhu_domain::access::ImportFeeds>()?;
     let all = jiuzhu_store::DeliveryReader::Verification(actor.grant()?);
@@ -233,18 +228,14 @@ pub async fn seed_verification(
     let data_date = first.pred_opt().context("the month before today")?;
     let month = jiuzhu_domain::Month::of(data_date);
     let demo = jiuzhu_import::demo::generate(DEMO_SEED);
-    let app = jiuzhu_app::App::builder(store_arc.clone(), clock.clone())
-        .feeds_dir(data_dir)
-        .build()?;
-    let recipients: std::collections::HashSet<String> = receiving_households(&app, &actor)
+    let recipients: std::collections::HashSet<String> = receiving_households(app, &actor)
         .await?
         .into_iter()
         .map(|(_, source_ref)| source_ref)
         .collect();
-    let files = FeedFiles::new(data_dir);
     // The operator's files: written next to the kept ones (so keeping them is a hard link),
     // removed once imported.
-    let staging = data_dir.join("demo-feeds");
+    let staging = app.feeds().data_dir().join("demo-feeds");
     std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
     let mut rejected = 0;
     for f in jiuzhu_import::demo_feeds::generate(&demo, &recipients, data_date) {
@@ -255,7 +246,7 @@ pub async fn seed_verification(
         let imported = feeds::import_feed(
             store,
             &g,
-            &files,
+            app.feeds(),
             &NewFeedFile {
                 kind,
                 source: f.source.to_string(),
@@ -272,7 +263,7 @@ pub async fn seed_verification(
     let _ = std::fs::remove_dir(&staging);
     let county = jiuzhu_domain::DivisionCode::parse(jiuzhu_import::demo::COUNTY_CODE)
         .map_err(|e| anyhow::anyhow!("demo county code: {e}"))?;
-    let report = crate::cmd_verify::run_month(&app, &actor, month, Some(county))
+    let report = crate::cmd_verify::run_month(app, &actor, month, Some(county))
         .await?
         .context("the demo deliveries were not accepted")?;
     let by_kind = report

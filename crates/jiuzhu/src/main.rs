@@ -340,6 +340,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => Out::Stderr,
     };
     let store = cmd_data_key::open_store(&cli.database, clock.clone(), &data_key, out).await?;
+    // The use-cases every command below calls, as the web does.
+    let app = jiuzhu_app::App::builder(store.clone(), clock.clone())
+        .feeds_dir(&data_dir)
+        .build()?;
     match cli.command {
         Command::Serve {
             listen,
@@ -384,9 +388,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ],
             )?;
             if demo {
-                demo::seed_if_needed(&jiuzhu_app::App::new(store.clone(), clock.clone())?).await?;
+                demo::seed_if_needed(&app).await?;
                 demo::seed_cases(store.clone(), clock.clone()).await?;
-                demo::seed_verification(store.clone(), clock.clone(), &data_dir).await?;
+                demo::seed_verification(&app).await?;
             }
             let first = jiuzhu_web::ensure_first_admins(store.clone(), clock.clone()).await?;
             if !first.is_empty() {
@@ -447,7 +451,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                      或按 docs/security.md 置于 HTTPS 反向代理之后 (plain HTTP on a non-loopback address)"
                 );
             }
-            let state = jiuzhu_web::AppState::new(store.clone(), clock.clone(), config);
+            let state = jiuzhu_web::AppState::with_app(app.clone(), config);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
@@ -482,9 +486,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Out::Stdout,
             )
             .await?;
-            demo::seed_if_needed(&jiuzhu_app::App::new(store.clone(), clock.clone())?).await?;
+            demo::seed_if_needed(&app).await?;
             demo::seed_cases(store.clone(), clock.clone()).await?;
-            demo::seed_verification(store.clone(), clock.clone(), &data_dir).await?;
+            demo::seed_verification(&app).await?;
             demo::print_accounts();
             seal.checkpoint(store.as_ref(), clock.as_ref()).await?;
             Ok(ExitCode::SUCCESS)
@@ -495,7 +499,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         command => {
             // Commands that write events checkpoint them at their exit, failed or not.
             let before = store.chain_head().await?;
-            let result = store_command(command, store.clone(), clock.clone(), &data_dir).await;
+            let result = store_command(command, &app, &data_dir).await;
             cmd_audit::checkpoint_at_exit(store.as_ref(), clock.as_ref(), &seal_paths, &before)
                 .await;
             result
@@ -506,10 +510,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// The commands that work on the store, apart from `serve`, `demo` and `audit`.
 async fn store_command(
     command: Command,
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
+    app: &jiuzhu_app::App,
     data_dir: &Path,
 ) -> anyhow::Result<ExitCode> {
+    let store = app.store();
     let cli_actor = Actor::system("cli");
     match command {
         Command::Import(ImportCommand::Caseload {
@@ -521,7 +525,7 @@ async fn store_command(
             let started = Instant::now();
             let h = read_input(&households)?;
             let m = read_input(&members)?;
-            let valid_from = valid_from.unwrap_or_else(|| clock.today());
+            let valid_from = valid_from.unwrap_or_else(|| app.today());
             let batch = match jiuzhu_import::caseload::parse(
                 &h,
                 &m,
@@ -586,14 +590,8 @@ async fn store_command(
             }
         }
         Command::User(cmd) => user_command(store.as_ref(), &cli_actor, cmd).await?,
-        Command::WhatIf(args) => {
-            let app = jiuzhu_app::App::new(store.clone(), clock.clone())?;
-            cmd_whatif::run_on_store(&args, &app, &cli_actor).await?
-        }
-        Command::Month(args) => {
-            let app = jiuzhu_app::App::new(store.clone(), clock.clone())?;
-            cmd_month::run(&args, &app, &cli_actor).await?
-        }
+        Command::WhatIf(args) => cmd_whatif::run_on_store(&args, app, &cli_actor).await?,
+        Command::Month(args) => cmd_month::run(&args, app, &cli_actor).await?,
         Command::LetterPrefix { county, prefix } => {
             let county = DivisionCode::parse(&county)
                 .map_err(|e| anyhow::anyhow!("区县代码无效 (bad county code): {e}"))?;
@@ -602,23 +600,12 @@ async fn store_command(
                 .await?;
             println!("已设置 {county} 决定书文号前缀:{}", prefix.trim());
         }
-        Command::Policy(cmd) => {
-            let app = jiuzhu_app::App::new(store.clone(), clock.clone())?;
-            cmd_policy::run(&cmd, &app, &cli_actor).await?
-        }
-        Command::Calendar(cmd) => {
-            let app = jiuzhu_app::App::new(store.clone(), clock.clone())?;
-            cmd_calendar::run(&cmd, &app, &cli_actor).await?
-        }
+        Command::Policy(cmd) => cmd_policy::run(&cmd, app, &cli_actor).await?,
+        Command::Calendar(cmd) => cmd_calendar::run(&cmd, app, &cli_actor).await?,
         Command::Import(ImportCommand::Feed(args)) => {
             return cmd_verify::import_feed(&args, store.as_ref(), &cli_actor, data_dir).await
         }
-        Command::Verify(cmd) => {
-            let app = jiuzhu_app::App::builder(store.clone(), clock.clone())
-                .feeds_dir(data_dir)
-                .build()?;
-            return cmd_verify::run(&cmd, &app, &cli_actor).await;
-        }
+        Command::Verify(cmd) => return cmd_verify::run(&cmd, app, &cli_actor).await,
         Command::Calc(_)
         | Command::Serve { .. }
         | Command::Demo

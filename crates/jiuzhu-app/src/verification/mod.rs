@@ -3,14 +3,12 @@
 //! benchmark share. Each delivered file is kept by its SHA-256 ([`jiuzhu_store::kept`]) and the
 //! delivery, the run and its warnings are recorded through the store.
 
-use jiuzhu_domain::Month;
 pub mod due;
 mod month_run;
 pub mod thresholds;
 
 pub use month_run::{plan_run, run_planned, PlannedRun};
 
-use jiuzhu_verify::FeedKindSchema;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,10 +19,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
 use jiuzhu_domain::access::{ImportFeeds, RunVerification};
-use jiuzhu_domain::{Area, DivisionCode, FeedFormat, Grant};
+use jiuzhu_domain::{Area, DivisionCode, FeedFormat, Grant, Month};
 use jiuzhu_verify::{
     run_month_each, CaseloadBuilder, CaseloadIndex, Delivery, DeliveryReport, FeedKind,
-    IngestOptions, Prehash, RejectionPolicy, Warning,
+    FeedKindSchema, IngestOptions, Prehash, RejectionPolicy, Warning,
 };
 
 use jiuzhu_import::feed_formats::{self, ConvertError, FormatError};
@@ -1041,7 +1039,7 @@ pub async fn run_from_store(
                 delivery_ids: used.iter().map(|d| d.id).collect(),
                 sources,
                 leads,
-                leads_stored: Some(reply),
+                leads_stored: reply,
             })
             .await
             .map_err(|_| RunStop::WriterGone)?;

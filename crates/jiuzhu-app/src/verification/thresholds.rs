@@ -85,25 +85,14 @@ pub fn resolve(
         let class = match class_of_county.get(&county) {
             Some(c) => *c,
             None => {
-                let policy = match verify_policy(lib, &county, date) {
-                    Ok(p) => p,
+                let c = match verify_policy(lib, &county, date) {
+                    Ok(policy) => class_of(&mut classes, policy)?,
+                    // Reported below with every other county that has none.
                     Err(e) => {
                         missing.push(format!("{county}({})", e.message_zh()));
-                        class_of_county.insert(county, 0);
-                        class_of_division.push(0);
-                        continue;
+                        0
                     }
                 };
-                let c = match classes.iter().position(|p| *p == policy) {
-                    Some(c) => c,
-                    None => {
-                        classes.push(policy);
-                        classes.len() - 1
-                    }
-                };
-                let c = u8::try_from(c).map_err(|_| {
-                    "本次比对涉及的县(市、区)政策参数超过 256 种,请按县分别比对".to_string()
-                })?;
                 class_of_county.insert(county, c);
                 c
             }
@@ -130,4 +119,17 @@ pub fn resolve(
                 .collect(),
         },
     })
+}
+
+/// The class of `policy` among `classes`, added when new; a run has at most 256.
+fn class_of(classes: &mut Vec<VerifyPolicy>, policy: VerifyPolicy) -> Result<u8, String> {
+    let c = match classes.iter().position(|p| *p == policy) {
+        Some(c) => c,
+        None => {
+            classes.push(policy);
+            classes.len() - 1
+        }
+    };
+    u8::try_from(c)
+        .map_err(|_| "本次比对涉及的县(市、区)政策参数超过 256 种,请按县分别比对".to_string())
 }

@@ -520,7 +520,7 @@ pub async fn verification_streamed_run_commits_or_leaves_nothing(h: Harness) {
                 out_of_pocket: jiuzhu_domain::Money::from_yuan(12000),
                 threshold: jiuzhu_domain::Money::from_yuan(10000),
             }],
-            leads_stored: Some(reply),
+            leads_stored: reply,
         })
         .await
         .unwrap();

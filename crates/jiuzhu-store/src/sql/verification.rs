@@ -463,9 +463,8 @@ impl SqlStore {
                         };
                         super::outreach::write_leads(&mut tx, g_run, &to, &leads).await?
                     };
-                    if let Some(reply) = leads_stored {
-                        let _ = reply.send(lead_count);
-                    }
+                    // The reading side awaits it; were it gone, the run would still commit here.
+                    let _ = leads_stored.send(lead_count);
                     tx.commit().await?;
                     return Ok(stored);
                 }

@@ -5,8 +5,7 @@
 //!   1 urban: A=id(1), B=id(2)        2 rural: C=id(3)        3 urban: D=id(4), E=id(5), F=id(6)
 //! Non-recipient: X=id(9).
 
-use jiuzhu_domain::Month;
-use jiuzhu_domain::{Area, IdNumber};
+use jiuzhu_domain::{Area, IdNumber, Month};
 use jiuzhu_verify::{
     ingest_reader, parse, CaseloadBuilder, CaseloadIndex, FeedKind, FeedOutcome, IngestOptions,
     VerifyPolicy,
