@@ -25,6 +25,9 @@ pub enum Error {
     /// does not cover the period): the request cannot be served as it is, said in Chinese.
     #[error("{0}")]
     Unserviceable(String),
+    /// Too many requests of this kind at once (password hashing): try again in a second.
+    #[error("系统繁忙,请稍后再试")]
+    Busy,
     /// A failure of the platform itself (a stored parameter that no longer applies, a lock
     /// poisoned): shown to people generically, logged with its cause.
     #[error("{context}")]

@@ -18,6 +18,7 @@ use jiuzhu_store::kept::FeedFiles;
 use jiuzhu_store::Store;
 use jiuzhu_workflow::Workflows;
 
+pub mod accounts;
 pub mod error;
 pub mod month;
 pub mod params;
@@ -37,6 +38,9 @@ pub struct App {
     params: Arc<params::ParamsCache>,
     /// Where the departments' deliveries are kept.
     feeds: FeedFiles,
+    /// Password hashing, started at its first use (most commands never hash).
+    hashing: Arc<OnceLock<accounts::HashPool>>,
+    hashing_size: (usize, usize),
 }
 
 impl App {
@@ -51,6 +55,7 @@ impl App {
             clock,
             policies: None,
             feeds_dir: PathBuf::from("data"),
+            hashing_size: None,
         }
     }
 
@@ -67,6 +72,14 @@ impl App {
     /// Today in the office's time zone (Beijing).
     pub fn today(&self) -> NaiveDate {
         self.clock.today()
+    }
+
+    /// The bounded pool on which passwords are hashed and checked.
+    pub fn hashing(&self) -> &accounts::HashPool {
+        self.hashing.get_or_init(|| {
+            let (threads, queue) = self.hashing_size;
+            accounts::HashPool::new(threads, queue)
+        })
     }
 
     /// Where the departments' deliveries are kept.
@@ -106,6 +119,7 @@ pub struct AppBuilder {
     clock: Arc<dyn Clock>,
     policies: Option<PolicyLibrary>,
     feeds_dir: PathBuf,
+    hashing_size: Option<(usize, usize)>,
 }
 
 impl AppBuilder {
@@ -121,7 +135,15 @@ impl AppBuilder {
         self
     }
 
+    /// Password hashes computed at once, and requests waiting for a thread before new ones are
+    /// refused ([`Error::Busy`]); by default as many as cores, and eight per core.
+    pub fn hashing(mut self, threads: usize, queue: usize) -> AppBuilder {
+        self.hashing_size = Some((threads, queue));
+        self
+    }
+
     pub fn build(self) -> Result<App> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let base_policies = match self.policies {
             Some(lib) => Arc::new(lib),
             None => shipped_policies()?,
@@ -133,6 +155,8 @@ impl AppBuilder {
             base_policies,
             params: Arc::default(),
             feeds: FeedFiles::new(self.feeds_dir),
+            hashing: Arc::default(),
+            hashing_size: self.hashing_size.unwrap_or((cores, 8 * cores)),
         })
     }
 }

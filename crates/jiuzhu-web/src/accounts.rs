@@ -17,7 +17,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api::JsonBody;
-use crate::auth::{self, Authorized};
+use crate::auth::Authorized;
 use crate::error::{ApiError, AppError, ErrorEnvelope, PageError};
 use crate::forms::{AccessInput, ApproveInput, UserInput, UserPatchInput};
 use crate::views::{fmt_time, options, render, render_status, MessagePage, Nav, Options};
@@ -271,7 +271,7 @@ async fn user_create(
     read: Authorized<ReadUsers>,
     Form(input): Form<UserInput>,
 ) -> PageResult {
-    match auth::create_user_with_one_time_password(&state, &a.grant, &input).await {
+    match create(&state, &a.grant, &input).await {
         Ok((user, password)) => Ok(one_time_password_page(
             Nav::new(&a.auth, "用户已创建"),
             &user,
@@ -446,30 +446,33 @@ async fn user_approve(
     after(&state, &read, id, result).await
 }
 
+/// Creates the account the form describes, with its one-time secret.
+async fn create(
+    state: &AppState,
+    g: &jiuzhu_domain::Grant<ManageUsers>,
+    input: &UserInput,
+) -> Result<(User, String), AppError> {
+    let (username, display_name, role, department, division) = input.check()?;
+    let account = jiuzhu_app::accounts::NewAccount {
+        username,
+        display_name,
+        role,
+        department,
+        division,
+    };
+    Ok(state.app.create_account(g, account).await?)
+}
+
 /// Sets a new one-time password; the account then waits for approval again and its failed
-/// logins are cleared (here and in this process's throttle), so that the new password can be
-/// used. Returns the account as it now is, and the password.
+/// logins are cleared (in the store and in this process's throttle), so that the new password
+/// can be used. Returns the account as it now is, and the password.
 async fn reset(
     state: &AppState,
     g: &jiuzhu_domain::Grant<ManageUsers>,
     read: &jiuzhu_domain::Grant<ReadUsers>,
     id: i64,
 ) -> Result<(User, String), AppError> {
-    let role = state
-        .store
-        .get_user(read, id)
-        .await?
-        .ok_or_else(AppError::not_found)?
-        .role;
-    let password = auth::secret_for(role);
-    let hash = auth::hash_pooled(state, password.clone()).await?;
-    let system = role == jiuzhu_domain::Role::DepartmentSystem;
-    state.store.reset_password(g, id, &hash, !system).await?;
-    let user = state
-        .store
-        .get_user(read, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let (user, password) = state.app.reset_password(g, read, id).await?;
     state.login.clear_account(&user.username);
     Ok((user, password))
 }
@@ -524,7 +527,7 @@ async fn api_create(
     a: Authorized<ManageUsers>,
     JsonBody(input): JsonBody<UserInput>,
 ) -> Result<(StatusCode, Json<OneTimePasswordOut>), ApiError> {
-    let (u, password) = auth::create_user_with_one_time_password(&state, &a.grant, &input).await?;
+    let (u, password) = create(&state, &a.grant, &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(OneTimePasswordOut {

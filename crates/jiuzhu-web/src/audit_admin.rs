@@ -221,7 +221,7 @@ async fn export(state: &AppState, actor: &Actor, p: &ExportParams) -> Result<Res
     let out = dir.join(format!(
         ".audit-export-{}-{}",
         std::process::id(),
-        crate::auth::generate_password()
+        jiuzhu_app::accounts::password::random_hex(8)
     ));
     let made = audit_export::export(
         &seal,

@@ -21,7 +21,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use jiuzhu_domain::{Actor, Grant, Permission, Role, Session, User};
 use jiuzhu_store::LoginOutcome;
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::client_ip::{self, ClientIp};
@@ -32,34 +31,12 @@ pub const SESSION_COOKIE: &str = "jiuzhu_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const CSRF_FIELD: &str = "_csrf";
 
-/// Hashes a password with argon2id (PHC string).
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    crate::password_hash::hash(password)
-}
-
-/// Whether `password` matches the PHC string `hash`.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    crate::password_hash::verify(password, hash)
-}
-
-/// Checks a password on the bounded hashing pool (503 when it is full).
+/// Checks a password on the application's bounded hashing pool (503 when it is full).
 async fn verify_pooled(state: &AppState, password: &str, hash: String) -> Result<bool, AppError> {
-    let password = password.to_string();
-    state
-        .login
-        .hashing
-        .run(move || verify_password(&password, &hash))
-        .await
-}
-
-/// Hashes a password on the bounded hashing pool (503 when it is full).
-pub(crate) async fn hash_pooled(state: &AppState, password: String) -> Result<String, AppError> {
-    state
-        .login
-        .hashing
-        .run(move || hash_password(&password))
-        .await?
-        .map_err(AppError::internal)
+    Ok(state
+        .app
+        .password_matches(password.to_string(), hash)
+        .await?)
 }
 
 /// A hash to check unknown names against, so that they cost what a real account costs and the
@@ -69,73 +46,12 @@ async fn decoy_hash(state: &AppState) -> Result<String, AppError> {
     if let Some(h) = DECOY.get() {
         return Ok(h.clone());
     }
-    let h = hash_pooled(state, random_hex(16)).await?;
+    let h = state.app.hash_password(random_hex(16)).await?;
     Ok(DECOY.get_or_init(|| h).clone())
 }
 
-/// Creates a staff account with a generated one-time password (must be changed at first login),
-/// for the page and the API alike. Returns the user and the password to hand over once.
-pub async fn create_user_with_one_time_password(
-    state: &AppState,
-    grant: &Grant<jiuzhu_domain::access::ManageUsers>,
-    input: &crate::forms::UserInput,
-) -> Result<(User, String), AppError> {
-    let (username, display_name, role, department, division) = input.check()?;
-    let password = secret_for(role);
-    let password_hash = hash_pooled(state, password.clone()).await?;
-    let user = state
-        .store
-        .create_user(
-            grant,
-            &jiuzhu_domain::NewUser {
-                username,
-                display_name,
-                role,
-                department,
-                division,
-                password_hash,
-                must_change_password: role != Role::DepartmentSystem,
-            },
-        )
-        .await?;
-    Ok((user, password))
-}
-
-/// A new secret for an account: a person's one-time password, or a system's client secret
-/// (long and random: a machine stores it, nobody types it).
-pub fn secret_for(role: Role) -> String {
-    if role == Role::DepartmentSystem {
-        random_hex(24)
-    } else {
-        generate_password()
-    }
-}
-
-/// A one-time password without look-alike characters.
-pub fn generate_password() -> String {
-    use rand::Rng;
-    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
-    const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
-    const DIGIT: &[u8] = b"23456789";
-    let mut rng = rand::thread_rng();
-    let mut pick = |set: &[u8], n: usize| -> String {
-        (0..n)
-            .map(|_| set[rng.gen_range(0..set.len())] as char)
-            .collect()
-    };
-    format!(
-        "{}{}-{}{}",
-        pick(UPPER, 3),
-        pick(LOWER, 4),
-        pick(DIGIT, 4),
-        pick(LOWER, 2)
-    )
-}
-
 fn random_hex(bytes: usize) -> String {
-    let mut b = vec![0u8; bytes];
-    rand::thread_rng().fill_bytes(&mut b);
-    hex::encode(b)
+    jiuzhu_app::accounts::password::random_hex(bytes)
 }
 
 pub fn token_hash(token: &str) -> String {
@@ -760,41 +676,19 @@ pub async fn change_password(
     new: &str,
     confirm: Option<&str>,
 ) -> Result<(), AppError> {
-    let mut fields = Vec::new();
-    if !verify_pooled(state, current, auth.0.user.password_hash.clone()).await? {
-        fields.push(jiuzhu_domain::FieldError::new(
-            "current_password",
-            "WRONG_PASSWORD",
-            "当前密码不正确",
-        ));
-    }
-    if let Err(m) = crate::password_policy::check(new, &auth.0.user.username) {
-        fields.push(jiuzhu_domain::FieldError::new(
-            "new_password",
-            "WEAK_PASSWORD",
-            m,
-        ));
-    } else if new == current {
-        fields.push(jiuzhu_domain::FieldError::new(
-            "new_password",
-            "SAME_PASSWORD",
-            "新密码不能与当前密码相同",
-        ));
-    }
-    if confirm.is_some_and(|c| c != new) {
-        fields.push(jiuzhu_domain::FieldError::new(
-            "confirm_password",
-            "MISMATCH",
-            "两次输入的新密码不一致",
-        ));
-    }
-    if !fields.is_empty() {
-        return Err(AppError::invalid(fields));
-    }
-    let hash = hash_pooled(state, new.to_string()).await?;
+    let change = jiuzhu_app::accounts::PasswordChange {
+        current,
+        new,
+        confirm,
+    };
     state
-        .store
-        .change_own_password(&auth.0.actor, &hash, &auth.0.session.token_hash)
+        .app
+        .change_own_password(
+            &auth.0.actor,
+            &auth.0.user,
+            &auth.0.session.token_hash,
+            change,
+        )
         .await?;
     Ok(())
 }

@@ -308,6 +308,12 @@ impl From<jiuzhu_app::Error> for AppError {
             Error::Invalid(fields) => AppError::invalid(fields),
             Error::Denied(d) => d.into(),
             Error::Unserviceable(message) => AppError::bad_request(message),
+            Error::Busy => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "BUSY",
+                "登录的人太多,系统繁忙,请稍后再试",
+            )
+            .retry_after(1),
             internal @ Error::Internal { .. } => AppError::internal(error_chain(&internal)),
         }
     }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
 use crate::error::AppError;
+use jiuzhu_app::accounts;
 
 /// Accepts a number, a numeric string or an empty string (→ `None`).
 pub fn de_opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
@@ -485,18 +486,8 @@ impl UserInput {
         let username = c
             .required("username", "用户名", &self.username)
             .map(str::to_string);
-        if let Some(u) = &username {
-            if !u
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '.' || ch == '-')
-                || u.len() > 40
-            {
-                c.err(
-                    "username",
-                    "USERNAME",
-                    "用户名只能包含字母、数字、下划线、点和连字符,最长40位",
-                );
-            }
+        if let Some(e) = username.as_deref().and_then(accounts::username_error) {
+            c.errors.push(e);
         }
         let display = c
             .required("display_name", "姓名", &self.display_name)
@@ -510,8 +501,8 @@ impl UserInput {
             nonempty(&self.department),
             Department::parse,
         );
-        if role.is_some_and(Role::is_department) && department.is_none() {
-            c.err("department", "REQUIRED", "部门账户须选择所属部门");
+        if let Some(e) = role.and_then(|r| accounts::department_error(r, department)) {
+            c.errors.push(e);
         }
         let division = c
             .required("division", "所属辖区", &self.division)

@@ -16,13 +16,10 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
-
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
-use jiuzhu_domain::access::ManageUsers;
-use jiuzhu_domain::{Actor, Clock, DivisionCode, NewUser, Role};
+use jiuzhu_domain::Clock;
 use jiuzhu_store::Store;
 
 mod accounts;
@@ -55,8 +52,6 @@ mod month_page;
 pub mod oauth;
 pub mod openapi;
 mod pages;
-mod password_hash;
-pub mod password_policy;
 mod policy_pages;
 pub mod printing;
 mod reserve_fund;
@@ -68,7 +63,6 @@ pub mod warning_facts;
 pub mod warnings;
 mod whatif_page;
 
-pub use auth::{generate_password, hash_password, verify_password};
 pub use error::AppError;
 pub use server::{load_tls, serve};
 
@@ -83,7 +77,7 @@ pub struct WebConfig {
     pub one_time_password_lifetime: chrono::Duration,
     /// Mark the session cookie `Secure` and send HSTS (when served over HTTPS).
     pub secure_cookies: bool,
-    /// Login rate limit, throttle and password hashing pool.
+    /// Login rate limit and throttle.
     pub login: login_guard::LoginLimits,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -154,7 +148,7 @@ pub struct AppState {
     pub font: Arc<std::sync::OnceLock<printing::FontSlot>>,
     /// Budgets of lookups by identity number (`id_lookup`).
     pub id_lookups: Arc<id_lookup::IdLookups>,
-    /// Login rate limit, throttle and the bounded password hashing pool.
+    /// Login rate limit and throttle.
     pub login: Arc<login_guard::LoginGuard>,
 }
 
@@ -254,57 +248,4 @@ async fn healthz(
             )
         }
     }
-}
-
-/// A first administrator created at the first start: its one-time password is printed once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FirstAdmin {
-    pub username: String,
-    pub role: Role,
-    pub one_time_password: String,
-}
-
-/// When there are no users at all, creates the three administrators of 三员分立 — `admin`
-/// (系统管理员), `secadmin` (安全管理员) and `auditadmin` (审计管理员) — bound to the nation,
-/// each with a one-time password that must be changed at first login. The system creates them,
-/// so they are approved: there is nobody yet to approve them.
-pub async fn ensure_first_admins(
-    store: Arc<dyn Store>,
-    _clock: Arc<dyn Clock>,
-) -> anyhow::Result<Vec<FirstAdmin>> {
-    if store.count_users().await? > 0 {
-        return Ok(vec![]);
-    }
-    let actor = Actor::system("first-start");
-    let grant = actor.grant::<ManageUsers>()?;
-    let mut created = Vec::new();
-    for (username, role) in [
-        ("admin", Role::SystemAdmin),
-        ("secadmin", Role::SecurityAdmin),
-        ("auditadmin", Role::AuditAdmin),
-    ] {
-        let password = auth::generate_password();
-        let hash = hash_password(&password)?;
-        store
-            .create_user(
-                &grant,
-                &NewUser {
-                    username: username.to_string(),
-                    display_name: role.label_zh().to_string(),
-                    role,
-                    department: None,
-                    division: DivisionCode::nation(),
-                    password_hash: hash,
-                    must_change_password: true,
-                },
-            )
-            .await
-            .with_context(|| format!("creating the first {}", role.as_str()))?;
-        created.push(FirstAdmin {
-            username: username.to_string(),
-            role,
-            one_time_password: password,
-        });
-    }
-    Ok(created)
 }

@@ -1,8 +1,5 @@
 //! What stands between an unauthenticated client and the password hash:
 //!
-//! * [`HashPool`]: argon2 runs on `hashing_threads` threads of its own, with at most
-//!   `hashing_queue` requests waiting; anything beyond is answered at once with 503 and
-//!   `Retry-After`, so a login flood costs neither memory nor threads.
 //! * A per-address token bucket on login requests, sized so that a township's staff behind one
 //!   NAT address (hundreds of logins in a minute) get in.
 //! * A per-(account, address) throttle: after `free_failures` wrong passwords each further attempt
@@ -16,7 +13,7 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
@@ -24,7 +21,7 @@ use lru::LruCache;
 
 use crate::error::AppError;
 
-/// Limits of logins and password hashing (`WebConfig::login`).
+/// Limits of logins (`WebConfig::login`); password hashing is bounded by the application.
 #[derive(Debug, Clone)]
 pub struct LoginLimits {
     /// Wrong passwords per (account, address) answered without delay.
@@ -43,15 +40,10 @@ pub struct LoginLimits {
     pub unknown_window: Duration,
     /// Entries kept in each of the maps above (oldest dropped first).
     pub tracked: usize,
-    /// Password hashes computed at once (default: the number of cores).
-    pub hashing_threads: usize,
-    /// Requests waiting for a hashing thread before new ones are refused.
-    pub hashing_queue: usize,
 }
 
 impl Default for LoginLimits {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         LoginLimits {
             free_failures: 5,
             first_delay: Duration::seconds(1),
@@ -61,8 +53,6 @@ impl Default for LoginLimits {
             per_address_per_minute: 300,
             unknown_window: Duration::minutes(10),
             tracked: 100_000,
-            hashing_threads: cores,
-            hashing_queue: 8 * cores,
         }
     }
 }
@@ -77,68 +67,6 @@ fn cache<K: std::hash::Hash + Eq, V>(n: usize) -> Mutex<LruCache<K, V>> {
     Mutex::new(LruCache::new(
         NonZeroUsize::new(n.max(1)).expect("not zero"),
     ))
-}
-
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Runs password hashing on its own threads, as many as configured, with a bounded queue. The
-/// threads live as long as the pool, so each keeps its one argon2 buffer (`password_hash`).
-pub struct HashPool {
-    jobs: std::sync::mpsc::SyncSender<Job>,
-}
-
-impl HashPool {
-    pub fn new(threads: usize, queue: usize) -> HashPool {
-        let (jobs, waiting) = std::sync::mpsc::sync_channel::<Job>(queue);
-        let waiting = Arc::new(Mutex::new(waiting));
-        for n in 0..threads.max(1) {
-            let waiting = waiting.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("jiuzhu-hash-{n}"))
-                .spawn(move || loop {
-                    // The lock is held only while waiting for the next job, never while hashing.
-                    let next = waiting.lock().map(|w| w.recv());
-                    match next {
-                        Ok(Ok(job)) => job(),
-                        // The pool is gone (its sender dropped): the thread ends.
-                        _ => break,
-                    }
-                });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "could not start a password hashing thread");
-            }
-        }
-        HashPool { jobs }
-    }
-
-    /// Runs `f` (a hash or a verification) on a hashing thread; refuses at once with 503 when
-    /// every thread is busy and the queue is full. A request dropped meanwhile leaves its job
-    /// to finish: the threads, not the requests, bound the work.
-    pub async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, AppError> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            let _ = tx.send(f());
-        });
-        match self.jobs.try_send(job) {
-            Ok(()) => rx.await.map_err(AppError::internal),
-            Err(std::sync::mpsc::TrySendError::Full(_)) => Err(busy()),
-            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
-                Err(AppError::internal("the password hashing threads are gone"))
-            }
-        }
-    }
-}
-
-fn busy() -> AppError {
-    AppError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "BUSY",
-        "登录的人太多,系统繁忙,请稍后再试",
-    )
-    .retry_after(1)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -163,7 +91,6 @@ struct UnknownWindow {
 /// The login guard of one application (in `AppState`).
 pub struct LoginGuard {
     pub limits: LoginLimits,
-    pub hashing: HashPool,
     throttle: Mutex<LruCache<(String, IpAddr), Failures>>,
     buckets: Mutex<LruCache<IpAddr, Bucket>>,
     unknown: Mutex<LruCache<IpAddr, UnknownWindow>>,
@@ -178,7 +105,6 @@ pub fn normalise_account(name: &str) -> String {
 impl LoginGuard {
     pub fn new(limits: LoginLimits) -> LoginGuard {
         LoginGuard {
-            hashing: HashPool::new(limits.hashing_threads, limits.hashing_queue),
             throttle: cache(limits.tracked),
             buckets: cache(limits.tracked),
             unknown: cache(limits.tracked),
@@ -370,44 +296,6 @@ mod tests {
         assert!(g.check_throttle("clerk", other, now).is_ok());
         g.succeeded("clerk", ip);
         assert!(g.check_throttle("clerk", ip, now).is_ok());
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_hashing_pool_refuses_at_once_when_full() {
-        let pool = Arc::new(HashPool::new(1, 1));
-        let (started, running) = std::sync::mpsc::channel::<()>();
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        let wait = Arc::new(Mutex::new(wait));
-        // One job running on the only thread (until released)…
-        let (p1, w1) = (pool.clone(), wait.clone());
-        let first = tokio::spawn(async move {
-            p1.run(move || {
-                started.send(()).unwrap();
-                w1.lock().unwrap().recv()
-            })
-            .await
-        });
-        tokio::task::spawn_blocking(move || running.recv().unwrap())
-            .await
-            .unwrap();
-        // …one waiting in the queue…
-        let (queued_tx, queued_rx) = tokio::sync::oneshot::channel();
-        let w2 = wait.clone();
-        let queued: Job = Box::new(move || {
-            let _ = queued_tx.send(w2.lock().unwrap().recv());
-        });
-        assert!(pool.jobs.try_send(queued).is_ok());
-        // …so the next is refused without waiting, with the envelope's code and Retry-After.
-        let e = pool.run(|| ()).await.unwrap_err();
-        assert_eq!(
-            (e.status, e.code, e.retry_after),
-            (StatusCode::SERVICE_UNAVAILABLE, "BUSY", Some(1))
-        );
-        release.send(()).unwrap();
-        release.send(()).unwrap();
-        assert!(first.await.unwrap().unwrap().is_ok());
-        assert!(queued_rx.await.unwrap().is_ok());
-        assert!(pool.run(|| 7).await.is_ok_and(|v| v == 7));
     }
 
     #[test]

@@ -910,64 +910,6 @@ async fn caseload_import_runs_in_the_background_all_or_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn first_admin_is_created_once_and_must_change_password() {
-    use std::sync::Arc;
-    let dir = tempfile::tempdir().unwrap();
-    let clock: Arc<dyn jiuzhu_domain::Clock> = Arc::new(jiuzhu_domain::FixedClock::new(
-        chrono::DateTime::parse_from_rfc3339("2026-03-02T02:00:00Z")
-            .unwrap()
-            .to_utc(),
-    ));
-    let url = format!("sqlite://{}", dir.path().join("first.sqlite").display());
-    let store: Arc<dyn jiuzhu_store::Store> = Arc::new(
-        jiuzhu_store::connect(
-            &url,
-            clock.clone(),
-            jiuzhu_store::data_key::DataKeys::generate(),
-        )
-        .await
-        .unwrap(),
-    );
-    let first = jiuzhu_web::ensure_first_admins(store.clone(), clock.clone())
-        .await
-        .unwrap();
-    let made: Vec<(&str, Role)> = first
-        .iter()
-        .map(|a| (a.username.as_str(), a.role))
-        .collect();
-    assert_eq!(
-        made,
-        [
-            ("admin", Role::SystemAdmin),
-            ("secadmin", Role::SecurityAdmin),
-            ("auditadmin", Role::AuditAdmin)
-        ]
-    );
-    assert!(
-        jiuzhu_web::ensure_first_admins(store.clone(), clock.clone())
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    for a in &first {
-        let stored = store.user_by_username(&a.username).await.unwrap().unwrap();
-        assert_eq!(stored.division.as_str(), "000000");
-        assert_eq!(stored.role, a.role);
-        // Nobody could approve them yet: the system's own accounts are approved.
-        assert_eq!(stored.approval, jiuzhu_domain::Approval::Approved);
-        assert!(stored.must_change_password);
-        assert!(jiuzhu_web::verify_password(
-            &a.one_time_password,
-            &stored.password_hash
-        ));
-        assert!(stored.password_hash.starts_with("$argon2id$"));
-    }
-    let passwords: std::collections::HashSet<&str> =
-        first.iter().map(|a| a.one_time_password.as_str()).collect();
-    assert_eq!(passwords.len(), 3, "three different one-time passwords");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn administrators_edit_unlock_and_reset_users() {
     let app = TestApp::new().await;
     let admin = app.login_as(&app.user(Role::SystemAdmin, "371002")).await;

@@ -141,7 +141,7 @@ async fn create_users(
                     role: u.role,
                     department: u.department,
                     division: u.division.clone(),
-                    password_hash: jiuzhu_web::hash_password(&u.password)?,
+                    password_hash: jiuzhu_app::accounts::password::hash(&u.password)?,
                     must_change_password: false,
                 },
             )

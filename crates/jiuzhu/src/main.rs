@@ -22,7 +22,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use cmd_audit::Out;
 use jiuzhu_domain::access::{ImportCaseload, ManageDivisions, ManageUsers, ReadUsers};
-use jiuzhu_domain::{Actor, Clock, DivisionCode, NewUser, Role, SystemClock, ValidationErrors};
+use jiuzhu_domain::{Actor, Clock, DivisionCode, Role, SystemClock, ValidationErrors};
 use jiuzhu_store::audit_seal::{checkpoint_every, SealPaths};
 use jiuzhu_store::Store;
 
@@ -392,7 +392,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo::seed_cases(store.clone(), clock.clone()).await?;
                 demo::seed_verification(&app).await?;
             }
-            let first = jiuzhu_web::ensure_first_admins(store.clone(), clock.clone()).await?;
+            let first = app.ensure_first_admins().await?;
             if !first.is_empty() {
                 println!("首次启动:已创建三员账户 (first start: the three administrators created)");
                 for a in &first {
@@ -589,7 +589,7 @@ async fn store_command(
                 Err(e) => return Err(e.into()),
             }
         }
-        Command::User(cmd) => user_command(store.as_ref(), &cli_actor, cmd).await?,
+        Command::User(cmd) => user_command(app, &cli_actor, cmd).await?,
         Command::WhatIf(args) => cmd_whatif::run_on_store(&args, app, &cli_actor).await?,
         Command::Month(args) => cmd_month::run(&args, app, &cli_actor).await?,
         Command::LetterPrefix { county, prefix } => {
@@ -652,7 +652,12 @@ fn console_admin_only(role: Role) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> anyhow::Result<()> {
+async fn user_command(
+    app: &jiuzhu_app::App,
+    actor: &Actor,
+    cmd: UserCommand,
+) -> anyhow::Result<()> {
+    let store = app.store().as_ref();
     let grant = actor.grant::<ManageUsers>()?;
     match cmd {
         UserCommand::Create {
@@ -666,18 +671,15 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
             console_admin_only(role)?;
             let division =
                 DivisionCode::parse(&division).map_err(|e| anyhow::anyhow!(e.message_zh()))?;
-            let password = jiuzhu_web::generate_password();
-            let user = store
-                .create_user(
+            let (user, password) = app
+                .create_account(
                     &grant,
-                    &NewUser {
+                    jiuzhu_app::accounts::NewAccount {
                         username,
                         display_name: name,
                         role,
                         department: None,
                         division,
-                        password_hash: jiuzhu_web::hash_password(&password)?,
-                        must_change_password: true,
                     },
                 )
                 .await?;
@@ -709,15 +711,8 @@ async fn user_command(store: &dyn Store, actor: &Actor, cmd: UserCommand) -> any
                 .await?
                 .with_context(|| format!("用户 {username} 不存在"))?;
             console_admin_only(user.role)?;
-            let password = jiuzhu_web::generate_password();
-            store
-                .reset_password(
-                    &grant,
-                    user.id,
-                    &jiuzhu_web::hash_password(&password)?,
-                    true,
-                )
-                .await?;
+            let read = actor.grant::<ReadUsers>()?;
+            let (_, password) = app.reset_password(&grant, &read, user.id).await?;
             println!("已重置 {username} 的密码,一次性密码: {password}");
         }
     }

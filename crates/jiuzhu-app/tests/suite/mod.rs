@@ -8,8 +8,10 @@ use jiuzhu_app::App;
 use jiuzhu_domain::FixedClock;
 use jiuzhu_store::data_key::DataKeys;
 
+mod accounts;
 mod params;
 mod verification;
+pub use accounts::*;
 pub use params::*;
 pub use verification::*;
 
@@ -78,6 +80,10 @@ macro_rules! use_case_tests {
             two_apps_share_calendar_edits,
             a_run_judges_each_household_by_its_county,
             a_run_refuses_a_county_without_policy,
+            first_admin_is_created_once_and_must_change_password,
+            an_account_is_refused_for_every_broken_rule_at_once,
+            a_reset_unlocks_the_account_and_the_old_password_stops_working,
+            a_password_change_gives_every_reason_at_once,
         );
     };
     (@cases $db:path; $($case:ident),* $(,)?) => {

@@ -163,7 +163,7 @@ impl TestApp {
             let pw: Vec<String> = demo.users.iter().map(|u| u.password.clone()).collect();
             tokio::task::spawn_blocking(move || {
                 pw.iter()
-                    .map(|p| jiuzhu_web::hash_password(p).unwrap())
+                    .map(|p| jiuzhu_app::accounts::password::hash(p).unwrap())
                     .collect()
             })
             .await
@@ -355,10 +355,11 @@ impl TestApp {
         division: &str,
     ) -> Session {
         let g = Actor::system("test").grant::<ManageUsers>().unwrap();
-        let hash = tokio::task::spawn_blocking(|| jiuzhu_web::hash_password("Test-account-1"))
-            .await
-            .unwrap()
-            .unwrap();
+        let hash =
+            tokio::task::spawn_blocking(|| jiuzhu_app::accounts::password::hash("Test-account-1"))
+                .await
+                .unwrap()
+                .unwrap();
         self.store
             .create_user(
                 &g,

@@ -1,4 +1,6 @@
-//! argon2id into memory that is reused. Each hash needs 19 MiB of blocks; allocated per hash, the
+//! Password hashes (argon2id, PHC strings) and generated secrets.
+//!
+//! The hashes are computed into memory that is reused. Each hash needs 19 MiB of blocks; allocated per hash, the
 //! allocator kept the freed blocks of every thread that ever hashed (a login flood left hundreds
 //! of megabytes resident). Here each thread keeps one buffer, grown once to the largest
 //! parameters it has met, and the hashing pool's threads live as long as the server: memory
@@ -8,6 +10,7 @@ use std::cell::RefCell;
 
 use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use jiuzhu_domain::Role;
 
 thread_local! {
     static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
@@ -30,26 +33,27 @@ fn compute(a: &Argon2, params: &Params, password: &[u8], salt: &[u8], out: &mut 
     })
 }
 
-/// Hashes a password with argon2id and the crate's default parameters (PHC string).
-pub fn hash(password: &str) -> anyhow::Result<String> {
+/// Hashes a password with argon2id and the crate's default parameters (PHC string). Blocking
+/// (about 19 MiB and tens of milliseconds): servers call it through [`super::HashPool`].
+pub fn hash(password: &str) -> crate::Result<String> {
     let params = Params::default();
     let salt = SaltString::generate(&mut OsRng);
     let mut salt_buf = [0u8; 64];
     let salt_bytes = salt
         .decode_b64(&mut salt_buf)
-        .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+        .map_err(|e| crate::Error::internal(format!("salt: {e}")))?;
     let a = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    anyhow::ensure!(
-        compute(&a, &params, password.as_bytes(), salt_bytes, &mut out),
-        "hashing password"
-    );
+    if !compute(&a, &params, password.as_bytes(), salt_bytes, &mut out) {
+        return Err(crate::Error::internal("hashing a password"));
+    }
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(&params).map_err(|e| anyhow::anyhow!("params: {e}"))?,
+        params: ParamsString::try_from(&params)
+            .map_err(|e| crate::Error::internal(format!("params: {e}")))?,
         salt: Some(salt.as_salt()),
-        hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("output: {e}"))?),
+        hash: Some(Output::new(&out).map_err(|e| crate::Error::internal(format!("output: {e}")))?),
     };
     Ok(phc.to_string())
 }
@@ -80,6 +84,45 @@ pub fn verify(password: &str, phc: &str) -> bool {
     let a = Argon2::new(algorithm, version, params.clone());
     compute(&a, &params, password.as_bytes(), salt_bytes, &mut out)
         && Output::new(&out).is_ok_and(|o| o == expected)
+}
+
+/// A one-time password without look-alike characters (it satisfies the password policy).
+pub fn generate() -> String {
+    use rand::Rng;
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
+    const DIGIT: &[u8] = b"23456789";
+    let mut rng = rand::thread_rng();
+    let mut pick = |set: &[u8], n: usize| -> String {
+        (0..n)
+            .map(|_| set[rng.gen_range(0..set.len())] as char)
+            .collect()
+    };
+    format!(
+        "{}{}-{}{}",
+        pick(UPPER, 3),
+        pick(LOWER, 4),
+        pick(DIGIT, 4),
+        pick(LOWER, 2)
+    )
+}
+
+/// A new secret for an account: a person's one-time password, or a system's client secret
+/// (long and random: a machine stores it, nobody types it).
+pub fn secret_for(role: Role) -> String {
+    if role == Role::DepartmentSystem {
+        random_hex(24)
+    } else {
+        generate()
+    }
+}
+
+/// `bytes` random bytes as hexadecimal.
+pub fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut b = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
 }
 
 #[cfg(test)]

@@ -131,7 +131,7 @@ mod tests {
     #[test]
     fn generated_one_time_passwords_satisfy_the_policy() {
         for _ in 0..200 {
-            let p = crate::auth::generate_password();
+            let p = super::super::password::generate();
             assert_eq!(check(&p, "someone"), Ok(()), "{p}");
         }
     }
