@@ -19,9 +19,11 @@ use jiuzhu_store::Store;
 use jiuzhu_workflow::Workflows;
 
 pub mod accounts;
+pub mod calendar;
 pub mod error;
 pub mod month;
 pub mod params;
+pub mod registry;
 pub mod verification;
 
 pub use error::{Error, Result};

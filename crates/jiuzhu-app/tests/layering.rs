@@ -92,7 +92,6 @@ const KNOWN: &[&str] = &[
     "web source uses the store: views.rs",
     "web source uses the store: warning_facts.rs",
     "web source uses the store: warnings.rs",
-    "binary uses the web crate outside serve: cmd_calendar.rs",
     "binary uses the web crate outside serve: demo.rs",
     "binary uses the web crate outside serve: main.rs",
 ];

@@ -15,10 +15,9 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::{Datelike, NaiveDate};
 use jiuzhu_domain::access::{ManageCalendar, ReadRegistry};
+use jiuzhu_domain::Action;
 use jiuzhu_domain::DivisionCode;
-use jiuzhu_domain::{Action, FieldError};
-use jiuzhu_store::{CalendarEdit, CalendarEditKind, NewCalendarEdit};
-use jiuzhu_workflow::{CalendarError, DayKind, WorkCalendar};
+use jiuzhu_store::CalendarEdit;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -27,7 +26,7 @@ use crate::auth::Authorized;
 use crate::error::{ApiError, AppError, ErrorEnvelope, PageError};
 use crate::views::{render_status, Nav};
 use crate::AppState;
-use jiuzhu_app::params::build_calendar as build;
+use jiuzhu_app::calendar::{special_days, EditInput, SpecialDay};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -44,193 +43,13 @@ pub fn api_routes() -> Router<AppState> {
 
 // ---- shared logic -----------------------------------------------------------------------------
 
-/// An edit as posted (JSON or form).
-#[derive(Deserialize, ToSchema, Default, Clone)]
-#[serde(default)]
-pub struct EditInput {
-    /// add_holiday | add_workday | remove | year
-    pub kind: String,
-    /// YYYY-MM-DD (add_holiday, add_workday, remove).
-    pub date: String,
-    /// The holiday's or workday's name ("本地停工"); for a year: the notice's title.
-    pub name: String,
-    /// The year (kind = year).
-    pub year: Option<i32>,
-    /// kind = year: the year's block in the calendar file format (`[[year]]` …).
-    pub text: String,
-    /// Why (the notice, the local decision); kept with the edit and in the audit log.
-    pub reason: String,
-    /// The `latest_seq` the client saw (0 when there is no edit); when someone edited the
-    /// calendar meanwhile the answer is 409. Required: 422 `REQUIRED` without it.
-    pub expected_seq: Option<i64>,
-}
-
-fn quoted(s: &str) -> String {
-    // A JSON string literal is a valid TOML basic string.
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
-}
-
-/// The field a calendar error is about, and its message with the field named.
-fn field_error(kind: CalendarEditKind, e: &CalendarError) -> FieldError {
-    let (field, label) = match (kind, e) {
-        (CalendarEditKind::Year, _) => ("text", "年度放假安排"),
-        (_, CalendarError::BadKind { .. }) => ("kind", "类型"),
-        (_, CalendarError::Syntax { .. }) => ("name", "名称"),
-        _ => ("date", "日期"),
-    };
-    FieldError::new(field, e.code(), format!("{label}:{}", e.message_zh()))
-}
-
-/// Turns an edit into its overlay and checks that the shipped calendar plus `edits` plus it
-/// loads (used by the page, the API and `jiuzhu calendar`).
-pub fn prepare_edit(
-    edits: &[CalendarEdit],
-    input: &EditInput,
-) -> Result<NewCalendarEdit, AppError> {
-    let mut errors = Vec::new();
-    let Some(kind) = CalendarEditKind::parse(input.kind.trim()) else {
-        return Err(AppError::invalid(vec![FieldError::new(
-            "kind",
-            "CALENDAR_EDIT_KIND",
-            format!(
-                "类型:“{}”无效(add_holiday、add_workday、remove、year)",
-                input.kind
-            ),
-        )]));
-    };
-    let name = input.name.trim();
-    let date = if kind == CalendarEditKind::Year {
-        None
-    } else {
-        let d = input.date.trim();
-        let parsed = (d.len() == 10)
-            .then(|| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .flatten();
-        if parsed.is_none() {
-            errors.push(FieldError::new(
-                "date",
-                "CALENDAR_BAD_DATE",
-                format!("日期:“{d}”无法识别,应为 YYYY-MM-DD"),
-            ));
-        }
-        parsed
-    };
-    if matches!(
-        kind,
-        CalendarEditKind::AddHoliday | CalendarEditKind::AddWorkday
-    ) && name.is_empty()
-    {
-        errors.push(FieldError::new(
-            "name",
-            "REQUIRED",
-            "名称:请填写(如“本地停工”“国庆节调休上班”)",
-        ));
-    }
-    let year = if kind == CalendarEditKind::Year {
-        if input.year.is_none() {
-            errors.push(FieldError::new("year", "REQUIRED", "年度:请填写"));
-        }
-        if input.text.trim().is_empty() {
-            errors.push(FieldError::new(
-                "text",
-                "REQUIRED",
-                "年度放假安排:请按日历文件格式填写 [[year]] 段",
-            ));
-        }
-        input.year
-    } else {
-        None
-    };
-    if input.reason.trim().is_empty() {
-        errors.push(FieldError::new(
-            "reason",
-            "REQUIRED",
-            "调整原因:请填写(依据的通知或决定)",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::invalid(errors));
-    }
-    let overlay = match (kind, date) {
-        (CalendarEditKind::AddHoliday | CalendarEditKind::AddWorkday, Some(d)) => format!(
-            "[[add]]\ndate = \"{d}\"\nkind = \"{}\"\nname = {}\nnote = {}\n",
-            if kind == CalendarEditKind::AddHoliday {
-                "holiday"
-            } else {
-                "workday"
-            },
-            quoted(name),
-            quoted(input.reason.trim())
-        ),
-        (CalendarEditKind::Remove, Some(d)) => format!(
-            "[[remove]]\ndate = \"{d}\"\nnote = {}\n",
-            quoted(input.reason.trim())
-        ),
-        _ => input.text.clone(),
-    };
-    let cal =
-        build(edits, Some(&overlay)).map_err(|e| AppError::invalid(vec![field_error(kind, &e)]))?;
-    if let Some(y) = year {
-        // The text must really be that year's notice, not some other block.
-        let entered = cal
-            .sources()
-            .iter()
-            .any(|s| s.year == y && s.file == "本次调整" && !s.provisional);
-        let other = cal
-            .sources()
-            .iter()
-            .any(|s| s.file == "本次调整" && s.year != y);
-        if !entered || other {
-            return Err(AppError::invalid(vec![FieldError::new(
-                "text",
-                "CALENDAR_YEAR_MISMATCH",
-                format!("年度放假安排:应恰好包含 {y} 年的一个正式(非暂定)[[year]] 段"),
-            )]));
-        }
-    }
-    let name = match (kind, year) {
-        (CalendarEditKind::Year, Some(y)) => cal
-            .sources()
-            .iter()
-            .find(|s| s.year == y)
-            .map(|s| s.notice.clone())
-            .unwrap_or_default(),
-        _ => name.to_string(),
-    };
-    Ok(NewCalendarEdit {
-        kind,
-        date,
-        year,
-        name,
-        overlay,
-        reason: input.reason.trim().to_string(),
-    })
-}
-
-/// Checks an edit against the effective calendar and records it (every application sees it at
-/// its next use).
+/// Checks an edit and records it (`App::record_calendar_edit`).
 pub async fn record_edit(
     state: &AppState,
     a: &Authorized<ManageCalendar>,
     input: &EditInput,
 ) -> Result<CalendarEdit, AppError> {
-    let eff = state.app.params().await?.calendars.clone();
-    // Checked against the calendar of the editor's jurisdiction, where it will apply.
-    let new = prepare_edit(&eff.edits_in(a.grant.scope().root()), input)?;
-    // The edit was checked against the calendar as its editor saw it: which edit that was is
-    // part of the request, never assumed to be the newest stored.
-    let expected = input.expected_seq.ok_or_else(|| {
-        AppError::invalid(vec![FieldError::new(
-            "expected_seq",
-            "REQUIRED",
-            "所依据的日历调整序号:请填写(即页面显示的最新调整序号,尚无调整时为 0)",
-        )])
-    })?;
-    let rec = state
-        .store
-        .record_calendar_edit(&a.grant, expected, &new)
-        .await?;
-    Ok(rec)
+    Ok(state.app.record_calendar_edit(&a.grant, input).await?)
 }
 
 /// A covered year and where its days come from.
@@ -244,19 +63,6 @@ pub struct YearOut {
     pub source: String,
     /// Only the statutory days are known (no notice yet): deadlines in it are 暂定.
     pub provisional: bool,
-}
-
-/// A holiday or adjusted workday.
-#[derive(Serialize, ToSchema)]
-pub struct DayOut {
-    #[schema(value_type = String, format = Date)]
-    pub date: NaiveDate,
-    /// holiday | workday
-    pub kind: String,
-    pub kind_label: String,
-    pub name: String,
-    /// Where it is defined ("calendars/cn.toml:30", "管理员调整#1:1").
-    pub defined_at: String,
 }
 
 /// A recorded edit.
@@ -284,7 +90,7 @@ pub struct CalendarOut {
     pub year: i32,
     pub covered: bool,
     pub provisional: bool,
-    pub days: Vec<DayOut>,
+    pub days: Vec<SpecialDay>,
     /// The seq of the newest edit (send as `expected_seq`).
     pub latest_seq: i64,
     pub edits: Vec<EditOut>,
@@ -308,34 +114,6 @@ async fn edit_out(state: &AppState, e: &CalendarEdit) -> EditOut {
         user_name: e.user_name.clone(),
         recorded_at: jiuzhu_domain::audit::format_time(e.recorded_at),
     }
-}
-
-/// The holidays and adjusted workdays of `year`, in date order.
-pub fn days_of(cal: &WorkCalendar, year: i32) -> Vec<DayOut> {
-    let Some(first) = NaiveDate::from_ymd_opt(year, 1, 1) else {
-        return vec![];
-    };
-    first
-        .iter_days()
-        .take_while(|d| d.year() == year)
-        .filter_map(|d| {
-            let (kind, label, name) = match cal.day(d).ok()? {
-                DayKind::Holiday { name } => ("holiday", "放假", name),
-                DayKind::AdjustedWorkday { name } => ("workday", "调休上班", name),
-                _ => return None,
-            };
-            Some(DayOut {
-                date: d,
-                kind: kind.into(),
-                kind_label: label.into(),
-                name,
-                defined_at: cal
-                    .defined_at(d)
-                    .map(|(f, l)| format!("{f}:{l}"))
-                    .unwrap_or_default(),
-            })
-        })
-        .collect()
 }
 
 /// The calendar of the viewer's jurisdiction, with the edits that apply there and those
@@ -374,7 +152,11 @@ async fn calendar_out(
         covered,
         provisional: covered
             && NaiveDate::from_ymd_opt(year, 1, 1).is_some_and(|d| cal.is_provisional(d)),
-        days: if covered { days_of(cal, year) } else { vec![] },
+        days: if covered {
+            special_days(cal, year)
+        } else {
+            vec![]
+        },
         latest_seq: eff.latest,
         edits,
     })
@@ -424,7 +206,7 @@ async fn api_edit(
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(api_get, api_edit),
-    components(schemas(CalendarOut, YearOut, DayOut, EditOut, EditInput))
+    components(schemas(CalendarOut, YearOut, SpecialDay, EditOut, EditInput))
 )]
 pub struct CalendarApiDoc;
 
@@ -432,7 +214,7 @@ pub struct CalendarApiDoc;
 
 struct MonthView {
     label: String,
-    days: Vec<DayOut>,
+    days: Vec<SpecialDay>,
 }
 
 #[derive(Template)]

@@ -81,19 +81,12 @@ fn pdf(bytes: Vec<u8>, name: &str) -> Response {
         .into_response()
 }
 
-/// A division's name for printing. Names of administrative divisions are public, so this reads
-/// the tree unscoped; it never reveals anything about people.
+/// A division's name for printing (its code when it is not one, or not in the tree).
 pub(crate) async fn division_name(state: &AppState, code: &str) -> String {
     let Ok(c) = DivisionCode::parse(code) else {
         return code.to_string();
     };
-    let Ok(g) = Actor::system("print").grant::<ReadRegistry>() else {
-        return code.to_string();
-    };
-    match state.store.get_division(&g, &c).await {
-        Ok(Some(d)) => d.name,
-        _ => code.to_string(),
-    }
+    state.app.division_name(&c).await
 }
 
 // ---- notices ----------------------------------------------------------------------------------

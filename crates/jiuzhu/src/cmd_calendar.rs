@@ -5,10 +5,10 @@
 
 use anyhow::{anyhow, bail};
 use chrono::Datelike;
+use jiuzhu_app::calendar::{special_days, EditInput};
 use jiuzhu_app::params::build_calendar as build;
 use jiuzhu_domain::access::ManageCalendar;
 use jiuzhu_domain::Actor;
-use jiuzhu_web::calendar_page::{days_of, prepare_edit, EditInput};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum CalendarCommand {
@@ -71,7 +71,7 @@ pub async fn run(
     app: &jiuzhu_app::App,
     actor: &Actor,
 ) -> anyhow::Result<()> {
-    let (store, clock) = (app.store().as_ref(), app.clock().as_ref());
+    let clock = app.clock().as_ref();
     let params = app.params().await?;
     // The command line acts for the nation: its calendar is the shipped file and the national
     // edits; a county's local holidays apply in that county only and are listed as such.
@@ -106,7 +106,7 @@ pub async fn run(
             );
             let year = year.unwrap_or_else(|| clock.today().year());
             println!("{year} 年:");
-            for d in days_of(&cal, year) {
+            for d in special_days(&cal, year) {
                 println!("{}\t{}\t{}\t{}", d.date, d.kind_label, d.name, d.defined_at);
             }
             for e in edits {
@@ -163,25 +163,24 @@ pub async fn run(
             ..EditInput::default()
         },
     };
-    let new = match prepare_edit(&national, &input) {
-        Ok(n) => n,
-        Err(e) => {
-            for f in &e.fields {
-                eprintln!("{}: {} ({})", f.field, f.message, f.code);
-            }
-            bail!("{}", e.message);
-        }
-    };
     // The concurrency check of the page: the operator says which edit this one is based on.
-    let expected = input.expected_seq.ok_or_else(|| {
-        anyhow!(
+    if input.expected_seq.is_none() {
+        bail!(
             "缺少 --expected-seq:请填写本次调整所依据的最新调整序号(见 jiuzhu calendar list;\
              尚无调整时为 0),以免覆盖他人同时所作的调整 (expected_seq is required)"
-        )
-    })?;
-    let rec = store
-        .record_calendar_edit(&actor.grant::<ManageCalendar>()?, expected, &new)
-        .await?;
+        );
+    }
+    let grant = actor.grant::<ManageCalendar>()?;
+    let rec = match app.record_calendar_edit(&grant, &input).await {
+        Ok(rec) => rec,
+        Err(jiuzhu_app::Error::Invalid(fields)) => {
+            for f in &fields {
+                eprintln!("{}: {} ({})", f.field, f.message, f.code);
+            }
+            bail!("日历调整未记录 (the edit was refused)");
+        }
+        Err(e) => return Err(e.into()),
+    };
     println!(
         "已记录调整#{}:{} {} {}",
         rec.seq,

@@ -9,6 +9,9 @@ use jiuzhu_policy::{calc_json, Month};
 use jiuzhu_store::{CalendarEditKind, NewCalendarEdit, NewPolicyRevision};
 use jiuzhu_workflow::DayKind;
 
+use jiuzhu_app::calendar::EditInput;
+use jiuzhu_app::Error;
+
 use super::Db;
 
 fn county_manager() -> Actor {
@@ -121,4 +124,58 @@ pub async fn two_apps_share_calendar_edits(db: Db) {
         .for_division(&DivisionCode::parse("520304").unwrap())
         .unwrap();
     assert!(!is_holiday(&elsewhere));
+}
+
+/// A national edit that a county's own edits contradict is refused, naming the county: recorded,
+/// it would leave that county without a calendar (every deadline there failing).
+pub async fn a_national_edit_may_not_break_a_local_calendar(db: Db) {
+    let app = db.open().await;
+    let local = county_manager().grant::<ManageCalendar>().unwrap();
+    let holiday = |expected_seq| EditInput {
+        kind: "add_holiday".into(),
+        date: "2026-11-25".into(),
+        name: "本地停工".into(),
+        reason: "台风停工通知".into(),
+        expected_seq: Some(expected_seq),
+        ..EditInput::default()
+    };
+    let recorded = app.record_calendar_edit(&local, &holiday(0)).await.unwrap();
+    assert_eq!(recorded.seq, 1);
+
+    let national = Actor::system("console").grant::<ManageCalendar>().unwrap();
+    let workday = EditInput {
+        kind: "add_workday".into(),
+        name: "调休上班".into(),
+        ..holiday(1)
+    };
+    let refused = app.record_calendar_edit(&national, &workday).await;
+    let Err(Error::Invalid(fields)) = refused else {
+        panic!("a national edit contradicting a local one: {refused:?}");
+    };
+    assert_eq!(fields.len(), 1);
+    assert_eq!(fields[0].code, "CALENDAR_LOCAL_CONFLICT");
+    assert!(
+        fields[0]
+            .message
+            .starts_with("与371000的本地调整冲突:日期:"),
+        "{}",
+        fields[0].message
+    );
+    // Nothing was recorded, and the county's calendar still loads.
+    let params = app.params().await.unwrap();
+    assert_eq!(params.seqs.calendar, 1);
+    assert!(params
+        .calendars
+        .for_division(&DivisionCode::parse("371002001").unwrap())
+        .is_ok());
+    // Without the expected seq an edit is refused before anything is written.
+    let unsure = EditInput {
+        expected_seq: None,
+        date: "2026-11-26".into(),
+        ..holiday(0)
+    };
+    let Err(Error::Invalid(fields)) = app.record_calendar_edit(&local, &unsure).await else {
+        panic!("an edit without its expected seq was recorded");
+    };
+    assert_eq!(fields[0].field, "expected_seq");
 }
