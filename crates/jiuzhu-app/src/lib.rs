@@ -23,6 +23,7 @@ pub mod calendar;
 pub mod error;
 pub mod month;
 pub mod params;
+pub mod policy;
 pub mod registry;
 pub mod verification;
 

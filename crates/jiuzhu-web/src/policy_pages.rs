@@ -17,11 +17,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
+use jiuzhu_app::policy::{RevisionInput, WithdrawInput};
 use jiuzhu_domain::access::{ManagePolicies, ReadRegistry};
-use jiuzhu_domain::policy_revision::{NewPolicyRevision, PolicyRevision, RevisionKind};
-use jiuzhu_domain::{Action, DivisionCode, FieldError, Level};
+use jiuzhu_domain::policy_revision::{PolicyRevision, RevisionKind};
+use jiuzhu_domain::{Action, DivisionCode, Level};
 use jiuzhu_policy::params::{Entry, PARAMS};
-use jiuzhu_policy::{validate_revision, value_text, PolicyLibrary};
+use jiuzhu_policy::{value_text, PolicyLibrary};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -76,21 +77,7 @@ async fn division_name(
     a: &Authorized<ReadRegistry>,
     code: &DivisionCode,
 ) -> Result<Option<String>, AppError> {
-    if let Some(d) = state.store.get_division(&a.grant, code).await? {
-        return Ok(Some(d.name));
-    }
-    let own = a.auth.actor().scope.root();
-    if !own.as_str().starts_with(code.as_str()) {
-        return Ok(None);
-    }
-    let names = jiuzhu_domain::Actor::system("policy-pages")
-        .grant::<ReadRegistry>()
-        .map_err(AppError::internal)?;
-    Ok(state
-        .store
-        .get_division(&names, code)
-        .await?
-        .map(|d| d.name))
+    Ok(state.app.visible_division_name(&a.grant, code).await?)
 }
 
 /// The region's name: its policy file's, else the jurisdiction tree's (`known`), else the code.
@@ -105,128 +92,30 @@ fn named_region(lib: &PolicyLibrary, code: &DivisionCode, known: Option<&str>) -
     }
 }
 
-/// What a revision form or API body carries (all text, checked here).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(default)]
-pub struct RevisionInput {
-    /// The seq of the newest revision of this region the client saw (0 when it had none).
-    pub expected_seq: Option<i64>,
-    /// Parameter name, e.g. `dibao.standard.urban`.
-    pub param: String,
-    /// `YYYY-MM-DD`.
-    pub effective_from: String,
-    /// In the notation of the policy files: `850.00`, `0.30`, `60`, `true`, a choice word, or a
-    /// tier list.
-    pub value: String,
-    /// Title of the deciding document.
-    pub document: String,
-    /// Its number (文号).
-    pub number: Option<String>,
-    /// Article / clause.
-    pub article: Option<String>,
-    pub reason: String,
-    /// Required when `effective_from` is before today (追溯生效): why months already computed
-    /// change. Preview the change with `/whatif` (or `POST /api/v1/whatif`) first.
-    pub retroactive_reason: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(default)]
-pub struct WithdrawInput {
-    /// The seq of the newest revision of the withdrawn revision's region the client saw.
-    pub expected_seq: Option<i64>,
-    pub reason: String,
-}
-
-fn required_expected(expected: Option<i64>, errors: &mut Vec<FieldError>) -> i64 {
-    match expected {
-        Some(n) if n >= 0 => n,
-        _ => {
-            errors.push(FieldError::new(
-                "expected_seq",
-                "REQUIRED",
-                "最新调整序号:请提供您看到的本地区最新调整序号(无调整时为 0)",
-            ));
-            0
-        }
-    }
-}
-
-/// Validates and records a revision.
+/// Validates and records a revision (`App::record_policy_revision`).
 pub async fn record_revision(
     state: &AppState,
     a: &Authorized<ManagePolicies>,
     region: &str,
     input: &RevisionInput,
 ) -> Result<PolicyRevision, AppError> {
-    let lib = state.app.params().await?.policies.clone();
-    let mut errors = Vec::new();
-    let expected = required_expected(input.expected_seq, &mut errors);
-    let valid = validate_revision(
-        &lib,
-        region,
-        &input.param,
-        &input.effective_from,
-        &input.value,
-    )
-    .map_err(|mut e| errors.append(&mut e))
-    .ok();
-    if input.document.trim().is_empty() {
-        errors.push(FieldError::new(
-            "document",
-            "REQUIRED",
-            "依据文件:请填写文件名称",
-        ));
-    }
-    if input.reason.trim().is_empty() {
-        errors.push(FieldError::new("reason", "REQUIRED", "调整原因:请填写"));
-    }
-    let valid = match valid {
-        Some(v) if errors.is_empty() => v,
-        _ => return Err(AppError::invalid(errors)),
-    };
-    let rev = state
-        .store
-        .record_policy_revision(
-            &a.grant,
-            expected,
-            &NewPolicyRevision {
-                region: valid.region,
-                param: valid.param.to_string(),
-                effective_from: valid.effective_from,
-                value: valid.text,
-                document: input.document.trim().to_string(),
-                number: input.number.clone(),
-                article: input.article.clone(),
-                reason: input.reason.trim().to_string(),
-                previous_value: valid.previous,
-                retroactive_reason: input.retroactive_reason.clone(),
-            },
-        )
-        .await?;
-    Ok(rev)
+    Ok(state
+        .app
+        .record_policy_revision(&a.grant, region, input)
+        .await?)
 }
 
-/// Withdraws a revision not yet in force.
+/// Withdraws a revision not yet in force (`App::withdraw_policy_revision`).
 pub async fn withdraw_revision(
     state: &AppState,
     a: &Authorized<ManagePolicies>,
     seq: i64,
     input: &WithdrawInput,
 ) -> Result<PolicyRevision, AppError> {
-    let mut errors = Vec::new();
-    let expected = required_expected(input.expected_seq, &mut errors);
-    if input.reason.trim().is_empty() {
-        errors.push(FieldError::new("reason", "REQUIRED", "撤回原因:请填写"));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::invalid(errors));
-    }
-    let rev = state
-        .store
-        .withdraw_policy_revision(&a.grant, expected, seq, &input.reason)
-        .await?;
-    Ok(rev)
+    Ok(state
+        .app
+        .withdraw_policy_revision(&a.grant, seq, input)
+        .await?)
 }
 
 // ---- JSON -------------------------------------------------------------------------------------
@@ -325,7 +214,7 @@ impl RegionData {
     ) -> Result<RegionData, AppError> {
         let lib = state.app.params().await?.policies.clone();
         let code = policy_region(&lib, region)?;
-        let revisions = state.store.policy_revisions(&a.grant, Some(&code)).await?;
+        let revisions = state.app.policy_revisions(&a.grant, Some(&code)).await?;
         let known = division_name(state, a, &code).await?;
         let name = named_region(&lib, &code, known.as_deref());
         Ok(RegionData {

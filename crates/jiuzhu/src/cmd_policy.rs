@@ -4,11 +4,10 @@
 //! check and audit event as the web page (docs/policy.md, "Revisions").
 
 use anyhow::{anyhow, bail};
+use jiuzhu_app::policy::{RevisionInput, WithdrawInput};
 use jiuzhu_domain::access::{ManagePolicies, ReadRegistry};
-use jiuzhu_domain::policy_revision::NewPolicyRevision;
 use jiuzhu_domain::{Actor, DivisionCode};
-use jiuzhu_policy::{validate_revision, value_text};
-use jiuzhu_store::Store;
+use jiuzhu_policy::value_text;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum PolicyCommand {
@@ -73,18 +72,18 @@ fn required_expected(expected_seq: Option<i64>) -> anyhow::Result<i64> {
 }
 
 async fn latest_seq(
-    store: &dyn Store,
+    app: &jiuzhu_app::App,
     actor: &Actor,
     region: &DivisionCode,
 ) -> anyhow::Result<i64> {
-    let revs = store
+    let revs = app
         .policy_revisions(&actor.grant::<ReadRegistry>()?, Some(region))
         .await?;
     Ok(revs.iter().map(|r| r.seq).max().unwrap_or(0))
 }
 
 pub async fn run(cmd: &PolicyCommand, app: &jiuzhu_app::App, actor: &Actor) -> anyhow::Result<()> {
-    let (store, clock) = (app.store().as_ref(), app.clock().as_ref());
+    let clock = app.clock().as_ref();
     // The embedded files with every stored revision applied, as every computation uses them.
     let params = app.params().await?;
     let lib = params.policies.as_ref();
@@ -101,7 +100,7 @@ pub async fn run(cmd: &PolicyCommand, app: &jiuzhu_app::App, actor: &Actor) -> a
             println!("{code}(以 {today} 为今天)");
             println!(
                 "本地区最新调整序号 r{}(记录或撤回调整时以 --expected-seq 给出)",
-                latest_seq(store, actor, &code).await?
+                latest_seq(app, actor, &code).await?
             );
             for s in lib.param_states(&code, today) {
                 let current = s
@@ -120,7 +119,7 @@ pub async fn run(cmd: &PolicyCommand, app: &jiuzhu_app::App, actor: &Actor) -> a
                 }
                 println!();
             }
-            let revs = store
+            let revs = app
                 .policy_revisions(&actor.grant::<ReadRegistry>()?, Some(&code))
                 .await?;
             for r in revs {
@@ -148,34 +147,28 @@ pub async fn run(cmd: &PolicyCommand, app: &jiuzhu_app::App, actor: &Actor) -> a
             retroactive_reason,
             expected_seq,
         } => {
-            let valid = match validate_revision(lib, region, param, from, value) {
-                Ok(v) => v,
-                Err(errors) => {
+            let input = RevisionInput {
+                expected_seq: Some(required_expected(*expected_seq)?),
+                param: param.clone(),
+                effective_from: from.clone(),
+                value: value.clone(),
+                document: document.clone(),
+                number: number.clone(),
+                article: article.clone(),
+                reason: reason.clone(),
+                retroactive_reason: retroactive_reason.clone(),
+            };
+            let grant = actor.grant::<ManagePolicies>()?;
+            let rev = match app.record_policy_revision(&grant, region, &input).await {
+                Ok(rev) => rev,
+                Err(jiuzhu_app::Error::Invalid(errors)) => {
                     for e in &errors {
                         eprintln!("{}", e.message);
                     }
                     bail!("调整未保存 (revision rejected)");
                 }
+                Err(e) => return Err(e.into()),
             };
-            let expected = required_expected(*expected_seq)?;
-            let rev = store
-                .record_policy_revision(
-                    &actor.grant::<ManagePolicies>()?,
-                    expected,
-                    &NewPolicyRevision {
-                        region: valid.region,
-                        param: valid.param.to_string(),
-                        effective_from: valid.effective_from,
-                        value: valid.text,
-                        document: document.clone(),
-                        number: number.clone(),
-                        article: article.clone(),
-                        reason: reason.clone(),
-                        previous_value: valid.previous,
-                        retroactive_reason: retroactive_reason.clone(),
-                    },
-                )
-                .await?;
             println!(
                 "已记录调整 r{}:{} {} 自 {} 起为 {}",
                 rev.seq, rev.region, rev.param, rev.effective_from, rev.value
@@ -187,10 +180,11 @@ pub async fn run(cmd: &PolicyCommand, app: &jiuzhu_app::App, actor: &Actor) -> a
             expected_seq,
         } => {
             let grant = actor.grant::<ManagePolicies>()?;
-            let expected = required_expected(*expected_seq)?;
-            let rev = store
-                .withdraw_policy_revision(&grant, expected, *seq, reason)
-                .await?;
+            let input = WithdrawInput {
+                expected_seq: Some(required_expected(*expected_seq)?),
+                reason: reason.clone(),
+            };
+            let rev = app.withdraw_policy_revision(&grant, *seq, &input).await?;
             println!("已撤回 r{seq}(撤回记录 r{})", rev.seq);
         }
     }

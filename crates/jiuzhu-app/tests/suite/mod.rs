@@ -79,6 +79,7 @@ macro_rules! use_case_tests {
             two_apps_share_policy_revisions,
             two_apps_share_calendar_edits,
             a_national_edit_may_not_break_a_local_calendar,
+            a_revision_names_everything_it_lacks,
             a_run_judges_each_household_by_its_county,
             a_run_refuses_a_county_without_policy,
             first_admin_is_created_once_and_must_change_password,

@@ -10,6 +10,7 @@ use jiuzhu_store::{CalendarEditKind, NewCalendarEdit, NewPolicyRevision};
 use jiuzhu_workflow::DayKind;
 
 use jiuzhu_app::calendar::EditInput;
+use jiuzhu_app::policy::{RevisionInput, WithdrawInput};
 use jiuzhu_app::Error;
 
 use super::Db;
@@ -178,4 +179,51 @@ pub async fn a_national_edit_may_not_break_a_local_calendar(db: Db) {
         panic!("an edit without its expected seq was recorded");
     };
     assert_eq!(fields[0].field, "expected_seq");
+}
+
+/// A revision without its legal basis, reason or expected seq is refused with each named, from
+/// every front door (the command line once took an empty document).
+pub async fn a_revision_names_everything_it_lacks(db: Db) {
+    let app = db.open().await;
+    let g = county_manager().grant::<ManagePolicies>().unwrap();
+    let input = RevisionInput {
+        expected_seq: None,
+        param: "dibao.standard.urban".into(),
+        effective_from: "2027-01-01".into(),
+        value: "850.00".into(),
+        document: " ".into(),
+        reason: String::new(),
+        ..RevisionInput::default()
+    };
+    let refused = app.record_policy_revision(&g, "371002", &input).await;
+    let Err(Error::Invalid(fields)) = refused else {
+        panic!("an incomplete revision: {refused:?}");
+    };
+    let named: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(named, ["expected_seq", "document", "reason"]);
+    assert_eq!(app.params().await.unwrap().seqs.policy, 0);
+
+    let complete = RevisionInput {
+        expected_seq: Some(0),
+        document: "关于提高城乡低保标准的通知".into(),
+        reason: "年度调标".into(),
+        ..input
+    };
+    let rev = app
+        .record_policy_revision(&g, "371002", &complete)
+        .await
+        .unwrap();
+    assert_eq!((rev.seq, rev.value.as_str()), (1, "850.00"));
+    let withdrawn = app
+        .withdraw_policy_revision(
+            &g,
+            rev.seq,
+            &WithdrawInput {
+                expected_seq: Some(1),
+                reason: "文件撤回".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.seq, 2);
 }
