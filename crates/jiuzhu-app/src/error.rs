@@ -25,6 +25,14 @@ pub enum Error {
     /// does not cover the period): the request cannot be served as it is, said in Chinese.
     #[error("{0}")]
     Unserviceable(String),
+    /// The actor may not do this (a step of another role, level or department; a user above the
+    /// county acting on a case), said in Chinese, with the field concerned when there is one.
+    #[error("{message}")]
+    Forbidden {
+        code: &'static str,
+        message: String,
+        fields: Vec<FieldError>,
+    },
     /// Too many requests of this kind at once (password hashing): try again in a second.
     #[error("系统繁忙,请稍后再试")]
     Busy,
@@ -58,6 +66,13 @@ impl Error {
             context: context.into(),
             source: Some(Box::new(source)),
         }
+    }
+}
+
+impl Error {
+    /// A record the platform wrote that no longer reads (a case state, a JSON column).
+    pub fn internal_json(source: serde_json::Error) -> Error {
+        Error::internal_from("a stored record does not read", source)
     }
 }
 

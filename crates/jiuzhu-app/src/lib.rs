@@ -20,6 +20,8 @@ use jiuzhu_workflow::Workflows;
 
 pub mod accounts;
 pub mod calendar;
+pub mod cases;
+pub mod demo;
 pub mod error;
 pub mod month;
 pub mod params;
@@ -151,10 +153,13 @@ impl AppBuilder {
             Some(lib) => Arc::new(lib),
             None => shipped_policies()?,
         };
+        let workflows = shipped_workflows()?;
+        self.store
+            .use_protected_readers(protected_readers(&workflows));
         Ok(App {
             store: self.store,
             clock: self.clock,
-            workflows: shipped_workflows()?,
+            workflows,
             base_policies,
             params: Arc::default(),
             feeds: FeedFiles::new(self.feeds_dir),
@@ -162,6 +167,22 @@ impl AppBuilder {
             hashing_size: self.hashing_size.unwrap_or((cores, 8 * cores)),
         })
     }
+}
+
+/// Who reads which workflows' protected cases (R-PR-7): the roles acting on their steps.
+pub fn protected_readers(workflows: &Workflows) -> jiuzhu_store::ProtectedReaders {
+    let readers = jiuzhu_domain::Role::ALL
+        .iter()
+        .map(|role| {
+            let ids = workflows
+                .iter()
+                .filter(|w| w.acts(*role))
+                .map(|w| w.id.clone())
+                .collect();
+            (*role, ids)
+        })
+        .collect();
+    jiuzhu_store::ProtectedReaders(readers)
 }
 
 /// The embedded policy files, parsed once per process.
@@ -190,4 +211,24 @@ pub fn shipped_workflows() -> Result<Arc<Workflows>> {
     })
     .clone()
     .map_err(|e| Error::internal(format!("shipped workflows do not load: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The store's conformance suite names the readers of protected cases by hand; they are the
+    /// workflow files' roles.
+    #[test]
+    fn the_store_suite_reads_protected_cases_as_the_workflows_say() {
+        let ours = protected_readers(&shipped_workflows().unwrap());
+        let suite = jiuzhu_store::conformance::protected_readers();
+        for (role, workflows) in &ours.0 {
+            let mut ours = workflows.clone();
+            ours.sort();
+            let mut theirs = suite.workflows_of(*role).to_vec();
+            theirs.sort();
+            assert_eq!(ours, theirs, "{role:?}");
+        }
+    }
 }

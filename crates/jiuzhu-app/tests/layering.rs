@@ -55,7 +55,6 @@ const NOT_UNDER_WEB: &[&str] = &[
 const IO_CALLS: &[&str] = &["std::fs", "std::net", "Utc::now", "SystemTime", "tokio::"];
 
 const KNOWN: &[&str] = &[
-    "store depends on jiuzhu-workflow",
     "web depends on jiuzhu-import",
     "web depends on jiuzhu-policy",
     "web depends on jiuzhu-print",
@@ -68,7 +67,6 @@ const KNOWN: &[&str] = &[
     "web source uses the store: auth.rs",
     "web source uses the store: calc_page.rs",
     "web source uses the store: calendar_page.rs",
-    "web source uses the store: case_attachments.rs",
     "web source uses the store: cases.rs",
     "web source uses the store: changes.rs",
     "web source uses the store: demo_sources.rs",
@@ -84,13 +82,11 @@ const KNOWN: &[&str] = &[
     "web source uses the store: lead_pages.rs",
     "web source uses the store: lib.rs",
     "web source uses the store: pages.rs",
-    "web source uses the store: policy_pages.rs",
     "web source uses the store: printing.rs",
     "web source uses the store: reserve_fund.rs",
     "web source uses the store: source_pages.rs",
     "web source uses the store: verification_report.rs",
     "web source uses the store: views.rs",
-    "web source uses the store: warning_facts.rs",
     "web source uses the store: warnings.rs",
     "binary uses the web crate outside serve: demo.rs",
     "binary uses the web crate outside serve: main.rs",

@@ -6,7 +6,7 @@
 //! regional workflow file never needs a migration.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use jiuzhu_domain::{HouseholdId, Money, PersonId};
+use jiuzhu_domain::{Department, HouseholdId, Money, PersonId};
 use serde::{Deserialize, Serialize};
 
 pub type CaseId = i64;
@@ -117,9 +117,36 @@ pub struct NewCase {
     pub workflow: String,
     /// The program label (低保, 特困, …) for lists.
     pub program: String,
+    /// The department a referral is made to (the workflow's); it narrows who reads the case.
+    pub department: Option<Department>,
     pub household_id: HouseholdId,
     pub applicant_id: PersonId,
     pub flags: CaseFlags,
+    pub state: serde_json::Value,
+    pub revision: i64,
+    pub open_steps: Vec<OpenStepRow>,
+    pub events: Vec<NewCaseEvent>,
+}
+
+/// Which workflows' protected cases (R-PR-7) each role reads, in the case's responsible
+/// division: those on whose steps the role acts. The workflow files are the application's; it
+/// hands this to the store ([`crate::Store::use_protected_readers`]). A role not listed reads no
+/// protected case (auditors read every case in their scope regardless).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProtectedReaders(pub std::collections::HashMap<jiuzhu_domain::Role, Vec<String>>);
+
+impl ProtectedReaders {
+    pub fn workflows_of(&self, role: jiuzhu_domain::Role) -> &[String] {
+        self.0.get(&role).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// A case as its workflow starts, computed by the application: the workflow, the department a
+/// referral goes to, the state, the open steps and the first events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseOpening {
+    pub workflow: String,
+    pub department: Option<Department>,
     pub state: serde_json::Value,
     pub revision: i64,
     pub open_steps: Vec<OpenStepRow>,
@@ -137,6 +164,9 @@ pub struct CaseTransition {
     pub open_steps: Vec<OpenStepRow>,
     pub events: Vec<NewCaseEvent>,
     pub decision: Option<NewDecision>,
+    /// An approval of this decision starts a benefit whose changes (调整/暂停/恢复/停止) are
+    /// tracked: the program has a change workflow.
+    pub starts_benefit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,18 +2,16 @@
 //! roster reads (migration 0009).
 //!
 //! A change is a case of the change workflow (`workflows/dibao_change.toml`) pointing at the
-//! recipient's approved case. Unlike an application, a change can be opened by the store itself
-//! (when a verification warning is closed with adjust/suspend/stop), so the store runs the
-//! workflow's start here; the policy's time limits and delegation setting come in as
-//! [`ProcedureSettings`], computed by the caller that holds the policy library.
-
-use std::collections::BTreeMap;
+//! recipient's approved case. The application starts the workflow and hands the store the
+//! [`CaseOpening`]; the store checks, under its write lock, what only the database knows (the
+//! parent approved and still of that workflow, the benefit's status, no other change open) and
+//! writes the case — also inside a warning's closure, whose transaction opens it.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use jiuzhu_domain::{HouseholdId, Money};
 use serde::{Deserialize, Serialize};
 
-use crate::cases::CaseId;
+use crate::cases::{CaseId, CaseOpening};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -106,19 +104,12 @@ impl StopReason {
     }
 }
 
-/// The policy values a new case's workflow needs: time limits by parameter name
-/// (`procedure.<workflow>.<step>.<unit>`) and whether confirmation is delegated to the township.
-/// The default (no values, not delegated) uses the workflow file's fallbacks and the county.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcedureSettings {
-    pub limits: BTreeMap<String, u32>,
-    pub delegated: bool,
-}
-
 /// A change to open on an approved case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewChange {
     pub parent_case_id: CaseId,
+    /// The parent's workflow the opening was computed for (checked against the parent).
+    pub parent_workflow: String,
     pub kind: ChangeKind,
     /// Why (required): recorded as the opinion of the 变更发起 step.
     pub reason: String,
@@ -126,9 +117,10 @@ pub struct NewChange {
     pub stop_reason: Option<StopReason>,
     /// A home check (入户核实, ≥ 2 investigators) before the decision.
     pub home_check: bool,
-    /// The acting user's name on the timeline.
-    pub display_name: String,
-    pub settings: ProcedureSettings,
+    /// Whether the policy delegates the confirmation to the township (recorded in the audit).
+    pub delegated: bool,
+    /// The change case as its workflow starts.
+    pub opening: CaseOpening,
 }
 
 /// What an approved change decided.

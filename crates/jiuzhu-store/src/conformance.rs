@@ -99,6 +99,55 @@ pub struct Harness {
     pub keep: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
+impl Harness {
+    /// A harness over `store`, which is told who reads protected cases as the workflow files
+    /// of the suite's cases say ([`protected_readers`]).
+    pub fn new(
+        store: SqlStore,
+        clock: FixedClock,
+        keep: Option<Box<dyn std::any::Any + Send + Sync>>,
+    ) -> Harness {
+        store.use_protected_readers(protected_readers());
+        Harness {
+            store: Arc::new(store),
+            clock,
+            keep,
+        }
+    }
+}
+
+/// The roles acting on the steps of each workflow the cases use (as `workflows/*.toml` have
+/// them), whose protected cases those roles read.
+pub fn protected_readers() -> crate::ProtectedReaders {
+    use jiuzhu_domain::Role;
+    let local = [
+        Role::WindowClerk,
+        Role::VillageAssistant,
+        Role::TownshipReviewer,
+        Role::CountyApprover,
+    ];
+    let programs = ["dibao", "dibao_change", "marginal", "tekun", "temporary"];
+    let referrals = [
+        "referral_education",
+        "referral_employment",
+        "referral_housing",
+        "referral_medical",
+    ];
+    let mut readers = std::collections::HashMap::new();
+    for role in local {
+        let mut workflows: Vec<String> = programs.iter().map(|w| w.to_string()).collect();
+        if matches!(role, Role::WindowClerk | Role::TownshipReviewer) {
+            workflows.extend(referrals.iter().map(|w| w.to_string()));
+        }
+        readers.insert(role, workflows);
+    }
+    readers.insert(
+        Role::DepartmentOfficer,
+        referrals.iter().map(|w| w.to_string()).collect(),
+    );
+    crate::ProtectedReaders(readers)
+}
+
 /// The instant every test starts at: 2026-03-01 10:00 in China (02:00 UTC).
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 2, 0, 0)

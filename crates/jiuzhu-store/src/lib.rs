@@ -45,13 +45,11 @@ pub mod warning_handling;
 
 pub use calendar::{CalendarEdit, CalendarEditKind, NewCalendarEdit};
 pub use cases::{
-    CaseDecision, CaseEvent, CaseFlags, CaseId, CaseQuery, CaseRecord, CaseSummary, CaseTransition,
-    FilingEntry, NewCase, NewCaseEvent, NewDecision, NoticeEntry, OpenStepRow, TaskQuery, TaskRow,
+    CaseDecision, CaseEvent, CaseFlags, CaseId, CaseOpening, CaseQuery, CaseRecord, CaseSummary,
+    CaseTransition, FilingEntry, NewCase, NewCaseEvent, NewDecision, NoticeEntry, OpenStepRow,
+    ProtectedReaders, TaskQuery, TaskRow,
 };
-pub use changes::{
-    BenefitStatus, ChangeKind, ChangeOutcome, ChangeRecord, NewChange, ProcedureSettings,
-    StopReason,
-};
+pub use changes::{BenefitStatus, ChangeKind, ChangeOutcome, ChangeRecord, NewChange, StopReason};
 pub use documents::{
     Document, DocumentId, DocumentQuery, NewDocument, NewReserveEntry, OwnerKind, ReserveEntry,
     ReserveEntryKind, ReserveFund,
@@ -685,15 +683,27 @@ pub trait Store: Send + Sync + 'static {
         g: &Grant<jiuzhu_domain::access::ReadCases>,
         division: Option<&DivisionCode>,
     ) -> Result<Vec<NoticeEntry>>;
-    /// Opens a change (调整/暂停/恢复/停止) on an approved case in scope: checks the benefit
-    /// status allows it and no change is open, starts the change workflow (the 变更发起 step is
-    /// done by the actor when the workflow lets them), and writes the case, its change row and
-    /// a `case_change_opened` audit event in one transaction (docs/cases.md).
+    /// Which roles read which workflows' protected cases, from the workflow files: every case
+    /// read from then on applies it. Until it is given, protected cases are read by auditors
+    /// only.
+    fn use_protected_readers(&self, readers: ProtectedReaders);
+    /// Opens a change (调整/暂停/恢复/停止) on an approved case in scope: checks that the parent
+    /// is approved and of the workflow the opening was computed for, that the benefit status
+    /// allows the change and no change is open, and writes the case as the application started
+    /// it, its change row and a `case_change_opened` audit event in one transaction
+    /// (docs/cases.md).
     async fn open_change_case(
         &self,
         g: &Grant<jiuzhu_domain::access::ActOnCase>,
         new: &NewChange,
     ) -> Result<CaseRecord>;
+    /// The household's approved case whose benefit runs (the newest, not itself a change): the
+    /// case a warning's closure with adjust/suspend/stop changes.
+    async fn running_case(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        household: HouseholdId,
+    ) -> Result<Option<CaseRecord>>;
     /// The change a case is (None for other cases), with what it decided.
     async fn case_change(
         &self,
@@ -967,10 +977,12 @@ pub trait Store: Send + Sync + 'static {
         expected_version: i64,
         close: &CloseWarning,
     ) -> Result<WarningRecord>;
-    /// [`Store::close_warning`] with the policy's procedure settings for the change case a
-    /// closure with adjust/suspend/stop opens on the household's running approved case, in the
-    /// same transaction (`change_case_id`); `close_warning` uses the workflow's fallbacks.
-    /// Without such a case the warning closes all the same, and its note says so. `fact`, the
+    /// [`Store::close_warning`] that also opens, in the same transaction, the change a closure
+    /// with adjust/suspend/stop calls for on the household's running case (`change_case_id`),
+    /// as the application prepared it for [`Store::running_case`]; a change already open is
+    /// linked instead, and a change that cannot be opened is said in the note. Without a running
+    /// case such a closure is refused (`WARNING_RESULT_NEEDS_CASE`); when the running case is
+    /// no longer the one the change was prepared for, `Conflict`. `fact`, the
     /// household's economic record as the adjustment found it, is written in the same
     /// transaction: a refused closure leaves the record unchanged.
     async fn close_warning_with(
@@ -979,7 +991,7 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         expected_version: i64,
         close: &CloseWarning,
-        settings: &ProcedureSettings,
+        change: Option<&NewChange>,
         fact: Option<FoundFact<'_>>,
     ) -> Result<WarningRecord>;
     /// The township inbox: warnings in scope filtered by month, kind, status (overdue judged on

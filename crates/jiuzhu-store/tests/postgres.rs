@@ -16,11 +16,7 @@ async fn fresh() -> Harness {
     )
     .await
     .expect("open PostgreSQL store");
-    Harness {
-        store: Arc::new(store),
-        clock,
-        keep: None,
-    }
+    Harness::new(store, clock, None)
 }
 
 jiuzhu_store::conformance_tests!(fresh);

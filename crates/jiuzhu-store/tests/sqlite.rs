@@ -17,11 +17,7 @@ async fn fresh() -> Harness {
     let store = jiuzhu_store::connect(&url, Arc::new(clock.clone()), DataKeys::generate())
         .await
         .expect("open SQLite store");
-    Harness {
-        store: Arc::new(store),
-        clock,
-        keep: Some(Box::new(dir)),
-    }
+    Harness::new(store, clock, Some(Box::new(dir)))
 }
 
 jiuzhu_store::conformance_tests!(fresh);
@@ -114,14 +110,7 @@ async fn harness_at(dir: &std::path::Path) -> (Harness, std::path::PathBuf) {
     )
     .await
     .unwrap();
-    (
-        Harness {
-            store: Arc::new(store),
-            clock,
-            keep: None,
-        },
-        db,
-    )
+    (Harness::new(store, clock, None), db)
 }
 
 #[tokio::test]

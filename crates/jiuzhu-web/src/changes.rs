@@ -11,13 +11,9 @@ use axum::routing::post;
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
 use jiuzhu_domain::access::{ActOnCase, ReadCases};
-use jiuzhu_domain::{Actor, DivisionCode, FieldError, Money};
-use jiuzhu_store::{
-    BenefitStatus, CaseId, CaseRecord, ChangeKind, ChangeRecord, NewChange, NewDecision,
-    ProcedureSettings, StopReason,
-};
+use jiuzhu_domain::Actor;
+use jiuzhu_store::{BenefitStatus, CaseId, CaseRecord, ChangeKind, ChangeRecord, StopReason};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::api::JsonBody;
@@ -33,67 +29,9 @@ pub fn api_routes() -> Router<AppState> {
     Router::new().route("/cases/{id}/changes", post(api_open).get(api_list))
 }
 
-/// What 发起变更 asks for.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-pub struct ChangeInput {
-    /// adjust (调整) | suspend (暂停) | resume (恢复) | stop (停止)
-    pub kind: String,
-    /// Why (required).
-    pub reason: String,
-    /// Stops: death | moved | income | assets | imprisonment | refused | other
-    #[serde(default)]
-    pub stop_reason: Option<String>,
-    /// A home check (入户核实, ≥ 2 investigators) before the decision.
-    #[serde(default)]
-    pub home_check: bool,
-}
+pub use jiuzhu_app::cases::changes::ChangeInput;
 
-/// The change workflow's time limits and delegation for the case's division, as for intake.
-pub async fn settings_for(
-    state: &AppState,
-    parent_workflow: &str,
-    division: &str,
-) -> Result<ProcedureSettings, AppError> {
-    let Some(wf) = state.app.workflows().change_workflow_for(parent_workflow) else {
-        return Ok(ProcedureSettings::default());
-    };
-    let division = DivisionCode::parse(division).map_err(AppError::internal)?;
-    let lib = state.app.params().await?.policies.clone();
-    let (limits, delegated) =
-        crate::cases::procedure_params(&lib, wf, &division, state.clock.today());
-    Ok(ProcedureSettings { limits, delegated })
-}
-
-/// The procedure settings for the change a warning's closure may open (the household's
-/// division; default settings when the warning is not found, and the store answers 404).
-pub async fn warning_settings(
-    state: &AppState,
-    g: &jiuzhu_domain::Grant<jiuzhu_domain::access::ReadVerification>,
-    warning_id: i64,
-) -> Result<ProcedureSettings, AppError> {
-    match state.store.get_warning(g, warning_id).await? {
-        Some(w) => warning_settings_of(state, &w).await,
-        None => Ok(ProcedureSettings::default()),
-    }
-}
-
-/// [`warning_settings`] of a warning already read.
-pub async fn warning_settings_of(
-    state: &AppState,
-    w: &jiuzhu_store::WarningRecord,
-) -> Result<ProcedureSettings, AppError> {
-    let Some(parent) = state
-        .app
-        .workflows()
-        .iter()
-        .find(|wf| !wf.changes.is_empty())
-        .and_then(|wf| wf.changes.first())
-    else {
-        return Ok(ProcedureSettings::default());
-    };
-    settings_for(state, parent, &w.division).await
-}
-
+/// Opens a change (`jiuzhu_app::cases::changes::open`).
 pub async fn open(
     state: &AppState,
     g: &jiuzhu_domain::Grant<ActOnCase>,
@@ -101,87 +39,7 @@ pub async fn open(
     parent_id: CaseId,
     input: &ChangeInput,
 ) -> Result<CaseRecord, AppError> {
-    let kind = ChangeKind::parse(input.kind.trim()).ok_or_else(|| {
-        AppError::invalid(vec![FieldError::new(
-            "kind",
-            "CHANGE_KIND_UNKNOWN",
-            "变更类型无效(adjust 调整、suspend 暂停、resume 恢复、stop 停止)",
-        )])
-    })?;
-    let stop_reason = match input.stop_reason.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(s) => Some(StopReason::parse(s).ok_or_else(|| {
-            AppError::invalid(vec![FieldError::new(
-                "stop_reason",
-                "CHANGE_STOP_REASON_UNKNOWN",
-                format!("停止原因“{s}”无效"),
-            )])
-        })?),
-    };
-    let read = g.actor().grant::<ReadCases>()?;
-    let parent = state
-        .store
-        .get_case(&read, parent_id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let settings = settings_for(state, &parent.workflow, &parent.division_responsible).await?;
-    let new = NewChange {
-        parent_case_id: parent_id,
-        kind,
-        reason: input.reason.trim().to_string(),
-        stop_reason,
-        home_check: input.home_check,
-        display_name: display_name.to_string(),
-        settings,
-    };
-    Ok(state.store.open_change_case(g, &new).await?)
-}
-
-/// The decision record of an approved change: an adjustment asks the policy engine (as an
-/// approval does, with the parent program's rules); the others keep or end the amount and
-/// state their reasons.
-pub async fn change_decision(
-    state: &AppState,
-    actor: &Actor,
-    case: &CaseRecord,
-    change: &ChangeRecord,
-    decided_on: NaiveDate,
-) -> Result<NewDecision, AppError> {
-    let read = actor.grant::<ReadCases>()?;
-    let parent_wf = state
-        .app
-        .workflows()
-        .get(&change.parent_workflow)
-        .ok_or_else(|| AppError::internal("parent workflow missing"))?;
-    if change.kind == ChangeKind::Adjust {
-        return crate::cases::engine_decision(state, actor, case, parent_wf, decided_on).await;
-    }
-    let current = state
-        .store
-        .benefit_status(&read, change.parent_case_id)
-        .await?
-        .map(|b| b.monthly_amount)
-        .unwrap_or(Money::ZERO);
-    let mut reasons = Vec::new();
-    if let Some(r) = change.stop_reason {
-        reasons.push(format!("停止原因:{}", r.label_zh()));
-    }
-    reasons.push(change.reason.clone());
-    let first_month = jiuzhu_policy::first_payment_month(decided_on).to_string();
-    Ok(NewDecision {
-        outcome: "approved".into(),
-        decided_on,
-        monthly_amount: if change.kind == ChangeKind::Stop {
-            Money::ZERO
-        } else {
-            current
-        },
-        start_month: (change.kind != ChangeKind::Stop).then_some(first_month),
-        explanation: json!([]),
-        policy_versions: json!([]),
-        input_snapshot: json!(null),
-        reasons,
-    })
+    Ok(jiuzhu_app::cases::changes::open(&state.app, g, display_name, parent_id, input).await?)
 }
 
 /// A benefit as it stands, with its status and end reason in Chinese.

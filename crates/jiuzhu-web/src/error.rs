@@ -308,6 +308,15 @@ impl From<jiuzhu_app::Error> for AppError {
             Error::Invalid(fields) => AppError::invalid(fields),
             Error::Denied(d) => d.into(),
             Error::Unserviceable(message) => AppError::bad_request(message),
+            Error::Forbidden {
+                code,
+                message,
+                fields,
+            } => {
+                let mut e = AppError::new(StatusCode::FORBIDDEN, code, message);
+                e.fields = fields;
+                e
+            }
             Error::Busy => AppError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "BUSY",

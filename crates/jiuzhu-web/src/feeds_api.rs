@@ -262,8 +262,8 @@ pub async fn close_warning(
     })?;
     let visit_date = crate::warnings::parse_visit_date(&input.visit_date, state.clock.today())?;
     // adjust records the fact first; adjust/suspend/stop open a change case.
-    let w = crate::warning_facts::close_warning(
-        &state,
+    let w = jiuzhu_app::verification::closing::close_warning(
+        &state.app,
         &a.grant,
         id,
         input.row_version,

@@ -165,7 +165,7 @@ async fn notice_row(
             closable_from: None,
         }));
     }
-    let amount = crate::cases::proposed_amount(state, actor, &e.case, e.posted_on).await;
+    let amount = crate::cases::proposed_amount(&state.app, actor, &e.case, e.posted_on).await;
     Ok(Some(NoticeRowOut {
         case_id: e.case.id,
         number: e.case.number.clone(),

@@ -7,7 +7,7 @@
 //! the policy in force and the kept delivery files, and stores the result. Findings of bank and
 //! health sources (deposits, medical costs: `FeedKind::values_are_sensitive`) are shown masked, on the page
 //! and in the API, to everyone until an audited reveal (`…/verification-report/reveal`). The stored report
-//! satisfies the step's `verification_report` record: [`attachment_for_step`] names it when the
+//! satisfies the step's `verification_report` record: `jiuzhu_app::cases::attachments::report_for_step` names it when the
 //! step is completed without another report.
 
 use askama::Template;
@@ -26,7 +26,7 @@ use jiuzhu_verify::{
     build_report, scan_reader, FeedKind, FindingStatus, ReportInput, ReportMember, SourceRef,
     VerificationReport,
 };
-use jiuzhu_workflow::{Attachment, CaseState};
+use jiuzhu_workflow::CaseState;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -37,7 +37,7 @@ use crate::views::{render, render_status, Nav};
 use crate::AppState;
 
 /// The record kind of a verification step that a generated report satisfies.
-pub const REPORT_RECORD: &str = "verification_report";
+pub use jiuzhu_app::cases::attachments::REPORT_RECORD;
 /// The record kind of the signed authorisation (一证一书) in the case file.
 const AUTHORISATION_RECORD: &str = "verification_authorisation";
 /// The document type of a scanned authorisation in the one-person-one-file archive.
@@ -308,26 +308,6 @@ pub async fn generate(
             },
         )
         .await?)
-}
-
-/// The attachment a verification step gets when it is completed without a report of its own:
-/// the case's latest generated report, if the step needs one and there is one.
-pub async fn attachment_for_step(
-    state: &AppState,
-    g: &Grant<ReadCases>,
-    case_id: CaseId,
-    needs: &[String],
-    given: &[Attachment],
-) -> Result<Option<Attachment>, AppError> {
-    if !needs.iter().any(|k| k == REPORT_RECORD) || given.iter().any(|a| a.kind == REPORT_RECORD) {
-        return Ok(None);
-    }
-    Ok(state
-        .store
-        .verification_reports(g, case_id)
-        .await?
-        .first()
-        .map(|r| Attachment::new(REPORT_RECORD, &r.reference())))
 }
 
 /// A record as the API answers it: the report masked unless `revealed` (an audited reveal).

@@ -1012,7 +1012,7 @@ struct ShowPage {
     /// The household's benefits in force ("编号 月救助金 N 元"), when the user reads cases.
     in_force: Option<Vec<String>>,
     /// The fact 调整救助金额 records first (none for warnings about members).
-    fact: Option<crate::warning_facts::FactField>,
+    fact: Option<jiuzhu_app::verification::closing::FactField>,
     /// The evidence's value is masked and the user may reveal it (查看).
     can_reveal: bool,
     /// The value is shown unmasked: this page is an audited reveal.
@@ -1128,7 +1128,7 @@ async fn show_view(
     };
     let (result, note, visit, checked, typed_fact) = form.unwrap_or(("", "", "", Vec::new(), ""));
     // The fact an adjustment updates, pre-filled from the evidence unless the user typed one.
-    let fact = crate::warning_facts::field(&w).map(|mut f| {
+    let fact = jiuzhu_app::verification::closing::field(&w).map(|mut f| {
         if !typed_fact.is_empty() {
             f.value = typed_fact.to_string();
         }
@@ -1284,8 +1284,8 @@ async fn close_page(
             )])
         })?;
         let visit_date = parse_visit_date(&f.visit_date, today)?;
-        crate::warning_facts::close_warning(
-            &state,
+        jiuzhu_app::verification::closing::close_warning(
+            &state.app,
             &a.grant,
             id,
             f.row_version,
@@ -1298,6 +1298,7 @@ async fn close_page(
             Some(&f.fact_value),
         )
         .await
+        .map_err(AppError::from)
     };
     match attempt.await {
         Ok(_) => Ok(Redirect::to(&format!("/warnings/{id}")).into_response()),

@@ -5,7 +5,7 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::Datelike;
 use jiuzhu_domain::access::{ImportCaseload, ManageDivisions, ManageUsers};
-use jiuzhu_domain::{Actor, AuditAction, Clock, NewUser};
+use jiuzhu_domain::{Actor, AuditAction, NewUser};
 use jiuzhu_policy::caseload::MonthCalculator;
 use jiuzhu_policy::Month;
 use jiuzhu_store::{ImportEconomics, Store};
@@ -178,34 +178,13 @@ pub fn print_accounts() {
 }
 
 /// A few demo cases in different steps (one overdue), unless the store has cases already.
-pub async fn seed_cases(
-    store: std::sync::Arc<dyn Store>,
-    clock: std::sync::Arc<dyn Clock>,
-) -> anyhow::Result<()> {
-    let read = Actor::system("demo").grant::<jiuzhu_domain::access::ReadCases>()?;
-    let existing = store
-        .list_cases(&read, &jiuzhu_store::CaseQuery::default())
-        .await?;
-    if existing.total > 0 {
-        return Ok(());
-    }
-    let user = |name: &'static str| {
-        let store = store.clone();
-        async move {
-            store
-                .user_by_username(name)
-                .await?
-                .with_context(|| format!("demo user {name} missing"))
-        }
-    };
-    let clerk = user("clerk_huancuilou").await?;
-    let reviewer = user("reviewer_huancuilou").await?;
-    let approver = user("approver_huancui").await?;
-    let state = jiuzhu_web::AppState::new(store.clone(), clock, jiuzhu_web::WebConfig::default());
-    let numbers = jiuzhu_web::cases::seed_demo_cases(&state, &clerk, &reviewer, &approver)
+pub async fn seed_cases(app: &jiuzhu_app::App) -> anyhow::Result<()> {
+    let numbers = jiuzhu_app::demo::seed_cases(app)
         .await
-        .map_err(|e| anyhow::anyhow!("seeding demo cases: {}", e.message))?;
-    println!("已生成演示案件 (demo cases): {}", numbers.join(", "));
+        .context("seeding demo cases")?;
+    if !numbers.is_empty() {
+        println!("已生成演示案件 (demo cases): {}", numbers.join(", "));
+    }
     Ok(())
 }
 
@@ -219,7 +198,7 @@ pub async fn seed_verification(app: &jiuzhu_app::App) -> anyhow::Result<()> {
     let actor = Actor::system("demo");
     let g = actor.grant::<jiuzhu_domain::access::ImportFeeds>()?;
     let all = jiuzhu_store::DeliveryReader::Verification(actor.grant()?);
-    jiuzhu_web::demo_sources::register(store).await?;
+    jiuzhu_app::demo::register_sources(app).await?;
     if !store.list_deliveries(&all, None, 1).await?.is_empty() {
         return Ok(());
     }

@@ -389,7 +389,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )?;
             if demo {
                 demo::seed_if_needed(&app).await?;
-                demo::seed_cases(store.clone(), clock.clone()).await?;
+                demo::seed_cases(&app).await?;
                 demo::seed_verification(&app).await?;
             }
             let first = app.ensure_first_admins().await?;
@@ -487,7 +487,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
             .await?;
             demo::seed_if_needed(&app).await?;
-            demo::seed_cases(store.clone(), clock.clone()).await?;
+            demo::seed_cases(&app).await?;
             demo::seed_verification(&app).await?;
             demo::print_accounts();
             seal.checkpoint(store.as_ref(), clock.as_ref()).await?;

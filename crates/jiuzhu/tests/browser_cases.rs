@@ -105,7 +105,7 @@ async fn eligible_household(db_url: &str, under: &str) -> (String, String) {
             created_by: String::new(),
             updated_at: chrono::Utc::now(),
         };
-        if jiuzhu_web::cases::proposed_amount(&state, &sys, &case, day(AFTER_NOTICE))
+        if jiuzhu_app::cases::proposed_amount(&state.app, &sys, &case, day(AFTER_NOTICE))
             .await
             .is_some()
         {

@@ -3,6 +3,7 @@
 //! benchmark share. Each delivered file is kept by its SHA-256 ([`jiuzhu_store::kept`]) and the
 //! delivery, the run and its warnings are recorded through the store.
 
+pub mod closing;
 pub mod due;
 mod month_run;
 pub mod thresholds;

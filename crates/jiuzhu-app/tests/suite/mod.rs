@@ -9,9 +9,11 @@ use jiuzhu_domain::FixedClock;
 use jiuzhu_store::data_key::DataKeys;
 
 mod accounts;
+mod changes;
 mod params;
 mod verification;
 pub use accounts::*;
+pub use changes::*;
 pub use params::*;
 pub use verification::*;
 
@@ -80,6 +82,8 @@ macro_rules! use_case_tests {
             two_apps_share_calendar_edits,
             a_national_edit_may_not_break_a_local_calendar,
             a_revision_names_everything_it_lacks,
+            a_change_starts_on_the_calendar_of_its_division,
+            a_warning_closed_as_stop_opens_the_change,
             a_run_judges_each_household_by_its_county,
             a_run_refuses_a_county_without_policy,
             first_admin_is_created_once_and_must_change_password,

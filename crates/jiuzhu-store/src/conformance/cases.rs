@@ -108,6 +108,7 @@ pub(super) fn event(seq: i64, step: &str, action: &str) -> NewCaseEvent {
 
 pub(super) fn new_case(hh: HouseholdId, person: PersonId) -> NewCase {
     NewCase {
+        department: None,
         workflow: "dibao".into(),
         program: "低保".into(),
         household_id: hh,
@@ -152,6 +153,7 @@ pub async fn cases_register_transition_conflict(h: Harness) {
     let read = approver().grant::<ReadCases>().unwrap();
     let act = approver().grant::<ActOnCase>().unwrap();
     let t = CaseTransition {
+        starts_benefit: true,
         state: json!({"revision": 2, "marker": "verified"}),
         revision: 2,
         status: "open".into(),
@@ -193,6 +195,7 @@ pub async fn cases_register_transition_conflict(h: Harness) {
 
     // Approval with the engine's amount; status and decision are stored together.
     let t = CaseTransition {
+        starts_benefit: true,
         state: json!({"revision": 3}),
         revision: 3,
         status: "approved".into(),
@@ -305,6 +308,7 @@ pub async fn cases_scope_and_queue(h: Harness) {
             a.id,
             1,
             &CaseTransition {
+                starts_benefit: true,
                 state: json!({}),
                 revision: 2,
                 status: "open".into(),
@@ -356,6 +360,7 @@ pub async fn cases_scope_and_queue(h: Harness) {
             a.id,
             1,
             &CaseTransition {
+                starts_benefit: true,
                 state: json!({}),
                 revision: 2,
                 status: "open".into(),
@@ -449,6 +454,7 @@ pub async fn cases_dibao_anywhere(h: Harness) {
             c.id,
             1,
             &CaseTransition {
+                starts_benefit: true,
                 state: json!({}),
                 revision: 2,
                 status: "approved".into(),

@@ -1,7 +1,9 @@
-//! Conformance cases of case changes (调整/暂停/恢复/停止, migration 0009, docs/cases.md): opening
-//! a change runs the change workflow's start in the store; an approved stop ends the parent's
-//! benefit with its last paid month and reason and lands on the filing list; a warning closed
-//! with adjust/suspend/stop opens the change in its own transaction, or says why not.
+//! Conformance cases of case changes (调整/暂停/恢复/停止, migration 0009, docs/cases.md): a change
+//! opens as the application started it, after the checks only the database can make; an
+//! approved stop ends the parent's benefit with its last paid month and reason and lands on the
+//! filing list; a warning closed with adjust/suspend/stop opens the prepared change in its own
+//! transaction, or says why not. (What the change workflow does at the start is the
+//! application's, tested in its use-case suite.)
 
 use jiuzhu_domain::access::{
     ActOnCase, HandleWarnings, ReadAudit, ReadCases, RegisterApplication, RunVerification,
@@ -15,9 +17,9 @@ use super::{
 };
 use crate::{
     AuditQuery, CaseId, CaseQuery, CaseTransition, ChangeKind, CloseWarning, NewChange,
-    NewDecision, NewRun, NewWarning, ProcedureSettings, StopReason, Store, StoreError,
-    WarningQuery, WarningResult,
+    NewDecision, NewRun, NewWarning, StopReason, Store, StoreError, WarningQuery, WarningResult,
 };
+use crate::{CaseOpening, NewCaseEvent};
 
 fn code_of(e: &StoreError) -> String {
     match e {
@@ -51,6 +53,7 @@ async fn approved_case(h: &Harness, seq: u32) -> (HouseholdId, CaseId) {
             c.id,
             1,
             &CaseTransition {
+                starts_benefit: true,
                 state: json!({"revision": 2}),
                 revision: 2,
                 status: "approved".into(),
@@ -64,16 +67,52 @@ async fn approved_case(h: &Harness, seq: u32) -> (HouseholdId, CaseId) {
     (hh, c.id)
 }
 
-fn change(parent: CaseId, kind: ChangeKind, stop: Option<StopReason>) -> NewChange {
+/// A change of a 低保 case as the application opens it: 变更发起 done by the proposer, 审核确认
+/// open at `confirm_level`, due 2026-03-13.
+fn change_at(
+    parent: CaseId,
+    kind: ChangeKind,
+    stop: Option<StopReason>,
+    confirm_level: &str,
+) -> NewChange {
+    let reason = "家庭成员已去世";
+    let confirm = step(
+        "confirm",
+        &["county_approver"],
+        confirm_level,
+        (2026, 3, 13),
+    );
     NewChange {
         parent_case_id: parent,
+        parent_workflow: "dibao".into(),
         kind,
-        reason: "家庭成员已去世".into(),
+        reason: reason.into(),
         stop_reason: stop,
         home_check: false,
-        display_name: "乡镇审核员甲".into(),
-        settings: ProcedureSettings::default(),
+        delegated: confirm_level == "township",
+        opening: CaseOpening {
+            workflow: "dibao_change".into(),
+            department: None,
+            state: json!({"revision": 1, "open": [
+                {"step": "confirm", "level": confirm_level, "due": "2026-03-13"}
+            ]}),
+            revision: 1,
+            open_steps: vec![crate::OpenStepRow {
+                label: "审核确认".into(),
+                ..confirm
+            }],
+            events: vec![NewCaseEvent {
+                opinion: reason.into(),
+                display_name: "乡镇审核员甲".into(),
+                attachments: json!([]),
+                ..event(1, "propose", "completed")
+            }],
+        },
     }
+}
+
+fn change(parent: CaseId, kind: ChangeKind, stop: Option<StopReason>) -> NewChange {
+    change_at(parent, kind, stop, "county")
 }
 
 pub async fn changes_stop_ends_benefit_and_is_filed(h: Harness) {
@@ -119,6 +158,23 @@ pub async fn changes_stop_ends_benefit_and_is_filed(h: Harness) {
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 
+    // An opening computed for another program's case is refused: the parent is not what the
+    // application read.
+    let err = h
+        .store
+        .open_change_case(
+            &act_a,
+            &NewChange {
+                parent_workflow: "tekun".into(),
+                ..change(parent, ChangeKind::Stop, Some(StopReason::Death))
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { kind: "case", .. }),
+        "{err:?}"
+    );
     let c = h
         .store
         .open_change_case(
@@ -185,6 +241,7 @@ pub async fn changes_stop_ends_benefit_and_is_filed(h: Harness) {
             c.id,
             1,
             &CaseTransition {
+                starts_benefit: true,
                 state: json!({"revision": 2}),
                 revision: 2,
                 status: "approved".into(),
@@ -376,6 +433,20 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
         attachments: vec![],
     };
 
+    // The adjustment the application prepares for the household's running case.
+    assert_eq!(
+        h.store
+            .running_case(&clerk_a().grant::<ReadCases>().unwrap(), ha)
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(parent)
+    );
+    let found_income = NewChange {
+        reason: "比对预警(2026-02 INCOME):入户核实,收入已超过标准".into(),
+        ..change_at(parent, ChangeKind::Adjust, None, "township")
+    };
+
     // A stale closure carrying the fact an adjustment found writes neither: the record stays.
     let w = find(ha, "INCOME");
     let registry = clerk_a()
@@ -397,7 +468,7 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
             w.id,
             w.row_version + 1,
             &close(WarningResult::Adjust),
-            &ProcedureSettings::default(),
+            Some(&found_income),
             Some(crate::FoundFact {
                 grant: &write,
                 expected_version: before.as_ref().map(|r| r.row_version),
@@ -433,10 +504,7 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
             w.id,
             w.row_version,
             &close(WarningResult::Adjust),
-            &ProcedureSettings {
-                delegated: true,
-                ..Default::default()
-            },
+            Some(&found_income),
             None,
         )
         .await
@@ -456,7 +524,7 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
     assert_eq!(ch.warning_id, Some(w.id));
     assert!(ch.reason.contains("INCOME"), "{}", ch.reason);
     let c = h.store.get_case(&read, change_id).await.unwrap().unwrap();
-    // The window clerk may propose: 变更发起 is done; delegated, so the township confirms.
+    // As the application opened it: 变更发起 done, the township confirms (delegated).
     assert_eq!(c.state["open"][0]["step"], "confirm");
     assert_eq!(c.state["open"][0]["level"], "township");
     assert_eq!(
@@ -494,7 +562,7 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
             w3.id,
             w3.row_version,
             &close(WarningResult::Stop),
-            &ProcedureSettings::default(),
+            None,
             Some(crate::FoundFact {
                 grant: &write,
                 expected_version: None,

@@ -499,6 +499,7 @@ pub async fn reserve_fund_case_link(h: Harness) {
     let (hh, person) = household(&h, VILLAGE_A, 3).await;
     let reg = clerk_a().grant::<RegisterApplication>().unwrap();
     let case = |workflow: &str| NewCase {
+        department: None,
         workflow: workflow.into(),
         program: "临时救助".into(),
         household_id: hh,

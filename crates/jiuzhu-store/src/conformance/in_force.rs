@@ -73,6 +73,7 @@ pub async fn households_in_force_are_the_ones_compared(h: Harness) {
     // Approved on 2026-03-01 with payment from 2026-04: in force from then on.
     let act = approver().grant::<ActOnCase>().unwrap();
     let approve = CaseTransition {
+        starts_benefit: true,
         state: json!({"revision": 2}),
         revision: 2,
         status: "approved".into(),

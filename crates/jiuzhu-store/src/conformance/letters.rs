@@ -34,6 +34,7 @@ fn in_notice(rev: i64) -> CaseTransition {
     let mut notice = step("notice", &["township_reviewer"], "township", (2026, 3, 9));
     notice.not_before = Some(date(2026, 3, 9));
     CaseTransition {
+        starts_benefit: true,
         state: json!({"revision": rev}),
         revision: rev,
         status: "open".into(),
@@ -93,6 +94,7 @@ pub async fn letters_notices_and_filing(h: Harness) {
 
     // Approval: the first letter of the county's 2026 series, prefix from the county's name.
     let approve = CaseTransition {
+        starts_benefit: true,
         state: json!({"revision": 3}),
         revision: 3,
         status: "approved".into(),
@@ -121,6 +123,7 @@ pub async fn letters_notices_and_filing(h: Harness) {
         Some("环民救〔2026〕1号")
     );
     let filed = CaseTransition {
+        starts_benefit: true,
         state: json!({"revision": 4}),
         revision: 4,
         status: "approved".into(),
@@ -162,6 +165,7 @@ pub async fn letters_notices_and_filing(h: Harness) {
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }));
     let refuse = CaseTransition {
+        starts_benefit: true,
         state: json!({"revision": 3}),
         revision: 3,
         status: "refused".into(),

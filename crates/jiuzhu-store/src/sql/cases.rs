@@ -15,7 +15,7 @@ use jiuzhu_domain::{AuditAction, DivisionCode, Grant, Money, PersonId, Scope};
 
 use super::reach::Reach;
 use super::rows::{self, date_text, parse_date, parse_ts};
-use super::{invalid, page_bounds, workflows, Event, Sql, SqlStore, WriteTx};
+use super::{invalid, page_bounds, Event, Sql, SqlStore, WriteTx};
 use crate::cases::{
     CaseDecision, CaseEvent, CaseFlags, CaseId, CaseQuery, CaseRecord, CaseSummary, CaseTransition,
     FilingEntry, NewCase, NewCaseEvent, NewDecision, NoticeEntry, OpenStepRow, TaskQuery, TaskRow,
@@ -188,14 +188,6 @@ async fn allocate_letter(
     .execute(tx.conn())
     .await?;
     Ok(number)
-}
-
-/// The department a case of `workflow` is referred to, from the workflow file.
-pub(super) fn department_of(workflow: &str) -> Option<&'static str> {
-    workflows()
-        .get(workflow)
-        .and_then(|w| w.department)
-        .map(|d| d.as_str())
 }
 
 pub(super) fn not_found(id: CaseId) -> StoreError {
@@ -423,7 +415,7 @@ impl SqlStore {
         .bind(new.revision)
         .bind(tx.now_text.clone())
         .bind(actor.username.as_str())
-        .bind(department_of(&new.workflow))
+        .bind(new.department.map(|d| d.as_str()))
         .execute(tx.conn())
         .await?;
         write_open_steps(&mut tx, id, &responsible, &new.open_steps).await?;
@@ -458,7 +450,7 @@ impl SqlStore {
         id: CaseId,
     ) -> Result<Option<CaseRecord>> {
         let mut conn = self.pool.acquire().await?;
-        load_case(&mut conn, &Reach::of(g.actor()), id).await
+        load_case(&mut conn, &Reach::of(g.actor(), &self.readers()), id).await
     }
 
     pub(crate) async fn case_events_impl(
@@ -470,7 +462,7 @@ impl SqlStore {
             "SELECT e.* FROM case_events e JOIN cases c ON c.id = e.case_id WHERE e.case_id = ",
         );
         sql.bind_int(id);
-        Reach::of(g.actor()).and(&mut sql, "c");
+        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
         sql.push(" ORDER BY e.seq");
         let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter().map(event).collect()
@@ -487,7 +479,7 @@ impl SqlStore {
              WHERE d.case_id = ",
         );
         sql.bind_int(id);
-        Reach::of(g.actor()).and(&mut sql, "c");
+        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
         sql.push(" ORDER BY d.id");
         let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter().map(decision).collect()
@@ -500,7 +492,7 @@ impl SqlStore {
     ) -> Result<Page<CaseSummary>> {
         let mut from = Sql::new(CASE_FROM);
         from.push(" WHERE 1 = 1");
-        Reach::of(g.actor()).and(&mut from, "c");
+        Reach::of(g.actor(), &self.readers()).and(&mut from, "c");
         if let Some(w) = q.workflow.as_deref().filter(|s| !s.is_empty()) {
             from.push(" AND c.workflow = ").bind_text(w);
         }
@@ -561,7 +553,7 @@ impl SqlStore {
         t: &CaseTransition,
     ) -> Result<CaseRecord> {
         let mut tx = self.write().await?;
-        let before = load_case(tx.conn(), &Reach::of(g.actor()), id)
+        let before = load_case(tx.conn(), &Reach::of(g.actor(), &self.readers()), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         if before.revision != expected_revision {
@@ -612,7 +604,7 @@ impl SqlStore {
             .await?;
             letter =
                 Some(allocate_letter(&mut tx, id, did, &before.division_responsible, d).await?);
-            super::changes::after_decision(&mut tx, &before, did, d).await?;
+            super::changes::after_decision(&mut tx, &before, did, d, t.starts_benefit).await?;
         }
         let rec = load_case(tx.conn(), &Reach::everything(), id)
             .await?
@@ -661,7 +653,7 @@ impl SqlStore {
              s.due AS s_due{CASE_FROM} JOIN case_open_steps s ON s.case_id = c.id \
              WHERE s.not_before IS NOT NULL AND c.protected = 0"
         ));
-        Reach::of(g.actor()).and(&mut sql, "c");
+        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
         if let Some(d) = division {
             sql.push(" AND c.division_responsible LIKE ")
                 .bind_text(Scope::new(d.clone()).like_pattern());
@@ -696,7 +688,7 @@ impl SqlStore {
              LEFT JOIN change_outcomes o ON o.decision_id = d.id \
              WHERE (s.case_id IS NOT NULL OR e.case_id IS NOT NULL)",
         );
-        Reach::of(g.actor()).and(&mut sql, "c");
+        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
         sql.push(
             " ORDER BY (CASE WHEN e.case_id IS NULL THEN 0 ELSE 1 END), s.due, \
              d.decided_on DESC, c.id",
@@ -793,7 +785,7 @@ impl SqlStore {
             p.name AS applicant_name, s.division, s.step, s.label, s.level, s.opened_on, s.due, \
             s.not_before FROM case_open_steps s JOIN cases c ON c.id = s.case_id \
             JOIN persons p ON p.id = c.applicant_id WHERE s.division LIKE ";
-        let reach = Reach::of(g.actor());
+        let reach = Reach::of(g.actor(), &self.readers());
         let mut own = Sql::new(SELECT);
         own.bind_text(g.scope().like_pattern())
             .push(" AND s.roles LIKE ")

@@ -1,10 +1,7 @@
 //! Case changes (migration 0009, docs/cases.md): opening a change case on an approved case
-//! (from the case page, the API, or a warning's closure), applying an approved change to the
-//! parent's benefit status in the decision's transaction, and the reads.
-//!
-//! Opening runs the change workflow's start here, because a warning's closure must open the
-//! case in its own transaction; the calendar is the shipped one plus the stored edits (the same
-//! overlays the web layer's cache loads), the time limits and delegation come from the caller.
+//! (from the case page, the API, or a warning's closure) as the application started it,
+//! applying an approved change to the parent's benefit status in the decision's transaction, and
+//! the reads.
 
 use chrono::{Datelike, NaiveDate};
 use serde_json::json;
@@ -13,98 +10,17 @@ use sqlx::AnyConnection;
 
 use jiuzhu_domain::access::{ActOnCase, ReadCases};
 use jiuzhu_domain::{Actor, AuditAction, DivisionCode, Grant, HouseholdId, Money, Month, Scope};
-use jiuzhu_workflow::{
-    apply, start, ActingLevel, Action, ActionError, ActorRef, CaseState, Context, StartOptions,
-    StepInput, WorkCalendar, Workflow, CN_CALENDAR,
-};
 
-use super::cases::{append_events, department_of, load_case, not_found, write_open_steps};
+use super::cases::{append_events, load_case, not_found, write_open_steps};
 use super::reach::Reach;
 use super::rows::{self, parse_date, parse_ts};
-use super::{invalid, workflows, Event, Sql, SqlStore, Who, WriteTx};
-use crate::cases::{CaseId, CaseRecord, NewCaseEvent, NewDecision, OpenStepRow};
+use super::{invalid, Event, Sql, SqlStore, Who, WriteTx};
+use crate::cases::{CaseId, CaseRecord, NewDecision};
 use crate::changes::{
-    BenefitStatus, ChangeKind, ChangeOutcome, ChangeRecord, NewChange, ProcedureSettings,
-    StopReason,
+    BenefitStatus, ChangeKind, ChangeOutcome, ChangeRecord, NewChange, StopReason,
 };
 use crate::verification::{WarningRecord, WarningResult};
 use crate::{Result, StoreError};
-
-/// The effective calendar: shipped file plus the stored edits in order.
-async fn calendar(conn: &mut AnyConnection) -> Result<WorkCalendar> {
-    let rows = sqlx::query("SELECT seq, overlay FROM calendar_overlays ORDER BY seq")
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut edits = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let seq: i64 = rows::get(r, "seq")?;
-        edits.push((
-            format!("管理员调整#{seq}"),
-            rows::get::<String>(r, "overlay")?,
-        ));
-    }
-    let overlays: Vec<(&str, &str)> = edits
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
-    WorkCalendar::load(CN_CALENDAR, &overlays)
-        .map_err(|e| StoreError::Database(format!("stored calendar edits do not apply: {e}")))
-}
-
-fn open_rows(wf: &Workflow, s: &CaseState) -> Vec<OpenStepRow> {
-    s.open
-        .iter()
-        .map(|o| {
-            let def = wf.step(&o.step);
-            OpenStepRow {
-                step: o.step.clone(),
-                label: o.label.clone(),
-                roles: def
-                    .map(|d| d.roles.iter().map(|r| r.as_str().to_string()).collect())
-                    .unwrap_or_default(),
-                level: o.level.as_str().to_string(),
-                also_levels: def
-                    .map(|d| {
-                        d.also_levels
-                            .iter()
-                            .map(|l| l.as_str().to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                department: None,
-                opened_on: o.opened_on,
-                due: o.due,
-                not_before: o.not_before,
-            }
-        })
-        .collect()
-}
-
-fn events(s: &CaseState, display_name: &str) -> Vec<NewCaseEvent> {
-    s.history
-        .iter()
-        .map(|r| NewCaseEvent {
-            seq: i64::from(r.seq),
-            step: r.step.clone(),
-            label: r.label.clone(),
-            action: serde_json::to_value(r.action)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
-            display_name: display_name.to_string(),
-            on: r.on,
-            opinion: r.opinion.clone(),
-            investigators: r.investigators.clone(),
-            attachments: json!(r.attachments),
-            reasons: r.reasons.clone(),
-            late: r.late,
-        })
-        .collect()
-}
-
-fn calendar_invalid(e: ActionError) -> StoreError {
-    invalid("case", e.code(), e.message_zh())
-}
 
 /// The parent's benefit status (`active` when no row exists: approved before tracking began).
 async fn current_status(conn: &mut AnyConnection, parent: CaseId) -> Result<(String, Money)> {
@@ -136,62 +52,8 @@ async fn open_change_of(
         .transpose()
 }
 
-/// The change workflow started, with 变更发起 completed by the actor when the workflow lets
-/// them (the proposer records the reason at once); anyone else (a village assistant closing a
-/// warning, the county) leaves it in the township's queue. Synchronous: the workflow context
-/// borrows `dyn Limits`, which must not live across an await.
-fn change_start(
-    wf: &Workflow,
-    cal: &WorkCalendar,
-    today: NaiveDate,
-    actor: &Actor,
-    new: &NewChange,
-    reason: &str,
-) -> Result<CaseState> {
-    let ctx = Context {
-        today,
-        calendar: cal,
-        limits: &new.settings.limits,
-    };
-    let flags = if new.home_check {
-        vec!["home_check".to_string()]
-    } else {
-        vec![]
-    };
-    let mut state = start(
-        wf,
-        &StartOptions {
-            flags,
-            delegated: new.settings.delegated,
-        },
-        &ctx,
-    )
-    .map_err(calendar_invalid)?
-    .state;
-    if let Some(level) = ActingLevel::of(actor.role, actor.scope.root().level()) {
-        let who = ActorRef {
-            user: actor.username.clone(),
-            role: actor.role,
-            level,
-            department: actor.department,
-        };
-        let first = wf.first().id.clone();
-        let action = Action::Complete(StepInput::new(&first).opinion(reason));
-        match apply(wf, &state, &who, &action, &ctx) {
-            Ok(t) => state = t.state,
-            Err(
-                ActionError::WrongRole { .. }
-                | ActionError::WrongLevel { .. }
-                | ActionError::WrongDepartment { .. },
-            ) => {}
-            Err(e) => return Err(calendar_invalid(e)),
-        }
-    }
-    Ok(state)
-}
-
-/// Opens a change case inside `tx`: checks, the workflow start (and the 变更发起 step done by
-/// the actor when the workflow lets them), the case row, the change row and the audit event.
+/// Opens a change case inside `tx`: the checks only the database can make, the case row as the
+/// application started it, the change row and the audit event.
 pub(super) async fn open_change_tx(
     tx: &mut WriteTx<'_, '_>,
     actor: &Actor,
@@ -218,7 +80,8 @@ pub(super) async fn open_change_tx(
         })?),
         _ => None,
     };
-    let parent = load_case(tx.conn(), &Reach::of(actor), new.parent_case_id)
+    let reach = Reach::of(actor, &tx.readers);
+    let parent = load_case(tx.conn(), &reach, new.parent_case_id)
         .await?
         .ok_or_else(|| not_found(new.parent_case_id))?;
     if parent.status != "approved" {
@@ -228,15 +91,14 @@ pub(super) async fn open_change_tx(
             "只能对已确认的救助案件发起变更",
         ));
     }
-    let wf = workflows()
-        .change_workflow_for(&parent.workflow)
-        .ok_or_else(|| {
-            invalid(
-                "parent_case_id",
-                "CHANGE_NOT_SUPPORTED",
-                format!("{}案件不办理调整、暂停、恢复或停止", parent.program),
-            )
-        })?;
+    if parent.workflow != new.parent_workflow {
+        return Err(StoreError::Conflict {
+            kind: "case",
+            id: parent.number.clone(),
+            expected: parent.revision,
+            actual: parent.revision,
+        });
+    }
     let (status, _) = current_status(tx.conn(), parent.id).await?;
     let refusal = match (status.as_str(), new.kind) {
         ("ended", _) => Some("该救助已停止,不能再变更"),
@@ -254,9 +116,7 @@ pub(super) async fn open_change_tx(
             format!("该案件已有办理中的变更 {number}"),
         ));
     }
-
-    let cal = calendar(tx.conn()).await?;
-    let state = change_start(wf, &cal, today, actor, new, reason)?;
+    let opening = &new.opening;
 
     let responsible = DivisionCode::parse(&parent.division_responsible)
         .map_err(|e| StoreError::Database(format!("division of case {}: {e}", parent.id)))?;
@@ -277,8 +137,6 @@ pub(super) async fn open_change_tx(
     let number = format!("{prefix}{:06}", super::count_of(&row)? + 1);
     let id = tx.next_id("cases").await?;
     let program = format!("{}变更", parent.program);
-    let state_json = serde_json::to_value(&state)
-        .map_err(|e| StoreError::Database(format!("case state: {e}")))?;
     sqlx::query(
         "INSERT INTO cases (id, number, workflow, program, household_id, applicant_id, \
          division_filed, division_responsible, hukou_elsewhere, staff_relative, urgent, \
@@ -287,7 +145,7 @@ pub(super) async fn open_change_tx(
     )
     .bind(id)
     .bind(number.as_str())
-    .bind(wf.id.as_str())
+    .bind(opening.workflow.as_str())
     .bind(program.as_str())
     .bind(parent.household_id)
     .bind(parent.applicant_id)
@@ -297,16 +155,16 @@ pub(super) async fn open_change_tx(
     .bind(i64::from(parent.flags.staff_relative))
     .bind(0_i64)
     .bind(i64::from(parent.flags.protected))
-    .bind(state_json.to_string())
-    .bind(i64::from(state.revision))
+    .bind(opening.state.to_string())
+    .bind(opening.revision)
     .bind(tx.now_text.clone())
     .bind(actor.username.as_str())
-    .bind(department_of(&wf.id))
+    .bind(opening.department.map(|d| d.as_str()))
     .execute(tx.conn())
     .await?;
-    write_open_steps(tx, id, &parent.division_responsible, &open_rows(wf, &state)).await?;
-    let evs = events(&state, &new.display_name);
-    append_events(tx, actor, id, &evs).await?;
+    write_open_steps(tx, id, &parent.division_responsible, &opening.open_steps).await?;
+    let evs = &opening.events;
+    append_events(tx, actor, id, evs).await?;
     sqlx::query(
         "INSERT INTO case_changes (case_id, parent_case_id, household_id, kind, reason, \
          stop_reason, warning_id, created_at, created_by) \
@@ -338,7 +196,7 @@ pub(super) async fn open_change_tx(
                 "number": rec.number, "workflow": rec.workflow, "parent_case_id": parent.id,
                 "parent_number": parent.number, "kind": new.kind.as_str(),
                 "stop_reason": stop_reason.map(|r| r.as_str()), "warning_id": warning_id,
-                "home_check": new.home_check, "delegated": new.settings.delegated,
+                "home_check": new.home_check, "delegated": new.delegated,
                 "steps": evs.iter().map(|e| json!({"step": e.step, "action": e.action})).collect::<Vec<_>>(),
             }))
             .detail(format!(
@@ -359,6 +217,7 @@ pub(super) async fn after_decision(
     case: &CaseRecord,
     decision_id: i64,
     d: &NewDecision,
+    starts_benefit: bool,
 ) -> Result<()> {
     if d.outcome != "approved" {
         return Ok(());
@@ -370,7 +229,7 @@ pub(super) async fn after_decision(
     .fetch_optional(tx.conn())
     .await?;
     let Some(change) = change else {
-        if workflows().change_workflow_for(&case.workflow).is_some() {
+        if starts_benefit {
             sqlx::query(
                 "INSERT INTO benefit_status (case_id, household_id, program, status, \
                  monthly_amount, start_month, amount_from, updated_at) \
@@ -479,54 +338,41 @@ pub(super) async fn after_decision(
     Ok(())
 }
 
-/// The stop reason a warning kind points to (jiuzhu-verify's kinds); `other` when none fits.
-fn stop_reason_of(warning_kind: &str) -> StopReason {
-    match warning_kind {
-        "DEATH" => StopReason::Death,
-        "HUKOU_MOVE" => StopReason::Moved,
-        "IMPRISONED" => StopReason::Imprisonment,
-        "INCOME" | "PENSION" | "BUSINESS" | "HOUSING_FUND" => StopReason::Income,
-        "DEPOSIT" | "PROPERTY" | "VEHICLE" => StopReason::Assets,
-        _ => StopReason::Other,
-    }
+/// The running case of a household: approved, not itself a change, its benefit not ended;
+/// the newest first.
+const RUNNING_CASES: &str =
+    "SELECT c.id FROM cases c LEFT JOIN benefit_status b ON b.case_id = c.id \
+     WHERE c.household_id = $1 AND c.status = 'approved' \
+     AND c.id NOT IN (SELECT case_id FROM case_changes) \
+     AND (b.case_id IS NULL OR b.status <> 'ended') ORDER BY c.id DESC";
+
+async fn running_case_id(
+    conn: &mut AnyConnection,
+    household: HouseholdId,
+) -> Result<Option<CaseId>> {
+    let row = sqlx::query(RUNNING_CASES)
+        .bind(household)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| rows::get::<CaseId>(&r, "id")).transpose()
 }
 
-/// For a warning closed with adjust/suspend/stop: opens the matching change on the household's
-/// running approved case (or links the change already open), inside the closure's transaction.
-/// Returns the case id and a sentence for the note when nothing could be opened; never fails
-/// the closure for a household the store has no running case of.
+/// For a warning closed with adjust/suspend/stop: opens the change the application prepared on
+/// the household's running case (or links the change already open), inside the closure's
+/// transaction. Returns the case id and a sentence for the note when nothing could be opened.
 pub(super) async fn open_for_warning(
     tx: &mut WriteTx<'_, '_>,
     actor: &Actor,
     warning: &WarningRecord,
     result: WarningResult,
-    note: &str,
-    settings: &ProcedureSettings,
+    change: Option<&NewChange>,
 ) -> Result<(Option<CaseId>, Option<String>)> {
-    let kind = match result {
-        WarningResult::Adjust => ChangeKind::Adjust,
-        WarningResult::Suspend => ChangeKind::Suspend,
-        WarningResult::Stop => ChangeKind::Stop,
-        WarningResult::NoEffect | WarningResult::Refer => return Ok((None, None)),
-    };
-    let parent = sqlx::query(
-        "SELECT c.id FROM cases c LEFT JOIN benefit_status b ON b.case_id = c.id \
-         WHERE c.household_id = $1 AND c.status = 'approved' \
-         AND c.id NOT IN (SELECT case_id FROM case_changes) \
-         AND (b.case_id IS NULL OR b.status <> 'ended') ORDER BY c.id DESC",
-    )
-    .bind(warning.household_id)
-    .fetch_all(tx.conn())
-    .await?;
-    let parent = parent
-        .iter()
-        .map(|r| rows::get::<CaseId>(r, "id"))
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .find(|_| true);
+    if matches!(result, WarningResult::NoEffect | WarningResult::Refer) {
+        return Ok((None, None));
+    }
     // A result that changes a benefit needs a benefit to change: without one the warning is not
     // closed as if a stop or an adjustment had happened (it would count as one on the dashboard).
-    let Some(parent) = parent else {
+    let Some(parent) = running_case_id(tx.conn(), warning.household_id).await? else {
         return Err(super::invalid(
             "result",
             "WARNING_RESULT_NEEDS_CASE",
@@ -540,27 +386,21 @@ pub(super) async fn open_for_warning(
     if let Some((id, number)) = open_change_of(tx.conn(), parent).await? {
         return Ok((Some(id), Some(format!("(该户已有办理中的变更 {number})"))));
     }
-    let display_name = match actor.user_id {
-        Some(uid) => sqlx::query("SELECT display_name FROM users WHERE id = $1")
-            .bind(uid)
-            .fetch_optional(tx.conn())
-            .await?
-            .map(|r| rows::get::<String>(&r, "display_name"))
-            .transpose()?
-            .unwrap_or_else(|| actor.username.clone()),
-        None => actor.username.clone(),
-    };
-    let new = NewChange {
-        parent_case_id: parent,
-        kind,
-        reason: format!("比对预警({} {}):{}", warning.month, warning.kind, note),
-        stop_reason: (kind == ChangeKind::Stop).then(|| stop_reason_of(&warning.kind)),
-        home_check: false,
-        display_name,
-        settings: settings.clone(),
+    // The running case is no longer the one the change was prepared for (approved or ended
+    // meanwhile): the closure is refused, to be submitted again.
+    let new = match change {
+        Some(c) if c.parent_case_id == parent => c,
+        _ => {
+            return Err(StoreError::Conflict {
+                kind: "warning",
+                id: warning.id.to_string(),
+                expected: warning.row_version,
+                actual: warning.row_version,
+            })
+        }
     };
     let today = jiuzhu_domain::clock::beijing_date(tx.now);
-    match open_change_tx(tx, actor, &actor.scope, today, &new, Some(warning.id)).await {
+    match open_change_tx(tx, actor, &actor.scope, today, new, Some(warning.id)).await {
         Ok(rec) => Ok((Some(rec.id), None)),
         Err(StoreError::Invalid(v)) => {
             let why =
@@ -657,13 +497,25 @@ impl SqlStore {
         Ok(rec)
     }
 
+    pub(crate) async fn running_case_impl(
+        &self,
+        g: &Grant<ReadCases>,
+        household: HouseholdId,
+    ) -> Result<Option<CaseRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        let Some(id) = running_case_id(&mut conn, household).await? else {
+            return Ok(None);
+        };
+        load_case(&mut conn, &Reach::of(g.actor(), &self.readers()), id).await
+    }
+
     pub(crate) async fn case_change_impl(
         &self,
         g: &Grant<ReadCases>,
         case_id: CaseId,
     ) -> Result<Option<ChangeRecord>> {
         let mut sql = Sql::new(CHANGE_SELECT);
-        Reach::of(g.actor()).and(&mut sql, "c");
+        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
         sql.push(" AND x.case_id = ").bind_int(case_id);
         let row = sql.query().fetch_optional(&self.pool).await?;
         row.map(|r| change_record(&r)).transpose()
@@ -675,7 +527,7 @@ impl SqlStore {
         parent_case_id: CaseId,
     ) -> Result<Vec<ChangeRecord>> {
         let mut sql = Sql::new(CHANGE_SELECT);
-        Reach::of(g.actor()).and(&mut sql, "c");
+        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
         sql.push(" AND x.parent_case_id = ")
             .bind_int(parent_case_id)
             .push(" ORDER BY x.case_id");
@@ -689,7 +541,7 @@ impl SqlStore {
         case_id: CaseId,
     ) -> Result<Option<BenefitStatus>> {
         let mut sql = Sql::new(BENEFIT_SELECT);
-        Reach::of(g.actor()).and(&mut sql, "c");
+        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
         sql.push(" AND b.case_id = ").bind_int(case_id);
         let row = sql.query().fetch_optional(&self.pool).await?;
         row.map(|r| benefit(&r)).transpose()
@@ -701,7 +553,7 @@ impl SqlStore {
         household_id: HouseholdId,
     ) -> Result<Vec<BenefitStatus>> {
         let mut sql = Sql::new(BENEFIT_SELECT);
-        Reach::of(g.actor()).and(&mut sql, "c");
+        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
         sql.push(" AND b.household_id = ")
             .bind_int(household_id)
             .push(" ORDER BY b.case_id");

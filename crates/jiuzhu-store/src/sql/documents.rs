@@ -12,6 +12,7 @@ use super::{invalid, page_bounds, rows, Event, Sql, SqlStore, Who};
 use crate::documents::{
     document_type, Document, DocumentId, DocumentQuery, NewDocument, OwnerKind, Withdrawal,
 };
+use crate::ProtectedReaders;
 use crate::{Page, Result, StoreError};
 
 const SELECT: &str = "SELECT d.*, w.withdrawn_by_id, w.withdrawn_by, w.withdrawn_at, w.reason \
@@ -62,6 +63,7 @@ fn document(row: &AnyRow) -> Result<Document> {
 async fn owner_division(
     conn: &mut AnyConnection,
     actor: &Actor,
+    readers: &ProtectedReaders,
     kind: OwnerKind,
     id: i64,
 ) -> Result<Option<String>> {
@@ -83,7 +85,7 @@ async fn owner_division(
         OwnerKind::Case => {
             let mut q = Sql::new("SELECT c.division_responsible AS d FROM cases c WHERE c.id = ");
             q.bind_int(id);
-            Reach::of(actor).and(&mut q, "c");
+            Reach::of(actor, readers).and(&mut q, "c");
             q
         }
     };
@@ -93,18 +95,23 @@ async fn owner_division(
 
 /// ` AND …`: a document in the actor's scope, and a case's document only if the case is one
 /// the actor reads (a protected case's file names are as telling as the case).
-fn readable(sql: &mut Sql, actor: &Actor) {
+fn readable(sql: &mut Sql, actor: &Actor, readers: &ProtectedReaders) {
     sql.push(" AND d.division LIKE ")
         .bind_text(actor.scope.like_pattern())
         .push(" AND (d.owner_kind <> 'case' OR ");
-    Reach::of(actor).exists_case(sql, "d.owner_id");
+    Reach::of(actor, readers).exists_case(sql, "d.owner_id");
     sql.push(")");
 }
 
-async fn load(conn: &mut AnyConnection, actor: &Actor, id: DocumentId) -> Result<Option<Document>> {
+async fn load(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    readers: &ProtectedReaders,
+    id: DocumentId,
+) -> Result<Option<Document>> {
     let mut sql = Sql::new(&format!("{SELECT} WHERE d.id = "));
     sql.bind_int(id);
-    readable(&mut sql, actor);
+    readable(&mut sql, actor, readers);
     let row = sql.query().fetch_optional(&mut *conn).await?;
     row.map(|r| document(&r)).transpose()
 }
@@ -145,12 +152,18 @@ impl SqlStore {
             return Err(invalid("file", "DOCUMENT_HASH", "文件摘要无效"));
         }
         let mut w = self.write().await?;
-        let division = owner_division(w.conn(), g.actor(), new.owner_kind, new.owner_id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound {
-                kind: new.owner_kind.as_str(),
-                id: new.owner_id.to_string(),
-            })?;
+        let division = owner_division(
+            w.conn(),
+            g.actor(),
+            &self.readers(),
+            new.owner_kind,
+            new.owner_id,
+        )
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            kind: new.owner_kind.as_str(),
+            id: new.owner_id.to_string(),
+        })?;
         let id = w.next_id("documents").await?;
         let actor = g.actor();
         sqlx::query(
@@ -174,7 +187,7 @@ impl SqlStore {
         .bind(new.note.trim())
         .execute(&mut *w.tx)
         .await?;
-        let doc = load(w.conn(), g.actor(), id)
+        let doc = load(w.conn(), g.actor(), &self.readers(), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         w.audit(
@@ -195,7 +208,7 @@ impl SqlStore {
         q: &DocumentQuery,
     ) -> Result<Page<Document>> {
         let mut filter = Sql::new(" WHERE 1 = 1");
-        readable(&mut filter, g.actor());
+        readable(&mut filter, g.actor(), &self.readers());
         if let Some((kind, id)) = q.owner {
             filter
                 .push(" AND d.owner_kind = ")
@@ -234,7 +247,7 @@ impl SqlStore {
         id: DocumentId,
     ) -> Result<Option<Document>> {
         let mut conn = self.pool.acquire().await?;
-        load(&mut conn, g.actor(), id).await
+        load(&mut conn, g.actor(), &self.readers(), id).await
     }
 
     pub(crate) async fn reveal_document_impl(
@@ -243,7 +256,7 @@ impl SqlStore {
         id: DocumentId,
     ) -> Result<Document> {
         let mut w = self.write().await?;
-        let doc = load(w.conn(), g.actor(), id)
+        let doc = load(w.conn(), g.actor(), &self.readers(), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         w.audit(
@@ -266,7 +279,7 @@ impl SqlStore {
     ) -> Result<Document> {
         let mut w = self.write().await?;
         // Scope first: outside it the document does not exist, whatever the input.
-        let doc = load(w.conn(), g.actor(), id)
+        let doc = load(w.conn(), g.actor(), &self.readers(), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         let reason = reason.trim();
@@ -292,7 +305,7 @@ impl SqlStore {
         .bind(reason)
         .execute(&mut *w.tx)
         .await?;
-        let after = load(w.conn(), g.actor(), id)
+        let after = load(w.conn(), g.actor(), &self.readers(), id)
             .await?
             .ok_or_else(|| not_found(id))?;
         w.audit(

@@ -83,11 +83,21 @@ pub struct SqlStore {
     write_gate: Mutex<()>,
     /// The field-encryption keys (docs/security.md, "Encryption at rest").
     keys: Arc<DataKeys>,
+    /// Who reads protected cases (`Store::use_protected_readers`).
+    protected_readers: std::sync::RwLock<Arc<crate::ProtectedReaders>>,
 }
 
 impl SqlStore {
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Who reads protected cases now.
+    fn readers(&self) -> Arc<crate::ProtectedReaders> {
+        self.protected_readers
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     /// The connection pool, for tools and tests that need raw SQL (e.g. to show that the
@@ -204,17 +214,9 @@ impl SqlStore {
     }
 }
 
-/// The shipped workflow files: the change workflow a store-opened change case runs, the
-/// department a referral case is registered with, and the roles that read a protected case.
-pub(crate) fn workflows() -> &'static jiuzhu_workflow::Workflows {
-    static W: std::sync::OnceLock<jiuzhu_workflow::Workflows> = std::sync::OnceLock::new();
-    // Embedded data validated by jiuzhu-workflow's tests: failing here is a build defect.
-    W.get_or_init(|| jiuzhu_workflow::Workflows::builtin().expect("embedded workflows are valid"))
-}
-
-/// Data migrations that need the workflow files, which a SQL migration cannot read: a
-/// migration leaves a row in `pending_backfills`, and the first start after it does the work
-/// and removes the row, in one transaction. Each is idempotent, so two processes starting at
+/// Data migrations a SQL migration cannot do (computing digests): a migration leaves a row in
+/// `pending_backfills`, and the first start after it does the work and removes the row, in one
+/// transaction. Each is idempotent, so two processes starting at
 /// once do no harm.
 async fn run_backfills(pool: &AnyPool) -> Result<()> {
     let pending = sqlx::query("SELECT name FROM pending_backfills ORDER BY name")
@@ -224,22 +226,6 @@ async fn run_backfills(pool: &AnyPool) -> Result<()> {
         let name: String = rows::get(row, "name")?;
         let mut tx = pool.begin().await?;
         match name.as_str() {
-            // Migration 0018: referral cases registered before it get their workflow's
-            // department.
-            "case_department" => {
-                for wf in workflows().iter() {
-                    if let Some(d) = wf.department {
-                        sqlx::query(
-                            "UPDATE cases SET department = $1 \
-                             WHERE workflow = $2 AND department IS NULL",
-                        )
-                        .bind(d.as_str())
-                        .bind(wf.id.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                }
-            }
             // Migration 0021: warnings stored before it get the digest of their facts.
             "warning_facts" => {
                 // A batch of rows at a time, each batch one statement: a province's warnings
@@ -369,6 +355,7 @@ impl SqlStore {
             backend,
             write_gate: Mutex::new(()),
             keys: Arc::new(keys),
+            protected_readers: Default::default(),
         }
     }
 }
@@ -556,6 +543,8 @@ pub(crate) struct WriteTx<'c, 'g> {
     pub now: DateTime<Utc>,
     pub now_text: String,
     pub backend: Backend,
+    /// Who reads protected cases, as the store had it when the transaction began.
+    pub readers: Arc<crate::ProtectedReaders>,
 }
 
 impl<'c, 'g> WriteTx<'c, 'g> {
@@ -581,6 +570,7 @@ impl<'c, 'g> WriteTx<'c, 'g> {
             now,
             now_text,
             backend: store.backend,
+            readers: store.readers(),
         })
     }
 
@@ -786,6 +776,12 @@ pub(crate) fn count_of(row: &AnyRow) -> Result<i64> {
 
 #[async_trait]
 impl Store for SqlStore {
+    fn use_protected_readers(&self, readers: crate::ProtectedReaders) {
+        if let Ok(mut r) = self.protected_readers.write() {
+            *r = Arc::new(readers);
+        }
+    }
+
     fn backend(&self) -> Backend {
         self.backend
     }
@@ -1293,6 +1289,13 @@ impl Store for SqlStore {
     ) -> Result<crate::CaseRecord> {
         self.open_change_case_impl(g, new).await
     }
+    async fn running_case(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        household: HouseholdId,
+    ) -> Result<Option<crate::CaseRecord>> {
+        self.running_case_impl(g, household).await
+    }
     async fn case_change(
         &self,
         g: &Grant<jiuzhu_domain::access::ReadCases>,
@@ -1572,15 +1575,8 @@ impl Store for SqlStore {
         expected_version: i64,
         close: &crate::CloseWarning,
     ) -> Result<crate::WarningRecord> {
-        self.close_warning_impl(
-            g,
-            id,
-            expected_version,
-            close,
-            &crate::ProcedureSettings::default(),
-            None,
-        )
-        .await
+        self.close_warning_impl(g, id, expected_version, close, None, None)
+            .await
     }
     async fn close_warning_with(
         &self,
@@ -1588,10 +1584,10 @@ impl Store for SqlStore {
         id: i64,
         expected_version: i64,
         close: &crate::CloseWarning,
-        settings: &crate::ProcedureSettings,
+        change: Option<&crate::NewChange>,
         fact: Option<crate::verification::FoundFact<'_>>,
     ) -> Result<crate::WarningRecord> {
-        self.close_warning_impl(g, id, expected_version, close, settings, fact)
+        self.close_warning_impl(g, id, expected_version, close, change, fact)
             .await
     }
     async fn warning_inbox(

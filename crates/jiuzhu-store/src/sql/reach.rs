@@ -12,7 +12,8 @@
 
 use jiuzhu_domain::{Actor, CaseReach};
 
-use super::{workflows, Sql};
+use super::Sql;
+use crate::ProtectedReaders;
 
 /// The condition's values for one actor.
 pub(crate) struct Reach {
@@ -24,19 +25,14 @@ pub(crate) struct Reach {
 }
 
 impl Reach {
-    pub fn of(actor: &Actor) -> Reach {
+    pub fn of(actor: &Actor, readers: &ProtectedReaders) -> Reach {
         let department = match actor.case_reach() {
             CaseReach::Jurisdiction => None,
             CaseReach::Department(d) => Some(Some(d.as_str())),
             CaseReach::Nothing => Some(None),
         };
-        let protected_workflows = (!actor.reads_all_protected()).then(|| {
-            workflows()
-                .iter()
-                .filter(|w| w.acts(actor.role))
-                .map(|w| w.id.clone())
-                .collect()
-        });
+        let protected_workflows =
+            (!actor.reads_all_protected()).then(|| readers.workflows_of(actor.role).to_vec());
         Reach {
             scope: actor.scope.like_pattern(),
             department,

@@ -587,7 +587,7 @@ impl SqlStore {
         id: i64,
         expected_version: i64,
         c: &CloseWarning,
-        settings: &crate::ProcedureSettings,
+        change: Option<&crate::NewChange>,
         fact: Option<crate::verification::FoundFact<'_>>,
     ) -> Result<WarningRecord> {
         let note = c.note.trim();
@@ -660,8 +660,7 @@ impl SqlStore {
         .await?;
         // adjust/suspend/stop open the matching change case in this same transaction.
         let (change_case, note_more) =
-            super::changes::open_for_warning(&mut tx, actor, &before, c.result, note, settings)
-                .await?;
+            super::changes::open_for_warning(&mut tx, actor, &before, c.result, change).await?;
         if change_case.is_some() || note_more.is_some() {
             sqlx::query("UPDATE warnings SET change_case_id = $1, note = $2 WHERE id = $3")
                 .bind(change_case)

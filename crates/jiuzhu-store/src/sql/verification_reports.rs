@@ -60,7 +60,7 @@ impl SqlStore {
         let mut find =
             Sql::new("SELECT c.household_id, c.division_responsible FROM cases c WHERE c.id = ");
         find.bind_int(new.case_id);
-        Reach::of(g.actor()).and(&mut find, "c");
+        Reach::of(g.actor(), &self.readers()).and(&mut find, "c");
         let case = find
             .query()
             .fetch_optional(&mut *w.tx)
@@ -131,7 +131,7 @@ impl SqlStore {
         sql.bind_int(case_id)
             .push(" AND r.id = ")
             .bind_int(report_id);
-        Reach::of(g.actor()).and(&mut sql, "c");
+        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
         let row = sql
             .query()
             .fetch_optional(&mut *w.tx)
@@ -160,7 +160,7 @@ impl SqlStore {
     ) -> Result<Vec<VerificationReportRecord>> {
         let mut sql = Sql::new(&format!("{SELECT} WHERE r.case_id = "));
         sql.bind_int(case_id);
-        Reach::of(g.actor()).and(&mut sql, "c");
+        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
         sql.push(" ORDER BY r.id DESC");
         let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter().map(record).collect()

@@ -186,12 +186,12 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        jiuzhu_web::demo_sources::register(store.as_ref())
-            .await
-            .unwrap();
         let mut demo = demo;
         demo.batch = batch;
         let state = AppState::new(store.clone(), clock_arc, config);
+        jiuzhu_app::demo::register_sources(&state.app)
+            .await
+            .unwrap();
         TestApp {
             router: jiuzhu_web::router(state),
             store,

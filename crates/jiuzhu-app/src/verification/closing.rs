@@ -1,6 +1,9 @@
-//! What closing a warning as 调整救助金额 updates first: the fact of the household's economic
-//! record that the warning revealed, pre-filled from its evidence, so that the change case it
-//! opens computes the new amount from what was found (the decision reads the record in force).
+//! Closing a warning (销号), for the page and the API alike. A closure with adjust/suspend/stop
+//! opens the change of the household's running case in the closure's transaction
+//! (`cases::changes::for_warning`). A closure as 调整救助金额 first updates the fact of the
+//! household's economic record that the warning revealed, pre-filled from its evidence, so that
+//! the change case it opens computes the new amount from what was found (the decision reads the
+//! record in force).
 //! Without it an adjustment would recompute the old facts and decide "369.00 → 369.00".
 //!
 //! Warnings about members (a death, a prison term, a move) change the household's members, not
@@ -11,8 +14,7 @@ use jiuzhu_domain::access::{ReadRegistry, WriteRegistry};
 use jiuzhu_domain::{Actor, FieldError, HouseholdEconomics, MemberEconomics, Money};
 use jiuzhu_store::WarningRecord;
 
-use crate::error::AppError;
-use crate::AppState;
+use crate::{App, Error, Result};
 
 /// The fact a warning kind reveals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,8 +103,8 @@ fn residential(shown: &str) -> Option<u32> {
     shown.strip_prefix("住宅")?.split('套').next()?.parse().ok()
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> AppError {
-    AppError::invalid(vec![FieldError::new("fact_value", code, message)])
+fn invalid(code: &'static str, message: impl Into<String>) -> Error {
+    Error::invalid(vec![FieldError::new("fact_value", code, message)])
 }
 
 /// The household's economic record with the fact an adjustment of `w` found: the record it was
@@ -115,12 +117,12 @@ struct Found {
 }
 
 async fn found_fact(
-    state: &AppState,
+    app: &App,
     actor: &Actor,
     w: &WarningRecord,
     text: &str,
     valid_from: NaiveDate,
-) -> Result<Option<Found>, AppError> {
+) -> Result<Option<Found>> {
     let Some(fact) = Fact::of(&w.kind) else {
         return Ok(None);
     };
@@ -146,13 +148,13 @@ async fn found_fact(
             ))
         }
     };
-    let today = state.clock.today();
-    let snapshot = state
+    let today = app.today();
+    let snapshot = app
         .store
         .household_as_of(&read, w.household_id, valid_from)
         .await?
-        .ok_or_else(AppError::not_found)?;
-    let current = state
+        .ok_or(Error::NotFound)?;
+    let current = app
         .store
         .economics_as_of(&read, w.household_id, today)
         .await?;
@@ -195,7 +197,7 @@ fn apply(
     e: &mut HouseholdEconomics,
     member: Option<jiuzhu_domain::PersonId>,
     text: &str,
-) -> Result<(), AppError> {
+) -> Result<()> {
     let money = || {
         Money::parse(text)
             .ok()
@@ -257,50 +259,47 @@ fn apply(
 /// from the new record, all in one transaction: a stale form or a household without a benefit
 /// changes nothing.
 pub async fn close_warning(
-    state: &AppState,
+    app: &App,
     g: &jiuzhu_domain::Grant<jiuzhu_domain::access::HandleWarnings>,
     id: i64,
     row_version: i64,
     close: jiuzhu_store::CloseWarning,
     fact_value: Option<&str>,
-) -> Result<WarningRecord, AppError> {
+) -> Result<WarningRecord> {
     let actor = g.actor();
-    let w = state
+    let w = app
         .store
         .get_warning(&actor.grant()?, id)
         .await?
-        .ok_or_else(AppError::not_found)?;
-    let settings = crate::changes::warning_settings_of(state, &w).await?;
-    let valid_from = close.visit_date.unwrap_or_else(|| state.clock.today());
+        .ok_or(Error::NotFound)?;
+    let valid_from = close.visit_date.unwrap_or_else(|| app.today());
     let found = if close.result == jiuzhu_store::WarningResult::Adjust
         && Fact::of(&w.kind).is_some()
-        && has_benefit(state, actor, &w).await?
+        && has_benefit(app, actor, &w).await?
     {
-        found_fact(state, actor, &w, fact_value.unwrap_or_default(), valid_from).await?
+        found_fact(app, actor, &w, fact_value.unwrap_or_default(), valid_from).await?
     } else {
         None
     };
+    let change =
+        crate::cases::changes::for_warning(app, actor, &w, close.result, &close.note).await?;
     let fact = found.as_ref().map(|f| jiuzhu_store::FoundFact {
         grant: &f.write,
         expected_version: f.expected_version,
         economics: &f.economics,
         valid_from,
     });
-    Ok(state
+    Ok(app
         .store
-        .close_warning_with(g, id, row_version, &close, &settings, fact)
+        .close_warning_with(g, id, row_version, &close, change.as_ref(), fact)
         .await?)
 }
 
 /// Whether the household has a benefit an adjustment could change. A user who cannot read cases
 /// is answered yes: the store's close still refuses an adjustment without a benefit.
-async fn has_benefit(
-    state: &AppState,
-    actor: &jiuzhu_domain::Actor,
-    w: &WarningRecord,
-) -> Result<bool, AppError> {
+async fn has_benefit(app: &App, actor: &jiuzhu_domain::Actor, w: &WarningRecord) -> Result<bool> {
     Ok(match actor.grant::<jiuzhu_domain::access::ReadCases>() {
-        Ok(cases) => state
+        Ok(cases) => app
             .store
             .household_benefits(&cases, w.household_id)
             .await?

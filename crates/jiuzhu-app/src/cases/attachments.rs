@@ -10,8 +10,7 @@ use jiuzhu_domain::{Actor, FieldError, Grant};
 use jiuzhu_store::{CaseRecord, Document, DocumentQuery, OwnerKind, ReserveEntryKind};
 use jiuzhu_workflow::Attachment;
 
-use crate::error::AppError;
-use crate::AppState;
+use crate::{App, Error, Result};
 
 /// Prefix of an attachment id naming a filed document.
 pub const DOC_PREFIX: &str = "doc:";
@@ -47,17 +46,17 @@ pub fn doc_label(d: &Document) -> String {
 /// The owners whose documents belong to a case: the case, its household and the household's
 /// current members.
 async fn owners(
-    state: &AppState,
+    app: &App,
     reg: &Grant<ReadRegistry>,
     c: &CaseRecord,
-) -> Result<Vec<(OwnerKind, i64)>, AppError> {
+) -> Result<Vec<(OwnerKind, i64)>> {
     let mut out = vec![
         (OwnerKind::Case, c.id),
         (OwnerKind::Household, c.household_id),
     ];
-    if let Some(s) = state
+    if let Some(s) = app
         .store
-        .household_as_of(reg, c.household_id, state.clock.today())
+        .household_as_of(reg, c.household_id, app.today())
         .await?
     {
         out.extend(s.members.iter().map(|m| (OwnerKind::Person, m.person.id)));
@@ -69,15 +68,11 @@ async fn owners(
 }
 
 /// The current (not withdrawn) documents of the case's file the user may read, newest first.
-pub async fn offered(
-    state: &AppState,
-    actor: &Actor,
-    c: &CaseRecord,
-) -> Result<Vec<DocOption>, AppError> {
+pub async fn offered(app: &App, actor: &Actor, c: &CaseRecord) -> Result<Vec<DocOption>> {
     let reg = actor.grant::<ReadRegistry>()?;
     let mut docs: Vec<Document> = Vec::new();
-    for owner in owners(state, &reg, c).await? {
-        let page = state
+    for owner in owners(app, &reg, c).await? {
+        let page = app
             .store
             .list_documents(
                 &reg,
@@ -106,17 +101,17 @@ pub async fn offered(
 /// user's scope. Out of scope and nonexistent read the same, so ids outside the jurisdiction
 /// reveal nothing.
 pub async fn check_refs(
-    state: &AppState,
+    app: &App,
     actor: &Actor,
     c: &CaseRecord,
     atts: &[Attachment],
-) -> Result<(), AppError> {
+) -> Result<()> {
     let refs: Vec<&Attachment> = atts.iter().filter(|a| doc_id(a).is_some()).collect();
     if refs.is_empty() {
         return Ok(());
     }
     let reg = actor.grant::<ReadRegistry>()?;
-    let allowed = owners(state, &reg, c).await?;
+    let allowed = owners(app, &reg, c).await?;
     let mut errors = Vec::new();
     for a in refs {
         let field = format!("attachments.{}", a.kind);
@@ -131,7 +126,7 @@ pub async fn check_refs(
                 continue;
             }
         };
-        match state.store.get_document(&reg, id).await? {
+        match app.store.get_document(&reg, id).await? {
             None => errors.push(FieldError::new(
                 &field,
                 "ATTACHMENT_DOCUMENT_NOT_FOUND",
@@ -158,7 +153,7 @@ pub async fn check_refs(
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(AppError::invalid(errors))
+        Err(Error::invalid(errors))
     }
 }
 
@@ -166,10 +161,10 @@ pub async fn check_refs(
 /// attachment ids: `"<voucher>(备用金支付 <amount> 元)"`, with the voucher number as typed when
 /// the payment was recorded (empty when none was given).
 pub async fn assist_payments(
-    state: &AppState,
+    app: &App,
     read: &Grant<ReadCases>,
     c: &CaseRecord,
-) -> Result<Vec<(String, String)>, AppError> {
+) -> Result<Vec<(String, String)>> {
     if c.workflow != "temporary" {
         return Ok(vec![]);
     }
@@ -181,14 +176,14 @@ pub async fn assist_payments(
     };
     // A user who may read the case but not the township's ledger (county or department views)
     // gets nothing here rather than an error.
-    let funds = match state.store.reserve_funds(read).await {
+    let funds = match app.store.reserve_funds(read).await {
         Err(jiuzhu_store::StoreError::NotFound { .. }) => return Ok(vec![]),
         other => other?,
     };
     if !funds.iter().any(|f| f.township == township) {
         return Ok(vec![]);
     }
-    let mut entries = state
+    let mut entries = app
         .store
         .reserve_fund_entries(read, &township, 1000)
         .await?;
@@ -212,16 +207,16 @@ pub async fn assist_payments(
 /// none given → every payment is attached; a voucher number given as typed at payment →
 /// the amount is added to it. Anything else (a paper voucher) is kept as given.
 pub async fn with_assist_vouchers(
-    state: &AppState,
+    app: &App,
     read: &Grant<ReadCases>,
     c: &CaseRecord,
     needs: &[String],
     atts: &mut Vec<Attachment>,
-) -> Result<(), AppError> {
+) -> Result<()> {
     if !needs.iter().any(|k| k == VOUCHER_RECORD) {
         return Ok(());
     }
-    let payments = assist_payments(state, read, c).await?;
+    let payments = assist_payments(app, read, c).await?;
     if payments.is_empty() {
         return Ok(());
     }
@@ -246,4 +241,27 @@ pub async fn with_assist_vouchers(
         }
     }
     Ok(())
+}
+
+/// The record kind of the verification report (核对报告) a verification step needs.
+pub const REPORT_RECORD: &str = "verification_report";
+
+/// The attachment a verification step gets when it is completed without a report of its own:
+/// the case's latest generated report, if the step needs one and there is one.
+pub async fn report_for_step(
+    app: &App,
+    g: &Grant<ReadCases>,
+    case_id: jiuzhu_store::CaseId,
+    needs: &[String],
+    given: &[Attachment],
+) -> Result<Option<Attachment>> {
+    if !needs.iter().any(|k| k == REPORT_RECORD) || given.iter().any(|a| a.kind == REPORT_RECORD) {
+        return Ok(None);
+    }
+    Ok(app
+        .store
+        .verification_reports(g, case_id)
+        .await?
+        .first()
+        .map(|r| Attachment::new(REPORT_RECORD, &r.reference())))
 }

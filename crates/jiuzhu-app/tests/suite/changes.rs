@@ -1,0 +1,286 @@
+//! Changes of a running benefit through the application: the change workflow starts on the
+//! calendar and time limits of the parent's division (the store once rebuilt its own calendar
+//! from every jurisdiction's edits), and a warning's closure opens the change in its own
+//! transaction.
+
+use chrono::NaiveDate;
+use jiuzhu_app::calendar::EditInput;
+use jiuzhu_app::cases::changes::{self, ChangeInput};
+use jiuzhu_app::App;
+use jiuzhu_domain::access::{
+    ActOnCase, HandleWarnings, ImportCaseload, ManageCalendar, ManageDivisions, ReadCases,
+    ReadRegistry, ReadVerification, RegisterApplication, RunVerification,
+};
+use jiuzhu_domain::caseload::{CaseloadBatch, ImportHousehold, ImportMember};
+use jiuzhu_domain::id_number::check_char;
+use jiuzhu_domain::{Actor, Area, DivisionCode, IdNumber, Money, Relation, Role, Scope};
+use jiuzhu_store::{
+    CaseFlags, CaseId, CaseTransition, ChangeKind, CloseWarning, NewCase, NewDecision, NewRun,
+    NewWarning, StopReason, WarningQuery, WarningResult,
+};
+use serde_json::json;
+
+use super::Db;
+
+const VILLAGE: &str = "371002001001";
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn staff(id: i64, username: &str, role: Role, division: &str) -> Actor {
+    Actor {
+        user_id: Some(id),
+        username: username.into(),
+        role,
+        department: None,
+        scope: Scope::new(DivisionCode::parse(division).unwrap()),
+        origin: "127.0.0.1".into(),
+        pending_approval: false,
+    }
+}
+
+fn reviewer() -> Actor {
+    staff(21, "reviewer", Role::TownshipReviewer, "371002001")
+}
+
+/// A one-member household of the village with a 低保 case approved at 500.00 a month from
+/// 2026-04 (written to the store as an approval would be).
+async fn approved_case(app: &App, seq: u32) -> (jiuzhu_domain::HouseholdId, CaseId) {
+    let system = Actor::system("test");
+    let body = format!("37100219800101{seq:03}");
+    let first17: [u8; 17] = body.as_bytes().try_into().unwrap();
+    let id = IdNumber::parse(&format!("{body}{}", check_char(&first17))).unwrap();
+    let batch = CaseloadBatch {
+        households: vec![ImportHousehold {
+            row: 2,
+            source_ref: format!("H{seq}"),
+            division: DivisionCode::parse(VILLAGE).unwrap(),
+            area: Area::Urban,
+            address: "某路1号".into(),
+        }],
+        members: vec![ImportMember {
+            row: 2,
+            household: 0,
+            id_number: id.clone(),
+            name: "王某".into(),
+            relation: Relation::Head,
+            facts: None,
+        }],
+        valid_from: day(2026, 1, 1),
+        create_missing_divisions: true,
+        current_recipients: false,
+        source: "test".into(),
+    };
+    let store = app.store();
+    if seq == 1 {
+        let counties = [(DivisionCode::parse("371002").unwrap(), "环翠区".to_string())];
+        store
+            .import_divisions(&system.grant::<ManageDivisions>().unwrap(), &counties)
+            .await
+            .unwrap();
+    }
+    store
+        .import_caseload(
+            &system.grant::<ImportCaseload>().unwrap(),
+            &batch,
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
+    let read = system.grant::<ReadRegistry>().unwrap();
+    let person = store
+        .find_person_by_id_number(&read, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    let household = store.person_memberships(&read, person.id).await.unwrap()[0].household_id;
+    let clerk = staff(20, "clerk", Role::WindowClerk, "371002001");
+    let case = store
+        .register_case(
+            &clerk.grant::<RegisterApplication>().unwrap(),
+            &NewCase {
+                workflow: "dibao".into(),
+                program: "低保".into(),
+                department: None,
+                household_id: household,
+                applicant_id: person.id,
+                flags: CaseFlags::default(),
+                state: json!({"revision": 1}),
+                revision: 1,
+                open_steps: vec![],
+                events: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let approver = staff(22, "approver", Role::CountyApprover, "371002");
+    store
+        .transition_case(
+            &approver.grant::<ActOnCase>().unwrap(),
+            case.id,
+            1,
+            &CaseTransition {
+                state: json!({"revision": 2}),
+                revision: 2,
+                status: "approved".into(),
+                open_steps: vec![],
+                events: vec![],
+                decision: Some(NewDecision {
+                    outcome: "approved".into(),
+                    decided_on: day(2026, 3, 1),
+                    monthly_amount: Money::from_fen(50_000),
+                    start_month: Some("2026-04".into()),
+                    explanation: json!([]),
+                    policy_versions: json!([]),
+                    input_snapshot: json!(null),
+                    reasons: vec![],
+                }),
+                starts_benefit: true,
+            },
+        )
+        .await
+        .unwrap();
+    (household, case.id)
+}
+
+fn stop_for_death() -> ChangeInput {
+    ChangeInput {
+        kind: "stop".into(),
+        reason: "家庭成员已去世".into(),
+        stop_reason: Some("death".into()),
+        home_check: false,
+    }
+}
+
+/// 变更发起 is done by the reviewer who proposes it; 审核确认 is the county's (not delegated),
+/// due 10 working days after Sunday 2026-03-01 on the county's calendar — which a local holiday
+/// of another county does not move, and one of its own does.
+pub async fn a_change_starts_on_the_calendar_of_its_division(db: Db) {
+    let app = db.open().await;
+    let (_, parent) = approved_case(&app, 1).await;
+    // A local holiday in Bozhou: not Weihai's.
+    let holiday = |division: &str, seq| {
+        let manager = staff(30, "manager", Role::CountyManager, division);
+        let input = EditInput {
+            kind: "add_holiday".into(),
+            date: "2026-03-05".into(),
+            name: "本地停工".into(),
+            reason: "台风停工通知".into(),
+            expected_seq: Some(seq),
+            ..EditInput::default()
+        };
+        let app = app.clone();
+        async move {
+            app.record_calendar_edit(&manager.grant::<ManageCalendar>().unwrap(), &input)
+                .await
+                .unwrap();
+        }
+    };
+    holiday("520304", 0).await;
+    let act = reviewer().grant::<ActOnCase>().unwrap();
+    let c = changes::open(&app, &act, "乡镇审核员甲", parent, &stop_for_death())
+        .await
+        .unwrap();
+    assert_eq!(c.workflow, "dibao_change");
+    assert_eq!(c.program, "低保变更");
+    assert_eq!(c.division_filed, "371002001");
+    let read = reviewer().grant::<ReadCases>().unwrap();
+    let events = app.store().case_events(&read, c.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].step, "propose");
+    assert_eq!(events[0].action, "completed");
+    assert_eq!(events[0].opinion, "家庭成员已去世");
+    assert_eq!(events[0].display_name, "乡镇审核员甲");
+    assert_eq!(c.revision, 1);
+    assert_eq!(c.state["open"][0]["step"], "confirm");
+    assert_eq!(c.state["open"][0]["level"], "county");
+    assert_eq!(c.state["open"][0]["due"], "2026-03-13");
+    let ch = app.store().case_change(&read, c.id).await.unwrap().unwrap();
+    assert_eq!(ch.stop_reason, Some(StopReason::Death));
+
+    // The same change after a local holiday of Weihai's own: due a working day later. (The
+    // first change is still open, so this one is opened on a second case.)
+    holiday("371002", 1).await;
+    let (_, second) = approved_case(&app, 2).await;
+    let c = changes::open(&app, &act, "乡镇审核员甲", second, &stop_for_death())
+        .await
+        .unwrap();
+    assert_eq!(c.state["open"][0]["due"], "2026-03-16");
+}
+
+/// A warning closed as 停止救助 on a household with a running case opens the stop, with the
+/// reason the warning gives, in the closure's transaction.
+pub async fn a_warning_closed_as_stop_opens_the_change(db: Db) {
+    let app = db.open().await;
+    let (household, parent) = approved_case(&app, 1).await;
+    let run = Actor::system("test").grant::<RunVerification>().unwrap();
+    app.store()
+        .store_run(
+            &run,
+            &NewRun {
+                month: "2026-02".into(),
+                division: DivisionCode::parse("371002").unwrap(),
+                started_at: super::start_time(),
+                delivery_ids: vec![],
+                households: 1,
+                due: day(2026, 3, 22),
+            },
+            &[NewWarning {
+                household_id: household,
+                kind: "DEATH".into(),
+                division: DivisionCode::parse(VILLAGE).unwrap(),
+                evidence: "{}".into(),
+                facts: jiuzhu_store::warning_facts("", "DEATH"),
+            }],
+        )
+        .await
+        .unwrap();
+    let handler = staff(20, "clerk", Role::WindowClerk, "371002001");
+    let g = handler.grant::<HandleWarnings>().unwrap();
+    let w = app
+        .store()
+        .list_warnings(
+            &handler.grant::<ReadVerification>().unwrap(),
+            &WarningQuery::default(),
+        )
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let closed = jiuzhu_app::verification::closing::close_warning(
+        &app,
+        &g,
+        w.id,
+        w.row_version,
+        CloseWarning {
+            result: WarningResult::Stop,
+            note: "入户核实,户主已去世".into(),
+            visit_date: None,
+            attachments: vec![],
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let change_id = closed.change_case_id.expect("a change case was opened");
+    let read = handler.grant::<ReadCases>().unwrap();
+    let ch = app
+        .store()
+        .case_change(&read, change_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ch.kind, ChangeKind::Stop);
+    assert_eq!(ch.parent_case_id, parent);
+    assert_eq!(ch.warning_id, Some(w.id));
+    assert_eq!(ch.stop_reason, Some(StopReason::Death));
+    assert_eq!(ch.reason, "比对预警(2026-02 DEATH):入户核实,户主已去世");
+    let c = app
+        .store()
+        .get_case(&read, change_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.state["open"][0]["step"], "confirm");
+}
