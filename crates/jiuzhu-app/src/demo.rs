@@ -15,7 +15,11 @@ use crate::cases::{act, register, ActionInput, IntakeInput};
 use crate::{App, Error, Result};
 
 /// The demo accounts that work the demo cases.
-pub const CASE_USERS: [&str; 3] = ["clerk_huancuilou", "reviewer_huancuilou", "approver_huancui"];
+pub const CASE_USERS: [&str; 3] = [
+    "clerk_huancuilou",
+    "reviewer_huancuilou",
+    "approver_huancui",
+];
 
 /// A few demo cases in different steps (one overdue), unless the store has cases already.
 /// Returns the numbers of the cases made (none when there were cases).

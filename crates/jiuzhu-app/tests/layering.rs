@@ -69,7 +69,6 @@ const KNOWN: &[&str] = &[
     "web source uses the store: calendar_page.rs",
     "web source uses the store: cases.rs",
     "web source uses the store: changes.rs",
-    "web source uses the store: demo_sources.rs",
     "web source uses the store: documents.rs",
     "web source uses the store: economics_page.rs",
     "web source uses the store: error.rs",
@@ -88,8 +87,6 @@ const KNOWN: &[&str] = &[
     "web source uses the store: verification_report.rs",
     "web source uses the store: views.rs",
     "web source uses the store: warnings.rs",
-    "binary uses the web crate outside serve: demo.rs",
-    "binary uses the web crate outside serve: main.rs",
 ];
 
 fn workspace() -> PathBuf {

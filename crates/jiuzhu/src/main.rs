@@ -8,23 +8,22 @@ mod cmd_calendar;
 mod cmd_data_key;
 mod cmd_month;
 mod cmd_policy;
+mod cmd_serve;
 mod cmd_verify;
 mod cmd_whatif;
 mod demo;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use cmd_audit::Out;
 use jiuzhu_domain::access::{ImportCaseload, ManageDivisions, ManageUsers, ReadUsers};
 use jiuzhu_domain::{Actor, Clock, DivisionCode, Role, SystemClock, ValidationErrors};
-use jiuzhu_store::audit_seal::{checkpoint_every, SealPaths};
-use jiuzhu_store::Store;
+use jiuzhu_store::audit_seal::SealPaths;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -70,64 +69,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Start the web platform.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "JIUZHU_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// Seed the demo county (if not seeded yet) and print its accounts.
-        #[arg(long)]
-        demo: bool,
-        /// Idle session timeout in minutes.
-        #[arg(long, default_value_t = 30)]
-        idle_minutes: i64,
-        /// Absolute session lifetime in hours: a session this old ends however busy it is.
-        #[arg(long, default_value_t = 12)]
-        session_hours: i64,
-        /// Mark session cookies Secure and send HSTS. On by default with --tls-cert; set it when
-        /// a reverse proxy terminates HTTPS (docs/security.md). `--secure-cookies false` turns
-        /// it off.
-        #[arg(long, num_args = 0..=1, default_missing_value = "true")]
-        secure_cookies: Option<bool>,
-        /// Serve HTTPS with this PEM certificate chain (with --tls-key).
-        #[arg(long, requires = "tls_key", env = "JIUZHU_TLS_CERT")]
-        tls_cert: Option<PathBuf>,
-        /// The PEM private key of --tls-cert.
-        #[arg(long, requires = "tls_cert", env = "JIUZHU_TLS_KEY")]
-        tls_key: Option<PathBuf>,
-        /// A reverse proxy (address or network, e.g. 10.0.0.2 or 10.0.0.0/24) whose
-        /// X-Forwarded-For names the client; repeatable. From anyone else the header is ignored.
-        #[arg(long = "trusted-proxy", value_parser = parse_proxy)]
-        trusted_proxies: Vec<jiuzhu_web::client_ip::IpNet>,
-        /// Seconds a client has to send a request's headers.
-        #[arg(long, default_value_t = 10)]
-        header_timeout_secs: u64,
-        /// Longest pause, in seconds, within a request body (a slow upload that keeps moving is
-        /// not cut).
-        #[arg(long, default_value_t = 30)]
-        body_idle_timeout_secs: u64,
-        /// Largest department delivery (feed file) accepted, in MB (at most the parser's own
-        /// limit, 4096).
-        #[arg(long, default_value_t = 4096)]
-        max_feed_mb: u64,
-        /// Run with "today" fixed to this date (YYYY-MM-DD) for demos, training and tests; the
-        /// time of day still runs. Never for production: deadlines and decisions use this date.
-        #[arg(long)]
-        today: Option<chrono::NaiveDate>,
-        /// CJK font for the notice and letter PDFs (default: the Debian paths in docs/print.md).
-        #[arg(long, env = "JIUZHU_FONT")]
-        font: Option<PathBuf>,
-        /// Directory of the one-person-one-file documents (default: `files` next to the SQLite
-        /// database; `data/files` with PostgreSQL). Files are content-addressed, never deleted.
-        #[arg(long, env = "JIUZHU_FILES_DIR")]
-        files_dir: Option<PathBuf>,
-        /// Largest accepted document, in MB.
-        #[arg(long, default_value_t = 20)]
-        max_document_mb: u64,
-        /// Seconds between audit checkpoints while events are written (at most 60): the
-        /// window in which the newest events are not yet covered by a signed checkpoint.
-        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60))]
-        checkpoint_seconds: u64,
-    },
+    Serve(cmd_serve::ServeArgs),
     /// Seed the synthetic demo county (jurisdiction tree, ~5,000 households, one user per role).
     Demo,
     /// Import data from spreadsheets (CSV or xlsx).
@@ -253,19 +195,6 @@ fn init_tracing() {
     }
 }
 
-/// `files` next to the SQLite database file, so a county's data stays in one directory.
-fn default_files_dir(database: &str) -> PathBuf {
-    let Some(rest) = database.strip_prefix("sqlite:") else {
-        return PathBuf::from("data/files");
-    };
-    let path = rest.trim_start_matches("//");
-    let path = path.split('?').next().unwrap_or(path);
-    match std::path::Path::new(path).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.join("files"),
-        _ => PathBuf::from("files"),
-    }
-}
-
 /// Database URLs may carry passwords; never print them.
 pub(crate) fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -291,9 +220,9 @@ fn shifted_clock(today: chrono::NaiveDate) -> ShiftedClock {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let clock: Arc<dyn Clock> = match &cli.command {
-        Command::Serve {
+        Command::Serve(cmd_serve::ServeArgs {
             today: Some(day), ..
-        } => {
+        }) => {
             eprintln!(
                 "警告 (warning): 日期已固定为 {day}(--today),仅用于演示、培训和测试;\
                  期限与决定均按此日期计算 (the clock's date is fixed at {day}; never use in production)"
@@ -336,7 +265,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     // serve and demo print beside the accounts; other commands' stdout is their result.
     let out = match &cli.command {
-        Command::Serve { .. } | Command::Demo => Out::Stdout,
+        Command::Serve(_) | Command::Demo => Out::Stdout,
         _ => Out::Stderr,
     };
     let store = cmd_data_key::open_store(&cli.database, clock.clone(), &data_key, out).await?;
@@ -345,138 +274,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .feeds_dir(&data_dir)
         .build()?;
     match cli.command {
-        Command::Serve {
-            listen,
-            demo,
-            idle_minutes,
-            session_hours,
-            secure_cookies,
-            tls_cert,
-            tls_key,
-            trusted_proxies,
-            header_timeout_secs,
-            body_idle_timeout_secs,
-            max_feed_mb,
-            today,
-            font,
-            files_dir,
-            max_document_mb,
-            checkpoint_seconds,
-        } => {
-            // The keys first: a key that cannot be found stops the start before anything is
-            // written, instead of leaving events no checkpoint will cover.
-            let seal = cmd_audit::open_creating(
-                store.as_ref(),
-                &seal_paths,
-                &Actor::system("first-start"),
-                Out::Stdout,
-            )
-            .await?;
-            let tls = match (&tls_cert, &tls_key) {
-                (Some(cert), Some(key)) => Some(jiuzhu_web::load_tls(cert, key)?),
-                _ => None,
+        Command::Serve(args) => {
+            let paths = cmd_serve::Paths {
+                database: &cli.database,
+                data_dir: &data_dir,
+                seal: &seal_paths,
+                data_key: &data_key,
             };
-            let files_dir = files_dir.unwrap_or_else(|| default_files_dir(&cli.database));
-            cmd_data_key::tighten(
-                &data_dir,
-                &files_dir,
-                &[
-                    seal_paths.key.clone(),
-                    seal_paths.public_key.clone(),
-                    seal_paths.checkpoints.clone(),
-                    data_key.clone(),
-                ],
-            )?;
-            if demo {
-                demo::seed_if_needed(&app).await?;
-                demo::seed_cases(&app).await?;
-                demo::seed_verification(&app).await?;
-            }
-            let first = app.ensure_first_admins().await?;
-            if !first.is_empty() {
-                println!("首次启动:已创建三员账户 (first start: the three administrators created)");
-                for a in &first {
-                    println!(
-                        "  {} 用户名 username: {}  一次性密码 one-time password: {}",
-                        a.role.label_zh(),
-                        a.username,
-                        a.one_time_password
-                    );
-                }
-                println!("  首次登录后须修改密码,请分别交给三位不同的人员 (must be changed at first login; hand each to a different person)");
-            }
-            warn_missing_admins(store.as_ref()).await?;
-            if demo {
-                demo::print_accounts();
-            }
-            let abandoned =
-                jiuzhu_store::kept::FeedFiles::new(&data_dir).remove_abandoned_staging()?;
-            if abandoned > 0 {
-                tracing::info!(
-                    files = abandoned,
-                    "removed uploads abandoned by a stopped process"
-                );
-            }
-            if let Err(e) = seal.checkpoint(store.as_ref(), clock.as_ref()).await {
-                eprintln!("警告 (warning): 审计检查点未写入 (audit checkpoint not written): {e}");
-            }
-            println!(
-                "审计检查点 (audit checkpoints): {}",
-                seal_paths.checkpoints.display()
-            );
-            let defaults = jiuzhu_web::WebConfig::default();
-            let config = jiuzhu_web::WebConfig {
-                idle_timeout: chrono::Duration::minutes(idle_minutes),
-                session_lifetime: chrono::Duration::hours(session_hours),
-                secure_cookies: secure_cookies.unwrap_or(tls.is_some()),
-                tls: tls.clone(),
-                trusted_proxies,
-                header_read_timeout: std::time::Duration::from_secs(header_timeout_secs),
-                body_idle_timeout: std::time::Duration::from_secs(body_idle_timeout_secs),
-                body_limits: jiuzhu_web::limits::BodyLimits {
-                    feed: max_feed_mb * 1024 * 1024,
-                    ..defaults.body_limits.clone()
-                },
-                font: font.clone(),
-                files_dir,
-                max_document_bytes: max_document_mb * 1024 * 1024,
-                feeds_dir: data_dir.clone(),
-                audit_seal: Some(seal_paths.clone()),
-                ..defaults
-            };
-            let scheme = if tls.is_some() { "https" } else { "http" };
-            if tls.is_none() && !listen.ip().is_loopback() && !config.secure_cookies {
-                eprintln!(
-                    "警告 (warning): 以明文 HTTP 监听 {listen};生产环境请使用 --tls-cert/--tls-key \
-                     或按 docs/security.md 置于 HTTPS 反向代理之后 (plain HTTP on a non-loopback address)"
-                );
-            }
-            let state = jiuzhu_web::AppState::with_app(app.clone(), config);
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("binding {listen}"))?;
-            let addr = listener.local_addr()?;
-            if let Some(day) = today {
-                println!("注意:日期固定为 {day}(--today),仅供演示、培训和测试");
-            }
-            let shutdown = shutdown_signal();
-            let (stop, stopped) = tokio::sync::watch::channel(false);
-            let checkpoints = tokio::spawn(checkpoint_every(
-                Arc::new(seal),
-                store,
-                clock,
-                Duration::from_secs(checkpoint_seconds),
-                stopped,
-            ));
-            println!("jiuzhu 已启动: {scheme}://{addr}/   (Ctrl+C 停止)");
-            tracing::info!(%addr, "listening");
-            let served = jiuzhu_web::serve(listener, state, shutdown).await;
-            // The last checkpoint, after the in-flight requests have finished.
-            let _ = stop.send(true);
-            let _ = checkpoints.await;
-            served?;
-            tracing::info!("stopped");
-            Ok(ExitCode::SUCCESS)
+            cmd_serve::run(args, &app, &paths).await
         }
         Command::Demo => {
             let seal = cmd_audit::open_creating(
@@ -607,7 +412,7 @@ async fn store_command(
         }
         Command::Verify(cmd) => return cmd_verify::run(&cmd, app, &cli_actor).await,
         Command::Calc(_)
-        | Command::Serve { .. }
+        | Command::Serve(_)
         | Command::Demo
         | Command::Audit(_)
         | Command::DataKey(_) => {
@@ -615,10 +420,6 @@ async fn store_command(
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn parse_proxy(s: &str) -> Result<jiuzhu_web::client_ip::IpNet, String> {
-    jiuzhu_web::client_ip::parse_trusted_proxy(s)
 }
 
 /// A file to import, streamed by the importer (never read whole here).
@@ -717,51 +518,4 @@ async fn user_command(
         }
     }
     Ok(())
-}
-
-/// After an upgrade the former administrators are system administrators, and nobody approves
-/// accounts or reads the log until a security and an audit administrator exist: say so at
-/// every start until they do.
-async fn warn_missing_admins(store: &dyn Store) -> anyhow::Result<()> {
-    let users = store
-        .list_users(&Actor::system("first-start").grant::<ReadUsers>()?)
-        .await?;
-    for role in [Role::SecurityAdmin, Role::AuditAdmin] {
-        let present = users
-            .iter()
-            .any(|u| u.role == role && u.active && u.approval == jiuzhu_domain::Approval::Approved);
-        if !present {
-            eprintln!(
-                "警告 (warning): 没有在用的{}。请在服务器上创建:jiuzhu user create --username U \
-                 --name 姓名 --role {} --division 区划代码 (README)",
-                role.label_zh(),
-                role.as_str()
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Ctrl+C or SIGTERM. The handlers are installed when this is called, not when the future is
-/// first polled, so a stop that arrives right after "已启动" is printed is still graceful (and
-/// still ends with the last audit checkpoint).
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let term = signal(SignalKind::terminate());
-    let int = signal(SignalKind::interrupt());
-    async move {
-        let recv = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
-            match s {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = recv(term) => {},
-            _ = recv(int) => {},
-        }
-        tracing::info!("shutdown requested; finishing in-flight requests");
-    }
 }
