@@ -33,6 +33,9 @@ pub enum Error {
         message: String,
         fields: Vec<FieldError>,
     },
+    /// A file over its size limit (bytes), with the file's size when known.
+    #[error("文件超过大小限制")]
+    TooLarge { limit: u64, size: Option<u64> },
     /// Too many requests of this kind at once (password hashing): try again in a second.
     #[error("系统繁忙,请稍后再试")]
     Busy,

@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod calendar;
 pub mod cases;
 pub mod demo;
+pub mod documents;
 pub mod error;
 pub mod month;
 pub mod params;
@@ -46,6 +47,8 @@ pub struct App {
     /// Password hashing, started at its first use (most commands never hash).
     hashing: Arc<OnceLock<accounts::HashPool>>,
     hashing_size: (usize, usize),
+    /// Where the one-person-one-file documents are kept, and what is accepted.
+    documents: Arc<documents::DocumentSettings>,
 }
 
 impl App {
@@ -165,6 +168,7 @@ impl AppBuilder {
             feeds: FeedFiles::new(self.feeds_dir),
             hashing: Arc::default(),
             hashing_size: self.hashing_size.unwrap_or((cores, 8 * cores)),
+            documents: Arc::default(),
         })
     }
 }

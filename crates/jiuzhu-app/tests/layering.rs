@@ -74,7 +74,6 @@ const KNOWN: &[&str] = &[
     "web source uses the store: error.rs",
     "web source uses the store: feed_pages.rs",
     "web source uses the store: feeds_api.rs",
-    "web source uses the store: files.rs",
     "web source uses the store: forms.rs",
     "web source uses the store: id_lookup.rs",
     "web source uses the store: jobs.rs",

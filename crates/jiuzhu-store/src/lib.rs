@@ -31,6 +31,7 @@ pub mod cases;
 pub mod changes;
 pub mod conformance;
 pub mod data_key;
+pub mod document_files;
 pub mod documents;
 pub mod feed_sources;
 pub mod kept;

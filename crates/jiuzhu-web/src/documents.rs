@@ -2,8 +2,8 @@
 //! household's or case's file, listing them, previewing them and withdrawing them — as pages
 //! (`/documents…`) and as `/api/v1/documents…`.
 //!
-//! Files are checked here (size limit, type by magic bytes), stored content-addressed by
-//! [`crate::files::FileStore`], and recorded by `Store::add_document`, which checks that the
+//! Files are checked by `jiuzhu_app::documents` (size limit, type by magic bytes), stored content-addressed by
+//! `jiuzhu_store::document_files::FileStore` (through `jiuzhu_app::documents`), and recorded by `Store::add_document`, which checks that the
 //! owner is in the uploader's jurisdiction. Identity cards, medical and disability documents
 //! are listed like the others, but their content is served only with `RevealSensitive`, and
 //! each view is audited (`Store::reveal_document`).
@@ -14,19 +14,21 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use jiuzhu_domain::access::{ReadRegistry, RevealSensitive, WriteRegistry};
+use jiuzhu_domain::access::{ReadRegistry, WriteRegistry};
 use jiuzhu_domain::{FieldError, Grant};
-use jiuzhu_store::documents::{document_type, DOCUMENT_TYPES};
-use jiuzhu_store::{Document, DocumentId, DocumentQuery, NewDocument, OwnerKind};
+use jiuzhu_store::documents::DOCUMENT_TYPES;
+use jiuzhu_store::{Document, DocumentId, DocumentQuery, OwnerKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::JsonBody;
 use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, AppError, PageError};
-use crate::files::{human_size, FileKind, FileStore};
+use crate::views::human_size;
 use crate::views::{render, render_status, Nav};
 use crate::AppState;
+use jiuzhu_app::documents::FileKind;
+use jiuzhu_app::documents::{allowed_list, type_label, Upload};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -46,19 +48,6 @@ pub fn api_routes() -> Router<AppState> {
 
 // ---- upload -----------------------------------------------------------------------------------
 
-/// A multipart upload as received.
-#[derive(Default)]
-struct Upload {
-    owner_kind: String,
-    owner_id: String,
-    doc_type: String,
-    note: String,
-    file_name: Option<String>,
-    bytes: Vec<u8>,
-    /// The whole file's size, also when it was too large to keep.
-    size: u64,
-}
-
 fn field_error(field: &str, code: &str, message: impl Into<String>) -> AppError {
     AppError::invalid(vec![FieldError::new(field, code, message)])
 }
@@ -66,7 +55,7 @@ fn field_error(field: &str, code: &str, message: impl Into<String>) -> AppError 
 /// Reads the form; the file is kept only up to the limit (its size is still counted, for the
 /// message).
 async fn read_upload(state: &AppState, mut mp: Multipart) -> Result<Upload, AppError> {
-    let max = state.config.max_document_bytes;
+    let max = state.app.documents().max_bytes;
     let limit = crate::limits::upload_limit(&state.config, "/documents");
     let bad = |e| crate::limits::multipart_error(e, limit);
     let mut up = Upload::default();
@@ -101,129 +90,14 @@ async fn read_upload(state: &AppState, mut mp: Multipart) -> Result<Upload, AppE
     Ok(up)
 }
 
-fn allowed_list(kinds: &[FileKind]) -> String {
-    kinds
-        .iter()
-        .map(|k| k.label())
-        .collect::<Vec<_>>()
-        .join("、")
-}
-
-/// Validates the upload, stores the file and records the document.
+/// Validates the upload, stores the file and records the document
+/// (`jiuzhu_app::documents::upload`).
 async fn upload(
     state: &AppState,
     grant: &Grant<WriteRegistry>,
     up: Upload,
 ) -> Result<Document, AppError> {
-    let owner_kind = OwnerKind::parse(up.owner_kind.trim()).ok_or_else(|| {
-        field_error(
-            "owner_kind",
-            "DOCUMENT_OWNER_KIND",
-            "材料所属对象类型无效(person、household 或 case)",
-        )
-    })?;
-    let owner_id: i64 = up
-        .owner_id
-        .trim()
-        .parse()
-        .map_err(|_| field_error("owner_id", "DOCUMENT_OWNER_ID", "材料所属对象编号无效"))?;
-    let doc_type = document_type(up.doc_type.trim()).ok_or_else(|| {
-        field_error(
-            "doc_type",
-            "DOCUMENT_TYPE_UNKNOWN",
-            format!("材料类型“{}”不存在", up.doc_type.trim()),
-        )
-    })?;
-    let Some(file_name) = up.file_name.filter(|_| up.size > 0) else {
-        return Err(field_error("file", "FILE_MISSING", "请选择要上传的文件"));
-    };
-    // Only the last path component: browsers on some systems send the client's full path.
-    let file_name = file_name
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    let file_name = if file_name.is_empty() {
-        "未命名".to_string()
-    } else {
-        file_name
-    };
-    // The owner is checked before anything is written, so an upload outside the jurisdiction
-    // leaves no file behind (the store checks again when it records the document).
-    if !owner_visible(state, grant.actor(), owner_kind, owner_id).await? {
-        return Err(AppError::not_found());
-    }
-    let config = &state.config;
-    if up.size > config.max_document_bytes {
-        return Err(crate::limits::too_large(
-            config.max_document_bytes,
-            Some(up.size),
-        ));
-    }
-    let kind = FileKind::sniff(&up.bytes)
-        .filter(|k| config.document_types.contains(k))
-        .ok_or_else(|| {
-            field_error(
-                "file",
-                "FILE_TYPE",
-                format!(
-                    "文件“{file_name}”类型不允许,仅支持 {}",
-                    allowed_list(&config.document_types)
-                ),
-            )
-        })?;
-    let files = FileStore::new(config.files_dir.clone());
-    let bytes = up.bytes;
-    let stored = tokio::task::spawn_blocking(move || files.put(&bytes))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
-    let doc = state
-        .store
-        .add_document(
-            grant,
-            &NewDocument {
-                owner_kind,
-                owner_id,
-                doc_type: doc_type.code.to_string(),
-                file_name,
-                content_type: kind.content_type().to_string(),
-                size_bytes: up.size as i64,
-                sha256: stored.sha256,
-                storage_key: stored.key,
-                note: up.note,
-            },
-        )
-        .await?;
-    Ok(doc)
-}
-
-async fn owner_visible(
-    state: &AppState,
-    actor: &jiuzhu_domain::Actor,
-    kind: OwnerKind,
-    id: i64,
-) -> Result<bool, AppError> {
-    let store = state.store.as_ref();
-    Ok(match kind {
-        OwnerKind::Person => store
-            .get_person(&actor.grant::<ReadRegistry>()?, id)
-            .await?
-            .is_some(),
-        OwnerKind::Household => store
-            .get_household(&actor.grant::<ReadRegistry>()?, id)
-            .await?
-            .is_some(),
-        OwnerKind::Case => match actor.grant::<jiuzhu_domain::access::ReadCases>() {
-            Ok(g) => store.get_case(&g, id).await?.is_some(),
-            Err(_) => false,
-        },
-    })
-}
-
-fn type_label(code: &str) -> &str {
-    document_type(code).map(|t| t.label_zh).unwrap_or(code)
+    Ok(jiuzhu_app::documents::upload(&state.app, grant, up).await?)
 }
 
 /// A document as the API answers it (never its storage key).
@@ -298,35 +172,7 @@ async fn content(
     auth: Auth,
     Path(id): Path<DocumentId>,
 ) -> Result<Response, ApiError> {
-    let actor = auth.actor();
-    let read = actor.grant::<ReadRegistry>()?;
-    let doc = state
-        .store
-        .get_document(&read, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let doc = if doc.is_sensitive() {
-        let reveal = actor.grant::<RevealSensitive>().map_err(|_| {
-            AppError::new(
-                StatusCode::FORBIDDEN,
-                "DENIED",
-                format!(
-                    "{}无权查看{}(敏感材料)",
-                    actor.role.label_zh(),
-                    type_label(&doc.doc_type)
-                ),
-            )
-        })?;
-        state.store.reveal_document(&reveal, id).await?
-    } else {
-        doc
-    };
-    let files = FileStore::new(state.config.files_dir.clone());
-    let (key, sha) = (doc.storage_key.clone(), doc.sha256.clone());
-    let bytes = tokio::task::spawn_blocking(move || files.get(&key, &sha))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
+    let (doc, bytes) = jiuzhu_app::documents::content(&state.app, auth.actor(), id).await?;
     // The type is the one recognised at upload, never the client's.
     let ct = FileKind::from_content_type(&doc.content_type)
         .map(|k| k.content_type())
@@ -567,7 +413,7 @@ async fn list_view(
     owner: (OwnerKind, i64),
     errors: Vec<String>,
 ) -> Result<ListPage, AppError> {
-    if !owner_visible(state, a.actor(), owner.0, owner.1).await? {
+    if !jiuzhu_app::documents::owner_visible(&state.app, a.actor(), owner.0, owner.1).await? {
         return Err(AppError::not_found());
     }
     let read = a.actor().grant::<ReadRegistry>()?;
@@ -595,8 +441,8 @@ async fn list_view(
             .map(|t| (t.code, t.label_zh))
             .collect(),
         errors,
-        max_size: human_size(state.config.max_document_bytes),
-        allowed: allowed_list(&state.config.document_types),
+        max_size: human_size(state.app.documents().max_bytes),
+        allowed: allowed_list(&state.app.documents().types),
     })
 }
 

@@ -317,6 +317,7 @@ impl From<jiuzhu_app::Error> for AppError {
                 e.fields = fields;
                 e
             }
+            Error::TooLarge { limit, size } => crate::limits::too_large(limit, size),
             Error::Busy => AppError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "BUSY",

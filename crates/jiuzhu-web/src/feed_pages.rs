@@ -361,7 +361,7 @@ async fn feeds_page_of(
         .collect();
     Ok(FeedsPage {
         nav: Nav::new(auth, "核对数据"),
-        max_upload: crate::files::human_size(
+        max_upload: crate::views::human_size(
             crate::limits::upload_limit(&state.config, "/feeds").stated,
         ),
         can_push: actor.may(Action::ImportFeeds),

@@ -38,7 +38,6 @@ mod economics_page;
 pub mod error;
 pub mod feed_pages;
 pub mod feeds_api;
-pub mod files;
 mod forms;
 mod headers;
 pub mod id_lookup;
@@ -96,7 +95,7 @@ pub struct WebConfig {
     /// Largest accepted document, in bytes.
     pub max_document_bytes: u64,
     /// Document file types accepted, recognised by their first bytes.
-    pub document_types: Vec<files::FileKind>,
+    pub document_types: Vec<jiuzhu_app::documents::FileKind>,
     /// The data directory delivered feed files are kept in (`<dir>/feeds/<sha256>.csv`,
     /// docs/feeds.md); the binary defaults it to the SQLite file's directory.
     pub feeds_dir: std::path::PathBuf,
@@ -122,7 +121,7 @@ impl Default for WebConfig {
             font: None,
             files_dir: std::path::PathBuf::from("data/files"),
             max_document_bytes: 20 * 1024 * 1024,
-            document_types: files::FileKind::ALL.to_vec(),
+            document_types: jiuzhu_app::documents::FileKind::ALL.to_vec(),
             feeds_dir: std::path::PathBuf::from("data"),
             audit_seal: None,
         }
@@ -162,6 +161,12 @@ impl AppState {
     }
 
     pub fn with_app(app: jiuzhu_app::App, config: WebConfig) -> AppState {
+        // The documents' settings are the server's options, applied to the application.
+        let app = app.with_documents(jiuzhu_app::documents::DocumentSettings {
+            dir: config.files_dir.clone(),
+            max_bytes: config.max_document_bytes,
+            types: config.document_types.clone(),
+        });
         AppState {
             login: Arc::new(login_guard::LoginGuard::new(config.login.clone())),
             store: app.store().clone(),

@@ -72,14 +72,14 @@ impl Limit {
 /// with the upload's size when it is known.
 pub fn too_large(limit: u64, size: Option<u64>) -> AppError {
     let size = size
-        .map(|n| format!("(本次 {})", crate::files::human_size(n)))
+        .map(|n| format!("(本次 {})", crate::views::human_size(n)))
         .unwrap_or_default();
     let mut e = AppError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "TOO_LARGE",
         format!(
             "文件超过 {}{size},请缩小后重新上传",
-            crate::files::human_size(limit)
+            crate::views::human_size(limit)
         ),
     );
     e.fields.push(jiuzhu_domain::FieldError::new(

@@ -987,7 +987,7 @@ async fn divisions_render(
         status,
         &DivisionsPage {
             nav: Nav::new(&a.auth, "行政区划"),
-            max_upload: crate::files::human_size(
+            max_upload: crate::views::human_size(
                 crate::limits::upload_limit(&state.config, "/divisions/import").stated,
             ),
             rows,
@@ -1201,7 +1201,7 @@ async fn audit_page(
 async fn import_form(State(state): State<AppState>, a: Authorized<ImportCaseload>) -> Response {
     render(&ImportPage {
         nav: Nav::new(&a.auth, "存量导入"),
-        max_upload: crate::files::human_size(
+        max_upload: crate::views::human_size(
             crate::limits::upload_limit(&state.config, "/import").stated,
         ),
         today: state.clock.today().to_string(),
@@ -1264,7 +1264,7 @@ async fn import_submit(
             e.status,
             &ImportPage {
                 nav,
-                max_upload: crate::files::human_size(
+                max_upload: crate::views::human_size(
                     crate::limits::upload_limit(&state.config, "/import").stated,
                 ),
                 today: today.to_string(),

@@ -614,7 +614,7 @@ impl ImportPage {
         let limits = jiuzhu_import::caseload::Limits::UPLOAD;
         format!(
             "每个文件不超过 {},家庭表最多 {} 户、成员表最多 {} 人;更大的存量数据请拆分后分批导入,或在服务器上用命令行导入。",
-            crate::files::human_size(limits.file_bytes),
+            crate::views::human_size(limits.file_bytes),
             limits.households,
             limits.members
         )
@@ -626,4 +626,26 @@ impl ImportPage {
 pub struct ImportJobPage {
     pub nav: Nav,
     pub id: u64,
+}
+
+/// "25.3 MB", "20 MB", "512 KB": sizes as the Chinese messages show them.
+pub fn human_size(bytes: u64) -> String {
+    const MB: u64 = 1024 * 1024;
+    const KB: u64 = 1024;
+    let (unit, name) = if bytes >= MB { (MB, "MB") } else { (KB, "KB") };
+    let tenths = (bytes * 10 + unit / 2) / unit;
+    if tenths.is_multiple_of(10) {
+        format!("{} {name}", tenths / 10)
+    } else {
+        format!("{}.{} {name}", tenths / 10, tenths % 10)
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn sizes_as_messages_show_them() {
+        assert_eq!(super::human_size(20 * 1024 * 1024), "20 MB");
+        assert_eq!(super::human_size(26_528_972), "25.3 MB");
+    }
 }

@@ -151,7 +151,7 @@ async fn whatif_form(
 ) -> Response {
     render(&WhatIfPage {
         nav: Nav::new(&a.auth, "政策测算"),
-        max_upload: crate::files::human_size(
+        max_upload: crate::views::human_size(
             crate::limits::upload_limit(&state.config, "/whatif").stated,
         ),
         form: WhatIfForm {
@@ -262,7 +262,7 @@ async fn whatif_submit(
     match outcome {
         Ok(out) => Ok(render(&WhatIfPage {
             nav,
-            max_upload: crate::files::human_size(
+            max_upload: crate::views::human_size(
                 crate::limits::upload_limit(&state.config, "/whatif").stated,
             ),
             form,
@@ -273,7 +273,7 @@ async fn whatif_submit(
             e.status,
             &WhatIfPage {
                 nav,
-                max_upload: crate::files::human_size(
+                max_upload: crate::views::human_size(
                     crate::limits::upload_limit(&state.config, "/whatif").stated,
                 ),
                 errors: error_messages(&e),

@@ -46,7 +46,7 @@ fn reviewer() -> Actor {
 
 /// A one-member household of the village with a 低保 case approved at 500.00 a month from
 /// 2026-04 (written to the store as an approval would be).
-async fn approved_case(app: &App, seq: u32) -> (jiuzhu_domain::HouseholdId, CaseId) {
+pub(super) async fn approved_case(app: &App, seq: u32) -> (jiuzhu_domain::HouseholdId, CaseId) {
     let system = Actor::system("test");
     let body = format!("37100219800101{seq:03}");
     let first17: [u8; 17] = body.as_bytes().try_into().unwrap();

@@ -10,10 +10,12 @@ use jiuzhu_store::data_key::DataKeys;
 
 mod accounts;
 mod changes;
+mod documents;
 mod params;
 mod verification;
 pub use accounts::*;
 pub use changes::*;
+pub use documents::*;
 pub use params::*;
 pub use verification::*;
 
@@ -84,6 +86,7 @@ macro_rules! use_case_tests {
             a_revision_names_everything_it_lacks,
             a_change_starts_on_the_calendar_of_its_division,
             a_warning_closed_as_stop_opens_the_change,
+            an_upload_is_checked_before_a_file_is_written,
             a_run_judges_each_household_by_its_county,
             a_run_refuses_a_county_without_policy,
             first_admin_is_created_once_and_must_change_password,

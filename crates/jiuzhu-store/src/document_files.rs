@@ -123,14 +123,14 @@ impl FileStore {
         let dir = path.parent().expect("key has a directory");
         if !dir.is_dir() {
             // Every level the store makes is the service's alone (0700), the root included.
-            jiuzhu_store::private_fs::create_dir(&self.root)?;
-            jiuzhu_store::private_fs::create_dir(&self.root.join("sha256"))?;
-            jiuzhu_store::private_fs::create_dir(dir)?;
+            crate::private_fs::create_dir(&self.root)?;
+            crate::private_fs::create_dir(&self.root.join("sha256"))?;
+            crate::private_fs::create_dir(dir)?;
         }
         let tmp = dir.join(format!(".{sha}.{}.tmp", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         {
-            let mut f = jiuzhu_store::private_fs::create_file(&tmp)?;
+            let mut f = crate::private_fs::create_file(&tmp)?;
             f.write_all(bytes)?;
             f.sync_all()?;
         }
@@ -158,19 +158,6 @@ impl FileStore {
     }
 }
 
-/// "25.3 MB", "20 MB", "512 KB": sizes as the Chinese messages show them.
-pub fn human_size(bytes: u64) -> String {
-    const MB: u64 = 1024 * 1024;
-    const KB: u64 = 1024;
-    let (unit, name) = if bytes >= MB { (MB, "MB") } else { (KB, "KB") };
-    let tenths = (bytes * 10 + unit / 2) / unit;
-    if tenths.is_multiple_of(10) {
-        format!("{} {name}", tenths / 10)
-    } else {
-        format!("{}.{} {name}", tenths / 10, tenths % 10)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,9 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn sizes_and_kinds() {
-        assert_eq!(human_size(20 * 1024 * 1024), "20 MB");
-        assert_eq!(human_size(26_528_972), "25.3 MB");
+    fn kinds_by_their_first_bytes() {
         assert_eq!(FileKind::sniff(b"MZ\x90\x00"), None);
         assert_eq!(
             FileKind::sniff(b"\x89PNG\r\n\x1a\n...."),
