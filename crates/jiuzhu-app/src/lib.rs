@@ -28,6 +28,7 @@ pub mod month;
 pub mod params;
 pub mod policy;
 pub mod registry;
+pub mod reserve_fund;
 pub mod verification;
 
 pub use error::{Error, Result};

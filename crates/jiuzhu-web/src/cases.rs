@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
 use jiuzhu_domain::access::{ActOnCase, ReadCases, ReadRegistry, RegisterApplication};
-use jiuzhu_domain::{Actor, DivisionCode, FieldError, HouseholdId, Money, PersonId};
+use jiuzhu_domain::{Actor, DivisionCode, FieldError, HouseholdId, PersonId};
 use jiuzhu_store::{
     CaseEvent, CaseFlags, CaseId, CaseQuery, CaseRecord, PersonQuery, TaskQuery, TaskRow,
 };
@@ -1064,7 +1064,7 @@ async fn assist_view(
         // A county or department user may see the case without the township's ledger.
         return Ok(None);
     };
-    let min = crate::reserve_fund::minimum(state, &township).await?;
+    let min = jiuzhu_app::reserve_fund::minimum(&state.app, &township).await?;
     let entries = state
         .store
         .reserve_fund_entries(&read, &township, 1000)
@@ -1075,8 +1075,8 @@ async fn assist_view(
         minimum: min
             .map(|m| m.to_string())
             .unwrap_or_else(|| "未规定".into()),
-        low: crate::reserve_fund::below(fund.balance, min),
-        warning: crate::reserve_fund::LOW_BALANCE_WARNING,
+        low: jiuzhu_app::reserve_fund::below(fund.balance, min),
+        warning: jiuzhu_app::reserve_fund::LOW_BALANCE_WARNING,
         payments: entries
             .iter()
             .filter(|e| e.case_id == Some(c.id))
@@ -1417,14 +1417,7 @@ async fn act_submit(
 
 /// The one-click assist-first payment (先行救助支付) from a 临时救助 case page: a withdrawal
 /// from the case's township fund, linked to the case, payee the applicant unless named.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct AssistPaymentForm {
-    amount: String,
-    voucher: String,
-    payee_name: String,
-    reason: String,
-}
+type AssistPaymentForm = jiuzhu_app::reserve_fund::AssistPayment;
 
 async fn assist_payment_submit(
     State(state): State<AppState>,
@@ -1464,72 +1457,7 @@ async fn assist_payment(
     id: CaseId,
     f: &AssistPaymentForm,
 ) -> Result<(), AppError> {
-    let read = a.grant.actor().grant::<ReadCases>()?;
-    let c = state
-        .store
-        .get_case(&read, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let township = DivisionCode::parse(&c.division_filed)
-        .ok()
-        .and_then(|d| d.township())
-        .ok_or_else(AppError::not_found)?;
-    let amount = match Money::parse(f.amount.trim()) {
-        Ok(m) if m.fen() > 0 => m,
-        Ok(_) => {
-            return Err(AppError::invalid(vec![FieldError::new(
-                "amount",
-                "RESERVE_AMOUNT",
-                "支付金额必须大于零",
-            )]))
-        }
-        Err(e) => {
-            return Err(AppError::invalid(vec![FieldError::new(
-                "amount",
-                e.code(),
-                format!("支付金额:{}", e.message_zh()),
-            )]))
-        }
-    };
-    let reg = a.grant.actor().grant::<ReadRegistry>()?;
-    let applicant_id = state
-        .store
-        .household_as_of(&reg, c.household_id, state.clock.today())
-        .await?
-        .and_then(|s| {
-            s.members
-                .into_iter()
-                .find(|m| m.person.id == c.applicant_id)
-                .map(|m| m.person.id_number.masked())
-        });
-    let payee = f.payee_name.trim();
-    let (payee_name, payee_id_masked) = if payee.is_empty() || payee == c.applicant_name {
-        (c.applicant_name.clone(), applicant_id)
-    } else {
-        (payee.to_string(), None)
-    };
-    let reason = if f.reason.trim().is_empty() {
-        format!("先行救助:案件 {}", c.number)
-    } else {
-        f.reason.trim().to_string()
-    };
-    state
-        .store
-        .record_reserve_entry(
-            &a.grant,
-            &jiuzhu_store::NewReserveEntry {
-                township,
-                kind: jiuzhu_store::ReserveEntryKind::Withdrawal,
-                amount,
-                case_id: Some(c.id),
-                payee_name: Some(payee_name),
-                payee_id_masked,
-                reason,
-                voucher: Some(f.voucher.trim().to_string()).filter(|v| !v.is_empty()),
-                on: state.clock.today(),
-            },
-        )
-        .await?;
+    jiuzhu_app::reserve_fund::assist_payment(&state.app, &a.grant, id, f).await?;
     Ok(())
 }
 

@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
 use jiuzhu_domain::access::{ManageReserveFund, ReadCases};
-use jiuzhu_domain::{Action, DivisionCode, FieldError, IdNumber, Level, Money};
-use jiuzhu_store::{NewReserveEntry, ReserveEntry, ReserveEntryKind, ReserveFund};
+use jiuzhu_domain::{Action, DivisionCode, Money};
+use jiuzhu_store::{ReserveEntry, ReserveFund};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -24,8 +24,12 @@ use crate::views::{render, render_status, Nav};
 use crate::AppState;
 
 /// The warning shown when a township's balance is below the minimum.
-pub const LOW_BALANCE_WARNING: &str = "备用金余额低于最低限额,请及时补充";
-const MINIMUM_PARAM: &str = "temporary.reserve_fund.minimum";
+pub use jiuzhu_app::reserve_fund::{below, parse_township, EntryInput, LOW_BALANCE_WARNING};
+
+/// The minimum balance in force for a township today.
+async fn minimum(state: &AppState, township: &DivisionCode) -> Result<Option<Money>, AppError> {
+    Ok(jiuzhu_app::reserve_fund::minimum(&state.app, township).await?)
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -38,141 +42,6 @@ pub fn api_routes() -> Router<AppState> {
         "/reserve-fund/{township}/entries",
         get(api_entries).post(api_record),
     )
-}
-
-/// The minimum balance in force for a township today (`None` when no policy sets one).
-pub(crate) async fn minimum(
-    state: &AppState,
-    township: &DivisionCode,
-) -> Result<Option<Money>, AppError> {
-    let lib = state.app.params().await?.policies.clone();
-    let today = state.clock.today();
-    Ok(lib
-        .for_region(township)
-        .ok()
-        .and_then(|set| set.at(today).money(MINIMUM_PARAM).ok().map(|p| p.value)))
-}
-
-pub(crate) fn below(balance: Money, min: Option<Money>) -> bool {
-    min.is_some_and(|m| balance < m)
-}
-
-fn parse_township(s: &str) -> Result<DivisionCode, AppError> {
-    DivisionCode::parse(s)
-        .ok()
-        .filter(|c| c.level() == Level::Township)
-        .ok_or_else(AppError::not_found)
-}
-
-/// The form or JSON of a new entry.
-#[derive(Deserialize, ToSchema, Default)]
-#[serde(default)]
-pub struct EntryInput {
-    /// top_up | withdrawal | return
-    kind: String,
-    /// Yuan, at most two decimals ("1200.00").
-    amount: String,
-    /// A 临时救助 case of the same township, for a withdrawal paying assist-first assistance.
-    case_id: Option<String>,
-    payee_name: Option<String>,
-    /// The payee's identity number; only its masked form is kept.
-    payee_id_number: Option<String>,
-    reason: String,
-    voucher: Option<String>,
-    /// The booking date (YYYY-MM-DD); today when empty.
-    on: Option<String>,
-}
-
-fn to_new(
-    input: &EntryInput,
-    township: DivisionCode,
-    today: NaiveDate,
-) -> Result<NewReserveEntry, AppError> {
-    let mut errors = Vec::new();
-    let kind = ReserveEntryKind::parse(input.kind.trim());
-    if kind.is_none() {
-        errors.push(FieldError::new(
-            "kind",
-            "RESERVE_KIND",
-            "收支类型无效(补充、支取或退回)",
-        ));
-    }
-    let amount = match Money::parse(input.amount.trim()) {
-        Ok(m) if m.fen() > 0 => Some(m),
-        Ok(_) => {
-            errors.push(FieldError::new(
-                "amount",
-                "RESERVE_AMOUNT",
-                "金额必须大于零",
-            ));
-            None
-        }
-        Err(e) => {
-            errors.push(FieldError::new("amount", e.code(), e.message_zh()));
-            None
-        }
-    };
-    let text = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    let case_id = match text(&input.case_id) {
-        None => None,
-        Some(s) => match s.parse::<i64>() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                errors.push(FieldError::new("case_id", "RESERVE_CASE", "案件编号无效"));
-                None
-            }
-        },
-    };
-    let payee_id_masked = match text(&input.payee_id_number) {
-        None => None,
-        Some(s) => match IdNumber::parse(&s) {
-            Ok(n) => Some(n.masked()),
-            Err(_) => {
-                errors.push(FieldError::new(
-                    "payee_id_number",
-                    "RESERVE_PAYEE_ID",
-                    "领款人身份证号码无效",
-                ));
-                None
-            }
-        },
-    };
-    let on = match text(&input.on) {
-        None => today,
-        Some(s) => match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
-            Ok(d) => d,
-            Err(_) => {
-                errors.push(FieldError::new(
-                    "on",
-                    "RESERVE_DATE",
-                    "日期格式应为 YYYY-MM-DD",
-                ));
-                today
-            }
-        },
-    };
-    if input.reason.trim().is_empty() {
-        errors.push(FieldError::new("reason", "RESERVE_REASON", "请填写事由"));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::invalid(errors));
-    }
-    Ok(NewReserveEntry {
-        township,
-        kind: kind.expect("checked"),
-        amount: amount.expect("checked"),
-        case_id,
-        payee_name: text(&input.payee_name),
-        payee_id_masked,
-        reason: input.reason.trim().to_string(),
-        voucher: text(&input.voucher),
-        on,
-    })
 }
 
 /// A ledger entry as the API answers it (the payee's number masked).
@@ -330,9 +199,7 @@ pub async fn api_record(
     Path(township): Path<String>,
     JsonBody(input): JsonBody<EntryInput>,
 ) -> Result<Response, ApiError> {
-    let township = parse_township(&township)?;
-    let new = to_new(&input, township, state.clock.today())?;
-    let e = state.store.record_reserve_entry(&a.grant, &new).await?;
+    let e = jiuzhu_app::reserve_fund::record(&state.app, &a.grant, &township, &input).await?;
     Ok((StatusCode::CREATED, Json(entry_out(&e))).into_response())
 }
 
@@ -486,15 +353,9 @@ async fn entry_submit(
     Form(input): Form<EntryInput>,
 ) -> Result<Response, PageError> {
     let grant = a.actor().grant::<ManageReserveFund>()?;
-    let code = parse_township(&township)?;
-    let result = match to_new(&input, code, state.clock.today()) {
-        Ok(new) => state
-            .store
-            .record_reserve_entry(&grant, &new)
-            .await
-            .map_err(AppError::from),
-        Err(e) => Err(e),
-    };
+    let result = jiuzhu_app::reserve_fund::record(&state.app, &grant, &township, &input)
+        .await
+        .map_err(AppError::from);
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/reserve-fund?township={township}")).into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {

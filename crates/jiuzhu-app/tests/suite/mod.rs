@@ -12,11 +12,13 @@ mod accounts;
 mod changes;
 mod documents;
 mod params;
+mod reserve_fund;
 mod verification;
 pub use accounts::*;
 pub use changes::*;
 pub use documents::*;
 pub use params::*;
+pub use reserve_fund::*;
 pub use verification::*;
 
 /// The instant every case starts at: 2026-03-01 10:00 in China (02:00 UTC).
@@ -87,6 +89,7 @@ macro_rules! use_case_tests {
             a_change_starts_on_the_calendar_of_its_division,
             a_warning_closed_as_stop_opens_the_change,
             an_upload_is_checked_before_a_file_is_written,
+            the_reserve_fund_pays_no_more_than_it_holds,
             a_run_judges_each_household_by_its_county,
             a_run_refuses_a_county_without_policy,
             first_admin_is_created_once_and_must_change_password,
