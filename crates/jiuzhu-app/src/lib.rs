@@ -27,6 +27,7 @@ pub mod error;
 pub mod month;
 pub mod params;
 pub mod policy;
+pub mod printing;
 pub mod registry;
 pub mod reserve_fund;
 pub mod verification;

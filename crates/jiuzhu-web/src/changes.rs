@@ -397,56 +397,6 @@ pub fn filing_labels(f: &jiuzhu_store::FilingEntry) -> (String, String) {
     (kind, stop)
 }
 
-/// The title and decision sentence of an approved change's letter.
-pub fn letter_change(
-    c: &ChangeRecord,
-    parent_program: &str,
-) -> Option<crate::printing::LetterChange> {
-    let o = c.outcome.as_ref()?;
-    let p = parent_program;
-    let m = o.effective_month.clone().unwrap_or_default();
-    let (title, statement) = match c.kind {
-        ChangeKind::Stop => (
-            format!("停止{p}决定书"),
-            format!(
-                "经调查核实和审核,本机关决定停止你家庭的{p}(原案件 {}),最后发放月份为 {},此后不再发放。理由如下:",
-                c.parent_number,
-                o.last_paid_month.as_deref().unwrap_or_default()
-            ),
-        ),
-        ChangeKind::Suspend => (
-            format!("暂停发放{p}决定书"),
-            format!(
-                "经审核,本机关决定自 {m} 起暂停发放你家庭的{p}(原案件 {}),待核查清楚后依法处理。理由如下:",
-                c.parent_number
-            ),
-        ),
-        ChangeKind::Resume => (
-            format!("恢复发放{p}决定书"),
-            format!(
-                "经审核,本机关决定自 {m} 起恢复发放你家庭的{p}(原案件 {}),月救助金额为人民币 {} 元。理由如下:",
-                c.parent_number, o.amount_after
-            ),
-        ),
-        ChangeKind::Adjust => (
-            format!("调整{p}救助金额决定书"),
-            format!(
-                "经调查核实和审核,本机关决定自 {m} 起将你家庭的{p}(原案件 {})月救助金额由人民币 {} 元调整为 {} 元。理由如下:",
-                c.parent_number, o.amount_before, o.amount_after
-            ),
-        ),
-    };
-    Some(crate::printing::LetterChange {
-        kind: c.kind.as_str().into(),
-        title,
-        statement,
-        parent_number: c.parent_number.clone(),
-        stop_reason: c.stop_reason.map(|r| r.label_zh().to_string()),
-        last_paid_month: o.last_paid_month.clone(),
-        effective_month: o.effective_month.clone(),
-    })
-}
-
 /// The household page's benefit rows; empty for users who may not read cases.
 pub async fn household_rows(
     state: &AppState,

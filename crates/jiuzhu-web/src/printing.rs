@@ -16,13 +16,12 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{Duration, NaiveDate};
-use jiuzhu_domain::access::{ReadCases, ReadRegistry};
-use jiuzhu_domain::{Actor, DivisionCode, Money};
+use chrono::NaiveDate;
+use jiuzhu_domain::access::ReadCases;
+use jiuzhu_domain::{DivisionCode, Money};
 use jiuzhu_print::{CjkFont, Decision, DecisionLetter, ExplanationLine, Notice, NoticeRow};
-use jiuzhu_store::{CaseDecision, CaseRecord, FilingEntry, NoticeEntry};
+use jiuzhu_store::FilingEntry;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::auth::{Auth, Authorized};
 use crate::error::{ApiError, AppError, PageError};
@@ -31,9 +30,6 @@ use crate::AppState;
 
 /// The font slot of `AppState`: loaded at the first print, or why it could not be.
 pub type FontSlot = Result<Arc<CjkFont>, (&'static str, String)>;
-
-/// Objections go to the township office or the government service hotline (12345).
-const HOTLINE: &str = "12345（政务服务便民热线）";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -83,103 +79,12 @@ fn pdf(bytes: Vec<u8>, name: &str) -> Response {
 
 /// A division's name for printing (its code when it is not one, or not in the tree).
 pub(crate) async fn division_name(state: &AppState, code: &str) -> String {
-    let Ok(c) = DivisionCode::parse(code) else {
-        return code.to_string();
-    };
-    state.app.division_name(&c).await
+    jiuzhu_app::printing::division_name(&state.app, code).await
 }
 
 // ---- notices ----------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct NoticeRowOut {
-    pub case_id: i64,
-    pub number: String,
-    pub name: String,
-    pub masked_id_number: String,
-    pub household_size: u32,
-    pub program: String,
-    /// The proposed monthly amount in yuan ("1234.50"); `None` when the engine cannot compute it
-    /// (e.g. no economic record) — shown as 待核定.
-    pub monthly_amount: Option<String>,
-    #[serde(skip)]
-    pub amount: Option<Money>,
-    pub period_from: NaiveDate,
-    pub period_to: NaiveDate,
-    /// The first day the notice step may be closed.
-    pub closable_from: Option<NaiveDate>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct VillageNotice {
-    pub division: String,
-    pub division_name: String,
-    pub office: String,
-    pub program: String,
-    pub period_from: NaiveDate,
-    pub period_to: NaiveDate,
-    pub rows: Vec<NoticeRowOut>,
-    /// Households in notice left off the public list because the applicant is a minor.
-    pub withheld_minors: u32,
-    pub contact_phone: String,
-    pub contact_address: String,
-    pub objection_text: String,
-}
-
-async fn notice_row(
-    state: &AppState,
-    actor: &Actor,
-    e: &NoticeEntry,
-) -> Result<Option<NoticeRowOut>, AppError> {
-    let reg = actor.grant::<ReadRegistry>()?;
-    let snap = state
-        .store
-        .household_as_of(&reg, e.case.household_id, e.posted_on)
-        .await?;
-    let Some(snap) = snap else { return Ok(None) };
-    let Some(applicant) = snap
-        .members
-        .iter()
-        .find(|m| m.person.id == e.case.applicant_id)
-    else {
-        return Ok(None);
-    };
-    let id = &applicant.person.id_number;
-    let period_from = e.posted_on + Duration::days(1);
-    let period_to = e
-        .not_before
-        .map(|d| d - Duration::days(1))
-        .unwrap_or(period_from);
-    if id.age_on(e.posted_on) < 18 {
-        return Ok(Some(NoticeRowOut {
-            case_id: e.case.id,
-            number: e.case.number.clone(),
-            name: String::new(),
-            masked_id_number: String::new(),
-            household_size: 0,
-            program: String::new(),
-            monthly_amount: None,
-            amount: None,
-            period_from,
-            period_to,
-            closable_from: None,
-        }));
-    }
-    let amount = crate::cases::proposed_amount(&state.app, actor, &e.case, e.posted_on).await;
-    Ok(Some(NoticeRowOut {
-        case_id: e.case.id,
-        number: e.case.number.clone(),
-        name: applicant.person.facts.name.clone(),
-        masked_id_number: id.masked(),
-        household_size: u32::try_from(snap.members.len()).unwrap_or(0),
-        program: e.case.program.clone(),
-        monthly_amount: amount.map(|m| m.to_string()),
-        amount,
-        period_from,
-        period_to,
-        closable_from: e.not_before,
-    }))
-}
+pub use jiuzhu_app::printing::{LetterChange, LetterOut, NoticeRowOut, VillageNotice};
 
 /// The notices in the user's jurisdiction, one per village or community (under `division`).
 pub async fn village_notices(
@@ -187,55 +92,7 @@ pub async fn village_notices(
     g: &jiuzhu_domain::Grant<ReadCases>,
     division: Option<&DivisionCode>,
 ) -> Result<Vec<VillageNotice>, AppError> {
-    let entries = state.store.notice_list(g, division).await?;
-    let mut out: Vec<VillageNotice> = Vec::new();
-    for e in &entries {
-        let Some(row) = notice_row(state, g.actor(), e).await? else {
-            continue;
-        };
-        // Posted per village or community: a household registered in a grid (网格) is listed
-        // on its village's notice.
-        let responsible = &e.case.division_responsible;
-        let village = level_of(responsible, DivisionCode::village);
-        if out.last().map(|v| v.division != village).unwrap_or(true) {
-            let township = level_of(responsible, DivisionCode::township);
-            let office = format!("{}人民政府", division_name(state, &township).await);
-            out.push(VillageNotice {
-                division_name: division_name(state, &village).await,
-                contact_address: format!("{office}社会救助窗口（一门受理）"),
-                objection_text: format!(
-                    "公示期间，对公示对象有异议的，可以实名或匿名向{office}反映（当面、书面或电话），我们将及时核查并反馈。"
-                ),
-                office,
-                division: village,
-                program: String::new(),
-                period_from: row.period_from,
-                period_to: row.period_to,
-                rows: vec![],
-                withheld_minors: 0,
-                contact_phone: HOTLINE.into(),
-            });
-        }
-        let v = out.last_mut().expect("pushed above");
-        if row.name.is_empty() {
-            v.withheld_minors += 1;
-            continue;
-        }
-        v.period_from = v.period_from.min(row.period_from);
-        v.period_to = v.period_to.max(row.period_to);
-        if !v.program.split('、').any(|p| p == row.program) {
-            if !v.program.is_empty() {
-                v.program.push('、');
-            }
-            v.program.push_str(&row.program);
-        }
-        v.rows.push(row);
-    }
-    Ok(out)
-}
-
-fn division_param(s: &str) -> Result<DivisionCode, AppError> {
-    DivisionCode::parse(s).map_err(|_| AppError::not_found())
+    Ok(jiuzhu_app::printing::village_notices(&state.app, g, division).await?)
 }
 
 async fn one_notice(
@@ -243,12 +100,20 @@ async fn one_notice(
     g: &jiuzhu_domain::Grant<ReadCases>,
     division: &str,
 ) -> Result<VillageNotice, AppError> {
-    let code = division_param(division)?;
-    village_notices(state, g, Some(&code))
+    Ok(jiuzhu_app::printing::one_notice(&state.app, g, division).await?)
+}
+
+/// The letter of a case's decision; 404 `LETTER_NO_DECISION` before there is one.
+async fn letter_of(state: &AppState, auth: &Auth, id: i64) -> Result<LetterOut, AppError> {
+    jiuzhu_app::printing::letter_of(&state.app, auth.actor(), id)
         .await?
-        .into_iter()
-        .find(|v| v.division == code.as_str())
-        .ok_or_else(AppError::not_found)
+        .ok_or_else(|| {
+            AppError::new(
+                StatusCode::NOT_FOUND,
+                "LETTER_NO_DECISION",
+                "该案件尚未作出决定,没有决定书",
+            )
+        })
 }
 
 #[derive(Template)]
@@ -367,208 +232,6 @@ pub async fn api_notice(
 }
 
 // ---- decision letters -------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct LetterOut {
-    pub case_id: i64,
-    pub case_number: String,
-    pub letter_number: String,
-    pub issuing_office: String,
-    pub applicant_name: String,
-    pub masked_id_number: String,
-    pub program: String,
-    pub decided_on: NaiveDate,
-    /// approved | refused
-    pub outcome: String,
-    pub monthly_amount: String,
-    pub start_month: String,
-    /// Explanation lines: [step, formula, value, source] each.
-    #[schema(value_type = Vec<Vec<String>>)]
-    pub explanation: Vec<(String, String, String, String)>,
-    pub reasons: Vec<String>,
-    pub remedy: String,
-    /// Refusals: the day the written reasons are due (3 working days), while not yet delivered.
-    pub delivery_due: Option<NaiveDate>,
-    /// The label of the after-decision step still open (告知 or 备案), with its due date.
-    #[schema(value_type = Option<Vec<String>>)]
-    pub follow_up: Option<(String, NaiveDate)>,
-    /// An approved change (调整/暂停/恢复/停止): its own title and decision sentence; the
-    /// reasons are in `reasons`.
-    pub change: Option<LetterChange>,
-}
-
-/// What a change decision letter says beyond an approval's fields.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct LetterChange {
-    /// adjust | suspend | resume | stop
-    pub kind: String,
-    pub title: String,
-    pub statement: String,
-    pub parent_number: String,
-    pub stop_reason: Option<String>,
-    /// Stops: the last month paid (payment ends after it).
-    pub last_paid_month: Option<String>,
-    pub effective_month: Option<String>,
-}
-
-/// The explanation lines of a letter: the engine's steps that make the program's amount (the
-/// low-income classes R-LI-* and the all-programs TOTAL are not part of this decision), with
-/// consecutive steps of one rule (one per member, say) merged into one line.
-fn explanation_lines(v: &Value) -> Vec<(String, String, String, String)> {
-    let lines = all_explanation_lines(v)
-        .into_iter()
-        .filter(|(rule, ..)| !rule.starts_with("R-LI") && !rule.starts_with("TOTAL"));
-    let mut out: Vec<(String, String, String, String)> = Vec::new();
-    for l in lines {
-        match out.last_mut() {
-            Some(last) if last.0 == l.0 && last.3 == l.3 => {
-                last.1 = format!("{};{}", last.1, l.1);
-                last.2 = format!("{};{}", last.2, l.2);
-            }
-            _ => out.push(l),
-        }
-    }
-    out
-}
-
-fn all_explanation_lines(v: &Value) -> Vec<(String, String, String, String)> {
-    v.as_array()
-        .map(|steps| {
-            steps
-                .iter()
-                .map(|s| {
-                    let t = |k: &str| s[k].as_str().unwrap_or("").to_string();
-                    let sources = s["sources"]
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .map(|c| {
-                                    let doc = c["document"].as_str().unwrap_or("");
-                                    match c["number"].as_str() {
-                                        Some(n) if n.starts_with(['(', '（']) => {
-                                            format!("{doc}{n}")
-                                        }
-                                        Some(n) if !n.is_empty() => format!("{doc}（{n}）"),
-                                        _ => doc.to_string(),
-                                    }
-                                })
-                                .filter(|x| !x.is_empty())
-                                .collect::<Vec<_>>()
-                        })
-                        .unwrap_or_default();
-                    let mut dedup: Vec<String> = Vec::new();
-                    for x in sources {
-                        if !dedup.contains(&x) {
-                            dedup.push(x);
-                        }
-                    }
-                    let source = if dedup.is_empty() {
-                        rule_basis(&t("rule"))
-                    } else {
-                        dedup.join(";")
-                    };
-                    (
-                        format!("{} {}", t("rule"), t("title")),
-                        t("formula"),
-                        t("value"),
-                        source,
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The basis printed for a step that cites no policy parameter. A letter goes to the family, so
-/// it names the legal text where the rule has one (household composition: MLS-2021 Art.7), never
-/// the platform's own rule book.
-fn rule_basis(rule: &str) -> String {
-    if rule.starts_with("R-HH-") {
-        "《最低生活保障审核确认办法》（民发〔2021〕57号）第七条".to_string()
-    } else {
-        format!("本地规定（规则 {rule}）")
-    }
-}
-
-async fn letter_of(state: &AppState, auth: &Auth, id: i64) -> Result<LetterOut, AppError> {
-    let actor = auth.actor();
-    let read = actor.grant::<ReadCases>()?;
-    let c: CaseRecord = state
-        .store
-        .get_case(&read, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let decisions = state.store.case_decisions(&read, id).await?;
-    let d: &CaseDecision = decisions.last().ok_or_else(|| {
-        AppError::new(
-            StatusCode::NOT_FOUND,
-            "LETTER_NO_DECISION",
-            "该案件尚未作出决定,没有决定书",
-        )
-    })?;
-    let cs: jiuzhu_workflow::CaseState =
-        serde_json::from_value(c.state.clone()).map_err(AppError::internal)?;
-    // From the case row: a letter of a referral is read by its department, which does not
-    // read the register.
-    let masked = c.applicant_id_masked.clone();
-    let county = level_of(&c.division_responsible, DivisionCode::county);
-    let township = level_of(&c.division_responsible, DivisionCode::township);
-    let issuing_office = if cs.confirm_level == jiuzhu_workflow::ActingLevel::Township {
-        format!("{}人民政府", division_name(state, &township).await)
-    } else {
-        format!("{}民政局", division_name(state, &county).await)
-    };
-    let county_name = division_name(state, &county).await;
-    let remedy = jiuzhu_print::default_remedy(
-        Some(&format!("{county_name}人民政府")),
-        Some(&format!("{county_name}人民法院")),
-    );
-    let refused = d.decision.outcome == "refused";
-    // The refusal's delivery due date is shown on its own; other follow-up steps (备案) here.
-    let follow_up = cs
-        .open
-        .iter()
-        .find(|o| o.step != "refusal_letter")
-        .and_then(|o| o.due.map(|due| (o.label.clone(), due)));
-    let change = match state.store.case_change(&read, c.id).await? {
-        Some(ch) if !refused => {
-            let parent_program = state
-                .store
-                .get_case(&read, ch.parent_case_id)
-                .await?
-                .map(|p| p.program)
-                .unwrap_or_default();
-            crate::changes::letter_change(&ch, &parent_program)
-        }
-        _ => None,
-    };
-    Ok(LetterOut {
-        change,
-        case_id: c.id,
-        case_number: c.number.clone(),
-        letter_number: d.letter_number.clone().unwrap_or_default(),
-        issuing_office,
-        applicant_name: c.applicant_name.clone(),
-        masked_id_number: masked,
-        program: c.program.clone(),
-        decided_on: d.decision.decided_on,
-        outcome: d.decision.outcome.clone(),
-        monthly_amount: d.decision.monthly_amount.to_string(),
-        start_month: d.decision.start_month.clone().unwrap_or_default(),
-        explanation: explanation_lines(&d.decision.explanation),
-        reasons: d.decision.reasons.clone(),
-        remedy,
-        delivery_due: if refused {
-            cs.open
-                .iter()
-                .find(|o| o.step == "refusal_letter")
-                .and_then(|o| o.due)
-        } else {
-            None
-        },
-        follow_up,
-    })
-}
 
 #[derive(Template)]
 #[template(path = "notices/letter.html")]
@@ -729,12 +392,3 @@ pub struct FilingList {
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(api_notices, api_notice, api_letter, api_filing))]
 pub struct PrintingApiDoc;
-
-/// The code at one level (county, township, village) of a stored division code, or the code
-/// itself when it lies above that level (a case of a township is posted at the township).
-fn level_of(code: &str, level: fn(&DivisionCode) -> Option<DivisionCode>) -> String {
-    match DivisionCode::parse(code) {
-        Ok(d) => level(&d).unwrap_or(d).to_string(),
-        Err(_) => code.to_string(),
-    }
-}
