@@ -41,7 +41,7 @@ impl Default for BodyLimits {
 }
 
 /// Most warnings one `POST /api/v1/warnings/close` (or the inbox form) may close.
-pub const MAX_BULK_CLOSE: usize = 1_000;
+pub use jiuzhu_app::verification::closing::MAX_BULK_CLOSE;
 
 /// Room for the other fields and the multipart framing beside a file.
 const FORM_OVERHEAD: u64 = MIB;

@@ -23,7 +23,7 @@ use jiuzhu_domain::access::{
 use jiuzhu_domain::{Action, Actor, Division, DivisionCode, FieldError, Grant, Level};
 use jiuzhu_store::{
     CloseWarning, Dashboard, DashboardCell, DocumentQuery, InboxQuery, InboxStatus, NewZeroReport,
-    OwnerKind, StoreError, WarningRecord, WarningResult, ZeroReport, ZeroReportStatus,
+    OwnerKind, WarningRecord, WarningResult, ZeroReport, ZeroReportStatus,
 };
 use jiuzhu_verify::{FeedKind, FeedKindSchema, WarningKind};
 use serde::{Deserialize, Serialize};
@@ -324,13 +324,6 @@ pub async fn api_reveal(
 
 // ---- bulk close --------------------------------------------------------------------------------
 
-#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
-pub struct BulkItem {
-    id: i64,
-    /// The warning's `row_version` as listed.
-    row_version: i64,
-}
-
 #[derive(Deserialize, ToSchema)]
 pub struct BulkCloseInput {
     items: Vec<BulkItem>,
@@ -341,15 +334,8 @@ pub struct BulkCloseInput {
     visit_date: Option<String>,
 }
 
-/// The outcome of one warning of a bulk close.
-#[derive(Serialize, Clone, ToSchema)]
-pub struct BulkOutcome {
-    id: i64,
-    /// closed | conflict | not_found | invalid
-    outcome: &'static str,
-    message: String,
-    row_version: Option<i64>,
-}
+use jiuzhu_app::verification::closing;
+pub use jiuzhu_app::verification::closing::{BulkItem, BulkOutcome};
 
 pub(crate) fn parse_visit_date(
     s: &Option<String>,
@@ -373,8 +359,7 @@ pub(crate) fn parse_visit_date(
     }
 }
 
-/// Closes each warning as 核实无影响 with the same note, one transaction (and audit event) per
-/// warning, so one stale or foreign warning does not hold back the others.
+/// Closes each warning as 核实无影响 (`jiuzhu_app::verification::closing::close_many`).
 async fn bulk_close(
     state: &AppState,
     grant: &jiuzhu_domain::Grant<HandleWarnings>,
@@ -382,83 +367,7 @@ async fn bulk_close(
     note: &str,
     visit_date: Option<NaiveDate>,
 ) -> Result<Vec<BulkOutcome>, AppError> {
-    if note.trim().is_empty() {
-        return Err(AppError::invalid(vec![FieldError::new(
-            "note",
-            "NOTE_REQUIRED",
-            "请填写核查情况说明",
-        )]));
-    }
-    if items.is_empty() {
-        return Err(AppError::invalid(vec![FieldError::new(
-            "items",
-            "NOTHING_SELECTED",
-            "请选择要销号的预警",
-        )]));
-    }
-    // Each closure is its own transaction: an unbounded list would hold the request (and the
-    // write lock, in turns) for minutes.
-    let cap = crate::limits::MAX_BULK_CLOSE;
-    if items.len() > cap {
-        return Err(AppError::invalid(vec![FieldError::new(
-            "items",
-            "TOO_MANY_ITEMS",
-            format!(
-                "一次最多批量销号 {cap} 条预警,本次提交了 {} 条,请分批处理",
-                items.len()
-            ),
-        )]));
-    }
-    let mut out = Vec::with_capacity(items.len());
-    for it in items {
-        let r = state
-            .store
-            .close_warning(
-                grant,
-                it.id,
-                it.row_version,
-                &CloseWarning {
-                    result: WarningResult::NoEffect,
-                    note: note.trim().to_string(),
-                    visit_date,
-                    attachments: Vec::new(),
-                },
-            )
-            .await;
-        out.push(match r {
-            Ok(w) => BulkOutcome {
-                id: it.id,
-                outcome: "closed",
-                message: "已销号(核实无影响)".into(),
-                row_version: Some(w.row_version),
-            },
-            Err(StoreError::Conflict { actual, .. }) => BulkOutcome {
-                id: it.id,
-                outcome: "conflict",
-                message: "该预警已被他人处理或修改,未销号".into(),
-                row_version: Some(actual),
-            },
-            Err(StoreError::NotFound { .. }) => BulkOutcome {
-                id: it.id,
-                outcome: "not_found",
-                message: "预警不存在或不在您的辖区".into(),
-                row_version: None,
-            },
-            Err(StoreError::Invalid(e)) => BulkOutcome {
-                id: it.id,
-                outcome: "invalid",
-                message: e
-                    .0
-                    .iter()
-                    .map(|f| f.message.clone())
-                    .collect::<Vec<_>>()
-                    .join(";"),
-                row_version: None,
-            },
-            Err(e) => return Err(e.into()),
-        });
-    }
-    Ok(out)
+    Ok(closing::close_many(&state.app, grant, items, note, visit_date).await?)
 }
 
 /// Closes several warnings as `no_effect` (核实无影响) with one note; reports each one's

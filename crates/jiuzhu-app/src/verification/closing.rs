@@ -10,9 +10,10 @@
 //! its economics: they are recorded on the household's page; their adjustment asks for no fact.
 
 use chrono::NaiveDate;
-use jiuzhu_domain::access::{ReadRegistry, WriteRegistry};
+use jiuzhu_domain::access::{HandleWarnings, ReadRegistry, WriteRegistry};
 use jiuzhu_domain::{Actor, FieldError, HouseholdEconomics, MemberEconomics, Money};
-use jiuzhu_store::WarningRecord;
+use jiuzhu_store::{CloseWarning, StoreError, WarningRecord, WarningResult};
+use serde::{Deserialize, Serialize};
 
 use crate::{App, Error, Result};
 
@@ -307,4 +308,118 @@ async fn has_benefit(app: &App, actor: &jiuzhu_domain::Actor, w: &WarningRecord)
             .any(|b| b.status != "ended"),
         Err(_) => true,
     })
+}
+
+// ---- bulk close --------------------------------------------------------------------------------
+
+/// Warnings closed in one bulk request at most: each closure is its own transaction, and an
+/// unbounded list would hold the request (and the write lock, in turns) for minutes.
+pub const MAX_BULK_CLOSE: usize = 1_000;
+
+/// A warning of a bulk close, with its version as listed.
+#[derive(Debug, Deserialize, Serialize, Clone, Copy)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulkItem {
+    pub id: i64,
+    /// The warning's `row_version` as listed.
+    pub row_version: i64,
+}
+
+/// The outcome of one warning of a bulk close.
+#[derive(Debug, Serialize, Clone)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulkOutcome {
+    pub id: i64,
+    /// closed | conflict | not_found | invalid
+    pub outcome: &'static str,
+    pub message: String,
+    pub row_version: Option<i64>,
+}
+
+/// Closes each warning as 核实无影响 with the same note, one transaction (and audit event) per
+/// warning, so one stale or foreign warning does not hold back the others.
+pub async fn close_many(
+    app: &App,
+    grant: &jiuzhu_domain::Grant<HandleWarnings>,
+    items: &[BulkItem],
+    note: &str,
+    visit_date: Option<NaiveDate>,
+) -> Result<Vec<BulkOutcome>> {
+    if note.trim().is_empty() {
+        return Err(Error::invalid(vec![FieldError::new(
+            "note",
+            "NOTE_REQUIRED",
+            "请填写核查情况说明",
+        )]));
+    }
+    if items.is_empty() {
+        return Err(Error::invalid(vec![FieldError::new(
+            "items",
+            "NOTHING_SELECTED",
+            "请选择要销号的预警",
+        )]));
+    }
+    // Each closure is its own transaction: an unbounded list would hold the request (and the
+    // write lock, in turns) for minutes.
+    let cap = MAX_BULK_CLOSE;
+    if items.len() > cap {
+        return Err(Error::invalid(vec![FieldError::new(
+            "items",
+            "TOO_MANY_ITEMS",
+            format!(
+                "一次最多批量销号 {cap} 条预警,本次提交了 {} 条,请分批处理",
+                items.len()
+            ),
+        )]));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for it in items {
+        let r = app
+            .store
+            .close_warning(
+                grant,
+                it.id,
+                it.row_version,
+                &CloseWarning {
+                    result: WarningResult::NoEffect,
+                    note: note.trim().to_string(),
+                    visit_date,
+                    attachments: Vec::new(),
+                },
+            )
+            .await;
+        out.push(match r {
+            Ok(w) => BulkOutcome {
+                id: it.id,
+                outcome: "closed",
+                message: "已销号(核实无影响)".into(),
+                row_version: Some(w.row_version),
+            },
+            Err(StoreError::Conflict { actual, .. }) => BulkOutcome {
+                id: it.id,
+                outcome: "conflict",
+                message: "该预警已被他人处理或修改,未销号".into(),
+                row_version: Some(actual),
+            },
+            Err(StoreError::NotFound { .. }) => BulkOutcome {
+                id: it.id,
+                outcome: "not_found",
+                message: "预警不存在或不在您的辖区".into(),
+                row_version: None,
+            },
+            Err(StoreError::Invalid(e)) => BulkOutcome {
+                id: it.id,
+                outcome: "invalid",
+                message: e
+                    .0
+                    .iter()
+                    .map(|f| f.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                row_version: None,
+            },
+            Err(e) => return Err(e.into()),
+        });
+    }
+    Ok(out)
 }
