@@ -121,6 +121,8 @@ pub struct UsersPage {
     pub roles: Options,
     pub departments: Options,
     pub errors: Vec<String>,
+    /// The new-account form as typed (kept when it is refused).
+    pub form: UserInput,
 }
 
 #[derive(Template)]
@@ -203,7 +205,11 @@ async fn users_render(
     a: &Authorized<ReadUsers>,
     errors: Vec<String>,
     status: StatusCode,
+    form: UserInput,
 ) -> PageResult {
+    let typed = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_string();
+    let role = Role::parse(&typed(&form.role));
+    let department = Department::parse(&typed(&form.department));
     let throttled = state.login.throttled_accounts(state.clock.now());
     let users = state.store.list_users(&a.grant).await?;
     let divisions: Vec<&DivisionCode> = users.iter().map(|u| &u.division).collect();
@@ -226,15 +232,16 @@ async fn users_render(
             rows,
             can_create: actor.may(Action::ManageUsers),
             can_approve: actor.may(Action::AssignRoles),
-            roles: options(Role::ALL, None, Role::as_str, Role::label_zh),
-            departments: department_options(None),
+            roles: options(Role::ALL, role, Role::as_str, Role::label_zh),
+            departments: department_options(department),
             errors,
+            form,
         },
     ))
 }
 
 async fn users_page(State(state): State<AppState>, a: Authorized<ReadUsers>) -> PageResult {
-    users_render(&state, &a, vec![], StatusCode::OK).await
+    users_render(&state, &a, vec![], StatusCode::OK, UserInput::default()).await
 }
 
 fn one_time_password_page(nav: Nav, user: &User, password: &str, what: &str) -> Response {
@@ -278,7 +285,7 @@ async fn user_create(
             &password,
             "已创建用户",
         )),
-        Err(e) => users_render(&state, &read, e.messages_for_people(), e.status).await,
+        Err(e) => users_render(&state, &read, e.messages_for_people(), e.status, input).await,
     }
 }
 

@@ -795,6 +795,33 @@ async fn pages_work_for_every_role() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(r.text().contains("一次性密码"));
+    // A refused account keeps what was typed, the chosen role and department included.
+    let r = app
+        .form(
+            "/users",
+            Some(&admin.cookie),
+            &[
+                ("_csrf", &acsrf),
+                ("username", "王 x"),
+                ("display_name", "页面用户二"),
+                ("role", "department_officer"),
+                ("department", "housing"),
+                ("division", "371002"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let page = r.text();
+    assert!(page.contains("用户名只能包含字母"), "{page}");
+    for kept in [
+        r#"name="username" value="王 x""#,
+        r#"name="display_name" value="页面用户二""#,
+        r#"name="division" value="371002""#,
+        r#"<option value="department_officer" selected>"#,
+        r#"<option value="housing" selected>"#,
+    ] {
+        assert!(page.contains(kept), "{kept} not kept");
+    }
 }
 
 fn multipart(fields: &[(&str, Option<&str>, &str)]) -> (String, Vec<u8>) {
