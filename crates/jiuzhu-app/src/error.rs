@@ -10,9 +10,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// What the store refused or could not do (not found, conflict, duplicate, out of scope,
-    /// invalid, denied, refused, database failure), with its cause kept.
+    /// denied, refused, database failure), with its cause kept. Input the store finds invalid
+    /// is [`Error::Invalid`], as the use-cases' own checks are.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// The record does not exist or lies outside the actor's jurisdiction (not distinguished).
     #[error("记录不存在或不在您的管辖范围内")]
     NotFound,
@@ -76,6 +77,15 @@ impl Error {
     /// A record the platform wrote that no longer reads (a case state, a JSON column).
     pub fn internal_json(source: serde_json::Error) -> Error {
         Error::internal_from("a stored record does not read", source)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(v) => Error::Invalid(v.0),
+            other => Error::Store(other),
+        }
     }
 }
 

@@ -37,3 +37,52 @@ impl App {
         Ok(self.store.get_division(&names, code).await?.map(|d| d.name))
     }
 }
+
+/// A legacy caseload to import: the two files and how to read them.
+pub struct CaseloadFiles {
+    pub households: jiuzhu_import::Input,
+    pub members: jiuzhu_import::Input,
+    /// The day the imported facts are in force from.
+    pub valid_from: chrono::NaiveDate,
+    pub create_missing_divisions: bool,
+    pub limits: jiuzhu_import::caseload::Limits,
+}
+
+/// Imports a legacy caseload (the command line, and the web's background job): the files are
+/// read and checked in full off the async threads, then written in one transaction, or nothing
+/// is — every rejected row is reported at once (`Error::Invalid`). `parsed` hears how many
+/// rows are about to be written; `progress` how many are written.
+pub async fn import_caseload(
+    app: &App,
+    grant: &Grant<jiuzhu_domain::access::ImportCaseload>,
+    files: CaseloadFiles,
+    parsed: impl FnOnce(&jiuzhu_domain::caseload::CaseloadBatch),
+    progress: jiuzhu_store::Progress<'_>,
+) -> Result<jiuzhu_store::ImportSummary> {
+    let batch = tokio::task::spawn_blocking(move || {
+        jiuzhu_import::caseload::parse(
+            &files.households,
+            &files.members,
+            files.valid_from,
+            files.create_missing_divisions,
+            files.limits,
+        )
+    })
+    .await
+    .map_err(|e| crate::Error::internal_from("reading a caseload", e))??;
+    parsed(&batch);
+    Ok(app.store.import_caseload(grant, &batch, progress).await?)
+}
+
+/// Imports a jurisdiction tree (divisions) from a file, checked in full first.
+pub async fn import_divisions(
+    app: &App,
+    grant: &Grant<jiuzhu_domain::access::ManageDivisions>,
+    file: jiuzhu_import::Input,
+    limits: jiuzhu_import::TableLimits,
+) -> Result<u64> {
+    let rows = tokio::task::spawn_blocking(move || jiuzhu_import::divisions::parse(&file, limits))
+        .await
+        .map_err(|e| crate::Error::internal_from("reading a division file", e))??;
+    Ok(app.store.import_divisions(grant, &rows).await?)
+}

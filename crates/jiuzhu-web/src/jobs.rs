@@ -5,10 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
+use jiuzhu_app::registry::{import_caseload, CaseloadFiles};
 use jiuzhu_domain::access::ImportCaseload;
 use jiuzhu_domain::{FieldError, Grant, UserId};
 use jiuzhu_import::Input;
-use jiuzhu_store::{ImportSummary, Store, StoreError};
+use jiuzhu_store::ImportSummary;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -102,7 +103,7 @@ impl Jobs {
     /// Starts an import in the background and returns its id.
     pub fn start(
         &self,
-        store: Arc<dyn Store>,
+        app: jiuzhu_app::App,
         grant: Grant<ImportCaseload>,
         households: Input,
         members: Input,
@@ -138,44 +139,28 @@ impl Jobs {
         );
         let jobs = self.clone();
         tokio::spawn(async move {
-            let parsed = tokio::task::spawn_blocking(move || {
-                jiuzhu_import::caseload::parse(
-                    &households,
-                    &members,
-                    valid_from,
-                    create_missing_divisions,
-                    jiuzhu_import::caseload::Limits::UPLOAD,
-                )
-            })
-            .await;
-            let batch = match parsed {
-                Ok(Ok(b)) => b,
-                Ok(Err(errors)) => {
-                    jobs.fail(id, errors.0);
-                    return;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "import parse task failed");
-                    jobs.update(id, |s| {
-                        s.phase = JobPhase::Failed;
-                        s.message = "导入失败:系统内部错误,未写入任何数据".into();
-                    });
-                    return;
-                }
+            let files = CaseloadFiles {
+                households,
+                members,
+                valid_from,
+                create_missing_divisions,
+                limits: jiuzhu_import::caseload::Limits::UPLOAD,
             };
-            let rows = (batch.households.len() + batch.members.len()) as u64;
-            total.store(rows, Ordering::Relaxed);
-            jobs.update(id, |s| {
-                s.phase = JobPhase::Writing;
-                s.total = rows;
-            });
+            let parsed = |batch: &jiuzhu_domain::caseload::CaseloadBatch| {
+                let rows = (batch.households.len() + batch.members.len()) as u64;
+                total.store(rows, Ordering::Relaxed);
+                jobs.update(id, |s| {
+                    s.phase = JobPhase::Writing;
+                    s.total = rows;
+                });
+            };
             let progress = |d: u64, t: u64| {
                 done.store(d, Ordering::Relaxed);
                 total.store(t, Ordering::Relaxed);
             };
-            match store.import_caseload(&grant, &batch, &progress).await {
+            match import_caseload(&app, &grant, files, parsed, &progress).await {
                 Ok(summary) => jobs.succeed(id, summary),
-                Err(StoreError::Invalid(errors)) => jobs.fail(id, errors.0),
+                Err(jiuzhu_app::Error::Invalid(errors)) => jobs.fail(id, errors),
                 Err(e) => {
                     let err = crate::error::AppError::from(e);
                     jobs.update(id, |s| {

@@ -1080,12 +1080,9 @@ async fn divisions_import(
         let file = take_file(&mut files, "file").ok_or_else(|| {
             AppError::invalid(vec![FieldError::new("file", "REQUIRED", "请选择区划文件")])
         })?;
-        let rows = tokio::task::spawn_blocking(move || {
-            jiuzhu_import::divisions::parse(&file, jiuzhu_import::divisions::UPLOAD)
-        })
-        .await
-        .map_err(AppError::internal)??;
-        Ok::<_, AppError>(state.store.import_divisions(&m.grant, &rows).await?)
+        let limits = jiuzhu_import::divisions::UPLOAD;
+        let imported = jiuzhu_app::registry::import_divisions(&state.app, &m.grant, file, limits);
+        Ok::<_, AppError>(imported.await?)
     }
     .await;
     match result {
@@ -1250,14 +1247,9 @@ async fn import_submit(
     .await;
     match result {
         Ok((h, m, valid_from, create_missing)) => {
-            let id = state.jobs.start(
-                state.store.clone(),
-                a.grant,
-                h,
-                m,
-                valid_from,
-                create_missing,
-            );
+            let id = state
+                .jobs
+                .start(state.app.clone(), a.grant, h, m, valid_from, create_missing);
             see_other(&format!("/import/jobs/{id}"))
         }
         Err(e) => render_status(

@@ -328,26 +328,21 @@ async fn store_command(
             create_missing_divisions,
         }) => {
             let started = Instant::now();
-            let h = read_input(&households)?;
-            let m = read_input(&members)?;
-            let valid_from = valid_from.unwrap_or_else(|| app.today());
-            let batch = match jiuzhu_import::caseload::parse(
-                &h,
-                &m,
-                valid_from,
+            let files = jiuzhu_app::registry::CaseloadFiles {
+                households: read_input(&households)?,
+                members: read_input(&members)?,
+                valid_from: valid_from.unwrap_or_else(|| app.today()),
                 create_missing_divisions,
-                jiuzhu_import::caseload::Limits::COMMAND_LINE,
-            ) {
-                Ok(b) => b,
-                Err(errors) => return Ok(report_rejected(&errors)),
+                limits: jiuzhu_import::caseload::Limits::COMMAND_LINE,
             };
-            let parsed = started.elapsed();
-            eprintln!(
-                "已校验 {} 户、{} 人,用时 {:.1} 秒;开始写入…",
-                batch.households.len(),
-                batch.members.len(),
-                parsed.as_secs_f64()
-            );
+            let parsed = |batch: &jiuzhu_domain::caseload::CaseloadBatch| {
+                eprintln!(
+                    "已校验 {} 户、{} 人,用时 {:.1} 秒;开始写入…",
+                    batch.households.len(),
+                    batch.members.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            };
             let grant = cli_actor.grant::<ImportCaseload>()?;
             let last = std::sync::atomic::AtomicU64::new(0);
             let progress = |done: u64, total: u64| {
@@ -357,7 +352,9 @@ async fn store_command(
                     eprintln!("  写入 {done}/{total} ({pct}%)");
                 }
             };
-            match store.import_caseload(&grant, &batch, &progress).await {
+            let imported =
+                jiuzhu_app::registry::import_caseload(app, &grant, files, parsed, &progress).await;
+            match imported {
                 Ok(summary) => {
                     println!(
                         "{}",
@@ -370,26 +367,20 @@ async fn store_command(
                         })
                     );
                 }
-                Err(jiuzhu_store::StoreError::Invalid(errors)) => {
-                    return Ok(report_rejected(&errors))
+                Err(jiuzhu_app::Error::Invalid(errors)) => {
+                    return Ok(report_rejected(&ValidationErrors(errors)))
                 }
                 Err(e) => return Err(e.into()),
             }
         }
         Command::Import(ImportCommand::Divisions { file }) => {
-            let input = read_input(&file)?;
-            let rows = match jiuzhu_import::divisions::parse(
-                &input,
-                jiuzhu_import::divisions::COMMAND_LINE,
-            ) {
-                Ok(r) => r,
-                Err(errors) => return Ok(report_rejected(&errors)),
-            };
             let grant = cli_actor.grant::<ManageDivisions>()?;
-            match store.import_divisions(&grant, &rows).await {
+            let file = read_input(&file)?;
+            let limits = jiuzhu_import::divisions::COMMAND_LINE;
+            match jiuzhu_app::registry::import_divisions(app, &grant, file, limits).await {
                 Ok(n) => println!("已导入 {n} 个区划节点 (divisions imported)"),
-                Err(jiuzhu_store::StoreError::Invalid(errors)) => {
-                    return Ok(report_rejected(&errors))
+                Err(jiuzhu_app::Error::Invalid(errors)) => {
+                    return Ok(report_rejected(&ValidationErrors(errors)))
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -84,10 +84,10 @@ pub async fn the_reserve_fund_pays_no_more_than_it_holds(db: Db) {
         .unwrap();
     assert_eq!(top.balance_after, Money::from_fen(100_000));
     let over = reserve_fund::record(&app, &g, "371002001", &entry("withdrawal", "1000.01")).await;
-    let Err(Error::Store(jiuzhu_store::StoreError::Invalid(v))) = over else {
+    let Err(Error::Invalid(fields)) = over else {
         panic!("{over:?}");
     };
-    assert_eq!(v.0[0].code, "RESERVE_INSUFFICIENT");
+    assert_eq!(fields[0].code, "RESERVE_INSUFFICIENT");
 
     let paid = reserve_fund::assist_payment(
         &app,
