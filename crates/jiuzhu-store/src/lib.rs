@@ -64,9 +64,9 @@ pub use feed_sources::{FeedSource, FeedSourceChange, NewFeedSource, SourceAccoun
 pub use sql::{connect, connect_with_key_file, AtRestCounts, Backend, KeyFileOpened, SqlStore};
 pub use verification::warning_facts;
 pub use verification::{
-    CaseloadHouseholdRow, CloseWarning, DeliveryReader, FeedDelivery, FoundFact, NewDelivery,
-    NewRun, NewWarning, Rejection, RunCarried, RunPart, RunStart, SourceStatus, SourceUse,
-    StillOpen, VerificationRun, WarningQuery, WarningRecord, WarningResult,
+    CaseloadHouseholdRow, CloseWarning, ClosureChange, DeliveryReader, FeedDelivery, FoundFact,
+    NewDelivery, NewRun, NewWarning, Rejection, RunCarried, RunPart, RunStart, SourceStatus,
+    SourceUse, StillOpen, VerificationRun, WarningQuery, WarningRecord, WarningResult,
 };
 pub use warning_handling::{
     Dashboard, DashboardCell, InboxQuery, InboxStatus, NewZeroReport, ZeroReport, ZeroReportKind,
@@ -982,8 +982,9 @@ pub trait Store: Send + Sync + 'static {
     /// with adjust/suspend/stop calls for on the household's running case (`change_case_id`),
     /// as the application prepared it for [`Store::running_case`]; a change already open is
     /// linked instead, and a change that cannot be opened is said in the note. Without a running
-    /// case such a closure is refused (`WARNING_RESULT_NEEDS_CASE`); when the running case is
-    /// no longer the one the change was prepared for, `Conflict`. `fact`, the
+    /// case such a closure is refused (`WARNING_RESULT_NEEDS_CASE`); a running case the
+    /// application did not find (not readable by the actor) is `NotFound`; one that is no
+    /// longer the case the change was prepared for is `Conflict`. `fact`, the
     /// household's economic record as the adjustment found it, is written in the same
     /// transaction: a refused closure leaves the record unchanged.
     async fn close_warning_with(
@@ -992,7 +993,7 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         expected_version: i64,
         close: &CloseWarning,
-        change: Option<&NewChange>,
+        change: &ClosureChange,
         fact: Option<FoundFact<'_>>,
     ) -> Result<WarningRecord>;
     /// The township inbox: warnings in scope filtered by month, kind, status (overdue judged on

@@ -1,8 +1,8 @@
 //! Changes of a running benefit (调整/暂停/恢复/停止, docs/cases.md): opening one on an approved
 //! case (`POST /cases/{id}/changes`, `POST /api/v1/cases/{id}/changes`), reading a case's
-//! benefit status and changes (`GET /api/v1/cases/{id}/changes`), and the decision of a change
-//! case (called from `cases::act`). The change case itself is an ordinary case of the change
-//! workflow: the normal case page, step forms, timeline, letter and filing list.
+//! benefit status and changes (`GET /api/v1/cases/{id}/changes`). Opening and deciding are the
+//! application's (`jiuzhu_app::cases::changes`). The change case itself is an ordinary case of
+//! the change workflow: the normal case page, step forms, timeline, letter and filing list.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

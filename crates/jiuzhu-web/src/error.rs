@@ -340,3 +340,18 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full hashing pool is a 503 with the envelope's code and a Retry-After of one second.
+    #[test]
+    fn a_busy_application_is_503_with_retry_after() {
+        let e = AppError::from(jiuzhu_app::Error::Busy);
+        assert_eq!(
+            (e.status, e.code, e.retry_after),
+            (StatusCode::SERVICE_UNAVAILABLE, "BUSY", Some(1))
+        );
+    }
+}

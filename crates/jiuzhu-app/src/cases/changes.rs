@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use jiuzhu_domain::access::{ActOnCase, ReadCases};
 use jiuzhu_domain::{Actor, DivisionCode, FieldError, Grant, Money};
 use jiuzhu_store::{
-    CaseId, CaseOpening, CaseRecord, ChangeKind, ChangeRecord, NewChange, NewDecision, StopReason,
-    WarningRecord, WarningResult,
+    CaseId, CaseOpening, CaseRecord, ChangeKind, ChangeRecord, ClosureChange, NewChange,
+    NewDecision, StopReason, WarningRecord, WarningResult,
 };
 use jiuzhu_workflow::{apply, start, ActingLevel, Action, ActionError, ActorRef, Context};
 use jiuzhu_workflow::{StartOptions, StepInput};
@@ -87,25 +87,25 @@ pub async fn open(
     Ok(app.store.open_change_case(g, &new).await?)
 }
 
-/// The change a warning's closure with adjust/suspend/stop opens on the household's running
-/// case, started for the closing user; `None` for other results, or when the household has no
-/// running case (the store then refuses such a closure) or the change cannot start.
+/// What a warning's closure with adjust/suspend/stop does to the household's running case:
+/// the change started for the closing user, or why none can start (said in the closure's note);
+/// `NoRunningCase` for other results and when the user reads no running case of the household.
 pub async fn for_warning(
     app: &App,
     actor: &Actor,
     warning: &WarningRecord,
     result: WarningResult,
     note: &str,
-) -> Result<Option<NewChange>> {
+) -> Result<ClosureChange> {
     let kind = match result {
         WarningResult::Adjust => ChangeKind::Adjust,
         WarningResult::Suspend => ChangeKind::Suspend,
         WarningResult::Stop => ChangeKind::Stop,
-        WarningResult::NoEffect | WarningResult::Refer => return Ok(None),
+        WarningResult::NoEffect | WarningResult::Refer => return Ok(ClosureChange::NoRunningCase),
     };
     let read = actor.grant::<ReadCases>()?;
     let Some(parent) = app.store.running_case(&read, warning.household_id).await? else {
-        return Ok(None);
+        return Ok(ClosureChange::NoRunningCase);
     };
     let display_name = match actor.user_id {
         Some(id) => app
@@ -129,9 +129,15 @@ pub async fn for_warning(
         display_name: &display_name,
     };
     match prepare(app, actor, &parent, &proposal).await {
-        Ok(new) => Ok(Some(new)),
-        // A change the workflow cannot start is said in the closure's note by the store.
-        Err(Error::Invalid(_)) => Ok(None),
+        Ok(new) => Ok(ClosureChange::Open(new)),
+        Err(Error::Invalid(fields)) => Ok(ClosureChange::CannotOpen {
+            parent: parent.id,
+            reason: fields
+                .iter()
+                .map(|f| f.message.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
+        }),
         Err(e) => Err(e),
     }
 }

@@ -292,7 +292,7 @@ pub async fn close_warning(
     });
     Ok(app
         .store
-        .close_warning_with(g, id, row_version, &close, change.as_ref(), fact)
+        .close_warning_with(g, id, row_version, &close, &change, fact)
         .await?)
 }
 

@@ -47,6 +47,16 @@ fn reviewer() -> Actor {
 /// A one-member household of the village with a 低保 case approved at 500.00 a month from
 /// 2026-04 (written to the store as an approval would be).
 pub(super) async fn approved_case(app: &App, seq: u32) -> (jiuzhu_domain::HouseholdId, CaseId) {
+    let (household, person) = imported_household(app, seq).await;
+    let store = app.store();
+    approve_dibao(store, household, person).await
+}
+
+/// A one-member household of the village, imported from a legacy caseload.
+async fn imported_household(
+    app: &App,
+    seq: u32,
+) -> (jiuzhu_domain::HouseholdId, jiuzhu_domain::PersonId) {
     let system = Actor::system("test");
     let body = format!("37100219800101{seq:03}");
     let first17: [u8; 17] = body.as_bytes().try_into().unwrap();
@@ -95,6 +105,14 @@ pub(super) async fn approved_case(app: &App, seq: u32) -> (jiuzhu_domain::Househ
         .unwrap()
         .unwrap();
     let household = store.person_memberships(&read, person.id).await.unwrap()[0].household_id;
+    (household, person.id)
+}
+
+async fn approve_dibao(
+    store: &std::sync::Arc<dyn jiuzhu_store::Store>,
+    household: jiuzhu_domain::HouseholdId,
+    person: jiuzhu_domain::PersonId,
+) -> (jiuzhu_domain::HouseholdId, CaseId) {
     let clerk = staff(20, "clerk", Role::WindowClerk, "371002001");
     let case = store
         .register_case(
@@ -104,7 +122,7 @@ pub(super) async fn approved_case(app: &App, seq: u32) -> (jiuzhu_domain::Househ
                 program: "低保".into(),
                 department: None,
                 household_id: household,
-                applicant_id: person.id,
+                applicant_id: person,
                 flags: CaseFlags::default(),
                 state: json!({"revision": 1}),
                 revision: 1,
@@ -283,4 +301,148 @@ pub async fn a_warning_closed_as_stop_opens_the_change(db: Db) {
         .unwrap()
         .unwrap();
     assert_eq!(c.state["open"][0]["step"], "confirm");
+}
+
+/// Approves a 临时救助 of `household` (paid once: no benefit is tracked).
+async fn approved_temporary(app: &App, household: jiuzhu_domain::HouseholdId) -> CaseId {
+    let store = app.store();
+    let read = Actor::system("test").grant::<ReadRegistry>().unwrap();
+    let members = store.household_members(&read, household).await.unwrap();
+    let clerk = staff(20, "clerk", Role::WindowClerk, "371002001");
+    let case = store
+        .register_case(
+            &clerk.grant::<RegisterApplication>().unwrap(),
+            &NewCase {
+                workflow: "temporary".into(),
+                program: "临时救助".into(),
+                department: None,
+                household_id: household,
+                applicant_id: members[0].person.id,
+                flags: CaseFlags::default(),
+                state: json!({"revision": 1}),
+                revision: 1,
+                open_steps: vec![],
+                events: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let approver = staff(22, "approver", Role::CountyApprover, "371002");
+    store
+        .transition_case(
+            &approver.grant::<ActOnCase>().unwrap(),
+            case.id,
+            1,
+            &CaseTransition {
+                state: json!({"revision": 2}),
+                revision: 2,
+                status: "approved".into(),
+                open_steps: vec![],
+                events: vec![],
+                decision: Some(NewDecision {
+                    outcome: "approved".into(),
+                    decided_on: day(2026, 3, 1),
+                    monthly_amount: Money::ZERO,
+                    start_month: None,
+                    explanation: json!([]),
+                    policy_versions: json!([]),
+                    input_snapshot: json!(null),
+                    reasons: vec![],
+                }),
+                starts_benefit: false,
+            },
+        )
+        .await
+        .unwrap();
+    case.id
+}
+
+/// Closes the household's one warning as `result` with the clerk's note.
+async fn close_its_warning(
+    app: &App,
+    household: jiuzhu_domain::HouseholdId,
+    result: WarningResult,
+) -> jiuzhu_store::WarningRecord {
+    let run = Actor::system("test").grant::<RunVerification>().unwrap();
+    app.store()
+        .store_run(
+            &run,
+            &NewRun {
+                month: "2026-02".into(),
+                division: DivisionCode::parse("371002").unwrap(),
+                started_at: super::start_time(),
+                delivery_ids: vec![],
+                households: 1,
+                due: day(2026, 3, 22),
+            },
+            &[NewWarning {
+                household_id: household,
+                kind: "INCOME".into(),
+                division: DivisionCode::parse(VILLAGE).unwrap(),
+                evidence: "{}".into(),
+                facts: jiuzhu_store::warning_facts("", "INCOME"),
+            }],
+        )
+        .await
+        .unwrap();
+    let clerk = staff(20, "clerk", Role::WindowClerk, "371002001");
+    let w = app
+        .store()
+        .list_warnings(
+            &clerk.grant::<ReadVerification>().unwrap(),
+            &WarningQuery::default(),
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|w| w.household_id == household)
+        .unwrap();
+    jiuzhu_app::verification::closing::close_warning(
+        app,
+        &clerk.grant::<HandleWarnings>().unwrap(),
+        w.id,
+        w.row_version,
+        CloseWarning {
+            result,
+            note: "入户核实".into(),
+            visit_date: None,
+            attachments: vec![],
+        },
+        None,
+    )
+    .await
+    .unwrap()
+}
+
+/// A 临时救助 paid after the household's 低保 is no running benefit: a warning's suspension
+/// changes the 低保. A household whose only approved case is such a payment closes the warning
+/// all the same, and the note says why no change was opened (the closure once failed with a
+/// conflict on every retry).
+pub async fn a_warning_closure_changes_the_running_benefit_not_a_one_off_payment(db: Db) {
+    let app = db.open().await;
+    let (household, dibao) = approved_case(&app, 1).await;
+    approved_temporary(&app, household).await;
+    let closed = close_its_warning(&app, household, WarningResult::Suspend).await;
+    let read = reviewer().grant::<ReadCases>().unwrap();
+    let change = closed
+        .change_case_id
+        .unwrap_or_else(|| panic!("{:?}", closed.note));
+    let ch = app
+        .store()
+        .case_change(&read, change)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((ch.parent_case_id, ch.kind), (dibao, ChangeKind::Suspend));
+
+    let (only_temporary, _) = imported_household(&app, 2).await;
+    approved_temporary(&app, only_temporary).await;
+    let closed = close_its_warning(&app, only_temporary, WarningResult::Suspend).await;
+    assert_eq!(closed.status, "closed");
+    assert_eq!(closed.change_case_id, None);
+    assert_eq!(
+        closed.note.as_deref(),
+        Some("入户核实(未发起变更:临时救助案件不办理调整、暂停、恢复或停止)")
+    );
 }

@@ -16,8 +16,9 @@ use super::{
     clerk_a, code, date, reads, staff, start_time, system, with_tree, Harness, TOWN_B, VILLAGE_A,
 };
 use crate::{
-    AuditQuery, CaseId, CaseQuery, CaseTransition, ChangeKind, CloseWarning, NewChange,
-    NewDecision, NewRun, NewWarning, StopReason, Store, StoreError, WarningQuery, WarningResult,
+    AuditQuery, CaseId, CaseQuery, CaseTransition, ChangeKind, CloseWarning, ClosureChange,
+    NewChange, NewDecision, NewRun, NewWarning, StopReason, Store, StoreError, WarningQuery,
+    WarningResult,
 };
 use crate::{CaseOpening, NewCaseEvent};
 
@@ -387,17 +388,23 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
     with_tree(&h).await;
     let (ha, parent) = approved_case(&h, 71).await;
     let (hb, _) = household(&h, VILLAGE_A, 72, "371002001").await;
+    let (hc, parent_c) = approved_case(&h, 73).await;
     let r = system().grant::<RunVerification>().unwrap();
-    let warnings: Vec<NewWarning> = [(ha, "INCOME"), (ha, "DEPOSIT"), (hb, "DEATH")]
-        .into_iter()
-        .map(|(hh, k)| NewWarning {
-            household_id: hh,
-            kind: k.into(),
-            division: code(VILLAGE_A),
-            evidence: "{}".into(),
-            facts: crate::warning_facts("", k),
-        })
-        .collect();
+    let warnings: Vec<NewWarning> = [
+        (ha, "INCOME"),
+        (ha, "DEPOSIT"),
+        (hb, "DEATH"),
+        (hc, "VEHICLE"),
+    ]
+    .into_iter()
+    .map(|(hh, k)| NewWarning {
+        household_id: hh,
+        kind: k.into(),
+        division: code(VILLAGE_A),
+        evidence: "{}".into(),
+        facts: crate::warning_facts("", k),
+    })
+    .collect();
     h.store
         .store_run(
             &r,
@@ -446,6 +453,7 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
         reason: "比对预警(2026-02 INCOME):入户核实,收入已超过标准".into(),
         ..change_at(parent, ChangeKind::Adjust, None, "township")
     };
+    let found_income = ClosureChange::Open(found_income);
 
     // A stale closure carrying the fact an adjustment found writes neither: the record stays.
     let w = find(ha, "INCOME");
@@ -468,7 +476,7 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
             w.id,
             w.row_version + 1,
             &close(WarningResult::Adjust),
-            Some(&found_income),
+            &found_income,
             Some(crate::FoundFact {
                 grant: &write,
                 expected_version: before.as_ref().map(|r| r.row_version),
@@ -504,7 +512,7 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
             w.id,
             w.row_version,
             &close(WarningResult::Adjust),
-            Some(&found_income),
+            &found_income,
             None,
         )
         .await
@@ -562,7 +570,7 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
             w3.id,
             w3.row_version,
             &close(WarningResult::Stop),
-            None,
+            &ClosureChange::NoRunningCase,
             Some(crate::FoundFact {
                 grant: &write,
                 expected_version: None,
@@ -600,6 +608,45 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
     assert_eq!(
         h.store.household_benefits(&read, hb).await.unwrap().len(),
         0
+    );
+
+    // A running case the application did not find (not one the actor reads): not found, the
+    // warning stays open. One the application could not start a change on: closed, and the
+    // note says why.
+    let w4 = find(hc, "VEHICLE");
+    let err = h
+        .store
+        .close_warning_with(
+            &g,
+            w4.id,
+            w4.row_version,
+            &close(WarningResult::Suspend),
+            &ClosureChange::NoRunningCase,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    let closed = h
+        .store
+        .close_warning_with(
+            &g,
+            w4.id,
+            w4.row_version,
+            &close(WarningResult::Suspend),
+            &ClosureChange::CannotOpen {
+                parent: parent_c,
+                reason: "该救助案件不办理暂停".into(),
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(closed.status, "closed");
+    assert_eq!(closed.change_case_id, None);
+    assert_eq!(
+        closed.note.as_deref(),
+        Some("入户核实,收入已超过标准(未发起变更:该救助案件不办理暂停)")
     );
     let a = system().grant::<ReadAudit>().unwrap();
     let log = h

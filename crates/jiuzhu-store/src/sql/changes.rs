@@ -338,13 +338,15 @@ pub(super) async fn after_decision(
     Ok(())
 }
 
-/// The running case of a household: approved, not itself a change, its benefit not ended;
+/// The running case of a household: approved, not itself a change, its benefit not ended; a
+/// case with a tracked benefit before one without (a 临时救助 paid once is no running benefit),
 /// the newest first.
 const RUNNING_CASES: &str =
     "SELECT c.id FROM cases c LEFT JOIN benefit_status b ON b.case_id = c.id \
      WHERE c.household_id = $1 AND c.status = 'approved' \
      AND c.id NOT IN (SELECT case_id FROM case_changes) \
-     AND (b.case_id IS NULL OR b.status <> 'ended') ORDER BY c.id DESC";
+     AND (b.case_id IS NULL OR b.status <> 'ended') \
+     ORDER BY CASE WHEN b.case_id IS NULL THEN 1 ELSE 0 END, c.id DESC";
 
 async fn running_case_id(
     conn: &mut AnyConnection,
@@ -365,7 +367,7 @@ pub(super) async fn open_for_warning(
     actor: &Actor,
     warning: &WarningRecord,
     result: WarningResult,
-    change: Option<&NewChange>,
+    change: &crate::verification::ClosureChange,
 ) -> Result<(Option<CaseId>, Option<String>)> {
     if matches!(result, WarningResult::NoEffect | WarningResult::Refer) {
         return Ok((None, None));
@@ -386,10 +388,16 @@ pub(super) async fn open_for_warning(
     if let Some((id, number)) = open_change_of(tx.conn(), parent).await? {
         return Ok((Some(id), Some(format!("(该户已有办理中的变更 {number})"))));
     }
-    // The running case is no longer the one the change was prepared for (approved or ended
-    // meanwhile): the closure is refused, to be submitted again.
+    use crate::verification::ClosureChange;
     let new = match change {
-        Some(c) if c.parent_case_id == parent => c,
+        ClosureChange::Open(c) if c.parent_case_id == parent => c,
+        ClosureChange::CannotOpen { parent: p, reason } if *p == parent => {
+            return Ok((None, Some(format!("(未发起变更:{reason})"))));
+        }
+        // A running case the application did not find: one the actor does not read.
+        ClosureChange::NoRunningCase => return Err(not_found(parent)),
+        // Not the case the change was prepared for (approved or ended meanwhile): the closure
+        // is refused, to be submitted again.
         _ => {
             return Err(StoreError::Conflict {
                 kind: "warning",

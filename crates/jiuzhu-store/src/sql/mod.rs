@@ -1575,8 +1575,15 @@ impl Store for SqlStore {
         expected_version: i64,
         close: &crate::CloseWarning,
     ) -> Result<crate::WarningRecord> {
-        self.close_warning_impl(g, id, expected_version, close, None, None)
-            .await
+        self.close_warning_impl(
+            g,
+            id,
+            expected_version,
+            close,
+            &crate::ClosureChange::NoRunningCase,
+            None,
+        )
+        .await
     }
     async fn close_warning_with(
         &self,
@@ -1584,7 +1591,7 @@ impl Store for SqlStore {
         id: i64,
         expected_version: i64,
         close: &crate::CloseWarning,
-        change: Option<&crate::NewChange>,
+        change: &crate::ClosureChange,
         fact: Option<crate::verification::FoundFact<'_>>,
     ) -> Result<crate::WarningRecord> {
         self.close_warning_impl(g, id, expected_version, close, change, fact)

@@ -587,7 +587,7 @@ impl SqlStore {
         id: i64,
         expected_version: i64,
         c: &CloseWarning,
-        change: Option<&crate::NewChange>,
+        change: &crate::ClosureChange,
         fact: Option<crate::verification::FoundFact<'_>>,
     ) -> Result<WarningRecord> {
         let note = c.note.trim();
