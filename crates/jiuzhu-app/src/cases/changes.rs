@@ -76,6 +76,14 @@ pub async fn open(
         .get_case(&read, parent_id)
         .await?
         .ok_or(Error::NotFound)?;
+    // As the store answers it (it checks again under its lock): before any workflow question.
+    if parent.status != "approved" {
+        return Err(Error::invalid(vec![FieldError::new(
+            "parent_case_id",
+            "CHANGE_PARENT_NOT_APPROVED",
+            "只能对已确认的救助案件发起变更",
+        )]));
+    }
     let proposal = Proposal {
         kind,
         reason: input.reason.trim(),
