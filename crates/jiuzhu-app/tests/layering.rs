@@ -77,7 +77,6 @@ const KNOWN: &[&str] = &[
     "web source uses the store: forms.rs",
     "web source uses the store: id_lookup.rs",
     "web source uses the store: jobs.rs",
-    "web source uses the store: lead_pages.rs",
     "web source uses the store: lib.rs",
     "web source uses the store: pages.rs",
     "web source uses the store: printing.rs",

@@ -9,20 +9,11 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use jiuzhu_app::verification as feeds;
 use jiuzhu_domain::access::{ReadVerification, RevealSensitive};
-use jiuzhu_domain::id_number::mask_id_str;
-use jiuzhu_domain::{Action, Actor, AuditAction, DivisionCode, Grant};
-use jiuzhu_store::kept::FeedFiles;
-use jiuzhu_store::{DeliveryReader, LeadQuery, LeadRecord};
-use jiuzhu_verify::parse;
-use jiuzhu_verify::source_row::SourceRow;
-use serde::Serialize;
-use utoipa::ToSchema;
+use jiuzhu_domain::{Action, Actor, Grant};
 
 use crate::auth::Authorized;
 use crate::error::{ApiError, AppError, PageError};
-use crate::feed_pages::source_names;
 use crate::views::{render, Nav};
 use crate::AppState;
 
@@ -38,169 +29,16 @@ pub fn api_routes() -> Router<AppState> {
         .route("/verification/leads/{id}/reveal", post(api_reveal))
 }
 
-/// A cell of the source row: the column's Chinese label and the value delivered.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SourceCellView {
-    pub label: String,
-    pub text: String,
-}
+pub use jiuzhu_app::verification::leads::{LeadDetail, SourceCellView, SourceRowView};
 
-/// The delivery row a lead comes from.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SourceRowView {
-    pub delivery_id: i64,
-    /// The registered source (the medical insurance office or insurer) by name.
-    pub source: String,
-    pub data_date: String,
-    /// The department's own line or sheet row.
-    pub row: i64,
-    /// The name the row gives, if the delivery has a 姓名 column.
-    pub name: Option<String>,
-    /// The identity number: masked unless revealed.
-    pub id_number: String,
-    pub revealed: bool,
-    /// The schema's columns other than the name and number, as delivered.
-    pub cells: Vec<SourceCellView>,
-}
-
-const MASK: &str = "***";
-
-/// Whether a delivery row is the claim the lead was raised on: the same masked person, the same
-/// settlement date and the same out-of-pocket amount.
-fn same_claim(row: &SourceRow, lead: &LeadRecord, full_number: &str) -> bool {
-    let date = row
-        .get("settlement_date")
-        .and_then(|d| parse::date(d.as_bytes()).ok());
-    let lead_date = parse::date(lead.settlement_date.to_string().as_bytes()).ok();
-    let amount = row
-        .get("out_of_pocket")
-        .and_then(|a| parse::fen(a.as_bytes()).ok());
-    mask_id_str(full_number) == lead.person
-        && date.is_some()
-        && date == lead_date
-        && amount == Some(lead.out_of_pocket.fen())
-}
-
-/// A lead and its source row (`source` is absent when the delivery is not kept or the row can no
-/// longer be read; `source_missing` says why).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct LeadDetail {
-    pub lead: LeadRecord,
-    pub source: Option<SourceRowView>,
-    pub source_missing: Option<String>,
-}
-
-async fn lead_of(
-    state: &AppState,
-    g: &Grant<ReadVerification>,
-    id: i64,
-) -> Result<LeadRecord, AppError> {
-    let q = LeadQuery {
-        id: Some(id),
-        limit: 1,
-        ..LeadQuery::default()
-    };
-    let page = state.store.list_outreach_leads(g, &q).await?;
-    page.items
-        .into_iter()
-        .next()
-        .ok_or_else(AppError::not_found)
-}
-
-/// The lead with its source row; with `reveal`, the full number, the reveal audited first.
+/// The lead with its source row (`jiuzhu_app::verification::leads::detail`).
 async fn detail(
     state: &AppState,
-    actor: &Actor,
     g: &Grant<ReadVerification>,
     id: i64,
     reveal: Option<&Grant<RevealSensitive>>,
 ) -> Result<LeadDetail, AppError> {
-    let lead = lead_of(state, g, id).await?;
-    let missing = |why: &str| LeadDetail {
-        lead: lead.clone(),
-        source: None,
-        source_missing: Some(why.to_string()),
-    };
-    let Some(delivery_id) = lead.delivery_id else {
-        return Ok(missing("该线索未记录来源批次"));
-    };
-    let reader = DeliveryReader::Verification(g.actor().grant()?);
-    let Some(d) = state.store.get_delivery(&reader, delivery_id).await? else {
-        return Ok(missing("来源批次不在您的查看范围内"));
-    };
-    let files = FeedFiles::new(&state.config.feeds_dir);
-    let (kept, row) = (d.clone(), lead.row);
-    let read = tokio::task::spawn_blocking(move || feeds::read_kept_row(&files, &kept, row))
-        .await
-        .map_err(AppError::internal)?;
-    let row = match read {
-        Ok(Some(r)) => r,
-        Ok(None) => return Ok(missing("来源批次中该行已无法读取")),
-        Err(e) => {
-            tracing::warn!(delivery = d.id, error = %e, "a lead's source row is unreadable");
-            return Ok(missing("来源批次文件无法读取,请联系系统管理员"));
-        }
-    };
-    let full = row.get("id_number").unwrap_or_default().to_string();
-    // The kept file is addressed by its hash; a row about someone else would be a fault of ours.
-    // The masked number tells little (its region), so the claim's date and amount must match too.
-    if !same_claim(&row, &lead, &full) {
-        return Ok(missing("来源行与线索不符"));
-    }
-    if let Some(g) = reveal {
-        let division = DivisionCode::parse(&lead.division).map_err(AppError::internal)?;
-        state
-            .store
-            .append_audit(
-                g.actor(),
-                AuditAction::SensitiveRevealed,
-                "outreach_lead",
-                Some(&id.to_string()),
-                Some(&division),
-                Some(&format!(
-                    "outreach_lead id_number (delivery {delivery_id} row {})",
-                    lead.row
-                )),
-            )
-            .await?;
-    }
-    let names = source_names(state, actor).await?;
-    let source = names
-        .get(&(d.kind.clone(), d.source.clone()))
-        .cloned()
-        .unwrap_or_else(|| d.source.clone());
-    Ok(LeadDetail {
-        source: Some(SourceRowView {
-            delivery_id,
-            source,
-            data_date: d.data_date.to_string(),
-            row: lead.row,
-            name: row.get("name").map(str::to_string),
-            id_number: if reveal.is_some() {
-                full
-            } else {
-                lead.person.clone()
-            },
-            revealed: reveal.is_some(),
-            cells: row
-                .cells
-                .iter()
-                .filter(|c| c.column != "id_number" && c.column != "name" && !c.text.is_empty())
-                .map(|c| SourceCellView {
-                    label: c.label_zh.to_string(),
-                    // Health data: the costs beyond what the lead states (its out-of-pocket
-                    // amount) are shown by the audited reveal only.
-                    text: if reveal.is_none() && c.column == "total_cost" {
-                        MASK.to_string()
-                    } else {
-                        c.text.clone()
-                    },
-                })
-                .collect(),
-        }),
-        source_missing: None,
-        lead,
-    })
+    Ok(jiuzhu_app::verification::leads::detail(&state.app, g, id, reveal).await?)
 }
 
 /// A lead with the row of the delivery it comes from, the identity number masked.
@@ -212,7 +50,7 @@ pub async fn api_lead(
     a: Authorized<ReadVerification>,
     Path(id): Path<i64>,
 ) -> Result<Json<LeadDetail>, ApiError> {
-    Ok(Json(detail(&state, a.actor(), &a.grant, id, None).await?))
+    Ok(Json(detail(&state, &a.grant, id, None).await?))
 }
 
 /// The same with the full identity number from the delivery; the reveal is audited.
@@ -229,9 +67,7 @@ pub async fn api_reveal(
         .actor()
         .grant::<ReadVerification>()
         .map_err(AppError::from)?;
-    Ok(Json(
-        detail(&state, a.actor(), &read, id, Some(&a.grant)).await?,
-    ))
+    Ok(Json(detail(&state, &read, id, Some(&a.grant)).await?))
 }
 
 #[derive(Template)]
@@ -259,7 +95,7 @@ async fn lead_page(
     a: Authorized<ReadVerification>,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let d = detail(&state, a.actor(), &a.grant, id, None).await?;
+    let d = detail(&state, &a.grant, id, None).await?;
     Ok(page(Nav::new(&a.auth, "政策找人线索"), a.actor(), d))
 }
 
@@ -272,7 +108,7 @@ async fn reveal_form(
         .actor()
         .grant::<ReadVerification>()
         .map_err(AppError::from)?;
-    let d = detail(&state, a.actor(), &read, id, Some(&a.grant)).await?;
+    let d = detail(&state, &read, id, Some(&a.grant)).await?;
     Ok(page(Nav::new(&a.auth, "政策找人线索"), a.actor(), d))
 }
 

@@ -5,6 +5,7 @@
 
 pub mod closing;
 pub mod due;
+pub mod leads;
 mod month_run;
 pub mod thresholds;
 
