@@ -60,7 +60,8 @@ pub fn api_routes() -> Router<AppState> {
 // ---- the procedure (jiuzhu_app::cases) ---------------------------------------------------------
 
 pub use jiuzhu_app::cases::{
-    acting_level, case_state, proposed_amount, status_label, workflow, ActionInput, IntakeInput,
+    acting_level, case_division, case_state, proposed_amount, status_label, workflow, ActionInput,
+    IntakeInput,
 };
 
 /// Registers an application (`jiuzhu_app::cases::register`).
@@ -258,11 +259,6 @@ pub async fn tasks(
             })
         })
         .collect())
-}
-
-/// The place whose calendar a case's deadlines follow.
-fn case_division(c: &CaseRecord) -> Result<DivisionCode, AppError> {
-    DivisionCode::parse(&c.division_responsible).map_err(AppError::internal)
 }
 
 // ---- API --------------------------------------------------------------------------------------

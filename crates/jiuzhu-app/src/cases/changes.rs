@@ -6,17 +6,17 @@
 
 use chrono::NaiveDate;
 use jiuzhu_domain::access::{ActOnCase, ReadCases};
-use jiuzhu_domain::{Actor, DivisionCode, FieldError, Grant, Money};
+use jiuzhu_domain::{Actor, FieldError, Grant, Money};
 use jiuzhu_store::{
     CaseId, CaseOpening, CaseRecord, ChangeKind, ChangeRecord, ClosureChange, NewChange,
     NewDecision, StopReason, WarningRecord, WarningResult,
 };
-use jiuzhu_workflow::{apply, start, ActingLevel, Action, ActionError, ActorRef, Context};
+use jiuzhu_workflow::{apply, start, Action, ActionError, Context};
 use jiuzhu_workflow::{StartOptions, StepInput};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{action_error, new_events, open_rows, procedure_params};
+use super::{action_error, actor_ref, case_division, new_events, open_rows, procedure_params};
 use crate::{App, Error, Result};
 
 /// What 发起变更 asks for.
@@ -182,8 +182,7 @@ async fn prepare(
                 format!("{}案件不办理调整、暂停、恢复或停止", parent.program),
             )])
         })?;
-    let division = DivisionCode::parse(&parent.division_responsible)
-        .map_err(|e| Error::internal(format!("division of case {}: {e:?}", parent.id)))?;
+    let division = case_division(parent)?;
     let today = app.today();
     let params = app.params().await?;
     let (limits, delegated) = procedure_params(&params.policies, wf, &division, today);
@@ -200,13 +199,8 @@ async fn prepare(
     };
     let options = StartOptions { flags, delegated };
     let mut state = start(wf, &options, &ctx).map_err(action_error)?.state;
-    if let Some(level) = ActingLevel::of(actor.role, actor.scope.root().level()) {
-        let who = ActorRef {
-            user: actor.username.clone(),
-            role: actor.role,
-            level,
-            department: actor.department,
-        };
+    // A user above the county acts on no step: the change waits in the township's queue.
+    if let Ok(who) = actor_ref(actor) {
         let first = wf.first().id.clone();
         let action = Action::Complete(StepInput::new(&first).opinion(p.reason));
         match apply(wf, &state, &who, &action, &ctx) {

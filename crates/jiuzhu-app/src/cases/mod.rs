@@ -42,6 +42,12 @@ pub fn acting_level(actor: &Actor) -> Result<ActingLevel> {
     })
 }
 
+/// The division whose calendar and policy a case's deadlines follow: its responsible one.
+pub fn case_division(c: &CaseRecord) -> Result<DivisionCode> {
+    DivisionCode::parse(&c.division_responsible)
+        .map_err(|e| Error::internal(format!("division of case {}: {e:?}", c.id)))
+}
+
 fn actor_ref(actor: &Actor) -> Result<ActorRef> {
     Ok(ActorRef {
         user: actor.username.clone(),
@@ -491,8 +497,7 @@ pub async fn act(
     let wf = workflow(app, &case.workflow)?;
     let cs = case_state(&case)?;
     let today = app.today();
-    let division = DivisionCode::parse(&case.division_responsible)
-        .map_err(|e| Error::internal(format!("division of case {}: {e:?}", case.id)))?;
+    let division = case_division(&case)?;
     // One snapshot of the parameters for the whole step: limits and calendar agree.
     let params = app.params().await?;
     let (limits, _) = procedure_params(&params.policies, wf, &division, today);
