@@ -48,8 +48,10 @@ fn reviewer() -> Actor {
 /// 2026-04 (written to the store as an approval would be).
 pub(super) async fn approved_case(app: &App, seq: u32) -> (jiuzhu_domain::HouseholdId, CaseId) {
     let (household, person) = imported_household(app, seq).await;
-    let store = app.store();
-    approve_dibao(store, household, person).await
+    (
+        household,
+        register_approved(app.store(), household, person, &DIBAO).await,
+    )
 }
 
 /// A one-member household of the village, imported from a legacy caseload.
@@ -108,18 +110,49 @@ async fn imported_household(
     (household, person.id)
 }
 
-async fn approve_dibao(
+/// What an approval of a case is: its program and the decision written with it.
+struct Approval {
+    workflow: &'static str,
+    program: &'static str,
+    monthly_fen: i64,
+    start_month: Option<&'static str>,
+    /// The program has a change workflow: its benefit is tracked.
+    starts_benefit: bool,
+}
+
+/// 低保 at 500.00 a month from 2026-04.
+const DIBAO: Approval = Approval {
+    workflow: "dibao",
+    program: "低保",
+    monthly_fen: 50_000,
+    start_month: Some("2026-04"),
+    starts_benefit: true,
+};
+
+/// 临时救助, paid once: no benefit is tracked.
+const TEMPORARY: Approval = Approval {
+    workflow: "temporary",
+    program: "临时救助",
+    monthly_fen: 0,
+    start_month: None,
+    starts_benefit: false,
+};
+
+/// Registers a case for `person` of `household` and approves it on 2026-03-01, written to the
+/// store as registering and deciding would.
+async fn register_approved(
     store: &std::sync::Arc<dyn jiuzhu_store::Store>,
     household: jiuzhu_domain::HouseholdId,
     person: jiuzhu_domain::PersonId,
-) -> (jiuzhu_domain::HouseholdId, CaseId) {
+    a: &Approval,
+) -> CaseId {
     let clerk = staff(20, "clerk", Role::WindowClerk, "371002001");
     let case = store
         .register_case(
             &clerk.grant::<RegisterApplication>().unwrap(),
             &NewCase {
-                workflow: "dibao".into(),
-                program: "低保".into(),
+                workflow: a.workflow.into(),
+                program: a.program.into(),
                 department: None,
                 household_id: household,
                 applicant_id: person,
@@ -147,19 +180,19 @@ async fn approve_dibao(
                 decision: Some(NewDecision {
                     outcome: "approved".into(),
                     decided_on: day(2026, 3, 1),
-                    monthly_amount: Money::from_fen(50_000),
-                    start_month: Some("2026-04".into()),
+                    monthly_amount: Money::from_fen(a.monthly_fen),
+                    start_month: a.start_month.map(String::from),
                     explanation: json!([]),
                     policy_versions: json!([]),
                     input_snapshot: json!(null),
                     reasons: vec![],
                 }),
-                starts_benefit: true,
+                starts_benefit: a.starts_benefit,
             },
         )
         .await
         .unwrap();
-    (household, case.id)
+    case.id
 }
 
 fn stop_for_death() -> ChangeInput {
@@ -305,56 +338,13 @@ pub async fn a_warning_closed_as_stop_opens_the_change(db: Db) {
 
 /// Approves a 临时救助 of `household` (paid once: no benefit is tracked).
 async fn approved_temporary(app: &App, household: jiuzhu_domain::HouseholdId) -> CaseId {
-    let store = app.store();
     let read = Actor::system("test").grant::<ReadRegistry>().unwrap();
-    let members = store.household_members(&read, household).await.unwrap();
-    let clerk = staff(20, "clerk", Role::WindowClerk, "371002001");
-    let case = store
-        .register_case(
-            &clerk.grant::<RegisterApplication>().unwrap(),
-            &NewCase {
-                workflow: "temporary".into(),
-                program: "临时救助".into(),
-                department: None,
-                household_id: household,
-                applicant_id: members[0].person.id,
-                flags: CaseFlags::default(),
-                state: json!({"revision": 1}),
-                revision: 1,
-                open_steps: vec![],
-                events: vec![],
-            },
-        )
+    let members = app
+        .store()
+        .household_members(&read, household)
         .await
         .unwrap();
-    let approver = staff(22, "approver", Role::CountyApprover, "371002");
-    store
-        .transition_case(
-            &approver.grant::<ActOnCase>().unwrap(),
-            case.id,
-            1,
-            &CaseTransition {
-                state: json!({"revision": 2}),
-                revision: 2,
-                status: "approved".into(),
-                open_steps: vec![],
-                events: vec![],
-                decision: Some(NewDecision {
-                    outcome: "approved".into(),
-                    decided_on: day(2026, 3, 1),
-                    monthly_amount: Money::ZERO,
-                    start_month: None,
-                    explanation: json!([]),
-                    policy_versions: json!([]),
-                    input_snapshot: json!(null),
-                    reasons: vec![],
-                }),
-                starts_benefit: false,
-            },
-        )
-        .await
-        .unwrap();
-    case.id
+    register_approved(app.store(), household, members[0].person.id, &TEMPORARY).await
 }
 
 /// Closes the household's one warning as `result` with the clerk's note.
