@@ -13,7 +13,7 @@ use jiuzhu_domain::{Actor, FieldError, Grant};
 pub use jiuzhu_store::document_files::FileKind;
 use jiuzhu_store::document_files::FileStore;
 use jiuzhu_store::documents::document_type;
-use jiuzhu_store::{Document, DocumentId, NewDocument, OwnerKind};
+use jiuzhu_store::{Document, DocumentId, DocumentQuery, NewDocument, OwnerKind, Page};
 
 use crate::{App, Error, Result};
 
@@ -219,4 +219,34 @@ pub async fn content(app: &App, actor: &Actor, id: DocumentId) -> Result<(Docume
         .map_err(|e| Error::internal_from("reading a document", e))?
         .map_err(|e| Error::internal_from("reading a document", e))?;
     Ok((doc, bytes))
+}
+
+impl App {
+    /// A document in scope (withdrawn ones too), for its metadata and non-sensitive content.
+    pub async fn get_document(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: DocumentId,
+    ) -> Result<Option<Document>> {
+        Ok(self.store.get_document(g, id).await?)
+    }
+
+    /// Documents in scope, newest first; of one owner when `q.owner` is set.
+    pub async fn list_documents(
+        &self,
+        g: &Grant<ReadRegistry>,
+        q: &DocumentQuery,
+    ) -> Result<Page<Document>> {
+        Ok(self.store.list_documents(g, q).await?)
+    }
+
+    /// Marks a document withdrawn (a new row: who, when, why); the document and its file stay.
+    pub async fn withdraw_document(
+        &self,
+        g: &Grant<WriteRegistry>,
+        id: DocumentId,
+        reason: &str,
+    ) -> Result<Document> {
+        Ok(self.store.withdraw_document(g, id, reason).await?)
+    }
 }

@@ -19,15 +19,18 @@ use jiuzhu_store::Store;
 use jiuzhu_workflow::Workflows;
 
 pub mod accounts;
+pub mod audit;
 pub mod calendar;
 pub mod cases;
 pub mod demo;
 pub mod documents;
+pub mod economics;
 pub mod error;
 pub mod month;
 pub mod params;
 pub mod policy;
 pub mod printing;
+pub mod records;
 pub mod registry;
 pub mod reserve_fund;
 pub mod verification;
@@ -73,6 +76,11 @@ impl App {
     /// (issue 13); until they have, their callers reach the store through the application.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// Whether the database answers (the health check).
+    pub async fn ping(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

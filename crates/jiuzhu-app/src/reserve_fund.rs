@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use jiuzhu_domain::access::{ManageReserveFund, ReadCases, ReadRegistry};
 use jiuzhu_domain::{DivisionCode, FieldError, Grant, IdNumber, Level, Money};
-use jiuzhu_store::{CaseId, NewReserveEntry, ReserveEntry, ReserveEntryKind};
+use jiuzhu_store::{CaseId, NewReserveEntry, ReserveEntry, ReserveEntryKind, ReserveFund};
 use serde::Deserialize;
 
 use crate::{App, Error, Result};
@@ -246,4 +246,24 @@ pub async fn assist_payment(
         )
         .await?;
     Ok(entry)
+}
+
+impl App {
+    /// Every township in scope with its balance (0 when it has no ledger yet).
+    pub async fn reserve_funds(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+    ) -> Result<Vec<ReserveFund>> {
+        Ok(self.store.reserve_funds(g).await?)
+    }
+
+    /// A township's ledger, newest first; `NotFound` outside the scope.
+    pub async fn reserve_fund_entries(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ReadCases>,
+        township: &DivisionCode,
+        limit: i64,
+    ) -> Result<Vec<ReserveEntry>> {
+        Ok(self.store.reserve_fund_entries(g, township, limit).await?)
+    }
 }

@@ -58,7 +58,7 @@ async fn division_names(state: &AppState, codes: &[&DivisionCode]) -> HashMap<St
         if out.contains_key(code.as_str()) {
             continue;
         }
-        let name = match state.store.get_division(&g, code).await {
+        let name = match state.app.get_division(&g, code).await {
             Ok(Some(d)) => d.name,
             _ if code.as_str() == DivisionCode::nation().as_str() => "全国".to_string(),
             _ => String::new(),
@@ -211,7 +211,7 @@ async fn users_render(
     let role = Role::parse(&typed(&form.role));
     let department = Department::parse(&typed(&form.department));
     let throttled = state.login.throttled_accounts(state.clock.now());
-    let users = state.store.list_users(&a.grant).await?;
+    let users = state.app.list_users(&a.grant).await?;
     let divisions: Vec<&DivisionCode> = users.iter().map(|u| &u.division).collect();
     let names = division_names(state, &divisions).await;
     let by_id: HashMap<i64, String> = users.iter().map(|u| (u.id, person(u))).collect();
@@ -297,7 +297,7 @@ async fn user_render(
     status: StatusCode,
 ) -> PageResult {
     let u = state
-        .store
+        .app
         .get_user(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -308,7 +308,7 @@ async fn user_render(
         .collect();
     let mut by_id = HashMap::new();
     for i in ids {
-        if let Some(other) = state.store.get_user(&a.grant, i).await? {
+        if let Some(other) = state.app.get_user(&a.grant, i).await? {
             by_id.insert(i, person(&other));
         }
     }
@@ -386,10 +386,7 @@ async fn user_profile(
 ) -> PageResult {
     let result = async {
         let (version, patch) = input.check()?;
-        state
-            .store
-            .update_user(&a.grant, id, version, &patch)
-            .await?;
+        state.app.update_user(&a.grant, id, version, &patch).await?;
         Ok(())
     }
     .await;
@@ -403,13 +400,13 @@ async fn user_unlock(
     Path(id): Path<i64>,
     Form(input): Form<UserPatchInput>,
 ) -> PageResult {
-    let patch = jiuzhu_store::UserPatch {
+    let patch = jiuzhu_app::records::UserPatch {
         unlock: true,
         ..Default::default()
     };
     let version = input.row_version.unwrap_or_default();
     let result = state
-        .store
+        .app
         .update_user(&a.grant, id, version, &patch)
         .await
         // The throttle lives in this process: lift it from every address.
@@ -427,10 +424,7 @@ async fn user_access(
 ) -> PageResult {
     let result = async {
         let (version, patch) = input.check()?;
-        state
-            .store
-            .assign_user(&a.grant, id, version, &patch)
-            .await?;
+        state.app.assign_user(&a.grant, id, version, &patch).await?;
         Ok(())
     }
     .await;
@@ -446,7 +440,7 @@ async fn user_approve(
 ) -> PageResult {
     let result = async {
         let version = input.check()?;
-        state.store.approve_user(&a.grant, id, version).await?;
+        state.app.approve_user(&a.grant, id, version).await?;
         Ok(())
     }
     .await;
@@ -522,7 +516,7 @@ async fn api_list(
     State(state): State<AppState>,
     a: Authorized<ReadUsers>,
 ) -> Result<Json<Vec<User>>, ApiError> {
-    Ok(Json(state.store.list_users(&a.grant).await?))
+    Ok(Json(state.app.list_users(&a.grant).await?))
 }
 
 /// Create an account (system administrator); returns its one-time password. The account waits
@@ -557,7 +551,7 @@ async fn api_get(
 ) -> Result<Json<User>, ApiError> {
     Ok(Json(
         state
-            .store
+            .app
             .get_user(&a.grant, id)
             .await?
             .ok_or_else(AppError::not_found)?,
@@ -576,10 +570,7 @@ async fn api_update(
     JsonBody(input): JsonBody<UserPatchInput>,
 ) -> Result<Json<User>, ApiError> {
     let (version, patch) = input.check()?;
-    let user = state
-        .store
-        .update_user(&a.grant, id, version, &patch)
-        .await?;
+    let user = state.app.update_user(&a.grant, id, version, &patch).await?;
     if patch.unlock {
         state.login.clear_account(&user.username);
     }
@@ -598,10 +589,7 @@ async fn api_access(
 ) -> Result<Json<User>, ApiError> {
     let (version, patch) = input.check()?;
     Ok(Json(
-        state
-            .store
-            .assign_user(&a.grant, id, version, &patch)
-            .await?,
+        state.app.assign_user(&a.grant, id, version, &patch).await?,
     ))
 }
 
@@ -616,7 +604,7 @@ async fn api_approve(
     JsonBody(input): JsonBody<ApproveInput>,
 ) -> Result<Json<User>, ApiError> {
     let version = input.check()?;
-    Ok(Json(state.store.approve_user(&a.grant, id, version).await?))
+    Ok(Json(state.app.approve_user(&a.grant, id, version).await?))
 }
 
 /// Set a new one-time password (system administrator); the account then waits for approval

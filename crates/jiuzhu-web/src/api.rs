@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
+use jiuzhu_app::records::{HouseholdQuery, HouseholdSummary, Page, PersonQuery, PersonSummary};
 use jiuzhu_domain::access::{
     ManageDivisions, ReadAudit, ReadRegistry, RevealSensitive, WriteRegistry,
 };
@@ -15,7 +16,6 @@ use jiuzhu_domain::{
     Action, AuditRecord, Division, FieldError, Household, HouseholdFacts, Member, Membership,
     PersonView, User, Version,
 };
-use jiuzhu_store::{HouseholdQuery, HouseholdSummary, Page, PersonQuery, PersonSummary};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -358,7 +358,7 @@ async fn search_persons(
     let (text, division, limit, offset) = p.parts()?;
     let terms = crate::id_lookup::search_terms(&state, a.auth.actor(), text)?;
     let page = state
-        .store
+        .app
         .search_persons(
             &a.grant,
             &PersonQuery {
@@ -401,7 +401,7 @@ async fn get_person(
     Path(id): Path<i64>,
 ) -> ApiResult<PersonView> {
     let p = state
-        .store
+        .app
         .get_person(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -419,13 +419,13 @@ async fn update_person(
     JsonBody(input): JsonBody<PersonInput>,
 ) -> ApiResult<PersonView> {
     let current = state
-        .store
+        .app
         .get_person(&read.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
     let (version, facts, valid_from) = input.to_update(&current.facts, state.clock.today())?;
     let p = state
-        .store
+        .app
         .update_person(&a.grant, id, version, &facts, valid_from)
         .await?;
     Ok(Json(PersonView::masked(&p)))
@@ -439,10 +439,7 @@ async fn reveal_person(
     a: Authorized<RevealSensitive>,
     Path(id): Path<i64>,
 ) -> ApiResult<PersonView> {
-    let p = state
-        .store
-        .reveal_person(&a.grant, id, REVEAL_FIELDS)
-        .await?;
+    let p = state.app.reveal_person(&a.grant, id, REVEAL_FIELDS).await?;
     Ok(Json(PersonView::revealed(&p, &a.grant)))
 }
 
@@ -455,12 +452,12 @@ async fn person_history(
     Path(id): Path<i64>,
 ) -> ApiResult<Vec<PersonVersionOut>> {
     let p = state
-        .store
+        .app
         .get_person(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
     let versions: Vec<Version<jiuzhu_domain::PersonFacts>> =
-        state.store.person_history(&a.grant, id).await?;
+        state.app.person_history(&a.grant, id).await?;
     Ok(Json(
         versions
             .into_iter()
@@ -495,7 +492,7 @@ async fn search_households(
     let (text, division, limit, offset) = p.parts()?;
     let terms = crate::id_lookup::search_terms(&state, a.auth.actor(), text)?;
     let page = state
-        .store
+        .app
         .search_households(
             &a.grant,
             &HouseholdQuery {
@@ -529,7 +526,7 @@ async fn create_household(
     JsonBody(input): JsonBody<HouseholdInput>,
 ) -> Result<(StatusCode, Json<Household>), ApiError> {
     let new = input.to_new(state.clock.today())?;
-    let h = state.store.create_household(&a.grant, &new).await?;
+    let h = state.app.create_household(&a.grant, &new).await?;
     Ok((StatusCode::CREATED, Json(h)))
 }
 
@@ -551,7 +548,7 @@ async fn snapshot(
     date: NaiveDate,
 ) -> ApiResult<HouseholdOut> {
     let s = state
-        .store
+        .app
         .household_as_of(&a.grant, id, date)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -575,14 +572,14 @@ async fn update_household(
     JsonBody(input): JsonBody<HouseholdInput>,
 ) -> ApiResult<Household> {
     let current = state
-        .store
+        .app
         .get_household(&read.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
     let (version, facts, valid_from) = input.to_update(&current.facts, state.clock.today())?;
     Ok(Json(
         state
-            .store
+            .app
             .update_household(&a.grant, id, version, &facts, valid_from)
             .await?,
     ))
@@ -597,11 +594,11 @@ async fn household_members(
     Path(id): Path<i64>,
 ) -> ApiResult<Vec<MemberOut>> {
     state
-        .store
+        .app
         .get_household(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let ms = state.store.household_members(&a.grant, id).await?;
+    let ms = state.app.household_members(&a.grant, id).await?;
     Ok(Json(members_out(&ms)))
 }
 
@@ -618,7 +615,7 @@ async fn add_member(
     let spec = input.check(state.clock.today())?;
     let person = resolve_person(&state, &read, spec.person_id, spec.id_number.as_ref()).await?;
     let m = state
-        .store
+        .app
         .add_member(
             &a.grant,
             id,
@@ -653,11 +650,11 @@ async fn household_history(
     Path(id): Path<i64>,
 ) -> ApiResult<Vec<HouseholdVersionOut>> {
     state
-        .store
+        .app
         .get_household(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let versions = state.store.household_history(&a.grant, id).await?;
+    let versions = state.app.household_history(&a.grant, id).await?;
     Ok(Json(
         versions
             .into_iter()
@@ -696,7 +693,7 @@ async fn end_membership(
     let (left_on, reason) = input.check(state.clock.today())?;
     Ok(Json(
         state
-            .store
+            .app
             .end_membership(&a.grant, id, left_on, reason.as_deref())
             .await?,
     ))
@@ -711,7 +708,7 @@ async fn list_divisions(
     State(state): State<AppState>,
     a: Authorized<ReadRegistry>,
 ) -> ApiResult<Vec<Division>> {
-    Ok(Json(state.store.list_divisions(&a.grant).await?))
+    Ok(Json(state.app.list_divisions(&a.grant).await?))
 }
 
 /// Create or rename a node (administrators).
@@ -723,9 +720,7 @@ async fn save_division(
     JsonBody(input): JsonBody<DivisionInput>,
 ) -> ApiResult<Division> {
     let (code, name) = input.check()?;
-    Ok(Json(
-        state.store.save_division(&a.grant, &code, &name).await?,
-    ))
+    Ok(Json(state.app.save_division(&a.grant, &code, &name).await?))
 }
 
 // ---- calculation ------------------------------------------------------------------------------
@@ -983,7 +978,7 @@ async fn audit(
     };
     let mut q = filter.query(limit)?;
     q.offset = p.offset.unwrap_or(0).max(0);
-    Ok(Json(state.store.audit_log(&a.grant, &q).await?))
+    Ok(Json(state.app.audit_log(&a.grant, &q).await?))
 }
 
 /// The OpenAPI document of this API.

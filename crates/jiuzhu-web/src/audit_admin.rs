@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
+use jiuzhu_app::audit::{AuditError, AuditSeal, Verification};
+use jiuzhu_app::records::ExportFailure;
 use jiuzhu_domain::access::ExportAudit;
 use jiuzhu_domain::audit::beijing_time;
-use jiuzhu_domain::{Actor, AuditAction, FieldError};
-use jiuzhu_store::audit_export::{self, ExportFailure};
-use jiuzhu_store::audit_seal::{AuditSeal, Verification};
+use jiuzhu_domain::{Actor, FieldError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -83,37 +83,26 @@ fn verify_out(v: &Verification) -> VerifyOut {
     }
 }
 
-/// Verifies the whole chain; when intact, records `audit_verified` for the actor and writes a
-/// checkpoint, like `jiuzhu audit verify`.
+/// Verifies the whole chain; when intact, the verification is recorded for the actor and a
+/// checkpoint written, like `jiuzhu audit verify`.
 async fn verify(state: &AppState, actor: &Actor) -> Result<VerifyOut, AppError> {
     let seal = open_seal(state)?;
-    let v = seal.verify(state.store.as_ref()).await.map_err(|e| {
-        tracing::error!(error = %e, "audit verification failed to run");
-        AppError::internal(e)
-    })?;
-    let out = verify_out(&v);
-    if out.intact {
-        let detail = format!(
-            "{} events intact; newest checkpoint {}; {} events after it",
-            out.events,
-            out.newest_checkpoint.as_deref().unwrap_or("-"),
-            out.window
-        );
-        state
-            .store
-            .append_audit(
-                actor,
-                AuditAction::AuditVerified,
-                "audit",
-                None,
-                // Where the administrator works, so that it finds its own checks in the log.
-                Some(actor.scope.root()),
-                Some(&detail),
-            )
-            .await?;
-        seal.checkpoint_logged(state.store.as_ref(), state.clock.as_ref())
-            .await;
-    } else {
+    let verified = state
+        .app
+        .verify_audit(&seal, actor)
+        .await
+        .map_err(|e| match e {
+            AuditError::App(e) => AppError::from(e),
+            other => {
+                tracing::error!(error = %other, "audit verification failed to run");
+                AppError::internal(other)
+            }
+        })?;
+    if let Err(e) = verified.checkpoint {
+        tracing::error!("审计检查点未写入 (audit checkpoint not written): {e}");
+    }
+    let out = verify_out(&verified.verification);
+    if !out.intact {
         tracing::error!(problem = ?out.problem, "audit log NOT intact (verified on the web)");
     }
     Ok(out)
@@ -189,7 +178,13 @@ impl ExportParams {
     }
 }
 
-fn export_error(e: ExportFailure) -> AppError {
+fn export_error(e: AuditError) -> AppError {
+    let e = match e {
+        AuditError::Export(e) => e,
+        AuditError::App(e) => return e.into(),
+        // Key, file and database problems name server paths: logged, not shown.
+        other => return AppError::internal(other),
+    };
     match e {
         ExportFailure::NotIntact(p) => {
             tracing::error!(problem = %p, "audit export refused: the log does not verify");
@@ -223,40 +218,27 @@ async fn export(state: &AppState, actor: &Actor, p: &ExportParams) -> Result<Res
         std::process::id(),
         jiuzhu_app::accounts::password::random_hex(8)
     ));
-    let made = audit_export::export(
-        &seal,
-        state.store.as_ref(),
-        state.clock.as_ref(),
-        from,
-        to,
-        &out,
-    )
-    .await;
+    let name = format!("jiuzhu-audit-{from}-{to}.jsonl");
+    let made = state
+        .app
+        .export_audit(
+            &seal,
+            actor,
+            (from, to),
+            &out,
+            &format!("downloaded as {name}"),
+        )
+        .await;
     let read = match &made {
         Ok(_) => tokio::fs::read(&out).await.map_err(AppError::internal),
         Err(_) => Ok(Vec::new()),
     };
     let _ = std::fs::remove_file(&out);
-    let header = made.map_err(export_error)?;
+    let exported = made.map_err(export_error)?;
+    if let Err(e) = exported.checkpoint {
+        tracing::error!("审计检查点未写入 (audit checkpoint not written): {e}");
+    }
     let bytes = read?;
-    let name = format!("jiuzhu-audit-{from}-{to}.jsonl");
-    let detail = format!(
-        "{from}..{to}: seq {}..{} ({} events) downloaded as {name}",
-        header.first_seq, header.last_seq, header.events
-    );
-    state
-        .store
-        .append_audit(
-            actor,
-            AuditAction::AuditExported,
-            "audit",
-            None,
-            Some(actor.scope.root()),
-            Some(&detail),
-        )
-        .await?;
-    seal.checkpoint_logged(state.store.as_ref(), state.clock.as_ref())
-        .await;
     Ok((
         [
             (header::CONTENT_TYPE, "application/x-ndjson".to_string()),

@@ -19,8 +19,8 @@ use axum::http::{HeaderValue, Method, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
+use jiuzhu_app::records::LoginOutcome;
 use jiuzhu_domain::{Actor, Grant, Permission, Role, Session, User};
-use jiuzhu_store::LoginOutcome;
 use sha2::{Digest, Sha256};
 
 use crate::client_ip::{self, ClientIp};
@@ -110,7 +110,7 @@ async fn resolve(
     now: DateTime<Utc>,
 ) -> Result<Option<SessionCtx>, AppError> {
     let hash = token_hash(token);
-    let Some(session) = state.store.session(&hash).await? else {
+    let Some(session) = state.app.session(&hash).await? else {
         return Ok(None);
     };
     let config = &state.config;
@@ -126,13 +126,13 @@ async fn resolve(
     if expired {
         if carrier == Carrier::Cookie {
             state
-                .store
+                .app
                 .delete_expired_sessions(now - config.idle_timeout, now - config.session_lifetime)
                 .await?;
         }
         return Ok(None);
     }
-    let Some(user) = state.store.user_by_id(session.user_id).await? else {
+    let Some(user) = state.app.user_by_id(session.user_id).await? else {
         return Ok(None);
     };
     let system = user.role == Role::DepartmentSystem;
@@ -140,7 +140,7 @@ async fn resolve(
         return Ok(None);
     }
     if carrier == Carrier::Cookie {
-        state.store.touch_session(&hash, now).await?;
+        state.app.touch_session(&hash, now).await?;
     }
     let actor = user.actor(origin);
     Ok(Some(SessionCtx {
@@ -562,7 +562,7 @@ async fn login_inner(
     // Cheap refusals first: nothing below them is reached by a flood.
     guard.admit_address(addr, now)?;
     guard.check_throttle(username, addr, now)?;
-    let user = state.store.user_by_username(username).await?;
+    let user = state.app.user_by_username(username).await?;
     let hash = match &user {
         Some(u) => u.password_hash.clone(),
         None => decoy_hash(state).await?,
@@ -575,16 +575,13 @@ async fn login_inner(
             match known {
                 Some(u) => {
                     state
-                        .store
+                        .app
                         .record_login(u.id, &LoginOutcome::Failed, &origin)
                         .await?
                 }
                 None => {
                     if let Some(n) = guard.unknown_failure(addr, now) {
-                        state
-                            .store
-                            .record_unknown_login(username, &origin, n)
-                            .await?;
+                        state.app.record_unknown_login(username, &origin, n).await?;
                     }
                 }
             }
@@ -623,7 +620,7 @@ async fn login_inner(
         )));
     }
     state
-        .store
+        .app
         .record_login(user.id, &LoginOutcome::Succeeded, &origin)
         .await?;
     let token = random_hex(32);
@@ -635,7 +632,7 @@ async fn login_inner(
         last_seen: now,
         origin,
     };
-    state.store.create_session(&session).await?;
+    state.app.create_session(&session).await?;
     Ok(LoginResult::Ok {
         cookie: session_cookie(state, &token, false),
         token,
@@ -662,7 +659,7 @@ pub async fn logout(
     auth: &Auth,
 ) -> Result<(axum::http::HeaderName, HeaderValue), AppError> {
     state
-        .store
+        .app
         .delete_session(&auth.0.session.token_hash, &auth.0.actor)
         .await?;
     Ok((SET_COOKIE, session_cookie(state, "", true)))

@@ -13,6 +13,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
+use jiuzhu_app::records::HouseholdSnapshot;
 use jiuzhu_domain::access::ReadRegistry;
 use jiuzhu_domain::{
     Area, DisabilityKind, EducationStage, FieldError, Member, Relation, WorkAbility,
@@ -20,7 +21,6 @@ use jiuzhu_domain::{
 use jiuzhu_domain::{HouseholdEconomics, Money};
 use jiuzhu_policy::input::MoneyText;
 use jiuzhu_policy::Month;
-use jiuzhu_store::HouseholdSnapshot;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -642,7 +642,7 @@ async fn snapshot(
     month: Month,
 ) -> Result<HouseholdSnapshot, AppError> {
     state
-        .store
+        .app
         .household_as_of(&a.grant, id, month.as_of(state.clock.today()))
         .await?
         .ok_or_else(AppError::not_found)
@@ -666,10 +666,7 @@ async fn calc_form(
         Some(h) => {
             let id: i64 = h.parse().map_err(|_| AppError::not_found())?;
             let snap = snapshot(&state, &a, id, month).await?;
-            let econ = state
-                .store
-                .economics_as_of(&a.grant, id, snap.as_of)
-                .await?;
+            let econ = state.app.economics_as_of(&a.grant, id, snap.as_of).await?;
             CalcForm::from_snapshot(&snap, month, econ.as_ref().map(|r| &r.economics))
         }
         None => CalcForm {

@@ -14,10 +14,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::{Datelike, NaiveDate};
+use jiuzhu_app::records::CalendarEdit;
 use jiuzhu_domain::access::{ManageCalendar, ReadRegistry};
 use jiuzhu_domain::Action;
 use jiuzhu_domain::DivisionCode;
-use jiuzhu_store::CalendarEdit;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

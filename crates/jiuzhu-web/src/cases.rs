@@ -17,11 +17,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
-use jiuzhu_domain::access::{ActOnCase, ReadCases, ReadRegistry, RegisterApplication};
-use jiuzhu_domain::{Actor, DivisionCode, FieldError, HouseholdId, PersonId};
-use jiuzhu_store::{
+use jiuzhu_app::records::{
     CaseEvent, CaseFlags, CaseId, CaseQuery, CaseRecord, PersonQuery, TaskQuery, TaskRow,
 };
+use jiuzhu_domain::access::{ActOnCase, ReadCases, ReadRegistry, RegisterApplication};
+use jiuzhu_domain::{Actor, DivisionCode, FieldError, HouseholdId, PersonId};
 use jiuzhu_workflow::workflow::record_label;
 use jiuzhu_workflow::{
     classify_due, ActingLevel, Attachment, CaseState, Urgency, WorkCalendar, Workflow,
@@ -218,7 +218,7 @@ pub async fn tasks(
     // Each task on the calendar of its case's place (local holidays are local).
     let calendars = state.app.params().await?.calendars.clone();
     let rows: Vec<TaskRow> = state
-        .store
+        .app
         .task_queue(
             g,
             &TaskQuery {
@@ -390,7 +390,7 @@ pub async fn api_list(
     a: Authorized<ReadCases>,
     Query(p): Query<CaseListParams>,
 ) -> Result<Json<CaseList>, ApiError> {
-    let page = state.store.list_cases(&a.grant, &case_query(&p)?).await?;
+    let page = state.app.list_cases(&a.grant, &case_query(&p)?).await?;
     let items = page
         .items
         .iter()
@@ -511,14 +511,14 @@ pub(crate) async fn full_case(
 ) -> Result<CaseOut, AppError> {
     let read = auth.actor().grant::<ReadCases>()?;
     let c = state
-        .store
+        .app
         .get_case(&read, id)
         .await?
         .ok_or_else(AppError::not_found)?;
     let wf = workflow(&state.app, &c.workflow)?;
     let cs = case_state(&c)?;
-    let events = state.store.case_events(&read, id).await?;
-    let decisions = state.store.case_decisions(&read, id).await?;
+    let events = state.app.case_events(&read, id).await?;
+    let decisions = state.app.case_decisions(&read, id).await?;
     let cal = state
         .app
         .params()
@@ -672,7 +672,7 @@ async fn list_page(
     a: Authorized<ReadCases>,
     Query(p): Query<CaseListParams>,
 ) -> Result<Response, PageError> {
-    let page = state.store.list_cases(&a.grant, &case_query(&p)?).await?;
+    let page = state.app.list_cases(&a.grant, &case_query(&p)?).await?;
     let status = p.status.clone().unwrap_or_default();
     Ok(render(&ListPage {
         nav: Nav::new(&a.auth, "案件"),
@@ -744,11 +744,11 @@ async fn named_candidate(
     id: PersonId,
 ) -> Result<(Vec<Candidate>, Option<String>), AppError> {
     let read = actor.grant::<ReadRegistry>()?;
-    let Some(person) = state.store.get_person(&read, id).await? else {
+    let Some(person) = state.app.get_person(&read, id).await? else {
         return Ok((Vec::new(), None));
     };
     let page = state
-        .store
+        .app
         .search_persons(
             &read,
             &PersonQuery {
@@ -789,7 +789,7 @@ async fn candidates(
     let read = actor.grant::<ReadRegistry>()?;
     let terms = crate::id_lookup::search_terms(state, actor, Some(q.trim().to_string()))?;
     let page = state
-        .store
+        .app
         .search_persons(
             &read,
             &PersonQuery {
@@ -814,7 +814,7 @@ async fn candidates(
 }
 
 /// A person found as an applicant: only one a household holds can apply (with it).
-fn candidate(p: jiuzhu_store::PersonSummary, selected: bool) -> Option<Candidate> {
+fn candidate(p: jiuzhu_app::records::PersonSummary, selected: bool) -> Option<Candidate> {
     Some(Candidate {
         person_id: p.id,
         name: p.name,
@@ -1051,9 +1051,11 @@ async fn assist_view(
         return Ok(None);
     };
     let read = actor.grant::<ReadCases>()?;
-    let funds = match state.store.reserve_funds(&read).await {
+    let funds = match state.app.reserve_funds(&read).await {
         // An actor bound to a department reads no fund.
-        Err(jiuzhu_store::StoreError::NotFound { .. }) => return Ok(None),
+        Err(jiuzhu_app::Error::Store(jiuzhu_app::records::StoreError::NotFound { .. })) => {
+            return Ok(None)
+        }
         other => other?,
     };
     let Some(fund) = funds.into_iter().find(|f| f.township == township) else {
@@ -1062,7 +1064,7 @@ async fn assist_view(
     };
     let min = jiuzhu_app::reserve_fund::minimum(&state.app, &township).await?;
     let entries = state
-        .store
+        .app
         .reserve_fund_entries(&read, &township, 1000)
         .await?;
     Ok(Some(AssistView {
@@ -1126,7 +1128,7 @@ pub(crate) async fn show(
     let actor = auth.actor();
     let read = actor.grant::<ReadCases>()?;
     let c = state
-        .store
+        .app
         .get_case(&read, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -1135,8 +1137,8 @@ pub(crate) async fn show(
     // The applicant as the case row has it (masked): the page needs no read of the register,
     // so a department officer sees the persons of the cases referred to it and nothing else.
     let reg = actor.grant::<ReadRegistry>().ok();
-    let events = state.store.case_events(&read, id).await?;
-    let decisions = state.store.case_decisions(&read, id).await?;
+    let events = state.app.case_events(&read, id).await?;
+    let decisions = state.app.case_decisions(&read, id).await?;
     let may_act = actor.may(jiuzhu_domain::Action::ActOnCase);
     let cal = state
         .app
@@ -1167,7 +1169,7 @@ pub(crate) async fn show(
             };
             if let std::collections::btree_map::Entry::Vacant(slot) = doc_links.entry(id) {
                 let doc = match &reg {
-                    Some(g) => state.store.get_document(g, id).await?,
+                    Some(g) => state.app.get_document(g, id).await?,
                     None => None,
                 };
                 slot.insert(

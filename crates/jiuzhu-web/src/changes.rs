@@ -10,9 +10,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
+use jiuzhu_app::records::{
+    BenefitStatus, CaseId, CaseRecord, ChangeKind, ChangeRecord, StopReason,
+};
 use jiuzhu_domain::access::{ActOnCase, ReadCases};
 use jiuzhu_domain::Actor;
-use jiuzhu_store::{BenefitStatus, CaseId, CaseRecord, ChangeKind, ChangeRecord, StopReason};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -184,12 +186,12 @@ pub async fn api_list(
     Path(id): Path<CaseId>,
 ) -> Result<Json<ChangesOut>, ApiError> {
     state
-        .store
+        .app
         .get_case(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let benefit = state.store.benefit_status(&a.grant, id).await?;
-    let changes = state.store.case_changes(&a.grant, id).await?;
+    let benefit = state.app.benefit_status(&a.grant, id).await?;
+    let changes = state.app.case_changes(&a.grant, id).await?;
     Ok(Json(ChangesOut {
         benefit: benefit.as_ref().map(benefit_out),
         changes: changes.iter().map(change_out).collect(),
@@ -333,12 +335,12 @@ pub async fn case_view(
     c: &CaseRecord,
 ) -> Result<Option<ChangeView>, AppError> {
     let read = actor.grant::<ReadCases>()?;
-    let this = state.store.case_change(&read, c.id).await?;
-    let benefit = state.store.benefit_status(&read, c.id).await?;
+    let this = state.app.case_change(&read, c.id).await?;
+    let benefit = state.app.benefit_status(&read, c.id).await?;
     if this.is_none() && benefit.is_none() {
         return Ok(None);
     }
-    let changes = state.store.case_changes(&read, c.id).await?;
+    let changes = state.app.case_changes(&read, c.id).await?;
     let can_open = benefit.as_ref().is_some_and(|b| b.status != "ended")
         && actor.may(jiuzhu_domain::Action::ActOnCase)
         && !changes.iter().any(|x| x.status == "open");
@@ -382,7 +384,7 @@ pub async fn case_view(
 
 /// The filing list's labels of an entry: 新增 or the change (调整/暂停/恢复/停保), and for a
 /// stop its reason.
-pub fn filing_labels(f: &jiuzhu_store::FilingEntry) -> (String, String) {
+pub fn filing_labels(f: &jiuzhu_app::records::FilingEntry) -> (String, String) {
     let kind = match f.change_kind.as_deref().and_then(ChangeKind::parse) {
         None => "新增".to_string(),
         Some(ChangeKind::Stop) => "停保".to_string(),
@@ -407,7 +409,7 @@ pub async fn household_rows(
         return Ok(Vec::new());
     };
     Ok(state
-        .store
+        .app
         .household_benefits(&read, household)
         .await?
         .iter()

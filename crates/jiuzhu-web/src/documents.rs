@@ -2,11 +2,11 @@
 //! household's or case's file, listing them, previewing them and withdrawing them — as pages
 //! (`/documents…`) and as `/api/v1/documents…`.
 //!
-//! Files are checked by `jiuzhu_app::documents` (size limit, type by magic bytes), stored content-addressed by
-//! `jiuzhu_store::document_files::FileStore` (through `jiuzhu_app::documents`), and recorded by `Store::add_document`, which checks that the
-//! owner is in the uploader's jurisdiction. Identity cards, medical and disability documents
+//! Files are checked, stored content-addressed and recorded by `jiuzhu_app::documents` (size
+//! limit, type by magic bytes; the store checks that the owner is in the uploader's
+//! jurisdiction). Identity cards, medical and disability documents
 //! are listed like the others, but their content is served only with `RevealSensitive`, and
-//! each view is audited (`Store::reveal_document`).
+//! each view is audited.
 
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
@@ -14,10 +14,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use jiuzhu_app::records::DOCUMENT_TYPES;
+use jiuzhu_app::records::{Document, DocumentId, DocumentQuery, OwnerKind};
 use jiuzhu_domain::access::{ReadRegistry, WriteRegistry};
 use jiuzhu_domain::{FieldError, Grant};
-use jiuzhu_store::documents::DOCUMENT_TYPES;
-use jiuzhu_store::{Document, DocumentId, DocumentQuery, OwnerKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -277,7 +277,7 @@ pub async fn api_list(
         limit: p.limit.unwrap_or(50),
         offset: p.offset.unwrap_or(0),
     };
-    let page = state.store.list_documents(&a.grant, &q).await?;
+    let page = state.app.list_documents(&a.grant, &q).await?;
     Ok(Json(DocumentList {
         items: page.items.iter().map(to_out).collect(),
         total: page.total,
@@ -292,7 +292,7 @@ pub async fn api_get(
     Path(id): Path<DocumentId>,
 ) -> Result<Json<DocumentOut>, ApiError> {
     let doc = state
-        .store
+        .app
         .get_document(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -326,7 +326,7 @@ pub async fn api_withdraw(
     JsonBody(input): JsonBody<WithdrawInput>,
 ) -> Result<Json<DocumentOut>, ApiError> {
     let doc = state
-        .store
+        .app
         .withdraw_document(&a.grant, id, &input.reason)
         .await?;
     Ok(Json(to_out(&doc)))
@@ -418,7 +418,7 @@ async fn list_view(
     }
     let read = a.actor().grant::<ReadRegistry>()?;
     let page = state
-        .store
+        .app
         .list_documents(
             &read,
             &DocumentQuery {
@@ -501,7 +501,7 @@ async fn show_page(
     Path(id): Path<DocumentId>,
 ) -> Result<Response, PageError> {
     let doc = state
-        .store
+        .app
         .get_document(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -531,10 +531,7 @@ async fn withdraw_page(
     Path(id): Path<DocumentId>,
     Form(f): Form<WithdrawForm>,
 ) -> Result<Response, PageError> {
-    let doc = state
-        .store
-        .withdraw_document(&a.grant, id, &f.reason)
-        .await?;
+    let doc = state.app.withdraw_document(&a.grant, id, &f.reason).await?;
     Ok(Redirect::to(&format!(
         "/documents?owner={}:{}",
         doc.owner_kind.as_str(),

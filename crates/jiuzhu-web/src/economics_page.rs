@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
+use jiuzhu_app::records::HouseholdSnapshot;
 use jiuzhu_domain::access::{ReadRegistry, RevealSensitive, WriteRegistry};
 use jiuzhu_domain::economics::{
     AmountText, AssetsInput, ExpensesInput, MemberEconomicsInput, TekunInput, TekunState,
@@ -23,7 +24,6 @@ use jiuzhu_domain::{
     Action, EconomicsInput, EconomicsRecord, FieldError, Grant, HouseholdId, Member, Money,
     Relation,
 };
-use jiuzhu_store::HouseholdSnapshot;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::IntoParams;
@@ -94,8 +94,8 @@ pub(crate) async fn view(
 ) -> Result<Option<EconomicsView>, AppError> {
     let id = snap.household.id;
     let rec = match reveal {
-        Some(g) => state.store.reveal_economics(g, id, as_of).await?,
-        None => state.store.economics_as_of(&a.grant, id, as_of).await?,
+        Some(g) => state.app.reveal_economics(g, id, as_of).await?,
+        None => state.app.economics_as_of(&a.grant, id, as_of).await?,
     };
     let Some(rec) = rec else {
         return Ok(None);
@@ -221,7 +221,7 @@ pub async fn api_get_economics(
         Some(s) => parse_date("as_of", s)?,
         None => state.clock.today(),
     };
-    let rec = state.store.economics_as_of(&a.grant, id, as_of).await?;
+    let rec = state.app.economics_as_of(&a.grant, id, as_of).await?;
     Ok(Json(EconomicsAnswer {
         household_id: id,
         as_of: as_of.to_string(),
@@ -246,7 +246,7 @@ pub async fn api_reveal_economics(
         Some(s) => parse_date("as_of", s)?,
         None => state.clock.today(),
     };
-    let rec = state.store.reveal_economics(&a.grant, id, as_of).await?;
+    let rec = state.app.reveal_economics(&a.grant, id, as_of).await?;
     Ok(Json(EconomicsAnswer {
         household_id: id,
         as_of: as_of.to_string(),
@@ -292,7 +292,7 @@ pub async fn api_put_economics(
     };
     let economics = body.economics.parse().map_err(|e| AppError::invalid(e.0))?;
     let rec = state
-        .store
+        .app
         .save_economics(&a.grant, id, body.row_version, &economics, valid_from)
         .await?;
     Ok(Json(record_json(&rec, false)?))
@@ -443,11 +443,11 @@ async fn edit_form(
 ) -> Result<Response, PageError> {
     let today = state.clock.today();
     let snap = state
-        .store
+        .app
         .household_as_of(&read.grant, id, today)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let rec = state.store.economics_current(&read.grant, id).await?;
+    let rec = state.app.economics_current(&read.grant, id).await?;
     let assets = rec.as_ref().map(|r| r.economics.assets.clone());
     Ok(render(&EditPage {
         nav: Nav::new(&a.auth, "登记经济状况"),
@@ -516,7 +516,7 @@ async fn edit_submit(
         })
         .unwrap_or(today);
     let expected = f("row_version").parse::<i64>().ok();
-    let current = state.store.economics_current(&read.grant, id).await?;
+    let current = state.app.economics_current(&read.grant, id).await?;
     let mut members = Vec::new();
     let mut i = 0;
     while let Ok(person) = f(&format!("m{i}_person")).parse::<i64>() {
@@ -580,7 +580,7 @@ async fn edit_submit(
     };
     let outcome = match input.parse() {
         Ok(e) if errors.is_empty() => state
-            .store
+            .app
             .save_economics(&a.grant, id, expected, &e, valid_from)
             .await
             .map_err(AppError::from),
@@ -596,7 +596,7 @@ async fn edit_submit(
         Err(e) => return Err(e.into()),
     };
     let snap = state
-        .store
+        .app
         .household_as_of(&read.grant, id, today)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -619,7 +619,7 @@ async fn edit_submit(
     // On a conflict the form shows the current record (and its version); otherwise what was
     // submitted.
     let rec = if conflict {
-        state.store.economics_current(&read.grant, id).await?
+        state.app.economics_current(&read.grant, id).await?
     } else {
         current
     };

@@ -3,8 +3,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use jiuzhu_app::records::StoreError;
 use jiuzhu_domain::{AccessDenied, FieldError, ValidationErrors};
-use jiuzhu_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 

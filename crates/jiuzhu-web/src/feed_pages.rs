@@ -23,11 +23,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
+use jiuzhu_app::records::FeedFiles;
+use jiuzhu_app::records::{
+    DeliveryReader, FeedDelivery, LeadQuery, LeadRecord, RunSummary, SourceUse,
+};
 use jiuzhu_app::verification::{self as feeds, FeedProgress, NewFeedFile};
 use jiuzhu_domain::access::{HandleWarnings, ImportFeeds, ReadVerification, RunVerification};
 use jiuzhu_domain::{Action, Actor, DivisionCode, FieldError, Month, UserId};
-use jiuzhu_store::kept::FeedFiles;
-use jiuzhu_store::{DeliveryReader, FeedDelivery, LeadQuery, LeadRecord, RunSummary, SourceUse};
 use jiuzhu_verify::FeedKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -226,7 +228,7 @@ async fn people_of(
     let mut list: Vec<String> = usernames.collect();
     list.sort();
     list.dedup();
-    Ok(state.store.display_names(&list).await?)
+    Ok(state.app.display_names(&list).await?)
 }
 
 fn delivery_row(
@@ -284,7 +286,7 @@ async fn sources_for_form(
     if !actor.may(Action::ImportFeeds) {
         return Ok(Vec::new());
     }
-    let sources = state.store.feed_sources(&delivery_reader(actor)?).await?;
+    let sources = state.app.feed_sources(&delivery_reader(actor)?).await?;
     Ok(kinds_for(actor)
         .into_iter()
         .map(|k| {
@@ -304,7 +306,7 @@ pub(crate) async fn source_names(
     state: &AppState,
     actor: &Actor,
 ) -> Result<HashMap<(String, String), String>, AppError> {
-    let sources = state.store.feed_sources(&delivery_reader(actor)?).await?;
+    let sources = state.app.feed_sources(&delivery_reader(actor)?).await?;
     Ok(sources
         .into_iter()
         .map(|s| ((s.kind, s.code), s.name))
@@ -320,7 +322,7 @@ async fn deliveries_for(
     let kind = f.kind.as_deref().filter(|k| !k.is_empty());
     // Department officers read what they may push, nothing of other departments.
     let reader = delivery_reader(actor)?;
-    let all = state.store.list_deliveries(&reader, kind, 500).await?;
+    let all = state.app.list_deliveries(&reader, kind, 500).await?;
     let source = f.source.as_deref().map(str::trim).unwrap_or("");
     Ok(all
         .into_iter()
@@ -412,7 +414,7 @@ async fn read_upload(
         let name = field.name().unwrap_or_default().to_string();
         if let Some(file_name) = field.file_name().map(str::to_string) {
             let staged = files.stage_new().map_err(crate::feeds_api::feed_error)?;
-            let mut out = jiuzhu_store::private_fs::create_file_async(staged.path())
+            let mut out = feeds::create_private_file(staged.path())
                 .await
                 .map_err(AppError::internal)?;
             let mut n = 0usize;
@@ -438,7 +440,7 @@ async fn upload(
     a: Authorized<ImportFeeds>,
     mp: Multipart,
 ) -> Result<Response, PageError> {
-    let files = FeedFiles::new(&state.config.feeds_dir);
+    let files = state.app.feeds().clone();
     let limit = crate::limits::upload_limit(&state.config, "/feeds");
     let (texts, file) = read_upload(&files, mp, limit).await?;
     let actor = a.grant.actor().clone();
@@ -510,7 +512,7 @@ async fn upload(
         .feed_jobs
         .create(owner, "upload", &format!("正在读取“{name}”…"));
     let jobs = state.feed_jobs.clone();
-    let store = state.store.clone();
+    let app = state.app.clone();
     let grant = a.grant;
     tokio::spawn(async move {
         let f = NewFeedFile {
@@ -520,9 +522,7 @@ async fn upload(
             path: path.clone(),
             staged: true,
         };
-        let r =
-            feeds::import_feed_with_progress(store.as_ref(), &grant, &files, &f, Some(progress))
-                .await;
+        let r = feeds::import_feed_with_progress(&app, &grant, &f, Some(progress)).await;
         let _ = std::fs::remove_file(&path);
         match r {
             Ok(imported) => {
@@ -642,11 +642,11 @@ async fn delivery_page(
 ) -> Result<Response, PageError> {
     let reader = delivery_reader(a.actor())?;
     let d = state
-        .store
+        .app
         .get_delivery(&reader, id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let all = state.store.delivery_rejections(&reader, id).await?;
+    let all = state.app.delivery_rejections(&reader, id).await?;
     let whole_file = refused_unread(&d);
     let pages = all.len().div_ceil(REJECTIONS_PER_PAGE).max(1);
     let page = p.page.unwrap_or(1).clamp(1, pages);
@@ -857,7 +857,7 @@ pub async fn api_list_runs(
     State(state): State<AppState>,
     a: Authorized<ReadVerification>,
 ) -> Result<Json<RunList>, ApiError> {
-    let items = state.store.list_runs(&a.grant, 50).await?;
+    let items = state.app.list_runs(&a.grant, 50).await?;
     Ok(Json(RunList { items }))
 }
 
@@ -969,7 +969,7 @@ struct RunsPage {
 async fn runs_of(state: &AppState, actor: &Actor) -> Result<Vec<RunRow>, AppError> {
     Ok(match actor.grant::<ReadVerification>() {
         Ok(g) => {
-            let runs = state.store.list_runs(&g, 50).await?;
+            let runs = state.app.list_runs(&g, 50).await?;
             let people = people_of(state, runs.iter().map(|r| r.run.run_by.clone())).await?;
             runs.iter().map(|r| run_row(r, &people)).collect()
         }
@@ -1066,7 +1066,7 @@ pub async fn api_leads(
     Query(p): Query<LeadParams>,
 ) -> Result<Json<LeadList>, ApiError> {
     let page = state
-        .store
+        .app
         .list_outreach_leads(&a.grant, &lead_query(&p)?)
         .await?;
     Ok(Json(LeadList {
@@ -1101,7 +1101,7 @@ pub async fn api_handle_lead(
 ) -> Result<Json<LeadRecord>, ApiError> {
     Ok(Json(
         state
-            .store
+            .app
             .handle_outreach_lead(&a.grant, id, &input.note)
             .await?,
     ))
@@ -1142,14 +1142,14 @@ async fn leads_page(
     Query(p): Query<LeadParams>,
 ) -> Result<Response, PageError> {
     let page = state
-        .store
+        .app
         .list_outreach_leads(&a.grant, &lead_query(&p)?)
         .await?;
     // Places by name; a reader without the register (an auditor) sees the codes.
     let names: HashMap<String, String> =
         match a.actor().grant::<jiuzhu_domain::access::ReadRegistry>() {
             Ok(g) => state
-                .store
+                .app
                 .list_divisions(&g)
                 .await?
                 .into_iter()
@@ -1201,7 +1201,7 @@ async fn handle_lead_form(
     Form(f): Form<HandleForm>,
 ) -> Result<Response, PageError> {
     state
-        .store
+        .app
         .handle_outreach_lead(&a.grant, id, &f.note)
         .await?;
     Ok(see_other("/verification/leads"))

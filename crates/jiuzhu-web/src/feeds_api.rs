@@ -11,11 +11,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use futures_util::TryStreamExt;
+use jiuzhu_app::records::FeedError;
+use jiuzhu_app::records::{CloseWarning, FeedDelivery, Rejection, WarningRecord, WarningResult};
 use jiuzhu_app::verification::{self as feeds, NewFeedFile};
 use jiuzhu_domain::access::{HandleWarnings, ImportFeeds};
 use jiuzhu_domain::Department;
-use jiuzhu_store::kept::{FeedError, FeedFiles};
-use jiuzhu_store::{CloseWarning, FeedDelivery, Rejection, WarningRecord, WarningResult};
 use jiuzhu_verify::FeedKind;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -122,10 +122,9 @@ pub async fn push_feed(
         .as_deref()
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .ok_or_else(|| AppError::bad_request("数据日期 data_date 应为 YYYY-MM-DD"))?;
-    let files = FeedFiles::new(&state.config.feeds_dir);
-    let staged = files.stage_new().map_err(feed_error)?;
+    let staged = state.app.feeds().stage_new().map_err(feed_error)?;
     // The body goes to disk as it arrives: a delivery is never held in memory.
-    let mut out = jiuzhu_store::private_fs::create_file_async(staged.path())
+    let mut out = feeds::create_private_file(staged.path())
         .await
         .map_err(AppError::internal)?;
     let mut stream = body.into_data_stream();
@@ -144,9 +143,8 @@ pub async fn push_feed(
     drop(out);
     let path = staged.into_path();
     let imported = feeds::import_feed(
-        state.store.as_ref(),
+        &state.app,
         &a.grant,
-        &files,
         &NewFeedFile {
             kind,
             source,
@@ -215,7 +213,7 @@ pub async fn list_feeds(
 ) -> Result<Json<DeliveryList>, ApiError> {
     let reader = crate::feed_pages::delivery_reader(a.actor())?;
     let items = state
-        .store
+        .app
         .list_deliveries(&reader, p.kind.as_deref(), p.limit.unwrap_or(50))
         .await?;
     Ok(Json(DeliveryList { items }))
@@ -292,11 +290,11 @@ pub async fn get_delivery(
 ) -> Result<Json<DeliveryReadBack>, ApiError> {
     let reader = crate::feed_pages::delivery_reader(a.actor())?;
     let delivery = state
-        .store
+        .app
         .get_delivery(&reader, id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let rejected = state.store.delivery_rejections(&reader, id).await?;
+    let rejected = state.app.delivery_rejections(&reader, id).await?;
     Ok(Json(DeliveryReadBack {
         delivery,
         rejected_rows_kept: rejected.len(),

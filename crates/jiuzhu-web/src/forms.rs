@@ -333,7 +333,7 @@ pub struct HouseholdInput {
 }
 
 impl HouseholdInput {
-    pub fn to_new(&self, today: NaiveDate) -> Result<jiuzhu_store::NewHousehold, AppError> {
+    pub fn to_new(&self, today: NaiveDate) -> Result<jiuzhu_app::records::NewHousehold, AppError> {
         let mut c = Check::default();
         let address = c
             .required("address", "住址", &self.address)
@@ -350,7 +350,7 @@ impl HouseholdInput {
         let code = nonempty(&self.code).map(str::to_string);
         match (address, division, area) {
             (Some(address), Some(division), Some(area)) if c.errors.is_empty() => {
-                Ok(jiuzhu_store::NewHousehold {
+                Ok(jiuzhu_app::records::NewHousehold {
                     code,
                     facts: HouseholdFacts {
                         address,
@@ -542,7 +542,7 @@ pub struct UserPatchInput {
 }
 
 impl UserPatchInput {
-    pub fn check(&self) -> Result<(i64, jiuzhu_store::UserPatch), AppError> {
+    pub fn check(&self) -> Result<(i64, jiuzhu_app::records::UserPatch), AppError> {
         if [&self.role, &self.department, &self.division]
             .iter()
             .any(|f| nonempty(f).is_some())
@@ -560,7 +560,7 @@ impl UserPatchInput {
         c.finish()?;
         Ok((
             self.row_version.unwrap_or_default(),
-            jiuzhu_store::UserPatch {
+            jiuzhu_app::records::UserPatch {
                 display_name: nonempty(&self.display_name).map(str::to_string),
                 active: self.active,
                 unlock: self.unlock.unwrap_or(false),
@@ -583,7 +583,7 @@ pub struct AccessInput {
 }
 
 impl AccessInput {
-    pub fn check(&self) -> Result<(i64, jiuzhu_store::AccessPatch), AppError> {
+    pub fn check(&self) -> Result<(i64, jiuzhu_app::records::AccessPatch), AppError> {
         let mut c = Check::default();
         if self.row_version.is_none() {
             c.err("row_version", "REQUIRED", "缺少记录版本号(row_version)");
@@ -600,7 +600,7 @@ impl AccessInput {
         c.finish()?;
         Ok((
             self.row_version.unwrap_or_default(),
-            jiuzhu_store::AccessPatch {
+            jiuzhu_app::records::AccessPatch {
                 role,
                 department,
                 division,

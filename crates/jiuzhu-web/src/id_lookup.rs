@@ -9,9 +9,9 @@ use std::sync::Mutex;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
+use jiuzhu_app::records::StoreError;
 use jiuzhu_domain::access::{RevealSensitive, WriteRegistry};
 use jiuzhu_domain::{Actor, AuditAction, IdNumber, Person, PersonFacts};
-use jiuzhu_store::StoreError;
 
 use crate::error::AppError;
 use crate::AppState;
@@ -236,7 +236,7 @@ pub async fn audit(
     })
     .to_string();
     state
-        .store
+        .app
         .append_audit(
             actor,
             AuditAction::PersonLookedUpById,
@@ -264,14 +264,14 @@ pub async fn create_person(
         .id_lookups
         .check_duplicates(actor, state.clock.now())?;
     match state
-        .store
+        .app
         .create_person(&a.grant, id, facts, valid_from)
         .await
     {
         Err(
-            e @ StoreError::Duplicate {
+            e @ jiuzhu_app::Error::Store(StoreError::Duplicate {
                 field: "id_number", ..
-            },
+            }),
         ) => {
             state.id_lookups.count_duplicate(actor, state.clock.now());
             audit_duplicate(state, actor, id.as_str()).await?;
@@ -293,7 +293,7 @@ pub async fn audit_duplicate(
     })
     .to_string();
     state
-        .store
+        .app
         .append_audit(
             actor,
             AuditAction::PersonLookedUpById,

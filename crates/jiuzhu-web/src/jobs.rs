@@ -5,11 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
+use jiuzhu_app::records::ImportSummary;
+use jiuzhu_app::registry::Input;
 use jiuzhu_app::registry::{import_caseload, CaseloadFiles};
 use jiuzhu_domain::access::ImportCaseload;
 use jiuzhu_domain::{FieldError, Grant, UserId};
-use jiuzhu_import::Input;
-use jiuzhu_store::ImportSummary;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -144,7 +144,7 @@ impl Jobs {
                 members,
                 valid_from,
                 create_missing_divisions,
-                limits: jiuzhu_import::caseload::Limits::UPLOAD,
+                limits: jiuzhu_app::registry::CASELOAD_UPLOAD,
             };
             let parsed = |batch: &jiuzhu_domain::caseload::CaseloadBatch| {
                 let rows = (batch.households.len() + batch.members.len()) as u64;

@@ -7,8 +7,8 @@
 //! * Request limits: a body limit on every route, header and idle-body timeouts in the server's
 //!   own accept loop, optional TLS (rustls); security headers on every response.
 //! * Authorization in one place: the [`auth::Authorized`] extractor turns the session into an
-//!   `Actor` and a typed `Grant<P>`; handlers only pass grants to the store, which applies the
-//!   jurisdiction scope.
+//!   `Actor` and a typed `Grant<P>`; handlers only pass grants to the use-cases (`jiuzhu_app`),
+//!   whose store applies the jurisdiction scope. The web never reaches the store itself.
 //! * CSRF: every unsafe request of a logged-in session must carry the session's token (`_csrf`
 //!   form field or `X-CSRF-Token` header); checked once, in the middleware.
 //! * Chinese server-rendered pages (askama, compiled in), the JSON API under `/api/v1` with its
@@ -20,7 +20,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
 use jiuzhu_domain::Clock;
-use jiuzhu_store::Store;
 
 mod accounts;
 pub mod api;
@@ -101,7 +100,7 @@ pub struct WebConfig {
     pub feeds_dir: std::path::PathBuf,
     /// The audit signing key and checkpoints `serve` uses, with which the audit administrator
     /// verifies and exports the log in the product; `None`: those answer 503.
-    pub audit_seal: Option<jiuzhu_store::audit_seal::SealPaths>,
+    pub audit_seal: Option<jiuzhu_app::audit::SealPaths>,
 }
 
 impl Default for WebConfig {
@@ -131,7 +130,6 @@ impl Default for WebConfig {
 /// Shared state of all handlers.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<WebConfig>,
     pub jobs: jobs::Jobs,
@@ -149,17 +147,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state of an application over `store` with the shipped policies and workflows.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: WebConfig) -> AppState {
-        // Embedded data checked by the policy and workflow crates' own tests: a failure here is
-        // a build defect, not a runtime condition.
-        let app = jiuzhu_app::App::builder(store, clock)
-            .feeds_dir(config.feeds_dir.clone())
-            .build()
-            .expect("shipped policies and workflows load");
-        AppState::with_app(app, config)
-    }
-
     pub fn with_app(app: jiuzhu_app::App, config: WebConfig) -> AppState {
         // The documents' settings are the server's options, applied to the application.
         let app = app.with_documents(jiuzhu_app::documents::DocumentSettings {
@@ -169,7 +156,6 @@ impl AppState {
         });
         AppState {
             login: Arc::new(login_guard::LoginGuard::new(config.login.clone())),
-            store: app.store().clone(),
             clock: app.clock().clone(),
             config: Arc::new(config),
             jobs: jobs::Jobs::default(),
@@ -240,7 +226,7 @@ pub fn router(state: AppState) -> Router {
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> (axum::http::StatusCode, &'static str) {
-    match state.store.ping().await {
+    match state.app.ping().await {
         Ok(()) => (axum::http::StatusCode::OK, "ok"),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");

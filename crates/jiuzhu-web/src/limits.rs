@@ -31,9 +31,9 @@ impl Default for BodyLimits {
         BodyLimits {
             default: MIB,
             whatif: 32 * MIB,
-            // Both files of a caseload of 250,000 members (jiuzhu_import::caseload::Limits::UPLOAD).
-            caseload_import: 2 * (jiuzhu_import::caseload::Limits::UPLOAD.file_bytes / MIB) * MIB,
-            divisions_import: jiuzhu_import::divisions::UPLOAD.file_bytes,
+            // Both files of a caseload of 250,000 members (jiuzhu_app::registry::CASELOAD_UPLOAD).
+            caseload_import: 2 * (jiuzhu_app::registry::CASELOAD_UPLOAD.file_bytes / MIB) * MIB,
+            divisions_import: jiuzhu_app::registry::DIVISIONS_UPLOAD.file_bytes,
             // The largest delivery the parser takes (at least 2 GB, ten million rows).
             feed: jiuzhu_verify::ingest::MAX_BYTES,
         }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
+use jiuzhu_app::records::{AuditQuery, HouseholdQuery, PersonQuery};
 use jiuzhu_domain::access::{
     ImportCaseload, ManageDivisions, ReadAudit, ReadRegistry, RevealSensitive, WriteRegistry,
 };
@@ -16,7 +17,6 @@ use jiuzhu_domain::{
     Action, Actor, Area, AuditAction, DisabilityKind, DivisionCode, EducationStage, Employment,
     FieldError, IdNumber, Level, PersonFacts, PersonView, Relation, Sex, WorkAbility,
 };
-use jiuzhu_store::{AuditQuery, HouseholdQuery, PersonQuery};
 use serde::Deserialize;
 
 use crate::auth::{self, Auth, Authorized, Client, LoginResult, SessionCtx};
@@ -243,17 +243,17 @@ async fn home(State(state): State<AppState>, a: Auth) -> PageResult {
     if a.actor().pending_approval || a.actor().role.is_admin() {
         return Ok(administration_home(&a));
     }
-    let store = &state.store;
+    let app = &state.app;
     // Names of administrative divisions are public (as on printed notices).
     let names = Actor::system("names").grant::<ReadRegistry>()?;
-    let division_name = store
+    let division_name = app
         .get_division(&names, &a.user().division)
         .await?
         .map(|d| d.name)
         .unwrap_or_default();
     let (households, persons) = match a.actor().grant::<ReadRegistry>() {
         Ok(g) => {
-            let households = store
+            let households = app
                 .search_households(
                     &g,
                     &HouseholdQuery {
@@ -263,7 +263,7 @@ async fn home(State(state): State<AppState>, a: Auth) -> PageResult {
                 )
                 .await?
                 .total;
-            let persons = store
+            let persons = app
                 .search_persons(
                     &g,
                     &PersonQuery {
@@ -326,7 +326,7 @@ async fn search(
         let terms = crate::id_lookup::search_terms(&state, a.auth.actor(), text)?;
         prefix_refused = terms.prefix_refused;
         let p = state
-            .store
+            .app
             .search_persons(
                 &a.grant,
                 &PersonQuery {
@@ -351,7 +351,7 @@ async fn search(
         persons_total = p.total;
         persons = p.items.iter().map(PersonRow::from).collect();
         let h = state
-            .store
+            .app
             .search_households(
                 &a.grant,
                 &HouseholdQuery {
@@ -385,8 +385,8 @@ async fn person_page_with(
     id: i64,
     view: PersonView,
 ) -> PageResult {
-    let history = state.store.person_history(&read.grant, id).await?;
-    let memberships = state.store.person_memberships(&read.grant, id).await?;
+    let history = state.app.person_history(&read.grant, id).await?;
+    let memberships = state.app.person_memberships(&read.grant, id).await?;
     Ok(render(&PersonPage {
         nav: Nav::new(&read.auth, &format!("人员 {}", view.name)),
         id,
@@ -412,7 +412,7 @@ async fn person_page(
     Path(id): Path<i64>,
 ) -> PageResult {
     let person = state
-        .store
+        .app
         .get_person(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -435,7 +435,7 @@ async fn person_reveal(
     Path(id): Path<i64>,
 ) -> PageResult {
     let person = state
-        .store
+        .app
         .reveal_person(&reveal.grant, id, REVEAL_FIELDS)
         .await?;
     let view = PersonView::revealed(&person, &reveal.grant);
@@ -563,7 +563,7 @@ async fn person_edit_form(
     Path(id): Path<i64>,
 ) -> PageResult {
     let p = state
-        .store
+        .app
         .get_person(&read.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -588,7 +588,7 @@ async fn person_edit_submit(
 ) -> PageResult {
     let today = state.clock.today();
     let current = state
-        .store
+        .app
         .get_person(&read.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -596,7 +596,7 @@ async fn person_edit_submit(
         let (version, facts, valid_from) = input.to_update(&current.facts, today)?;
         Ok::<_, AppError>(
             state
-                .store
+                .app
                 .update_person(&a.grant, id, version, &facts, valid_from)
                 .await?,
         )
@@ -668,9 +668,9 @@ pub(crate) async fn household_view(
         })?,
         None => today,
     };
-    let store = &state.store;
-    let Some(snap) = store.household_as_of(&a.grant, id, as_of).await? else {
-        return match store.get_household(&a.grant, id).await? {
+    let app = &state.app;
+    let Some(snap) = app.household_as_of(&a.grant, id, as_of).await? else {
+        return match app.get_household(&a.grant, id).await? {
             Some(h) => Err(AppError::new(
                 StatusCode::NOT_FOUND,
                 "NOT_YET",
@@ -680,9 +680,9 @@ pub(crate) async fn household_view(
             None => Err(AppError::not_found().into()),
         };
     };
-    let all = store.household_members(&a.grant, id).await?;
-    let history = store.household_history(&a.grant, id).await?;
-    let division_name = store
+    let all = app.household_members(&a.grant, id).await?;
+    let history = app.household_history(&a.grant, id).await?;
+    let division_name = app
         .get_division(&a.grant, &snap.facts.division)
         .await?
         .map(|d| d.name)
@@ -794,7 +794,7 @@ async fn household_new_submit(
     let today = state.clock.today();
     let result = async {
         let new = input.to_new(today)?;
-        Ok::<_, AppError>(state.store.create_household(&a.grant, &new).await?)
+        Ok::<_, AppError>(state.app.create_household(&a.grant, &new).await?)
     }
     .await;
     match result {
@@ -819,7 +819,7 @@ async fn household_edit_form(
     Path(id): Path<i64>,
 ) -> PageResult {
     let h = state
-        .store
+        .app
         .get_household(&read.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -849,7 +849,7 @@ async fn household_edit_submit(
 ) -> PageResult {
     let today = state.clock.today();
     let current = state
-        .store
+        .app
         .get_household(&read.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -857,7 +857,7 @@ async fn household_edit_submit(
         let (version, facts, valid_from) = input.to_update(&current.facts, today)?;
         Ok::<_, AppError>(
             state
-                .store
+                .app
                 .update_household(&a.grant, id, version, &facts, valid_from)
                 .await?,
         )
@@ -898,7 +898,7 @@ async fn member_add(
     let spec = input.check(state.clock.today())?;
     let person_id = resolve_person(&state, &read, spec.person_id, spec.id_number.as_ref()).await?;
     state
-        .store
+        .app
         .add_member(
             &a.grant,
             id,
@@ -934,7 +934,7 @@ pub(crate) async fn resolve_person(
         crate::id_lookup::IdQuery::Exact(n.clone()),
         state.clock.now(),
     )?;
-    let found = state.store.find_person_by_id_number(&read.grant, n).await?;
+    let found = state.app.find_person_by_id_number(&read.grant, n).await?;
     let ids: Vec<i64> = found.iter().map(|p| p.id).collect();
     let route = "/households/{id}/members";
     crate::id_lookup::audit(state, read.auth.actor(), &query, route, "person", &ids).await?;
@@ -956,7 +956,7 @@ async fn member_end(
 ) -> PageResult {
     let (left_on, reason) = input.check(state.clock.today())?;
     state
-        .store
+        .app
         .end_membership(&a.grant, mid, left_on, reason.as_deref())
         .await?;
     Ok(see_other(&format!("/households/{id}")))
@@ -971,7 +971,7 @@ async fn divisions_render(
     errors: Vec<String>,
     status: StatusCode,
 ) -> PageResult {
-    let list = state.store.list_divisions(&a.grant).await?;
+    let list = state.app.list_divisions(&a.grant).await?;
     let top = list.iter().map(|d| d.level).min().unwrap_or(Level::Nation);
     let depth = |l: Level| (l as usize).saturating_sub(top as usize);
     let rows = list
@@ -1010,7 +1010,7 @@ async fn division_save(
 ) -> PageResult {
     let result = async {
         let (code, name) = input.check()?;
-        Ok::<_, AppError>(state.store.save_division(&m.grant, &code, &name).await?)
+        Ok::<_, AppError>(state.app.save_division(&m.grant, &code, &name).await?)
     }
     .await;
     match result {
@@ -1035,7 +1035,7 @@ async fn division_save(
 pub(crate) async fn read_multipart(
     mut mp: Multipart,
     limit: crate::limits::Limit,
-) -> Result<(Vec<jiuzhu_import::Input>, Vec<(String, String)>), AppError> {
+) -> Result<(Vec<jiuzhu_app::registry::Input>, Vec<(String, String)>), AppError> {
     let bad = |e| crate::limits::multipart_error(e, limit);
     let mut files = Vec::new();
     let mut texts = Vec::new();
@@ -1043,7 +1043,7 @@ pub(crate) async fn read_multipart(
         let name = field.name().unwrap_or_default().to_string();
         if let Some(file_name) = field.file_name().map(str::to_string) {
             let bytes = field.bytes().await.map_err(bad)?;
-            let mut input = jiuzhu_import::Input::new(file_name, bytes.to_vec());
+            let mut input = jiuzhu_app::registry::Input::new(file_name, bytes.to_vec());
             // Keep the form field name reachable for the caller.
             input.name = format!("{name}\u{0}{}", input.name);
             files.push(input);
@@ -1057,9 +1057,9 @@ pub(crate) async fn read_multipart(
 
 /// Takes the file uploaded in form field `field`.
 pub(crate) fn take_file(
-    files: &mut Vec<jiuzhu_import::Input>,
+    files: &mut Vec<jiuzhu_app::registry::Input>,
     field: &str,
-) -> Option<jiuzhu_import::Input> {
+) -> Option<jiuzhu_app::registry::Input> {
     let pos = files
         .iter()
         .position(|f| f.name.split('\u{0}').next() == Some(field))?;
@@ -1080,7 +1080,7 @@ async fn divisions_import(
         let file = take_file(&mut files, "file").ok_or_else(|| {
             AppError::invalid(vec![FieldError::new("file", "REQUIRED", "请选择区划文件")])
         })?;
-        let limits = jiuzhu_import::divisions::UPLOAD;
+        let limits = jiuzhu_app::registry::DIVISIONS_UPLOAD;
         let imported = jiuzhu_app::registry::import_divisions(&state.app, &m.grant, file, limits);
         Ok::<_, AppError>(imported.await?)
     }
@@ -1157,7 +1157,7 @@ async fn audit_page(
 ) -> PageResult {
     const PAGE: i64 = 50;
     let q = f.query(PAGE)?;
-    let log = state.store.audit_log(&a.grant, &q).await?;
+    let log = state.app.audit_log(&a.grant, &q).await?;
     let pages = ((log.total + PAGE - 1) / PAGE).max(1);
     let query_base = serde_urlencoded::to_string([
         ("action", &f.action),
@@ -1238,8 +1238,8 @@ async fn import_submit(
         let create_missing = text("create_missing_divisions").is_some();
         c.finish()?;
         Ok::<_, AppError>((
-            households.unwrap_or_else(|| jiuzhu_import::Input::new("", vec![])),
-            members.unwrap_or_else(|| jiuzhu_import::Input::new("", vec![])),
+            households.unwrap_or_else(|| jiuzhu_app::registry::Input::new("", vec![])),
+            members.unwrap_or_else(|| jiuzhu_app::registry::Input::new("", vec![])),
             valid_from,
             create_missing,
         ))

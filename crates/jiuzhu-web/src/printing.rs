@@ -17,10 +17,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
+use jiuzhu_app::records::FilingEntry;
 use jiuzhu_domain::access::ReadCases;
 use jiuzhu_domain::{DivisionCode, Money};
 use jiuzhu_print::{CjkFont, Decision, DecisionLetter, ExplanationLine, Notice, NoticeRow};
-use jiuzhu_store::FilingEntry;
 use serde::Serialize;
 
 use crate::auth::{Auth, Authorized};
@@ -334,7 +334,7 @@ async fn filing_page(
     State(state): State<AppState>,
     a: Authorized<ReadCases>,
 ) -> Result<Response, PageError> {
-    let rows = state.store.filing_list(&a.grant).await?;
+    let rows = state.app.filing_list(&a.grant).await?;
     let actor = a.auth.actor();
     Ok(render(&FilingPage {
         nav: Nav::new(&a.auth, "报县备案"),
@@ -355,7 +355,7 @@ pub async fn api_filing(
     State(state): State<AppState>,
     a: Authorized<ReadCases>,
 ) -> Result<Json<FilingList>, ApiError> {
-    let rows = state.store.filing_list(&a.grant).await?;
+    let rows = state.app.filing_list(&a.grant).await?;
     let items = rows
         .into_iter()
         .map(|r| {

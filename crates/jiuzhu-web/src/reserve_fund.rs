@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::NaiveDate;
+use jiuzhu_app::records::{ReserveEntry, ReserveFund};
 use jiuzhu_domain::access::{ManageReserveFund, ReadCases};
 use jiuzhu_domain::{Action, DivisionCode, Money};
-use jiuzhu_store::{ReserveEntry, ReserveFund};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -140,7 +140,7 @@ pub async fn api_funds(
     State(state): State<AppState>,
     a: Authorized<ReadCases>,
 ) -> Result<Json<FundList>, ApiError> {
-    let funds = state.store.reserve_funds(&a.grant).await?;
+    let funds = state.app.reserve_funds(&a.grant).await?;
     let mut items = Vec::new();
     for f in &funds {
         items.push(fund_out(f, minimum(&state, &f.township).await?));
@@ -171,11 +171,11 @@ pub async fn api_entries(
 ) -> Result<Json<FundLedger>, ApiError> {
     let township = parse_township(&township)?;
     let entries = state
-        .store
+        .app
         .reserve_fund_entries(&a.grant, &township, p.limit.unwrap_or(50))
         .await?;
     let fund = state
-        .store
+        .app
         .reserve_funds(&a.grant)
         .await?
         .into_iter()
@@ -275,7 +275,7 @@ async fn page_view(
     prefill_case: String,
     errors: Vec<String>,
 ) -> Result<FundPage, AppError> {
-    let funds = state.store.reserve_funds(&a.grant).await?;
+    let funds = state.app.reserve_funds(&a.grant).await?;
     let mut rows = Vec::new();
     for f in &funds {
         rows.push(fund_row(state, f).await?);
@@ -288,7 +288,7 @@ async fn page_view(
     };
     let (detail, entries) = match chosen {
         Some(t) => {
-            let entries = state.store.reserve_fund_entries(&a.grant, &t, 200).await?;
+            let entries = state.app.reserve_fund_entries(&a.grant, &t, 200).await?;
             let idx = funds
                 .iter()
                 .position(|f| f.township == t)

@@ -9,9 +9,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use jiuzhu_app::records::{
+    DeliveryReader, FeedSource, FeedSourceChange, NewFeedSource, SourceAccount,
+};
 use jiuzhu_domain::access::{ManageFeedSources, ReadVerification};
 use jiuzhu_domain::Actor;
-use jiuzhu_store::{DeliveryReader, FeedSource, FeedSourceChange, NewFeedSource, SourceAccount};
 use jiuzhu_verify::FeedKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -89,7 +91,7 @@ async fn page(
 ) -> Result<Response, PageError> {
     let actor = auth.actor();
     let reader = DeliveryReader::Verification(actor.grant::<ReadVerification>()?);
-    let mut sources = state.store.feed_sources(&reader).await?;
+    let mut sources = state.app.feed_sources(&reader).await?;
     // In service first, then in the order of the kinds (as the forms list them), then by name.
     let rank = |kind: &str| FeedKind::ALL.iter().position(|k| k.as_str() == kind);
     sources.sort_by(|a, b| {
@@ -97,7 +99,7 @@ async fn page(
     });
     let manage = actor.grant::<ManageFeedSources>().ok();
     let candidates = match &manage {
-        Some(g) => state.store.source_account_candidates(g).await?,
+        Some(g) => state.app.source_account_candidates(g).await?,
         None => Vec::new(),
     };
     let rows = sources
@@ -186,7 +188,7 @@ async fn register_form(
 ) -> Result<Response, PageError> {
     let (typed, _, _) = read_form(fields);
     let new = new_source(a.actor(), &typed);
-    match state.store.register_feed_source(&a.grant, &new).await {
+    match state.app.register_feed_source(&a.grant, &new).await {
         Ok(_) => Ok(see_other("/verification/sources")),
         Err(e) => {
             let e = AppError::from(e);
@@ -208,7 +210,7 @@ async fn change_form(
         retired,
         row_version,
     };
-    match state.store.change_feed_source(&a.grant, id, &change).await {
+    match state.app.change_feed_source(&a.grant, id, &change).await {
         Ok(_) => Ok(see_other("/verification/sources")),
         Err(e) => {
             let e = AppError::from(e);
@@ -287,7 +289,7 @@ pub async fn api_list_sources(
     a: Authorized<ReadVerification>,
 ) -> Result<Json<SourceList>, ApiError> {
     let sources = state
-        .store
+        .app
         .feed_sources(&DeliveryReader::Verification(a.grant))
         .await?;
     Ok(Json(SourceList {
@@ -312,7 +314,7 @@ pub async fn api_register_source(
         accounts: input.accounts,
     };
     let s = state
-        .store
+        .app
         .register_feed_source(&a.grant, &new_source(a.actor(), &typed))
         .await?;
     Ok((StatusCode::CREATED, Json(source_out(&s))))
@@ -331,10 +333,7 @@ pub async fn api_change_source(
     Path(id): Path<i64>,
     JsonBody(change): JsonBody<FeedSourceChange>,
 ) -> Result<Json<SourceOut>, ApiError> {
-    let s = state
-        .store
-        .change_feed_source(&a.grant, id, &change)
-        .await?;
+    let s = state.app.change_feed_source(&a.grant, id, &change).await?;
     Ok(Json(source_out(&s)))
 }
 

@@ -16,12 +16,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use jiuzhu_app::records::{CaseId, DocumentQuery, OwnerKind};
+use jiuzhu_app::records::{NewVerificationReport, VerificationReportRecord};
 use jiuzhu_domain::access::{ActOnCase, ReadCases, ReadRegistry, RevealSensitive};
 use jiuzhu_domain::FeedFormat;
 use jiuzhu_domain::{DivisionCode, FieldError, Grant, Month};
-use jiuzhu_store::kept::FeedFiles;
-use jiuzhu_store::verification_reports::{NewVerificationReport, VerificationReportRecord};
-use jiuzhu_store::{CaseId, DocumentQuery, OwnerKind};
 use jiuzhu_verify::{
     build_report, scan_reader, FeedKind, FindingStatus, ReportInput, ReportMember, SourceRef,
     VerificationReport,
@@ -104,7 +103,7 @@ async fn authorisation_on_file(
     }
     for owner in [(OwnerKind::Case, case_id), (OwnerKind::Person, applicant)] {
         let docs = state
-            .store
+            .app
             .list_documents(
                 g,
                 &DocumentQuery {
@@ -135,7 +134,7 @@ pub async fn generate(
     let actor = g.actor();
     let read = actor.grant::<ReadCases>()?;
     let case = state
-        .store
+        .app
         .get_case(&read, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -191,7 +190,7 @@ pub async fn generate(
     }
     let today = state.clock.today();
     let snap = state
-        .store
+        .app
         .household_as_of(&reg, case.household_id, today)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -224,10 +223,7 @@ pub async fn generate(
     // run reads them.
     let windows = jiuzhu_app::verification::thresholds::source_windows(&lib, &division, today)
         .map_err(missing)?;
-    let latest = state
-        .store
-        .deliveries_for_report(g, &division, today)
-        .await?;
+    let latest = state.app.deliveries_for_report(g, &division, today).await?;
     let plan = jiuzhu_app::verification::plan_sources(latest, Month::of(today), &windows);
     // People read the source's registered name, not its code.
     let names: std::collections::HashMap<(String, String), String> = plan
@@ -236,7 +232,7 @@ pub async fn generate(
         .map(|s| ((s.kind.clone(), s.code.clone()), s.name.clone()))
         .collect();
     let deliveries = plan.kept;
-    let files = FeedFiles::new(&state.config.feeds_dir);
+    let files = state.app.feeds().clone();
     let kept: Vec<(SourceRef, std::path::PathBuf, FeedFormat)> = deliveries
         .iter()
         .filter_map(|d| {
@@ -296,7 +292,7 @@ pub async fn generate(
         .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_default();
     Ok(state
-        .store
+        .app
         .record_verification_report(
             g,
             &NewVerificationReport {
@@ -413,7 +409,7 @@ pub async fn api_get(
     a: Authorized<ReadCases>,
     Path(id): Path<CaseId>,
 ) -> Result<Json<ReportOut>, ApiError> {
-    let all = state.store.verification_reports(&a.grant, id).await?;
+    let all = state.app.verification_reports(&a.grant, id).await?;
     let latest = all.first().ok_or_else(AppError::not_found)?;
     let mut out = record_out(latest, false);
     out.history = all
@@ -466,7 +462,7 @@ async fn reveal(
         None => {
             let read = g.actor().grant::<ReadCases>()?;
             state
-                .store
+                .app
                 .verification_reports(&read, id)
                 .await?
                 .first()
@@ -474,10 +470,7 @@ async fn reveal(
                 .ok_or_else(AppError::not_found)?
         }
     };
-    Ok(state
-        .store
-        .reveal_verification_report(g, id, report)
-        .await?)
+    Ok(state.app.reveal_verification_report(g, id, report).await?)
 }
 
 #[derive(utoipa::OpenApi)]
@@ -584,11 +577,11 @@ async fn report_page(
     let actor = auth.actor();
     let read = actor.grant::<ReadCases>()?;
     let case = state
-        .store
+        .app
         .get_case(&read, id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let all = state.store.verification_reports(&read, id).await?;
+    let all = state.app.verification_reports(&read, id).await?;
     let (chosen, revealed) = match &shown {
         Shown::Read(Some(p)) => (
             Some(

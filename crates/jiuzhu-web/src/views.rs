@@ -3,10 +3,10 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use jiuzhu_app::records::{HouseholdSummary, PersonSummary};
 use jiuzhu_domain::{
     Action, AuditRecord, Disability, Member, PersonFacts, PersonView, Sensitive, Version,
 };
-use jiuzhu_store::{HouseholdSummary, PersonSummary};
 
 use crate::auth::Auth;
 use crate::error::{current_request_id, AppError};
@@ -611,7 +611,7 @@ pub struct ImportPage {
 impl ImportPage {
     /// The importer's own limits of a web upload, as the form states them.
     pub fn per_file(&self) -> String {
-        let limits = jiuzhu_import::caseload::Limits::UPLOAD;
+        let limits = jiuzhu_app::registry::CASELOAD_UPLOAD;
         format!(
             "每个文件不超过 {},家庭表最多 {} 户、成员表最多 {} 人;更大的存量数据请拆分后分批导入,或在服务器上用命令行导入。",
             crate::views::human_size(limits.file_bytes),

@@ -17,14 +17,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::{Datelike, NaiveDate};
+use jiuzhu_app::records::{
+    CloseWarning, Dashboard, DashboardCell, DocumentQuery, InboxQuery, InboxStatus, NewZeroReport,
+    OwnerKind, WarningRecord, WarningResult, ZeroReport, ZeroReportStatus,
+};
 use jiuzhu_domain::access::{
     HandleWarnings, ReadCases, ReadRegistry, ReadVerification, RevealSensitive,
 };
 use jiuzhu_domain::{Action, Actor, Division, DivisionCode, FieldError, Grant, Level};
-use jiuzhu_store::{
-    CloseWarning, Dashboard, DashboardCell, DocumentQuery, InboxQuery, InboxStatus, NewZeroReport,
-    OwnerKind, WarningRecord, WarningResult, ZeroReport, ZeroReportStatus,
-};
 use jiuzhu_verify::{FeedKind, FeedKindSchema, WarningKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -171,8 +171,8 @@ pub struct WarningPage {
 
 /// Whether the evidence's value is shown masked (a sensitive source, not revealed).
 fn is_masked(e: &Value) -> bool {
-    jiuzhu_store::warning_handling::evidence_is_sensitive(e)
-        && e["value"].as_str() == Some(jiuzhu_store::warning_handling::MASKED)
+    jiuzhu_app::records::evidence_is_sensitive(e)
+        && e["value"].as_str() == Some(jiuzhu_app::records::MASKED)
 }
 
 fn parse_month(m: &str) -> Result<String, AppError> {
@@ -281,7 +281,7 @@ pub async fn api_list(
 ) -> Result<Json<WarningPage>, ApiError> {
     let today = state.clock.today();
     let q = inbox_query(&p, today)?;
-    let page = state.store.warning_inbox(&a.grant, &q).await?;
+    let page = state.app.warning_inbox(&a.grant, &q).await?;
     Ok(Json(WarningPage {
         items: page.items.iter().map(|w| warning_out(w, today)).collect(),
         total: page.total,
@@ -300,7 +300,7 @@ pub async fn api_get(
     Path(id): Path<i64>,
 ) -> Result<Json<WarningOut>, ApiError> {
     let w = state
-        .store
+        .app
         .get_warning(&a.grant, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -318,7 +318,7 @@ pub async fn api_reveal(
     a: Authorized<RevealSensitive>,
     Path(id): Path<i64>,
 ) -> Result<Json<WarningOut>, ApiError> {
-    let w = state.store.reveal_warning(&a.grant, id).await?;
+    let w = state.app.reveal_warning(&a.grant, id).await?;
     Ok(Json(warning_out(&w, state.clock.today())))
 }
 
@@ -470,7 +470,7 @@ pub async fn api_zero_list(
     };
     let under = parse_division(&p.division)?;
     let list = state
-        .store
+        .app
         .zero_report_status(&a.grant, &month, under.as_ref())
         .await?;
     let filed = list.iter().filter(|s| s.report.is_some()).count();
@@ -508,7 +508,7 @@ pub async fn api_zero_file(
     JsonBody(input): JsonBody<ZeroInput>,
 ) -> Result<Response, ApiError> {
     let new = zero_new(&input)?;
-    let r = state.store.file_zero_report(&a.grant, &new).await?;
+    let r = state.app.file_zero_report(&a.grant, &new).await?;
     let out = ZeroReportOut {
         kind_label: r.kind.label_zh(),
         report: r,
@@ -598,7 +598,7 @@ pub async fn api_dashboard(
         None => default_month(today),
     };
     let d = state
-        .store
+        .app
         .verification_dashboard(&a.grant, &month, today)
         .await?;
     Ok(Json(dashboard_out(&d)))
@@ -672,7 +672,7 @@ fn opts(items: Vec<(String, String)>, chosen: &str) -> Vec<Opt> {
 /// Division names in the actor's scope, for labels and the filter selects.
 async fn divisions(state: &AppState, actor: &Actor) -> Result<Vec<Division>, AppError> {
     let g = actor.grant::<ReadRegistry>()?;
-    Ok(state.store.list_divisions(&g).await?)
+    Ok(state.app.list_divisions(&g).await?)
 }
 
 fn place_of(names: &HashMap<String, String>, division: &str) -> String {
@@ -767,7 +767,7 @@ async fn inbox_view(
     }
     p.limit = Some(PAGE_SIZE);
     let q = inbox_query(&p, today)?;
-    let page = state.store.warning_inbox(g, &q).await?;
+    let page = state.app.warning_inbox(g, &q).await?;
     let divs = divisions(state, auth.actor()).await?;
     let names: HashMap<String, String> = divs
         .iter()
@@ -1000,7 +1000,7 @@ async fn show_view(
     let (w, revealed) = match shown {
         Shown::Read(id) => (
             state
-                .store
+                .app
                 .get_warning(g, id)
                 .await?
                 .ok_or_else(AppError::not_found)?,
@@ -1020,7 +1020,7 @@ async fn show_view(
     let docs = match actor.grant::<ReadRegistry>() {
         Ok(g) if w.status == "open" && can_handle => {
             state
-                .store
+                .app
                 .list_documents(
                     &g,
                     &DocumentQuery {
@@ -1048,7 +1048,7 @@ async fn show_view(
     let in_force = match actor.grant::<ReadCases>() {
         Ok(g) if w.status == "open" && can_handle => Some(
             state
-                .store
+                .app
                 .household_benefits(&g, w.household_id)
                 .await?
                 .into_iter()
@@ -1113,7 +1113,7 @@ async fn show_view(
                 id: d.id,
                 label: format!(
                     "{} {}({})",
-                    jiuzhu_store::documents::document_type(&d.doc_type)
+                    jiuzhu_app::records::document_type(&d.doc_type)
                         .map_or(d.doc_type.as_str(), |t| t.label_zh),
                     d.file_name,
                     d.uploaded_at.format("%Y-%m-%d")
@@ -1150,7 +1150,7 @@ async fn reveal_page(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let read = a.actor().grant::<ReadVerification>()?;
-    let w = state.store.reveal_warning(&a.grant, id).await?;
+    let w = state.app.reveal_warning(&a.grant, id).await?;
     Ok(render(
         &show_view(
             &state,
@@ -1289,7 +1289,7 @@ async fn zero_view(
         Some(m) => parse_month(&m)?,
         None => default_month(state.clock.today()),
     };
-    let list = state.store.zero_report_status(g, &month, None).await?;
+    let list = state.app.zero_report_status(g, &month, None).await?;
     Ok(ZeroPage {
         filed: list.iter().filter(|s| s.report.is_some()).count(),
         rows: list
@@ -1354,7 +1354,7 @@ async fn zero_submit_page(
 ) -> Result<Response, PageError> {
     let result = match zero_new(&input) {
         Ok(new) => state
-            .store
+            .app
             .file_zero_report(&a.grant, &new)
             .await
             .map_err(AppError::from),
@@ -1413,7 +1413,7 @@ async fn dashboard_page(
         None => default_month(today),
     };
     let d = state
-        .store
+        .app
         .verification_dashboard(&a.grant, &month, today)
         .await?;
     let mut totals = DashRow {

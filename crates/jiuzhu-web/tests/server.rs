@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use jiuzhu_web::{AppState, WebConfig};
+use jiuzhu_web::WebConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -29,7 +29,7 @@ async fn start() -> Running {
         ..WebConfig::default()
     };
     let app = TestApp::with_config(config.clone()).await;
-    let state = AppState::new(
+    let state = common::app_state(
         app.store.clone(),
         std::sync::Arc::new(app.clock.clone()),
         config,

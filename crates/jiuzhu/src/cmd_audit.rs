@@ -1,17 +1,17 @@
 //! `jiuzhu audit …`: verifying the chain against its signed checkpoints, writing a checkpoint,
-//! and the signed export of a period (docs/security.md). Thin: the work is
-//! `jiuzhu_store::audit_seal` and `audit_export`, shared with `serve`.
+//! and the signed export of a period (docs/security.md). Thin: the work is the application's
+//! (`jiuzhu_app::audit`), shared with `serve` and the audit administrator's page.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
+use jiuzhu_app::audit::{AuditError, AuditSeal, SealPaths};
+use jiuzhu_app::App;
 use jiuzhu_domain::audit::beijing_time;
 use jiuzhu_domain::audit_seal::grouped;
-use jiuzhu_domain::{Actor, AuditAction, ChainHead, Clock};
-use jiuzhu_store::audit_export::{self, verify_export};
-use jiuzhu_store::audit_seal::{AuditSeal, SealPaths};
-use jiuzhu_store::Store;
+use jiuzhu_domain::{Actor, ChainHead};
+use jiuzhu_store::audit_export::verify_export;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum AuditCommand {
@@ -69,47 +69,39 @@ pub fn verify_export_file(file: &Path, public_key: &Path) -> ExitCode {
     }
 }
 
-pub async fn run(
-    cmd: AuditCommand,
-    store: &dyn Store,
-    clock: &dyn Clock,
-    paths: &SealPaths,
-) -> anyhow::Result<ExitCode> {
+pub async fn run(cmd: AuditCommand, app: &App, paths: &SealPaths) -> anyhow::Result<ExitCode> {
     let actor = Actor::system("cli");
     match cmd {
-        AuditCommand::Verify => verify(store, clock, paths, &actor).await,
+        AuditCommand::Verify => verify(app, paths, &actor).await,
         AuditCommand::Checkpoint => {
-            let seal = open_creating(store, paths, &actor, Out::Stdout).await?;
-            match seal.checkpoint(store, clock).await? {
+            let seal = open_creating(app, paths, &actor, Out::Stdout).await?;
+            match app.audit_checkpoint(&seal).await? {
                 Some(c) => println!("已写入检查点 (checkpoint written) #{}: seq {}", c.n, c.seq),
                 None => println!("审计链自最新检查点以来没有新事件,未写入 (no new events)"),
             }
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Export { from, to, out } => {
-            export(store, clock, paths, &actor, from, to, &out).await
+            export(app, paths, &actor, (from, to), &out).await
         }
         AuditCommand::VerifyExport { .. } => unreachable!("handled without the database"),
     }
 }
 
-async fn verify(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    paths: &SealPaths,
-    actor: &Actor,
-) -> anyhow::Result<ExitCode> {
+async fn verify(app: &App, paths: &SealPaths, actor: &Actor) -> anyhow::Result<ExitCode> {
     let checked = match AuditSeal::open(paths) {
-        Ok(seal) => seal.verify(store).await.map(|v| (seal, v)),
-        Err(e) => Err(e),
+        Ok(seal) => app.verify_audit(&seal, actor).await.map(|v| (seal, v)),
+        Err(e) => Err(e.into()),
     };
-    let (seal, v) = match checked {
+    let (seal, verified) = match checked {
         Ok(found) => found,
+        Err(AuditError::App(e)) => return Err(e.into()),
         Err(e) => {
             eprintln!("审计日志无法校验 (the audit log cannot be verified): {e}");
             return Ok(ExitCode::FAILURE);
         }
     };
+    let v = &verified.verification;
     let newest = v
         .newest
         .as_ref()
@@ -148,33 +140,17 @@ async fn verify(
         "  签名密钥指纹 (key fingerprint): {}",
         seal.public().fingerprint_grouped()
     );
-    let detail = format!(
-        "{} events intact; newest checkpoint {newest}; {} events after it",
-        v.events, v.window
-    );
-    store
-        .append_audit(
-            actor,
-            AuditAction::AuditVerified,
-            "audit",
-            None,
-            None,
-            Some(&detail),
-        )
-        .await?;
-    if let Some(c) = seal.checkpoint(store, clock).await? {
+    if let Some(c) = verified.checkpoint? {
         println!("已写入检查点 (checkpoint written) #{}: seq {}", c.n, c.seq);
     }
     Ok(ExitCode::SUCCESS)
 }
 
 async fn export(
-    store: &dyn Store,
-    clock: &dyn Clock,
+    app: &App,
     paths: &SealPaths,
     actor: &Actor,
-    from: NaiveDate,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
     out: &Path,
 ) -> anyhow::Result<ExitCode> {
     let seal = match AuditSeal::open(paths) {
@@ -184,32 +160,23 @@ async fn export(
             return Ok(ExitCode::FAILURE);
         }
     };
-    let h = match audit_export::export(&seal, store, clock, from, to, out).await {
-        Ok(h) => h,
+    let handed_over = format!(
+        "to {}",
+        out.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let exported = match app
+        .export_audit(&seal, actor, (from, to), out, &handed_over)
+        .await
+    {
+        Ok(x) => x,
+        Err(AuditError::App(e)) => return Err(e.into()),
         Err(e) => {
             eprintln!("错误 (error): {e}");
             return Ok(ExitCode::FAILURE);
         }
     };
-    // Who took the log out, which part, and the file's identity: an export is itself audited.
-    let detail = format!(
-        "{from}..{to}: seq {}..{} ({} events) to {}",
-        h.first_seq,
-        h.last_seq,
-        h.events,
-        out.file_name().unwrap_or_default().to_string_lossy()
-    );
-    store
-        .append_audit(
-            actor,
-            AuditAction::AuditExported,
-            "audit",
-            None,
-            None,
-            Some(&detail),
-        )
-        .await?;
-    seal.checkpoint(store, clock).await?;
+    exported.checkpoint?;
+    let h = &exported.header;
     println!(
         "已导出 (exported) {from} 至 {to}:事件 seq {}–{} 共 {} 条 → {}",
         h.first_seq,
@@ -246,12 +213,12 @@ impl Out {
 /// Opens the keys, creating them on a first start: then says where they are and records
 /// their creation in the audit log.
 pub async fn open_creating(
-    store: &dyn Store,
+    app: &App,
     paths: &SealPaths,
     actor: &Actor,
     out: Out,
 ) -> anyhow::Result<AuditSeal> {
-    let (seal, created) = AuditSeal::open_or_create(paths)?;
+    let (seal, created) = app.open_or_create_seal(paths, actor).await?;
     if created {
         let shown = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         out.line("首次启动:已生成审计签名密钥 (first start: audit signing keys created)");
@@ -272,37 +239,19 @@ pub async fn open_creating(
             shown(&paths.checkpoints).display()
         ));
         out.line("  移动与备份见 docs/security.md (moving and backing up the keys)");
-        store
-            .append_audit(
-                actor,
-                AuditAction::AuditKeysCreated,
-                "audit",
-                None,
-                None,
-                Some(&format!(
-                    "SM2 key fingerprint {}",
-                    seal.public().fingerprint()
-                )),
-            )
-            .await?;
     }
     Ok(seal)
 }
 
 /// At the exit of a command that wrote events: checkpoint them. Problems are reported, not
 /// fatal: the command's own work is done and committed.
-pub async fn checkpoint_at_exit(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    paths: &SealPaths,
-    before: &ChainHead,
-) {
+pub async fn checkpoint_at_exit(app: &App, paths: &SealPaths, before: &ChainHead) {
     let result = async {
-        if &store.chain_head().await? == before {
+        if &app.chain_head().await? == before {
             return Ok(());
         }
-        let seal = open_creating(store, paths, &Actor::system("cli"), Out::Stderr).await?;
-        seal.checkpoint(store, clock).await?;
+        let seal = open_creating(app, paths, &Actor::system("cli"), Out::Stderr).await?;
+        app.audit_checkpoint(&seal).await?;
         anyhow::Ok(())
     };
     if let Err(e) = result.await {

@@ -109,13 +109,9 @@ pub async fn run(args: ServeArgs, app: &App, paths: &Paths<'_>) -> anyhow::Resul
     } = args;
     // The keys first: a key that cannot be found stops the start before anything is
     // written, instead of leaving events no checkpoint will cover.
-    let seal = cmd_audit::open_creating(
-        app.store().as_ref(),
-        paths.seal,
-        &Actor::system("first-start"),
-        Out::Stdout,
-    )
-    .await?;
+    let seal =
+        cmd_audit::open_creating(app, paths.seal, &Actor::system("first-start"), Out::Stdout)
+            .await?;
     let tls = match (&tls_cert, &tls_key) {
         (Some(cert), Some(key)) => Some(jiuzhu_web::load_tls(cert, key)?),
         _ => None,
@@ -153,18 +149,14 @@ pub async fn run(args: ServeArgs, app: &App, paths: &Paths<'_>) -> anyhow::Resul
     if demo {
         crate::demo::print_accounts();
     }
-    let abandoned =
-        jiuzhu_store::kept::FeedFiles::new(paths.data_dir).remove_abandoned_staging()?;
+    let abandoned = app.feeds().remove_abandoned_staging()?;
     if abandoned > 0 {
         tracing::info!(
             files = abandoned,
             "removed uploads abandoned by a stopped process"
         );
     }
-    if let Err(e) = seal
-        .checkpoint(app.store().as_ref(), app.clock().as_ref())
-        .await
-    {
+    if let Err(e) = app.audit_checkpoint(&seal).await {
         eprintln!("警告 (warning): 审计检查点未写入 (audit checkpoint not written): {e}");
     }
     println!(

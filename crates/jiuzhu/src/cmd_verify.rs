@@ -2,7 +2,7 @@
 //! provenance, and the monthly comparison (一月一比对) run from the store (docs/feeds.md).
 //! Thin: the work is `jiuzhu_app::verification`, shared with the web API and the benchmark.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
@@ -11,7 +11,6 @@ use jiuzhu_app::verification::{self as feeds, NewFeedFile};
 use jiuzhu_app::App;
 use jiuzhu_domain::access::{ImportFeeds, RunVerification};
 use jiuzhu_domain::{Actor, DivisionCode, Month};
-use jiuzhu_store::kept::FeedFiles;
 use jiuzhu_store::Store;
 use jiuzhu_verify::FeedKind;
 
@@ -62,21 +61,14 @@ pub enum VerifyCommand {
     Sources,
 }
 
-pub async fn import_feed(
-    args: &FeedArgs,
-    store: &dyn Store,
-    actor: &Actor,
-    data_dir: &Path,
-) -> anyhow::Result<ExitCode> {
+pub async fn import_feed(args: &FeedArgs, app: &App, actor: &Actor) -> anyhow::Result<ExitCode> {
     let kind = FeedKind::parse(&args.kind)
         .ok_or_else(|| anyhow!("未知的数据类别 (unknown feed kind) {:?}", args.kind))?;
     let g = actor.grant::<ImportFeeds>()?;
-    let files = FeedFiles::new(data_dir);
-    files.remove_abandoned_staging()?;
+    app.feeds().remove_abandoned_staging()?;
     let imported = feeds::import_feed(
-        store,
+        app,
         &g,
-        &files,
         &NewFeedFile {
             kind,
             source: args.source.clone(),
@@ -93,7 +85,7 @@ pub async fn import_feed(
             "delivery": d.id, "kind": d.kind, "source": d.source,
             "data_date": d.data_date.to_string(), "sha256": d.sha256, "bytes": d.bytes,
             "rows": d.rows_total, "accepted": d.rows_accepted, "rejected": d.rows_rejected,
-            "status": d.status, "kept_as": files.path_of(&d.content_key).display().to_string(),
+            "status": d.status, "kept_as": app.feeds().path_of(&d.content_key).display().to_string(),
         })
     );
     for r in imported.rejections.iter().take(20) {

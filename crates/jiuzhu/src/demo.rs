@@ -223,9 +223,8 @@ pub async fn seed_verification(app: &jiuzhu_app::App) -> anyhow::Result<()> {
         let path = staging.join(format!("{}.csv", f.kind));
         std::fs::write(&path, &f.csv).with_context(|| format!("writing {}", path.display()))?;
         let imported = feeds::import_feed(
-            store,
+            app,
             &g,
-            app.feeds(),
             &NewFeedFile {
                 kind,
                 source: f.source.to_string(),

@@ -284,40 +284,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cmd_serve::run(args, &app, &paths).await
         }
         Command::Demo => {
-            let seal = cmd_audit::open_creating(
-                store.as_ref(),
-                &seal_paths,
-                &Actor::system("demo"),
-                Out::Stdout,
-            )
-            .await?;
+            let seal =
+                cmd_audit::open_creating(&app, &seal_paths, &Actor::system("demo"), Out::Stdout)
+                    .await?;
             demo::seed_if_needed(&app).await?;
             demo::seed_cases(&app).await?;
             demo::seed_verification(&app).await?;
             demo::print_accounts();
-            seal.checkpoint(store.as_ref(), clock.as_ref()).await?;
+            app.audit_checkpoint(&seal).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit(cmd) => {
-            cmd_audit::run(cmd, store.as_ref(), clock.as_ref(), &seal_paths).await
-        }
+        Command::Audit(cmd) => cmd_audit::run(cmd, &app, &seal_paths).await,
         command => {
             // Commands that write events checkpoint them at their exit, failed or not.
-            let before = store.chain_head().await?;
-            let result = store_command(command, &app, &data_dir).await;
-            cmd_audit::checkpoint_at_exit(store.as_ref(), clock.as_ref(), &seal_paths, &before)
-                .await;
+            let before = app.chain_head().await?;
+            let result = store_command(command, &app).await;
+            cmd_audit::checkpoint_at_exit(&app, &seal_paths, &before).await;
             result
         }
     }
 }
 
 /// The commands that work on the store, apart from `serve`, `demo` and `audit`.
-async fn store_command(
-    command: Command,
-    app: &jiuzhu_app::App,
-    data_dir: &Path,
-) -> anyhow::Result<ExitCode> {
+async fn store_command(command: Command, app: &jiuzhu_app::App) -> anyhow::Result<ExitCode> {
     let store = app.store();
     let cli_actor = Actor::system("cli");
     match command {
@@ -399,7 +388,7 @@ async fn store_command(
         Command::Policy(cmd) => cmd_policy::run(&cmd, app, &cli_actor).await?,
         Command::Calendar(cmd) => cmd_calendar::run(&cmd, app, &cli_actor).await?,
         Command::Import(ImportCommand::Feed(args)) => {
-            return cmd_verify::import_feed(&args, store.as_ref(), &cli_actor, data_dir).await
+            return cmd_verify::import_feed(&args, app, &cli_actor).await
         }
         Command::Verify(cmd) => return cmd_verify::run(&cmd, app, &cli_actor).await,
         Command::Calc(_)

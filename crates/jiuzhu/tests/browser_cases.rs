@@ -65,7 +65,8 @@ async fn eligible_household(db_url: &str, under: &str) -> (String, String) {
         .caseload_as_of(&read, Some(&division), day(DAY0))
         .await
         .unwrap();
-    let state = jiuzhu_web::AppState::new(store.clone(), clock, jiuzhu_web::WebConfig::default());
+    let app = jiuzhu_app::App::new(store.clone(), clock).unwrap();
+    let state = jiuzhu_web::AppState::with_app(app, jiuzhu_web::WebConfig::default());
     for e in entries.iter().filter(|e| e.economics.is_some()) {
         let code = &e.snapshot.household.code;
         if taken.contains(code) {

@@ -15,6 +15,8 @@ use crate::{App, Error, Result};
 pub mod hash_pool;
 pub mod password;
 pub mod password_policy;
+mod records;
+mod sessions;
 
 pub use hash_pool::HashPool;
 

@@ -29,6 +29,7 @@ use crate::{App, Error, Result};
 
 pub mod attachments;
 pub mod changes;
+mod records;
 
 /// The level a user acts at, or a Chinese refusal for users above the county.
 pub fn acting_level(actor: &Actor) -> Result<ActingLevel> {

@@ -7,8 +7,12 @@ pub mod closing;
 pub mod due;
 pub mod leads;
 mod month_run;
+mod records;
 pub mod thresholds;
 
+use crate::App;
+/// Creates a staged delivery's file readable by the service's user only.
+pub use jiuzhu_store::private_fs::create_file_async as create_private_file;
 pub use month_run::{plan_run, run_planned, PlannedRun};
 
 use std::collections::{BTreeMap, HashMap};
@@ -256,22 +260,21 @@ impl<R: Read> Read for Counting<'_, R> {
 /// directory under its SHA-256 and recorded with a `feed_delivered` audit event. Workbooks and
 /// GBK files are converted for the parser first (`feed_formats`); the kept file is the original.
 pub async fn import_feed(
-    store: &dyn Store,
+    app: &App,
     g: &Grant<ImportFeeds>,
-    files: &FeedFiles,
     f: &NewFeedFile,
 ) -> Result<ImportedFeed, FeedError> {
-    import_feed_with_progress(store, g, files, f, None).await
+    import_feed_with_progress(app, g, f, None).await
 }
 
 /// [`import_feed`], reporting the bytes read to `progress`.
 pub async fn import_feed_with_progress(
-    store: &dyn Store,
+    app: &App,
     g: &Grant<ImportFeeds>,
-    files: &FeedFiles,
     f: &NewFeedFile,
     progress: Option<std::sync::Arc<FeedProgress>>,
 ) -> Result<ImportedFeed, FeedError> {
+    let (store, files) = (app.store.as_ref(), app.feeds());
     let staged = stage(files, f)?;
     let original = staged.path().to_path_buf();
     let (format, readable) = {

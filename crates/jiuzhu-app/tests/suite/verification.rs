@@ -107,9 +107,8 @@ async fn caseload_with_deposits(app: &App, villages: &[&str]) -> Vec<String> {
     }
     std::fs::write(&path, csv).unwrap();
     verification::import_feed(
-        app.store().as_ref(),
+        app,
         &system.grant::<ImportFeeds>().unwrap(),
-        app.feeds(),
         &NewFeedFile {
             kind: FeedKind::Deposits,
             source: "BANK".into(),

@@ -188,7 +188,7 @@ impl TestApp {
         }
         let mut demo = demo;
         demo.batch = batch;
-        let state = AppState::new(store.clone(), clock_arc, config);
+        let state = app_state(store.clone(), clock_arc, config);
         jiuzhu_app::demo::register_sources(&state.app)
             .await
             .unwrap();
@@ -477,4 +477,18 @@ impl TestApp {
         self.send(from_peer(b.body(Body::from(body)).unwrap(), ip))
             .await
     }
+}
+
+/// The web's state over `store`: the application with the shipped policies and workflows, its
+/// deliveries kept where the configuration says.
+pub fn app_state(
+    store: std::sync::Arc<dyn jiuzhu_store::Store>,
+    clock: std::sync::Arc<dyn jiuzhu_domain::Clock>,
+    config: WebConfig,
+) -> AppState {
+    let app = jiuzhu_app::App::builder(store, clock)
+        .feeds_dir(config.feeds_dir.clone())
+        .build()
+        .expect("shipped policies and workflows load");
+    AppState::with_app(app, config)
 }

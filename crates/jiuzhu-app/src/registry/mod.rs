@@ -5,6 +5,14 @@ use jiuzhu_domain::{Actor, DivisionCode, Grant};
 
 use crate::{App, Result};
 
+/// An uploaded file as the readers take it (name and bytes).
+pub use jiuzhu_import::Input;
+/// The bounds of a caseload uploaded on the page: larger caseloads go through the command line.
+pub const CASELOAD_UPLOAD: jiuzhu_import::caseload::Limits =
+    jiuzhu_import::caseload::Limits::UPLOAD;
+/// The bounds of a division list uploaded on the page.
+pub use jiuzhu_import::divisions::UPLOAD as DIVISIONS_UPLOAD;
+
 impl App {
     /// A division's name, or its code when the tree does not hold it. Names of administrative
     /// divisions are public, so the tree is read unscoped; this never reveals anything about
@@ -86,3 +94,5 @@ pub async fn import_divisions(
         .map_err(|e| crate::Error::internal_from("reading a division file", e))??;
     Ok(app.store.import_divisions(grant, &rows).await?)
 }
+
+mod records;
