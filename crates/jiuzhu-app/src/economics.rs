@@ -28,7 +28,7 @@ impl App {
         Ok(self.store.economics_current(g, household).await?)
     }
 
-    /// [`Store::economics_as_of`] for showing the financial assets (bank data) unmasked,
+    /// [`EconomicsStore::economics_as_of`] for showing the financial assets (bank data) unmasked,
     /// recording the access as `sensitive_revealed` in the same transaction; `NotFound`
     /// outside the scope.
     pub async fn reveal_economics(

@@ -1,7 +1,7 @@
 //! The parameters every computation reads: the policy library (the files plus the stored
 //! revisions) and the working-day calendars (the shipped file plus the stored edits). They are
 //! built once and kept, and checked against the store at the start of every use-case
-//! ([`jiuzhu_store::Store::parameter_seqs`], one small query): a revision recorded by another
+//! ([`jiuzhu_store::PolicyStore::parameter_seqs`], one small query): a revision recorded by another
 //! server or by the command line is used by the next computation here, never after a restart.
 
 use std::collections::HashMap;

@@ -18,6 +18,7 @@ use anyhow::{anyhow, bail, Context};
 use jiuzhu_app::verification::{self as feeds, MonthRequest, NewFeedFile, RunFeed};
 use jiuzhu_domain::access::{ImportCaseload, ImportFeeds, ManageDivisions, RunVerification};
 use jiuzhu_domain::{Actor, Clock, DivisionCode, Month, SystemClock};
+use jiuzhu_store::prelude::*;
 use jiuzhu_store::Store;
 use jiuzhu_verify::{FeedKind, FeedKindSchema};
 use sha2::{Digest, Sha256};

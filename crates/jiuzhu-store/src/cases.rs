@@ -130,7 +130,7 @@ pub struct NewCase {
 
 /// Which workflows' protected cases (R-PR-7) each role reads, in the case's responsible
 /// division: those on whose steps the role acts. The workflow files are the application's; it
-/// hands this to the store ([`crate::Store::use_protected_readers`]). A role not listed reads no
+/// hands this to the store ([`crate::CaseStore::use_protected_readers`]). A role not listed reads no
 /// protected case (auditors read every case in their scope regardless).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProtectedReaders(pub std::collections::HashMap<jiuzhu_domain::Role, Vec<String>>);

@@ -86,6 +86,7 @@ pub use privacy::{
     privacy_financial_assets_revealed_with_audit, privacy_verification_report_revealed_with_audit,
 };
 
+use crate::prelude::*;
 use crate::{
     AccessPatch, AuditQuery, HouseholdQuery, LoginOutcome, NewHousehold, PersonQuery, SqlStore,
     Store, StoreError, UserPatch,
@@ -157,6 +158,7 @@ pub fn start_time() -> DateTime<Utc> {
 
 /// Generates one `#[tokio::test]` per conformance case, each with a fresh store from `$factory`
 /// (an `async fn() -> Harness`).
+#[cfg(feature = "testing")]
 #[macro_export]
 macro_rules! conformance_tests {
     ($factory:path) => {

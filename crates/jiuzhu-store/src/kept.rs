@@ -47,7 +47,7 @@ impl Staged {
     pub fn path(&self) -> &Path {
         &self.path
     }
-    /// The path, no longer removed on drop (the caller hands it to [`import_feed`] as a staged
+    /// The path, no longer removed on drop (the caller hands it to `jiuzhu_app::verification::import_feed` as a staged
     /// upload, which moves it under its SHA-256).
     pub fn into_path(self) -> PathBuf {
         let path = self.path.clone();

@@ -1,6 +1,6 @@
 //! Records of economic-status verification (docs/feeds.md): departments' deliveries with their
 //! provenance, runs of the monthly comparison and the warnings they raise, handled to closure.
-//! The matching itself is the pure crate `jiuzhu-verify`; [`crate::feeds`] joins the two.
+//! The matching itself is the pure crate `jiuzhu-verify`; the application (`jiuzhu_app::verification`) joins the two.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -170,7 +170,7 @@ pub struct NewRun {
     pub due: NaiveDate,
 }
 
-/// A month's run as [`crate::Store::store_run_streamed`] writes it: everything of
+/// A month's run as [`crate::DeliveryStore::store_run_streamed`] writes it: everything of
 /// [`NewRun`] but the deliveries, which arrive with the parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunStart {
@@ -184,7 +184,7 @@ pub struct RunStart {
     pub due: NaiveDate,
 }
 
-/// One part of a month's run, sent to [`crate::Store::store_run_streamed`] while the run is
+/// One part of a month's run, sent to [`crate::DeliveryStore::store_run_streamed`] while the run is
 /// still reading its other deliveries.
 #[derive(Debug)]
 pub enum RunPart {

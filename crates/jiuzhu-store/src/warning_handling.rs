@@ -22,7 +22,7 @@ pub fn evidence_is_sensitive(e: &serde_json::Value) -> bool {
 }
 
 /// The evidence as every reader gets it from the store: a sensitive source's `value` shown as
-/// `***` (the full value is one audited reveal away, [`crate::Store::reveal_warning`]).
+/// `***` (the full value is one audited reveal away, [`crate::WarningStore::reveal_warning`]).
 pub fn mask_evidence(e: &mut serde_json::Value) {
     if evidence_is_sensitive(e) {
         if let Some(v) = e.get_mut("value") {

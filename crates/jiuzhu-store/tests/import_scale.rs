@@ -14,7 +14,8 @@ use std::time::Instant;
 use jiuzhu_domain::access::{ImportCaseload, ManageDivisions};
 use jiuzhu_domain::{Actor, DivisionCode, FixedClock};
 use jiuzhu_store::conformance::start_time;
-use jiuzhu_store::{SqlStore, Store};
+use jiuzhu_store::prelude::*;
+use jiuzhu_store::SqlStore;
 
 fn input(dir: &std::path::Path, name: &str) -> jiuzhu_import::Input {
     let path = dir.join(name);

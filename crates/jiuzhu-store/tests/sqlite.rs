@@ -5,6 +5,7 @@ use std::sync::Arc;
 use jiuzhu_domain::FixedClock;
 use jiuzhu_store::conformance::{start_time, Harness};
 use jiuzhu_store::data_key::DataKeys;
+use jiuzhu_store::prelude::*;
 
 async fn fresh() -> Harness {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -38,7 +39,6 @@ async fn an_upgrade_makes_administrators_system_administrators() {
 async fn reopening_keeps_data_and_applies_no_migration_twice() {
     use jiuzhu_domain::access::ManageDivisions;
     use jiuzhu_domain::{Actor, DivisionCode};
-    use jiuzhu_store::Store;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.sqlite").display());
     let clock = Arc::new(FixedClock::new(start_time()));

@@ -12,7 +12,7 @@ use jiuzhu_domain::access::{RevealSensitive, WriteRegistry};
 use jiuzhu_domain::{
     Actor, AuditAction, DivisionCode, IdNumber, PersonFacts, Role, Scope, SystemClock,
 };
-use jiuzhu_store::Store;
+use jiuzhu_store::prelude::*;
 
 #[tokio::test]
 async fn truncating_the_log_is_caught_however_much_is_removed() {

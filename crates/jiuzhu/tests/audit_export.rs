@@ -11,7 +11,7 @@ use audit_helpers::*;
 use chrono::{TimeZone, Utc};
 use jiuzhu_domain::access::{ManageDivisions, WriteRegistry};
 use jiuzhu_domain::{Actor, AuditAction, DivisionCode, FixedClock, IdNumber, PersonFacts};
-use jiuzhu_store::Store;
+use jiuzhu_store::prelude::*;
 
 /// Events stamped around the period 2026-06-01 … 2026-12-01 (Beijing time), then the keys.
 async fn log_over_half_a_year(d: &Path) {

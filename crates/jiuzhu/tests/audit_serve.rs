@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use audit_helpers::*;
 use jiuzhu_domain::SystemClock;
-use jiuzhu_store::Store;
+use jiuzhu_store::prelude::*;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 

@@ -61,7 +61,7 @@ async fn open_store(db_url: &str, today: &str) -> jiuzhu_store::SqlStore {
 async fn head_id_number(db_url: &str, household: i64) -> String {
     let store = open_store(db_url, AFTER_NOTICE).await;
     let read = Actor::system("test").grant::<ReadRegistry>().unwrap();
-    let entries = jiuzhu_store::Store::caseload_as_of(
+    let entries = jiuzhu_store::EconomicsStore::caseload_as_of(
         &store,
         &read,
         Some(&DivisionCode::parse("371002001").unwrap()),
@@ -329,7 +329,7 @@ struct Household {
 async fn prepare(db_url: &str, household: i64) -> Household {
     let store = open_store(db_url, AFTER_NOTICE).await;
     let sys = Actor::system("test");
-    let snapshot = jiuzhu_store::Store::household_as_of(
+    let snapshot = jiuzhu_store::HouseholdStore::household_as_of(
         &store,
         &sys.grant::<ReadRegistry>().unwrap(),
         household,
@@ -345,7 +345,7 @@ async fn prepare(db_url: &str, household: i64) -> Household {
         .or(snapshot.members.first())
         .unwrap();
     let resident = jiuzhu_domain::IdNumber::parse("371002195001010017").unwrap();
-    jiuzhu_store::Store::create_person(
+    jiuzhu_store::PersonStore::create_person(
         &store,
         &sys.grant::<jiuzhu_domain::access::WriteRegistry>().unwrap(),
         &resident,
@@ -368,7 +368,7 @@ async fn house(db_url: &str, h: &Household) {
     let sys = Actor::system("test");
     let w = sys.grant::<jiuzhu_domain::access::WriteRegistry>().unwrap();
     let resident = jiuzhu_domain::IdNumber::parse(&h.resident).unwrap();
-    let person = jiuzhu_store::Store::find_person_by_id_number(
+    let person = jiuzhu_store::PersonStore::find_person_by_id_number(
         &store,
         &sys.grant::<ReadRegistry>().unwrap(),
         &resident,
@@ -376,7 +376,7 @@ async fn house(db_url: &str, h: &Household) {
     .await
     .unwrap()
     .unwrap();
-    let household = jiuzhu_store::Store::create_household(
+    let household = jiuzhu_store::HouseholdStore::create_household(
         &store,
         &w,
         &jiuzhu_store::NewHousehold {
@@ -391,7 +391,7 @@ async fn house(db_url: &str, h: &Household) {
     )
     .await
     .unwrap();
-    jiuzhu_store::Store::add_member(
+    jiuzhu_store::HouseholdStore::add_member(
         &store,
         &w,
         household.id,

@@ -1,5 +1,6 @@
 //! `jiuzhu calendar` against a database: add a local holiday, list it, refusals name the field.
 
+use jiuzhu_store::prelude::*;
 use std::process::{Command, Output};
 
 fn jiuzhu(db: &str, args: &[&str]) -> Output {
@@ -116,7 +117,7 @@ fn a_county_holiday_is_not_a_national_one() {
     runtime.block_on(async {
         use jiuzhu_domain::access::ManageCalendar;
         use jiuzhu_domain::{Actor, DivisionCode, Role, Scope, SystemClock};
-        use jiuzhu_store::{CalendarEditKind, NewCalendarEdit, Store};
+        use jiuzhu_store::{CalendarEditKind, NewCalendarEdit};
         let (store, _) = jiuzhu_store::connect_with_key_file(
             &db,
             std::sync::Arc::new(SystemClock),

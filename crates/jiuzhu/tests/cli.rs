@@ -512,7 +512,7 @@ async fn the_console_creates_and_resets_administrators_only() {
         .await
         .unwrap()
         .0;
-        jiuzhu_store::Store::create_user(
+        jiuzhu_store::UserStore::create_user(
             &store,
             &Actor::system("test").grant::<ManageUsers>().unwrap(),
             &NewUser {

@@ -15,6 +15,7 @@ use audit_helpers::*;
 use jiuzhu_domain::access::{ReadRegistry, RevealSensitive, WriteRegistry};
 use jiuzhu_domain::{Actor, DivisionCode, IdNumber, PersonFacts, SystemClock};
 use jiuzhu_store::data_key::DATA_KEY_FILE;
+use jiuzhu_store::prelude::*;
 use jiuzhu_store::Store;
 use tokio::io::{AsyncBufReadExt, BufReader};
 

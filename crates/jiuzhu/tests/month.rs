@@ -9,7 +9,7 @@ use std::sync::Arc;
 use jiuzhu_domain::access::ReadRegistry;
 use jiuzhu_domain::{Actor, Money, SystemClock};
 use jiuzhu_policy::{calc_json, Month, PolicyLibrary};
-use jiuzhu_store::Store;
+use jiuzhu_store::prelude::*;
 
 fn jiuzhu(db: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_jiuzhu"))

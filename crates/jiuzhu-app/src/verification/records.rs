@@ -54,7 +54,7 @@ impl App {
         Ok(self.store.change_feed_source(g, id, change).await?)
     }
 
-    /// One delivery the reader reads (as for [`Store::list_deliveries`]).
+    /// One delivery the reader reads (as for [`DeliveryStore::list_deliveries`]).
     pub async fn get_delivery(&self, r: &DeliveryReader, id: i64) -> Result<Option<FeedDelivery>> {
         Ok(self.store.get_delivery(r, id).await?)
     }

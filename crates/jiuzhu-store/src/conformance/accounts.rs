@@ -6,7 +6,8 @@ use jiuzhu_domain::access::{AssignRoles, ManageUsers, ReadAudit, RevealSensitive
 use jiuzhu_domain::{Approval, AuditAction, Role, User};
 
 use super::{all_events, new_user, staff, system, with_tree, Harness, TOWN_A};
-use crate::{AccessPatch, Store, StoreError, UserPatch};
+use crate::prelude::*;
+use crate::{AccessPatch, StoreError, UserPatch};
 
 fn refusal(e: &StoreError) -> &'static str {
     match e {

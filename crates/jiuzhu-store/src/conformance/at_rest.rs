@@ -9,7 +9,8 @@ use jiuzhu_domain::access::{ReadAudit, ReadRegistry, RevealSensitive, WriteRegis
 use jiuzhu_domain::{AuditAction, PersonFacts};
 
 use super::{all_events, clerk_a, date, facts, id_number, with_tree, Harness, VILLAGE_A};
-use crate::{AuditQuery, Backend, PersonQuery, SqlStore, Store, StoreError};
+use crate::prelude::*;
+use crate::{AuditQuery, Backend, PersonQuery, SqlStore, StoreError};
 
 /// The test's bank account and illness note (the brief of the security test), and a phone that
 /// is superseded (the current phone is kept in plaintext; a superseded one is encrypted).

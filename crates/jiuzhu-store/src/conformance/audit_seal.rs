@@ -8,7 +8,8 @@ use jiuzhu_domain::{Actor, AuditAction, ChainHead};
 
 use super::{all_events, Harness};
 use crate::audit_seal::{AuditSeal, Problem, SealError, SealPaths};
-use crate::{Backend, Store};
+use crate::prelude::*;
+use crate::Backend;
 
 /// A directory of its own under the system's temporary directory, removed on drop.
 struct TempDir(std::path::PathBuf);

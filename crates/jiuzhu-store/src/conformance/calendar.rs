@@ -5,7 +5,8 @@ use jiuzhu_domain::access::{ManageCalendar, ReadRegistry};
 use jiuzhu_domain::{AuditAction, Role};
 
 use super::{all_events, clerk_a, date, staff, start_time, verify_chain, Harness};
-use crate::{CalendarEditKind, NewCalendarEdit, Store, StoreError};
+use crate::prelude::*;
+use crate::{CalendarEditKind, NewCalendarEdit, StoreError};
 
 fn local_holiday() -> NewCalendarEdit {
     NewCalendarEdit {

@@ -11,9 +11,10 @@ use super::{
     clerk_a, clerk_b, code, date, facts, id_number, staff, with_tree, Harness, TOWN_A, TOWN_B,
     VILLAGE_A, VILLAGE_B,
 };
+use crate::prelude::*;
 use crate::{
     AuditQuery, CaseFlags, CaseQuery, CaseTransition, NewCase, NewCaseEvent, NewDecision,
-    NewHousehold, OpenStepRow, Store, StoreError, TaskQuery,
+    NewHousehold, OpenStepRow, StoreError, TaskQuery,
 };
 
 pub(super) fn reviewer_a() -> jiuzhu_domain::Actor {

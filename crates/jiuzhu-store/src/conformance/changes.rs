@@ -15,9 +15,10 @@ use super::cases::{approver, event, household, new_case, reviewer_a, step};
 use super::{
     clerk_a, code, date, reads, staff, start_time, system, with_tree, Harness, TOWN_B, VILLAGE_A,
 };
+use crate::prelude::*;
 use crate::{
     AuditQuery, CaseId, CaseQuery, CaseTransition, ChangeKind, CloseWarning, ClosureChange,
-    NewChange, NewDecision, NewRun, NewWarning, StopReason, Store, StoreError, WarningQuery,
+    NewChange, NewDecision, NewRun, NewWarning, StopReason, StoreError, WarningQuery,
     WarningResult,
 };
 use crate::{CaseOpening, NewCaseEvent};

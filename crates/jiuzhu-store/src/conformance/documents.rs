@@ -13,9 +13,10 @@ use super::{
     clerk_a, clerk_b, code, date, facts, id_number, staff, with_tree, Harness, TOWN_A, TOWN_B,
     VILLAGE_A, VILLAGE_B,
 };
+use crate::prelude::*;
 use crate::{
     AuditQuery, CaseFlags, DocumentQuery, NewCase, NewDocument, NewHousehold, NewReserveEntry,
-    OwnerKind, ReserveEntryKind, Store, StoreError,
+    OwnerKind, ReserveEntryKind, StoreError,
 };
 
 fn reviewer(town: &str) -> jiuzhu_domain::Actor {

@@ -10,7 +10,8 @@ use super::{
     clerk_a, clerk_b, code, date, facts, id_number, system, with_tree, Harness, TOWN_A, TOWN_B,
     VILLAGE_A, VILLAGE_B,
 };
-use crate::{AuditQuery, ImportEconomics, NewHousehold, Store, StoreError};
+use crate::prelude::*;
+use crate::{AuditQuery, ImportEconomics, NewHousehold, StoreError};
 
 fn member(person_id: PersonId, income: i64) -> MemberEconomics {
     MemberEconomics {

@@ -8,7 +8,8 @@ use serde_json::json;
 
 use super::cases::{approver, event, household, new_case, step};
 use super::{clerk_a, date, system, with_tree, Harness, VILLAGE_A};
-use crate::{CaseTransition, NewDecision, Store};
+use crate::prelude::*;
+use crate::{CaseTransition, NewDecision};
 
 async fn compared(h: &Harness, last_day: (i32, u32, u32)) -> Vec<HouseholdId> {
     let r = system().grant::<RunVerification>().unwrap();

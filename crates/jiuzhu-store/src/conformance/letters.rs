@@ -11,7 +11,8 @@ use serde_json::json;
 
 use super::cases::{approver, event, household, new_case, reviewer_a, step};
 use super::{clerk_a, clerk_b, code, date, staff, with_tree, Harness, VILLAGE_A, VILLAGE_B};
-use crate::{AuditQuery, CaseFlags, CaseTransition, NewDecision, Store, StoreError};
+use crate::prelude::*;
+use crate::{AuditQuery, CaseFlags, CaseTransition, NewDecision, StoreError};
 
 fn decision(outcome: &str) -> NewDecision {
     NewDecision {

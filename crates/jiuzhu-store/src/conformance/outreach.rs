@@ -8,7 +8,8 @@ use super::{
     clerk_a, clerk_b, code, date, facts, id_number, reads, staff, start_time, system, with_tree,
     Harness, VILLAGE_A,
 };
-use crate::{AuditQuery, LeadQuery, LeadRun, NewLead, NewRun, Store, StoreError};
+use crate::prelude::*;
+use crate::{AuditQuery, LeadQuery, LeadRun, NewLead, NewRun, StoreError};
 
 pub async fn outreach_leads_scoped_and_handled(h: Harness) {
     with_tree(&h).await;

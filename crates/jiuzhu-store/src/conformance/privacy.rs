@@ -15,10 +15,10 @@ use super::{
     all_deliveries, clerk_a, clerk_b, date, new_user, register_test_sources, staff, system,
     with_tree, Harness, TOWN_A, VILLAGE_A, VILLAGE_B,
 };
+use crate::prelude::*;
 use crate::{
     AuditQuery, CaseId, CaseQuery, CaseRecord, DeliveryReader, DocumentQuery, NewDelivery,
-    NewDocument, NewRun, NewWarning, OpenStepRow, OwnerKind, Store, StoreError, TaskQuery,
-    WarningQuery,
+    NewDocument, NewRun, NewWarning, OpenStepRow, OwnerKind, StoreError, TaskQuery, WarningQuery,
 };
 
 fn officer(department: Option<Department>) -> Actor {

@@ -10,9 +10,10 @@ use super::{
     all_deliveries, clerk_a, clerk_b, code, date, facts, id_number, reads, register_test_sources,
     start_time, system, with_tree, Harness, TOWN_A, VILLAGE_A, VILLAGE_B,
 };
+use crate::prelude::*;
 use crate::{
     AuditQuery, CloseWarning, NewDelivery, NewHousehold, NewRun, NewWarning, Rejection, RunPart,
-    RunStart, Store, StoreError, WarningQuery, WarningResult,
+    RunStart, StoreError, WarningQuery, WarningResult,
 };
 
 fn delivery(kind: &str, refused: bool) -> NewDelivery {

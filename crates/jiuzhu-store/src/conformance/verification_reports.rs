@@ -8,8 +8,9 @@ use sha2::{Digest, Sha256};
 
 use super::cases::{approver, household, new_case};
 use super::{date, staff, start_time, system, with_tree, Harness, TOWN_B, VILLAGE_A};
+use crate::prelude::*;
 use crate::verification_reports::NewVerificationReport;
-use crate::{AuditQuery, Store, StoreError};
+use crate::{AuditQuery, StoreError};
 
 pub async fn verification_reports_kept_scoped_and_append_only(h: Harness) {
     with_tree(&h).await;

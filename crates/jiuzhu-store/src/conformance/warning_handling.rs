@@ -10,9 +10,10 @@ use super::{
     clerk_a, clerk_b, code, date, facts, id_number, reads, staff, start_time, system, with_tree,
     Harness, TOWN_A, TOWN_B, VILLAGE_A, VILLAGE_B,
 };
+use crate::prelude::*;
 use crate::{
     AuditQuery, CloseWarning, InboxQuery, InboxStatus, NewHousehold, NewRun, NewWarning,
-    NewZeroReport, Store, StoreError, WarningQuery, ZeroReportKind,
+    NewZeroReport, StoreError, WarningQuery, ZeroReportKind,
 };
 
 fn county() -> jiuzhu_domain::Actor {

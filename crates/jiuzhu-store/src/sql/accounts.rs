@@ -2,6 +2,7 @@
 //! `pending_approval`, the security administrator's approval and assignments, and the rules that
 //! keep one administrator from enabling an account on its own.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
@@ -10,6 +11,7 @@ use jiuzhu_domain::{Actor, Approval, AuditAction, Grant, Role, User, UserId};
 
 use super::rows::{self, ts_text, USER_SELECT};
 use super::{count_of, Event, SqlStore, WriteTx};
+use crate::prelude::*;
 use crate::{AccessPatch, Result, StoreError};
 
 pub(super) fn refused(code: &'static str, message: impl Into<String>) -> StoreError {
@@ -169,8 +171,9 @@ fn check_role_change(from: Role, to: Role) -> Result<()> {
     Ok(())
 }
 
-impl SqlStore {
-    pub(crate) async fn assign_user_impl(
+#[async_trait]
+impl AccessStore for SqlStore {
+    async fn assign_user(
         &self,
         g: &Grant<AssignRoles>,
         id: UserId,
@@ -209,7 +212,7 @@ impl SqlStore {
         Ok(next)
     }
 
-    pub(crate) async fn approve_user_impl(
+    async fn approve_user(
         &self,
         g: &Grant<AssignRoles>,
         id: UserId,

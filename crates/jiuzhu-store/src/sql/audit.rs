@@ -1,5 +1,6 @@
 //! Reading the audit log, and events that are not part of another write.
 
+use async_trait::async_trait;
 use chrono::{Duration, NaiveDate};
 
 use jiuzhu_domain::access::ReadAudit;
@@ -7,6 +8,7 @@ use jiuzhu_domain::{Actor, AuditAction, AuditRecord, ChainHead, DivisionCode, Gr
 
 use super::rows::{self, AUDIT_SELECT};
 use super::{page_bounds, Event, Sql, SqlStore};
+use crate::prelude::*;
 use crate::{AuditQuery, Page, Result};
 
 /// The start of a calendar day in China Standard Time, as a stored (UTC) timestamp.
@@ -15,12 +17,9 @@ fn cst_day_start(d: NaiveDate) -> String {
     rows::ts_text(utc.and_utc())
 }
 
-impl SqlStore {
-    pub(crate) async fn audit_log_impl(
-        &self,
-        g: &Grant<ReadAudit>,
-        q: &AuditQuery,
-    ) -> Result<Page<AuditRecord>> {
+#[async_trait]
+impl AuditStore for SqlStore {
+    async fn audit_log(&self, g: &Grant<ReadAudit>, q: &AuditQuery) -> Result<Page<AuditRecord>> {
         let scope = g.scope();
         let mut filter = Sql::new(" FROM audit_events WHERE (division LIKE ");
         filter.bind_text(scope.like_pattern());
@@ -74,11 +73,7 @@ impl SqlStore {
         Ok(Page { items, total })
     }
 
-    pub(crate) async fn audit_page_impl(
-        &self,
-        after_seq: i64,
-        limit: i64,
-    ) -> Result<Vec<AuditRecord>> {
+    async fn audit_page(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRecord>> {
         let limit = limit.clamp(1, 100_000);
         let sql =
             format!("SELECT {AUDIT_SELECT} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
@@ -92,7 +87,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn chain_head_impl(&self) -> Result<ChainHead> {
+    async fn chain_head(&self) -> Result<ChainHead> {
         let row = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&self.pool)
             .await?;
@@ -105,7 +100,7 @@ impl SqlStore {
         }
     }
 
-    pub(crate) async fn append_audit_impl(
+    async fn append_audit(
         &self,
         actor: &Actor,
         action: AuditAction,

@@ -1,5 +1,6 @@
 //! Working-day calendar edits: append-only overlays (see migrations/*/0008_calendar_overlays.sql).
 
+use async_trait::async_trait;
 use serde_json::json;
 use sqlx::any::AnyRow;
 
@@ -9,6 +10,7 @@ use jiuzhu_domain::{AuditAction, DivisionCode, Grant};
 use super::rows::{self, date_text, parse_date, parse_ts, ts_text};
 use super::{Event, SqlStore};
 use crate::calendar::{CalendarEdit, CalendarEditKind, NewCalendarEdit};
+use crate::prelude::*;
 use crate::{Result, StoreError};
 
 const SELECT: &str =
@@ -41,8 +43,9 @@ fn edit(row: &AnyRow) -> Result<CalendarEdit> {
     })
 }
 
-impl SqlStore {
-    pub(crate) async fn record_calendar_edit_impl(
+#[async_trait]
+impl CalendarStore for SqlStore {
+    async fn record_calendar_edit(
         &self,
         g: &Grant<ManageCalendar>,
         expected_latest: i64,
@@ -155,10 +158,7 @@ impl SqlStore {
         Ok(rec)
     }
 
-    pub(crate) async fn calendar_edits_impl(
-        &self,
-        _g: &Grant<ReadRegistry>,
-    ) -> Result<Vec<CalendarEdit>> {
+    async fn calendar_edits(&self, _g: &Grant<ReadRegistry>) -> Result<Vec<CalendarEdit>> {
         let sql = format!("SELECT {SELECT} FROM calendar_overlays ORDER BY seq");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         rows.iter().map(edit).collect()

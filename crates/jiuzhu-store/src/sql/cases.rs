@@ -4,6 +4,7 @@
 //! division (the window that took it, 一门受理) lies in the actor's scope, narrowed for
 //! department officers and protected cases ([`Reach`]).
 
+use async_trait::async_trait;
 use chrono::Datelike;
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
@@ -20,6 +21,7 @@ use crate::cases::{
     CaseDecision, CaseEvent, CaseFlags, CaseId, CaseQuery, CaseRecord, CaseSummary, CaseTransition,
     FilingEntry, NewCase, NewCaseEvent, NewDecision, NoticeEntry, OpenStepRow, TaskQuery, TaskRow,
 };
+use crate::prelude::*;
 use crate::{Page, Result, StoreError};
 
 const CASE_SELECT: &str = "c.id, c.number, c.workflow, c.program, c.household_id, \
@@ -316,8 +318,17 @@ fn audit_after(c: &CaseRecord, events: &[NewCaseEvent], d: Option<&NewDecision>)
     })
 }
 
-impl SqlStore {
-    pub(crate) async fn register_case_impl(
+/// The county of a stored division code, or the code itself above county level.
+fn county_of(code: &str) -> String {
+    match DivisionCode::parse(code) {
+        Ok(d) => d.county().unwrap_or(d).to_string(),
+        Err(_) => code.to_string(),
+    }
+}
+
+#[async_trait]
+impl CaseStore for SqlStore {
+    async fn register_case(
         &self,
         g: &Grant<RegisterApplication>,
         new: &NewCase,
@@ -444,20 +455,12 @@ impl SqlStore {
         Ok(rec)
     }
 
-    pub(crate) async fn get_case_impl(
-        &self,
-        g: &Grant<ReadCases>,
-        id: CaseId,
-    ) -> Result<Option<CaseRecord>> {
+    async fn get_case(&self, g: &Grant<ReadCases>, id: CaseId) -> Result<Option<CaseRecord>> {
         let mut conn = self.pool.acquire().await?;
         load_case(&mut conn, &Reach::of(g.actor(), &self.readers()), id).await
     }
 
-    pub(crate) async fn case_events_impl(
-        &self,
-        g: &Grant<ReadCases>,
-        id: CaseId,
-    ) -> Result<Vec<CaseEvent>> {
+    async fn case_events(&self, g: &Grant<ReadCases>, id: CaseId) -> Result<Vec<CaseEvent>> {
         let mut sql = Sql::new(
             "SELECT e.* FROM case_events e JOIN cases c ON c.id = e.case_id WHERE e.case_id = ",
         );
@@ -468,11 +471,7 @@ impl SqlStore {
         rows.iter().map(event).collect()
     }
 
-    pub(crate) async fn case_decisions_impl(
-        &self,
-        g: &Grant<ReadCases>,
-        id: CaseId,
-    ) -> Result<Vec<CaseDecision>> {
+    async fn case_decisions(&self, g: &Grant<ReadCases>, id: CaseId) -> Result<Vec<CaseDecision>> {
         let mut sql = Sql::new(
             "SELECT d.*, l.number AS letter_number FROM case_decisions d \
              JOIN cases c ON c.id = d.case_id LEFT JOIN case_letters l ON l.decision_id = d.id \
@@ -485,11 +484,7 @@ impl SqlStore {
         rows.iter().map(decision).collect()
     }
 
-    pub(crate) async fn list_cases_impl(
-        &self,
-        g: &Grant<ReadCases>,
-        q: &CaseQuery,
-    ) -> Result<Page<CaseSummary>> {
+    async fn list_cases(&self, g: &Grant<ReadCases>, q: &CaseQuery) -> Result<Page<CaseSummary>> {
         let mut from = Sql::new(CASE_FROM);
         from.push(" WHERE 1 = 1");
         Reach::of(g.actor(), &self.readers()).and(&mut from, "c");
@@ -545,7 +540,7 @@ impl SqlStore {
         Ok(Page { items, total })
     }
 
-    pub(crate) async fn transition_case_impl(
+    async fn transition_case(
         &self,
         g: &Grant<ActOnCase>,
         id: CaseId,
@@ -642,145 +637,7 @@ impl SqlStore {
         Ok(rec)
     }
 
-    pub(crate) async fn notice_list_impl(
-        &self,
-        g: &Grant<ReadCases>,
-        division: Option<&DivisionCode>,
-    ) -> Result<Vec<NoticeEntry>> {
-        // Only notice steps carry `not_before` (the day a notice may be closed).
-        let mut sql = Sql::new(&format!(
-            "SELECT {CASE_SELECT}, s.opened_on AS s_opened_on, s.not_before AS s_not_before, \
-             s.due AS s_due{CASE_FROM} JOIN case_open_steps s ON s.case_id = c.id \
-             WHERE s.not_before IS NOT NULL AND c.protected = 0"
-        ));
-        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
-        if let Some(d) = division {
-            sql.push(" AND c.division_responsible LIKE ")
-                .bind_text(Scope::new(d.clone()).like_pattern());
-        }
-        sql.push(" ORDER BY c.division_responsible, s.opened_on, c.id");
-        let rows = sql.query().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(NoticeEntry {
-                    case: case(r)?,
-                    posted_on: parse_date(&rows::get::<String>(r, "s_opened_on")?)?,
-                    not_before: opt_date(r, "s_not_before")?,
-                    due: opt_date(r, "s_due")?,
-                })
-            })
-            .collect()
-    }
-
-    pub(crate) async fn filing_list_impl(&self, g: &Grant<ReadCases>) -> Result<Vec<FilingEntry>> {
-        let mut sql = Sql::new(
-            "SELECT c.id, c.number, c.program, p.name AS applicant_name, c.division_responsible, \
-             c.revision, d.decided_on, d.monthly_amount, l.number AS letter_number, \
-             s.due AS filing_due, e.on_date AS filed_on, e.display_name AS filed_by, \
-             x.kind AS change_kind, x.parent_case_id, o.stop_reason, o.last_paid_month, \
-             o.effective_month \
-             FROM cases c JOIN persons p ON p.id = c.applicant_id \
-             JOIN case_decisions d ON d.case_id = c.id AND d.outcome = 'approved' \
-             LEFT JOIN case_letters l ON l.decision_id = d.id \
-             LEFT JOIN case_open_steps s ON s.case_id = c.id AND s.step = 'filing' \
-             LEFT JOIN case_events e ON e.case_id = c.id AND e.step = 'filing' \
-             LEFT JOIN case_changes x ON x.case_id = c.id \
-             LEFT JOIN change_outcomes o ON o.decision_id = d.id \
-             WHERE (s.case_id IS NOT NULL OR e.case_id IS NOT NULL)",
-        );
-        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
-        sql.push(
-            " ORDER BY (CASE WHEN e.case_id IS NULL THEN 0 ELSE 1 END), s.due, \
-             d.decided_on DESC, c.id",
-        );
-        let rows = sql.query().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(FilingEntry {
-                    case_id: rows::get(r, "id")?,
-                    number: rows::get(r, "number")?,
-                    program: rows::get(r, "program")?,
-                    applicant_name: rows::get(r, "applicant_name")?,
-                    division_responsible: rows::get(r, "division_responsible")?,
-                    decided_on: parse_date(&rows::get::<String>(r, "decided_on")?)?,
-                    monthly_amount: Money::from_fen(rows::get(r, "monthly_amount")?),
-                    letter_number: rows::get(r, "letter_number")?,
-                    revision: rows::get(r, "revision")?,
-                    filing_due: opt_date(r, "filing_due")?,
-                    filed_on: opt_date(r, "filed_on")?,
-                    filed_by: rows::get(r, "filed_by")?,
-                    change_kind: rows::get(r, "change_kind")?,
-                    parent_case_id: rows::get(r, "parent_case_id")?,
-                    stop_reason: rows::get(r, "stop_reason")?,
-                    last_paid_month: rows::get(r, "last_paid_month")?,
-                    effective_month: rows::get(r, "effective_month")?,
-                })
-            })
-            .collect()
-    }
-
-    pub(crate) async fn set_letter_prefix_impl(
-        &self,
-        g: &Grant<jiuzhu_domain::access::ManageDivisions>,
-        county: &DivisionCode,
-        prefix: &str,
-    ) -> Result<()> {
-        let prefix = prefix.trim();
-        if county.as_str().len() != 6 {
-            return Err(invalid("county", "LETTER_COUNTY", "须为6位区县代码"));
-        }
-        if prefix.is_empty() || prefix.chars().count() > 20 {
-            return Err(invalid(
-                "prefix",
-                "LETTER_PREFIX",
-                "文号前缀不能为空,且不超过20个字",
-            ));
-        }
-        if !g.scope().contains(county) {
-            return Err(StoreError::NotFound {
-                kind: "division",
-                id: county.to_string(),
-            });
-        }
-        let mut tx = self.write().await?;
-        let before = sqlx::query("SELECT prefix FROM letter_prefixes WHERE county = $1")
-            .bind(county.as_str())
-            .fetch_optional(tx.conn())
-            .await?
-            .map(|r| rows::get::<String>(&r, "prefix"))
-            .transpose()?;
-        let sql = if before.is_some() {
-            "UPDATE letter_prefixes SET prefix = $2, updated_at = $3, updated_by = $4 WHERE county = $1"
-        } else {
-            "INSERT INTO letter_prefixes (county, prefix, updated_at, updated_by) VALUES ($1, $2, $3, $4)"
-        };
-        let actor = g.actor();
-        sqlx::query(sql)
-            .bind(county.as_str())
-            .bind(prefix)
-            .bind(tx.now_text.clone())
-            .bind(actor.username.as_str())
-            .execute(tx.conn())
-            .await?;
-        tx.audit(
-            actor.into(),
-            Event::new(AuditAction::LetterPrefixSet, "letter_prefix")
-                .record(county.as_str())
-                .division(county)
-                .before(json!({"prefix": before}))
-                .after(json!({"prefix": prefix}))
-                .detail(format!("{county} {prefix}")),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(crate) async fn task_queue_impl(
-        &self,
-        g: &Grant<ActOnCase>,
-        q: &TaskQuery,
-    ) -> Result<Vec<TaskRow>> {
+    async fn task_queue(&self, g: &Grant<ActOnCase>, q: &TaskQuery) -> Result<Vec<TaskRow>> {
         const SELECT: &str = "SELECT c.id AS case_id, c.number, c.workflow, c.program, \
             p.name AS applicant_name, s.division, s.step, s.label, s.level, s.opened_on, s.due, \
             s.not_before FROM case_open_steps s JOIN cases c ON c.id = s.case_id \
@@ -850,12 +707,153 @@ impl SqlStore {
         });
         Ok(out)
     }
-}
 
-/// The county of a stored division code, or the code itself above county level.
-fn county_of(code: &str) -> String {
-    match DivisionCode::parse(code) {
-        Ok(d) => d.county().unwrap_or(d).to_string(),
-        Err(_) => code.to_string(),
+    async fn receives_dibao_anywhere(
+        &self,
+        _g: &Grant<jiuzhu_domain::access::RegisterApplication>,
+        person: PersonId,
+    ) -> Result<Option<String>> {
+        let mut conn = self.pool.acquire().await?;
+        dibao_county(&mut conn, person).await
+    }
+
+    async fn notice_list(
+        &self,
+        g: &Grant<ReadCases>,
+        division: Option<&DivisionCode>,
+    ) -> Result<Vec<NoticeEntry>> {
+        // Only notice steps carry `not_before` (the day a notice may be closed).
+        let mut sql = Sql::new(&format!(
+            "SELECT {CASE_SELECT}, s.opened_on AS s_opened_on, s.not_before AS s_not_before, \
+             s.due AS s_due{CASE_FROM} JOIN case_open_steps s ON s.case_id = c.id \
+             WHERE s.not_before IS NOT NULL AND c.protected = 0"
+        ));
+        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
+        if let Some(d) = division {
+            sql.push(" AND c.division_responsible LIKE ")
+                .bind_text(Scope::new(d.clone()).like_pattern());
+        }
+        sql.push(" ORDER BY c.division_responsible, s.opened_on, c.id");
+        let rows = sql.query().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NoticeEntry {
+                    case: case(r)?,
+                    posted_on: parse_date(&rows::get::<String>(r, "s_opened_on")?)?,
+                    not_before: opt_date(r, "s_not_before")?,
+                    due: opt_date(r, "s_due")?,
+                })
+            })
+            .collect()
+    }
+
+    fn use_protected_readers(&self, readers: crate::ProtectedReaders) {
+        if let Ok(mut r) = self.protected_readers.write() {
+            *r = std::sync::Arc::new(readers);
+        }
+    }
+
+    async fn filing_list(&self, g: &Grant<ReadCases>) -> Result<Vec<FilingEntry>> {
+        let mut sql = Sql::new(
+            "SELECT c.id, c.number, c.program, p.name AS applicant_name, c.division_responsible, \
+             c.revision, d.decided_on, d.monthly_amount, l.number AS letter_number, \
+             s.due AS filing_due, e.on_date AS filed_on, e.display_name AS filed_by, \
+             x.kind AS change_kind, x.parent_case_id, o.stop_reason, o.last_paid_month, \
+             o.effective_month \
+             FROM cases c JOIN persons p ON p.id = c.applicant_id \
+             JOIN case_decisions d ON d.case_id = c.id AND d.outcome = 'approved' \
+             LEFT JOIN case_letters l ON l.decision_id = d.id \
+             LEFT JOIN case_open_steps s ON s.case_id = c.id AND s.step = 'filing' \
+             LEFT JOIN case_events e ON e.case_id = c.id AND e.step = 'filing' \
+             LEFT JOIN case_changes x ON x.case_id = c.id \
+             LEFT JOIN change_outcomes o ON o.decision_id = d.id \
+             WHERE (s.case_id IS NOT NULL OR e.case_id IS NOT NULL)",
+        );
+        Reach::of(g.actor(), &self.readers()).and(&mut sql, "c");
+        sql.push(
+            " ORDER BY (CASE WHEN e.case_id IS NULL THEN 0 ELSE 1 END), s.due, \
+             d.decided_on DESC, c.id",
+        );
+        let rows = sql.query().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FilingEntry {
+                    case_id: rows::get(r, "id")?,
+                    number: rows::get(r, "number")?,
+                    program: rows::get(r, "program")?,
+                    applicant_name: rows::get(r, "applicant_name")?,
+                    division_responsible: rows::get(r, "division_responsible")?,
+                    decided_on: parse_date(&rows::get::<String>(r, "decided_on")?)?,
+                    monthly_amount: Money::from_fen(rows::get(r, "monthly_amount")?),
+                    letter_number: rows::get(r, "letter_number")?,
+                    revision: rows::get(r, "revision")?,
+                    filing_due: opt_date(r, "filing_due")?,
+                    filed_on: opt_date(r, "filed_on")?,
+                    filed_by: rows::get(r, "filed_by")?,
+                    change_kind: rows::get(r, "change_kind")?,
+                    parent_case_id: rows::get(r, "parent_case_id")?,
+                    stop_reason: rows::get(r, "stop_reason")?,
+                    last_paid_month: rows::get(r, "last_paid_month")?,
+                    effective_month: rows::get(r, "effective_month")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_letter_prefix(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ManageDivisions>,
+        county: &DivisionCode,
+        prefix: &str,
+    ) -> Result<()> {
+        let prefix = prefix.trim();
+        if county.as_str().len() != 6 {
+            return Err(invalid("county", "LETTER_COUNTY", "须为6位区县代码"));
+        }
+        if prefix.is_empty() || prefix.chars().count() > 20 {
+            return Err(invalid(
+                "prefix",
+                "LETTER_PREFIX",
+                "文号前缀不能为空,且不超过20个字",
+            ));
+        }
+        if !g.scope().contains(county) {
+            return Err(StoreError::NotFound {
+                kind: "division",
+                id: county.to_string(),
+            });
+        }
+        let mut tx = self.write().await?;
+        let before = sqlx::query("SELECT prefix FROM letter_prefixes WHERE county = $1")
+            .bind(county.as_str())
+            .fetch_optional(tx.conn())
+            .await?
+            .map(|r| rows::get::<String>(&r, "prefix"))
+            .transpose()?;
+        let sql = if before.is_some() {
+            "UPDATE letter_prefixes SET prefix = $2, updated_at = $3, updated_by = $4 WHERE county = $1"
+        } else {
+            "INSERT INTO letter_prefixes (county, prefix, updated_at, updated_by) VALUES ($1, $2, $3, $4)"
+        };
+        let actor = g.actor();
+        sqlx::query(sql)
+            .bind(county.as_str())
+            .bind(prefix)
+            .bind(tx.now_text.clone())
+            .bind(actor.username.as_str())
+            .execute(tx.conn())
+            .await?;
+        tx.audit(
+            actor.into(),
+            Event::new(AuditAction::LetterPrefixSet, "letter_prefix")
+                .record(county.as_str())
+                .division(county)
+                .before(json!({"prefix": before}))
+                .after(json!({"prefix": prefix}))
+                .detail(format!("{county} {prefix}")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

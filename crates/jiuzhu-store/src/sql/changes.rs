@@ -3,6 +3,7 @@
 //! applying an approved change to the parent's benefit status in the decision's transaction, and
 //! the reads.
 
+use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -19,6 +20,7 @@ use crate::cases::{CaseId, CaseRecord, NewDecision};
 use crate::changes::{
     BenefitStatus, ChangeKind, ChangeOutcome, ChangeRecord, NewChange, StopReason,
 };
+use crate::prelude::*;
 use crate::verification::{WarningRecord, WarningResult};
 use crate::{Result, StoreError};
 
@@ -492,12 +494,9 @@ fn benefit(r: &AnyRow) -> Result<BenefitStatus> {
     })
 }
 
-impl SqlStore {
-    pub(crate) async fn open_change_case_impl(
-        &self,
-        g: &Grant<ActOnCase>,
-        new: &NewChange,
-    ) -> Result<CaseRecord> {
+#[async_trait]
+impl ChangeStore for SqlStore {
+    async fn open_change_case(&self, g: &Grant<ActOnCase>, new: &NewChange) -> Result<CaseRecord> {
         let today = self.today();
         let mut tx = self.write().await?;
         let rec = open_change_tx(&mut tx, g.actor(), g.scope(), today, new, None).await?;
@@ -505,7 +504,7 @@ impl SqlStore {
         Ok(rec)
     }
 
-    pub(crate) async fn running_case_impl(
+    async fn running_case(
         &self,
         g: &Grant<ReadCases>,
         household: HouseholdId,
@@ -517,7 +516,7 @@ impl SqlStore {
         load_case(&mut conn, &Reach::of(g.actor(), &self.readers()), id).await
     }
 
-    pub(crate) async fn case_change_impl(
+    async fn case_change(
         &self,
         g: &Grant<ReadCases>,
         case_id: CaseId,
@@ -529,7 +528,7 @@ impl SqlStore {
         row.map(|r| change_record(&r)).transpose()
     }
 
-    pub(crate) async fn case_changes_impl(
+    async fn case_changes(
         &self,
         g: &Grant<ReadCases>,
         parent_case_id: CaseId,
@@ -543,7 +542,7 @@ impl SqlStore {
         rows.iter().map(change_record).collect()
     }
 
-    pub(crate) async fn benefit_status_impl(
+    async fn benefit_status(
         &self,
         g: &Grant<ReadCases>,
         case_id: CaseId,
@@ -555,7 +554,7 @@ impl SqlStore {
         row.map(|r| benefit(&r)).transpose()
     }
 
-    pub(crate) async fn household_benefits_impl(
+    async fn household_benefits(
         &self,
         g: &Grant<ReadCases>,
         household_id: HouseholdId,

@@ -1,5 +1,6 @@
 //! The jurisdiction tree.
 
+use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
@@ -10,6 +11,7 @@ use jiuzhu_domain::{AuditAction, Division, DivisionCode, FieldError, Grant, Leve
 
 use super::rows::get;
 use super::{invalid, values_sql, Event, SqlStore, WriteTx};
+use crate::prelude::*;
 use crate::{Result, StoreError};
 
 /// The node a township, village or grid must hang under (county, township, village); `None` for
@@ -116,10 +118,19 @@ pub(crate) async fn insert_divisions(
 }
 
 impl SqlStore {
-    pub(crate) async fn list_divisions_impl(
-        &self,
-        g: &Grant<ReadRegistry>,
-    ) -> Result<Vec<Division>> {
+    async fn existing_ancestors(&self, code: &DivisionCode) -> Result<HashSet<String>> {
+        let ancestors: Vec<String> = code.ancestors().iter().map(|a| a.to_string()).collect();
+        let mut conn = self.pool.acquire().await?;
+        Ok(existing_codes(&mut conn, &ancestors)
+            .await?
+            .into_keys()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl DivisionStore for SqlStore {
+    async fn list_divisions(&self, g: &Grant<ReadRegistry>) -> Result<Vec<Division>> {
         let scope = g.scope();
         let rows = sqlx::query("SELECT code, name FROM divisions WHERE code LIKE $1 ORDER BY code")
             .bind(scope.like_pattern())
@@ -146,16 +157,7 @@ impl SqlStore {
             .collect())
     }
 
-    async fn existing_ancestors(&self, code: &DivisionCode) -> Result<HashSet<String>> {
-        let ancestors: Vec<String> = code.ancestors().iter().map(|a| a.to_string()).collect();
-        let mut conn = self.pool.acquire().await?;
-        Ok(existing_codes(&mut conn, &ancestors)
-            .await?
-            .into_keys()
-            .collect())
-    }
-
-    pub(crate) async fn get_division_impl(
+    async fn get_division(
         &self,
         g: &Grant<ReadRegistry>,
         code: &DivisionCode,
@@ -178,7 +180,7 @@ impl SqlStore {
         }))
     }
 
-    pub(crate) async fn save_division_impl(
+    async fn save_division(
         &self,
         g: &Grant<ManageDivisions>,
         code: &DivisionCode,
@@ -256,7 +258,7 @@ impl SqlStore {
         })
     }
 
-    pub(crate) async fn import_divisions_impl(
+    async fn import_divisions(
         &self,
         g: &Grant<ManageDivisions>,
         rows: &[(DivisionCode, String)],

@@ -1,6 +1,7 @@
 //! Documents of the one-person-one-file archive (docs/documents.md). Rows are append-only; a
 //! withdrawal is a row of `document_withdrawals`.
 
+use async_trait::async_trait;
 use jiuzhu_domain::access::{ReadRegistry, RevealSensitive, WriteRegistry};
 use jiuzhu_domain::{Actor, AuditAction, DivisionCode, Grant};
 use serde_json::json;
@@ -12,6 +13,7 @@ use super::{invalid, page_bounds, rows, Event, Sql, SqlStore, Who};
 use crate::documents::{
     document_type, Document, DocumentId, DocumentQuery, NewDocument, OwnerKind, Withdrawal,
 };
+use crate::prelude::*;
 use crate::ProtectedReaders;
 use crate::{Page, Result, StoreError};
 
@@ -127,12 +129,9 @@ fn audit_image(d: &Document) -> serde_json::Value {
     })
 }
 
-impl SqlStore {
-    pub(crate) async fn add_document_impl(
-        &self,
-        g: &Grant<WriteRegistry>,
-        new: &NewDocument,
-    ) -> Result<Document> {
+#[async_trait]
+impl DocumentStore for SqlStore {
+    async fn add_document(&self, g: &Grant<WriteRegistry>, new: &NewDocument) -> Result<Document> {
         if document_type(&new.doc_type).is_none() {
             return Err(invalid(
                 "doc_type",
@@ -202,7 +201,7 @@ impl SqlStore {
         Ok(doc)
     }
 
-    pub(crate) async fn list_documents_impl(
+    async fn list_documents(
         &self,
         g: &Grant<ReadRegistry>,
         q: &DocumentQuery,
@@ -241,7 +240,7 @@ impl SqlStore {
         })
     }
 
-    pub(crate) async fn get_document_impl(
+    async fn get_document(
         &self,
         g: &Grant<ReadRegistry>,
         id: DocumentId,
@@ -250,7 +249,7 @@ impl SqlStore {
         load(&mut conn, g.actor(), &self.readers(), id).await
     }
 
-    pub(crate) async fn reveal_document_impl(
+    async fn reveal_document(
         &self,
         g: &Grant<RevealSensitive>,
         id: DocumentId,
@@ -271,7 +270,7 @@ impl SqlStore {
         Ok(doc)
     }
 
-    pub(crate) async fn withdraw_document_impl(
+    async fn withdraw_document(
         &self,
         g: &Grant<WriteRegistry>,
         id: DocumentId,

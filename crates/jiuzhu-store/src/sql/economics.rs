@@ -1,6 +1,7 @@
 //! Household economics (家庭经济状况): current record + history per household, and the
 //! whole-caseload read as of a date that a month's computation needs.
 
+use async_trait::async_trait;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -15,6 +16,7 @@ use jiuzhu_domain::{
 
 use super::rows::{self, date_text, get, HOUSEHOLD_SELECT, MEMBERSHIP_SELECT, PERSON_SELECT};
 use super::{invalid, values_sql, Backend, Event, SqlStore, WriteTx};
+use crate::prelude::*;
 use crate::{CaseloadEntry, HouseholdSnapshot, ImportEconomics, Result, StoreError};
 
 const ECONOMICS_ROWS: usize = 500;
@@ -105,8 +107,129 @@ async fn as_of(
     row.map(|r| record(&r)).transpose()
 }
 
-impl SqlStore {
-    pub(crate) async fn economics_as_of_impl(
+/// A new version of a household's economic record, written in `tx` with its
+/// `economics_recorded` event: [`SqlStore::save_economics_impl`], or a use-case that writes it
+/// with more (a warning's closure).
+pub(super) async fn save_economics_on(
+    tx: &mut WriteTx<'_, '_>,
+    g: &Grant<WriteRegistry>,
+    id: HouseholdId,
+    expected_version: Option<i64>,
+    economics: &HouseholdEconomics,
+    valid_from: NaiveDate,
+) -> Result<EconomicsRecord> {
+    let division = household_division(tx.conn(), g.scope(), id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let day = date_text(valid_from);
+    let members: Vec<PersonId> = sqlx::query(
+        "SELECT person_id FROM memberships WHERE household_id = $1 AND joined_on <= $2 \
+             AND (left_on IS NULL OR left_on > $2)",
+    )
+    .bind(id)
+    .bind(day.as_str())
+    .fetch_all(tx.conn())
+    .await?
+    .iter()
+    .map(|r| get::<i64>(r, "person_id"))
+    .collect::<Result<_>>()?;
+    economics.validate(&members)?;
+    let before = current(tx.conn(), id).await?;
+    let conflict = |actual: i64| StoreError::Conflict {
+        kind: "household_economics",
+        id: id.to_string(),
+        expected: expected_version.unwrap_or(0),
+        actual,
+    };
+    let now = tx.now_text.clone();
+    let facts = rows::to_json_text(economics);
+    let actor = g.actor().username.clone();
+    let row_version = match (&before, expected_version) {
+        (None, None) => {
+            sqlx::query(
+                "INSERT INTO household_economics (household_id, facts, valid_from, \
+                     row_version, created_at, updated_at, recorded_by) \
+                     VALUES ($1, $2, $3, 1, $4, $4, $5)",
+            )
+            .bind(id)
+            .bind(facts.as_str())
+            .bind(day.as_str())
+            .bind(now.as_str())
+            .bind(actor.as_str())
+            .execute(tx.conn())
+            .await?;
+            1
+        }
+        (None, Some(_)) => return Err(conflict(0)),
+        (Some(cur), v) if v != Some(cur.row_version) => return Err(conflict(cur.row_version)),
+        (Some(cur), _) => {
+            if valid_from < cur.valid_from {
+                return Err(invalid(
+                    "valid_from",
+                    "VALID_FROM_BEFORE_CURRENT",
+                    format!(
+                        "生效日期不能早于当前经济状况的生效日期({})",
+                        date_text(cur.valid_from)
+                    ),
+                ));
+            }
+            let recorded_at: String = get(
+                &sqlx::query("SELECT updated_at FROM household_economics WHERE household_id = $1")
+                    .bind(id)
+                    .fetch_one(tx.conn())
+                    .await?,
+                "updated_at",
+            )?;
+            sqlx::query(
+                "INSERT INTO household_economics_history (household_id, valid_from, \
+                     valid_to, facts, row_version, recorded_at, recorded_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(date_text(cur.valid_from))
+            .bind(day.as_str())
+            .bind(rows::to_json_text(&cur.economics))
+            .bind(cur.row_version)
+            .bind(recorded_at)
+            .bind(cur.recorded_by.as_str())
+            .execute(tx.conn())
+            .await?;
+            sqlx::query(
+                "UPDATE household_economics SET facts = $1, valid_from = $2, \
+                     row_version = row_version + 1, updated_at = $3, recorded_by = $4 \
+                     WHERE household_id = $5 AND row_version = $6",
+            )
+            .bind(facts.as_str())
+            .bind(day.as_str())
+            .bind(now.as_str())
+            .bind(actor.as_str())
+            .bind(id)
+            .bind(cur.row_version)
+            .execute(tx.conn())
+            .await?;
+            cur.row_version + 1
+        }
+    };
+    let mut ev = Event::new(AuditAction::EconomicsRecorded, "household_economics")
+        .record(id)
+        .after(audit_json(economics, valid_from));
+    ev.division = Some(division);
+    if let Some(b) = &before {
+        ev = ev.before(audit_json(&b.economics, b.valid_from));
+    }
+    tx.audit(g.actor().into(), ev).await?;
+    Ok(EconomicsRecord {
+        household_id: id,
+        economics: economics.clone(),
+        valid_from,
+        row_version,
+        recorded_by: actor,
+    })
+}
+
+#[async_trait]
+impl EconomicsStore for SqlStore {
+    async fn economics_as_of(
         &self,
         g: &Grant<ReadRegistry>,
         id: HouseholdId,
@@ -122,7 +245,7 @@ impl SqlStore {
         as_of(&mut conn, id, date).await
     }
 
-    pub(crate) async fn reveal_economics_impl(
+    async fn reveal_economics(
         &self,
         g: &Grant<RevealSensitive>,
         id: HouseholdId,
@@ -146,7 +269,7 @@ impl SqlStore {
         Ok(rec)
     }
 
-    pub(crate) async fn economics_current_impl(
+    async fn economics_current(
         &self,
         g: &Grant<ReadRegistry>,
         id: HouseholdId,
@@ -161,7 +284,7 @@ impl SqlStore {
         current(&mut conn, id).await
     }
 
-    pub(crate) async fn economics_history_impl(
+    async fn economics_history(
         &self,
         g: &Grant<ReadRegistry>,
         id: HouseholdId,
@@ -204,7 +327,7 @@ impl SqlStore {
         Ok(out)
     }
 
-    pub(crate) async fn save_economics_impl(
+    async fn save_economics(
         &self,
         g: &Grant<WriteRegistry>,
         id: HouseholdId,
@@ -219,7 +342,7 @@ impl SqlStore {
         Ok(saved)
     }
 
-    pub(crate) async fn import_economics_impl(
+    async fn import_economics(
         &self,
         g: &Grant<ImportCaseload>,
         valid_from: NaiveDate,
@@ -329,7 +452,7 @@ impl SqlStore {
         Ok(resolved.len() as u64)
     }
 
-    pub(crate) async fn caseload_as_of_impl(
+    async fn caseload_as_of(
         &self,
         g: &Grant<ReadRegistry>,
         division: Option<&DivisionCode>,
@@ -477,124 +600,4 @@ impl SqlStore {
         }
         Ok(out)
     }
-}
-
-/// A new version of a household's economic record, written in `tx` with its
-/// `economics_recorded` event: [`SqlStore::save_economics_impl`], or a use-case that writes it
-/// with more (a warning's closure).
-pub(super) async fn save_economics_on(
-    tx: &mut WriteTx<'_, '_>,
-    g: &Grant<WriteRegistry>,
-    id: HouseholdId,
-    expected_version: Option<i64>,
-    economics: &HouseholdEconomics,
-    valid_from: NaiveDate,
-) -> Result<EconomicsRecord> {
-    let division = household_division(tx.conn(), g.scope(), id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    let day = date_text(valid_from);
-    let members: Vec<PersonId> = sqlx::query(
-        "SELECT person_id FROM memberships WHERE household_id = $1 AND joined_on <= $2 \
-             AND (left_on IS NULL OR left_on > $2)",
-    )
-    .bind(id)
-    .bind(day.as_str())
-    .fetch_all(tx.conn())
-    .await?
-    .iter()
-    .map(|r| get::<i64>(r, "person_id"))
-    .collect::<Result<_>>()?;
-    economics.validate(&members)?;
-    let before = current(tx.conn(), id).await?;
-    let conflict = |actual: i64| StoreError::Conflict {
-        kind: "household_economics",
-        id: id.to_string(),
-        expected: expected_version.unwrap_or(0),
-        actual,
-    };
-    let now = tx.now_text.clone();
-    let facts = rows::to_json_text(economics);
-    let actor = g.actor().username.clone();
-    let row_version = match (&before, expected_version) {
-        (None, None) => {
-            sqlx::query(
-                "INSERT INTO household_economics (household_id, facts, valid_from, \
-                     row_version, created_at, updated_at, recorded_by) \
-                     VALUES ($1, $2, $3, 1, $4, $4, $5)",
-            )
-            .bind(id)
-            .bind(facts.as_str())
-            .bind(day.as_str())
-            .bind(now.as_str())
-            .bind(actor.as_str())
-            .execute(tx.conn())
-            .await?;
-            1
-        }
-        (None, Some(_)) => return Err(conflict(0)),
-        (Some(cur), v) if v != Some(cur.row_version) => return Err(conflict(cur.row_version)),
-        (Some(cur), _) => {
-            if valid_from < cur.valid_from {
-                return Err(invalid(
-                    "valid_from",
-                    "VALID_FROM_BEFORE_CURRENT",
-                    format!(
-                        "生效日期不能早于当前经济状况的生效日期({})",
-                        date_text(cur.valid_from)
-                    ),
-                ));
-            }
-            let recorded_at: String = get(
-                &sqlx::query("SELECT updated_at FROM household_economics WHERE household_id = $1")
-                    .bind(id)
-                    .fetch_one(tx.conn())
-                    .await?,
-                "updated_at",
-            )?;
-            sqlx::query(
-                "INSERT INTO household_economics_history (household_id, valid_from, \
-                     valid_to, facts, row_version, recorded_at, recorded_by) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(id)
-            .bind(date_text(cur.valid_from))
-            .bind(day.as_str())
-            .bind(rows::to_json_text(&cur.economics))
-            .bind(cur.row_version)
-            .bind(recorded_at)
-            .bind(cur.recorded_by.as_str())
-            .execute(tx.conn())
-            .await?;
-            sqlx::query(
-                "UPDATE household_economics SET facts = $1, valid_from = $2, \
-                     row_version = row_version + 1, updated_at = $3, recorded_by = $4 \
-                     WHERE household_id = $5 AND row_version = $6",
-            )
-            .bind(facts.as_str())
-            .bind(day.as_str())
-            .bind(now.as_str())
-            .bind(actor.as_str())
-            .bind(id)
-            .bind(cur.row_version)
-            .execute(tx.conn())
-            .await?;
-            cur.row_version + 1
-        }
-    };
-    let mut ev = Event::new(AuditAction::EconomicsRecorded, "household_economics")
-        .record(id)
-        .after(audit_json(economics, valid_from));
-    ev.division = Some(division);
-    if let Some(b) = &before {
-        ev = ev.before(audit_json(&b.economics, b.valid_from));
-    }
-    tx.audit(g.actor().into(), ev).await?;
-    Ok(EconomicsRecord {
-        household_id: id,
-        economics: economics.clone(),
-        valid_from,
-        row_version,
-        recorded_by: actor,
-    })
 }

@@ -2,6 +2,7 @@
 //! them, and the check every delivery passes: its source is registered for its kind, in service,
 //! and (for a department officer) one the account delivers for.
 
+use async_trait::async_trait;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -18,6 +19,7 @@ use crate::feed_sources::{
     valid_code, FeedSource, FeedSourceChange, NewFeedSource, SourceAccount, SourceLatest,
     MAX_NAME_CHARS,
 };
+use crate::prelude::*;
 use crate::verification::DeliveryReader;
 use crate::{Result, StoreError};
 
@@ -120,185 +122,6 @@ impl SqlStore {
             s.accounts = by_source.remove(&s.id).unwrap_or_default();
         }
         Ok(sources)
-    }
-
-    /// The sources a reader reads: a department officer those it delivers for; a reader of the
-    /// comparison every source serving its jurisdiction.
-    pub(crate) async fn feed_sources_impl(&self, r: &DeliveryReader) -> Result<Vec<FeedSource>> {
-        let mut conn = self.pool.acquire().await?;
-        let all = self.all_sources(&mut conn).await?;
-        Ok(match r {
-            DeliveryReader::Verification(g) => all
-                .into_iter()
-                .filter(|s| s.serves(g.scope().root()))
-                .collect(),
-            DeliveryReader::Deliverer { grant, .. } => {
-                let actor = grant.actor();
-                all.into_iter()
-                    .filter(|s| {
-                        let bound = s.accounts.iter().any(|a| Some(a.user_id) == actor.user_id);
-                        delivers_for(actor, s, bound)
-                    })
-                    .collect()
-            }
-        })
-    }
-
-    pub(crate) async fn source_account_candidates_impl(
-        &self,
-        g: &Grant<ManageFeedSources>,
-    ) -> Result<Vec<SourceAccount>> {
-        let scope = g.scope().root();
-        let rows = sqlx::query(
-            "SELECT id, username, display_name, division FROM users \
-             WHERE role IN ($1, $2) AND active <> 0 ORDER BY display_name, id",
-        )
-        .bind(Role::DepartmentOfficer.as_str())
-        .bind(Role::DepartmentSystem.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let at: String = get(r, "division")?;
-            let fits =
-                DivisionCode::parse(&at).is_ok_and(|at| at.contains(scope) || scope.contains(&at));
-            if fits {
-                out.push(SourceAccount {
-                    user_id: get(r, "id")?,
-                    username: get(r, "username")?,
-                    display_name: get(r, "display_name")?,
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    pub(crate) async fn register_feed_source_impl(
-        &self,
-        g: &Grant<ManageFeedSources>,
-        new: &NewFeedSource,
-    ) -> Result<FeedSource> {
-        let code = new.code.trim();
-        let mut errors = check_fields(Some(&new.kind), Some(code), &new.name);
-        if !g.scope().contains(&new.division) {
-            errors.push(FieldError::new(
-                "division",
-                "SOURCE_DIVISION_OUT_OF_SCOPE",
-                format!("区划 {} 不在本辖区内", new.division),
-            ));
-        }
-        let mut w = self.write().await?;
-        // Codes differing only in case are one code: two spellings of one bank are one source.
-        let taken = sqlx::query(
-            "SELECT name FROM feed_sources WHERE kind = $1 AND UPPER(code) = UPPER($2)",
-        )
-        .bind(new.kind.as_str())
-        .bind(code)
-        .fetch_optional(&mut *w.tx)
-        .await?;
-        if let Some(r) = taken {
-            errors.push(FieldError::new(
-                "code",
-                "SOURCE_CODE_TAKEN",
-                format!(
-                    "来源代码 {code} 已登记为“{}”;同一来源不重复登记",
-                    get::<String>(&r, "name")?
-                ),
-            ));
-        }
-        errors.extend(check_accounts(&mut w, &new.division, &new.accounts).await?);
-        if !errors.is_empty() {
-            return Err(ValidationErrors(errors).into());
-        }
-        let id = w.next_id("feed_sources").await?;
-        sqlx::query(
-            "INSERT INTO feed_sources (id, kind, code, name, division, retired_at, created_by, \
-             created_at, row_version) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, 1)",
-        )
-        .bind(id)
-        .bind(new.kind.as_str())
-        .bind(code)
-        .bind(new.name.trim())
-        .bind(new.division.as_str())
-        .bind(g.actor().username.as_str())
-        .bind(w.now_text.clone())
-        .execute(&mut *w.tx)
-        .await?;
-        set_accounts(&mut w, id, &new.accounts).await?;
-        w.audit(
-            Who::from(g.actor()),
-            Event::new(AuditAction::FeedSourceChanged, "feed_source")
-                .record(id)
-                .division(&new.division)
-                .after(json!({
-                    "kind": new.kind, "code": code, "name": new.name.trim(),
-                    "division": new.division.as_str(), "accounts": new.accounts,
-                })),
-        )
-        .await?;
-        let stored = self.source_in(&mut w, id).await?;
-        w.commit().await?;
-        Ok(stored)
-    }
-
-    pub(crate) async fn change_feed_source_impl(
-        &self,
-        g: &Grant<ManageFeedSources>,
-        id: i64,
-        change: &FeedSourceChange,
-    ) -> Result<FeedSource> {
-        let mut w = self.write().await?;
-        let before = self.source_in(&mut w, id).await?;
-        if !g.scope().contains(&before.division) {
-            return Err(not_found(id));
-        }
-        if before.row_version != change.row_version {
-            return Err(StoreError::Conflict {
-                kind: "feed_source",
-                id: id.to_string(),
-                expected: change.row_version,
-                actual: before.row_version,
-            });
-        }
-        let mut errors = check_fields(None, None, &change.name);
-        errors.extend(check_accounts(&mut w, &before.division, &change.accounts).await?);
-        if !errors.is_empty() {
-            return Err(ValidationErrors(errors).into());
-        }
-        // A source retired again keeps the day it was first retired.
-        sqlx::query(
-            "UPDATE feed_sources SET name = $1, \
-             retired_at = CASE WHEN $2 IS NULL THEN NULL ELSE COALESCE(retired_at, $2) END, \
-             row_version = row_version + 1 WHERE id = $3",
-        )
-        .bind(change.name.trim())
-        .bind(change.retired.then(|| w.now_text.clone()))
-        .bind(id)
-        .execute(&mut *w.tx)
-        .await?;
-        sqlx::query("DELETE FROM feed_source_accounts WHERE source_id = $1")
-            .bind(id)
-            .execute(&mut *w.tx)
-            .await?;
-        set_accounts(&mut w, id, &change.accounts).await?;
-        let ids = |s: &FeedSource| s.accounts.iter().map(|a| a.user_id).collect::<Vec<_>>();
-        w.audit(
-            Who::from(g.actor()),
-            Event::new(AuditAction::FeedSourceChanged, "feed_source")
-                .record(id)
-                .division(&before.division)
-                .before(json!({
-                    "name": before.name, "retired": before.retired, "accounts": ids(&before),
-                }))
-                .after(json!({
-                    "name": change.name.trim(), "retired": change.retired,
-                    "accounts": change.accounts,
-                })),
-        )
-        .await?;
-        let stored = self.source_in(&mut w, id).await?;
-        w.commit().await?;
-        Ok(stored)
     }
 
     async fn source_in(&self, w: &mut WriteTx<'_, '_>, id: i64) -> Result<FeedSource> {
@@ -462,4 +285,186 @@ pub(super) async fn check_delivery_source(
         );
     }
     Ok(())
+}
+
+#[async_trait]
+impl FeedSourceStore for SqlStore {
+    /// The sources a reader reads: a department officer those it delivers for; a reader of the
+    /// comparison every source serving its jurisdiction.
+    async fn feed_sources(&self, r: &DeliveryReader) -> Result<Vec<FeedSource>> {
+        let mut conn = self.pool.acquire().await?;
+        let all = self.all_sources(&mut conn).await?;
+        Ok(match r {
+            DeliveryReader::Verification(g) => all
+                .into_iter()
+                .filter(|s| s.serves(g.scope().root()))
+                .collect(),
+            DeliveryReader::Deliverer { grant, .. } => {
+                let actor = grant.actor();
+                all.into_iter()
+                    .filter(|s| {
+                        let bound = s.accounts.iter().any(|a| Some(a.user_id) == actor.user_id);
+                        delivers_for(actor, s, bound)
+                    })
+                    .collect()
+            }
+        })
+    }
+
+    async fn register_feed_source(
+        &self,
+        g: &Grant<ManageFeedSources>,
+        new: &NewFeedSource,
+    ) -> Result<FeedSource> {
+        let code = new.code.trim();
+        let mut errors = check_fields(Some(&new.kind), Some(code), &new.name);
+        if !g.scope().contains(&new.division) {
+            errors.push(FieldError::new(
+                "division",
+                "SOURCE_DIVISION_OUT_OF_SCOPE",
+                format!("区划 {} 不在本辖区内", new.division),
+            ));
+        }
+        let mut w = self.write().await?;
+        // Codes differing only in case are one code: two spellings of one bank are one source.
+        let taken = sqlx::query(
+            "SELECT name FROM feed_sources WHERE kind = $1 AND UPPER(code) = UPPER($2)",
+        )
+        .bind(new.kind.as_str())
+        .bind(code)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        if let Some(r) = taken {
+            errors.push(FieldError::new(
+                "code",
+                "SOURCE_CODE_TAKEN",
+                format!(
+                    "来源代码 {code} 已登记为“{}”;同一来源不重复登记",
+                    get::<String>(&r, "name")?
+                ),
+            ));
+        }
+        errors.extend(check_accounts(&mut w, &new.division, &new.accounts).await?);
+        if !errors.is_empty() {
+            return Err(ValidationErrors(errors).into());
+        }
+        let id = w.next_id("feed_sources").await?;
+        sqlx::query(
+            "INSERT INTO feed_sources (id, kind, code, name, division, retired_at, created_by, \
+             created_at, row_version) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, 1)",
+        )
+        .bind(id)
+        .bind(new.kind.as_str())
+        .bind(code)
+        .bind(new.name.trim())
+        .bind(new.division.as_str())
+        .bind(g.actor().username.as_str())
+        .bind(w.now_text.clone())
+        .execute(&mut *w.tx)
+        .await?;
+        set_accounts(&mut w, id, &new.accounts).await?;
+        w.audit(
+            Who::from(g.actor()),
+            Event::new(AuditAction::FeedSourceChanged, "feed_source")
+                .record(id)
+                .division(&new.division)
+                .after(json!({
+                    "kind": new.kind, "code": code, "name": new.name.trim(),
+                    "division": new.division.as_str(), "accounts": new.accounts,
+                })),
+        )
+        .await?;
+        let stored = self.source_in(&mut w, id).await?;
+        w.commit().await?;
+        Ok(stored)
+    }
+
+    async fn change_feed_source(
+        &self,
+        g: &Grant<ManageFeedSources>,
+        id: i64,
+        change: &FeedSourceChange,
+    ) -> Result<FeedSource> {
+        let mut w = self.write().await?;
+        let before = self.source_in(&mut w, id).await?;
+        if !g.scope().contains(&before.division) {
+            return Err(not_found(id));
+        }
+        if before.row_version != change.row_version {
+            return Err(StoreError::Conflict {
+                kind: "feed_source",
+                id: id.to_string(),
+                expected: change.row_version,
+                actual: before.row_version,
+            });
+        }
+        let mut errors = check_fields(None, None, &change.name);
+        errors.extend(check_accounts(&mut w, &before.division, &change.accounts).await?);
+        if !errors.is_empty() {
+            return Err(ValidationErrors(errors).into());
+        }
+        // A source retired again keeps the day it was first retired.
+        sqlx::query(
+            "UPDATE feed_sources SET name = $1, \
+             retired_at = CASE WHEN $2 IS NULL THEN NULL ELSE COALESCE(retired_at, $2) END, \
+             row_version = row_version + 1 WHERE id = $3",
+        )
+        .bind(change.name.trim())
+        .bind(change.retired.then(|| w.now_text.clone()))
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
+        sqlx::query("DELETE FROM feed_source_accounts WHERE source_id = $1")
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        set_accounts(&mut w, id, &change.accounts).await?;
+        let ids = |s: &FeedSource| s.accounts.iter().map(|a| a.user_id).collect::<Vec<_>>();
+        w.audit(
+            Who::from(g.actor()),
+            Event::new(AuditAction::FeedSourceChanged, "feed_source")
+                .record(id)
+                .division(&before.division)
+                .before(json!({
+                    "name": before.name, "retired": before.retired, "accounts": ids(&before),
+                }))
+                .after(json!({
+                    "name": change.name.trim(), "retired": change.retired,
+                    "accounts": change.accounts,
+                })),
+        )
+        .await?;
+        let stored = self.source_in(&mut w, id).await?;
+        w.commit().await?;
+        Ok(stored)
+    }
+
+    async fn source_account_candidates(
+        &self,
+        g: &Grant<ManageFeedSources>,
+    ) -> Result<Vec<SourceAccount>> {
+        let scope = g.scope().root();
+        let rows = sqlx::query(
+            "SELECT id, username, display_name, division FROM users \
+             WHERE role IN ($1, $2) AND active <> 0 ORDER BY display_name, id",
+        )
+        .bind(Role::DepartmentOfficer.as_str())
+        .bind(Role::DepartmentSystem.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let at: String = get(r, "division")?;
+            let fits =
+                DivisionCode::parse(&at).is_ok_and(|at| at.contains(scope) || scope.contains(&at));
+            if fits {
+                out.push(SourceAccount {
+                    user_id: get(r, "id")?,
+                    username: get(r, "username")?,
+                    display_name: get(r, "display_name")?,
+                });
+            }
+        }
+        Ok(out)
+    }
 }

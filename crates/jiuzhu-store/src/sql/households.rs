@@ -1,5 +1,6 @@
 //! Households: current facts, history, dated membership, snapshots as of a date.
 
+use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -14,6 +15,7 @@ use super::persons::{check_division, load_person};
 use super::rows::{self, date_text, get, HOUSEHOLD_SELECT, MEMBERSHIP_SELECT, PERSON_SELECT};
 use super::{invalid, like_escape, page_bounds, Event, Sql, SqlStore, WriteTx};
 use crate::data_key::DataKeys;
+use crate::prelude::*;
 use crate::{
     HouseholdQuery, HouseholdSnapshot, HouseholdSummary, NewHousehold, Page, Result, StoreError,
 };
@@ -134,8 +136,11 @@ impl SqlStore {
         let mut conn = self.pool.acquire().await?;
         Ok(load_household(&mut conn, scope, id).await?.map(|(h, _)| h))
     }
+}
 
-    pub(crate) async fn search_households_impl(
+#[async_trait]
+impl HouseholdStore for SqlStore {
+    async fn search_households(
         &self,
         g: &Grant<ReadRegistry>,
         q: &HouseholdQuery,
@@ -213,7 +218,15 @@ impl SqlStore {
         Ok(Page { items, total })
     }
 
-    pub(crate) async fn household_history_impl(
+    async fn get_household(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id: HouseholdId,
+    ) -> Result<Option<Household>> {
+        self.visible_household(g.scope(), id).await
+    }
+
+    async fn household_history(
         &self,
         g: &Grant<ReadRegistry>,
         id: HouseholdId,
@@ -242,7 +255,7 @@ impl SqlStore {
         Ok(out)
     }
 
-    pub(crate) async fn household_members_impl(
+    async fn household_members(
         &self,
         g: &Grant<ReadRegistry>,
         id: HouseholdId,
@@ -268,7 +281,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn household_as_of_impl(
+    async fn household_as_of(
         &self,
         g: &Grant<ReadRegistry>,
         id: HouseholdId,
@@ -305,7 +318,7 @@ impl SqlStore {
         }))
     }
 
-    pub(crate) async fn create_household_impl(
+    async fn create_household(
         &self,
         g: &Grant<WriteRegistry>,
         new: &NewHousehold,
@@ -390,7 +403,7 @@ impl SqlStore {
         Ok(household)
     }
 
-    pub(crate) async fn update_household_impl(
+    async fn update_household(
         &self,
         g: &Grant<WriteRegistry>,
         id: HouseholdId,
@@ -478,7 +491,7 @@ impl SqlStore {
         Ok(updated)
     }
 
-    pub(crate) async fn add_member_impl(
+    async fn add_member(
         &self,
         g: &Grant<WriteRegistry>,
         household: HouseholdId,
@@ -578,7 +591,7 @@ impl SqlStore {
         Ok(m)
     }
 
-    pub(crate) async fn end_membership_impl(
+    async fn end_membership(
         &self,
         g: &Grant<WriteRegistry>,
         membership: MembershipId,

@@ -5,6 +5,7 @@
 //! `INSERT … VALUES (…), (…), …` in chunks below the bind-parameter limits (SQLite 32,766,
 //! PostgreSQL 65,535). Each chunk size has one SQL text, so the prepared statement is reused.
 
+use async_trait::async_trait;
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -23,6 +24,7 @@ use super::households::generated_code;
 use super::rows::{date_text, get, PersonFactValues, PERSON_FACT_COLS, PERSON_FACT_COUNT};
 use super::{values_sql, Backend, Event, SqlStore, WriteTx};
 use crate::data_key::DataKeys;
+use crate::prelude::*;
 use crate::{CaseloadBatch, ImportSummary, Progress, Result, StoreError};
 
 /// Row errors listed before the rest are only counted (as the importer does).
@@ -106,55 +108,6 @@ fn chain_below_county(code: &DivisionCode) -> Vec<DivisionCode> {
 }
 
 impl SqlStore {
-    pub(crate) async fn mark_current_recipients_impl(
-        &self,
-        g: &Grant<ImportCaseload>,
-        from: NaiveDate,
-        households: &[HouseholdId],
-    ) -> Result<u64> {
-        let mut tx = self.write().await?;
-        let scope = g.scope().like_pattern();
-        let mut marked = 0;
-        // Ids are integers: written into the statement, a chunk at a time.
-        for chunk in households.chunks(MARK_ROWS) {
-            let ids: Vec<String> = chunk.iter().map(i64::to_string).collect();
-            let done = sqlx::query(&format!(
-                "UPDATE households SET recipient_from = $1 WHERE recipient_from IS NULL \
-                 AND division LIKE $2 AND id IN ({})",
-                ids.join(", ")
-            ))
-            .bind(date_text(from))
-            .bind(scope.as_str())
-            .execute(tx.conn())
-            .await?;
-            marked += done.rows_affected();
-        }
-        if marked > 0 {
-            let ev = Event::new(AuditAction::RecipientsMarked, "caseload")
-                .division(g.scope().root())
-                .detail(json!({ "from": date_text(from), "households": marked }).to_string());
-            tx.audit(g.actor().into(), ev).await?;
-        }
-        tx.commit().await?;
-        Ok(marked)
-    }
-
-    pub(crate) async fn import_caseload_impl(
-        &self,
-        g: &Grant<ImportCaseload>,
-        batch: &CaseloadBatch,
-        progress: Progress<'_>,
-    ) -> Result<ImportSummary> {
-        let mut conn = self.pool.acquire().await?;
-        // Every reference the import writes was checked by it (divisions) or is an id it
-        // allocated itself, and the per-row foreign-key lookups would cost a quarter of it.
-        self.begin_bulk_write(&mut conn, IMPORT_CACHE_KIB, false)
-            .await?;
-        let result = self.import_on(&mut conn, g, batch, progress).await;
-        self.end_bulk_write(&mut conn, false).await;
-        result
-    }
-
     async fn import_on(
         &self,
         conn: &mut AnyConnection,
@@ -577,4 +530,56 @@ async fn household_codes(tx: &mut WriteTx<'_, '_>, batch: &CaseloadBatch) -> Res
         q.execute(tx.conn()).await?;
     }
     Ok(codes)
+}
+
+#[async_trait]
+impl CaseloadImportStore for SqlStore {
+    async fn import_caseload(
+        &self,
+        g: &Grant<ImportCaseload>,
+        batch: &CaseloadBatch,
+        progress: Progress<'_>,
+    ) -> Result<ImportSummary> {
+        let mut conn = self.pool.acquire().await?;
+        // Every reference the import writes was checked by it (divisions) or is an id it
+        // allocated itself, and the per-row foreign-key lookups would cost a quarter of it.
+        self.begin_bulk_write(&mut conn, IMPORT_CACHE_KIB, false)
+            .await?;
+        let result = self.import_on(&mut conn, g, batch, progress).await;
+        self.end_bulk_write(&mut conn, false).await;
+        result
+    }
+
+    async fn mark_current_recipients(
+        &self,
+        g: &Grant<ImportCaseload>,
+        from: NaiveDate,
+        households: &[HouseholdId],
+    ) -> Result<u64> {
+        let mut tx = self.write().await?;
+        let scope = g.scope().like_pattern();
+        let mut marked = 0;
+        // Ids are integers: written into the statement, a chunk at a time.
+        for chunk in households.chunks(MARK_ROWS) {
+            let ids: Vec<String> = chunk.iter().map(i64::to_string).collect();
+            let done = sqlx::query(&format!(
+                "UPDATE households SET recipient_from = $1 WHERE recipient_from IS NULL \
+                 AND division LIKE $2 AND id IN ({})",
+                ids.join(", ")
+            ))
+            .bind(date_text(from))
+            .bind(scope.as_str())
+            .execute(tx.conn())
+            .await?;
+            marked += done.rows_affected();
+        }
+        if marked > 0 {
+            let ev = Event::new(AuditAction::RecipientsMarked, "caseload")
+                .division(g.scope().root())
+                .detail(json!({ "from": date_text(from), "households": marked }).to_string());
+            tx.audit(g.actor().into(), ev).await?;
+        }
+        tx.commit().await?;
+        Ok(marked)
+    }
 }

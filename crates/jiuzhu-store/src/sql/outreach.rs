@@ -1,5 +1,6 @@
 //! Outreach leads (migration 0012) and the run list of the verification page.
 
+use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::json;
@@ -11,6 +12,7 @@ use jiuzhu_domain::{AuditAction, DivisionCode, Grant, Money};
 use super::rows::{self, date_text, get};
 use super::{page_bounds, Event, Sql, SqlStore, Who, WriteTx};
 use crate::outreach::{LeadQuery, LeadRecord, LeadRun, NewLead, RunSummary};
+use crate::prelude::*;
 use crate::{Page, Result, StoreError};
 
 const LEAD_SELECT: &str =
@@ -195,136 +197,9 @@ pub(super) async fn write_leads(
     Ok(leads.len() as u64)
 }
 
-impl SqlStore {
-    pub(crate) async fn store_outreach_leads_impl(
-        &self,
-        g: &Grant<RunVerification>,
-        run: &LeadRun,
-        leads: &[NewLead],
-    ) -> Result<u64> {
-        let mut tx = self.write().await?;
-        let stored = write_leads(&mut tx, g, run, leads).await?;
-        tx.commit().await?;
-        Ok(stored)
-    }
-
-    pub(crate) async fn list_outreach_leads_impl(
-        &self,
-        g: &Grant<ReadVerification>,
-        q: &LeadQuery,
-    ) -> Result<Page<LeadRecord>> {
-        let mut filter = Sql::new(LEAD_FROM);
-        filter
-            .push(" WHERE l.division LIKE ")
-            .bind_text(g.scope().like_pattern());
-        if let Some(d) = &q.division {
-            filter
-                .push(" AND l.division LIKE ")
-                .bind_text(format!("{}%", d.prefix()));
-        }
-        if let Some(id) = q.id {
-            filter.push(" AND l.id = ").bind_int(id);
-        }
-        if let Some(r) = q.run_id {
-            filter.push(" AND l.run_id = ").bind_int(r);
-        }
-        if let Some(m) = &q.month {
-            filter.push(" AND l.month = ").bind_text(m.as_str());
-        }
-        match q.status.as_deref() {
-            Some("open") => {
-                filter.push(" AND h.lead_id IS NULL");
-            }
-            Some("handled") => {
-                filter.push(" AND h.lead_id IS NOT NULL");
-            }
-            _ => {}
-        }
-        let mut count = filter.clone();
-        count.text = format!("SELECT COUNT(*){}", filter.text);
-        let total = super::count_of(&count.query().fetch_one(&self.pool).await?)?;
-        let (limit, offset) = page_bounds(q.limit, q.offset);
-        let mut list = filter;
-        list.text = format!("SELECT {LEAD_SELECT}{}", list.text);
-        list.push(" ORDER BY l.out_of_pocket_fen DESC, l.id LIMIT ")
-            .bind_int(limit)
-            .push(" OFFSET ")
-            .bind_int(offset);
-        let rows = list.query().fetch_all(&self.pool).await?;
-        Ok(Page {
-            items: rows.iter().map(lead_of).collect::<Result<_>>()?,
-            total,
-        })
-    }
-
-    pub(crate) async fn handle_outreach_lead_impl(
-        &self,
-        g: &Grant<HandleWarnings>,
-        id: i64,
-        note: &str,
-    ) -> Result<LeadRecord> {
-        let note = note.trim();
-        if note.is_empty() {
-            return Err(super::invalid(
-                "note",
-                "NOTE_REQUIRED",
-                "请填写处理情况说明",
-            ));
-        }
-        let scope = g.scope().like_pattern();
-        let mut tx = self.write().await?;
-        let before =
-            load_lead(tx.conn(), &scope, id)
-                .await?
-                .ok_or_else(|| StoreError::NotFound {
-                    kind: "outreach_lead",
-                    id: id.to_string(),
-                })?;
-        if before.status != "open" {
-            // Handled once: the handling row is append-only, so a second one is a conflict.
-            return Err(StoreError::Conflict {
-                kind: "outreach_lead",
-                id: id.to_string(),
-                expected: 1,
-                actual: 2,
-            });
-        }
-        let actor = g.actor();
-        sqlx::query(
-            "INSERT INTO outreach_lead_handlings (lead_id, note, handled_by_id, handled_by, \
-             handled_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(note)
-        .bind(actor.user_id)
-        .bind(actor.username.as_str())
-        .bind(tx.now_text.clone())
-        .execute(tx.conn())
-        .await?;
-        let after = load_lead(tx.conn(), &scope, id)
-            .await?
-            .ok_or_else(|| StoreError::Database("handled lead vanished".into()))?;
-        let division = DivisionCode::parse(&before.division)
-            .map_err(|_| StoreError::Database("unreadable lead division".into()))?;
-        tx.audit(
-            Who::from(actor),
-            Event::new(AuditAction::OutreachLeadHandled, "outreach_lead")
-                .record(id)
-                .division(&division)
-                .before(json!({"status": "open"}))
-                .after(json!({"status": "handled", "note": note}))
-                .detail(format!("政策找人线索 {} 已处理", before.person)),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(after)
-    }
-
-    pub(crate) async fn list_runs_impl(
-        &self,
-        g: &Grant<ReadVerification>,
-        limit: i64,
-    ) -> Result<Vec<RunSummary>> {
+#[async_trait]
+impl OutreachStore for SqlStore {
+    async fn list_runs(&self, g: &Grant<ReadVerification>, limit: i64) -> Result<Vec<RunSummary>> {
         let (limit, _) = page_bounds(limit, 0);
         let scope = g.scope().like_pattern();
         let rows = sqlx::query(
@@ -397,5 +272,129 @@ impl SqlStore {
             });
         }
         Ok(out)
+    }
+
+    async fn store_outreach_leads(
+        &self,
+        g: &Grant<RunVerification>,
+        run: &LeadRun,
+        leads: &[NewLead],
+    ) -> Result<u64> {
+        let mut tx = self.write().await?;
+        let stored = write_leads(&mut tx, g, run, leads).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn list_outreach_leads(
+        &self,
+        g: &Grant<ReadVerification>,
+        q: &LeadQuery,
+    ) -> Result<Page<LeadRecord>> {
+        let mut filter = Sql::new(LEAD_FROM);
+        filter
+            .push(" WHERE l.division LIKE ")
+            .bind_text(g.scope().like_pattern());
+        if let Some(d) = &q.division {
+            filter
+                .push(" AND l.division LIKE ")
+                .bind_text(format!("{}%", d.prefix()));
+        }
+        if let Some(id) = q.id {
+            filter.push(" AND l.id = ").bind_int(id);
+        }
+        if let Some(r) = q.run_id {
+            filter.push(" AND l.run_id = ").bind_int(r);
+        }
+        if let Some(m) = &q.month {
+            filter.push(" AND l.month = ").bind_text(m.as_str());
+        }
+        match q.status.as_deref() {
+            Some("open") => {
+                filter.push(" AND h.lead_id IS NULL");
+            }
+            Some("handled") => {
+                filter.push(" AND h.lead_id IS NOT NULL");
+            }
+            _ => {}
+        }
+        let mut count = filter.clone();
+        count.text = format!("SELECT COUNT(*){}", filter.text);
+        let total = super::count_of(&count.query().fetch_one(&self.pool).await?)?;
+        let (limit, offset) = page_bounds(q.limit, q.offset);
+        let mut list = filter;
+        list.text = format!("SELECT {LEAD_SELECT}{}", list.text);
+        list.push(" ORDER BY l.out_of_pocket_fen DESC, l.id LIMIT ")
+            .bind_int(limit)
+            .push(" OFFSET ")
+            .bind_int(offset);
+        let rows = list.query().fetch_all(&self.pool).await?;
+        Ok(Page {
+            items: rows.iter().map(lead_of).collect::<Result<_>>()?,
+            total,
+        })
+    }
+
+    async fn handle_outreach_lead(
+        &self,
+        g: &Grant<HandleWarnings>,
+        id: i64,
+        note: &str,
+    ) -> Result<LeadRecord> {
+        let note = note.trim();
+        if note.is_empty() {
+            return Err(super::invalid(
+                "note",
+                "NOTE_REQUIRED",
+                "请填写处理情况说明",
+            ));
+        }
+        let scope = g.scope().like_pattern();
+        let mut tx = self.write().await?;
+        let before =
+            load_lead(tx.conn(), &scope, id)
+                .await?
+                .ok_or_else(|| StoreError::NotFound {
+                    kind: "outreach_lead",
+                    id: id.to_string(),
+                })?;
+        if before.status != "open" {
+            // Handled once: the handling row is append-only, so a second one is a conflict.
+            return Err(StoreError::Conflict {
+                kind: "outreach_lead",
+                id: id.to_string(),
+                expected: 1,
+                actual: 2,
+            });
+        }
+        let actor = g.actor();
+        sqlx::query(
+            "INSERT INTO outreach_lead_handlings (lead_id, note, handled_by_id, handled_by, \
+             handled_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(note)
+        .bind(actor.user_id)
+        .bind(actor.username.as_str())
+        .bind(tx.now_text.clone())
+        .execute(tx.conn())
+        .await?;
+        let after = load_lead(tx.conn(), &scope, id)
+            .await?
+            .ok_or_else(|| StoreError::Database("handled lead vanished".into()))?;
+        let division = DivisionCode::parse(&before.division)
+            .map_err(|_| StoreError::Database("unreadable lead division".into()))?;
+        tx.audit(
+            Who::from(actor),
+            Event::new(AuditAction::OutreachLeadHandled, "outreach_lead")
+                .record(id)
+                .division(&division)
+                .before(json!({"status": "open"}))
+                .after(json!({"status": "handled", "note": note}))
+                .detail(format!("政策找人线索 {} 已处理", before.person)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
     }
 }

@@ -1,5 +1,6 @@
 //! Persons: current facts, effective-dated history, search, reveal.
 
+use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -17,6 +18,7 @@ use super::rows::{
 };
 use super::{like_escape, page_bounds, Event, Sql, SqlStore, WriteTx};
 use crate::data_key::DataKeys;
+use crate::prelude::*;
 use crate::{Page, PersonQuery, PersonSummary, Result, StoreError};
 
 /// Longest accepted name, in characters (as the importer).
@@ -137,25 +139,28 @@ impl SqlStore {
             .await?
             .ok_or_else(|| not_found(id))
     }
+}
 
-    pub(crate) async fn find_person_by_id_number_impl(
-        &self,
-        g: &Grant<ReadRegistry>,
-        id_number: &IdNumber,
-    ) -> Result<Option<Person>> {
-        let sql = format!(
-            "SELECT {PERSON_SELECT} FROM persons p \
-             WHERE p.id_number = $1 AND p.residence_division LIKE $2"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id_number.as_str())
-            .bind(g.scope().like_pattern())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| rows::person(&r, self.keys())).transpose()
+/// Whether a search text looks like a bank account number: 10 to 32 digits, spaces and dashes
+/// allowed between them.
+fn is_account_number(text: &str) -> bool {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    (10..=32).contains(&digits)
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+}
+
+fn not_found(id: PersonId) -> StoreError {
+    StoreError::NotFound {
+        kind: "person",
+        id: id.to_string(),
     }
+}
 
-    pub(crate) async fn search_persons_impl(
+#[async_trait]
+impl PersonStore for SqlStore {
+    async fn search_persons(
         &self,
         g: &Grant<ReadRegistry>,
         q: &PersonQuery,
@@ -238,7 +243,28 @@ impl SqlStore {
         Ok(Page { items, total })
     }
 
-    pub(crate) async fn person_history_impl(
+    async fn get_person(&self, g: &Grant<ReadRegistry>, id: PersonId) -> Result<Option<Person>> {
+        self.visible_person(g.scope(), id).await
+    }
+
+    async fn find_person_by_id_number(
+        &self,
+        g: &Grant<ReadRegistry>,
+        id_number: &IdNumber,
+    ) -> Result<Option<Person>> {
+        let sql = format!(
+            "SELECT {PERSON_SELECT} FROM persons p \
+             WHERE p.id_number = $1 AND p.residence_division LIKE $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id_number.as_str())
+            .bind(g.scope().like_pattern())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| rows::person(&r, self.keys())).transpose()
+    }
+
+    async fn person_history(
         &self,
         g: &Grant<ReadRegistry>,
         id: PersonId,
@@ -264,7 +290,7 @@ impl SqlStore {
         Ok(out)
     }
 
-    pub(crate) async fn person_as_of_impl(
+    async fn person_as_of(
         &self,
         g: &Grant<ReadRegistry>,
         id: PersonId,
@@ -289,7 +315,7 @@ impl SqlStore {
             .transpose()
     }
 
-    pub(crate) async fn create_person_impl(
+    async fn create_person(
         &self,
         g: &Grant<WriteRegistry>,
         id_number: &IdNumber,
@@ -354,7 +380,7 @@ impl SqlStore {
         Ok(person)
     }
 
-    pub(crate) async fn update_person_impl(
+    async fn update_person(
         &self,
         g: &Grant<WriteRegistry>,
         id: PersonId,
@@ -459,7 +485,7 @@ impl SqlStore {
         Ok(person)
     }
 
-    pub(crate) async fn reveal_person_impl(
+    async fn reveal_person(
         &self,
         g: &Grant<RevealSensitive>,
         id: PersonId,
@@ -478,7 +504,7 @@ impl SqlStore {
         Ok(person)
     }
 
-    pub(crate) async fn person_memberships_impl(
+    async fn person_memberships(
         &self,
         g: &Grant<ReadRegistry>,
         id: PersonId,
@@ -495,22 +521,5 @@ impl SqlStore {
             .iter()
             .map(rows::membership)
             .collect()
-    }
-}
-
-/// Whether a search text looks like a bank account number: 10 to 32 digits, spaces and dashes
-/// allowed between them.
-fn is_account_number(text: &str) -> bool {
-    let digits = text.chars().filter(char::is_ascii_digit).count();
-    (10..=32).contains(&digits)
-        && text
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
-}
-
-fn not_found(id: PersonId) -> StoreError {
-    StoreError::NotFound {
-        kind: "person",
-        id: id.to_string(),
     }
 }

@@ -3,6 +3,7 @@
 //! get here; the store checks what needs the database (concurrency, the withdrawn revision) and
 //! the admin's scope.
 
+use async_trait::async_trait;
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
@@ -12,6 +13,7 @@ use jiuzhu_domain::{AuditAction, DivisionCode, Grant, Level};
 
 use super::rows::{self, date_text, parse_date, parse_ts, ts_text};
 use super::{invalid, Event, SqlStore};
+use crate::prelude::*;
 use crate::{NewPolicyRevision, PolicyRevision, Result, RevisionKind, StoreError};
 
 const SELECT: &str = "seq, region, param, effective_from, value, document, doc_number, article, \
@@ -87,8 +89,42 @@ fn trimmed(s: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-impl SqlStore {
-    pub(crate) async fn record_policy_revision_impl(
+/// Revision numbers are global (a library's level is one number), allocated under the writer lock.
+async fn next_seq(tx: &mut super::WriteTx<'_, '_>) -> Result<i64> {
+    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM policy_revisions")
+        .fetch_one(tx.conn())
+        .await?;
+    rows::get(&row, "next")
+}
+
+async fn insert(tx: &mut super::WriteTx<'_, '_>, r: &PolicyRevision) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO policy_revisions ({SELECT}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    );
+    sqlx::query(&sql)
+        .bind(r.seq)
+        .bind(r.region.as_str())
+        .bind(r.param.as_str())
+        .bind(date_text(r.effective_from))
+        .bind(r.value.as_str())
+        .bind(r.document.as_deref())
+        .bind(r.number.as_deref())
+        .bind(r.article.as_deref())
+        .bind(r.reason.as_str())
+        .bind(r.kind.as_str())
+        .bind(r.withdraws)
+        .bind(r.user_id)
+        .bind(r.user_name.as_str())
+        .bind(ts_text(r.recorded_at))
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl PolicyStore for SqlStore {
+    async fn record_policy_revision(
         &self,
         g: &Grant<ManagePolicies>,
         expected_latest: i64,
@@ -194,7 +230,7 @@ impl SqlStore {
         Ok(rev)
     }
 
-    pub(crate) async fn withdraw_policy_revision_impl(
+    async fn withdraw_policy_revision(
         &self,
         g: &Grant<ManagePolicies>,
         expected_latest: i64,
@@ -286,7 +322,7 @@ impl SqlStore {
         Ok(rev)
     }
 
-    pub(crate) async fn policy_revisions_impl(
+    async fn policy_revisions(
         &self,
         _g: &Grant<ReadRegistry>,
         region: Option<&DivisionCode>,
@@ -307,37 +343,17 @@ impl SqlStore {
         };
         rows.iter().map(revision).collect()
     }
-}
 
-/// Revision numbers are global (a library's level is one number), allocated under the writer lock.
-async fn next_seq(tx: &mut super::WriteTx<'_, '_>) -> Result<i64> {
-    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM policy_revisions")
-        .fetch_one(tx.conn())
+    async fn parameter_seqs(&self) -> Result<crate::ParameterSeqs> {
+        let row = sqlx::query(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM policy_revisions) AS policy, \
+                    (SELECT COALESCE(MAX(seq), 0) FROM calendar_overlays) AS calendar",
+        )
+        .fetch_one(&self.pool)
         .await?;
-    rows::get(&row, "next")
-}
-
-async fn insert(tx: &mut super::WriteTx<'_, '_>, r: &PolicyRevision) -> Result<()> {
-    let sql = format!(
-        "INSERT INTO policy_revisions ({SELECT}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-    );
-    sqlx::query(&sql)
-        .bind(r.seq)
-        .bind(r.region.as_str())
-        .bind(r.param.as_str())
-        .bind(date_text(r.effective_from))
-        .bind(r.value.as_str())
-        .bind(r.document.as_deref())
-        .bind(r.number.as_deref())
-        .bind(r.article.as_deref())
-        .bind(r.reason.as_str())
-        .bind(r.kind.as_str())
-        .bind(r.withdraws)
-        .bind(r.user_id)
-        .bind(r.user_name.as_str())
-        .bind(ts_text(r.recorded_at))
-        .execute(tx.conn())
-        .await?;
-    Ok(())
+        Ok(crate::ParameterSeqs {
+            policy: rows::get(&row, "policy")?,
+            calendar: rows::get(&row, "calendar")?,
+        })
+    }
 }

@@ -3,6 +3,7 @@
 //! transaction, so two withdrawals at once are applied one after the other and the second sees
 //! the first's balance.
 
+use async_trait::async_trait;
 use jiuzhu_domain::access::{ManageReserveFund, ReadCases};
 use jiuzhu_domain::{AuditAction, CaseReach, DivisionCode, Grant, Level, Money};
 use serde_json::json;
@@ -10,6 +11,7 @@ use sqlx::any::AnyRow;
 
 use super::{invalid, rows, Event, SqlStore, Who};
 use crate::documents::{NewReserveEntry, ReserveEntry, ReserveEntryKind, ReserveFund};
+use crate::prelude::*;
 use crate::{Result, StoreError};
 
 fn not_found(township: &DivisionCode) -> StoreError {
@@ -59,11 +61,34 @@ fn yuan(m: Money) -> String {
     m.to_string()
 }
 
-impl SqlStore {
-    pub(crate) async fn reserve_funds_impl(
-        &self,
-        g: &Grant<ReadCases>,
-    ) -> Result<Vec<ReserveFund>> {
+/// Withdrawals minus returns, of one case or of the whole township.
+async fn outstanding_withdrawals(
+    w: &mut super::WriteTx<'_, '_>,
+    township: &DivisionCode,
+    case_id: Option<i64>,
+) -> Result<Money> {
+    let mut sql = String::from(
+        // Cast: PostgreSQL sums BIGINT into NUMERIC.
+        "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'withdrawal' THEN amount_fen ELSE 0 END), 0) AS BIGINT) AS out_fen, \
+         CAST(COALESCE(SUM(CASE WHEN kind = 'return' THEN amount_fen ELSE 0 END), 0) AS BIGINT) AS back_fen \
+         FROM reserve_fund_entries WHERE township = $1",
+    );
+    if case_id.is_some() {
+        sql.push_str(" AND case_id = $2");
+    }
+    let mut q = sqlx::query(&sql).bind(township.as_str());
+    if let Some(c) = case_id {
+        q = q.bind(c);
+    }
+    let r = q.fetch_one(&mut *w.tx).await?;
+    let out: i64 = rows::get(&r, "out_fen")?;
+    let back: i64 = rows::get(&r, "back_fen")?;
+    Ok(Money::from_fen(out - back))
+}
+
+#[async_trait]
+impl ReserveFundStore for SqlStore {
+    async fn reserve_funds(&self, g: &Grant<ReadCases>) -> Result<Vec<ReserveFund>> {
         bound_to_department(g)?;
         // Every township in scope, with or without a ledger: a township that never had a fund
         // is exactly the one the county must see (balance 0, below any minimum).
@@ -96,7 +121,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn reserve_fund_entries_impl(
+    async fn reserve_fund_entries(
         &self,
         g: &Grant<ReadCases>,
         township: &DivisionCode,
@@ -124,7 +149,7 @@ impl SqlStore {
         rows.iter().map(entry).collect()
     }
 
-    pub(crate) async fn record_reserve_entry_impl(
+    async fn record_reserve_entry(
         &self,
         g: &Grant<ManageReserveFund>,
         new: &NewReserveEntry,
@@ -288,29 +313,4 @@ impl SqlStore {
         w.commit().await?;
         Ok(stored)
     }
-}
-
-/// Withdrawals minus returns, of one case or of the whole township.
-async fn outstanding_withdrawals(
-    w: &mut super::WriteTx<'_, '_>,
-    township: &DivisionCode,
-    case_id: Option<i64>,
-) -> Result<Money> {
-    let mut sql = String::from(
-        // Cast: PostgreSQL sums BIGINT into NUMERIC.
-        "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'withdrawal' THEN amount_fen ELSE 0 END), 0) AS BIGINT) AS out_fen, \
-         CAST(COALESCE(SUM(CASE WHEN kind = 'return' THEN amount_fen ELSE 0 END), 0) AS BIGINT) AS back_fen \
-         FROM reserve_fund_entries WHERE township = $1",
-    );
-    if case_id.is_some() {
-        sql.push_str(" AND case_id = $2");
-    }
-    let mut q = sqlx::query(&sql).bind(township.as_str());
-    if let Some(c) = case_id {
-        q = q.bind(c);
-    }
-    let r = q.fetch_one(&mut *w.tx).await?;
-    let out: i64 = rows::get(&r, "out_fen")?;
-    let back: i64 = rows::get(&r, "back_fen")?;
-    Ok(Money::from_fen(out - back))
 }

@@ -1,5 +1,6 @@
 //! Staff accounts, login records, sessions.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -14,6 +15,7 @@ use super::accounts::{self, keep_last_admin, not_self};
 use super::divisions::existing_codes;
 use super::rows::{self, ts_text, USER_SELECT};
 use super::{Event, SqlStore, Who, WriteTx};
+use crate::prelude::*;
 use crate::{LoginOutcome, Result, StoreError, UserPatch};
 
 const MAX_USERNAME_CHARS: usize = 64;
@@ -85,12 +87,26 @@ pub(super) fn check_department(
     Ok(())
 }
 
-impl SqlStore {
-    pub(crate) async fn create_user_impl(
-        &self,
-        g: &Grant<ManageUsers>,
-        new: &NewUser,
-    ) -> Result<User> {
+/// Deletes the sessions of a user, except the one whose token hash is `keep`.
+async fn end_sessions(tx: &mut WriteTx<'_, '_>, user: UserId, keep: Option<&str>) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user)
+        .bind(keep.unwrap_or(""))
+        .execute(tx.conn())
+        .await?;
+    Ok(done.rows_affected())
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn count_users(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        super::count_of(&row)
+    }
+
+    async fn create_user(&self, g: &Grant<ManageUsers>, new: &NewUser) -> Result<User> {
         let username = new.username.trim();
         let display_name = new.display_name.trim();
         let mut errors = ValidationErrors::default();
@@ -176,7 +192,7 @@ impl SqlStore {
         Ok(user)
     }
 
-    pub(crate) async fn list_users_impl(&self, g: &Grant<ReadUsers>) -> Result<Vec<User>> {
+    async fn list_users(&self, g: &Grant<ReadUsers>) -> Result<Vec<User>> {
         let sql =
             format!("SELECT {USER_SELECT} FROM users WHERE division LIKE $1 ORDER BY username");
         sqlx::query(&sql)
@@ -188,16 +204,12 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn get_user_impl(
-        &self,
-        g: &Grant<ReadUsers>,
-        id: UserId,
-    ) -> Result<Option<User>> {
+    async fn get_user(&self, g: &Grant<ReadUsers>, id: UserId) -> Result<Option<User>> {
         let mut conn = self.pool.acquire().await?;
         load_user(&mut conn, Some(g.scope()), id).await
     }
 
-    pub(crate) async fn update_user_impl(
+    async fn update_user(
         &self,
         g: &Grant<ManageUsers>,
         id: UserId,
@@ -270,7 +282,7 @@ impl SqlStore {
         Ok(next)
     }
 
-    pub(crate) async fn reset_password_impl(
+    async fn reset_password(
         &self,
         g: &Grant<ManageUsers>,
         id: UserId,
@@ -327,7 +339,28 @@ impl SqlStore {
         tx.commit().await
     }
 
-    pub(crate) async fn user_by_username_impl(&self, username: &str) -> Result<Option<User>> {
+    async fn display_names(
+        &self,
+        usernames: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in usernames.chunks(500) {
+            let sql = format!(
+                "SELECT username, display_name FROM users WHERE username IN ({})",
+                super::persons::placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for u in chunk {
+                q = q.bind(u.as_str());
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.insert(rows::get(&r, "username")?, rows::get(&r, "display_name")?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_SELECT} FROM users WHERE username = $1");
         let row = sqlx::query(&sql)
             .bind(username.trim())
@@ -336,17 +369,12 @@ impl SqlStore {
         row.map(|r| rows::user(&r)).transpose()
     }
 
-    pub(crate) async fn user_by_id_impl(&self, id: UserId) -> Result<Option<User>> {
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
         let mut conn = self.pool.acquire().await?;
         load_user(&mut conn, None, id).await
     }
 
-    pub(crate) async fn record_login_impl(
-        &self,
-        user: UserId,
-        outcome: &LoginOutcome,
-        origin: &str,
-    ) -> Result<()> {
+    async fn record_login(&self, user: UserId, outcome: &LoginOutcome, origin: &str) -> Result<()> {
         let mut tx = self.write().await?;
         let u = load_user(tx.conn(), None, user)
             .await?
@@ -383,7 +411,7 @@ impl SqlStore {
         tx.commit().await
     }
 
-    pub(crate) async fn record_unknown_login_impl(
+    async fn record_unknown_login(
         &self,
         username: &str,
         origin: &str,
@@ -409,7 +437,7 @@ impl SqlStore {
         tx.commit().await
     }
 
-    pub(crate) async fn change_own_password_impl(
+    async fn change_own_password(
         &self,
         actor: &Actor,
         password_hash: &str,
@@ -443,8 +471,11 @@ impl SqlStore {
         tx.commit().await?;
         Ok(ended)
     }
+}
 
-    pub(crate) async fn create_session_impl(&self, s: &Session) -> Result<()> {
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn create_session(&self, s: &Session) -> Result<()> {
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen, origin) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -460,7 +491,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn session_impl(&self, token_hash: &str) -> Result<Option<Session>> {
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
         let row = sqlx::query(
             "SELECT token_hash, user_id, csrf_token, created_at, last_seen, origin \
              FROM sessions WHERE token_hash = $1",
@@ -471,11 +502,7 @@ impl SqlStore {
         row.map(|r| rows::session(&r)).transpose()
     }
 
-    pub(crate) async fn touch_session_impl(
-        &self,
-        token_hash: &str,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
+    async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<()> {
         sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2")
             .bind(ts_text(at))
             .bind(token_hash)
@@ -484,7 +511,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn delete_session_impl(&self, token_hash: &str, actor: &Actor) -> Result<()> {
+    async fn delete_session(&self, token_hash: &str, actor: &Actor) -> Result<()> {
         let mut tx = self.write().await?;
         let gone = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
@@ -508,7 +535,7 @@ impl SqlStore {
         tx.commit().await
     }
 
-    pub(crate) async fn delete_expired_sessions_impl(
+    async fn delete_expired_sessions(
         &self,
         idle_before: DateTime<Utc>,
         created_before: DateTime<Utc>,
@@ -522,14 +549,4 @@ impl SqlStore {
                 .rows_affected(),
         )
     }
-}
-
-/// Deletes the sessions of a user, except the one whose token hash is `keep`.
-async fn end_sessions(tx: &mut WriteTx<'_, '_>, user: UserId, keep: Option<&str>) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
-        .bind(user)
-        .bind(keep.unwrap_or(""))
-        .execute(tx.conn())
-        .await?;
-    Ok(done.rows_affected())
 }

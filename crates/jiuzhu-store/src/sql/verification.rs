@@ -1,5 +1,6 @@
 //! Deliveries, verification runs and warnings (migration 0006, docs/feeds.md).
 
+use async_trait::async_trait;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -245,184 +246,6 @@ async fn load_warning_row(
 }
 
 impl SqlStore {
-    pub(crate) async fn record_delivery_impl(
-        &self,
-        g: &Grant<ImportFeeds>,
-        d: &NewDelivery,
-    ) -> Result<(FeedDelivery, Vec<Rejection>)> {
-        let mut tx = self.write().await?;
-        refuse_redelivery(&mut tx, d).await?;
-        let recorded = insert_delivery(&mut tx, g.actor(), d).await?;
-        tx.commit().await?;
-        Ok(recorded)
-    }
-
-    pub(crate) async fn list_deliveries_impl(
-        &self,
-        r: &DeliveryReader,
-        kind: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<FeedDelivery>> {
-        let (limit, _) = page_bounds(limit, 0);
-        let mut sql = Sql::new(&format!(
-            "SELECT {DELIVERY_SELECT} FROM feed_deliveries WHERE 1 = 1"
-        ));
-        readable_kinds(&mut sql, r, "");
-        if let Some(k) = kind {
-            sql.push(" AND kind = ").bind_text(k);
-        }
-        sql.push(" ORDER BY id DESC LIMIT ").bind_int(limit);
-        let rows = sql.query().fetch_all(&self.pool).await?;
-        rows.iter().map(delivery_of).collect()
-    }
-
-    pub(crate) async fn get_delivery_impl(
-        &self,
-        r: &DeliveryReader,
-        id: i64,
-    ) -> Result<Option<FeedDelivery>> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {DELIVERY_SELECT} FROM feed_deliveries WHERE id = "
-        ));
-        sql.bind_int(id);
-        readable_kinds(&mut sql, r, "");
-        let row = sql.query().fetch_optional(&self.pool).await?;
-        row.map(|r| delivery_of(&r)).transpose()
-    }
-
-    pub(crate) async fn delivery_rejections_impl(
-        &self,
-        r: &DeliveryReader,
-        id: i64,
-    ) -> Result<Vec<Rejection>> {
-        let mut sql = Sql::new(
-            "SELECT x.row_number, x.column_name, x.code, x.reason FROM delivery_rejections x \
-             JOIN feed_deliveries d ON d.id = x.delivery_id WHERE x.delivery_id = ",
-        );
-        sql.bind_int(id);
-        readable_kinds(&mut sql, r, "d.");
-        sql.push(" ORDER BY x.seq");
-        let rows = sql.query().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Rejection {
-                    row: get(r, "row_number")?,
-                    column: get(r, "column_name")?,
-                    code: get(r, "code")?,
-                    reason: get(r, "reason")?,
-                })
-            })
-            .collect()
-    }
-
-    /// The latest accepted delivery of each kind whose data date is on or before `up_to`
-    /// (a later import of the same data date wins).
-    pub(crate) async fn caseload_for_verification_impl(
-        &self,
-        g: &Grant<RunVerification>,
-        division: Option<&DivisionCode>,
-        date: NaiveDate,
-        on_row: &mut (dyn FnMut(CaseloadHouseholdRow) -> Result<()> + Send),
-    ) -> Result<()> {
-        let scope = g.scope().like_pattern();
-        let filter = match division {
-            Some(d) => format!("{}%", d.prefix()),
-            None => scope.clone(),
-        };
-        let month = MonthInForce::new(date);
-        // One set-based pass over the active memberships of the households in force in the
-        // month, in household order (the index on memberships.household_id gives the order, so
-        // the database needs no sort buffer), grouped here into one call per household;
-        // streamed, never held as rows.
-        let sql = format!(
-            "SELECT h.id, h.source_ref, h.division, h.area, p.id_number \
-             FROM memberships m JOIN households h ON h.id = m.household_id \
-             JOIN persons p ON p.id = m.person_id \
-             WHERE h.division LIKE $1 AND h.division LIKE $2 \
-             AND m.joined_on <= $3 AND (m.left_on IS NULL OR m.left_on > $3) AND {} \
-             ORDER BY m.household_id",
-            MonthInForce::condition("h", 3)
-        );
-        let mut conn = self.pool.acquire().await?;
-        let mut stream = sqlx::query(&sql)
-            .bind(scope.as_str())
-            .bind(filter.as_str())
-            .bind(month.last_day.as_str())
-            .bind(month.month.as_str())
-            .bind(month.end.as_str())
-            .bind(month.first_day.as_str())
-            .fetch(&mut *conn);
-        let mut current: Option<CaseloadHouseholdRow> = None;
-        while let Some(r) = stream.try_next().await? {
-            let id: i64 = r.try_get_unchecked(0)?;
-            let number: String = r.try_get_unchecked(4)?;
-            match &mut current {
-                Some(c) if c.household_id == id => {
-                    c.id_numbers.push(',');
-                    c.id_numbers.push_str(&number);
-                }
-                _ => {
-                    if let Some(done) = current.take() {
-                        on_row(done)?;
-                    }
-                    current = Some(CaseloadHouseholdRow {
-                        household_id: id,
-                        source_ref: r.try_get_unchecked(1)?,
-                        division: r.try_get_unchecked(2)?,
-                        area: r.try_get_unchecked(3)?,
-                        id_numbers: number,
-                    });
-                }
-            }
-        }
-        if let Some(done) = current {
-            on_row(done)?;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn store_run_impl(
-        &self,
-        g: &Grant<RunVerification>,
-        run: &NewRun,
-        warnings: &[NewWarning],
-    ) -> Result<VerificationRun> {
-        let mut tx = self.write().await?;
-        let start = RunStart {
-            month: run.month.clone(),
-            division: run.division.clone(),
-            started_at: run.started_at,
-            households: run.households,
-            due: run.due,
-        };
-        let mut writer = RunWriter::start(&mut tx, &start).await?;
-        writer.write(&mut tx, warnings).await?;
-        let stored = writer
-            .finish(&mut tx, g.actor(), &start, &run.delivery_ids, Vec::new())
-            .await?;
-        tx.commit().await?;
-        Ok(stored)
-    }
-
-    pub(crate) async fn store_run_streamed_impl(
-        &self,
-        g_run: &Grant<RunVerification>,
-        g_import: Option<&Grant<ImportFeeds>>,
-        run: &RunStart,
-        parts: tokio::sync::mpsc::Receiver<RunPart>,
-    ) -> Result<VerificationRun> {
-        let mut conn = self.pool.acquire().await?;
-        // A cache that holds the warnings' index while 100k rows go in; the only reference a
-        // warning has is the run this transaction has just written; the checkpoint after it.
-        self.begin_bulk_write(&mut conn, RUN_CACHE_KIB, true)
-            .await?;
-        let result = self
-            .store_run_on(&mut conn, g_run, g_import, run, parts)
-            .await;
-        self.end_bulk_write(&mut conn, true).await;
-        result
-    }
-
     async fn store_run_on(
         &self,
         conn: &mut AnyConnection,
@@ -475,49 +298,6 @@ impl SqlStore {
         ))
     }
 
-    pub(crate) async fn get_run_impl(
-        &self,
-        g: &Grant<ReadVerification>,
-        id: i64,
-    ) -> Result<Option<VerificationRun>> {
-        sqlx::query("SELECT * FROM verification_runs WHERE id = $1 AND division LIKE $2")
-            .bind(id)
-            .bind(g.scope().like_pattern())
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| run_of(&r))
-            .transpose()
-    }
-
-    pub(crate) async fn list_warnings_impl(
-        &self,
-        g: &Grant<ReadVerification>,
-        q: &WarningQuery,
-    ) -> Result<Page<WarningRecord>> {
-        let mut filter = Sql::new(" FROM warnings w JOIN households h ON h.id = w.household_id");
-        filter
-            .push(" WHERE w.division LIKE ")
-            .bind_text(g.scope().like_pattern());
-        if let Some(d) = &q.division {
-            filter
-                .push(" AND w.division LIKE ")
-                .bind_text(format!("{}%", d.prefix()));
-        }
-        if let Some(m) = &q.month {
-            and_in_month(&mut filter, m);
-        }
-        if let Some(r) = q.run_id {
-            filter.push(" AND w.run_id = ").bind_int(r);
-        }
-        if let Some(k) = &q.kind {
-            filter.push(" AND w.kind = ").bind_text(k.as_str());
-        }
-        if let Some(s) = &q.status {
-            filter.push(" AND w.status = ").bind_text(s.as_str());
-        }
-        self.warning_page(filter, q.limit, q.offset).await
-    }
-
     /// The page of warnings `filter` selects (a `FROM warnings w JOIN households h … WHERE …`
     /// tail), by due date, with the count of all of them.
     pub(super) async fn warning_page(
@@ -542,161 +322,6 @@ impl SqlStore {
             total,
         })
     }
-
-    pub(crate) async fn get_warning_impl(
-        &self,
-        g: &Grant<ReadVerification>,
-        id: i64,
-    ) -> Result<Option<WarningRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        load_warning(&mut conn, &g.scope().like_pattern(), id).await
-    }
-
-    pub(crate) async fn reveal_warning_impl(
-        &self,
-        g: &Grant<RevealSensitive>,
-        id: i64,
-    ) -> Result<WarningRecord> {
-        let mut tx = self.write().await?;
-        let row = load_warning_row(tx.conn(), &g.scope().like_pattern(), id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound {
-                kind: "warning",
-                id: id.to_string(),
-            })?;
-        let w = warning_unmasked(&row)?;
-        let division = DivisionCode::parse(&w.division)
-            .map_err(|_| StoreError::Database("unreadable warning division".into()))?;
-        tx.audit(
-            Who::from(g.actor()),
-            Event::new(AuditAction::SensitiveRevealed, "warning")
-                .record(id)
-                .division(&division)
-                .after(json!({"fields": ["evidence.value"], "kind": w.kind,
-                    "household_id": w.household_id}))
-                .detail(format!("warning:{} evidence.value", w.kind)),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(w)
-    }
-
-    pub(crate) async fn close_warning_impl(
-        &self,
-        g: &Grant<HandleWarnings>,
-        id: i64,
-        expected_version: i64,
-        c: &CloseWarning,
-        change: &crate::ClosureChange,
-        fact: Option<crate::verification::FoundFact<'_>>,
-    ) -> Result<WarningRecord> {
-        let note = c.note.trim();
-        if note.is_empty() {
-            return Err(super::invalid(
-                "note",
-                "NOTE_REQUIRED",
-                "请填写核查情况说明",
-            ));
-        }
-        let scope = g.scope().like_pattern();
-        let mut tx = self.write().await?;
-        let before =
-            load_warning(tx.conn(), &scope, id)
-                .await?
-                .ok_or_else(|| StoreError::NotFound {
-                    kind: "warning",
-                    id: id.to_string(),
-                })?;
-        if c.visit_date
-            .is_some_and(|d| d > jiuzhu_domain::clock::beijing_date(tx.now))
-        {
-            return Err(super::invalid(
-                "visit_date",
-                "VISIT_DATE_FUTURE",
-                "核查(入户)日期不能晚于今天",
-            ));
-        }
-        super::warnings::check_attachments(tx.conn(), before.household_id, &c.attachments).await?;
-        if before.row_version != expected_version || before.status != "open" {
-            return Err(StoreError::Conflict {
-                kind: "warning",
-                id: id.to_string(),
-                expected: expected_version,
-                actual: before.row_version,
-            });
-        }
-        // The fact the adjustment found, first: the change case the closure opens computes
-        // from it, and a closure refused below takes it back with everything else.
-        if let Some(f) = fact {
-            super::economics::save_economics_on(
-                &mut tx,
-                f.grant,
-                before.household_id,
-                f.expected_version,
-                f.economics,
-                f.valid_from,
-            )
-            .await?;
-        }
-        let actor = g.actor();
-        sqlx::query(
-            "UPDATE warnings SET status = 'closed', result = $1, note = $2, closed_by_id = $3, \
-             closed_by = $4, closed_at = $5, row_version = row_version + 1, visit_date = $8, \
-             attachments = $9 WHERE id = $6 AND row_version = $7",
-        )
-        .bind(c.result.as_str())
-        .bind(note)
-        .bind(actor.user_id)
-        .bind(actor.username.as_str())
-        .bind(tx.now_text.clone())
-        .bind(id)
-        .bind(expected_version)
-        .bind(c.visit_date.map(date_text))
-        .bind(
-            (!c.attachments.is_empty())
-                .then(|| serde_json::to_string(&c.attachments).expect("ids serialize")),
-        )
-        .execute(tx.conn())
-        .await?;
-        // adjust/suspend/stop open the matching change case in this same transaction.
-        let (change_case, note_more) =
-            super::changes::open_for_warning(&mut tx, actor, &before, c.result, change).await?;
-        if change_case.is_some() || note_more.is_some() {
-            sqlx::query("UPDATE warnings SET change_case_id = $1, note = $2 WHERE id = $3")
-                .bind(change_case)
-                .bind(format!("{note}{}", note_more.unwrap_or_default()))
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
-        }
-        let after = load_warning(tx.conn(), &scope, id)
-            .await?
-            .ok_or_else(|| StoreError::Database("closed warning vanished".into()))?;
-        let division = DivisionCode::parse(&before.division)
-            .map_err(|_| StoreError::Database("unreadable warning division".into()))?;
-        tx.audit(
-            Who::from(actor),
-            Event::new(AuditAction::WarningClosed, "warning")
-                .record(id)
-                .division(&division)
-                .before(json!({"status": before.status, "row_version": before.row_version}))
-                .after(json!({
-                    "status": "closed", "result": c.result.as_str(), "note": note,
-                    "row_version": after.row_version, "visit_date": c.visit_date,
-                    "change_case_id": after.change_case_id,
-                    "attachments": c.attachments,
-                }))
-                .detail(format!(
-                    "{} 户 {} 预警销号:{}",
-                    before.household_code,
-                    before.kind,
-                    c.result.label_zh()
-                )),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(after)
-    }
 }
 
 /// Audit actions that change who is in the caseload or what the comparison reads of them.
@@ -705,93 +330,6 @@ impl SqlStore {
 const REGISTRY_ACTIONS: &str = "'person_created', 'person_updated', 'household_created', \
      'household_updated', 'member_added', 'member_left', 'caseload_imported', 'demo_seeded', \
      'recipients_marked', 'case_registered', 'case_decided'";
-
-impl SqlStore {
-    pub(crate) async fn registry_seq_impl(&self) -> Result<i64> {
-        // Scans back from the newest event to the first registry change: recent events are few.
-        let row = sqlx::query(&format!(
-            "SELECT seq FROM audit_events WHERE action IN ({REGISTRY_ACTIONS}) \
-             ORDER BY seq DESC LIMIT 1"
-        ))
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(match row {
-            Some(r) => get(&r, "seq")?,
-            None => 0,
-        })
-    }
-
-    pub(crate) async fn first_registered_day_impl(
-        &self,
-        g: &Grant<RunVerification>,
-        division: Option<&DivisionCode>,
-    ) -> Result<Option<NaiveDate>> {
-        let scope = match division {
-            Some(d) if g.scope().contains(d) => format!("{}%", d.prefix()),
-            Some(d) => return Err(StoreError::OutOfScope(d.to_string())),
-            None => g.scope().like_pattern(),
-        };
-        let row = sqlx::query(
-            "SELECT MIN(m.joined_on) AS first FROM memberships m \
-             JOIN households h ON h.id = m.household_id \
-             WHERE h.division LIKE $1 AND m.left_on IS NULL",
-        )
-        .bind(scope)
-        .fetch_one(&self.pool)
-        .await?;
-        get::<Option<String>>(&row, "first")?
-            .map(|d| rows::parse_date(&d))
-            .transpose()
-    }
-
-    pub(crate) async fn caseload_snapshot_impl(
-        &self,
-        key: &str,
-        as_of: NaiveDate,
-    ) -> Result<Option<(i64, Vec<u8>)>> {
-        let row = sqlx::query(
-            "SELECT registry_seq, data FROM caseload_snapshots WHERE scope = $1 AND as_of = $2",
-        )
-        .bind(key)
-        .bind(date_text(as_of))
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok((get(&r, "registry_seq")?, get::<Vec<u8>>(&r, "data")?)))
-            .transpose()
-    }
-
-    pub(crate) async fn save_caseload_snapshot_impl(
-        &self,
-        key: &str,
-        as_of: NaiveDate,
-        registry_seq: i64,
-        counts: (i64, i64),
-        data: &[u8],
-    ) -> Result<()> {
-        // Derived data, not a record: replaced without an audit event (the events it derives
-        // from are audited).
-        let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM caseload_snapshots WHERE scope = $1 AND as_of = $2")
-            .bind(key)
-            .bind(date_text(as_of))
-            .execute(tx.conn())
-            .await?;
-        sqlx::query(
-            "INSERT INTO caseload_snapshots (scope, as_of, registry_seq, households, members, \
-             data, built_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(key)
-        .bind(date_text(as_of))
-        .bind(registry_seq)
-        .bind(counts.0)
-        .bind(counts.1)
-        .bind(data.to_vec())
-        .bind(tx.now_text.clone())
-        .execute(tx.conn())
-        .await?;
-        tx.commit().await
-    }
-}
 
 /// A batch of warnings as the JSON array the insert unpacks:
 /// `[[household_id, kind, division, township, evidence, facts], …]`.
@@ -817,6 +355,7 @@ fn warnings_json(chunk: &[NewWarning]) -> String {
 }
 
 // `sqlx::Row` brings `try_get_unchecked` into scope for the caseload stream.
+use crate::prelude::*;
 use sqlx::Row as _;
 
 /// Inserts a delivery, its first rejected rows and its `feed_delivered` event in `tx`.
@@ -1186,5 +725,498 @@ impl RunWriter {
             sources,
             carried,
         })
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for SqlStore {
+    async fn record_delivery(
+        &self,
+        g: &Grant<ImportFeeds>,
+        d: &NewDelivery,
+    ) -> Result<(FeedDelivery, Vec<Rejection>)> {
+        let mut tx = self.write().await?;
+        refuse_redelivery(&mut tx, d).await?;
+        let recorded = insert_delivery(&mut tx, g.actor(), d).await?;
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    async fn list_deliveries(
+        &self,
+        r: &DeliveryReader,
+        kind: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<FeedDelivery>> {
+        let (limit, _) = page_bounds(limit, 0);
+        let mut sql = Sql::new(&format!(
+            "SELECT {DELIVERY_SELECT} FROM feed_deliveries WHERE 1 = 1"
+        ));
+        readable_kinds(&mut sql, r, "");
+        if let Some(k) = kind {
+            sql.push(" AND kind = ").bind_text(k);
+        }
+        sql.push(" ORDER BY id DESC LIMIT ").bind_int(limit);
+        let rows = sql.query().fetch_all(&self.pool).await?;
+        rows.iter().map(delivery_of).collect()
+    }
+
+    async fn delivery_rejections(&self, r: &DeliveryReader, id: i64) -> Result<Vec<Rejection>> {
+        let mut sql = Sql::new(
+            "SELECT x.row_number, x.column_name, x.code, x.reason FROM delivery_rejections x \
+             JOIN feed_deliveries d ON d.id = x.delivery_id WHERE x.delivery_id = ",
+        );
+        sql.bind_int(id);
+        readable_kinds(&mut sql, r, "d.");
+        sql.push(" ORDER BY x.seq");
+        let rows = sql.query().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Rejection {
+                    row: get(r, "row_number")?,
+                    column: get(r, "column_name")?,
+                    code: get(r, "code")?,
+                    reason: get(r, "reason")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn deliveries_for_run(
+        &self,
+        g: &Grant<jiuzhu_domain::access::RunVerification>,
+        region: &DivisionCode,
+        up_to: NaiveDate,
+    ) -> Result<Vec<crate::SourceLatest>> {
+        if !g.scope().contains(region) {
+            return Err(StoreError::OutOfScope(region.to_string()));
+        }
+        self.sources_latest_impl(region, up_to).await
+    }
+
+    async fn deliveries_for_report(
+        &self,
+        g: &Grant<jiuzhu_domain::access::ActOnCase>,
+        region: &DivisionCode,
+        up_to: NaiveDate,
+    ) -> Result<Vec<crate::SourceLatest>> {
+        if !g.scope().contains(region) {
+            return Err(StoreError::OutOfScope(region.to_string()));
+        }
+        self.sources_latest_impl(region, up_to).await
+    }
+
+    async fn get_delivery(&self, r: &DeliveryReader, id: i64) -> Result<Option<FeedDelivery>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {DELIVERY_SELECT} FROM feed_deliveries WHERE id = "
+        ));
+        sql.bind_int(id);
+        readable_kinds(&mut sql, r, "");
+        let row = sql.query().fetch_optional(&self.pool).await?;
+        row.map(|r| delivery_of(&r)).transpose()
+    }
+
+    /// The latest accepted delivery of each kind whose data date is on or before `up_to`
+    /// (a later import of the same data date wins).
+    async fn caseload_for_verification(
+        &self,
+        g: &Grant<RunVerification>,
+        division: Option<&DivisionCode>,
+        date: NaiveDate,
+        on_row: &mut (dyn FnMut(CaseloadHouseholdRow) -> Result<()> + Send),
+    ) -> Result<()> {
+        let scope = g.scope().like_pattern();
+        let filter = match division {
+            Some(d) => format!("{}%", d.prefix()),
+            None => scope.clone(),
+        };
+        let month = MonthInForce::new(date);
+        // One set-based pass over the active memberships of the households in force in the
+        // month, in household order (the index on memberships.household_id gives the order, so
+        // the database needs no sort buffer), grouped here into one call per household;
+        // streamed, never held as rows.
+        let sql = format!(
+            "SELECT h.id, h.source_ref, h.division, h.area, p.id_number \
+             FROM memberships m JOIN households h ON h.id = m.household_id \
+             JOIN persons p ON p.id = m.person_id \
+             WHERE h.division LIKE $1 AND h.division LIKE $2 \
+             AND m.joined_on <= $3 AND (m.left_on IS NULL OR m.left_on > $3) AND {} \
+             ORDER BY m.household_id",
+            MonthInForce::condition("h", 3)
+        );
+        let mut conn = self.pool.acquire().await?;
+        let mut stream = sqlx::query(&sql)
+            .bind(scope.as_str())
+            .bind(filter.as_str())
+            .bind(month.last_day.as_str())
+            .bind(month.month.as_str())
+            .bind(month.end.as_str())
+            .bind(month.first_day.as_str())
+            .fetch(&mut *conn);
+        let mut current: Option<CaseloadHouseholdRow> = None;
+        while let Some(r) = stream.try_next().await? {
+            let id: i64 = r.try_get_unchecked(0)?;
+            let number: String = r.try_get_unchecked(4)?;
+            match &mut current {
+                Some(c) if c.household_id == id => {
+                    c.id_numbers.push(',');
+                    c.id_numbers.push_str(&number);
+                }
+                _ => {
+                    if let Some(done) = current.take() {
+                        on_row(done)?;
+                    }
+                    current = Some(CaseloadHouseholdRow {
+                        household_id: id,
+                        source_ref: r.try_get_unchecked(1)?,
+                        division: r.try_get_unchecked(2)?,
+                        area: r.try_get_unchecked(3)?,
+                        id_numbers: number,
+                    });
+                }
+            }
+        }
+        if let Some(done) = current {
+            on_row(done)?;
+        }
+        Ok(())
+    }
+
+    async fn registry_seq(&self) -> Result<i64> {
+        // Scans back from the newest event to the first registry change: recent events are few.
+        let row = sqlx::query(&format!(
+            "SELECT seq FROM audit_events WHERE action IN ({REGISTRY_ACTIONS}) \
+             ORDER BY seq DESC LIMIT 1"
+        ))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => get(&r, "seq")?,
+            None => 0,
+        })
+    }
+
+    async fn first_registered_day(
+        &self,
+        g: &Grant<RunVerification>,
+        division: Option<&DivisionCode>,
+    ) -> Result<Option<NaiveDate>> {
+        let scope = match division {
+            Some(d) if g.scope().contains(d) => format!("{}%", d.prefix()),
+            Some(d) => return Err(StoreError::OutOfScope(d.to_string())),
+            None => g.scope().like_pattern(),
+        };
+        let row = sqlx::query(
+            "SELECT MIN(m.joined_on) AS first FROM memberships m \
+             JOIN households h ON h.id = m.household_id \
+             WHERE h.division LIKE $1 AND m.left_on IS NULL",
+        )
+        .bind(scope)
+        .fetch_one(&self.pool)
+        .await?;
+        get::<Option<String>>(&row, "first")?
+            .map(|d| rows::parse_date(&d))
+            .transpose()
+    }
+
+    async fn caseload_snapshot(
+        &self,
+        _g: &Grant<jiuzhu_domain::access::RunVerification>,
+        key: &str,
+        as_of: NaiveDate,
+    ) -> Result<Option<(i64, Vec<u8>)>> {
+        let row = sqlx::query(
+            "SELECT registry_seq, data FROM caseload_snapshots WHERE scope = $1 AND as_of = $2",
+        )
+        .bind(key)
+        .bind(date_text(as_of))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((get(&r, "registry_seq")?, get::<Vec<u8>>(&r, "data")?)))
+            .transpose()
+    }
+
+    async fn save_caseload_snapshot(
+        &self,
+        _g: &Grant<jiuzhu_domain::access::RunVerification>,
+        key: &str,
+        as_of: NaiveDate,
+        registry_seq: i64,
+        counts: (i64, i64),
+        data: &[u8],
+    ) -> Result<()> {
+        // Derived data, not a record: replaced without an audit event (the events it derives
+        // from are audited).
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM caseload_snapshots WHERE scope = $1 AND as_of = $2")
+            .bind(key)
+            .bind(date_text(as_of))
+            .execute(tx.conn())
+            .await?;
+        sqlx::query(
+            "INSERT INTO caseload_snapshots (scope, as_of, registry_seq, households, members, \
+             data, built_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(key)
+        .bind(date_text(as_of))
+        .bind(registry_seq)
+        .bind(counts.0)
+        .bind(counts.1)
+        .bind(data.to_vec())
+        .bind(tx.now_text.clone())
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await
+    }
+
+    async fn store_run(
+        &self,
+        g: &Grant<RunVerification>,
+        run: &NewRun,
+        warnings: &[NewWarning],
+    ) -> Result<VerificationRun> {
+        let mut tx = self.write().await?;
+        let start = RunStart {
+            month: run.month.clone(),
+            division: run.division.clone(),
+            started_at: run.started_at,
+            households: run.households,
+            due: run.due,
+        };
+        let mut writer = RunWriter::start(&mut tx, &start).await?;
+        writer.write(&mut tx, warnings).await?;
+        let stored = writer
+            .finish(&mut tx, g.actor(), &start, &run.delivery_ids, Vec::new())
+            .await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn store_run_streamed(
+        &self,
+        g_run: &Grant<RunVerification>,
+        g_import: Option<&Grant<ImportFeeds>>,
+        run: &RunStart,
+        parts: tokio::sync::mpsc::Receiver<RunPart>,
+    ) -> Result<VerificationRun> {
+        let mut conn = self.pool.acquire().await?;
+        // A cache that holds the warnings' index while 100k rows go in; the only reference a
+        // warning has is the run this transaction has just written; the checkpoint after it.
+        self.begin_bulk_write(&mut conn, RUN_CACHE_KIB, true)
+            .await?;
+        let result = self
+            .store_run_on(&mut conn, g_run, g_import, run, parts)
+            .await;
+        self.end_bulk_write(&mut conn, true).await;
+        result
+    }
+
+    async fn get_run(
+        &self,
+        g: &Grant<ReadVerification>,
+        id: i64,
+    ) -> Result<Option<VerificationRun>> {
+        sqlx::query("SELECT * FROM verification_runs WHERE id = $1 AND division LIKE $2")
+            .bind(id)
+            .bind(g.scope().like_pattern())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| run_of(&r))
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl WarningStore for SqlStore {
+    async fn list_warnings(
+        &self,
+        g: &Grant<ReadVerification>,
+        q: &WarningQuery,
+    ) -> Result<Page<WarningRecord>> {
+        let mut filter = Sql::new(" FROM warnings w JOIN households h ON h.id = w.household_id");
+        filter
+            .push(" WHERE w.division LIKE ")
+            .bind_text(g.scope().like_pattern());
+        if let Some(d) = &q.division {
+            filter
+                .push(" AND w.division LIKE ")
+                .bind_text(format!("{}%", d.prefix()));
+        }
+        if let Some(m) = &q.month {
+            and_in_month(&mut filter, m);
+        }
+        if let Some(r) = q.run_id {
+            filter.push(" AND w.run_id = ").bind_int(r);
+        }
+        if let Some(k) = &q.kind {
+            filter.push(" AND w.kind = ").bind_text(k.as_str());
+        }
+        if let Some(s) = &q.status {
+            filter.push(" AND w.status = ").bind_text(s.as_str());
+        }
+        self.warning_page(filter, q.limit, q.offset).await
+    }
+
+    async fn get_warning(
+        &self,
+        g: &Grant<ReadVerification>,
+        id: i64,
+    ) -> Result<Option<WarningRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        load_warning(&mut conn, &g.scope().like_pattern(), id).await
+    }
+
+    async fn reveal_warning(&self, g: &Grant<RevealSensitive>, id: i64) -> Result<WarningRecord> {
+        let mut tx = self.write().await?;
+        let row = load_warning_row(tx.conn(), &g.scope().like_pattern(), id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "warning",
+                id: id.to_string(),
+            })?;
+        let w = warning_unmasked(&row)?;
+        let division = DivisionCode::parse(&w.division)
+            .map_err(|_| StoreError::Database("unreadable warning division".into()))?;
+        tx.audit(
+            Who::from(g.actor()),
+            Event::new(AuditAction::SensitiveRevealed, "warning")
+                .record(id)
+                .division(&division)
+                .after(json!({"fields": ["evidence.value"], "kind": w.kind,
+                    "household_id": w.household_id}))
+                .detail(format!("warning:{} evidence.value", w.kind)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(w)
+    }
+
+    async fn close_warning_with(
+        &self,
+        g: &Grant<HandleWarnings>,
+        id: i64,
+        expected_version: i64,
+        c: &CloseWarning,
+        change: &crate::ClosureChange,
+        fact: Option<crate::verification::FoundFact<'_>>,
+    ) -> Result<WarningRecord> {
+        let note = c.note.trim();
+        if note.is_empty() {
+            return Err(super::invalid(
+                "note",
+                "NOTE_REQUIRED",
+                "请填写核查情况说明",
+            ));
+        }
+        let scope = g.scope().like_pattern();
+        let mut tx = self.write().await?;
+        let before =
+            load_warning(tx.conn(), &scope, id)
+                .await?
+                .ok_or_else(|| StoreError::NotFound {
+                    kind: "warning",
+                    id: id.to_string(),
+                })?;
+        if c.visit_date
+            .is_some_and(|d| d > jiuzhu_domain::clock::beijing_date(tx.now))
+        {
+            return Err(super::invalid(
+                "visit_date",
+                "VISIT_DATE_FUTURE",
+                "核查(入户)日期不能晚于今天",
+            ));
+        }
+        super::warnings::check_attachments(tx.conn(), before.household_id, &c.attachments).await?;
+        if before.row_version != expected_version || before.status != "open" {
+            return Err(StoreError::Conflict {
+                kind: "warning",
+                id: id.to_string(),
+                expected: expected_version,
+                actual: before.row_version,
+            });
+        }
+        // The fact the adjustment found, first: the change case the closure opens computes
+        // from it, and a closure refused below takes it back with everything else.
+        if let Some(f) = fact {
+            super::economics::save_economics_on(
+                &mut tx,
+                f.grant,
+                before.household_id,
+                f.expected_version,
+                f.economics,
+                f.valid_from,
+            )
+            .await?;
+        }
+        let actor = g.actor();
+        sqlx::query(
+            "UPDATE warnings SET status = 'closed', result = $1, note = $2, closed_by_id = $3, \
+             closed_by = $4, closed_at = $5, row_version = row_version + 1, visit_date = $8, \
+             attachments = $9 WHERE id = $6 AND row_version = $7",
+        )
+        .bind(c.result.as_str())
+        .bind(note)
+        .bind(actor.user_id)
+        .bind(actor.username.as_str())
+        .bind(tx.now_text.clone())
+        .bind(id)
+        .bind(expected_version)
+        .bind(c.visit_date.map(date_text))
+        .bind(
+            (!c.attachments.is_empty())
+                .then(|| serde_json::to_string(&c.attachments).expect("ids serialize")),
+        )
+        .execute(tx.conn())
+        .await?;
+        // adjust/suspend/stop open the matching change case in this same transaction.
+        let (change_case, note_more) =
+            super::changes::open_for_warning(&mut tx, actor, &before, c.result, change).await?;
+        if change_case.is_some() || note_more.is_some() {
+            sqlx::query("UPDATE warnings SET change_case_id = $1, note = $2 WHERE id = $3")
+                .bind(change_case)
+                .bind(format!("{note}{}", note_more.unwrap_or_default()))
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+        }
+        let after = load_warning(tx.conn(), &scope, id)
+            .await?
+            .ok_or_else(|| StoreError::Database("closed warning vanished".into()))?;
+        let division = DivisionCode::parse(&before.division)
+            .map_err(|_| StoreError::Database("unreadable warning division".into()))?;
+        tx.audit(
+            Who::from(actor),
+            Event::new(AuditAction::WarningClosed, "warning")
+                .record(id)
+                .division(&division)
+                .before(json!({"status": before.status, "row_version": before.row_version}))
+                .after(json!({
+                    "status": "closed", "result": c.result.as_str(), "note": note,
+                    "row_version": after.row_version, "visit_date": c.visit_date,
+                    "change_case_id": after.change_case_id,
+                    "attachments": c.attachments,
+                }))
+                .detail(format!(
+                    "{} 户 {} 预警销号:{}",
+                    before.household_code,
+                    before.kind,
+                    c.result.label_zh()
+                )),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn close_warning(
+        &self,
+        g: &Grant<HandleWarnings>,
+        id: i64,
+        expected_version: i64,
+        close: &CloseWarning,
+    ) -> Result<WarningRecord> {
+        let no_change = crate::ClosureChange::NoRunningCase;
+        self.close_warning_with(g, id, expected_version, close, &no_change, None)
+            .await
     }
 }

@@ -1,5 +1,6 @@
 //! Verification reports of cases (核对报告): append-only rows, scoped through their case.
 
+use async_trait::async_trait;
 use jiuzhu_domain::access::{ActOnCase, ReadCases, RevealSensitive};
 use jiuzhu_domain::{AuditAction, DivisionCode, Grant};
 use serde_json::json;
@@ -9,6 +10,7 @@ use sqlx::any::AnyRow;
 use super::reach::Reach;
 use super::rows::{self, date_text, get};
 use super::{invalid, Event, Sql, SqlStore, Who};
+use crate::prelude::*;
 use crate::verification_reports::{NewVerificationReport, VerificationReportRecord};
 use crate::{Result, StoreError};
 
@@ -37,8 +39,9 @@ fn record(r: &AnyRow) -> Result<VerificationReportRecord> {
     })
 }
 
-impl SqlStore {
-    pub(crate) async fn record_verification_report_impl(
+#[async_trait]
+impl VerificationReportStore for SqlStore {
+    async fn record_verification_report(
         &self,
         g: &Grant<ActOnCase>,
         new: &NewVerificationReport,
@@ -120,7 +123,7 @@ impl SqlStore {
         Ok(rec)
     }
 
-    pub(crate) async fn reveal_verification_report_impl(
+    async fn reveal_verification_report(
         &self,
         g: &Grant<RevealSensitive>,
         case_id: i64,
@@ -153,7 +156,7 @@ impl SqlStore {
         Ok(rec)
     }
 
-    pub(crate) async fn verification_reports_impl(
+    async fn verification_reports(
         &self,
         g: &Grant<ReadCases>,
         case_id: i64,

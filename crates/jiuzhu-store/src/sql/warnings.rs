@@ -2,6 +2,7 @@
 //! communities' monthly zero reports and the month's dashboard. Closing a warning is
 //! `verification.rs` (one code path for the single and the bulk close).
 
+use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
@@ -15,6 +16,7 @@ use jiuzhu_domain::{AuditAction, DivisionCode, Grant, IdNumber, Level};
 use super::rows::{self, date_text, get};
 use super::verification::{and_in_month, in_month_runs};
 use super::{invalid, like_escape, Event, Sql, SqlStore, Who};
+use crate::prelude::*;
 use crate::verification::WarningRecord;
 use crate::warning_handling::{
     Dashboard, DashboardCell, InboxQuery, InboxStatus, NewZeroReport, ZeroReport, ZeroReportKind,
@@ -120,7 +122,53 @@ async fn month_counts(
 }
 
 impl SqlStore {
-    pub(crate) async fn warning_inbox_impl(
+    /// Adds to the month's cells the warnings of earlier months still open (a cell of its own
+    /// where the month raised none of the kind in the township).
+    async fn with_carried(
+        &self,
+        mut cells: Vec<DashboardCell>,
+        month: &str,
+        scope: &str,
+    ) -> Result<Vec<DashboardCell>> {
+        let rows = sqlx::query(
+            "SELECT w.kind, w.township, COALESCE(d.name, w.township) AS township_name, \
+             COUNT(*) AS n, MIN(w.month) AS since \
+             FROM warnings w LEFT JOIN divisions d ON d.code = w.township \
+             WHERE w.month < $1 AND w.division LIKE $2 AND w.status = 'open' \
+             GROUP BY w.kind, w.township, d.name",
+        )
+        .bind(month)
+        .bind(scope)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            let (kind, township): (String, String) = (get(r, "kind")?, get(r, "township")?);
+            let at = match cells
+                .iter()
+                .position(|c| c.kind == kind && c.township == township)
+            {
+                Some(at) => at,
+                None => {
+                    cells.push(DashboardCell {
+                        kind,
+                        township,
+                        township_name: get(r, "township_name")?,
+                        ..DashboardCell::default()
+                    });
+                    cells.len() - 1
+                }
+            };
+            cells[at].carried_open = get(r, "n")?;
+            cells[at].carried_since = Some(get(r, "since")?);
+        }
+        cells.sort_by(|a, b| (&a.kind, &a.township).cmp(&(&b.kind, &b.township)));
+        Ok(cells)
+    }
+}
+
+#[async_trait]
+impl InboxStore for SqlStore {
+    async fn warning_inbox(
         &self,
         g: &Grant<ReadVerification>,
         q: &InboxQuery,
@@ -188,7 +236,7 @@ impl SqlStore {
         self.warning_page(filter, q.limit, q.offset).await
     }
 
-    pub(crate) async fn file_zero_report_impl(
+    async fn file_zero_report(
         &self,
         g: &Grant<HandleWarnings>,
         r: &NewZeroReport,
@@ -301,7 +349,7 @@ impl SqlStore {
         })
     }
 
-    pub(crate) async fn zero_report_status_impl(
+    async fn zero_report_status(
         &self,
         g: &Grant<ReadVerification>,
         month: &str,
@@ -381,50 +429,7 @@ impl SqlStore {
             .collect()
     }
 
-    /// Adds to the month's cells the warnings of earlier months still open (a cell of its own
-    /// where the month raised none of the kind in the township).
-    async fn with_carried(
-        &self,
-        mut cells: Vec<DashboardCell>,
-        month: &str,
-        scope: &str,
-    ) -> Result<Vec<DashboardCell>> {
-        let rows = sqlx::query(
-            "SELECT w.kind, w.township, COALESCE(d.name, w.township) AS township_name, \
-             COUNT(*) AS n, MIN(w.month) AS since \
-             FROM warnings w LEFT JOIN divisions d ON d.code = w.township \
-             WHERE w.month < $1 AND w.division LIKE $2 AND w.status = 'open' \
-             GROUP BY w.kind, w.township, d.name",
-        )
-        .bind(month)
-        .bind(scope)
-        .fetch_all(&self.pool)
-        .await?;
-        for r in &rows {
-            let (kind, township): (String, String) = (get(r, "kind")?, get(r, "township")?);
-            let at = match cells
-                .iter()
-                .position(|c| c.kind == kind && c.township == township)
-            {
-                Some(at) => at,
-                None => {
-                    cells.push(DashboardCell {
-                        kind,
-                        township,
-                        township_name: get(r, "township_name")?,
-                        ..DashboardCell::default()
-                    });
-                    cells.len() - 1
-                }
-            };
-            cells[at].carried_open = get(r, "n")?;
-            cells[at].carried_since = Some(get(r, "since")?);
-        }
-        cells.sort_by(|a, b| (&a.kind, &a.township).cmp(&(&b.kind, &b.township)));
-        Ok(cells)
-    }
-
-    pub(crate) async fn verification_dashboard_impl(
+    async fn verification_dashboard(
         &self,
         g: &Grant<ReadVerification>,
         month: &str,

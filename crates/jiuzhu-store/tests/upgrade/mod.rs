@@ -10,7 +10,7 @@ use jiuzhu_domain::access::{
 };
 use jiuzhu_domain::{Approval, FixedClock, Role};
 use jiuzhu_store::conformance::start_time;
-use jiuzhu_store::Store;
+use jiuzhu_store::prelude::*;
 
 /// The migrations of `backend` before 0015, copied to `into`.
 fn migrations_before_0015(backend: &str, into: &Path) {

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use jiuzhu_domain::audit::{chain_hash, GENESIS_HASH};
 use jiuzhu_domain::{Actor, AuditAction, AuditRecord, Clock, SystemClock};
-use jiuzhu_store::{SqlStore, Store};
+use jiuzhu_store::prelude::*;
+use jiuzhu_store::SqlStore;
 
 pub fn db_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("t.sqlite").display())
