@@ -194,7 +194,7 @@ pub struct LetterOut {
     pub program: String,
     pub decided_on: NaiveDate,
     /// approved | refused
-    pub outcome: String,
+    pub outcome: jiuzhu_domain::case::DecisionOutcome,
     pub monthly_amount: String,
     pub start_month: String,
     /// Explanation lines: [step, formula, value, source] each.
@@ -337,7 +337,7 @@ pub async fn letter_of(app: &App, actor: &Actor, id: i64) -> Result<Option<Lette
         Some(&format!("{county_name}人民政府")),
         Some(&format!("{county_name}人民法院")),
     );
-    let refused = d.decision.outcome == "refused";
+    let refused = d.decision.outcome == jiuzhu_domain::case::DecisionOutcome::Refused;
     // The refusal's delivery due date is shown on its own; other follow-up steps (备案) here.
     let follow_up = cs
         .open
@@ -366,7 +366,7 @@ pub async fn letter_of(app: &App, actor: &Actor, id: i64) -> Result<Option<Lette
         masked_id_number: masked,
         program: c.program.clone(),
         decided_on: d.decision.decided_on,
-        outcome: d.decision.outcome.clone(),
+        outcome: d.decision.outcome,
         monthly_amount: d.decision.monthly_amount.to_string(),
         start_month: d.decision.start_month.clone().unwrap_or_default(),
         explanation: explanation_lines(&d.decision.explanation),

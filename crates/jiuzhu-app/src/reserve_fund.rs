@@ -140,6 +140,7 @@ pub fn to_new(
         kind: kind.expect("checked"),
         amount: amount.expect("checked"),
         case_id,
+        assist_first_workflows: vec![],
         payee_name: text(&input.payee_name),
         payee_id_masked,
         reason: input.reason.trim().to_string(),
@@ -157,8 +158,18 @@ pub async fn record(
     input: &EntryInput,
 ) -> Result<ReserveEntry> {
     let township = parse_township(township)?;
-    let new = to_new(input, township, app.today())?;
+    let mut new = to_new(input, township, app.today())?;
+    new.assist_first_workflows = assist_first_workflows(app);
     Ok(app.store.record_reserve_entry(grant, &new).await?)
+}
+
+/// The workflows whose cases the reserve fund pays first (先行救助), as the workflow files say.
+fn assist_first_workflows(app: &App) -> Vec<String> {
+    app.workflows()
+        .iter()
+        .filter(|w| w.assist_first)
+        .map(|w| w.id.clone())
+        .collect()
 }
 
 /// An assist-first payment as the case page's form gives it.
@@ -237,6 +248,7 @@ pub async fn assist_payment(
                 kind: ReserveEntryKind::Withdrawal,
                 amount,
                 case_id: Some(c.id),
+                assist_first_workflows: assist_first_workflows(app),
                 payee_name: Some(payee_name),
                 payee_id_masked,
                 reason,

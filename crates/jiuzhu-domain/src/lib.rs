@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 pub mod audit_export;
 pub mod audit_seal;
+pub mod case;
 pub mod caseload;
 pub mod clock;
 pub mod division;

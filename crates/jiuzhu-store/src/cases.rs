@@ -6,6 +6,7 @@
 //! regional workflow file never needs a migration.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use jiuzhu_domain::case::{CaseStatus, DecisionOutcome};
 use jiuzhu_domain::{Department, HouseholdId, Money, PersonId};
 use serde::{Deserialize, Serialize};
 
@@ -87,8 +88,7 @@ pub struct CaseEvent {
 /// A decision: what the policy engine computed and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewDecision {
-    /// approved | refused
-    pub outcome: String,
+    pub outcome: DecisionOutcome,
     pub decided_on: NaiveDate,
     pub monthly_amount: Money,
     /// `YYYY-MM`: the first month paid (R-DB-8: the month after approval).
@@ -119,6 +119,10 @@ pub struct NewCase {
     pub program: String,
     /// The department a referral is made to (the workflow's); it narrows who reads the case.
     pub department: Option<Department>,
+    /// The program is received in one place per person (R-PR-6, the workflow's
+    /// `one_place_per_person`): an applicant with a running case of this workflow in another
+    /// county is refused.
+    pub one_place_per_person: bool,
     pub household_id: HouseholdId,
     pub applicant_id: PersonId,
     pub flags: CaseFlags,
@@ -158,8 +162,7 @@ pub struct CaseOpening {
 pub struct CaseTransition {
     pub state: serde_json::Value,
     pub revision: i64,
-    /// open | approved | refused
-    pub status: String,
+    pub status: CaseStatus,
     /// All open steps after the transition (they replace the previous ones).
     pub open_steps: Vec<OpenStepRow>,
     pub events: Vec<NewCaseEvent>,
@@ -193,7 +196,7 @@ pub struct CaseRecord {
     /// Hukou outside the responsible county (人户分离).
     pub hukou_elsewhere: bool,
     pub flags: CaseFlags,
-    pub status: String,
+    pub status: CaseStatus,
     pub state: serde_json::Value,
     pub revision: i64,
     pub created_at: DateTime<Utc>,
@@ -204,7 +207,7 @@ pub struct CaseRecord {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseQuery {
     pub workflow: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<CaseStatus>,
     /// Only cases whose responsible division lies under this code.
     pub division: Option<jiuzhu_domain::DivisionCode>,
     pub limit: i64,
@@ -220,7 +223,7 @@ pub struct CaseSummary {
     pub applicant_name: String,
     pub household_code: String,
     pub division_responsible: String,
-    pub status: String,
+    pub status: CaseStatus,
     pub created_at: DateTime<Utc>,
     /// Labels of the open steps with their due dates.
     pub open_steps: Vec<(String, Option<NaiveDate>)>,

@@ -151,8 +151,8 @@ pub struct ChangeRecord {
     pub reason: String,
     pub stop_reason: Option<StopReason>,
     pub warning_id: Option<i64>,
-    /// The change case's status: open | approved | refused.
-    pub status: String,
+    /// The change case's status.
+    pub status: jiuzhu_domain::case::CaseStatus,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
     pub outcome: Option<ChangeOutcome>,

@@ -212,9 +212,11 @@ pub struct NewReserveEntry {
     pub kind: ReserveEntryKind,
     /// Positive.
     pub amount: Money,
-    /// A withdrawal paying urgent temporary assistance names its case (a 临时救助 case of the
-    /// same township).
+    /// A withdrawal paying assistance first (先行救助) names its case: a case of the same
+    /// township, of one of `assist_first_workflows`.
     pub case_id: Option<i64>,
+    /// The workflows whose cases the fund pays first (the workflow files' `assist_first`).
+    pub assist_first_workflows: Vec<String>,
     pub payee_name: Option<String>,
     /// Already masked by the caller (the ledger never holds a full identity number).
     pub payee_id_masked: Option<String>,

@@ -55,7 +55,7 @@ pub use areas::{
     AccessStore, AuditStore, CalendarStore, CaseStore, CaseloadImportStore, ChangeStore,
     DeliveryStore, DivisionStore, DocumentStore, EconomicsStore, FeedSourceStore, HouseholdStore,
     InboxStore, OutreachStore, PersonStore, PolicyStore, ReserveFundStore, SessionStore, UserStore,
-    VerificationReportStore, WarningStore,
+    VerificationReportStore, WarningStore, WriteUnit,
 };
 
 /// The store's traits, to call its methods on a `dyn Store`.
@@ -66,7 +66,7 @@ pub mod prelude {
         HouseholdStore, InboxStore, OutreachStore, PersonStore, PolicyStore, ReserveFundStore,
         SessionStore, UserStore, VerificationReportStore, WarningStore,
     };
-    pub use crate::Store;
+    pub use crate::{Store, WriteUnit};
 }
 
 pub use calendar::{CalendarEdit, CalendarEditKind, NewCalendarEdit};
@@ -89,9 +89,9 @@ pub use feed_sources::{FeedSource, FeedSourceChange, NewFeedSource, SourceAccoun
 pub use sql::{connect, connect_with_key_file, AtRestCounts, Backend, KeyFileOpened, SqlStore};
 pub use verification::warning_facts;
 pub use verification::{
-    CaseloadHouseholdRow, CloseWarning, ClosureChange, DeliveryReader, FeedDelivery, FoundFact,
-    NewDelivery, NewRun, NewWarning, Rejection, RunCarried, RunPart, RunStart, SourceStatus,
-    SourceUse, StillOpen, VerificationRun, WarningQuery, WarningRecord, WarningResult,
+    CaseloadHouseholdRow, CloseWarning, DeliveryReader, FeedDelivery, NewDelivery, NewRun,
+    NewWarning, Rejection, RunCarried, RunPart, RunStart, SourceStatus, SourceUse, StillOpen,
+    VerificationRun, WarningQuery, WarningRecord, WarningResult,
 };
 pub use warning_handling::{
     Dashboard, DashboardCell, InboxQuery, InboxStatus, NewZeroReport, ZeroReport, ZeroReportKind,
@@ -300,4 +300,8 @@ pub trait Store:
 
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<()>;
+
+    /// Starts a unit of work: several writes of one use-case in one transaction, which holds
+    /// the write lock until it is committed or dropped.
+    async fn begin(&self) -> Result<Box<dyn WriteUnit + '_>>;
 }

@@ -374,34 +374,6 @@ pub struct WarningQuery {
     pub offset: i64,
 }
 
-/// The fact an adjustment found, as a new version of the household's economic record written in
-/// the closure's own transaction: a closure refused (a stale version, no benefit to adjust)
-/// leaves the record as it was.
-/// What a closure with adjust/suspend/stop does to the household's running case, as the
-/// application found it before the closure's transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClosureChange {
-    /// The change the application started for that case (`parent_case_id`).
-    Open(crate::NewChange),
-    /// The application could not start a change on that case (a program without changes, a
-    /// start the workflow refuses): the warning closes all the same and the note says why.
-    CannotOpen {
-        parent: crate::CaseId,
-        reason: String,
-    },
-    /// The application found no running case the actor reads (or the result changes none).
-    NoRunningCase,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct FoundFact<'a> {
-    pub grant: &'a Grant<jiuzhu_domain::access::WriteRegistry>,
-    /// The record's version the fact was applied to (`None`: the household had none).
-    pub expected_version: Option<i64>,
-    pub economics: &'a jiuzhu_domain::HouseholdEconomics,
-    pub valid_from: NaiveDate,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloseWarning {
     pub result: WarningResult,

@@ -8,6 +8,7 @@
 //! meanwhile (revision). Role and level checks of a step are the workflow's, so its Chinese
 //! messages are shown as they are.
 
+use jiuzhu_domain::case::CaseStatus;
 use std::collections::BTreeMap;
 
 use askama::Template;
@@ -60,8 +61,7 @@ pub fn api_routes() -> Router<AppState> {
 // ---- the procedure (jiuzhu_app::cases) ---------------------------------------------------------
 
 pub use jiuzhu_app::cases::{
-    acting_level, case_division, case_state, proposed_amount, status_label, workflow, ActionInput,
-    IntakeInput,
+    acting_level, case_division, case_state, proposed_amount, workflow, ActionInput, IntakeInput,
 };
 
 /// Registers an application (`jiuzhu_app::cases::register`).
@@ -369,9 +369,19 @@ fn case_query(p: &CaseListParams) -> Result<CaseQuery, AppError> {
         })?),
         None => None,
     };
+    let status = match p.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(CaseStatus::parse(s).ok_or_else(|| {
+            AppError::invalid(vec![FieldError::new(
+                "status",
+                "CASE_STATUS",
+                format!("案件状态“{s}”无效,应为 open、approved 或 refused"),
+            )])
+        })?),
+        None => None,
+    };
     Ok(CaseQuery {
         workflow: p.workflow.clone().filter(|s| !s.is_empty()),
-        status: p.status.clone().filter(|s| !s.is_empty()),
+        status,
         division,
         limit: p.limit.unwrap_or(50),
         offset: p.offset.unwrap_or(0),
@@ -402,8 +412,8 @@ pub async fn api_list(
             applicant_name: c.applicant_name.clone(),
             household_code: c.household_code.clone(),
             division_responsible: c.division_responsible.clone(),
-            status: c.status.clone(),
-            status_label: status_label(&c.status),
+            status: c.status.to_string(),
+            status_label: c.status.label_zh(),
             created_at: c.created_at,
             open_steps: c
                 .open_steps
@@ -533,7 +543,7 @@ pub(crate) async fn full_case(
         decisions: decisions
             .iter()
             .map(|d| DecisionOut {
-                outcome: d.decision.outcome.clone(),
+                outcome: d.decision.outcome.as_str().to_string(),
                 decided_on: d.decision.decided_on,
                 monthly_amount: d.decision.monthly_amount.to_string(),
                 start_month: d.decision.start_month.clone(),
@@ -558,8 +568,8 @@ pub(crate) async fn full_case(
         department: c.department.clone(),
         hukou_elsewhere: c.hukou_elsewhere,
         flags: c.flags,
-        status: c.status.clone(),
-        status_label: status_label(&c.status),
+        status: c.status.to_string(),
+        status_label: c.status.label_zh(),
         revision: c.revision,
         created_at: c.created_at,
         created_by: c.created_by.clone(),
@@ -686,7 +696,7 @@ async fn list_page(
                 applicant: c.applicant_name,
                 household: c.household_code,
                 division: c.division_responsible,
-                status: status_label(&c.status).into(),
+                status: c.status.label_zh().into(),
                 steps: c
                     .open_steps
                     .iter()
@@ -700,9 +710,15 @@ async fn list_page(
             .collect(),
         total: page.total,
         workflows: workflow_options(&state, p.workflow.as_deref().unwrap_or("")),
-        statuses: ["open", "approved", "refused"]
+        statuses: CaseStatus::ALL
             .iter()
-            .map(|s| (s.to_string(), status_label(s).to_string(), *s == status))
+            .map(|s| {
+                (
+                    s.to_string(),
+                    s.label_zh().to_string(),
+                    s.as_str() == status,
+                )
+            })
             .collect(),
         can_register: a.actor().may(jiuzhu_domain::Action::RegisterApplication),
     }))
@@ -1041,7 +1057,13 @@ async fn assist_view(
     actor: &Actor,
     c: &CaseRecord,
 ) -> Result<Option<AssistView>, AppError> {
-    if c.workflow != "temporary" {
+    // Only a program the reserve fund pays first (the workflow file's `assist_first`).
+    if !state
+        .app
+        .workflows()
+        .get(&c.workflow)
+        .is_some_and(|w| w.assist_first)
+    {
         return Ok(None);
     }
     let Some(township) = DivisionCode::parse(&c.division_filed)
@@ -1095,7 +1117,8 @@ async fn assist_view(
                 at: jiuzhu_domain::audit::format_time(e.recorded_at),
             })
             .collect(),
-        can_pay: c.status == "open" && actor.may(jiuzhu_domain::Action::ManageReserveFund),
+        can_pay: c.status == CaseStatus::Open
+            && actor.may(jiuzhu_domain::Action::ManageReserveFund),
         payee: c.applicant_name.clone(),
         reason: format!("先行救助:案件 {}", c.number),
     }))
@@ -1235,7 +1258,7 @@ pub(crate) async fn show(
     Ok(ShowPage {
         change,
         nav: Nav::new(auth, &format!("案件 {}", c.number)),
-        status: status_label(&c.status).into(),
+        status: c.status.label_zh().into(),
         applicant_id_number: c.applicant_id_masked.clone(),
         address: c.household_address.clone(),
         flags,
@@ -1284,7 +1307,7 @@ pub(crate) async fn show(
         decisions: decisions
             .iter()
             .map(|d| DecisionRow {
-                outcome: if d.decision.outcome == "approved" {
+                outcome: if d.decision.outcome == jiuzhu_domain::case::DecisionOutcome::Approved {
                     "确认".into()
                 } else {
                     "不予确认".into()

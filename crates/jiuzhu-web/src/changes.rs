@@ -14,6 +14,7 @@ use jiuzhu_app::records::{
     BenefitStatus, CaseId, CaseRecord, ChangeKind, ChangeRecord, StopReason,
 };
 use jiuzhu_domain::access::{ActOnCase, ReadCases};
+use jiuzhu_domain::case::CaseStatus;
 use jiuzhu_domain::Actor;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -133,8 +134,8 @@ fn change_out(c: &ChangeRecord) -> ChangeOut {
         stop_reason: c.stop_reason.map(|r| r.as_str()),
         stop_reason_label: c.stop_reason.map(|r| r.label_zh()),
         warning_id: c.warning_id,
-        status: c.status.clone(),
-        status_label: crate::cases::status_label(&c.status),
+        status: c.status.to_string(),
+        status_label: c.status.label_zh(),
         created_at: c.created_at,
         created_by: c.created_by.clone(),
         outcome: c.outcome.as_ref().map(|o| ChangeOutcomeOut {
@@ -343,7 +344,7 @@ pub async fn case_view(
     let changes = state.app.case_changes(&read, c.id).await?;
     let can_open = benefit.as_ref().is_some_and(|b| b.status != "ended")
         && actor.may(jiuzhu_domain::Action::ActOnCase)
-        && !changes.iter().any(|x| x.status == "open");
+        && !changes.iter().any(|x| x.status == CaseStatus::Open);
     Ok(Some(ChangeView {
         benefit: benefit.as_ref().map(BenefitRow::of),
         changes: changes
@@ -352,7 +353,7 @@ pub async fn case_view(
                 case_id: x.case_id,
                 number: x.number.clone(),
                 kind_label: x.kind.label_zh().into(),
-                status_label: crate::cases::status_label(&x.status).into(),
+                status_label: x.status.label_zh().into(),
                 outcome: outcome_text(x),
             })
             .collect(),

@@ -266,7 +266,7 @@ async fn letter_pdf(
             reasons: l.reasons.clone(),
             remedy: Some(l.remedy.clone()),
         }
-    } else if l.outcome == "approved" {
+    } else if l.outcome == jiuzhu_domain::case::DecisionOutcome::Approved {
         let start = NaiveDate::parse_from_str(&format!("{}-01", l.start_month), "%Y-%m-%d")
             .unwrap_or(l.decided_on);
         Decision::Approval {

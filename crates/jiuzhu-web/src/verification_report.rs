@@ -19,6 +19,7 @@ use axum::{Json, Router};
 use jiuzhu_app::records::{CaseId, DocumentQuery, OwnerKind};
 use jiuzhu_app::records::{NewVerificationReport, VerificationReportRecord};
 use jiuzhu_domain::access::{ActOnCase, ReadCases, ReadRegistry, RevealSensitive};
+use jiuzhu_domain::case::CaseStatus;
 use jiuzhu_domain::FeedFormat;
 use jiuzhu_domain::{DivisionCode, FieldError, Grant, Month};
 use jiuzhu_verify::{
@@ -657,7 +658,7 @@ async fn report_page(
         }
         None => None,
     };
-    let can_generate = case.status == "open"
+    let can_generate = case.status == CaseStatus::Open
         && actor.may(jiuzhu_domain::Action::ActOnCase)
         && state.app.workflows().get(&case.workflow).is_some_and(|wf| {
             case_state(&case.state).is_ok_and(|cs| {

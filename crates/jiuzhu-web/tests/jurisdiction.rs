@@ -91,6 +91,7 @@ async fn clerk_of_township_a_gets_nothing_of_township_b() {
                 kind: jiuzhu_store::ReserveEntryKind::TopUp,
                 amount: jiuzhu_domain::Money::from_yuan(12_345),
                 case_id: None,
+                assist_first_workflows: vec![],
                 payee_name: None,
                 payee_id_masked: None,
                 reason: "鲸园拨付".into(),

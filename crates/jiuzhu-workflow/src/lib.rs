@@ -17,8 +17,8 @@ pub use machine::{
     Urgency,
 };
 pub use workflow::{
-    ActingLevel, CaseDeadline, Condition, DayUnit, Outcome, Phase, Step, StepKind, StepLevel,
-    TimeLimit, Workflow, WorkflowFileError, Workflows, BUILTIN_WORKFLOWS, RECORD_KINDS,
+    ActingLevel, CaseDeadline, Condition, DayUnit, GrantedAmount, Outcome, Phase, Step, StepKind,
+    StepLevel, TimeLimit, Workflow, WorkflowFileError, Workflows, BUILTIN_WORKFLOWS, RECORD_KINDS,
 };
 
 /// Line starts of a text, found once, for files that cite many lines (a calendar year lists

@@ -226,12 +226,7 @@ pub struct DeadlineState {
     pub met_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionOutcome {
-    Approved,
-    Refused,
-}
+pub use jiuzhu_domain::case::DecisionOutcome;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {

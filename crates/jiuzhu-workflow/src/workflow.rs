@@ -284,6 +284,16 @@ pub struct CaseDeadline {
     pub limit: TimeLimit,
 }
 
+/// The amount of the benefit calculation an approval grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantedAmount {
+    /// The household's 低保 amount.
+    Dibao,
+    /// The 特困 support of the recognised members.
+    Tekun,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workflow {
     pub id: String,
@@ -293,6 +303,15 @@ pub struct Workflow {
     pub file: String,
     /// Payment starts the month after approval (R-DB-8); false for one-off payments.
     pub monthly_payment: bool,
+    /// Which amount of the benefit calculation an approval grants (`pays`): required of an
+    /// application workflow paid monthly; a change workflow decides with its parent's.
+    pub pays: Option<GrantedAmount>,
+    /// A person receives this program in one place only, across the whole system (人户分离,
+    /// R-PR-6): an application of someone who receives it elsewhere is refused.
+    pub one_place_per_person: bool,
+    /// The township's reserve fund may pay this program's cases before the decision (先行救助,
+    /// R-LS-4).
+    pub assist_first: bool,
     /// The department a referral goes to.
     pub department: Option<Department>,
     /// The policy/county setting that says whether confirmation is delegated to the township.
@@ -397,6 +416,12 @@ struct RawHeader {
     #[serde(default)]
     monthly_payment: bool,
     #[serde(default)]
+    pays: Option<Spanned<String>>,
+    #[serde(default)]
+    one_place_per_person: bool,
+    #[serde(default)]
+    assist_first: bool,
+    #[serde(default)]
     department: Option<Spanned<String>>,
     confirmation_setting: String,
     #[serde(default)]
@@ -489,6 +514,44 @@ fn backticked(msg: &str) -> Option<String> {
     Some(msg[start..start + len].to_string())
 }
 
+/// `pays`, which an application workflow paid monthly must name and no other may.
+fn granted_amount(
+    cx: &Ctx,
+    header: &RawHeader,
+    span: std::ops::Range<usize>,
+) -> Result<Option<GrantedAmount>, WorkflowFileError> {
+    let wanted = header.monthly_payment && header.changes.is_empty();
+    let Some(p) = &header.pays else {
+        if wanted {
+            return cx.err(
+                span,
+                "workflow.pays",
+                "missing_pays",
+                "按月发放的救助流程须指明决定发放的金额(pays = \"dibao\" 或 \"tekun\")",
+            );
+        }
+        return Ok(None);
+    };
+    if !wanted {
+        return cx.err(
+            p.span(),
+            "workflow.pays",
+            "pays_not_monthly",
+            "只有按月发放的申请流程指明 pays;变更流程按原案件的项目核定",
+        );
+    }
+    match p.get_ref().as_str() {
+        "dibao" => Ok(Some(GrantedAmount::Dibao)),
+        "tekun" => Ok(Some(GrantedAmount::Tekun)),
+        other => cx.err(
+            p.span(),
+            "workflow.pays",
+            "unknown_pays",
+            format!("发放金额“{other}”无效,应为 dibao 或 tekun"),
+        ),
+    }
+}
+
 fn parse(file: &str, text: &str) -> Result<Workflow, WorkflowFileError> {
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let message = e.message().to_string();
@@ -524,6 +587,8 @@ fn parse(file: &str, text: &str) -> Result<Workflow, WorkflowFileError> {
             }
         },
     };
+
+    let pays = granted_amount(&cx, header, raw.workflow.span())?;
 
     // Step ids first, so references can be checked in any order.
     let mut ids = BTreeSet::new();
@@ -890,6 +955,9 @@ fn parse(file: &str, text: &str) -> Result<Workflow, WorkflowFileError> {
         label: header.label.clone(),
         file: file.to_string(),
         monthly_payment: header.monthly_payment,
+        pays,
+        one_place_per_person: header.one_place_per_person,
+        assist_first: header.assist_first,
         department,
         confirmation_setting: header.confirmation_setting.clone(),
         changes: header.changes.clone(),

@@ -2,7 +2,8 @@
 
 use jiuzhu_domain::{Department, Role};
 use jiuzhu_workflow::{
-    ActingLevel, DayUnit, Phase, StepKind, StepLevel, Workflow, WorkflowFileError, Workflows,
+    ActingLevel, DayUnit, GrantedAmount, Phase, StepKind, StepLevel, Workflow, WorkflowFileError,
+    Workflows,
 };
 
 fn ids(wf: &Workflow, phase: Phase) -> Vec<&str> {
@@ -278,6 +279,48 @@ fn semantic_checks() {
         "[[step]]\nid = \"notice\"\nlabel = \"公示\"\nkind = \"notice\"\nroles = [\"township_reviewer\"]\nlevel = \"township\"\noutcomes = [\"complete\", \"object\"]\non_object = \"apply\"\n\n[[step]]\nid = \"confirm\"",
     ));
     assert_eq!(e.code, "notice_without_period");
+}
+
+/// What an approval pays is data of the workflow (`pays`), never a test of its id: a monthly
+/// application must name it, and nothing else may.
+#[test]
+fn a_monthly_application_names_the_amount_it_pays() {
+    let monthly = GOOD.replace(
+        "label = \"测试流程\"",
+        "label = \"测试流程\"\nmonthly_payment = true",
+    );
+    let e = err(&monthly);
+    assert_eq!(
+        (e.code.as_str(), e.field.as_str()),
+        ("missing_pays", "workflow.pays")
+    );
+    let wf = Workflow::parse(
+        "x.toml",
+        &monthly.replace(
+            "monthly_payment = true",
+            "monthly_payment = true\npays = \"tekun\"",
+        ),
+    )
+    .unwrap();
+    assert_eq!(wf.pays, Some(GrantedAmount::Tekun));
+    let e = err(&monthly.replace(
+        "monthly_payment = true",
+        "monthly_payment = true\npays = \"bonus\"",
+    ));
+    assert_eq!(e.code, "unknown_pays");
+    let e = err(&GOOD.replace(
+        "label = \"测试流程\"",
+        "label = \"测试流程\"\npays = \"dibao\"",
+    ));
+    assert_eq!(e.code, "pays_not_monthly");
+    let shipped = Workflows::builtin().unwrap();
+    let pays = |id: &str| shipped.get(id).unwrap().pays;
+    assert_eq!(pays("dibao"), Some(GrantedAmount::Dibao));
+    assert_eq!(pays("tekun"), Some(GrantedAmount::Tekun));
+    assert_eq!(pays("dibao_change"), None);
+    assert!(shipped.get("dibao").unwrap().one_place_per_person);
+    assert!(shipped.get("temporary").unwrap().assist_first);
+    assert!(!shipped.get("tekun").unwrap().assist_first);
 }
 
 #[test]

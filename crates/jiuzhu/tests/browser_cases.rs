@@ -99,7 +99,7 @@ async fn eligible_household(db_url: &str, under: &str) -> (String, String) {
             department: None,
             hukou_elsewhere: false,
             flags: Default::default(),
-            status: "open".into(),
+            status: jiuzhu_domain::case::CaseStatus::Open,
             state: serde_json::json!(null),
             revision: 0,
             created_at: chrono::Utc::now(),

@@ -165,7 +165,7 @@ pub async fn assist_payments(
     read: &Grant<ReadCases>,
     c: &CaseRecord,
 ) -> Result<Vec<(String, String)>> {
-    if c.workflow != "temporary" {
+    if !super::workflow(app, &c.workflow)?.assist_first {
         return Ok(vec![]);
     }
     let Some(township) = jiuzhu_domain::DivisionCode::parse(&c.division_filed)

@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use jiuzhu_domain::access::{ActOnCase, ReadCases};
 use jiuzhu_domain::{Actor, FieldError, Grant, Money};
 use jiuzhu_store::{
-    CaseId, CaseOpening, CaseRecord, ChangeKind, ChangeRecord, ClosureChange, NewChange,
-    NewDecision, StopReason, WarningRecord, WarningResult,
+    CaseId, CaseOpening, CaseRecord, ChangeKind, ChangeRecord, NewChange, NewDecision, StopReason,
+    WarningRecord, WarningResult,
 };
 use jiuzhu_workflow::{apply, start, Action, ActionError, Context};
 use jiuzhu_workflow::{StartOptions, StepInput};
@@ -77,7 +77,7 @@ pub async fn open(
         .await?
         .ok_or(Error::NotFound)?;
     // As the store answers it (it checks again under its lock): before any workflow question.
-    if parent.status != "approved" {
+    if parent.status != jiuzhu_domain::case::CaseStatus::Approved {
         return Err(Error::invalid(vec![FieldError::new(
             "parent_case_id",
             "CHANGE_PARENT_NOT_APPROVED",
@@ -93,6 +93,19 @@ pub async fn open(
     };
     let new = prepare(app, g.actor(), &parent, &proposal).await?;
     Ok(app.store.open_change_case(g, &new).await?)
+}
+
+/// What a closure with adjust/suspend/stop does to the household's running case, as the
+/// application finds it before the closure's transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClosureChange {
+    /// The change the application started for that case (`parent_case_id`).
+    Open(NewChange),
+    /// The application could not start a change on that case (a program without changes, a
+    /// start the workflow refuses): the warning closes all the same and the note says why.
+    CannotOpen { parent: CaseId, reason: String },
+    /// The application found no running case the actor reads (or the result changes none).
+    NoRunningCase,
 }
 
 /// What a warning's closure with adjust/suspend/stop does to the household's running case:
@@ -263,7 +276,7 @@ pub(super) async fn change_decision(
     reasons.push(change.reason.clone());
     let first_month = jiuzhu_policy::first_payment_month(decided_on).to_string();
     Ok(NewDecision {
-        outcome: "approved".into(),
+        outcome: jiuzhu_domain::case::DecisionOutcome::Approved,
         decided_on,
         monthly_amount: if change.kind == ChangeKind::Stop {
             Money::ZERO

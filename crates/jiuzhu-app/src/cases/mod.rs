@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use jiuzhu_domain::access::{ActOnCase, ReadCases, ReadRegistry, RegisterApplication};
+use jiuzhu_domain::case::CaseStatus;
 use jiuzhu_domain::{Actor, DivisionCode, FieldError, HouseholdId, Money, PersonId};
 use jiuzhu_policy::registry::raw_household;
 use jiuzhu_policy::{first_payment_month, Month, PolicyLibrary};
@@ -20,7 +21,7 @@ use jiuzhu_store::{
 };
 use jiuzhu_workflow::{
     apply, start, ActingLevel, Action as WfAction, ActionError, ActorRef, Attachment, CaseState,
-    Context, DecisionOutcome, StartOptions, StepInput, WorkCalendar, Workflow,
+    Context, DecisionOutcome, GrantedAmount, StartOptions, StepInput, WorkCalendar, Workflow,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -153,21 +154,10 @@ fn new_events(before: usize, s: &CaseState, display_name: &str) -> Vec<NewCaseEv
         .collect()
 }
 
-fn status_of(s: &CaseState) -> &'static str {
-    match s.decision.as_ref().map(|d| d.outcome) {
-        None => "open",
-        Some(DecisionOutcome::Approved) => "approved",
-        Some(DecisionOutcome::Refused) => "refused",
-    }
-}
-
-pub fn status_label(s: &str) -> &'static str {
-    match s {
-        "open" => "办理中",
-        "approved" => "已确认",
-        "refused" => "不予确认",
-        _ => "未知",
-    }
+fn status_of(s: &CaseState) -> CaseStatus {
+    s.decision
+        .as_ref()
+        .map_or(CaseStatus::Open, |d| d.outcome.status())
 }
 
 /// A workflow refusal as the user sees it: who may not act is forbidden, anything else invalid,
@@ -244,14 +234,16 @@ pub async fn register(
         .household_as_of(&read, input.household_id, today)
         .await?
         .ok_or(Error::NotFound)?;
-    // Whether the applicant is a current member, 低保 anywhere else (R-PR-6) and an application
-    // already open are checked once, by the store, under its write lock with the insert.
+    // Whether the applicant is a current member, receives the program elsewhere (R-PR-6, for a
+    // program received in one place per person) and has an application open are checked once,
+    // by the store, under its write lock with the insert.
     let params = app.params().await?;
     let (limits, delegated) = procedure_params(&params.policies, wf, &snap.facts.division, today);
     let cal = params.calendars.for_division(&snap.facts.division)?;
     let cs = intake_state(&cal, actor, wf, input, &limits, delegated, today)?;
     let new = NewCase {
         department: wf.department,
+        one_place_per_person: wf.one_place_per_person,
         workflow: wf.id.clone(),
         program: wf.program.clone(),
         household_id: input.household_id,
@@ -389,7 +381,7 @@ pub(crate) async fn engine_decision(
 ) -> Result<NewDecision> {
     let month = first_payment_month(decided_on);
     let mut d = NewDecision {
-        outcome: "approved".into(),
+        outcome: DecisionOutcome::Approved,
         decided_on,
         monthly_amount: Money::ZERO,
         start_month: wf.monthly_payment.then(|| month.to_string()),
@@ -429,10 +421,16 @@ pub(crate) async fn engine_decision(
     let input = serde_json::to_value(&raw).map_err(Error::internal_json)?;
     let out =
         jiuzhu_policy::calc_raw(&lib, raw, month).map_err(|e| Error::invalid(e.field_errors()))?;
-    let amount = if wf.id == "tekun" {
-        out.result.tekun_total
-    } else {
-        out.result.dibao.amount
+    let amount = match wf.pays {
+        Some(GrantedAmount::Tekun) => out.result.tekun_total,
+        Some(GrantedAmount::Dibao) => out.result.dibao.amount,
+        // The workflow files are checked at load: a monthly application names what it pays.
+        None => {
+            return Err(Error::internal(format!(
+                "workflow {} names no amount",
+                wf.id
+            )))
+        }
     };
     if amount == Money::ZERO {
         return Err(Error::invalid(vec![FieldError::new(
@@ -582,7 +580,7 @@ pub async fn act(
             }
         }
         (None, Some(d)) => Some(NewDecision {
-            outcome: "refused".into(),
+            outcome: DecisionOutcome::Refused,
             decided_on: d.on,
             monthly_amount: Money::ZERO,
             start_month: None,
@@ -596,7 +594,7 @@ pub async fn act(
     let transition = CaseTransition {
         state: serde_json::to_value(&next).map_err(Error::internal_json)?,
         revision: i64::from(next.revision),
-        status: status_of(&next).to_string(),
+        status: status_of(&next),
         open_steps: open_rows(wf, &next),
         events: new_events(cs.history.len(), &next, display_name),
         decision,

@@ -12,9 +12,10 @@
 use chrono::NaiveDate;
 use jiuzhu_domain::access::{HandleWarnings, ReadRegistry, WriteRegistry};
 use jiuzhu_domain::{Actor, FieldError, HouseholdEconomics, MemberEconomics, Money};
-use jiuzhu_store::{CloseWarning, StoreError, WarningRecord, WarningResult};
+use jiuzhu_store::{CaseId, CloseWarning, StoreError, WarningRecord, WarningResult, WriteUnit};
 use serde::{Deserialize, Serialize};
 
+use crate::cases::changes::ClosureChange;
 use crate::{App, Error, Result};
 
 /// The fact a warning kind reveals.
@@ -284,16 +285,83 @@ pub async fn close_warning(
     };
     let change =
         crate::cases::changes::for_warning(app, actor, &w, close.result, &close.note).await?;
-    let fact = found.as_ref().map(|f| jiuzhu_store::FoundFact {
-        grant: &f.write,
-        expected_version: f.expected_version,
-        economics: &f.economics,
-        valid_from,
-    });
-    Ok(app
-        .store
-        .close_warning_with(g, id, row_version, &close, &change, fact)
-        .await?)
+    // One transaction: the fact, the change and the closure are kept together or not at all.
+    let mut unit = app.store.begin().await?;
+    let before = unit.warning_to_close(g, id, row_version, &close).await?;
+    if let Some(f) = &found {
+        unit.save_economics(
+            &f.write,
+            before.household_id,
+            f.expected_version,
+            &f.economics,
+            valid_from,
+        )
+        .await?;
+    }
+    let (change_case, note_more) = if close.result.changes_benefit() {
+        change_of_closure(unit.as_mut(), g, &before, close.result, &change).await?
+    } else {
+        (None, None)
+    };
+    let closed = unit
+        .close_warning(g, &before, &close, change_case, note_more.as_deref())
+        .await?;
+    unit.commit().await?;
+    Ok(closed)
+}
+
+/// For a closure with adjust/suspend/stop: opens the change the application prepared on the
+/// household's running case (or finds the change already open), in the closure's unit. Returns
+/// the change case and a sentence for the note when nothing could be opened.
+async fn change_of_closure(
+    unit: &mut dyn WriteUnit,
+    g: &jiuzhu_domain::Grant<HandleWarnings>,
+    warning: &WarningRecord,
+    result: WarningResult,
+    change: &ClosureChange,
+) -> Result<(Option<CaseId>, Option<String>)> {
+    // A result that changes a benefit needs a benefit to change: without one the warning is not
+    // closed as if a stop or an adjustment had happened (it would count as one on the dashboard).
+    let Some(parent) = unit.running_case_id(warning.household_id).await? else {
+        return Err(Error::invalid(vec![FieldError::new(
+            "result",
+            "WARNING_RESULT_NEEDS_CASE",
+            format!(
+                "该户在本系统中没有在保的已确认救助案件,不能选择“{}”;请选择“核实无影响”或“转办”\
+                 (存量导入的在保家庭,待其救助待遇迁入本系统后方可变更)",
+                result.label_zh()
+            ),
+        )]));
+    };
+    if let Some((id, number)) = unit.open_change_on(parent).await? {
+        return Ok((Some(id), Some(format!("(该户已有办理中的变更 {number})"))));
+    }
+    let new = match change {
+        ClosureChange::Open(c) if c.parent_case_id == parent => c,
+        ClosureChange::CannotOpen { parent: p, reason } if *p == parent => {
+            return Ok((None, Some(format!("(未发起变更:{reason})"))));
+        }
+        // A running case the application did not find: one the actor does not read.
+        ClosureChange::NoRunningCase => return Err(Error::NotFound),
+        // Not the case the change was prepared for (approved or ended meanwhile): the closure
+        // is refused, to be submitted again.
+        _ => {
+            return Err(Error::Store(StoreError::Conflict {
+                kind: "warning",
+                id: warning.id.to_string(),
+                expected: warning.row_version,
+                actual: warning.row_version,
+            }))
+        }
+    };
+    match unit.open_change_for_warning(g, new, warning.id).await {
+        Ok(rec) => Ok((Some(rec.id), None)),
+        Err(StoreError::Invalid(v)) => {
+            let why = v.0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>();
+            Ok((None, Some(format!("(未发起变更:{})", why.join(";")))))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Whether the household has a benefit an adjustment could change. A user who cannot read cases

@@ -154,6 +154,7 @@ async fn register_approved(
                 workflow: a.workflow.into(),
                 program: a.program.into(),
                 department: None,
+                one_place_per_person: false,
                 household_id: household,
                 applicant_id: person,
                 flags: CaseFlags::default(),
@@ -174,11 +175,11 @@ async fn register_approved(
             &CaseTransition {
                 state: json!({"revision": 2}),
                 revision: 2,
-                status: "approved".into(),
+                status: jiuzhu_domain::case::CaseStatus::Approved,
                 open_steps: vec![],
                 events: vec![],
                 decision: Some(NewDecision {
-                    outcome: "approved".into(),
+                    outcome: jiuzhu_domain::case::DecisionOutcome::Approved,
                     decided_on: day(2026, 3, 1),
                     monthly_amount: Money::from_fen(a.monthly_fen),
                     start_month: a.start_month.map(String::from),
@@ -353,6 +354,19 @@ async fn close_its_warning(
     household: jiuzhu_domain::HouseholdId,
     result: WarningResult,
 ) -> jiuzhu_store::WarningRecord {
+    close_warning_of(app, household, "INCOME", result)
+        .await
+        .unwrap()
+}
+
+/// Stores a warning of `kind` about the household and closes it as `result` with the clerk's
+/// note.
+async fn close_warning_of(
+    app: &App,
+    household: jiuzhu_domain::HouseholdId,
+    kind: &str,
+    result: WarningResult,
+) -> jiuzhu_app::Result<jiuzhu_store::WarningRecord> {
     let run = Actor::system("test").grant::<RunVerification>().unwrap();
     app.store()
         .store_run(
@@ -367,10 +381,10 @@ async fn close_its_warning(
             },
             &[NewWarning {
                 household_id: household,
-                kind: "INCOME".into(),
+                kind: kind.into(),
                 division: DivisionCode::parse(VILLAGE).unwrap(),
                 evidence: "{}".into(),
-                facts: jiuzhu_store::warning_facts("", "INCOME"),
+                facts: jiuzhu_store::warning_facts("", kind),
             }],
         )
         .await
@@ -386,7 +400,7 @@ async fn close_its_warning(
         .unwrap()
         .items
         .into_iter()
-        .find(|w| w.household_id == household)
+        .find(|w| w.household_id == household && w.kind == kind && w.status == "open")
         .unwrap();
     jiuzhu_app::verification::closing::close_warning(
         app,
@@ -402,7 +416,6 @@ async fn close_its_warning(
         None,
     )
     .await
-    .unwrap()
 }
 
 /// A 临时救助 paid after the household's 低保 is no running benefit: a warning's suspension
@@ -435,4 +448,55 @@ pub async fn a_warning_closure_changes_the_running_benefit_not_a_one_off_payment
         closed.note.as_deref(),
         Some("入户核实(未发起变更:临时救助案件不办理调整、暂停、恢复或停止)")
     );
+}
+
+/// A second warning of a household whose change is already open links that change (and says so
+/// in its note); a household without a running benefit cannot be closed as stopped, and its
+/// warning stays open for a result that fits.
+pub async fn a_warning_closure_links_the_open_change_or_is_refused_without_a_benefit(db: Db) {
+    let app = db.open().await;
+    let (household, dibao) = approved_case(&app, 1).await;
+    let first = close_warning_of(&app, household, "INCOME", WarningResult::Suspend)
+        .await
+        .unwrap();
+    let change = first.change_case_id.expect("the suspension opened");
+    let second = close_warning_of(&app, household, "DEPOSIT", WarningResult::Stop)
+        .await
+        .unwrap();
+    assert_eq!(second.change_case_id, Some(change));
+    let note = second.note.unwrap();
+    assert!(note.starts_with("入户核实(该户已有办理中的变更 "), "{note}");
+    let read = reviewer().grant::<ReadCases>().unwrap();
+    let changes = app.store().case_changes(&read, dibao).await.unwrap();
+    assert_eq!(changes.len(), 1);
+
+    let (without, _) = imported_household(&app, 2).await;
+    let err = close_warning_of(&app, without, "DEATH", WarningResult::Stop)
+        .await
+        .unwrap_err();
+    match err {
+        jiuzhu_app::Error::Invalid(fields) => {
+            assert_eq!(fields[0].code, "WARNING_RESULT_NEEDS_CASE");
+            assert!(
+                fields[0].message.contains("停止救助"),
+                "{}",
+                fields[0].message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let clerk = staff(20, "clerk", Role::WindowClerk, "371002001");
+    let open = app
+        .store()
+        .list_warnings(
+            &clerk.grant::<ReadVerification>().unwrap(),
+            &WarningQuery::default(),
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|w| w.household_id == without)
+        .unwrap();
+    assert_eq!((open.status.as_str(), open.change_case_id), ("open", None));
 }

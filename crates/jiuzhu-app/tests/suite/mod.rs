@@ -89,6 +89,7 @@ macro_rules! use_case_tests {
             a_change_starts_on_the_calendar_of_its_division,
             a_warning_closed_as_stop_opens_the_change,
             a_warning_closure_changes_the_running_benefit_not_a_one_off_payment,
+            a_warning_closure_links_the_open_change_or_is_refused_without_a_benefit,
             an_upload_is_checked_before_a_file_is_written,
             the_reserve_fund_pays_no_more_than_it_holds,
             a_run_judges_each_household_by_its_county,

@@ -33,6 +33,7 @@ async fn temporary_case_beside(app: &jiuzhu_app::App, case: CaseId) -> CaseId {
         workflow: "temporary".into(),
         program: "临时救助".into(),
         department: None,
+        one_place_per_person: false,
         household_id: c.household_id,
         applicant_id: c.applicant_id,
         flags: Default::default(),

@@ -63,13 +63,14 @@ pub trait CaseStore: Send + Sync {
         q: &TaskQuery,
     ) -> Result<Vec<TaskRow>>;
 
-    /// R-PR-6 (人户分离): whether the person currently receives 低保 anywhere in the system, as
-    /// the county code of that case — deliberately nothing else of the other county's data, and
+    /// R-PR-6 (人户分离): whether the person currently receives the program of `workflow`
+    /// anywhere in the system, as the county code of that case — deliberately nothing else of the other county's data, and
     /// deliberately not scoped, since the point is to look beyond the clerk's jurisdiction.
-    async fn receives_dibao_anywhere(
+    async fn receives_anywhere(
         &self,
         g: &Grant<jiuzhu_domain::access::RegisterApplication>,
         person: PersonId,
+        workflow: &str,
     ) -> Result<Option<String>>;
 
     /// Cases in scope whose notice step (公示) is open, under `division` if given, by village

@@ -7,6 +7,7 @@ mod audit;
 mod cases;
 mod parameters;
 mod registry;
+mod unit;
 mod verification;
 
 pub use accounts::{AccessStore, SessionStore, UserStore};
@@ -16,6 +17,7 @@ pub use parameters::{CalendarStore, PolicyStore};
 pub use registry::{
     CaseloadImportStore, DivisionStore, EconomicsStore, HouseholdStore, PersonStore,
 };
+pub use unit::WriteUnit;
 pub use verification::{
     DeliveryStore, FeedSourceStore, InboxStore, OutreachStore, VerificationReportStore,
     WarningStore,

@@ -148,34 +148,16 @@ pub trait WarningStore: Send + Sync {
     /// `sensitive_revealed` in the same transaction.
     async fn reveal_warning(&self, g: &Grant<RevealSensitive>, id: i64) -> Result<WarningRecord>;
 
-    /// Closes (销号) an open warning with its result and note: `Conflict` unless
-    /// `expected_version` is its `row_version` and it is still open; audited as
-    /// `warning_closed`.
+    /// Closes (销号) an open warning with a result that changes no benefit (核实无影响, 转办) and
+    /// its note: `Conflict` unless `expected_version` is its `row_version` and it is still open;
+    /// audited as `warning_closed`. A result that changes the benefit also opens its change:
+    /// that closure is the application's, on a [`WriteUnit`] (`Invalid` here).
     async fn close_warning(
         &self,
         g: &Grant<jiuzhu_domain::access::HandleWarnings>,
         id: i64,
         expected_version: i64,
         close: &CloseWarning,
-    ) -> Result<WarningRecord>;
-
-    /// [`WarningStore::close_warning`] that also opens, in the same transaction, the change a closure
-    /// with adjust/suspend/stop calls for on the household's running case (`change_case_id`),
-    /// as the application prepared it for [`ChangeStore::running_case`]; a change already open is
-    /// linked instead, and a change that cannot be opened is said in the note. Without a running
-    /// case such a closure is refused (`WARNING_RESULT_NEEDS_CASE`); a running case the
-    /// application did not find (not readable by the actor) is `NotFound`; one that is no
-    /// longer the case the change was prepared for is `Conflict`. `fact`, the
-    /// household's economic record as the adjustment found it, is written in the same
-    /// transaction: a refused closure leaves the record unchanged.
-    async fn close_warning_with(
-        &self,
-        g: &Grant<jiuzhu_domain::access::HandleWarnings>,
-        id: i64,
-        expected_version: i64,
-        close: &CloseWarning,
-        change: &ClosureChange,
-        fact: Option<FoundFact<'_>>,
     ) -> Result<WarningRecord>;
 }
 

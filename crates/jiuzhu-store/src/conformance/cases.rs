@@ -110,6 +110,7 @@ pub(super) fn event(seq: i64, step: &str, action: &str) -> NewCaseEvent {
 pub(super) fn new_case(hh: HouseholdId, person: PersonId) -> NewCase {
     NewCase {
         department: None,
+        one_place_per_person: true,
         workflow: "dibao".into(),
         program: "低保".into(),
         household_id: hh,
@@ -139,7 +140,7 @@ pub async fn cases_register_transition_conflict(h: Harness) {
     assert_eq!(c.division_responsible, VILLAGE_A);
     assert!(!c.hukou_elsewhere);
     assert!(c.flags.staff_relative);
-    assert_eq!(c.status, "open");
+    assert_eq!(c.status, jiuzhu_domain::case::CaseStatus::Open);
     assert_eq!(c.revision, 1);
     assert_eq!(c.state["marker"], "start");
     assert_eq!(c.applicant_name, "申请人");
@@ -157,7 +158,7 @@ pub async fn cases_register_transition_conflict(h: Harness) {
         starts_benefit: true,
         state: json!({"revision": 2, "marker": "verified"}),
         revision: 2,
-        status: "open".into(),
+        status: jiuzhu_domain::case::CaseStatus::Open,
         open_steps: vec![step(
             "survey",
             &["township_reviewer", "village_assistant"],
@@ -199,11 +200,11 @@ pub async fn cases_register_transition_conflict(h: Harness) {
         starts_benefit: true,
         state: json!({"revision": 3}),
         revision: 3,
-        status: "approved".into(),
+        status: jiuzhu_domain::case::CaseStatus::Approved,
         open_steps: vec![step("filing", &["county_approver"], "county", (2026, 3, 8))],
         events: vec![event(3, "confirm", "approved")],
         decision: Some(NewDecision {
-            outcome: "approved".into(),
+            outcome: jiuzhu_domain::case::DecisionOutcome::Approved,
             decided_on: date(2026, 3, 1),
             monthly_amount: Money::from_fen(123_456),
             start_month: Some("2026-04".into()),
@@ -225,7 +226,7 @@ pub async fn cases_register_transition_conflict(h: Harness) {
         .list_cases(
             &read,
             &CaseQuery {
-                status: Some("approved".into()),
+                status: Some(jiuzhu_domain::case::CaseStatus::Approved),
                 ..CaseQuery::default()
             },
         )
@@ -312,7 +313,7 @@ pub async fn cases_scope_and_queue(h: Harness) {
                 starts_benefit: true,
                 state: json!({}),
                 revision: 2,
-                status: "open".into(),
+                status: jiuzhu_domain::case::CaseStatus::Open,
                 open_steps: vec![],
                 events: vec![],
                 decision: None,
@@ -364,7 +365,7 @@ pub async fn cases_scope_and_queue(h: Harness) {
                 starts_benefit: true,
                 state: json!({}),
                 revision: 2,
-                status: "open".into(),
+                status: jiuzhu_domain::case::CaseStatus::Open,
                 open_steps: vec![step(
                     "survey",
                     &["township_reviewer", "village_assistant"],
@@ -446,7 +447,10 @@ pub async fn cases_dibao_anywhere(h: Harness) {
     assert!(c.hukou_elsewhere);
     let reg_a = clerk_a().grant::<RegisterApplication>().unwrap();
     assert_eq!(
-        h.store.receives_dibao_anywhere(&reg_a, p_b).await.unwrap(),
+        h.store
+            .receives_anywhere(&reg_a, p_b, "dibao")
+            .await
+            .unwrap(),
         None
     );
     h.store
@@ -458,11 +462,11 @@ pub async fn cases_dibao_anywhere(h: Harness) {
                 starts_benefit: true,
                 state: json!({}),
                 revision: 2,
-                status: "approved".into(),
+                status: jiuzhu_domain::case::CaseStatus::Approved,
                 open_steps: vec![],
                 events: vec![event(2, "confirm", "approved")],
                 decision: Some(NewDecision {
-                    outcome: "approved".into(),
+                    outcome: jiuzhu_domain::case::DecisionOutcome::Approved,
                     decided_on: date(2026, 3, 1),
                     monthly_amount: Money::from_fen(50_000),
                     start_month: Some("2026-04".into()),
@@ -477,7 +481,10 @@ pub async fn cases_dibao_anywhere(h: Harness) {
         .unwrap();
     // Asked from township A (which cannot read B's case): yes, in county 371002 — nothing more.
     assert_eq!(
-        h.store.receives_dibao_anywhere(&reg_a, p_b).await.unwrap(),
+        h.store
+            .receives_anywhere(&reg_a, p_b, "dibao")
+            .await
+            .unwrap(),
         Some("371002".to_string())
     );
     assert_eq!(

@@ -17,9 +17,8 @@ use super::{
 };
 use crate::prelude::*;
 use crate::{
-    AuditQuery, CaseId, CaseQuery, CaseTransition, ChangeKind, CloseWarning, ClosureChange,
-    NewChange, NewDecision, NewRun, NewWarning, StopReason, StoreError, WarningQuery,
-    WarningResult,
+    AuditQuery, CaseId, CaseQuery, CaseTransition, ChangeKind, CloseWarning, NewChange,
+    NewDecision, NewRun, NewWarning, StopReason, StoreError, WarningQuery, WarningResult,
 };
 use crate::{CaseOpening, NewCaseEvent};
 
@@ -32,7 +31,7 @@ fn code_of(e: &StoreError) -> String {
 
 fn approval(amount: i64, reasons: Vec<String>, start_month: Option<&str>) -> NewDecision {
     NewDecision {
-        outcome: "approved".into(),
+        outcome: jiuzhu_domain::case::DecisionOutcome::Approved,
         decided_on: date(2026, 3, 1),
         monthly_amount: Money::from_fen(amount),
         start_month: start_month.map(String::from),
@@ -58,7 +57,7 @@ async fn approved_case(h: &Harness, seq: u32) -> (HouseholdId, CaseId) {
                 starts_benefit: true,
                 state: json!({"revision": 2}),
                 revision: 2,
-                status: "approved".into(),
+                status: jiuzhu_domain::case::CaseStatus::Approved,
                 open_steps: vec![step("filing", &["county_approver"], "county", (2026, 3, 6))],
                 events: vec![event(2, "confirm", "approved")],
                 decision: Some(approval(50_000, vec![], Some("2026-04"))),
@@ -187,7 +186,7 @@ pub async fn changes_stop_ends_benefit_and_is_filed(h: Harness) {
         .unwrap();
     assert_eq!(c.workflow, "dibao_change");
     assert_eq!(c.program, "低保变更");
-    assert_eq!(c.status, "open");
+    assert_eq!(c.status, jiuzhu_domain::case::CaseStatus::Open);
     assert_eq!(c.household_id, hh);
     assert_eq!(c.division_filed, "371002001");
     // The reviewer completed 变更发起 with the reason; 审核确认 is the county's (not delegated),
@@ -246,7 +245,7 @@ pub async fn changes_stop_ends_benefit_and_is_filed(h: Harness) {
                 starts_benefit: true,
                 state: json!({"revision": 2}),
                 revision: 2,
-                status: "approved".into(),
+                status: jiuzhu_domain::case::CaseStatus::Approved,
                 open_steps: vec![step("filing", &["county_approver"], "county", (2026, 3, 6))],
                 events: vec![event(2, "confirm", "approved")],
                 decision: Some(approval(
@@ -350,7 +349,7 @@ pub async fn changes_stop_ends_benefit_and_is_filed(h: Harness) {
         .applicant_id;
     assert_eq!(
         h.store
-            .receives_dibao_anywhere(&reg, applicant)
+            .receives_anywhere(&reg, applicant, "dibao")
             .await
             .unwrap(),
         None
@@ -385,6 +384,67 @@ pub async fn changes_stop_ends_benefit_and_is_filed(h: Harness) {
     );
 }
 
+/// What an adjustment's closure writes in its unit (as the application composes it).
+struct Adjustment<'a> {
+    grant: &'a jiuzhu_domain::Grant<HandleWarnings>,
+    write: &'a jiuzhu_domain::Grant<jiuzhu_domain::access::WriteRegistry>,
+    found: &'a jiuzhu_domain::HouseholdEconomics,
+    version: Option<i64>,
+    change: &'a NewChange,
+    household: HouseholdId,
+    parent: CaseId,
+}
+
+impl Adjustment<'_> {
+    async fn apply(
+        &self,
+        unit: &mut dyn crate::WriteUnit,
+        w: &crate::WarningRecord,
+    ) -> crate::WarningRecord {
+        let close = CloseWarning {
+            result: WarningResult::Adjust,
+            note: "入户核实,收入已超过标准".into(),
+            visit_date: None,
+            attachments: vec![],
+        };
+        let closing = unit
+            .warning_to_close(self.grant, w.id, w.row_version, &close)
+            .await
+            .unwrap();
+        unit.save_economics(
+            self.write,
+            self.household,
+            self.version,
+            self.found,
+            date(2026, 3, 1),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            unit.running_case_id(self.household).await.unwrap(),
+            Some(self.parent)
+        );
+        assert_eq!(unit.open_change_on(self.parent).await.unwrap(), None);
+        let change = unit
+            .open_change_for_warning(self.grant, self.change, w.id)
+            .await
+            .unwrap();
+        // Reads in the unit see its own writes.
+        assert_eq!(
+            unit.open_change_on(self.parent)
+                .await
+                .unwrap()
+                .map(|(id, _)| id),
+            Some(change.id)
+        );
+        unit.close_warning(self.grant, &closing, &close, Some(change.id), None)
+            .await
+            .unwrap()
+    }
+}
+
+/// A warning's closure as the application composes it on a [`crate::WriteUnit`]: the fact it
+/// found, the change it opens and the closure itself are kept together, or none of them.
 pub async fn changes_opened_by_warning_close(h: Harness) {
     with_tree(&h).await;
     let (ha, parent) = approved_case(&h, 71).await;
@@ -454,37 +514,29 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
         reason: "比对预警(2026-02 INCOME):入户核实,收入已超过标准".into(),
         ..change_at(parent, ChangeKind::Adjust, None, "township")
     };
-    let found_income = ClosureChange::Open(found_income);
-
-    // A stale closure carrying the fact an adjustment found writes neither: the record stays.
-    let w = find(ha, "INCOME");
     let registry = clerk_a()
         .grant::<jiuzhu_domain::access::ReadRegistry>()
-        .unwrap();
-    let before = h
-        .store
-        .economics_as_of(&registry, ha, date(2026, 3, 1))
-        .await
         .unwrap();
     let write = clerk_a()
         .grant::<jiuzhu_domain::access::WriteRegistry>()
         .unwrap();
+    let economics_of = |hh: HouseholdId| {
+        let (h, registry) = (&h, &registry);
+        async move {
+            h.store
+                .economics_as_of(registry, hh, date(2026, 3, 1))
+                .await
+                .unwrap()
+        }
+    };
+    let before = economics_of(ha).await;
     let found = jiuzhu_domain::HouseholdEconomics::default();
-    let stale = h
-        .store
-        .close_warning_with(
-            &g,
-            w.id,
-            w.row_version + 1,
-            &close(WarningResult::Adjust),
-            &found_income,
-            Some(crate::FoundFact {
-                grant: &write,
-                expected_version: before.as_ref().map(|r| r.row_version),
-                economics: &found,
-                valid_from: date(2026, 3, 1),
-            }),
-        )
+    let w = find(ha, "INCOME");
+
+    // A stale closure: refused before anything is written.
+    let mut unit = h.store.begin().await.unwrap();
+    let stale = unit
+        .warning_to_close(&g, w.id, w.row_version + 1, &close(WarningResult::Adjust))
         .await
         .unwrap_err();
     assert!(
@@ -497,31 +549,48 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
         ),
         "{stale:?}"
     );
+    drop(unit);
+
+    // The fact, the change and the closure written, then the unit dropped: nothing is kept.
+    let adjust = Adjustment {
+        grant: &g,
+        write: &write,
+        found: &found,
+        version: before.as_ref().map(|r| r.row_version),
+        change: &found_income,
+        household: ha,
+        parent,
+    };
+    let mut unit = h.store.begin().await.unwrap();
+    adjust.apply(unit.as_mut(), &w).await;
+    drop(unit);
+    assert_eq!(economics_of(ha).await, before);
+    let read = clerk_a().grant::<ReadCases>().unwrap();
+    assert!(h
+        .store
+        .case_changes(&read, parent)
+        .await
+        .unwrap()
+        .is_empty());
+    let still = h
+        .store
+        .get_warning(&reads(&g), w.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        h.store
-            .economics_as_of(&registry, ha, date(2026, 3, 1))
-            .await
-            .unwrap(),
-        before
+        (still.status.as_str(), still.change_case_id),
+        ("open", None)
     );
 
-    // Adjust on a household with a running case: the change case opens in the same transaction.
-    let closed = h
-        .store
-        .close_warning_with(
-            &g,
-            w.id,
-            w.row_version,
-            &close(WarningResult::Adjust),
-            &found_income,
-            None,
-        )
-        .await
-        .unwrap();
+    // Committed: all of it.
+    let mut unit = h.store.begin().await.unwrap();
+    let closed = adjust.apply(unit.as_mut(), &w).await;
+    unit.commit().await.unwrap();
     assert_eq!(closed.status, "closed");
-    let change_id = closed.change_case_id.expect("a change case was opened");
     assert_eq!(closed.note.as_deref(), Some("入户核实,收入已超过标准"));
-    let read = clerk_a().grant::<ReadCases>().unwrap();
+    let change_id = closed.change_case_id.expect("a change case was opened");
+    assert_ne!(economics_of(ha).await, before);
     let ch = h
         .store
         .case_change(&read, change_id)
@@ -546,109 +615,87 @@ pub async fn changes_opened_by_warning_close(h: Harness) {
         Some(change_id)
     );
 
-    // A second warning of the household links the change already open.
+    // A second warning of the household finds the change open and links it, with a note.
     let w2 = find(ha, "DEPOSIT");
-    let closed = h
-        .store
-        .close_warning(&g, w2.id, w2.row_version, &close(WarningResult::Suspend))
+    let mut unit = h.store.begin().await.unwrap();
+    let closing = unit
+        .warning_to_close(&g, w2.id, w2.row_version, &close(WarningResult::Suspend))
         .await
         .unwrap();
+    let (open, number) = unit.open_change_on(parent).await.unwrap().unwrap();
+    assert_eq!(open, change_id);
+    let note = format!("(该户已有办理中的变更 {number})");
+    let closed = unit
+        .close_warning(
+            &g,
+            &closing,
+            &close(WarningResult::Suspend),
+            Some(open),
+            Some(&note),
+        )
+        .await
+        .unwrap();
+    unit.commit().await.unwrap();
     assert_eq!(closed.change_case_id, Some(change_id));
     assert!(closed.note.unwrap().contains("已有办理中的变更"));
 
-    // No approved case in the store: a stop is refused (it would count as a 停止救助 that never
-    // happened); the warning stays open for a result that fits, and the economic record the
-    // closure carried is not kept either (one transaction).
+    // No running case in the store for a household without an approved case; a case the
+    // change cannot be opened on is refused as Invalid, and the unit goes on.
     let w3 = find(hb, "DEATH");
-    let write = clerk_a()
-        .grant::<jiuzhu_domain::access::WriteRegistry>()
-        .unwrap();
-    let found = jiuzhu_domain::HouseholdEconomics::default();
-    let err = h
-        .store
-        .close_warning_with(
-            &g,
-            w3.id,
-            w3.row_version,
-            &close(WarningResult::Stop),
-            &ClosureChange::NoRunningCase,
-            Some(crate::FoundFact {
-                grant: &write,
-                expected_version: None,
-                economics: &found,
-                valid_from: date(2026, 3, 1),
-            }),
-        )
+    let mut unit = h.store.begin().await.unwrap();
+    unit.warning_to_close(&g, w3.id, w3.row_version, &close(WarningResult::Stop))
         .await
-        .unwrap_err();
-    match &err {
-        StoreError::Invalid(v) => {
-            assert_eq!(v.0[0].code, "WARNING_RESULT_NEEDS_CASE");
-            assert!(v.0[0].message.contains("停止救助"), "{}", v.0[0].message);
-        }
-        other => panic!("{other:?}"),
-    }
-    let still = h
-        .store
-        .get_warning(&reads(&g), w3.id)
-        .await
-        .unwrap()
         .unwrap();
-    assert_eq!(still.status, "open");
-    assert_eq!(still.change_case_id, None);
-    let registry = clerk_a()
-        .grant::<jiuzhu_domain::access::ReadRegistry>()
-        .unwrap();
-    assert_eq!(
-        h.store
-            .economics_as_of(&registry, hb, date(2026, 3, 1))
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        h.store.household_benefits(&read, hb).await.unwrap().len(),
-        0
-    );
-
-    // A running case the application did not find (not one the actor reads): not found, the
-    // warning stays open. One the application could not start a change on: closed, and the
-    // note says why.
+    assert_eq!(unit.running_case_id(hb).await.unwrap(), None);
+    drop(unit);
     let w4 = find(hc, "VEHICLE");
-    let err = h
-        .store
-        .close_warning_with(
-            &g,
-            w4.id,
-            w4.row_version,
-            &close(WarningResult::Suspend),
-            &ClosureChange::NoRunningCase,
-            None,
-        )
+    let mut unit = h.store.begin().await.unwrap();
+    let closing = unit
+        .warning_to_close(&g, w4.id, w4.row_version, &close(WarningResult::Suspend))
         .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
-    let closed = h
-        .store
-        .close_warning_with(
+        .unwrap();
+    let unknown_parent = NewChange {
+        reason: "比对预警(2026-02 VEHICLE):入户核实".into(),
+        ..change_at(parent_c + 1000, ChangeKind::Suspend, None, "township")
+    };
+    assert!(unit
+        .open_change_for_warning(&g, &unknown_parent, w4.id)
+        .await
+        .is_err());
+    let closed = unit
+        .close_warning(
             &g,
-            w4.id,
-            w4.row_version,
+            &closing,
             &close(WarningResult::Suspend),
-            &ClosureChange::CannotOpen {
-                parent: parent_c,
-                reason: "该救助案件不办理暂停".into(),
-            },
             None,
+            Some("(未发起变更)"),
         )
         .await
         .unwrap();
-    assert_eq!(closed.status, "closed");
+    unit.commit().await.unwrap();
     assert_eq!(closed.change_case_id, None);
     assert_eq!(
         closed.note.as_deref(),
-        Some("入户核实,收入已超过标准(未发起变更:该救助案件不办理暂停)")
+        Some("入户核实,收入已超过标准(未发起变更)")
     );
+
+    // Without a unit, only a closure that changes no benefit.
+    let w5 = find(hb, "DEATH");
+    let err = h
+        .store
+        .close_warning(&g, w5.id, w5.row_version, &close(WarningResult::Stop))
+        .await
+        .unwrap_err();
+    match &err {
+        StoreError::Invalid(v) => assert_eq!(v.0[0].code, "WARNING_RESULT_NEEDS_CHANGE"),
+        other => panic!("{other:?}"),
+    }
+    let closed = h
+        .store
+        .close_warning(&g, w5.id, w5.row_version, &close(WarningResult::Refer))
+        .await
+        .unwrap();
+    assert_eq!(closed.result, Some(WarningResult::Refer));
     let a = system().grant::<ReadAudit>().unwrap();
     let log = h
         .store

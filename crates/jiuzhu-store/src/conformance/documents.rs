@@ -295,6 +295,7 @@ fn entry(town: &str, kind: ReserveEntryKind, yuan: i64) -> NewReserveEntry {
         kind,
         amount: Money::from_yuan(yuan),
         case_id: None,
+        assist_first_workflows: vec!["temporary".into()],
         payee_name: None,
         payee_id_masked: None,
         reason: "测试".into(),
@@ -501,6 +502,7 @@ pub async fn reserve_fund_case_link(h: Harness) {
     let reg = clerk_a().grant::<RegisterApplication>().unwrap();
     let case = |workflow: &str| NewCase {
         department: None,
+        one_place_per_person: false,
         workflow: workflow.into(),
         program: "临时救助".into(),
         household_id: hh,

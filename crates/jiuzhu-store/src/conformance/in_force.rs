@@ -77,11 +77,11 @@ pub async fn households_in_force_are_the_ones_compared(h: Harness) {
         starts_benefit: true,
         state: json!({"revision": 2}),
         revision: 2,
-        status: "approved".into(),
+        status: jiuzhu_domain::case::CaseStatus::Approved,
         open_steps: vec![step("filing", &["county_approver"], "county", (2026, 3, 8))],
         events: vec![event(2, "confirm", "approved")],
         decision: Some(NewDecision {
-            outcome: "approved".into(),
+            outcome: jiuzhu_domain::case::DecisionOutcome::Approved,
             decided_on: date(2026, 3, 1),
             monthly_amount: Money::from_fen(36_900),
             start_month: Some("2026-04".into()),

@@ -13,17 +13,19 @@ use super::cases::{approver, event, household, new_case, reviewer_a, step};
 use super::{clerk_a, clerk_b, code, date, staff, with_tree, Harness, VILLAGE_A, VILLAGE_B};
 use crate::prelude::*;
 use crate::{AuditQuery, CaseFlags, CaseTransition, NewDecision, StoreError};
+use jiuzhu_domain::case::DecisionOutcome;
 
-fn decision(outcome: &str) -> NewDecision {
+fn decision(outcome: DecisionOutcome) -> NewDecision {
+    let approved = outcome == DecisionOutcome::Approved;
     NewDecision {
-        outcome: outcome.into(),
+        outcome,
         decided_on: date(2026, 3, 1),
-        monthly_amount: Money::from_fen(if outcome == "approved" { 50_000 } else { 0 }),
-        start_month: (outcome == "approved").then(|| "2026-04".to_string()),
+        monthly_amount: Money::from_fen(if approved { 50_000 } else { 0 }),
+        start_month: approved.then(|| "2026-04".to_string()),
         explanation: json!([]),
         policy_versions: json!([]),
         input_snapshot: json!(null),
-        reasons: if outcome == "refused" {
+        reasons: if outcome == jiuzhu_domain::case::DecisionOutcome::Refused {
             vec!["收入高于标准".into()]
         } else {
             vec![]
@@ -38,7 +40,7 @@ fn in_notice(rev: i64) -> CaseTransition {
         starts_benefit: true,
         state: json!({"revision": rev}),
         revision: rev,
-        status: "open".into(),
+        status: jiuzhu_domain::case::CaseStatus::Open,
         open_steps: vec![notice],
         events: vec![event(rev, "review", "completed")],
         decision: None,
@@ -98,10 +100,10 @@ pub async fn letters_notices_and_filing(h: Harness) {
         starts_benefit: true,
         state: json!({"revision": 3}),
         revision: 3,
-        status: "approved".into(),
+        status: jiuzhu_domain::case::CaseStatus::Approved,
         open_steps: vec![step("filing", &["county_approver"], "county", (2026, 3, 6))],
         events: vec![event(3, "confirm", "approved")],
-        decision: Some(decision("approved")),
+        decision: Some(decision(DecisionOutcome::Approved)),
     };
     h.store
         .transition_case(&act, a.id, 2, &approve)
@@ -127,7 +129,7 @@ pub async fn letters_notices_and_filing(h: Harness) {
         starts_benefit: true,
         state: json!({"revision": 4}),
         revision: 4,
-        status: "approved".into(),
+        status: jiuzhu_domain::case::CaseStatus::Approved,
         open_steps: vec![],
         events: vec![event(4, "filing", "completed")],
         decision: None,
@@ -169,10 +171,10 @@ pub async fn letters_notices_and_filing(h: Harness) {
         starts_benefit: true,
         state: json!({"revision": 3}),
         revision: 3,
-        status: "refused".into(),
+        status: jiuzhu_domain::case::CaseStatus::Refused,
         open_steps: vec![],
         events: vec![event(3, "confirm", "refused")],
-        decision: Some(decision("refused")),
+        decision: Some(decision(DecisionOutcome::Refused)),
     };
     h.store
         .transition_case(&act, b.id, 2, &refuse)

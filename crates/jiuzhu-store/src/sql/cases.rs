@@ -74,7 +74,7 @@ fn case(row: &AnyRow) -> Result<CaseRecord> {
             urgent: flag(row, "urgent")?,
             protected: flag(row, "protected")?,
         },
-        status: rows::get(row, "status")?,
+        status: rows::case_status(row, "status")?,
         state: json_text(row, "state")?,
         revision: rows::get(row, "revision")?,
         created_at: parse_ts(&rows::get::<String>(row, "created_at")?)?,
@@ -109,7 +109,7 @@ fn decision(row: &AnyRow) -> Result<CaseDecision> {
         id: rows::get(row, "id")?,
         case_id: rows::get(row, "case_id")?,
         decision: NewDecision {
-            outcome: rows::get(row, "outcome")?,
+            outcome: rows::decision_outcome(row, "outcome")?,
             decided_on: parse_date(&rows::get::<String>(row, "decided_on")?)?,
             monthly_amount: Money::from_fen(rows::get(row, "monthly_amount")?),
             start_month: rows::get(row, "start_month")?,
@@ -214,13 +214,14 @@ pub(super) async fn load_case(
 
 /// The county of an approved, still running 低保 case of the person (as applicant or current
 /// member of the case's household), if any.
-pub(crate) async fn dibao_county(
+pub(crate) async fn receiving_county(
     conn: &mut AnyConnection,
     person: PersonId,
+    workflow: &str,
 ) -> Result<Option<String>> {
     let row = sqlx::query(
         "SELECT c.division_responsible FROM cases c \
-         WHERE c.workflow = 'dibao' AND c.status = 'approved' \
+         WHERE c.workflow = $2 AND c.status = 'approved' \
          AND NOT EXISTS (SELECT 1 FROM benefit_status b WHERE b.case_id = c.id AND b.status = 'ended') \
          AND (c.applicant_id = $1 OR \
          c.household_id IN (SELECT m.household_id FROM memberships m \
@@ -228,6 +229,7 @@ pub(crate) async fn dibao_county(
          ORDER BY c.id LIMIT 1",
     )
     .bind(person)
+    .bind(workflow)
     .fetch_optional(conn)
     .await?;
     Ok(row
@@ -363,12 +365,12 @@ impl CaseStore for SqlStore {
         let hukou: Option<String> = rows::get(&member, "hukou_division")?;
         let county = county_of(&responsible);
         let hukou_elsewhere = hukou.as_deref().is_some_and(|h| !h.starts_with(&county));
-        if new.workflow == "dibao" {
-            if let Some(c) = dibao_county(tx.conn(), new.applicant_id).await? {
+        if new.one_place_per_person {
+            if let Some(c) = receiving_county(tx.conn(), new.applicant_id, &new.workflow).await? {
                 return Err(invalid(
                     "applicant_id",
                     "CASE_DIBAO_ELSEWHERE",
-                    format!("申请人已在 {c} 享受最低生活保障,不能重复申请(R-PR-6)"),
+                    format!("申请人已在 {c} 享受{},不能重复申请(R-PR-6)", new.program),
                 ));
             }
         }
@@ -491,8 +493,8 @@ impl CaseStore for SqlStore {
         if let Some(w) = q.workflow.as_deref().filter(|s| !s.is_empty()) {
             from.push(" AND c.workflow = ").bind_text(w);
         }
-        if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
-            from.push(" AND c.status = ").bind_text(s);
+        if let Some(s) = q.status {
+            from.push(" AND c.status = ").bind_text(s.as_str());
         }
         if let Some(d) = &q.division {
             from.push(" AND c.division_responsible LIKE ")
@@ -558,9 +560,6 @@ impl CaseStore for SqlStore {
                 expected: expected_revision,
                 actual: before.revision,
             });
-        }
-        if !matches!(t.status.as_str(), "open" | "approved" | "refused") {
-            return Err(invalid("status", "CASE_STATUS", "案件状态无效"));
         }
         sqlx::query(
             "UPDATE cases SET state = $1, revision = $2, status = $3, updated_at = $4 WHERE id = $5",
@@ -708,13 +707,14 @@ impl CaseStore for SqlStore {
         Ok(out)
     }
 
-    async fn receives_dibao_anywhere(
+    async fn receives_anywhere(
         &self,
         _g: &Grant<jiuzhu_domain::access::RegisterApplication>,
         person: PersonId,
+        workflow: &str,
     ) -> Result<Option<String>> {
         let mut conn = self.pool.acquire().await?;
-        dibao_county(&mut conn, person).await
+        receiving_county(&mut conn, person, workflow).await
     }
 
     async fn notice_list(

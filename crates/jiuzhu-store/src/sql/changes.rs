@@ -21,7 +21,6 @@ use crate::changes::{
     BenefitStatus, ChangeKind, ChangeOutcome, ChangeRecord, NewChange, StopReason,
 };
 use crate::prelude::*;
-use crate::verification::{WarningRecord, WarningResult};
 use crate::{Result, StoreError};
 
 /// The parent's benefit status (`active` when no row exists: approved before tracking began).
@@ -39,7 +38,7 @@ async fn current_status(conn: &mut AnyConnection, parent: CaseId) -> Result<(Str
     })
 }
 
-async fn open_change_of(
+pub(super) async fn open_change_of(
     conn: &mut AnyConnection,
     parent: CaseId,
 ) -> Result<Option<(CaseId, String)>> {
@@ -86,7 +85,7 @@ pub(super) async fn open_change_tx(
     let parent = load_case(tx.conn(), &reach, new.parent_case_id)
         .await?
         .ok_or_else(|| not_found(new.parent_case_id))?;
-    if parent.status != "approved" {
+    if parent.status != jiuzhu_domain::case::CaseStatus::Approved {
         return Err(invalid(
             "parent_case_id",
             "CHANGE_PARENT_NOT_APPROVED",
@@ -221,7 +220,7 @@ pub(super) async fn after_decision(
     d: &NewDecision,
     starts_benefit: bool,
 ) -> Result<()> {
-    if d.outcome != "approved" {
+    if d.outcome != jiuzhu_domain::case::DecisionOutcome::Approved {
         return Ok(());
     }
     let change = sqlx::query(
@@ -350,7 +349,7 @@ const RUNNING_CASES: &str =
      AND (b.case_id IS NULL OR b.status <> 'ended') \
      ORDER BY CASE WHEN b.case_id IS NULL THEN 1 ELSE 0 END, c.id DESC";
 
-async fn running_case_id(
+pub(super) async fn running_case_id(
     conn: &mut AnyConnection,
     household: HouseholdId,
 ) -> Result<Option<CaseId>> {
@@ -359,69 +358,6 @@ async fn running_case_id(
         .fetch_optional(&mut *conn)
         .await?;
     row.map(|r| rows::get::<CaseId>(&r, "id")).transpose()
-}
-
-/// For a warning closed with adjust/suspend/stop: opens the change the application prepared on
-/// the household's running case (or links the change already open), inside the closure's
-/// transaction. Returns the case id and a sentence for the note when nothing could be opened.
-pub(super) async fn open_for_warning(
-    tx: &mut WriteTx<'_, '_>,
-    actor: &Actor,
-    warning: &WarningRecord,
-    result: WarningResult,
-    change: &crate::verification::ClosureChange,
-) -> Result<(Option<CaseId>, Option<String>)> {
-    if matches!(result, WarningResult::NoEffect | WarningResult::Refer) {
-        return Ok((None, None));
-    }
-    // A result that changes a benefit needs a benefit to change: without one the warning is not
-    // closed as if a stop or an adjustment had happened (it would count as one on the dashboard).
-    let Some(parent) = running_case_id(tx.conn(), warning.household_id).await? else {
-        return Err(super::invalid(
-            "result",
-            "WARNING_RESULT_NEEDS_CASE",
-            format!(
-                "该户在本系统中没有在保的已确认救助案件,不能选择“{}”;请选择“核实无影响”或“转办”\
-                 (存量导入的在保家庭,待其救助待遇迁入本系统后方可变更)",
-                result.label_zh()
-            ),
-        ));
-    };
-    if let Some((id, number)) = open_change_of(tx.conn(), parent).await? {
-        return Ok((Some(id), Some(format!("(该户已有办理中的变更 {number})"))));
-    }
-    use crate::verification::ClosureChange;
-    let new = match change {
-        ClosureChange::Open(c) if c.parent_case_id == parent => c,
-        ClosureChange::CannotOpen { parent: p, reason } if *p == parent => {
-            return Ok((None, Some(format!("(未发起变更:{reason})"))));
-        }
-        // A running case the application did not find: one the actor does not read.
-        ClosureChange::NoRunningCase => return Err(not_found(parent)),
-        // Not the case the change was prepared for (approved or ended meanwhile): the closure
-        // is refused, to be submitted again.
-        _ => {
-            return Err(StoreError::Conflict {
-                kind: "warning",
-                id: warning.id.to_string(),
-                expected: warning.row_version,
-                actual: warning.row_version,
-            })
-        }
-    };
-    let today = jiuzhu_domain::clock::beijing_date(tx.now);
-    match open_change_tx(tx, actor, &actor.scope, today, new, Some(warning.id)).await {
-        Ok(rec) => Ok((Some(rec.id), None)),
-        Err(StoreError::Invalid(v)) => {
-            let why =
-                v.0.iter()
-                    .map(|e| e.message.clone())
-                    .collect::<Vec<_>>()
-                    .join(";");
-            Ok((None, Some(format!("(未发起变更:{why})"))))
-        }
-        Err(e) => Err(e),
-    }
 }
 
 const CHANGE_SELECT: &str =
@@ -464,7 +400,7 @@ fn change_record(r: &AnyRow) -> Result<ChangeRecord> {
         reason: rows::get(r, "reason")?,
         stop_reason,
         warning_id: rows::get(r, "warning_id")?,
-        status: rows::get(r, "status")?,
+        status: rows::case_status(r, "status")?,
         created_at: parse_ts(&rows::get::<String>(r, "created_at")?)?,
         created_by: rows::get(r, "created_by")?,
         outcome,

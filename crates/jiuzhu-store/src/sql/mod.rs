@@ -29,6 +29,7 @@ mod policies;
 mod reach;
 mod reserve;
 mod rows;
+mod unit;
 mod users;
 mod verification;
 mod verification_reports;
@@ -773,5 +774,9 @@ impl Store for SqlStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
         Ok(())
+    }
+
+    async fn begin(&self) -> Result<Box<dyn crate::WriteUnit + '_>> {
+        self.begin_unit().await
     }
 }

@@ -180,9 +180,9 @@ impl ReserveFundStore for SqlStore {
             .transpose()?
             .ok_or_else(|| not_found(township))?;
         if let Some(case_id) = new.case_id {
-            // The assist-first payment of a temporary-assistance case of this township. A case
-            // that does not exist, lies in another jurisdiction or is of another program gets
-            // the same answer, so that the form cannot be used to probe for cases.
+            // The assist-first payment of a case of this township, of a program the fund pays
+            // first. A case that does not exist, lies in another jurisdiction or is of another
+            // program gets the same answer, so that the form cannot be used to probe for cases.
             let row = sqlx::query(
                 "SELECT workflow FROM cases WHERE id = $1 AND division_responsible LIKE $2",
             )
@@ -190,15 +190,17 @@ impl ReserveFundStore for SqlStore {
             .bind(format!("{}%", township.prefix()))
             .fetch_optional(&mut *w.tx)
             .await?;
-            let temporary = match row {
-                Some(r) => rows::get::<String>(&r, "workflow")? == "temporary",
+            let paid_first = match row {
+                Some(r) => new
+                    .assist_first_workflows
+                    .contains(&rows::get::<String>(&r, "workflow")?),
                 None => false,
             };
-            if !temporary {
+            if !paid_first {
                 return Err(invalid(
                     "case_id",
                     "RESERVE_CASE_UNKNOWN",
-                    format!("本乡镇(街道)没有编号为 {case_id} 的临时救助案件"),
+                    format!("本乡镇(街道)没有编号为 {case_id} 的先行救助案件"),
                 ));
             }
         }

@@ -23,6 +23,21 @@ where
     row.try_get::<T, _>(col).map_err(StoreError::from)
 }
 
+/// A case's status as stored.
+pub(crate) fn case_status(row: &AnyRow, col: &str) -> Result<jiuzhu_domain::case::CaseStatus> {
+    let s: String = get(row, col)?;
+    jiuzhu_domain::case::CaseStatus::parse(&s).ok_or_else(|| corrupt("case status", &s))
+}
+
+/// A decision's outcome as stored.
+pub(crate) fn decision_outcome(
+    row: &AnyRow,
+    col: &str,
+) -> Result<jiuzhu_domain::case::DecisionOutcome> {
+    let s: String = get(row, col)?;
+    jiuzhu_domain::case::DecisionOutcome::parse(&s).ok_or_else(|| corrupt("decision outcome", &s))
+}
+
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Database(format!("unreadable {what} in database: {value:?}"))
 }

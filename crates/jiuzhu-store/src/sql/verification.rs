@@ -1026,6 +1026,113 @@ impl DeliveryStore for SqlStore {
     }
 }
 
+/// The warning about to be closed, in the grant's scope, open and at `expected_version`, with the
+/// closure's input checked (a note, no future visit, the household's own documents).
+pub(super) async fn warning_to_close(
+    tx: &mut WriteTx<'_, '_>,
+    g: &Grant<HandleWarnings>,
+    id: i64,
+    expected_version: i64,
+    c: &CloseWarning,
+) -> Result<WarningRecord> {
+    if c.note.trim().is_empty() {
+        return Err(super::invalid(
+            "note",
+            "NOTE_REQUIRED",
+            "请填写核查情况说明",
+        ));
+    }
+    let scope = g.scope().like_pattern();
+    let before =
+        load_warning(tx.conn(), &scope, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "warning",
+                id: id.to_string(),
+            })?;
+    if c.visit_date
+        .is_some_and(|d| d > jiuzhu_domain::clock::beijing_date(tx.now))
+    {
+        return Err(super::invalid(
+            "visit_date",
+            "VISIT_DATE_FUTURE",
+            "核查(入户)日期不能晚于今天",
+        ));
+    }
+    super::warnings::check_attachments(tx.conn(), before.household_id, &c.attachments).await?;
+    if before.row_version != expected_version || before.status != "open" {
+        return Err(StoreError::Conflict {
+            kind: "warning",
+            id: id.to_string(),
+            expected: expected_version,
+            actual: before.row_version,
+        });
+    }
+    Ok(before)
+}
+
+/// Closes the warning read by [`warning_to_close`], linking the change case the closure opened
+/// (if any) and adding `note_more` to the note, with its `warning_closed` audit event.
+pub(super) async fn close_on(
+    tx: &mut WriteTx<'_, '_>,
+    g: &Grant<HandleWarnings>,
+    before: &WarningRecord,
+    c: &CloseWarning,
+    change_case: Option<crate::CaseId>,
+    note_more: Option<&str>,
+) -> Result<WarningRecord> {
+    let note = format!("{}{}", c.note.trim(), note_more.unwrap_or_default());
+    let actor = g.actor();
+    let id = before.id;
+    sqlx::query(
+        "UPDATE warnings SET status = 'closed', result = $1, note = $2, closed_by_id = $3, \
+         closed_by = $4, closed_at = $5, row_version = row_version + 1, visit_date = $8, \
+         attachments = $9, change_case_id = $10 WHERE id = $6 AND row_version = $7",
+    )
+    .bind(c.result.as_str())
+    .bind(note.as_str())
+    .bind(actor.user_id)
+    .bind(actor.username.as_str())
+    .bind(tx.now_text.clone())
+    .bind(id)
+    .bind(before.row_version)
+    .bind(c.visit_date.map(date_text))
+    .bind(
+        (!c.attachments.is_empty())
+            .then(|| serde_json::to_string(&c.attachments).expect("ids serialize")),
+    )
+    .bind(change_case)
+    .execute(tx.conn())
+    .await?;
+    let scope = g.scope().like_pattern();
+    let after = load_warning(tx.conn(), &scope, id)
+        .await?
+        .ok_or_else(|| StoreError::Database("closed warning vanished".into()))?;
+    let division = DivisionCode::parse(&before.division)
+        .map_err(|_| StoreError::Database("unreadable warning division".into()))?;
+    tx.audit(
+        Who::from(actor),
+        Event::new(AuditAction::WarningClosed, "warning")
+            .record(id)
+            .division(&division)
+            .before(json!({"status": before.status, "row_version": before.row_version}))
+            .after(json!({
+                "status": "closed", "result": c.result.as_str(), "note": c.note.trim(),
+                "row_version": after.row_version, "visit_date": c.visit_date,
+                "change_case_id": after.change_case_id,
+                "attachments": c.attachments,
+            }))
+            .detail(format!(
+                "{} 户 {} 预警销号:{}",
+                before.household_code,
+                before.kind,
+                c.result.label_zh()
+            )),
+    )
+    .await?;
+    Ok(after)
+}
+
 #[async_trait]
 impl WarningStore for SqlStore {
     async fn list_warnings(
@@ -1091,123 +1198,6 @@ impl WarningStore for SqlStore {
         Ok(w)
     }
 
-    async fn close_warning_with(
-        &self,
-        g: &Grant<HandleWarnings>,
-        id: i64,
-        expected_version: i64,
-        c: &CloseWarning,
-        change: &crate::ClosureChange,
-        fact: Option<crate::verification::FoundFact<'_>>,
-    ) -> Result<WarningRecord> {
-        let note = c.note.trim();
-        if note.is_empty() {
-            return Err(super::invalid(
-                "note",
-                "NOTE_REQUIRED",
-                "请填写核查情况说明",
-            ));
-        }
-        let scope = g.scope().like_pattern();
-        let mut tx = self.write().await?;
-        let before =
-            load_warning(tx.conn(), &scope, id)
-                .await?
-                .ok_or_else(|| StoreError::NotFound {
-                    kind: "warning",
-                    id: id.to_string(),
-                })?;
-        if c.visit_date
-            .is_some_and(|d| d > jiuzhu_domain::clock::beijing_date(tx.now))
-        {
-            return Err(super::invalid(
-                "visit_date",
-                "VISIT_DATE_FUTURE",
-                "核查(入户)日期不能晚于今天",
-            ));
-        }
-        super::warnings::check_attachments(tx.conn(), before.household_id, &c.attachments).await?;
-        if before.row_version != expected_version || before.status != "open" {
-            return Err(StoreError::Conflict {
-                kind: "warning",
-                id: id.to_string(),
-                expected: expected_version,
-                actual: before.row_version,
-            });
-        }
-        // The fact the adjustment found, first: the change case the closure opens computes
-        // from it, and a closure refused below takes it back with everything else.
-        if let Some(f) = fact {
-            super::economics::save_economics_on(
-                &mut tx,
-                f.grant,
-                before.household_id,
-                f.expected_version,
-                f.economics,
-                f.valid_from,
-            )
-            .await?;
-        }
-        let actor = g.actor();
-        sqlx::query(
-            "UPDATE warnings SET status = 'closed', result = $1, note = $2, closed_by_id = $3, \
-             closed_by = $4, closed_at = $5, row_version = row_version + 1, visit_date = $8, \
-             attachments = $9 WHERE id = $6 AND row_version = $7",
-        )
-        .bind(c.result.as_str())
-        .bind(note)
-        .bind(actor.user_id)
-        .bind(actor.username.as_str())
-        .bind(tx.now_text.clone())
-        .bind(id)
-        .bind(expected_version)
-        .bind(c.visit_date.map(date_text))
-        .bind(
-            (!c.attachments.is_empty())
-                .then(|| serde_json::to_string(&c.attachments).expect("ids serialize")),
-        )
-        .execute(tx.conn())
-        .await?;
-        // adjust/suspend/stop open the matching change case in this same transaction.
-        let (change_case, note_more) =
-            super::changes::open_for_warning(&mut tx, actor, &before, c.result, change).await?;
-        if change_case.is_some() || note_more.is_some() {
-            sqlx::query("UPDATE warnings SET change_case_id = $1, note = $2 WHERE id = $3")
-                .bind(change_case)
-                .bind(format!("{note}{}", note_more.unwrap_or_default()))
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
-        }
-        let after = load_warning(tx.conn(), &scope, id)
-            .await?
-            .ok_or_else(|| StoreError::Database("closed warning vanished".into()))?;
-        let division = DivisionCode::parse(&before.division)
-            .map_err(|_| StoreError::Database("unreadable warning division".into()))?;
-        tx.audit(
-            Who::from(actor),
-            Event::new(AuditAction::WarningClosed, "warning")
-                .record(id)
-                .division(&division)
-                .before(json!({"status": before.status, "row_version": before.row_version}))
-                .after(json!({
-                    "status": "closed", "result": c.result.as_str(), "note": note,
-                    "row_version": after.row_version, "visit_date": c.visit_date,
-                    "change_case_id": after.change_case_id,
-                    "attachments": c.attachments,
-                }))
-                .detail(format!(
-                    "{} 户 {} 预警销号:{}",
-                    before.household_code,
-                    before.kind,
-                    c.result.label_zh()
-                )),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(after)
-    }
-
     async fn close_warning(
         &self,
         g: &Grant<HandleWarnings>,
@@ -1215,8 +1205,20 @@ impl WarningStore for SqlStore {
         expected_version: i64,
         close: &CloseWarning,
     ) -> Result<WarningRecord> {
-        let no_change = crate::ClosureChange::NoRunningCase;
-        self.close_warning_with(g, id, expected_version, close, &no_change, None)
-            .await
+        if close.result.changes_benefit() {
+            return Err(super::invalid(
+                "result",
+                "WARNING_RESULT_NEEDS_CHANGE",
+                format!(
+                    "“{}”须同时发起救助变更,请通过预警处理办理",
+                    close.result.label_zh()
+                ),
+            ));
+        }
+        let mut tx = self.write().await?;
+        let before = warning_to_close(&mut tx, g, id, expected_version, close).await?;
+        let after = close_on(&mut tx, g, &before, close, None, None).await?;
+        tx.commit().await?;
+        Ok(after)
     }
 }
