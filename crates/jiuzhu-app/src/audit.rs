@@ -10,39 +10,15 @@ use jiuzhu_domain::audit::beijing_time;
 use jiuzhu_domain::audit_export::ExportHeader;
 use jiuzhu_domain::audit_seal::Checkpoint;
 use jiuzhu_domain::{Actor, AuditAction, AuditRecord, ChainHead, DivisionCode, Grant};
-use jiuzhu_store::audit_export::{self, ExportFailure};
+pub use jiuzhu_store::audit_export::{self, ExportFailure};
 pub use jiuzhu_store::audit_seal::{AuditSeal, SealError, SealPaths, Verification};
 use jiuzhu_store::{AuditQuery, Page};
 
-use crate::{App, Error, Result};
+use crate::{App, Result};
 
-/// Why the log could not be verified or exported.
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    /// The key or the checkpoint file could not be used, or the database not read.
-    #[error(transparent)]
-    Seal(#[from] SealError),
-    /// The export was refused (a log that does not verify, an empty or reversed period, an
-    /// existing file).
-    #[error(transparent)]
-    Export(#[from] ExportFailure),
-    /// Recording the verification or the export failed.
-    #[error(transparent)]
-    App(#[from] Error),
-}
-
-/// A verification, and the checkpoint written after it when the log is intact.
-pub struct Verified {
-    pub verification: Verification,
-    /// `Ok(None)`: the newest checkpoint already covers the log.
-    pub checkpoint: std::result::Result<Option<Checkpoint>, SealError>,
-}
-
-/// An export, and the checkpoint written after it.
-pub struct Exported {
-    pub header: ExportHeader,
-    pub checkpoint: std::result::Result<Option<Checkpoint>, SealError>,
-}
+/// A checkpoint written after a verification or an export; `Ok(None)`: the newest checkpoint
+/// already covers the log.
+pub type Checkpointed = std::result::Result<Option<Checkpoint>, SealError>;
 
 impl App {
     /// Events about records in the auditor's scope, newest first. A national auditor also sees
@@ -71,68 +47,64 @@ impl App {
             .await?)
     }
 
-    /// Walks the whole chain against the signed checkpoints. When it is intact, records
-    /// `audit_verified` for the actor (at the actor's own node, where it finds its checks) and
-    /// writes a checkpoint; a log that is not intact is reported, never recorded over.
+    /// Walks the whole chain against the signed checkpoints (the key opened by the caller).
     pub async fn verify_audit(
         &self,
         seal: &AuditSeal,
+    ) -> std::result::Result<Verification, SealError> {
+        seal.verify(self.store.as_ref()).await
+    }
+
+    /// Records an intact verification as `audit_verified` for the actor (the auditor finds its
+    /// own checks in the log) and writes a checkpoint. A log that is not intact is reported,
+    /// never recorded over: nothing is done for it.
+    pub async fn record_audit_verified(
+        &self,
+        seal: &AuditSeal,
         actor: &Actor,
-    ) -> std::result::Result<Verified, AuditError> {
-        let verification = seal.verify(self.store.as_ref()).await?;
-        if verification.problem.is_some() {
-            return Ok(Verified {
-                verification,
-                checkpoint: Ok(None),
-            });
+        v: &Verification,
+    ) -> Result<Checkpointed> {
+        if v.problem.is_some() {
+            return Ok(Ok(None));
         }
-        let newest = verification.newest.as_ref().map_or_else(
+        let newest = v.newest.as_ref().map_or_else(
             || "-".to_string(),
             |c| format!("#{}: seq {},北京时间 {}", c.n, c.seq, beijing_time(&c.at)),
         );
         let detail = format!(
             "{} events intact; newest checkpoint {newest}; {} events after it",
-            verification.events, verification.window
+            v.events, v.window
         );
         self.append_audit(
             actor,
             AuditAction::AuditVerified,
             "audit",
             None,
-            Some(actor.scope.root()),
+            None,
             Some(&detail),
         )
         .await?;
-        let checkpoint = seal
+        Ok(seal
             .checkpoint(self.store.as_ref(), self.clock.as_ref())
-            .await;
-        Ok(Verified {
-            verification,
-            checkpoint,
-        })
+            .await)
     }
 
     /// Signs the chain head now and appends it to the checkpoint file.
-    pub async fn audit_checkpoint(
-        &self,
-        seal: &AuditSeal,
-    ) -> std::result::Result<Option<Checkpoint>, SealError> {
+    pub async fn audit_checkpoint(&self, seal: &AuditSeal) -> Checkpointed {
         seal.checkpoint(self.store.as_ref(), self.clock.as_ref())
             .await
     }
 
     /// Writes the period's events (masked copies, as stored) to `out`, a new file signed with
-    /// SM2, after verifying the whole log; records `audit_exported` for the actor, saying how the
-    /// file left (`handed_over`: "downloaded as …", "to …"), and writes a checkpoint.
+    /// SM2, after verifying the whole log. Nothing is recorded yet: the caller hands the file
+    /// over, then records it ([`App::record_audit_export`]).
     pub async fn export_audit(
         &self,
         seal: &AuditSeal,
-        actor: &Actor,
         (from, to): (NaiveDate, NaiveDate),
         out: &Path,
-        handed_over: &str,
-    ) -> std::result::Result<Exported, AuditError> {
-        let header = audit_export::export(
+    ) -> std::result::Result<ExportHeader, ExportFailure> {
+        audit_export::export(
             seal,
             self.store.as_ref(),
             self.clock.as_ref(),
@@ -140,49 +112,60 @@ impl App {
             to,
             out,
         )
-        .await?;
+        .await
+    }
+
+    /// Records an export handed over as `audit_exported` for the actor, saying how the file left
+    /// (`handed_over`: "downloaded as …", "to …"), and writes a checkpoint.
+    pub async fn record_audit_export(
+        &self,
+        seal: &AuditSeal,
+        actor: &Actor,
+        header: &ExportHeader,
+        handed_over: &str,
+    ) -> Result<Checkpointed> {
         // Who took the log out, which part, and the file: an export is itself audited.
         let detail = format!(
-            "{from}..{to}: seq {}..{} ({} events) {handed_over}",
-            header.first_seq, header.last_seq, header.events
+            "{}..{}: seq {}..{} ({} events) {handed_over}",
+            header.from, header.to, header.first_seq, header.last_seq, header.events
         );
         self.append_audit(
             actor,
             AuditAction::AuditExported,
             "audit",
             None,
-            Some(actor.scope.root()),
+            None,
             Some(&detail),
         )
         .await?;
-        let checkpoint = seal
+        Ok(seal
             .checkpoint(self.store.as_ref(), self.clock.as_ref())
-            .await;
-        Ok(Exported { header, checkpoint })
+            .await)
     }
 
     /// Opens the signing key, creating the keys on a first start (`serve`, `demo`, the first
-    /// checkpoint): their creation is recorded in the audit log with the key's fingerprint.
-    /// `true` when they were created now.
-    pub async fn open_or_create_seal(
+    /// checkpoint); `true` when they were created now, to be announced and then recorded
+    /// ([`App::record_audit_keys_created`]).
+    pub fn open_or_create_seal(
         &self,
         paths: &SealPaths,
-        actor: &Actor,
-    ) -> std::result::Result<(AuditSeal, bool), AuditError> {
-        let (seal, created) = AuditSeal::open_or_create(paths)?;
-        if created {
-            let detail = format!("SM2 key fingerprint {}", seal.public().fingerprint());
-            self.append_audit(
-                actor,
-                AuditAction::AuditKeysCreated,
-                "audit",
-                None,
-                None,
-                Some(&detail),
-            )
-            .await?;
-        }
-        Ok((seal, created))
+    ) -> std::result::Result<(AuditSeal, bool), SealError> {
+        AuditSeal::open_or_create(paths)
+    }
+
+    /// Records the creation of the keys with the key's fingerprint.
+    pub async fn record_audit_keys_created(&self, seal: &AuditSeal, actor: &Actor) -> Result<()> {
+        let detail = format!("SM2 key fingerprint {}", seal.public().fingerprint());
+        self.append_audit(
+            actor,
+            AuditAction::AuditKeysCreated,
+            "audit",
+            None,
+            None,
+            Some(&detail),
+        )
+        .await?;
+        Ok(())
     }
 
     /// The newest event of the chain (a command checkpoints at its exit when it moved).

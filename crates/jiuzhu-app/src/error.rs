@@ -34,6 +34,15 @@ pub enum Error {
         message: String,
         fields: Vec<FieldError>,
     },
+    /// What was asked cannot be done as things stand (a step not open, a record missing from the
+    /// file, a parameter the policy lacks), said in Chinese with its code and the fields
+    /// concerned.
+    #[error("{message}")]
+    Rejected {
+        code: &'static str,
+        message: String,
+        fields: Vec<FieldError>,
+    },
     /// A file over its size limit (bytes), with the file's size when known.
     #[error("文件超过大小限制")]
     TooLarge { limit: u64, size: Option<u64> },

@@ -121,6 +121,14 @@ impl App {
             .await
     }
 
+    /// The same application keeping deliveries under `dir` (`<dir>/feeds`): the server's option.
+    pub fn with_feeds_dir(&self, dir: impl Into<PathBuf>) -> App {
+        App {
+            feeds: FeedFiles::new(dir.into()),
+            ..self.clone()
+        }
+    }
+
     /// The same application seen at another time (the demo dates the cases it seeds in the
     /// past); it shares the store and the kept parameters.
     pub fn with_clock(&self, clock: Arc<dyn Clock>) -> App {

@@ -2,72 +2,29 @@
 //! API show and fill. Only data types are here, never the store itself, so that the web reaches
 //! persistence only through the use-cases.
 
+/// Parameters.
+pub use jiuzhu_store::CalendarEdit;
+/// Registry, accounts and audit.
 pub use jiuzhu_store::{
-    // Registry, accounts and audit.
-    AccessPatch,
-    AuditQuery,
-    // Cases, changes and what they file.
-    BenefitStatus,
-    // Parameters.
-    CalendarEdit,
-    CaseEvent,
-    CaseFlags,
-    CaseId,
-    CaseQuery,
-    CaseRecord,
-    ChangeKind,
-    ChangeRecord,
-    // Deliveries, sources, runs, warnings and leads.
-    CloseWarning,
-    Dashboard,
-    DashboardCell,
-    DeliveryReader,
-    // Documents and the reserve fund.
-    Document,
-    DocumentId,
-    DocumentQuery,
-    FeedDelivery,
-    FeedSource,
-    FeedSourceChange,
-    FilingEntry,
-    HouseholdQuery,
-    HouseholdSnapshot,
-    HouseholdSummary,
-    ImportSummary,
-    InboxQuery,
-    InboxStatus,
-    LeadQuery,
-    LeadRecord,
-    LeadRun,
-    LoginOutcome,
-    NewDocument,
-    NewFeedSource,
-    NewHousehold,
-    NewLead,
-    NewReserveEntry,
-    NewRun,
-    NewWarning,
-    NewZeroReport,
-    OwnerKind,
-    Page,
-    PersonQuery,
-    PersonSummary,
-    Rejection,
-    ReserveEntry,
-    ReserveEntryKind,
-    ReserveFund,
-    RunSummary,
-    SourceAccount,
-    SourceUse,
-    StopReason,
-    TaskQuery,
-    TaskRow,
-    UserPatch,
-    WarningQuery,
-    WarningRecord,
-    WarningResult,
-    ZeroReport,
-    ZeroReportStatus,
+    AccessPatch, AuditQuery, HouseholdQuery, HouseholdSnapshot, HouseholdSummary, ImportSummary,
+    LoginOutcome, NewHousehold, Page, PersonQuery, PersonSummary, UserPatch,
+};
+/// Cases, changes and what they file.
+pub use jiuzhu_store::{
+    BenefitStatus, CaseDecision, CaseEvent, CaseFlags, CaseId, CaseQuery, CaseRecord, ChangeKind,
+    ChangeRecord, FilingEntry, StopReason, TaskQuery, TaskRow,
+};
+/// Deliveries, sources, runs, warnings and leads.
+pub use jiuzhu_store::{
+    CloseWarning, Dashboard, DashboardCell, DeliveryReader, FeedDelivery, FeedSource,
+    FeedSourceChange, InboxQuery, InboxStatus, LeadQuery, LeadRecord, LeadRun, NewFeedSource,
+    NewLead, NewRun, NewWarning, NewZeroReport, Rejection, RunSummary, SourceAccount, SourceUse,
+    WarningQuery, WarningRecord, WarningResult, ZeroReport, ZeroReportStatus,
+};
+/// Documents and the reserve fund.
+pub use jiuzhu_store::{
+    Document, DocumentId, DocumentQuery, NewDocument, NewReserveEntry, OwnerKind, ReserveEntry,
+    ReserveEntryKind, ReserveFund,
 };
 
 /// What the store refused, as the web maps it to its envelope.

@@ -572,12 +572,35 @@ impl Render<'_> {
     }
 
     fn step(&self, s: &TraceStep) -> Step {
+        match s {
+            TraceStep::Member { .. } => self.member_step(s),
+            TraceStep::TekunConditions { .. }
+            | TraceStep::TekunBasic { .. }
+            | TraceStep::TekunCare { .. }
+            | TraceStep::TekunAmount { .. } => self.tekun_step(s),
+            TraceStep::Standard
+            | TraceStep::Income
+            | TraceStep::Tests
+            | TraceStep::TierBase { .. }
+            | TraceStep::GapBase
+            | TraceStep::Supplement { .. }
+            | TraceStep::Grace
+            | TraceStep::SinglePerson { .. }
+            | TraceStep::DibaoAmount => self.dibao_step(s),
+            TraceStep::Edge
+            | TraceStep::RigidHardship
+            | TraceStep::RelativePoverty
+            | TraceStep::MedicalWarning { .. }
+            | TraceStep::Temporary
+            | TraceStep::StaffRelative
+            | TraceStep::Total => self.other_step(s),
+        }
+    }
+
+    /// The steps of a member counted or not.
+    fn member_step(&self, s: &TraceStep) -> Step {
         let mp = self.mp;
-        let f = self.f;
         let hp = &mp.household;
-        let dp = &mp.dibao;
-        let tp = &mp.tekun;
-        let li = &mp.low_income;
         match *s {
             TraceStep::Member {
                 member,
@@ -607,6 +630,16 @@ impl Render<'_> {
                     sources,
                 )
             }
+            _ => unreachable!("dispatched by Render::step"),
+        }
+    }
+
+    /// The steps of 特困 recognition and support.
+    fn tekun_step(&self, s: &TraceStep) -> Step {
+        let mp = self.mp;
+        let dp = &mp.dibao;
+        let tp = &mp.tekun;
+        match *s {
             TraceStep::TekunConditions {
                 member,
                 unable,
@@ -761,6 +794,16 @@ impl Render<'_> {
                     vec![src(&mp.rounding.unit), src(&mp.rounding.mode)],
                 )
             }
+            _ => unreachable!("dispatched by Render::step"),
+        }
+    }
+
+    /// The steps of the 低保 standard, income, tests, base, supplements and amount.
+    fn dibao_step(&self, s: &TraceStep) -> Step {
+        let mp = self.mp;
+        let f = self.f;
+        let dp = &mp.dibao;
+        match *s {
             TraceStep::Standard => {
                 let area_zh = area_zh(f.area);
                 step(
@@ -1023,6 +1066,16 @@ impl Render<'_> {
                 ),
                 vec![src(&mp.rounding.unit), src(&mp.rounding.mode)],
             ),
+            _ => unreachable!("dispatched by Render::step"),
+        }
+    }
+
+    /// The steps of the low-income lines, 临时救助, the staff-relative check and the total.
+    fn other_step(&self, s: &TraceStep) -> Step {
+        let mp = self.mp;
+        let f = self.f;
+        let li = &mp.low_income;
+        match *s {
             TraceStep::Edge => {
                 // The bound is the product the calculation compared with (R-LI-1).
                 let bound = li.edge_multiplier.value * dec(f.threshold);
@@ -1082,12 +1135,7 @@ impl Render<'_> {
                     household(),
                     "相对贫困",
                     vec![("net_income", y(f.net_income))],
-                    format!(
-                        "{} < {} × {}",
-                        y(f.net_income),
-                        d(m.value),
-                        y(f.threshold)
-                    ),
+                    format!("{} < {} × {}", y(f.net_income), d(m.value), y(f.threshold)),
                     yn(rp).into(),
                     format!("相对贫困(试点):{}。", yn(rp)),
                     vec![src(m)],
@@ -1191,6 +1239,7 @@ impl Render<'_> {
                     vec![],
                 )
             }
+            _ => unreachable!("dispatched by Render::step"),
         }
     }
 }

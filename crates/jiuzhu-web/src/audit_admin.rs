@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
-use jiuzhu_app::audit::{AuditError, AuditSeal, Verification};
+use jiuzhu_app::audit::{AuditSeal, Verification};
 use jiuzhu_app::records::ExportFailure;
 use jiuzhu_domain::access::ExportAudit;
 use jiuzhu_domain::audit::beijing_time;
@@ -87,22 +87,16 @@ fn verify_out(v: &Verification) -> VerifyOut {
 /// checkpoint written, like `jiuzhu audit verify`.
 async fn verify(state: &AppState, actor: &Actor) -> Result<VerifyOut, AppError> {
     let seal = open_seal(state)?;
-    let verified = state
-        .app
-        .verify_audit(&seal, actor)
-        .await
-        .map_err(|e| match e {
-            AuditError::App(e) => AppError::from(e),
-            other => {
-                tracing::error!(error = %other, "audit verification failed to run");
-                AppError::internal(other)
-            }
-        })?;
-    if let Err(e) = verified.checkpoint {
-        tracing::error!("审计检查点未写入 (audit checkpoint not written): {e}");
-    }
-    let out = verify_out(&verified.verification);
-    if !out.intact {
+    let v = state.app.verify_audit(&seal).await.map_err(|e| {
+        tracing::error!(error = %e, "audit verification failed to run");
+        AppError::internal(e)
+    })?;
+    let out = verify_out(&v);
+    if out.intact {
+        if let Err(e) = state.app.record_audit_verified(&seal, actor, &v).await? {
+            tracing::error!("审计检查点未写入 (audit checkpoint not written): {e}");
+        }
+    } else {
         tracing::error!(problem = ?out.problem, "audit log NOT intact (verified on the web)");
     }
     Ok(out)
@@ -178,13 +172,7 @@ impl ExportParams {
     }
 }
 
-fn export_error(e: AuditError) -> AppError {
-    let e = match e {
-        AuditError::Export(e) => e,
-        AuditError::App(e) => return e.into(),
-        // Key, file and database problems name server paths: logged, not shown.
-        other => return AppError::internal(other),
-    };
+fn export_error(e: ExportFailure) -> AppError {
     match e {
         ExportFailure::NotIntact(p) => {
             tracing::error!(problem = %p, "audit export refused: the log does not verify");
@@ -218,27 +206,23 @@ async fn export(state: &AppState, actor: &Actor, p: &ExportParams) -> Result<Res
         std::process::id(),
         jiuzhu_app::accounts::password::random_hex(8)
     ));
-    let name = format!("jiuzhu-audit-{from}-{to}.jsonl");
-    let made = state
-        .app
-        .export_audit(
-            &seal,
-            actor,
-            (from, to),
-            &out,
-            &format!("downloaded as {name}"),
-        )
-        .await;
+    let made = state.app.export_audit(&seal, (from, to), &out).await;
     let read = match &made {
         Ok(_) => tokio::fs::read(&out).await.map_err(AppError::internal),
         Err(_) => Ok(Vec::new()),
     };
     let _ = std::fs::remove_file(&out);
     let exported = made.map_err(export_error)?;
-    if let Err(e) = exported.checkpoint {
+    let bytes = read?;
+    // Recorded once the file is in hand, as it is handed over.
+    let name = format!("jiuzhu-audit-{from}-{to}.jsonl");
+    let recorded = state
+        .app
+        .record_audit_export(&seal, actor, &exported, &format!("downloaded as {name}"))
+        .await?;
+    if let Err(e) = recorded {
         tracing::error!("审计检查点未写入 (audit checkpoint not written): {e}");
     }
-    let bytes = read?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/x-ndjson".to_string()),

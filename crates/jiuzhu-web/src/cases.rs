@@ -1180,8 +1180,55 @@ pub(crate) async fn show(
         .pop()
         .map(|(v, _)| v)
         .unwrap_or_default();
+    let doc_links = doc_links(state, reg.as_ref(), &events).await?;
+    let steps = step_forms(state, actor, (&cal, wf, &cs), error.as_ref(), &voucher);
+    let mut flags: Vec<String> = cs
+        .flags
+        .iter()
+        .map(|f| jiuzhu_workflow::workflow::flag_label(f).to_string())
+        .collect();
+    if c.hukou_elsewhere {
+        flags.push("人户分离(已核查未在他处享受低保)".into());
+    }
+    let change = crate::changes::case_view(state, actor, &c).await?;
+    Ok(ShowPage {
+        change,
+        nav: Nav::new(auth, &format!("案件 {}", c.number)),
+        status: c.status.label_zh().into(),
+        applicant_id_number: c.applicant_id_masked.clone(),
+        address: c.household_address.clone(),
+        flags,
+        steps,
+        events: event_rows(wf, &events, &doc_links),
+        decisions: decisions.iter().map(decision_row).collect(),
+        deadlines: cs
+            .deadlines
+            .iter()
+            .map(|d| {
+                (
+                    d.label.clone(),
+                    d.due.to_string(),
+                    d.met_on
+                        .map(|m| format!("{m} 完成"))
+                        .unwrap_or_else(|| "进行中".into()),
+                )
+            })
+            .collect(),
+        message,
+        assist: assist_view(state, actor, &c).await?,
+        docs,
+        c,
+    })
+}
+
+/// The labels of the documents the timeline cites, by id (empty for one the reader may not see).
+async fn doc_links(
+    state: &AppState,
+    reg: Option<&jiuzhu_domain::Grant<ReadRegistry>>,
+    events: &[CaseEvent],
+) -> Result<BTreeMap<i64, String>, AppError> {
     let mut doc_links: BTreeMap<i64, String> = BTreeMap::new();
-    for e in &events {
+    for e in events {
         for x in e.attachments.as_array().into_iter().flatten() {
             let Some(id) = x["id"]
                 .as_str()
@@ -1191,7 +1238,7 @@ pub(crate) async fn show(
                 continue;
             };
             if let std::collections::btree_map::Entry::Vacant(slot) = doc_links.entry(id) {
-                let doc = match &reg {
+                let doc = match reg {
                     Some(g) => state.app.get_document(g, id).await?,
                     None => None,
                 };
@@ -1202,13 +1249,26 @@ pub(crate) async fn show(
             }
         }
     }
-    let steps = open_steps_out(state, &cal, wf, &cs)
+    Ok(doc_links)
+}
+
+/// The forms of the open steps: what the actor may do on each, with the step's error if the last
+/// action on it was refused.
+fn step_forms(
+    state: &AppState,
+    actor: &Actor,
+    (cal, wf, cs): (&WorkCalendar, &Workflow, &CaseState),
+    error: Option<&(&str, String)>,
+    voucher: &str,
+) -> Vec<StepForm> {
+    let may_act = actor.may(jiuzhu_domain::Action::ActOnCase);
+    open_steps_out(state, cal, wf, cs)
         .into_iter()
         .map(|o| {
             let mine = may_act && o.roles.iter().any(|r| r == actor.role.as_str());
             let has = |x: &str| mine && o.outcomes.iter().any(|y| y == x);
             StepForm {
-                error: match &error {
+                error: match error {
                     Some((s, m)) if *s == o.step => m.clone(),
                     _ => String::new(),
                 },
@@ -1232,7 +1292,7 @@ pub(crate) async fn show(
                     .iter()
                     .map(|k| {
                         let value = if k == jiuzhu_app::cases::attachments::VOUCHER_RECORD {
-                            voucher.clone()
+                            voucher.to_string()
                         } else {
                             String::new()
                         };
@@ -1245,115 +1305,89 @@ pub(crate) async fn show(
                 label: o.label,
             }
         })
-        .collect();
-    let mut flags: Vec<String> = cs
-        .flags
+        .collect()
+}
+
+/// The timeline as the page shows it.
+fn event_rows(
+    wf: &Workflow,
+    events: &[CaseEvent],
+    doc_links: &BTreeMap<i64, String>,
+) -> Vec<EventRow> {
+    events
         .iter()
-        .map(|f| jiuzhu_workflow::workflow::flag_label(f).to_string())
-        .collect();
-    if c.hukou_elsewhere {
-        flags.push("人户分离(已核查未在他处享受低保)".into());
+        .map(|e| EventRow {
+            seq: e.seq,
+            label: e.label.clone(),
+            // A department's answer to a referral (转介) is its feedback, not a confirmation.
+            action: match (wf.department.is_some(), e.action.as_str()) {
+                (true, "approved") => "办结反馈(予以救助)",
+                (true, "refused") => "办结反馈(不予救助)",
+                _ => action_label(&e.action),
+            }
+            .into(),
+            who: format!("{}({})", e.display_name, role_label(&e.role)),
+            at: format!("{}", e.on),
+            opinion: e.opinion.clone(),
+            investigators: e.investigators.join("、"),
+            attachments: e
+                .attachments
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| {
+                    let kind = x["kind"].as_str().unwrap_or("");
+                    let id = x["id"].as_str().unwrap_or("");
+                    let doc = id
+                        .strip_prefix(jiuzhu_app::cases::attachments::DOC_PREFIX)
+                        .and_then(|i| i.trim().parse::<i64>().ok());
+                    AttachmentRow {
+                        label: record_label(kind).to_string(),
+                        text: match doc.and_then(|d| doc_links.get(&d)) {
+                            Some(l) if !l.is_empty() => format!("{id} {l}"),
+                            _ => id.to_string(),
+                        },
+                        href: doc.map(|d| format!("/documents/{d}")),
+                    }
+                })
+                .collect(),
+            reasons: e.reasons.join(";"),
+            late: e.late,
+        })
+        .collect()
+}
+
+/// A decision as the page shows it.
+fn decision_row(d: &jiuzhu_app::records::CaseDecision) -> DecisionRow {
+    DecisionRow {
+        outcome: if d.decision.outcome == jiuzhu_domain::case::DecisionOutcome::Approved {
+            "确认".into()
+        } else {
+            "不予确认".into()
+        },
+        decided_on: d.decision.decided_on.to_string(),
+        letter_number: d.letter_number.clone().unwrap_or_default(),
+        amount: d.decision.monthly_amount.to_string(),
+        start_month: d.decision.start_month.clone().unwrap_or_default(),
+        reasons: d.decision.reasons.join(";"),
+        policies: d
+            .decision
+            .policy_versions
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|p| {
+                        format!(
+                            "{} {}",
+                            p["name"].as_str().unwrap_or(""),
+                            p["version"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(";")
+            })
+            .unwrap_or_default(),
     }
-    let change = crate::changes::case_view(state, actor, &c).await?;
-    Ok(ShowPage {
-        change,
-        nav: Nav::new(auth, &format!("案件 {}", c.number)),
-        status: c.status.label_zh().into(),
-        applicant_id_number: c.applicant_id_masked.clone(),
-        address: c.household_address.clone(),
-        flags,
-        steps,
-        events: events
-            .iter()
-            .map(|e| EventRow {
-                seq: e.seq,
-                label: e.label.clone(),
-                // A department's answer to a referral (转介) is its feedback, not a confirmation.
-                action: match (wf.department.is_some(), e.action.as_str()) {
-                    (true, "approved") => "办结反馈(予以救助)",
-                    (true, "refused") => "办结反馈(不予救助)",
-                    _ => action_label(&e.action),
-                }
-                .into(),
-                who: format!("{}({})", e.display_name, role_label(&e.role)),
-                at: format!("{}", e.on),
-                opinion: e.opinion.clone(),
-                investigators: e.investigators.join("、"),
-                attachments: e
-                    .attachments
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|x| {
-                        let kind = x["kind"].as_str().unwrap_or("");
-                        let id = x["id"].as_str().unwrap_or("");
-                        let doc = id
-                            .strip_prefix(jiuzhu_app::cases::attachments::DOC_PREFIX)
-                            .and_then(|i| i.trim().parse::<i64>().ok());
-                        AttachmentRow {
-                            label: record_label(kind).to_string(),
-                            text: match doc.and_then(|d| doc_links.get(&d)) {
-                                Some(l) if !l.is_empty() => format!("{id} {l}"),
-                                _ => id.to_string(),
-                            },
-                            href: doc.map(|d| format!("/documents/{d}")),
-                        }
-                    })
-                    .collect(),
-                reasons: e.reasons.join(";"),
-                late: e.late,
-            })
-            .collect(),
-        decisions: decisions
-            .iter()
-            .map(|d| DecisionRow {
-                outcome: if d.decision.outcome == jiuzhu_domain::case::DecisionOutcome::Approved {
-                    "确认".into()
-                } else {
-                    "不予确认".into()
-                },
-                decided_on: d.decision.decided_on.to_string(),
-                letter_number: d.letter_number.clone().unwrap_or_default(),
-                amount: d.decision.monthly_amount.to_string(),
-                start_month: d.decision.start_month.clone().unwrap_or_default(),
-                reasons: d.decision.reasons.join(";"),
-                policies: d
-                    .decision
-                    .policy_versions
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .map(|p| {
-                                format!(
-                                    "{} {}",
-                                    p["name"].as_str().unwrap_or(""),
-                                    p["version"].as_str().unwrap_or("")
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join(";")
-                    })
-                    .unwrap_or_default(),
-            })
-            .collect(),
-        deadlines: cs
-            .deadlines
-            .iter()
-            .map(|d| {
-                (
-                    d.label.clone(),
-                    d.due.to_string(),
-                    d.met_on
-                        .map(|m| format!("{m} 完成"))
-                        .unwrap_or_else(|| "进行中".into()),
-                )
-            })
-            .collect(),
-        message,
-        assist: assist_view(state, actor, &c).await?,
-        docs,
-        c,
-    })
 }
 
 async fn case_page(

@@ -151,7 +151,17 @@ fn kind_zh(kind: &str) -> &str {
         "session" => "会话",
         "policy_region" => "地区的政策参数",
         "policy_revision" => "政策参数调整",
-        other => other,
+        "calendar" => "工作日历",
+        "case" => "案件",
+        "feed_source" => "数据来源",
+        "household_economics" => "家庭经济状况",
+        "outreach_lead" => "主动发现线索",
+        "warning" => "预警",
+        "document" => "材料",
+        "reserve_fund" => "备用金台账",
+        "verification_report" => "核对报告",
+        // Every kind the store names has its word; an unknown one is still not shown as code.
+        _ => "记录",
     }
 }
 
@@ -314,6 +324,15 @@ impl From<jiuzhu_app::Error> for AppError {
                 fields,
             } => {
                 let mut e = AppError::new(StatusCode::FORBIDDEN, code, message);
+                e.fields = fields;
+                e
+            }
+            Error::Rejected {
+                code,
+                message,
+                fields,
+            } => {
+                let mut e = AppError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message);
                 e.fields = fields;
                 e
             }

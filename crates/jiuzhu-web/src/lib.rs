@@ -148,12 +148,15 @@ pub struct AppState {
 
 impl AppState {
     pub fn with_app(app: jiuzhu_app::App, config: WebConfig) -> AppState {
-        // The documents' settings are the server's options, applied to the application.
-        let app = app.with_documents(jiuzhu_app::documents::DocumentSettings {
-            dir: config.files_dir.clone(),
-            max_bytes: config.max_document_bytes,
-            types: config.document_types.clone(),
-        });
+        // Where documents and deliveries are kept are the server's options, applied to the
+        // application.
+        let app = app
+            .with_documents(jiuzhu_app::documents::DocumentSettings {
+                dir: config.files_dir.clone(),
+                max_bytes: config.max_document_bytes,
+                types: config.document_types.clone(),
+            })
+            .with_feeds_dir(config.feeds_dir.clone());
         AppState {
             login: Arc::new(login_guard::LoginGuard::new(config.login.clone())),
             clock: app.clock().clone(),

@@ -3,8 +3,9 @@
 //! kind, only with the applicant's signed authorisation on file; kept append-only by the store;
 //! shown as a printable page and as `/api/v1/cases/{id}/verification-report`.
 //!
-//! The findings and tests are `jiuzhu_verify::report` (pure); this module reads the household,
-//! the policy in force and the kept delivery files, and stores the result. Findings of bank and
+//! The findings and tests are `jiuzhu_verify::report` (pure); the application generates the report
+//! (`jiuzhu_app::verification::report::generate`: the household, the policy in force, the kept
+//! delivery files) and stores it; this module shows it. Findings of bank and
 //! health sources (deposits, medical costs: `FeedKind::values_are_sensitive`) are shown masked, on the page
 //! and in the API, to everyone until an audited reveal (`…/verification-report/reveal`). The stored report
 //! satisfies the step's `verification_report` record: `jiuzhu_app::cases::attachments::report_for_step` names it when the
@@ -16,16 +17,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use jiuzhu_app::records::{CaseId, DocumentQuery, OwnerKind};
-use jiuzhu_app::records::{NewVerificationReport, VerificationReportRecord};
-use jiuzhu_domain::access::{ActOnCase, ReadCases, ReadRegistry, RevealSensitive};
+use jiuzhu_app::records::CaseId;
+use jiuzhu_app::records::VerificationReportRecord;
+use jiuzhu_domain::access::{ActOnCase, ReadCases, RevealSensitive};
 use jiuzhu_domain::case::CaseStatus;
-use jiuzhu_domain::FeedFormat;
-use jiuzhu_domain::{DivisionCode, FieldError, Grant, Month};
-use jiuzhu_verify::{
-    build_report, scan_reader, FeedKind, FindingStatus, ReportInput, ReportMember, SourceRef,
-    VerificationReport,
-};
+use jiuzhu_domain::Grant;
+use jiuzhu_verify::{FeedKind, FindingStatus, VerificationReport};
 use jiuzhu_workflow::CaseState;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -38,10 +35,6 @@ use crate::AppState;
 
 /// The record kind of a verification step that a generated report satisfies.
 pub use jiuzhu_app::cases::attachments::REPORT_RECORD;
-/// The record kind of the signed authorisation (一证一书) in the case file.
-const AUTHORISATION_RECORD: &str = "verification_authorisation";
-/// The document type of a scanned authorisation in the one-person-one-file archive.
-const AUTHORISATION_DOCUMENT: &str = "authorisation";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -88,223 +81,6 @@ fn mask(r: &mut VerificationReport) {
 
 fn case_state(v: &Value) -> Result<CaseState, AppError> {
     serde_json::from_value(v.clone()).map_err(AppError::internal)
-}
-
-/// Whether the signed authorisation is on file: received as a record of the case (intake, or
-/// any later step), or a document of type 核对授权书 in the case's or the applicant's file.
-async fn authorisation_on_file(
-    state: &AppState,
-    g: &Grant<ReadRegistry>,
-    case_id: CaseId,
-    applicant: i64,
-    cs: &CaseState,
-) -> Result<bool, AppError> {
-    if cs.attachments().any(|a| a.kind == AUTHORISATION_RECORD) {
-        return Ok(true);
-    }
-    for owner in [(OwnerKind::Case, case_id), (OwnerKind::Person, applicant)] {
-        let docs = state
-            .app
-            .list_documents(
-                g,
-                &DocumentQuery {
-                    owner: Some(owner),
-                    include_withdrawn: false,
-                    limit: 1000,
-                    offset: 0,
-                },
-            )
-            .await?;
-        if docs
-            .items
-            .iter()
-            .any(|d| d.doc_type == AUTHORISATION_DOCUMENT)
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// Generates and keeps the report of a case at its verification step.
-pub async fn generate(
-    state: &AppState,
-    g: &Grant<ActOnCase>,
-    id: CaseId,
-) -> Result<VerificationReportRecord, AppError> {
-    let actor = g.actor();
-    let read = actor.grant::<ReadCases>()?;
-    let case = state
-        .app
-        .get_case(&read, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let wf = state
-        .app
-        .workflows()
-        .get(&case.workflow)
-        .ok_or_else(|| AppError::internal(format!("unknown workflow {}", case.workflow)))?;
-    let cs = case_state(&case.state)?;
-    let step = cs
-        .open
-        .iter()
-        .filter_map(|o| wf.step(&o.step))
-        .find(|s| s.needs_attached.iter().any(|k| k == REPORT_RECORD))
-        .ok_or_else(|| {
-            AppError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "REPORT_STEP_NOT_OPEN",
-                "案件当前没有待办的家庭经济状况核对环节,不能生成核对报告",
-            )
-        })?;
-    if !step.roles.contains(&actor.role) {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "CASE_NOT_YOUR_STEP",
-            format!(
-                "“{}”环节由{}办理,核对报告由该环节的办理人员生成",
-                step.label,
-                step.roles
-                    .iter()
-                    .map(|r| r.label_zh())
-                    .collect::<Vec<_>>()
-                    .join("、")
-            ),
-        ));
-    }
-    let reg = actor.grant::<ReadRegistry>()?;
-    if !authorisation_on_file(state, &reg, case.id, case.applicant_id, &cs).await? {
-        let message =
-            "未见申请人签字的家庭经济状况核对授权书,不能开展核对(一证一书,R-PR-2、R-VF-2);\
-                       请先登记核对授权书";
-        let mut e = AppError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "AUTHORISATION_MISSING",
-            message,
-        );
-        e.fields.push(FieldError::new(
-            AUTHORISATION_RECORD,
-            "AUTHORISATION_MISSING",
-            message,
-        ));
-        return Err(e);
-    }
-    let today = state.clock.today();
-    let snap = state
-        .app
-        .household_as_of(&reg, case.household_id, today)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let members: Vec<ReportMember> = snap
-        .members
-        .iter()
-        .map(|m| ReportMember {
-            name: m.person.facts.name.clone(),
-            relation: m.membership.relation.label_zh().to_string(),
-            id: m.person.id_number.clone(),
-        })
-        .collect();
-    let division = DivisionCode::parse(&case.division_responsible).map_err(AppError::internal)?;
-    let lib = state.app.params().await?.policies.clone();
-    let missing = |e: jiuzhu_policy::PolicyError| {
-        AppError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "POLICY_PARAMETER_MISSING",
-            format!("核对所需的政策参数无法取得:{e}"),
-        )
-    };
-    let mut policy = jiuzhu_app::verification::thresholds::verify_policy(&lib, &division, today)
-        .map_err(missing)?;
-    // Outreach is the monthly run's business, not an application's.
-    policy.medical_outreach_line = None;
-    let income_months =
-        jiuzhu_app::verification::thresholds::report_income_months(&lib, &division, today)
-            .map_err(missing)?;
-    // Every registered source's latest delivery within the policy's window, as the month's
-    // run reads them.
-    let windows = jiuzhu_app::verification::thresholds::source_windows(&lib, &division, today)
-        .map_err(missing)?;
-    let latest = state.app.deliveries_for_report(g, &division, today).await?;
-    let plan = jiuzhu_app::verification::plan_sources(latest, Month::of(today), &windows);
-    // People read the source's registered name, not its code.
-    let names: std::collections::HashMap<(String, String), String> = plan
-        .sources
-        .iter()
-        .map(|s| ((s.kind.clone(), s.code.clone()), s.name.clone()))
-        .collect();
-    let deliveries = plan.kept;
-    let files = state.app.feeds().clone();
-    let kept: Vec<(SourceRef, std::path::PathBuf, FeedFormat)> = deliveries
-        .iter()
-        .filter_map(|d| {
-            let kind = FeedKind::parse(&d.kind)?;
-            Some((
-                SourceRef {
-                    kind,
-                    delivery_id: d.id,
-                    source: names
-                        .get(&(d.kind.clone(), d.source.clone()))
-                        .cloned()
-                        .unwrap_or_else(|| d.source.clone()),
-                    data_date: d.data_date,
-                    sha256: d.sha256.clone(),
-                },
-                files.path_of(&d.content_key),
-                FeedFormat::of_content_key(&d.content_key),
-            ))
-        })
-        .collect();
-    let ids: Vec<_> = members.iter().map(|m| m.id.clone()).collect();
-    // The kept files may be large (a province's deposits): read them off the async workers,
-    // each through the conversion its import used (an xlsx or GBK delivery is kept as sent).
-    let sources = tokio::task::spawn_blocking(move || {
-        kept.into_iter()
-            .map(|(src, path, format)| {
-                let failed = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-                let readable = jiuzhu_app::verification::readable(&files, &path, format)
-                    .map_err(|e| failed(&e))?
-                    .map_err(|e| failed(&e.message_zh))?;
-                let read_path = readable.path(&path);
-                let file = std::fs::File::open(read_path).map_err(|e| failed(&e))?;
-                let mut rows = scan_reader(src.kind, &ids, std::io::BufReader::new(file))
-                    .map_err(|e| failed(&e))?;
-                // Cite the department's own sheet row, as the delivery's rejected rows do.
-                for r in &mut rows {
-                    r.row += readable.row_offset;
-                }
-                Ok((src, rows))
-            })
-            .collect::<Result<Vec<_>, String>>()
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::internal)?;
-    let delivery_ids = sources.iter().map(|(s, _)| s.delivery_id).collect();
-    let report = build_report(&ReportInput {
-        as_of: today,
-        area: snap.facts.area,
-        members: &members,
-        policy: &policy,
-        income_months,
-        sources,
-    });
-    let verdict = serde_json::to_value(report.verdict)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default();
-    Ok(state
-        .app
-        .record_verification_report(
-            g,
-            &NewVerificationReport {
-                case_id: case.id,
-                as_of: today,
-                delivery_ids,
-                verdict,
-                report: serde_json::to_value(&report).map_err(AppError::internal)?,
-            },
-        )
-        .await?)
 }
 
 /// A record as the API answers it: the report masked unless `revealed` (an audited reveal).
@@ -395,7 +171,7 @@ pub async fn api_generate(
     a: Authorized<ActOnCase>,
     Path(id): Path<CaseId>,
 ) -> Result<Response, ApiError> {
-    let r = generate(&state, &a.grant, id).await?;
+    let r = jiuzhu_app::verification::report::generate(&state.app, &a.grant, id).await?;
     Ok((StatusCode::CREATED, Json(record_out(&r, false))).into_response())
 }
 
@@ -736,7 +512,10 @@ async fn generate_submit(
     a: Authorized<ActOnCase>,
     Path(id): Path<CaseId>,
 ) -> Result<Response, PageError> {
-    match generate(&state, &a.grant, id).await {
+    let generated = jiuzhu_app::verification::report::generate(&state.app, &a.grant, id)
+        .await
+        .map_err(AppError::from);
+    match generated {
         Ok(_) => Ok(Redirect::to(&format!("/cases/{id}/verification-report")).into_response()),
         Err(e) if matches!(e.status.as_u16(), 403 | 422) => {
             let page =

@@ -490,6 +490,37 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A time limit: its unit known, its policy parameter named.
+    fn limit(&self, l: &Spanned<RawLimit>, field: &str) -> Result<TimeLimit, WorkflowFileError> {
+        let r = l.get_ref();
+        let unit = match r.unit.get_ref().as_str() {
+            "working_days" => DayUnit::WorkingDays,
+            "calendar_days" => DayUnit::CalendarDays,
+            other => {
+                return self.err(
+                    r.unit.span(),
+                    format!("{field}.unit"),
+                    "unknown_unit",
+                    format!("时限单位“{other}”无效,应为 working_days 或 calendar_days"),
+                )
+            }
+        };
+        if r.param.get_ref().trim().is_empty() {
+            return self.err(
+                r.param.span(),
+                format!("{field}.param"),
+                "missing_param",
+                "时限必须指明政策参数名",
+            );
+        }
+        Ok(TimeLimit {
+            param: r.param.get_ref().clone(),
+            unit,
+            fallback: r.fallback,
+            fallback_source: r.fallback_source.clone(),
+        })
+    }
+
     fn err<T>(
         &self,
         span: std::ops::Range<usize>,
@@ -606,299 +637,324 @@ fn parse(file: &str, text: &str) -> Result<Workflow, WorkflowFileError> {
     if raw.step.is_empty() {
         return cx.err(raw.workflow.span(), "step", "no_steps", "流程没有任何步骤");
     }
-    let step_ref = |v: &Spanned<String>, field: &str| -> Result<String, WorkflowFileError> {
-        if ids.contains(v.get_ref()) {
+    let refs = Refs { cx: &cx, ids };
+    let steps = raw
+        .step
+        .iter()
+        .map(|s| step(&cx, &refs, s, department.is_some()))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_main_path(&cx, &raw, &steps)?;
+    let deadlines = raw
+        .deadline
+        .iter()
+        .map(|d| {
+            let r = d.get_ref();
+            Ok(CaseDeadline {
+                id: r.id.clone(),
+                label: r.label.clone(),
+                starts_after: refs.step_ref(&r.starts_after, "deadline.starts_after")?,
+                ends_with: refs.step_ref(&r.ends_with, "deadline.ends_with")?,
+                limit: cx.limit(&r.limit, "deadline.limit")?,
+            })
+        })
+        .collect::<Result<Vec<_>, WorkflowFileError>>()?;
+
+    Ok(Workflow {
+        id: header.id.get_ref().clone(),
+        program: header.program.clone(),
+        label: header.label.clone(),
+        file: file.to_string(),
+        monthly_payment: header.monthly_payment,
+        pays,
+        one_place_per_person: header.one_place_per_person,
+        assist_first: header.assist_first,
+        department,
+        confirmation_setting: header.confirmation_setting.clone(),
+        changes: header.changes.clone(),
+        steps,
+        deadlines,
+    })
+}
+
+/// The checks of a file's references, once its step ids are known.
+struct Refs<'a> {
+    cx: &'a Ctx<'a>,
+    ids: BTreeSet<String>,
+}
+
+impl Refs<'_> {
+    /// A step of this file.
+    fn step_ref(&self, v: &Spanned<String>, field: &str) -> Result<String, WorkflowFileError> {
+        if self.ids.contains(v.get_ref()) {
             Ok(v.get_ref().clone())
         } else {
-            cx.err(
+            self.cx.err(
                 v.span(),
                 field,
                 "unknown_step",
                 format!("引用了不存在的步骤“{}”", v.get_ref()),
             )
         }
-    };
+    }
 
-    let limit = |l: &Spanned<RawLimit>, field: &str| -> Result<TimeLimit, WorkflowFileError> {
-        let r = l.get_ref();
-        let unit = match r.unit.get_ref().as_str() {
-            "working_days" => DayUnit::WorkingDays,
-            "calendar_days" => DayUnit::CalendarDays,
-            other => {
-                return cx.err(
-                    r.unit.span(),
-                    format!("{field}.unit"),
-                    "unknown_unit",
-                    format!("时限单位“{other}”无效,应为 working_days 或 calendar_days"),
-                )
-            }
-        };
-        if r.param.get_ref().trim().is_empty() {
-            return cx.err(
-                r.param.span(),
-                format!("{field}.param"),
-                "missing_param",
-                "时限必须指明政策参数名",
-            );
-        }
-        Ok(TimeLimit {
-            param: r.param.get_ref().clone(),
-            unit,
-            fallback: r.fallback,
-            fallback_source: r.fallback_source.clone(),
-        })
-    };
-
-    let record = |v: &Spanned<String>, field: &str| -> Result<String, WorkflowFileError> {
+    /// A record kind the platform knows.
+    fn record(&self, v: &Spanned<String>, field: &str) -> Result<String, WorkflowFileError> {
         if RECORD_KINDS.iter().any(|(k, _)| k == v.get_ref()) {
             Ok(v.get_ref().clone())
         } else {
-            cx.err(
+            self.cx.err(
                 v.span(),
                 field,
                 "unknown_record",
                 format!("未知材料类型“{}”", v.get_ref()),
             )
         }
-    };
+    }
+}
 
-    let mut steps = Vec::new();
-    for s in &raw.step {
-        let r = s.get_ref();
-        let kind = match r.kind.as_ref().map(|k| (k.get_ref().as_str(), k.span())) {
-            None | Some(("task", _)) => StepKind::Task,
-            Some(("survey", _)) => StepKind::Survey,
-            Some(("notice", _)) => StepKind::Notice,
-            Some(("decision", _)) => StepKind::Decision,
-            Some(("assist", _)) => StepKind::Assist,
-            Some((other, span)) => {
-                return cx.err(
-                    span,
-                    "step.kind",
-                    "unknown_kind",
-                    format!("步骤类型“{other}”无效"),
-                )
-            }
-        };
-        let phase = match r.phase.as_ref().map(|k| (k.get_ref().as_str(), k.span())) {
-            None | Some(("main", _)) => Phase::Main,
-            Some(("after_approval", _)) => Phase::AfterApproval,
-            Some(("after_refusal", _)) => Phase::AfterRefusal,
-            Some((other, span)) => {
-                return cx.err(
-                    span,
-                    "step.phase",
-                    "unknown_phase",
-                    format!("阶段“{other}”无效"),
-                )
-            }
-        };
-        let mut roles = Vec::new();
-        for role in &r.roles {
-            match Role::parse(role.get_ref()) {
-                Some(x) => roles.push(x),
-                None => {
-                    return cx.err(
-                        role.span(),
-                        "step.roles",
-                        "unknown_role",
-                        format!("未知角色“{}”", role.get_ref()),
-                    )
-                }
-            }
-        }
-        if roles.is_empty() {
+/// One step of the file, checked.
+fn step(
+    cx: &Ctx,
+    refs: &Refs,
+    s: &Spanned<RawStep>,
+    has_department: bool,
+) -> Result<Step, WorkflowFileError> {
+    let r = s.get_ref();
+    let kind = match r.kind.as_ref().map(|k| (k.get_ref().as_str(), k.span())) {
+        None | Some(("task", _)) => StepKind::Task,
+        Some(("survey", _)) => StepKind::Survey,
+        Some(("notice", _)) => StepKind::Notice,
+        Some(("decision", _)) => StepKind::Decision,
+        Some(("assist", _)) => StepKind::Assist,
+        Some((other, span)) => {
             return cx.err(
-                s.span(),
-                "step.roles",
-                "no_roles",
-                "步骤必须至少允许一个角色办理",
-            );
+                span,
+                "step.kind",
+                "unknown_kind",
+                format!("步骤类型“{other}”无效"),
+            )
         }
-        let parse_level = |v: &Spanned<String>, field: &str| match v.get_ref().as_str() {
-            "village" => Ok(StepLevel::At(ActingLevel::Village)),
-            "township" => Ok(StepLevel::At(ActingLevel::Township)),
-            "county" => Ok(StepLevel::At(ActingLevel::County)),
-            "department" => Ok(StepLevel::At(ActingLevel::Department)),
-            "confirming" => Ok(StepLevel::Confirming),
-            other => cx.err(
-                v.span(),
-                field,
-                "unknown_level",
-                format!(
-                    "办理层级“{other}”无效,应为 village、township、county、department 或 confirming"
-                ),
-            ),
-        };
-        let level = parse_level(&r.level, "step.level")?;
-        let mut also_levels = Vec::new();
-        for v in &r.also_levels {
-            match parse_level(v, "step.also_levels")? {
-                StepLevel::At(l) => also_levels.push(l),
-                StepLevel::Confirming => {
-                    return cx.err(
-                        v.span(),
-                        "step.also_levels",
-                        "unknown_level",
-                        "also_levels 不能使用 confirming",
-                    )
-                }
-            }
-        }
-        if level == StepLevel::At(ActingLevel::Department) && department.is_none() {
+    };
+    let phase = match r.phase.as_ref().map(|k| (k.get_ref().as_str(), k.span())) {
+        None | Some(("main", _)) => Phase::Main,
+        Some(("after_approval", _)) => Phase::AfterApproval,
+        Some(("after_refusal", _)) => Phase::AfterRefusal,
+        Some((other, span)) => {
             return cx.err(
-                r.level.span(),
-                "workflow.department",
-                "missing_department",
-                "部门办理的步骤要求流程指明 department",
-            );
-        }
-        let when = match &r.when {
-            None => None,
-            Some(w) => {
-                let t = w.get_ref().trim();
-                let (negated, flag) = match t.strip_prefix('!') {
-                    Some(f) => (true, f.trim()),
-                    None => (false, t),
-                };
-                if !FLAGS.iter().any(|(f, _)| *f == flag) {
-                    return cx.err(
-                        w.span(),
-                        "step.when",
-                        "unknown_flag",
-                        format!("条件“{t}”无效:未知标记"),
-                    );
-                }
-                Some(Condition {
-                    flag: flag.to_string(),
-                    negated,
-                })
-            }
-        };
-        let mut outcomes = Vec::new();
-        for o in &r.outcomes {
-            outcomes.push(match o.get_ref().as_str() {
-                "complete" => Outcome::Complete,
-                "refuse" => Outcome::Refuse,
-                "return" => Outcome::Return,
-                "object" => Outcome::Object,
-                other => {
-                    return cx.err(
-                        o.span(),
-                        "step.outcomes",
-                        "unknown_outcome",
-                        format!("办理结果“{other}”无效,应为 complete、refuse、return 或 object"),
-                    )
-                }
-            });
-        }
-        if !outcomes.contains(&Outcome::Complete) {
-            return cx.err(
-                s.span(),
-                "step.outcomes",
-                "no_complete",
-                "每个步骤都必须允许 complete",
-            );
-        }
-        if outcomes.contains(&Outcome::Refuse) && kind != StepKind::Decision {
-            return cx.err(
-                s.span(),
-                "step.outcomes",
-                "refuse_outside_decision",
-                "只有决定类步骤(kind = \"decision\")可以不予确认",
-            );
-        }
-        if outcomes.contains(&Outcome::Object) != (kind == StepKind::Notice) {
-            return cx.err(
-                s.span(),
-                "step.outcomes",
-                "object_outside_notice",
-                "公示步骤必须允许异议(object),其他步骤不得允许",
-            );
-        }
-        if phase != Phase::Main
-            && (outcomes.len() != 1 || kind == StepKind::Decision || kind == StepKind::Notice)
-        {
-            return cx.err(
-                s.span(),
+                span,
                 "step.phase",
-                "bad_after_step",
-                "决定之后的步骤只能是普通办理(complete)",
-            );
+                "unknown_phase",
+                format!("阶段“{other}”无效"),
+            )
         }
-        let min_investigators = r.min_investigators.as_ref().map(|m| *m.get_ref());
-        if kind == StepKind::Survey && min_investigators.unwrap_or(0) < 2 {
-            return cx.err(
-                r.min_investigators
-                    .as_ref()
-                    .map(|m| m.span())
-                    .unwrap_or(s.span()),
-                "step.min_investigators",
-                "too_few_investigators",
-                "入户调查至少需要2名调查人员(POLICY R-PR-3)",
-            );
-        }
-        let lim = match &r.limit {
-            Some(l) => Some(limit(l, "step.limit")?),
-            None => None,
-        };
-        if kind == StepKind::Notice && lim.is_none() {
-            return cx.err(
-                s.span(),
-                "step.limit",
-                "notice_without_period",
-                "公示步骤必须规定公示期",
-            );
-        }
-        let on_object = match &r.on_object {
-            Some(v) => Some(step_ref(v, "step.on_object")?),
-            None if kind == StepKind::Notice => {
+    };
+    let mut roles = Vec::new();
+    for role in &r.roles {
+        match Role::parse(role.get_ref()) {
+            Some(x) => roles.push(x),
+            None => {
                 return cx.err(
-                    s.span(),
-                    "step.on_object",
-                    "missing_on_object",
-                    "公示步骤必须指明异议后重新调查的步骤",
+                    role.span(),
+                    "step.roles",
+                    "unknown_role",
+                    format!("未知角色“{}”", role.get_ref()),
                 )
             }
-            None => None,
-        };
-        let mut needs_on_file = Vec::new();
-        for v in &r.needs_on_file {
-            needs_on_file.push(record(v, "step.needs_on_file")?);
         }
-        let mut needs_attached = Vec::new();
-        for v in &r.needs_attached {
-            needs_attached.push(record(v, "step.needs_attached")?);
+    }
+    if roles.is_empty() {
+        return cx.err(
+            s.span(),
+            "step.roles",
+            "no_roles",
+            "步骤必须至少允许一个角色办理",
+        );
+    }
+    let parse_level = |v: &Spanned<String>, field: &str| match v.get_ref().as_str() {
+        "village" => Ok(StepLevel::At(ActingLevel::Village)),
+        "township" => Ok(StepLevel::At(ActingLevel::Township)),
+        "county" => Ok(StepLevel::At(ActingLevel::County)),
+        "department" => Ok(StepLevel::At(ActingLevel::Department)),
+        "confirming" => Ok(StepLevel::Confirming),
+        other => cx.err(
+            v.span(),
+            field,
+            "unknown_level",
+            format!(
+                "办理层级“{other}”无效,应为 village、township、county、department 或 confirming"
+            ),
+        ),
+    };
+    let level = parse_level(&r.level, "step.level")?;
+    let mut also_levels = Vec::new();
+    for v in &r.also_levels {
+        match parse_level(v, "step.also_levels")? {
+            StepLevel::At(l) => also_levels.push(l),
+            StepLevel::Confirming => {
+                return cx.err(
+                    v.span(),
+                    "step.also_levels",
+                    "unknown_level",
+                    "also_levels 不能使用 confirming",
+                )
+            }
         }
-        steps.push(Step {
-            id: r.id.get_ref().clone(),
-            label: r.label.clone(),
-            kind,
-            phase,
-            roles,
-            level,
-            also_levels,
-            needs_on_file,
-            needs_attached,
-            min_investigators: min_investigators.unwrap_or(0),
-            limit: lim,
-            when,
-            outcomes,
-            next: match &r.next {
-                Some(v) => Some(step_ref(v, "step.next")?),
-                None => None,
-            },
-            return_to: match &r.return_to {
-                Some(v) => Some(step_ref(v, "step.return_to")?),
-                None => None,
-            },
-            on_object,
-            note: r.note.clone(),
+    }
+    if level == StepLevel::At(ActingLevel::Department) && !has_department {
+        return cx.err(
+            r.level.span(),
+            "workflow.department",
+            "missing_department",
+            "部门办理的步骤要求流程指明 department",
+        );
+    }
+    let when = match &r.when {
+        None => None,
+        Some(w) => {
+            let t = w.get_ref().trim();
+            let (negated, flag) = match t.strip_prefix('!') {
+                Some(f) => (true, f.trim()),
+                None => (false, t),
+            };
+            if !FLAGS.iter().any(|(f, _)| *f == flag) {
+                return cx.err(
+                    w.span(),
+                    "step.when",
+                    "unknown_flag",
+                    format!("条件“{t}”无效:未知标记"),
+                );
+            }
+            Some(Condition {
+                flag: flag.to_string(),
+                negated,
+            })
+        }
+    };
+    let mut outcomes = Vec::new();
+    for o in &r.outcomes {
+        outcomes.push(match o.get_ref().as_str() {
+            "complete" => Outcome::Complete,
+            "refuse" => Outcome::Refuse,
+            "return" => Outcome::Return,
+            "object" => Outcome::Object,
+            other => {
+                return cx.err(
+                    o.span(),
+                    "step.outcomes",
+                    "unknown_outcome",
+                    format!("办理结果“{other}”无效,应为 complete、refuse、return 或 object"),
+                )
+            }
         });
     }
+    if !outcomes.contains(&Outcome::Complete) {
+        return cx.err(
+            s.span(),
+            "step.outcomes",
+            "no_complete",
+            "每个步骤都必须允许 complete",
+        );
+    }
+    if outcomes.contains(&Outcome::Refuse) && kind != StepKind::Decision {
+        return cx.err(
+            s.span(),
+            "step.outcomes",
+            "refuse_outside_decision",
+            "只有决定类步骤(kind = \"decision\")可以不予确认",
+        );
+    }
+    if outcomes.contains(&Outcome::Object) != (kind == StepKind::Notice) {
+        return cx.err(
+            s.span(),
+            "step.outcomes",
+            "object_outside_notice",
+            "公示步骤必须允许异议(object),其他步骤不得允许",
+        );
+    }
+    if phase != Phase::Main
+        && (outcomes.len() != 1 || kind == StepKind::Decision || kind == StepKind::Notice)
+    {
+        return cx.err(
+            s.span(),
+            "step.phase",
+            "bad_after_step",
+            "决定之后的步骤只能是普通办理(complete)",
+        );
+    }
+    let min_investigators = r.min_investigators.as_ref().map(|m| *m.get_ref());
+    if kind == StepKind::Survey && min_investigators.unwrap_or(0) < 2 {
+        return cx.err(
+            r.min_investigators
+                .as_ref()
+                .map(|m| m.span())
+                .unwrap_or(s.span()),
+            "step.min_investigators",
+            "too_few_investigators",
+            "入户调查至少需要2名调查人员(POLICY R-PR-3)",
+        );
+    }
+    let lim = match &r.limit {
+        Some(l) => Some(cx.limit(l, "step.limit")?),
+        None => None,
+    };
+    if kind == StepKind::Notice && lim.is_none() {
+        return cx.err(
+            s.span(),
+            "step.limit",
+            "notice_without_period",
+            "公示步骤必须规定公示期",
+        );
+    }
+    let on_object = match &r.on_object {
+        Some(v) => Some(refs.step_ref(v, "step.on_object")?),
+        None if kind == StepKind::Notice => {
+            return cx.err(
+                s.span(),
+                "step.on_object",
+                "missing_on_object",
+                "公示步骤必须指明异议后重新调查的步骤",
+            )
+        }
+        None => None,
+    };
+    let mut needs_on_file = Vec::new();
+    for v in &r.needs_on_file {
+        needs_on_file.push(refs.record(v, "step.needs_on_file")?);
+    }
+    let mut needs_attached = Vec::new();
+    for v in &r.needs_attached {
+        needs_attached.push(refs.record(v, "step.needs_attached")?);
+    }
+    Ok(Step {
+        id: r.id.get_ref().clone(),
+        label: r.label.clone(),
+        kind,
+        phase,
+        roles,
+        level,
+        also_levels,
+        needs_on_file,
+        needs_attached,
+        min_investigators: min_investigators.unwrap_or(0),
+        limit: lim,
+        when,
+        outcomes,
+        next: match &r.next {
+            Some(v) => Some(refs.step_ref(v, "step.next")?),
+            None => None,
+        },
+        return_to: match &r.return_to {
+            Some(v) => Some(refs.step_ref(v, "step.return_to")?),
+            None => None,
+        },
+        on_object,
+        note: r.note.clone(),
+    })
+}
 
-    // Shape of the main path: starts with an unconditional step, ends with a decision, and every
-    // transition target is a main step.
+/// The shape of the main path: it starts with an unconditional step, ends with a decision, and
+/// every transition target is a main step.
+fn check_main_path(cx: &Ctx, raw: &RawFile, steps: &[Step]) -> Result<(), WorkflowFileError> {
     let first = &raw.step[0];
     if steps[0].phase != Phase::Main || steps[0].when.is_some() {
         return cx.err(
@@ -936,32 +992,5 @@ fn parse(file: &str, text: &str) -> Result<Workflow, WorkflowFileError> {
             }
         }
     }
-
-    let mut deadlines = Vec::new();
-    for d in &raw.deadline {
-        let r = d.get_ref();
-        deadlines.push(CaseDeadline {
-            id: r.id.clone(),
-            label: r.label.clone(),
-            starts_after: step_ref(&r.starts_after, "deadline.starts_after")?,
-            ends_with: step_ref(&r.ends_with, "deadline.ends_with")?,
-            limit: limit(&r.limit, "deadline.limit")?,
-        });
-    }
-
-    Ok(Workflow {
-        id: header.id.get_ref().clone(),
-        program: header.program.clone(),
-        label: header.label.clone(),
-        file: file.to_string(),
-        monthly_payment: header.monthly_payment,
-        pays,
-        one_place_per_person: header.one_place_per_person,
-        assist_first: header.assist_first,
-        department,
-        confirmation_setting: header.confirmation_setting.clone(),
-        changes: header.changes.clone(),
-        steps,
-        deadlines,
-    })
+    Ok(())
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
-use jiuzhu_app::audit::{AuditError, AuditSeal, SealPaths};
+use jiuzhu_app::audit::{AuditSeal, SealPaths};
 use jiuzhu_app::App;
 use jiuzhu_domain::audit::beijing_time;
 use jiuzhu_domain::audit_seal::grouped;
@@ -90,18 +90,16 @@ pub async fn run(cmd: AuditCommand, app: &App, paths: &SealPaths) -> anyhow::Res
 
 async fn verify(app: &App, paths: &SealPaths, actor: &Actor) -> anyhow::Result<ExitCode> {
     let checked = match AuditSeal::open(paths) {
-        Ok(seal) => app.verify_audit(&seal, actor).await.map(|v| (seal, v)),
-        Err(e) => Err(e.into()),
+        Ok(seal) => app.verify_audit(&seal).await.map(|v| (seal, v)),
+        Err(e) => Err(e),
     };
-    let (seal, verified) = match checked {
+    let (seal, v) = match checked {
         Ok(found) => found,
-        Err(AuditError::App(e)) => return Err(e.into()),
         Err(e) => {
             eprintln!("审计日志无法校验 (the audit log cannot be verified): {e}");
             return Ok(ExitCode::FAILURE);
         }
     };
-    let v = &verified.verification;
     let newest = v
         .newest
         .as_ref()
@@ -140,7 +138,8 @@ async fn verify(app: &App, paths: &SealPaths, actor: &Actor) -> anyhow::Result<E
         "  签名密钥指纹 (key fingerprint): {}",
         seal.public().fingerprint_grouped()
     );
-    if let Some(c) = verified.checkpoint? {
+    // Recorded after the report is printed: a failure to record is said after it.
+    if let Some(c) = app.record_audit_verified(&seal, actor, &v).await?? {
         println!("已写入检查点 (checkpoint written) #{}: seq {}", c.n, c.seq);
     }
     Ok(ExitCode::SUCCESS)
@@ -160,23 +159,19 @@ async fn export(
             return Ok(ExitCode::FAILURE);
         }
     };
-    let handed_over = format!(
-        "to {}",
-        out.file_name().unwrap_or_default().to_string_lossy()
-    );
-    let exported = match app
-        .export_audit(&seal, actor, (from, to), out, &handed_over)
-        .await
-    {
-        Ok(x) => x,
-        Err(AuditError::App(e)) => return Err(e.into()),
+    let h = match app.export_audit(&seal, (from, to), out).await {
+        Ok(h) => h,
         Err(e) => {
             eprintln!("错误 (error): {e}");
             return Ok(ExitCode::FAILURE);
         }
     };
-    exported.checkpoint?;
-    let h = &exported.header;
+    let handed_over = format!(
+        "to {}",
+        out.file_name().unwrap_or_default().to_string_lossy()
+    );
+    app.record_audit_export(&seal, actor, &h, &handed_over)
+        .await??;
     println!(
         "已导出 (exported) {from} 至 {to}:事件 seq {}–{} 共 {} 条 → {}",
         h.first_seq,
@@ -218,7 +213,7 @@ pub async fn open_creating(
     actor: &Actor,
     out: Out,
 ) -> anyhow::Result<AuditSeal> {
-    let (seal, created) = app.open_or_create_seal(paths, actor).await?;
+    let (seal, created) = app.open_or_create_seal(paths)?;
     if created {
         let shown = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         out.line("首次启动:已生成审计签名密钥 (first start: audit signing keys created)");
@@ -239,6 +234,8 @@ pub async fn open_creating(
             shown(&paths.checkpoints).display()
         ));
         out.line("  移动与备份见 docs/security.md (moving and backing up the keys)");
+        // Recorded once announced: keys that exist are never left unannounced.
+        app.record_audit_keys_created(&seal, actor).await?;
     }
     Ok(seal)
 }

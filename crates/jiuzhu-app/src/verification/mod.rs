@@ -8,6 +8,7 @@ pub mod due;
 pub mod leads;
 mod month_run;
 mod records;
+pub mod report;
 pub mod thresholds;
 
 use crate::App;
