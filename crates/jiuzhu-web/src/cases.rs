@@ -374,7 +374,14 @@ fn case_query(p: &CaseListParams) -> Result<CaseQuery, AppError> {
             AppError::invalid(vec![FieldError::new(
                 "status",
                 "CASE_STATUS",
-                format!("案件状态“{s}”无效,应为 open、approved 或 refused"),
+                format!(
+                    "案件状态无效,应为{}",
+                    CaseStatus::ALL
+                        .iter()
+                        .map(|c| c.label_zh())
+                        .collect::<Vec<_>>()
+                        .join("、")
+                ),
             )])
         })?),
         None => None,

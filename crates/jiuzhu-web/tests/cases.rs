@@ -421,6 +421,17 @@ async fn refusal_overdue_queue_and_other_townships() {
     let hhs = households_a(&app).await;
     let (clerk, _, _, _) = sessions(&app, &u).await;
 
+    // A status the list does not know is said in Chinese, not answered with an empty list.
+    let r = app.get("/api/v1/cases?status=closed", Some(&clerk)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["error"]["fields"][0]["code"], "CASE_STATUS");
+    assert_eq!(
+        r.json()["error"]["fields"][0]["message"],
+        "案件状态无效,应为办理中、已确认、不予确认"
+    );
+    let r = app.get("/api/v1/cases?status=approved", Some(&clerk)).await;
+    assert_eq!(r.status, StatusCode::OK);
+
     // A refusal needs written reasons; the refusal letter step then opens.
     let (hh, person, division) = hhs[1].clone();
     let case = register(&app, &clerk, hh, person).await;
