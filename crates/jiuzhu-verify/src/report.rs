@@ -509,39 +509,24 @@ struct KindState<'a> {
     records: Vec<MatchedRecord>,
 }
 
-/// Builds the report: per member and kind the findings, the household's totals and the tests.
-pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
-    let months = input.income_months.max(1);
-    let as_of = ymd(input.as_of);
-    let n_members = input.members.len() as u32;
-    let standard = input.policy.standard(input.area);
-    let by_kind: BTreeMap<FeedKind, KindState<'_>> = FeedKind::ALL
-        .iter()
-        .map(|k| {
-            let mut st = KindState {
-                srcs: Vec::new(),
-                records: Vec::new(),
-            };
-            for (s, records) in input.sources.iter().filter(|(s, _)| s.kind == *k) {
-                let at = st.srcs.len();
-                st.srcs.push(s);
-                st.records.extend(records.iter().map(|r| MatchedRecord {
-                    source: at,
-                    ..r.clone()
-                }));
-            }
-            (*k, st)
-        })
-        .collect();
-    // The months counted end with the newest data date among the kind's sources.
-    let window = |k: FeedKind| -> Option<(i64, i64)> {
-        let d = by_kind[&k].srcs.iter().map(|s| s.data_date).max()?;
+/// The deliveries of each kind, as the report reads them.
+struct Kinds<'a> {
+    by_kind: BTreeMap<FeedKind, KindState<'a>>,
+    /// Months of income counted.
+    months: u32,
+}
+
+impl Kinds<'_> {
+    /// The months counted: they end with the newest data date among the kind's sources.
+    fn window(&self, k: FeedKind) -> Option<(i64, i64)> {
+        let d = self.by_kind[&k].srcs.iter().map(|s| s.data_date).max()?;
         let last = i64::from(d.year()) * 12 + i64::from(d.month()) - 1;
-        Some((last - i64::from(months) + 1, last))
-    };
-    // A row cites its own source; a finding about no row cites the kind's first source.
-    let cite_in = |k: FeedKind, record: Option<&MatchedRecord>| -> Citation {
-        let srcs = &by_kind[&k].srcs;
+        Some((last - i64::from(self.months) + 1, last))
+    }
+
+    /// A row cites its own source; a finding about no row cites the kind's first source.
+    fn cite_in(&self, k: FeedKind, record: Option<&MatchedRecord>) -> Citation {
+        let srcs = &self.by_kind[&k].srcs;
         let s = record
             .and_then(|r| srcs.get(r.source))
             .or_else(|| srcs.first())
@@ -557,342 +542,90 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
             data_date: s.map(|s| s.data_date),
             row,
         }
-    };
-
-    // The latest pension month delivered per member within the window.
-    let mut pension_month: BTreeMap<usize, i64> = BTreeMap::new();
-    if let Some((from, to)) = window(FeedKind::Pensions) {
-        for r in &by_kind[&FeedKind::Pensions].records {
-            let m = month_ix(r.values[cols::PEN_MONTH]);
-            if m >= from && m <= to {
-                let e = pension_month.entry(r.member).or_insert(m);
-                *e = (*e).max(m);
-            }
-        }
     }
 
-    let mut totals = Totals::default();
-    let (mut res_area, mut com_area) = (0i64, 0i64);
-    let (mut wages, mut fund, mut medical) = (0i64, 0i64, 0i64);
-    let mut max_medical: Option<(i64, Citation)> = None;
-    let mut counted_cites: BTreeMap<FeedKind, Vec<Citation>> = BTreeMap::new();
-    let mut members = Vec::with_capacity(input.members.len());
-    for (mi, m) in input.members.iter().enumerate() {
-        let mut findings = Vec::new();
-        for &k in FeedKind::ALL {
-            let st = &by_kind[&k];
-            if st.srcs.is_empty() {
-                findings.push(Finding {
-                    status: FindingStatus::NoData,
-                    text: "无数据(未收到该类核对数据)".into(),
-                    amount: None,
-                    counted: false,
-                    cite: cite_in(k, None),
-                });
-                continue;
-            }
-            let mut any = false;
-            for r in st.records.iter().filter(|r| r.member == mi) {
-                any = true;
-                let v = &r.values;
-                let t = |c: usize| r.text.get(c).map(String::as_str).unwrap_or("");
-                let in_window = |yyyymm: i64| {
-                    window(k).is_some_and(|(f, l)| (f..=l).contains(&month_ix(yyyymm)))
-                };
-                let outside = format!("(不在最近{months}个月内,不计入)");
-                let (text, amount, counted) = match k {
-                    FeedKind::CivilDeaths => {
-                        let c = v[cols::DEATH_DATE] <= as_of;
-                        if c {
-                            totals.deaths += 1;
-                        }
-                        (format!("死亡日期 {}", date_text(v[1])), None, c)
-                    }
-                    FeedKind::Vehicles => {
-                        let ty = code_of(k, cols::VEHICLE_TYPE, v[cols::VEHICLE_TYPE]);
-                        let excluded = input.policy.excluded_vehicle_types.iter().any(|e| e == ty);
-                        let later = v[cols::VEHICLE_REGISTERED] > as_of;
-                        let c = !excluded && !later;
-                        if c {
-                            totals.vehicles += 1;
-                        }
-                        let price = if v[4] == NONE {
-                            String::new()
-                        } else {
-                            format!(",购置价格 {} 元", money(v[4]))
-                        };
-                        let note = if excluded {
-                            "(残疾人专用车等不计入)"
-                        } else if later {
-                            "(登记日期晚于核对日,不计入)"
-                        } else {
-                            ""
-                        };
-                        (
-                            format!(
-                                "{} {}(登记日期 {}{price}){note}",
-                                code_label(k, cols::VEHICLE_TYPE, v[cols::VEHICLE_TYPE]),
-                                t(1),
-                                date_text(v[cols::VEHICLE_REGISTERED])
-                            ),
-                            None,
-                            c,
-                        )
-                    }
-                    FeedKind::Deposits => {
-                        let bal = v[cols::DEPOSIT_BALANCE];
-                        totals.deposits += money(bal);
-                        (
-                            format!(
-                                "{} 余额 {} 元(机构 {},余额日期 {})",
-                                code_label(k, 2, v[2]),
-                                money(bal),
-                                t(1),
-                                date_text(v[4])
-                            ),
-                            Some(money(bal)),
-                            true,
-                        )
-                    }
-                    FeedKind::RealEstate => {
-                        let later = v[cols::RE_REGISTERED] > as_of;
-                        let area = if v[3] == NONE { 0 } else { v[3] };
-                        if !later {
-                            if v[cols::RE_USAGE] == 0 {
-                                totals.residential += 1;
-                                res_area += area;
-                            } else {
-                                totals.commercial += 1;
-                                com_area += area;
-                            }
-                        }
-                        (
-                            format!(
-                                "{} {},建筑面积 {} 平方米(登记日期 {}){}",
-                                code_label(k, cols::RE_USAGE, v[cols::RE_USAGE]),
-                                t(1),
-                                if v[3] == NONE {
-                                    "未登记".to_string()
-                                } else {
-                                    area_text(area)
-                                },
-                                date_text(v[cols::RE_REGISTERED]),
-                                if later {
-                                    "(登记日期晚于核对日,不计入)"
-                                } else {
-                                    ""
-                                }
-                            ),
-                            None,
-                            !later,
-                        )
-                    }
-                    FeedKind::Business => {
-                        let active = v[cols::BIZ_STATUS] == 0;
-                        if active {
-                            totals.business_active += 1;
-                        }
-                        let capital = if v[3] == NONE {
-                            String::new()
-                        } else {
-                            format!(",注册资本 {} 元", money(v[3]))
-                        };
-                        (
-                            format!(
-                                "{} {},登记状态 {}{capital}",
-                                code_label(k, cols::BIZ_ROLE, v[cols::BIZ_ROLE]),
-                                t(1),
-                                code_label(k, cols::BIZ_STATUS, v[cols::BIZ_STATUS]),
-                            ),
-                            None,
-                            active,
-                        )
-                    }
-                    FeedKind::SocialInsurance => {
-                        let c = in_window(v[cols::SI_MONTH]);
-                        if c {
-                            wages += v[cols::SI_WAGE];
-                        }
-                        (
-                            format!(
-                                "{} 缴费工资 {} 元(单位 {}){}",
-                                month_text(month_ix(v[cols::SI_MONTH])),
-                                money(v[cols::SI_WAGE]),
-                                t(1),
-                                if c { "" } else { outside.as_str() }
-                            ),
-                            Some(money(v[cols::SI_WAGE])),
-                            c,
-                        )
-                    }
-                    FeedKind::MedicalClaims => {
-                        let d = v[cols::MED_DATE];
-                        let c = in_window(d / 100) && d <= as_of;
-                        let oop = v[cols::MED_OOP];
-                        if c {
-                            medical += oop;
-                            if max_medical.as_ref().is_none_or(|(x, _)| oop > *x) {
-                                max_medical = Some((oop, cite_in(k, Some(r))));
-                            }
-                        }
-                        (
-                            format!(
-                                "{} 结算,医疗总费用 {} 元,个人自付 {} 元{}",
-                                date_text(d),
-                                money(v[2]),
-                                money(oop),
-                                if c { "" } else { outside.as_str() }
-                            ),
-                            Some(money(oop)),
-                            c,
-                        )
-                    }
-                    FeedKind::Pensions => {
-                        let m = month_ix(v[cols::PEN_MONTH]);
-                        let c = pension_month.get(&mi) == Some(&m);
-                        if c {
-                            totals.pensions_monthly += money(v[cols::PEN_AMOUNT]);
-                        }
-                        (
-                            format!(
-                                "{} {} 发放 {} 元{}",
-                                month_text(m),
-                                code_label(k, 1, v[1]),
-                                money(v[cols::PEN_AMOUNT]),
-                                if c {
-                                    "(最近发放月份,计入月收入)"
-                                } else {
-                                    "(非最近发放月份,不重复计入)"
-                                }
-                            ),
-                            Some(money(v[cols::PEN_AMOUNT])),
-                            c,
-                        )
-                    }
-                    FeedKind::HousingFund => {
-                        let c = in_window(v[cols::HF_MONTH]);
-                        if c {
-                            fund += v[cols::HF_DEPOSIT];
-                        }
-                        let balance = if v[4] == NONE {
-                            String::new()
-                        } else {
-                            format!(",账户余额 {} 元", money(v[4]))
-                        };
-                        (
-                            format!(
-                                "{} 月缴存额 {} 元(单位 {}{balance}){}",
-                                month_text(month_ix(v[cols::HF_MONTH])),
-                                money(v[cols::HF_DEPOSIT]),
-                                t(1),
-                                if c { "" } else { outside.as_str() }
-                            ),
-                            Some(money(v[cols::HF_DEPOSIT])),
-                            c,
-                        )
-                    }
-                    FeedKind::Imprisonment => {
-                        let end = v[cols::IMP_END];
-                        let c = v[cols::IMP_START] <= as_of && (end == NONE || end >= as_of);
-                        if c {
-                            totals.imprisoned += 1;
-                        }
-                        (
-                            format!(
-                                "羁押场所 {},入监 {}{}{}",
-                                t(1),
-                                date_text(v[cols::IMP_START]),
-                                if end == NONE {
-                                    String::new()
-                                } else {
-                                    format!(",释放 {}", date_text(end))
-                                },
-                                if c {
-                                    "(核对日在押)"
-                                } else {
-                                    "(核对日不在押)"
-                                }
-                            ),
-                            None,
-                            c,
-                        )
-                    }
-                    FeedKind::HukouMoves => {
-                        let d = v[cols::MOVE_DATE];
-                        let ty = v[cols::MOVE_TYPE];
-                        let c = ty != 0 && d <= as_of && in_window(d / 100);
-                        if c {
-                            totals.hukou_moves_out += 1;
-                        }
-                        let mut place = String::new();
-                        if !t(3).is_empty() {
-                            place += &format!(",迁出地 {}", t(3));
-                        }
-                        if !t(4).is_empty() {
-                            place += &format!(",迁入地 {}", t(4));
-                        }
-                        (
-                            format!(
-                                "{} {}{place}",
-                                code_label(k, cols::MOVE_TYPE, ty),
-                                date_text(d)
-                            ),
-                            None,
-                            c,
-                        )
-                    }
-                };
-                let c = cite_in(k, Some(r));
-                if counted {
-                    counted_cites.entry(k).or_default().push(c.clone());
-                }
-                findings.push(Finding {
-                    status: FindingStatus::Record,
-                    text,
-                    amount,
-                    counted,
-                    cite: c,
-                });
-            }
-            if !any {
-                findings.push(Finding {
-                    status: FindingStatus::None,
-                    text: "未发现记录".into(),
-                    amount: None,
-                    counted: false,
-                    cite: cite_in(k, None),
-                });
-            }
-        }
-        members.push(MemberSection {
-            name: m.name.clone(),
-            relation: m.relation.clone(),
-            id_masked: m.id.masked(),
-            findings,
-        });
+    fn has(&self, k: FeedKind) -> bool {
+        !self.by_kind[&k].srcs.is_empty()
     }
-    totals.residential_area = area_text(res_area);
-    totals.commercial_area = area_text(com_area);
-    totals.wages_monthly = average(wages, months);
-    totals.housing_fund_monthly = average(fund, months);
-    totals.medical_out_of_pocket = money(medical);
-    totals.medical_monthly = average(medical, months);
-    totals.income_monthly = totals.wages_monthly + totals.pensions_monthly;
 
-    let has = |k: FeedKind| !by_kind[&k].srcs.is_empty();
+    /// Each kind's sources as used, or the kind as without data.
+    fn summaries(&self) -> Vec<SourceSummary> {
+        FeedKind::ALL
+            .iter()
+            .flat_map(|&k| {
+                let st = &self.by_kind[&k];
+                let monthly = matches!(
+                    k,
+                    FeedKind::SocialInsurance
+                        | FeedKind::HousingFund
+                        | FeedKind::MedicalClaims
+                        | FeedKind::Pensions
+                        | FeedKind::HukouMoves
+                );
+                let months = self
+                    .window(k)
+                    .filter(|_| monthly)
+                    .map(|(f, l)| (month_text(f), month_text(l)));
+                let used = st.srcs.iter().enumerate().map(move |(i, s)| SourceSummary {
+                    kind: k,
+                    kind_label: k.label_zh().into(),
+                    source: s.source.clone(),
+                    status: "used".into(),
+                    delivery_id: Some(s.delivery_id),
+                    data_date: Some(s.data_date),
+                    sha256: Some(s.sha256.clone()),
+                    records: st.records.iter().filter(|r| r.source == i).count() as u32,
+                    months: months.clone(),
+                });
+                let none = st.srcs.is_empty().then(|| SourceSummary {
+                    kind: k,
+                    kind_label: k.label_zh().into(),
+                    source: k.schema().source_zh.into(),
+                    status: "no_data".into(),
+                    delivery_id: None,
+                    data_date: None,
+                    sha256: None,
+                    records: 0,
+                    months: None,
+                });
+                used.collect::<Vec<_>>().into_iter().chain(none)
+            })
+            .collect()
+    }
+}
+
+/// What the tests of the household weigh, beside the totals.
+struct Facts<'a> {
+    policy: &'a VerifyPolicy,
+    n_members: u32,
+    standard: Money,
+    /// The wages counted over the window, in fen.
+    wages: i64,
+    /// The largest single out-of-pocket medical cost, in fen.
+    max_medical: Option<i64>,
+}
+
+/// The household's tests against the policy (R-DB-2, R-DB-3, R-LI-4, R-HH-1..3), each citing the
+/// rows it counted, or its kind's source when it counted none.
+fn household_tests(
+    kinds: &Kinds,
+    counted_cites: &BTreeMap<FeedKind, Vec<Citation>>,
+    totals: &Totals,
+    facts: Facts,
+) -> Vec<TestResult> {
     let cites_of = |ks: &[FeedKind]| -> Vec<Citation> {
         let mut v = Vec::new();
         for k in ks {
             match counted_cites.get(k) {
                 Some(c) => v.extend(c.iter().cloned()),
-                None => v.push(cite_in(*k, None)),
+                None => v.push(kinds.cite_in(*k, None)),
             }
         }
         v
     };
     let no_data = |ks: &[FeedKind]| -> Vec<&'static str> {
         ks.iter()
-            .filter(|k| !has(**k))
+            .filter(|k| !kinds.has(**k))
             .map(|k| k.label_zh())
             .collect()
     };
@@ -927,7 +660,13 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
         });
     };
 
-    let p = input.policy;
+    let Facts {
+        policy: p,
+        n_members,
+        standard,
+        wages,
+        max_medical,
+    } = facts;
     let limit = p.deposit_limit_per_member.times(i64::from(n_members));
     test(
         "DEPOSIT",
@@ -1029,9 +768,7 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
             "收入估算低于保障标准".into()
         },
     );
-    let big = max_medical
-        .as_ref()
-        .is_some_and(|(x, _)| *x > p.medical_line.fen());
+    let big = max_medical.is_some_and(|x| x > p.medical_line.fen());
     test(
         "MEDICAL",
         "医疗自付费用(刚性支出)",
@@ -1041,7 +778,7 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
             "个人自付合计 {} 元(月均 {} 元;单次最高 {} 元)",
             totals.medical_out_of_pocket,
             totals.medical_monthly,
-            money(max_medical.as_ref().map(|(x, _)| *x).unwrap_or(0))
+            money(max_medical.unwrap_or(0))
         ),
         format!("单次 {} 元", p.medical_line),
         "大额医疗费用预警及刚性支出扣减(R-LI-4、R-DB-2;参数 low_income.medical_warning.low_income)",
@@ -1089,52 +826,414 @@ pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
             },
         );
     }
+    tests
+}
+
+/// What the members' rows add up to, as their findings are made.
+#[derive(Default)]
+struct Tally {
+    totals: Totals,
+    /// Square metres (as stored) of the residential and commercial property counted.
+    res_area: i64,
+    com_area: i64,
+    /// Fen over the window: wages, housing fund deposits, out-of-pocket medical costs.
+    wages: i64,
+    fund: i64,
+    medical: i64,
+    /// The largest single out-of-pocket medical cost, with its row.
+    max_medical: Option<(i64, Citation)>,
+    /// The rows each kind's test counted.
+    counted_cites: BTreeMap<FeedKind, Vec<Citation>>,
+}
+
+/// One member's findings, kind by kind, adding what counts to the tally.
+fn member_findings(
+    kinds: &Kinds,
+    input: &ReportInput<'_>,
+    pension_month: &BTreeMap<usize, i64>,
+    mi: usize,
+    tally: &mut Tally,
+) -> Vec<Finding> {
+    let as_of = ymd(input.as_of);
+    let mut findings = Vec::new();
+    for &k in FeedKind::ALL {
+        let st = &kinds.by_kind[&k];
+        if st.srcs.is_empty() {
+            findings.push(Finding {
+                status: FindingStatus::NoData,
+                text: "无数据(未收到该类核对数据)".into(),
+                amount: None,
+                counted: false,
+                cite: kinds.cite_in(k, None),
+            });
+            continue;
+        }
+        let mut any = false;
+        for r in st.records.iter().filter(|r| r.member == mi) {
+            any = true;
+            let v = &r.values;
+            let t = |c: usize| r.text.get(c).map(String::as_str).unwrap_or("");
+            let in_window = |yyyymm: i64| {
+                kinds
+                    .window(k)
+                    .is_some_and(|(f, l)| (f..=l).contains(&month_ix(yyyymm)))
+            };
+            let outside = format!("(不在最近{}个月内,不计入)", kinds.months);
+            let (text, amount, counted) = match k {
+                FeedKind::CivilDeaths => {
+                    let c = v[cols::DEATH_DATE] <= as_of;
+                    if c {
+                        tally.totals.deaths += 1;
+                    }
+                    (format!("死亡日期 {}", date_text(v[1])), None, c)
+                }
+                FeedKind::Vehicles => {
+                    let ty = code_of(k, cols::VEHICLE_TYPE, v[cols::VEHICLE_TYPE]);
+                    let excluded = input.policy.excluded_vehicle_types.iter().any(|e| e == ty);
+                    let later = v[cols::VEHICLE_REGISTERED] > as_of;
+                    let c = !excluded && !later;
+                    if c {
+                        tally.totals.vehicles += 1;
+                    }
+                    let price = if v[4] == NONE {
+                        String::new()
+                    } else {
+                        format!(",购置价格 {} 元", money(v[4]))
+                    };
+                    let note = if excluded {
+                        "(残疾人专用车等不计入)"
+                    } else if later {
+                        "(登记日期晚于核对日,不计入)"
+                    } else {
+                        ""
+                    };
+                    (
+                        format!(
+                            "{} {}(登记日期 {}{price}){note}",
+                            code_label(k, cols::VEHICLE_TYPE, v[cols::VEHICLE_TYPE]),
+                            t(1),
+                            date_text(v[cols::VEHICLE_REGISTERED])
+                        ),
+                        None,
+                        c,
+                    )
+                }
+                FeedKind::Deposits => {
+                    let bal = v[cols::DEPOSIT_BALANCE];
+                    tally.totals.deposits += money(bal);
+                    (
+                        format!(
+                            "{} 余额 {} 元(机构 {},余额日期 {})",
+                            code_label(k, 2, v[2]),
+                            money(bal),
+                            t(1),
+                            date_text(v[4])
+                        ),
+                        Some(money(bal)),
+                        true,
+                    )
+                }
+                FeedKind::RealEstate => {
+                    let later = v[cols::RE_REGISTERED] > as_of;
+                    let area = if v[3] == NONE { 0 } else { v[3] };
+                    if !later {
+                        if v[cols::RE_USAGE] == 0 {
+                            tally.totals.residential += 1;
+                            tally.res_area += area;
+                        } else {
+                            tally.totals.commercial += 1;
+                            tally.com_area += area;
+                        }
+                    }
+                    (
+                        format!(
+                            "{} {},建筑面积 {} 平方米(登记日期 {}){}",
+                            code_label(k, cols::RE_USAGE, v[cols::RE_USAGE]),
+                            t(1),
+                            if v[3] == NONE {
+                                "未登记".to_string()
+                            } else {
+                                area_text(area)
+                            },
+                            date_text(v[cols::RE_REGISTERED]),
+                            if later {
+                                "(登记日期晚于核对日,不计入)"
+                            } else {
+                                ""
+                            }
+                        ),
+                        None,
+                        !later,
+                    )
+                }
+                FeedKind::Business => {
+                    let active = v[cols::BIZ_STATUS] == 0;
+                    if active {
+                        tally.totals.business_active += 1;
+                    }
+                    let capital = if v[3] == NONE {
+                        String::new()
+                    } else {
+                        format!(",注册资本 {} 元", money(v[3]))
+                    };
+                    (
+                        format!(
+                            "{} {},登记状态 {}{capital}",
+                            code_label(k, cols::BIZ_ROLE, v[cols::BIZ_ROLE]),
+                            t(1),
+                            code_label(k, cols::BIZ_STATUS, v[cols::BIZ_STATUS]),
+                        ),
+                        None,
+                        active,
+                    )
+                }
+                FeedKind::SocialInsurance => {
+                    let c = in_window(v[cols::SI_MONTH]);
+                    if c {
+                        tally.wages += v[cols::SI_WAGE];
+                    }
+                    (
+                        format!(
+                            "{} 缴费工资 {} 元(单位 {}){}",
+                            month_text(month_ix(v[cols::SI_MONTH])),
+                            money(v[cols::SI_WAGE]),
+                            t(1),
+                            if c { "" } else { outside.as_str() }
+                        ),
+                        Some(money(v[cols::SI_WAGE])),
+                        c,
+                    )
+                }
+                FeedKind::MedicalClaims => {
+                    let d = v[cols::MED_DATE];
+                    let c = in_window(d / 100) && d <= as_of;
+                    let oop = v[cols::MED_OOP];
+                    if c {
+                        tally.medical += oop;
+                        if tally.max_medical.as_ref().is_none_or(|(x, _)| oop > *x) {
+                            tally.max_medical = Some((oop, kinds.cite_in(k, Some(r))));
+                        }
+                    }
+                    (
+                        format!(
+                            "{} 结算,医疗总费用 {} 元,个人自付 {} 元{}",
+                            date_text(d),
+                            money(v[2]),
+                            money(oop),
+                            if c { "" } else { outside.as_str() }
+                        ),
+                        Some(money(oop)),
+                        c,
+                    )
+                }
+                FeedKind::Pensions => {
+                    let m = month_ix(v[cols::PEN_MONTH]);
+                    let c = pension_month.get(&mi) == Some(&m);
+                    if c {
+                        tally.totals.pensions_monthly += money(v[cols::PEN_AMOUNT]);
+                    }
+                    (
+                        format!(
+                            "{} {} 发放 {} 元{}",
+                            month_text(m),
+                            code_label(k, 1, v[1]),
+                            money(v[cols::PEN_AMOUNT]),
+                            if c {
+                                "(最近发放月份,计入月收入)"
+                            } else {
+                                "(非最近发放月份,不重复计入)"
+                            }
+                        ),
+                        Some(money(v[cols::PEN_AMOUNT])),
+                        c,
+                    )
+                }
+                FeedKind::HousingFund => {
+                    let c = in_window(v[cols::HF_MONTH]);
+                    if c {
+                        tally.fund += v[cols::HF_DEPOSIT];
+                    }
+                    let balance = if v[4] == NONE {
+                        String::new()
+                    } else {
+                        format!(",账户余额 {} 元", money(v[4]))
+                    };
+                    (
+                        format!(
+                            "{} 月缴存额 {} 元(单位 {}{balance}){}",
+                            month_text(month_ix(v[cols::HF_MONTH])),
+                            money(v[cols::HF_DEPOSIT]),
+                            t(1),
+                            if c { "" } else { outside.as_str() }
+                        ),
+                        Some(money(v[cols::HF_DEPOSIT])),
+                        c,
+                    )
+                }
+                FeedKind::Imprisonment => {
+                    let end = v[cols::IMP_END];
+                    let c = v[cols::IMP_START] <= as_of && (end == NONE || end >= as_of);
+                    if c {
+                        tally.totals.imprisoned += 1;
+                    }
+                    (
+                        format!(
+                            "羁押场所 {},入监 {}{}{}",
+                            t(1),
+                            date_text(v[cols::IMP_START]),
+                            if end == NONE {
+                                String::new()
+                            } else {
+                                format!(",释放 {}", date_text(end))
+                            },
+                            if c {
+                                "(核对日在押)"
+                            } else {
+                                "(核对日不在押)"
+                            }
+                        ),
+                        None,
+                        c,
+                    )
+                }
+                FeedKind::HukouMoves => {
+                    let d = v[cols::MOVE_DATE];
+                    let ty = v[cols::MOVE_TYPE];
+                    let c = ty != 0 && d <= as_of && in_window(d / 100);
+                    if c {
+                        tally.totals.hukou_moves_out += 1;
+                    }
+                    let mut place = String::new();
+                    if !t(3).is_empty() {
+                        place += &format!(",迁出地 {}", t(3));
+                    }
+                    if !t(4).is_empty() {
+                        place += &format!(",迁入地 {}", t(4));
+                    }
+                    (
+                        format!(
+                            "{} {}{place}",
+                            code_label(k, cols::MOVE_TYPE, ty),
+                            date_text(d)
+                        ),
+                        None,
+                        c,
+                    )
+                }
+            };
+            let c = kinds.cite_in(k, Some(r));
+            if counted {
+                tally.counted_cites.entry(k).or_default().push(c.clone());
+            }
+            findings.push(Finding {
+                status: FindingStatus::Record,
+                text,
+                amount,
+                counted,
+                cite: c,
+            });
+        }
+        if !any {
+            findings.push(Finding {
+                status: FindingStatus::None,
+                text: "未发现记录".into(),
+                amount: None,
+                counted: false,
+                cite: kinds.cite_in(k, None),
+            });
+        }
+    }
+    findings
+}
+
+/// Builds the report: per member and kind the findings, the household's totals and the tests.
+pub fn build_report(input: &ReportInput<'_>) -> VerificationReport {
+    let months = input.income_months.max(1);
+    let n_members = input.members.len() as u32;
+    let standard = input.policy.standard(input.area);
+    let by_kind: BTreeMap<FeedKind, KindState<'_>> = FeedKind::ALL
+        .iter()
+        .map(|k| {
+            let mut st = KindState {
+                srcs: Vec::new(),
+                records: Vec::new(),
+            };
+            for (s, records) in input.sources.iter().filter(|(s, _)| s.kind == *k) {
+                let at = st.srcs.len();
+                st.srcs.push(s);
+                st.records.extend(records.iter().map(|r| MatchedRecord {
+                    source: at,
+                    ..r.clone()
+                }));
+            }
+            (*k, st)
+        })
+        .collect();
+    let kinds = Kinds { by_kind, months };
+    let by_kind = &kinds.by_kind;
+    let window = |k: FeedKind| kinds.window(k);
+
+    // The latest pension month delivered per member within the window.
+    let mut pension_month: BTreeMap<usize, i64> = BTreeMap::new();
+    if let Some((from, to)) = window(FeedKind::Pensions) {
+        for r in &by_kind[&FeedKind::Pensions].records {
+            let m = month_ix(r.values[cols::PEN_MONTH]);
+            if m >= from && m <= to {
+                let e = pension_month.entry(r.member).or_insert(m);
+                *e = (*e).max(m);
+            }
+        }
+    }
+
+    let mut tally = Tally::default();
+    let mut members = Vec::with_capacity(input.members.len());
+    for (mi, m) in input.members.iter().enumerate() {
+        let findings = member_findings(&kinds, input, &pension_month, mi, &mut tally);
+        members.push(MemberSection {
+            name: m.name.clone(),
+            relation: m.relation.clone(),
+            id_masked: m.id.masked(),
+            findings,
+        });
+    }
+    let Tally {
+        mut totals,
+        res_area,
+        com_area,
+        wages,
+        fund,
+        medical,
+        max_medical,
+        counted_cites,
+    } = tally;
+    totals.residential_area = area_text(res_area);
+    totals.commercial_area = area_text(com_area);
+    totals.wages_monthly = average(wages, months);
+    totals.housing_fund_monthly = average(fund, months);
+    totals.medical_out_of_pocket = money(medical);
+    totals.medical_monthly = average(medical, months);
+    totals.income_monthly = totals.wages_monthly + totals.pensions_monthly;
+
+    let tests = household_tests(
+        &kinds,
+        &counted_cites,
+        &totals,
+        Facts {
+            policy: input.policy,
+            n_members,
+            standard,
+            wages,
+            max_medical: max_medical.as_ref().map(|(x, _)| *x),
+        },
+    );
     let verdict = tests
         .iter()
         .map(|t| t.verdict)
         .max()
         .unwrap_or(Verdict::Check);
 
-    let sources = FeedKind::ALL
-        .iter()
-        .flat_map(|&k| {
-            let st = &by_kind[&k];
-            let monthly = matches!(
-                k,
-                FeedKind::SocialInsurance
-                    | FeedKind::HousingFund
-                    | FeedKind::MedicalClaims
-                    | FeedKind::Pensions
-                    | FeedKind::HukouMoves
-            );
-            let months = window(k)
-                .filter(|_| monthly)
-                .map(|(f, l)| (month_text(f), month_text(l)));
-            let used = st.srcs.iter().enumerate().map(move |(i, s)| SourceSummary {
-                kind: k,
-                kind_label: k.label_zh().into(),
-                source: s.source.clone(),
-                status: "used".into(),
-                delivery_id: Some(s.delivery_id),
-                data_date: Some(s.data_date),
-                sha256: Some(s.sha256.clone()),
-                records: st.records.iter().filter(|r| r.source == i).count() as u32,
-                months: months.clone(),
-            });
-            let none = st.srcs.is_empty().then(|| SourceSummary {
-                kind: k,
-                kind_label: k.label_zh().into(),
-                source: k.schema().source_zh.into(),
-                status: "no_data".into(),
-                delivery_id: None,
-                data_date: None,
-                sha256: None,
-                records: 0,
-                months: None,
-            });
-            used.collect::<Vec<_>>().into_iter().chain(none)
-        })
-        .collect();
+    let p = input.policy;
+    let sources = kinds.summaries();
 
     VerificationReport {
         as_of: input.as_of,
