@@ -591,7 +591,10 @@ fn read_members(
     let (c_hh, c_id, c_name, c_rel) = (c(M_HOUSEHOLD), c(M_ID), c(M_NAME), c(M_RELATION));
     let (c_sex, c_phone, c_kind, c_grade) = (c(M_SEX), c(M_PHONE), c(M_DIS_KIND), c(M_DIS_GRADE));
     let has_extras = c_phone.is_some() || c_kind.is_some() || c_grade.is_some();
-    let valid_from_digits = valid_from.format("%Y%m%d").to_string();
+    let born_by = BornBy {
+        digits: valid_from.format("%Y%m%d").to_string(),
+        date: valid_from,
+    };
 
     let mut members: Vec<ImportMember> = Vec::new();
     let mut extras: Vec<Extras> = Vec::new();
@@ -601,278 +604,36 @@ fn read_members(
     let result = table.for_each_row(|row| {
         let n = row.number;
         let mut ok = report_control_characters(report, FILE_MEMBERS, file, &headers, row);
-
+        let mut r = MemberRow {
+            report: &mut *report,
+            file,
+            n,
+            cols,
+        };
         let key = row.cell(c_hh);
-        let household = if key.is_empty() {
-            report.row(FILE_MEMBERS, file, n, cols.name(M_HOUSEHOLD), "REQUIRED", "户编号不能为空");
-            None
-        } else {
-            match index.get(key.as_ref()) {
-                Some(&h) => Some(h),
-                None => {
-                    report.row(
-                        FILE_MEMBERS,
-                        file,
-                        n,
-                        cols.name(M_HOUSEHOLD),
-                        "HOUSEHOLD_NOT_FOUND",
-                        format!("户编号“{key}”在家庭表({households_file})中不存在"),
-                    );
-                    None
-                }
-            }
-        };
-        ok &= household.is_some();
-
-        let id_text = row.cell(c_id);
-        let id = if id_text.is_empty() {
-            report.row(FILE_MEMBERS, file, n, cols.name(M_ID), "REQUIRED", "身份证号码不能为空");
-            None
-        } else if looks_like_scientific(&id_text) {
-            report.row(
-                FILE_MEMBERS,
-                file,
-                n,
-                cols.name(M_ID),
-                "ID_NUMBER_AS_NUMBER",
-                format!(
-                    "身份证号码被电子表格存成了数字(“{id_text}”),后几位已丢失;请将该列设为文本格式后重新填写"
-                ),
-            );
-            None
-        } else {
-            match IdNumber::parse(&id_text) {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    report.row(FILE_MEMBERS, file, n, cols.name(M_ID), e.code(), e.message_zh());
-                    None
-                }
-            }
-        };
+        let household = r.household(&key, index, households_file);
+        let id = r.id_number(&row.cell(c_id));
         if let Some(id) = &id {
-            // Digit strings of equal length compare like the dates (and cheaper than parsing).
-            if id.as_str()[6..14] > *valid_from_digits {
-                let birth = id.birth_date();
-                report.row(
-                    FILE_MEMBERS,
-                    file,
-                    n,
-                    cols.name(M_ID),
-                    "BIRTH_AFTER_VALID_FROM",
-                    format!("身份证号码中的出生日期{birth}晚于导入生效日期{valid_from}"),
-                );
-                ok = false;
-            }
-            match seen.get_mut(id) {
-                None => {
-                    seen.insert(id.clone(), (n, false));
-                }
-                Some((first, reported)) => {
-                    if !*reported {
-                        *reported = true;
-                        let first = *first;
-                        report.row(
-                            FILE_MEMBERS,
-                            file,
-                            first,
-                            cols.name(M_ID),
-                            "DUPLICATE_ID_NUMBER",
-                            format!("该身份证号码在第{n}行再次出现,同一人只能出现一次"),
-                        );
-                    }
-                    let first = seen.get(id).map(|(f, _)| *f).unwrap_or(0);
-                    report.row(
-                        FILE_MEMBERS,
-                        file,
-                        n,
-                        cols.name(M_ID),
-                        "DUPLICATE_ID_NUMBER",
-                        format!("该身份证号码已在第{first}行出现,同一人只能出现一次"),
-                    );
-                    ok = false;
-                }
-            }
+            ok &= r.born_by(id, &born_by);
+            ok &= r.first_time(id, &mut seen);
         }
-        ok &= id.is_some();
-
         let name = row.cell(c_name);
-        if name.is_empty() {
-            report.row(FILE_MEMBERS, file, n, cols.name(M_NAME), "REQUIRED", "姓名不能为空");
-            ok = false;
-        } else if name.chars().count() > MAX_NAME_CHARS {
-            report.row(
-                FILE_MEMBERS,
-                file,
-                n,
-                cols.name(M_NAME),
-                "NAME_TOO_LONG",
-                format!("姓名超过{MAX_NAME_CHARS}个字,请检查是否错列"),
-            );
-            ok = false;
-        }
-
-        let rel_text = row.cell(c_rel);
-        let relation = if rel_text.is_empty() {
-            report.row(FILE_MEMBERS, file, n, cols.name(M_RELATION), "REQUIRED", "与户主关系不能为空");
-            None
-        } else {
-            let r = parse_relation(&rel_text);
-            if r.is_none() {
-                report.row(
-                    FILE_MEMBERS,
-                    file,
-                    n,
-                    cols.name(M_RELATION),
-                    "RELATION_UNKNOWN",
-                    format!(
-                        "与户主关系“{rel_text}”无法识别,应为户主、配偶、子女、父母、孙子女、祖父母、兄弟姐妹或其他"
-                    ),
-                );
-            }
-            r
-        };
-        ok &= relation.is_some();
-
+        ok &= r.name(&name);
+        let relation = r.relation(&row.cell(c_rel));
         // Head and member tallies count every row that names a known household, even a row with
         // other errors, so that one bad identity number does not also produce "no head".
         if let Some(h) = household {
-            let t = &mut tallies[h];
-            t.members += 1;
-            t.unknown_relation |= relation.is_none();
-            if relation == Some(Relation::Head) {
-                t.heads += 1;
-                if t.heads == 1 {
-                    t.first_head_row = n;
-                } else {
-                    report.row(
-                        FILE_MEMBERS,
-                        file,
-                        n,
-                        cols.name(M_RELATION),
-                        "MULTIPLE_HEADS",
-                        format!("户编号“{key}”已有户主(第{}行),一户只能有一位户主", t.first_head_row),
-                    );
-                    ok = false;
-                }
-            }
+            ok &= r.count(&mut tallies[h], &key, relation);
         }
-
-        let sex_text = row.cell(c_sex);
-        if !sex_text.is_empty() {
-            match parse_sex(&sex_text) {
-                None => {
-                    report.row(
-                        FILE_MEMBERS,
-                        file,
-                        n,
-                        cols.name(M_SEX),
-                        "SEX_UNKNOWN",
-                        format!("性别“{sex_text}”无法识别,应为“男”或“女”"),
-                    );
-                    ok = false;
-                }
-                Some(s) => {
-                    if let Some(id) = &id {
-                        if id.sex() != s {
-                            report.row(
-                                FILE_MEMBERS,
-                                file,
-                                n,
-                                cols.name(M_SEX),
-                                "SEX_MISMATCH",
-                                format!(
-                                    "性别“{}”与身份证号码所示性别({})不符",
-                                    sex_text,
-                                    id.sex().label_zh()
-                                ),
-                            );
-                            ok = false;
-                        }
-                    }
-                }
-            }
-        }
-
-        let mut phone = None;
-        let mut disability = None;
-        if has_extras {
-            let phone_text = row.cell(c_phone);
-            if !phone_text.is_empty() {
-                if valid_phone(&phone_text) {
-                    phone = Some(phone_text.into_owned());
-                } else {
-                    report.row(
-                        FILE_MEMBERS,
-                        file,
-                        n,
-                        cols.name(M_PHONE),
-                        "PHONE_INVALID",
-                        format!("联系电话“{phone_text}”格式不正确"),
-                    );
-                    ok = false;
-                }
-            }
-            let kind_text = row.cell(c_kind);
-            let grade_text = row.cell(c_grade);
-            let no_kind = kind_text.is_empty() || kind_text == "无";
-            let no_grade = grade_text.is_empty() || grade_text == "无";
-            match (no_kind, no_grade) {
-                (true, true) => {}
-                (false, true) => {
-                    report.row(
-                        FILE_MEMBERS,
-                        file,
-                        n,
-                        cols.name(M_DIS_GRADE),
-                        "DISABILITY_INCOMPLETE",
-                        "填写了残疾类别但没有残疾等级",
-                    );
-                    ok = false;
-                }
-                (true, false) => {
-                    report.row(
-                        FILE_MEMBERS,
-                        file,
-                        n,
-                        cols.name(M_DIS_KIND),
-                        "DISABILITY_INCOMPLETE",
-                        "填写了残疾等级但没有残疾类别",
-                    );
-                    ok = false;
-                }
-                (false, false) => {
-                    let kind = DisabilityKind::parse(&kind_text)
-                        .or_else(|| DisabilityKind::parse(kind_text.trim_end_matches("残疾")));
-                    let grade = parse_grade(&grade_text);
-                    if kind.is_none() {
-                        report.row(
-                            FILE_MEMBERS,
-                            file,
-                            n,
-                            cols.name(M_DIS_KIND),
-                            "DISABILITY_KIND_UNKNOWN",
-                            format!(
-                                "残疾类别“{kind_text}”无法识别,应为视力、听力、言语、肢体、智力、精神或多重"
-                            ),
-                        );
-                    }
-                    if grade.is_none() {
-                        report.row(
-                            FILE_MEMBERS,
-                            file,
-                            n,
-                            cols.name(M_DIS_GRADE),
-                            "DISABILITY_GRADE_INVALID",
-                            format!("残疾等级“{grade_text}”无效,应为1至4级"),
-                        );
-                    }
-                    match (kind, grade) {
-                        (Some(kind), Some(grade)) => disability = Some(Disability { kind, grade }),
-                        _ => ok = false,
-                    }
-                }
-            }
-        }
+        ok &= r.sex(&row.cell(c_sex), id.as_ref());
+        let (phone, disability) = if has_extras {
+            let phone = r.phone(&row.cell(c_phone));
+            let disability = r.disability(&row.cell(c_kind), &row.cell(c_grade));
+            ok &= phone.is_ok() && disability.is_ok();
+            (phone.unwrap_or_default(), disability.unwrap_or_default())
+        } else {
+            (None, None)
+        };
 
         if let (true, Some(household), Some(id_number), Some(relation)) =
             (ok, household, id, relation)
@@ -898,6 +659,269 @@ fn read_members(
         report.push(FILE_MEMBERS, e.into());
     }
     (members, extras)
+}
+
+/// The import's effective date: nobody in the caseload is born after it.
+struct BornBy {
+    /// `YYYYMMDD`, compared with the birth date digits of an identity number.
+    digits: String,
+    date: NaiveDate,
+}
+
+/// One row of the members file, with where its errors go. Each check reports what it finds and
+/// says whether the row may still be imported.
+struct MemberRow<'a> {
+    report: &'a mut Report,
+    file: &'a str,
+    n: usize,
+    cols: &'a Columns,
+}
+
+impl MemberRow<'_> {
+    fn error(&mut self, col: usize, code: &str, message: impl AsRef<str>) {
+        let field = self.cols.name(col);
+        self.report
+            .row(FILE_MEMBERS, self.file, self.n, field, code, message);
+    }
+
+    fn household(
+        &mut self,
+        key: &str,
+        index: &FastMap<&str, usize>,
+        households_file: &str,
+    ) -> Option<usize> {
+        if key.is_empty() {
+            self.error(M_HOUSEHOLD, "REQUIRED", "户编号不能为空");
+            return None;
+        }
+        let found = index.get(key).copied();
+        if found.is_none() {
+            self.error(
+                M_HOUSEHOLD,
+                "HOUSEHOLD_NOT_FOUND",
+                format!("户编号“{key}”在家庭表({households_file})中不存在"),
+            );
+        }
+        found
+    }
+
+    fn id_number(&mut self, id_text: &str) -> Option<IdNumber> {
+        if id_text.is_empty() {
+            self.error(M_ID, "REQUIRED", "身份证号码不能为空");
+            return None;
+        }
+        if looks_like_scientific(id_text) {
+            self.error(
+                M_ID,
+                "ID_NUMBER_AS_NUMBER",
+                format!(
+                    "身份证号码被电子表格存成了数字(“{id_text}”),后几位已丢失;请将该列设为文本格式后重新填写"
+                ),
+            );
+            return None;
+        }
+        match IdNumber::parse(id_text) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.error(M_ID, e.code(), e.message_zh());
+                None
+            }
+        }
+    }
+
+    fn born_by(&mut self, id: &IdNumber, by: &BornBy) -> bool {
+        // Digit strings of equal length compare like the dates (and cheaper than parsing).
+        if id.as_str()[6..14] <= *by.digits {
+            return true;
+        }
+        let birth = id.birth_date();
+        self.error(
+            M_ID,
+            "BIRTH_AFTER_VALID_FROM",
+            format!("身份证号码中的出生日期{birth}晚于导入生效日期{}", by.date),
+        );
+        false
+    }
+
+    /// A person appears once: the first row of a repeated number is reported once, every later
+    /// row each time.
+    fn first_time(&mut self, id: &IdNumber, seen: &mut FastMap<IdNumber, (usize, bool)>) -> bool {
+        let n = self.n;
+        let Some((first, reported)) = seen.get_mut(id) else {
+            seen.insert(id.clone(), (n, false));
+            return true;
+        };
+        let first = *first;
+        if !*reported {
+            *reported = true;
+            let field = self.cols.name(M_ID);
+            self.report.row(
+                FILE_MEMBERS,
+                self.file,
+                first,
+                field,
+                "DUPLICATE_ID_NUMBER",
+                format!("该身份证号码在第{n}行再次出现,同一人只能出现一次"),
+            );
+        }
+        self.error(
+            M_ID,
+            "DUPLICATE_ID_NUMBER",
+            format!("该身份证号码已在第{first}行出现,同一人只能出现一次"),
+        );
+        false
+    }
+
+    fn name(&mut self, name: &str) -> bool {
+        if name.is_empty() {
+            self.error(M_NAME, "REQUIRED", "姓名不能为空");
+            return false;
+        }
+        if name.chars().count() > MAX_NAME_CHARS {
+            self.error(
+                M_NAME,
+                "NAME_TOO_LONG",
+                format!("姓名超过{MAX_NAME_CHARS}个字,请检查是否错列"),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn relation(&mut self, rel_text: &str) -> Option<Relation> {
+        if rel_text.is_empty() {
+            self.error(M_RELATION, "REQUIRED", "与户主关系不能为空");
+            return None;
+        }
+        let r = parse_relation(rel_text);
+        if r.is_none() {
+            self.error(
+                M_RELATION,
+                "RELATION_UNKNOWN",
+                format!(
+                    "与户主关系“{rel_text}”无法识别,应为户主、配偶、子女、父母、孙子女、祖父母、兄弟姐妹或其他"
+                ),
+            );
+        }
+        r
+    }
+
+    /// Counts the member in its household's tally; a second head is an error of its row.
+    fn count(&mut self, t: &mut Tally, key: &str, relation: Option<Relation>) -> bool {
+        t.members += 1;
+        t.unknown_relation |= relation.is_none();
+        if relation != Some(Relation::Head) {
+            return true;
+        }
+        t.heads += 1;
+        if t.heads == 1 {
+            t.first_head_row = self.n;
+            return true;
+        }
+        self.error(
+            M_RELATION,
+            "MULTIPLE_HEADS",
+            format!(
+                "户编号“{key}”已有户主(第{}行),一户只能有一位户主",
+                t.first_head_row
+            ),
+        );
+        false
+    }
+
+    /// The sex, when given, is readable and the identity number's.
+    fn sex(&mut self, sex_text: &str, id: Option<&IdNumber>) -> bool {
+        if sex_text.is_empty() {
+            return true;
+        }
+        let Some(s) = parse_sex(sex_text) else {
+            self.error(
+                M_SEX,
+                "SEX_UNKNOWN",
+                format!("性别“{sex_text}”无法识别,应为“男”或“女”"),
+            );
+            return false;
+        };
+        match id {
+            Some(id) if id.sex() != s => {
+                self.error(
+                    M_SEX,
+                    "SEX_MISMATCH",
+                    format!(
+                        "性别“{}”与身份证号码所示性别({})不符",
+                        sex_text,
+                        id.sex().label_zh()
+                    ),
+                );
+                false
+            }
+            _ => true,
+        }
+    }
+
+    fn phone(&mut self, phone_text: &str) -> Result<Option<String>, ()> {
+        if phone_text.is_empty() {
+            return Ok(None);
+        }
+        if valid_phone(phone_text) {
+            return Ok(Some(phone_text.to_string()));
+        }
+        self.error(
+            M_PHONE,
+            "PHONE_INVALID",
+            format!("联系电话“{phone_text}”格式不正确"),
+        );
+        Err(())
+    }
+
+    /// The disability, given in full (kind and grade) or not at all.
+    fn disability(&mut self, kind_text: &str, grade_text: &str) -> Result<Option<Disability>, ()> {
+        let no_kind = kind_text.is_empty() || kind_text == "无";
+        let no_grade = grade_text.is_empty() || grade_text == "无";
+        match (no_kind, no_grade) {
+            (true, true) => return Ok(None),
+            (false, true) => {
+                self.error(
+                    M_DIS_GRADE,
+                    "DISABILITY_INCOMPLETE",
+                    "填写了残疾类别但没有残疾等级",
+                );
+                return Err(());
+            }
+            (true, false) => {
+                self.error(
+                    M_DIS_KIND,
+                    "DISABILITY_INCOMPLETE",
+                    "填写了残疾等级但没有残疾类别",
+                );
+                return Err(());
+            }
+            (false, false) => {}
+        }
+        let kind = DisabilityKind::parse(kind_text)
+            .or_else(|| DisabilityKind::parse(kind_text.trim_end_matches("残疾")));
+        let grade = parse_grade(grade_text);
+        if kind.is_none() {
+            self.error(
+                M_DIS_KIND,
+                "DISABILITY_KIND_UNKNOWN",
+                format!(
+                    "残疾类别“{kind_text}”无法识别,应为视力、听力、言语、肢体、智力、精神或多重"
+                ),
+            );
+        }
+        if grade.is_none() {
+            self.error(
+                M_DIS_GRADE,
+                "DISABILITY_GRADE_INVALID",
+                format!("残疾等级“{grade_text}”无效,应为1至4级"),
+            );
+        }
+        match (kind, grade) {
+            (Some(kind), Some(grade)) => Ok(Some(Disability { kind, grade })),
+            _ => Err(()),
+        }
+    }
 }
 
 #[cfg(test)]
